@@ -1,0 +1,1 @@
+"""The app every replica runs. It never imports ``harness``."""

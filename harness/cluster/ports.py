@@ -17,7 +17,7 @@ LOW, HIGH = 20000, 32767
 
 
 def is_free(port: int) -> bool:
-    for host in ("127.0.0.1", "0.0.0.0"):  # noqa: S104 - probing only, nothing listens
+    for host in ("127.0.0.1", "0.0.0.0"):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind((host, port))

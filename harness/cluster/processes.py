@@ -77,9 +77,7 @@ class Supervisor:
     history: list[Child] = field(default_factory=list)  # every life of every child, for teardown checks
     on_change: Callable[[Supervisor], None] | None = None
 
-    def start(
-        self, name: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None
-    ) -> Child:
+    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> Child:
         """Start ``argv`` as ``name``; its stdout and stderr go to ``logs/<name>.log``."""
         if name in self.children and self.children[name].alive():
             raise ProcessError(f"{name} is already running (pid {self.children[name].pid})")
@@ -99,7 +97,7 @@ class Supervisor:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
-                    preexec_fn=_die_with_parent(os.getpid()),  # noqa: PLW1509 - see the module docstring
+                    preexec_fn=_die_with_parent(os.getpid()),
                 )
             except OSError as exc:
                 raise ProcessError(f"cannot start {name} ({argv[0]}): {exc}") from exc
@@ -115,7 +113,7 @@ class Supervisor:
         except KeyError:
             raise ProcessError(f"no process named {name!r}; known: {', '.join(self.children)}") from None
 
-    def signal(self, name: str, sig: signal.Signals) -> None:
+    def send_signal(self, name: str, sig: signal.Signals) -> None:
         """Send ``sig`` to the process group of ``name`` (a no-op for a process that already exited)."""
         child = self.get(name)
         if not child.alive():
@@ -130,9 +128,9 @@ class Supervisor:
     def kill(self, name: str, sig: signal.Signals = signal.SIGKILL, wait: float = 10.0) -> int | None:
         """Signal ``name`` and wait up to ``wait`` seconds for it to exit; its return code, or None."""
         child = self.get(name)
-        self.signal(name, sig)
+        self.send_signal(name, sig)
         if child.paused and sig != signal.SIGKILL:
-            self.signal(name, signal.SIGCONT)  # a stopped process cannot act on SIGTERM
+            self.send_signal(name, signal.SIGCONT)  # a stopped process cannot act on SIGTERM
         try:
             code = child.popen.wait(timeout=wait)
         except subprocess.TimeoutExpired:
@@ -152,16 +150,16 @@ class Supervisor:
         """Stop several processes at once: SIGTERM to all, then SIGKILL to whoever is left after ``grace``."""
         live = [self.children[n] for n in names if n in self.children and self.children[n].alive()]
         for child in live:
-            self.signal(child.name, signal.SIGTERM)
+            self.send_signal(child.name, signal.SIGTERM)
             if child.paused:
-                self.signal(child.name, signal.SIGCONT)
+                self.send_signal(child.name, signal.SIGCONT)
         deadline = time.monotonic() + grace
         for child in live:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.popen.wait(timeout=max(0.0, deadline - time.monotonic()))
         for child in live:
             if child.alive():
-                self.signal(child.name, signal.SIGKILL)
+                self.send_signal(child.name, signal.SIGKILL)
                 child.popen.wait(timeout=30.0)
         self._changed()
 

@@ -1,0 +1,268 @@
+"""The ``onceonly`` command line: the only place that reads options and the environment and wires parts together.
+
+Exit codes (DESIGN.md): 0 pass, 1 anomaly, 2 unknown, 3 bad input (nothing was started), 4 environment error.
+Environment fallbacks: ``ONCEONLY_DAPR_VERSION``, ``ONCEONLY_DAPR_BIN_DIR``, ``ONCEONLY_CACHE_DIR`` (default
+``$XDG_CACHE_HOME/onceonly/dapr``, else ``~/.cache/onceonly/dapr``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+try:  # typer >= 0.26 vendors click as typer._click; its usage errors are not click's
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click.exceptions import UsageError  # type: ignore[assignment]
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from dapr import binaries as dapr_binaries
+from dapr.build import BuildError, build
+from dapr.probe import ProbeError
+from dapr.versions import DEFAULT_VERSION, SUPPORTED, DaprVersion, UnknownVersionError, lookup
+from harness.cluster.local import ClusterSpec, LocalCluster, find_redis_server
+from harness.cluster.processes import Interrupted, exit_on_signals
+from harness.errors import ExitCode, HarnessError, InputError
+
+console = Console(stderr=True)
+out = Console()
+
+app = typer.Typer(
+    name="onceonly",
+    help="Measure whether a scheduled task fires once when an app runs as many replicas on a real Dapr.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+dapr_app = typer.Typer(help="Build or show the Dapr binaries (daprd, scheduler) of a version.", no_args_is_help=True)
+app.add_typer(dapr_app, name="dapr")
+
+VersionOpt = Annotated[
+    str,
+    typer.Option(
+        "--version",
+        "--dapr-version",
+        envvar="ONCEONLY_DAPR_VERSION",
+        help=f"Dapr version. Known: {', '.join(SUPPORTED)}.",
+    ),
+]
+BinDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--dapr-bin-dir",
+        envvar="ONCEONLY_DAPR_BIN_DIR",
+        help="Use the daprd and scheduler in this directory instead of building.",
+    ),
+]
+
+
+def cache_root() -> Path:
+    if explicit := os.environ.get("ONCEONLY_CACHE_DIR"):
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "onceonly" / "dapr"
+
+
+def fail(exc: BaseException) -> NoReturn:
+    """Print an error the user can act on and exit with the code its kind maps to."""
+    if isinstance(exc, HarnessError):
+        code = int(exc.exit_code)
+    elif isinstance(exc, UnknownVersionError):
+        code = ExitCode.BAD_INPUT
+    else:
+        code = ExitCode.ENVIRONMENT
+    console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+class RichBuildReporter:
+    """Draws a build's progress: one bar per binary, counting packages compiled (cached ones are skipped)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def step(self, message: str) -> None:
+        self.progress.console.print(f"  {message}")
+
+    def packages(self, binary: str, total: int) -> None:
+        self.tasks[binary] = self.progress.add_task(f"compile {binary}", total=total)
+
+    def compiled(self, binary: str, package: str) -> None:
+        self.progress.update(self.tasks[binary], advance=1, description=f"compile {binary}: {package[-48:]}")
+
+
+def build_with_progress(entry: DaprVersion) -> Path:
+    root = cache_root()
+    console.print(f"Building Dapr {entry.version} (daprd, scheduler) into {root}/{entry.version}")
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        result = build(entry, root, RichBuildReporter(progress))
+    verb = "built" if result.built_now else "already built"
+    console.print(f"Dapr {entry.version} {verb} in {result.seconds:.0f} s: {result.bin_dir}")
+    return result.bin_dir
+
+
+def resolve_binaries(version: str, bin_dir: Path | None) -> dapr_binaries.Binaries:
+    """The binaries a run uses; builds the version first when nothing usable is found."""
+    entry = lookup(version) if bin_dir is None else None
+    found = dapr_binaries.locate(version.removeprefix("v"), cache_root(), Path.home(), bin_dir)
+    if found is not None:
+        return found
+    assert entry is not None
+    bin_path = build_with_progress(entry)
+    return dapr_binaries.from_dir(bin_path, dapr_binaries.SOURCE_CACHE)
+
+
+@dapr_app.command("build")
+def dapr_build(version: VersionOpt = DEFAULT_VERSION) -> None:
+    """Build daprd and scheduler of a Dapr version from Go modules (a no-op when already built)."""
+    try:
+        build_with_progress(lookup(version))
+    except (UnknownVersionError, BuildError, ProbeError) as exc:
+        fail(exc)
+
+
+@dapr_app.command("which")
+def dapr_which(version: VersionOpt = DEFAULT_VERSION, bin_dir: BinDirOpt = None) -> None:
+    """Show which daprd and scheduler a run would use, their versions, and where they came from."""
+    try:
+        lookup(version)
+        rows = dapr_binaries.candidates(version.removeprefix("v"), cache_root(), Path.home(), bin_dir)
+    except (UnknownVersionError, BuildError, ProbeError) as exc:
+        fail(exc)
+    table = Table(title=f"Dapr binaries for {version}")
+    for col in ("use", "source", "directory", "daprd --version", "scheduler (start-up log)", "note"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(
+            "→" if row.used else "",
+            row.source,
+            str(row.directory),
+            row.versions["daprd"] or "-",
+            row.versions["scheduler"] or "-",
+            row.note,
+        )
+    out.print(table)
+    if not any(r.used for r in rows):
+        out.print(f"Nothing usable: `onceonly dapr build --version {version}` builds it.")
+
+
+@app.command()
+def up(
+    replicas: Annotated[int, typer.Option(help="Number of replicas (app + daprd), all one app-id.")] = 3,
+    schedulers: Annotated[int, typer.Option(help="1, or 3 for an HA scheduler cluster.")] = 1,
+    version: VersionOpt = DEFAULT_VERSION,
+    bin_dir: BinDirOpt = None,
+    run_dir: Annotated[Path | None, typer.Option(help="Logs and state (default reports/up/<UTC time>).")] = None,
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 90.0,
+) -> None:
+    """Start Redis, the scheduler(s) and N replicas on 127.0.0.1 and keep them up until Ctrl-C."""
+    spec = ClusterSpec(replicas=replicas, schedulers=schedulers, ready_timeout=ready_timeout)
+    try:
+        spec.validate()  # bad input: say so and start nothing
+        if bin_dir is None:
+            lookup(version)
+        redis_server = find_redis_server()
+        bins = resolve_binaries(version, bin_dir)
+    except (HarnessError, UnknownVersionError, BuildError, ProbeError) as exc:
+        fail(exc)
+    run_dir = run_dir or Path("reports") / "up" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    run_dir.mkdir(parents=True, exist_ok=True)
+    console.print(
+        f"daprd {bins.daprd_version} and scheduler {bins.scheduler_version} from {bins.source}; run dir {run_dir}"
+    )
+    cluster: LocalCluster | None = None
+    error: HarnessError | None = None
+    try:
+        with exit_on_signals():
+            with console.status("starting") as status:
+                cluster = LocalCluster(
+                    spec, bins, run_dir.resolve(), redis_server=redis_server, on_progress=status.update
+                )
+                cluster.start()
+            _print_ready(cluster, run_dir)
+            while True:
+                time.sleep(3600)
+    except (KeyboardInterrupt, Interrupted):
+        console.print("\nstopping…")
+    except HarnessError as exc:
+        error = exc
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    if error is not None:
+        fail(error)
+    left = [c.name for c in cluster.supervisor.history if c.alive()] if cluster else []
+    console.print("stopped; no process of the run is left" if not left else f"[red]still running: {left}")
+
+
+def _print_ready(cluster: LocalCluster, run_dir: Path) -> None:
+    env_file = run_dir / "cluster.env"
+    env_file.touch(mode=0o600)
+    env_file.write_text(
+        f"DAPR_API_TOKEN={cluster.tokens.dapr_api}\nREDIS_PASSWORD={cluster.tokens.redis}\n"
+        f"DAPR_HTTP_ENDPOINT={next(iter(cluster.replicas.values())).dapr_http}\n"
+    )
+    endpoints = cluster.endpoints()
+    endpoints["ready_seconds"] = round(cluster.ready_seconds or 0.0, 2)
+    (run_dir / "endpoints.json").write_text(json.dumps(endpoints, indent=1) + "\n")
+    table = Table(title=f"onceonly cluster ready in {cluster.ready_seconds:.1f} s (app-id {cluster.spec.app_id})")
+    for col in ("process", "endpoints"):
+        table.add_column(col)
+    table.add_row("redis", str(endpoints["redis"]))
+    for m in cluster.schedulers:
+        table.add_row(m.name, f"grpc {m.address}  healthz :{m.healthz_port}  metrics :{m.metrics_port}")
+    for r in cluster.replicas.values():
+        table.add_row(f"replica {r.index}", f"dapr {r.dapr_http}  app {r.app_url}  metrics :{r.metrics_port}")
+    out.print(table)
+    out.print(
+        f"Tokens are in {env_file} (mode 0600). Try:\n"
+        f"  set -a; . {env_file}; set +a\n"
+        '  curl -H "dapr-api-token: $DAPR_API_TOKEN" $DAPR_HTTP_ENDPOINT/v1.0/metadata\n'
+        f"Logs: {run_dir}/logs/. Ctrl-C stops everything.",
+        highlight=False,
+    )
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Console entry point. Click's usage errors exit 2 by default, which is "unknown" here: remap to 3."""
+    try:
+        code = app(args=argv, standalone_mode=False)  # with standalone_mode off, typer.Exit returns its code
+    except UsageError as exc:
+        exc.show()
+        sys.exit(ExitCode.BAD_INPUT)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except InputError as exc:  # pragma: no cover - commands call fail() themselves
+        console.print(f"error: {exc}")
+        sys.exit(ExitCode.BAD_INPUT)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()
