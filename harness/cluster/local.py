@@ -97,6 +97,7 @@ class LocalCluster:
         self.run_dir = run_dir
         self.tokens = tokens or Tokens()
         self.redis_server = redis_server or find_redis_server()  # checked before anything starts
+        self._owns_http = http is None
         self._http = http or httpx.Client()
         self._python = python
         self._progress = on_progress or (lambda _msg: None)
@@ -146,6 +147,8 @@ class LocalCluster:
             apps = [r.app_name for r in self.replicas.values()]
             scheds = [m.name for m in self.schedulers]
             self.supervisor.stop_all(order=[daprds, apps, scheds, [self.redis.name]])
+            if self._owns_http:
+                self._http.close()
 
     # --- what is running -----------------------------------------------------------------------------------
 
