@@ -324,7 +324,7 @@ class LocalCluster:
     def _start_scheduler(self, member: SchedulerMember) -> None:
         member.data_dir.mkdir(parents=True, exist_ok=True)
         initial = ",".join(m.peer_url for m in self.schedulers)
-        argv = member.argv(self.binaries.scheduler, initial, self.spec.log_level)
+        argv = member.argv(self.binaries.scheduler, initial, self.spec.log_level, self.binaries.scheduler_version)
         env = {**_base_env(), "NAMESPACE": "default", "DAPR_HOST_IP": "127.0.0.1"}
         self.supervisor.start(member.name, argv, env)
 

@@ -32,6 +32,14 @@ spec:
 """
 
 
+def version_tuple(version: str) -> tuple[int, ...]:
+    """(1, 16, 0) for "1.16.0"; a version that is not numeric (a user's "edge" build) counts as newest."""
+    try:
+        return tuple(int(p) for p in version.removeprefix("v").split("-")[0].split("."))
+    except ValueError:
+        return (999,)
+
+
 @dataclass(frozen=True, slots=True)
 class RedisMember:
     port: int
@@ -104,10 +112,26 @@ class SchedulerMember:
             data_dir=run_dir / "scheduler" / f"{index}",
         )
 
-    def argv(self, binary: Path, initial_cluster: str, log_level: str) -> list[str]:
-        # Flags as in v1.18.3:tests/integration/framework/process/scheduler/scheduler.go; all exist at 1.16.0.
-        # --listen-address=127.0.0.1 also makes the scheduler advertise 127.0.0.1 to daprd (server.go New).
-        return [
+    def all_interface_ports(self, version: str) -> set[int]:
+        """The ports this member binds on every interface whatever flags it gets (read in Dapr's source).
+
+        healthz: ``net.Listen("tcp", ":port")`` at every tag (v1.18.3:pkg/healthz/server/server.go l.90).
+        metrics: before 1.17.0 the scheduler never passes a listen address to its metrics exporter
+        (v1.16.5:cmd/scheduler/app/app.go l.54-60); from 1.17.0 it passes ``--listen-address``.
+        """
+        ports = {self.healthz_port}
+        if version_tuple(version) < (1, 17, 0):
+            ports.add(self.metrics_port)
+        return ports
+
+    def argv(self, binary: Path, initial_cluster: str, log_level: str, version: str) -> list[str]:
+        """Flags as in v1.18.3:tests/integration/framework/process/scheduler/scheduler.go.
+
+        --listen-address=127.0.0.1 also makes the scheduler advertise 127.0.0.1 to daprd (server.go New).
+        --etcd-client-listen-address exists from 1.16.1 on; 1.16.0 rejects it (pflag exits on unknown flags)
+        and binds etcd's client port to 127.0.0.1 anyway.
+        """
+        argv = [
             str(binary),
             f"--id={self.id}",
             "--mode=standalone",
@@ -118,12 +142,14 @@ class SchedulerMember:
             f"--metrics-port={self.metrics_port}",
             f"--metrics-listen-address={LOOPBACK}",
             f"--etcd-client-port={self.etcd_client_port}",
-            f"--etcd-client-listen-address={LOOPBACK}",
             f"--etcd-initial-cluster={initial_cluster}",
             f"--etcd-data-dir={self.data_dir / 'etcd'}",
             f"--identity-directory-write={self.data_dir / 'tls'}",
             f"--log-level={log_level}",
         ]
+        if version_tuple(version) >= (1, 16, 1):
+            argv.append(f"--etcd-client-listen-address={LOOPBACK}")
+        return argv
 
 
 @dataclass(frozen=True, slots=True)

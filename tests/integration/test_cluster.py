@@ -38,12 +38,12 @@ def test_three_replicas_ready_on_loopback_only(cluster3: LocalCluster, dapr_bins
         assert addresses == [cluster3.schedulers[0].address]
     assert readiness.sidecars_connected(http, cluster3.schedulers[0]) == 3 * 3  # 3 streams per daprd
 
-    # Nothing listens beyond loopback except the scheduler's healthz server, which Dapr always binds on all
-    # interfaces (v1.18.3:pkg/healthz/server/server.go); no UDP socket at all (mDNS would be UDP 5353).
-    healthz = {m.healthz_port for m in cluster3.schedulers}
+    # Nothing listens beyond loopback except what Dapr always binds on all interfaces (the scheduler's healthz,
+    # and its metrics before 1.17); no UDP socket at all (mDNS would be UDP 5353).
+    unbound = set().union(*(m.all_interface_ports(dapr_bins.scheduler_version) for m in cluster3.schedulers))
     for child in cluster3.supervisor.children.values():
         for ip, port in _listeners(child.pid):
-            assert ip == "127.0.0.1" or port in healthz, f"{child.name} listens on {ip}:{port}"
+            assert ip == "127.0.0.1" or port in unbound, f"{child.name} listens on {ip}:{port}"
     daprd_log = cluster3.supervisor.log_tail("daprd-0", 400)
     assert "Initialized name resolution to kubernetes" in daprd_log
     assert "mdns" not in daprd_log.lower()
