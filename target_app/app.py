@@ -29,8 +29,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/job/{name:path}")
     async def job(name: str, request: Request) -> Response:
+        # Compared as bytes: compare_digest raises TypeError on a str with non-ASCII characters (a 500, not 401).
         if settings.app_token is not None and not hmac.compare_digest(
-            request.headers.get(TOKEN_HEADER, ""), settings.app_token
+            request.headers.get(TOKEN_HEADER, "").encode("latin-1"), settings.app_token.encode()
         ):
             return Response(status_code=401)
         body = await request.body()

@@ -88,7 +88,13 @@ def sidecars_connected(http: httpx.Client, member: SchedulerMember) -> float | s
     resp = _get(http, f"http://127.0.0.1:{member.metrics_port}/metrics")
     if isinstance(resp, str):
         return resp
-    for family in text_string_to_metric_families(resp.text):
+    if resp.status_code != 200:
+        return f"/metrics answered {resp.status_code}"
+    try:
+        families = list(text_string_to_metric_families(resp.text))
+    except ValueError as exc:  # not Prometheus text: say so instead of failing the wait with a traceback
+        return f"/metrics is not Prometheus text ({exc})"
+    for family in families:
         for sample in family.samples:
             if sample.name == SIDECARS_METRIC:
                 return sample.value

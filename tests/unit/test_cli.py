@@ -1,0 +1,187 @@
+"""The ``onceonly`` command line: exit codes and messages for bad input and a missing tool, and ``dapr which``.
+
+Nothing real is built or started: bad input must be refused before anything starts (the tests check that the
+run dir was not created and that no redis-server/daprd/scheduler is a child of the test), and ``dapr which``
+looks at FAKE daprd/scheduler scripts.
+"""
+
+from __future__ import annotations
+
+import shlex
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from rich.console import Console
+
+from dapr.versions import SUPPORTED
+from harness import cli
+
+CLUSTER_PROCESSES = {"redis-server", "daprd", "scheduler"}
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A private cache and home, and no Dapr settings from the environment the tests run in."""
+    monkeypatch.setenv("ONCEONLY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ONCEONLY_DAPR_VERSION", raising=False)
+    monkeypatch.delenv("ONCEONLY_DAPR_BIN_DIR", raising=False)
+    # Wide, colourless consoles: what the tests look for must not depend on the terminal pytest runs in.
+    monkeypatch.setattr(cli, "console", Console(stderr=True, width=200, color_system=None))
+    monkeypatch.setattr(cli, "out", Console(width=200, color_system=None))
+    (tmp_path / "home").mkdir()
+    yield
+    assert not (tmp_path / "cache").exists(), "the CLI wrote to the build cache"
+
+
+def run(argv: list[str]) -> int:
+    """``onceonly <argv>`` as the console script runs it; its exit code."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    code = info.value.code
+    assert isinstance(code, int)
+    return code
+
+
+def cluster_children() -> list[str]:
+    names = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            names.append(child.name())
+        except psutil.NoSuchProcess:
+            continue
+    return [n for n in names if n in CLUSTER_PROCESSES]
+
+
+def assert_nothing_started(run_dir: Path) -> None:
+    assert not run_dir.exists(), f"{run_dir} was created"
+    assert cluster_children() == []
+
+
+# --- bad input: exit 3, nothing started ----------------------------------------------------------------------
+
+
+def test_dapr_build_unknown_version(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert run(["dapr", "build", "--version", "9.9.9"]) == 3
+    err = capsys.readouterr().err
+    assert "error:" in err
+    assert "unknown Dapr version '9.9.9'" in err
+    for version in SUPPORTED:
+        assert version in err
+    assert cluster_children() == []
+
+
+def test_dapr_build_unknown_version_from_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ONCEONLY_DAPR_VERSION", "0.0.1")
+    assert run(["dapr", "build"]) == 3
+    assert "unknown Dapr version '0.0.1'" in capsys.readouterr().err
+
+
+def test_dapr_which_unknown_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["dapr", "which", "--version", "9.9.9"]) == 3
+    assert "unknown Dapr version '9.9.9'" in capsys.readouterr().err
+
+
+def test_up_with_zero_replicas(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    assert run(["up", "--replicas", "0", "--run-dir", str(run_dir)]) == 3
+    assert "replicas must be at least 1, got 0" in capsys.readouterr().err
+    assert_nothing_started(run_dir)
+
+
+def test_up_with_two_schedulers(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    assert run(["up", "--schedulers", "2", "--run-dir", str(run_dir)]) == 3
+    assert "schedulers must be 1 or 3" in capsys.readouterr().err
+    assert_nothing_started(run_dir)
+
+
+def test_up_with_an_unknown_version(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    assert run(["up", "--version", "9.9.9", "--run-dir", str(run_dir)]) == 3
+    assert "unknown Dapr version '9.9.9'" in capsys.readouterr().err
+    assert_nothing_started(run_dir)
+
+
+def test_unknown_option_is_bad_input_not_unknown(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    assert run(["up", "--no-such-option", "--run-dir", str(run_dir)]) == 3  # click would exit 2 ("unknown")
+    assert "--no-such-option" in capsys.readouterr().err
+    assert_nothing_started(run_dir)
+
+
+def test_unknown_command_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["frobnicate"]) == 3
+    assert "frobnicate" in capsys.readouterr().err
+
+
+def test_option_value_of_the_wrong_type_is_bad_input(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    assert run(["up", "--replicas", "many", "--run-dir", str(run_dir)]) == 3
+    assert_nothing_started(run_dir)
+
+
+# --- a missing tool: exit 4, nothing started -----------------------------------------------------------------
+
+
+def test_up_without_redis_server_names_the_package(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    run_dir = tmp_path / "run"
+
+    assert run(["up", "--run-dir", str(run_dir)]) == 4
+
+    err = capsys.readouterr().err
+    assert "redis-server is not on PATH" in err
+    assert "`apt-get install redis-server`" in err
+    assert_nothing_started(run_dir)
+
+
+# --- dapr which with FAKE binaries ---------------------------------------------------------------------------
+
+
+def executable(path: Path, script: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(script)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def fake_bin_dir(directory: Path, version: str) -> Path:
+    """A FAKE daprd (prints ``version`` on --version) and a FAKE scheduler (logs the banner, then sleeps)."""
+    executable(
+        directory / "daprd",
+        f'#!/bin/sh\n# FAKE daprd\nif [ "$1" = "--version" ]; then echo {version}; exit 0; fi\nexit 2\n',
+    )
+    banner = f'time="x" level=info msg="Starting Dapr Scheduler Service -- version {version} -- commit abc"'
+    executable(directory / "scheduler", f"#!/bin/sh\n# FAKE scheduler\necho {shlex.quote(banner)}\nexec sleep 30\n")
+    return directory
+
+
+def test_dapr_which_shows_the_fake_binaries_versions(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bin_dir = fake_bin_dir(tmp_path / "fake-bin", "1.2.3")
+
+    assert run(["dapr", "which", "--dapr-bin-dir", str(bin_dir)]) == 0
+
+    out = capsys.readouterr().out
+    assert "Dapr binaries for 1.18.2" in out
+    assert out.count("1.2.3") == 2  # daprd --version and the scheduler's start-up log
+    assert "→" in out  # the --dapr-bin-dir row is the one used
+    assert "Nothing usable" not in out
+    assert cluster_children() == []  # the probed scheduler was stopped
+
+
+def test_dapr_which_without_binaries_says_how_to_build(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["dapr", "which", "--version", "1.16.0"]) == 0
+    out = capsys.readouterr().out
+    assert "Nothing usable" in out
+    assert "`onceonly dapr build --version 1.16.0` builds it" in out
+    assert "→" not in out

@@ -1,0 +1,145 @@
+"""target_app: the FastAPI app each replica runs, driven in-process by FastAPI's TestClient (no Dapr, no port)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+
+import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+from target_app.app import TOKEN_HEADER, create_app, create_app_from_env
+from target_app.settings import Settings, SettingsError
+
+# Starlette >= 1.x asks for its `httpx2` fork for the TestClient and warns once, at import, when it falls back to
+# httpx (the project's dependency). The fallback is what this project runs; only that one warning is silenced.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", r"Using `httpx` with `starlette\.testclient`", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+TOKEN = "app-token-for-tests"
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(replica=2, app_token=TOKEN))) as test_client:
+        yield test_client
+
+
+def deliveries(out: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_healthz_returns_the_replica(client: TestClient) -> None:
+    resp = client.get("/healthz")
+    assert resp.status_code == 200
+    assert resp.json() == {"status": "ok", "replica": 2}
+
+
+def test_job_with_the_token_is_accepted_and_logged_once(client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:
+    resp = client.post("/job/some-name", headers={TOKEN_HEADER: TOKEN}, content=b'{"data": 1}')
+    assert resp.status_code == 200
+
+    out = capsys.readouterr().out
+    assert out.endswith("\n")
+    (line,) = deliveries(out)
+    assert line["event"] == "delivery"
+    assert line["source"] == "jobs"
+    assert line["name"] == "some-name"
+    assert line["replica"] == 2
+    assert line["status"] == 200
+    assert line["body_bytes"] == len(b'{"data": 1}')
+    assert isinstance(line["delivery_id"], str)
+    assert len(line["delivery_id"]) == 32
+    assert isinstance(line["received_ns"], int)
+
+
+def test_every_delivery_gets_its_own_id(client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:
+    for _ in range(3):
+        assert client.post("/job/some-name", headers={TOKEN_HEADER: TOKEN}).status_code == 200
+    lines = deliveries(capsys.readouterr().out)
+    assert len(lines) == 3
+    assert len({str(line["delivery_id"]) for line in lines}) == 3
+
+
+def test_job_name_may_contain_slashes(client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:
+    assert client.post("/job/a/b", headers={TOKEN_HEADER: TOKEN}).status_code == 200
+    (line,) = deliveries(capsys.readouterr().out)
+    assert line["name"] == "a/b"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {TOKEN_HEADER: ""},
+        {TOKEN_HEADER: "wrong"},
+        {TOKEN_HEADER: TOKEN + "x"},
+        {TOKEN_HEADER: TOKEN.upper()},
+        {"authorization": f"Bearer {TOKEN}"},
+    ],
+    ids=["missing", "empty", "wrong", "longer", "case", "other-header"],
+)
+def test_job_without_the_right_token_is_refused(
+    client: TestClient, capsys: pytest.CaptureFixture[str], headers: dict[str, str]
+) -> None:
+    resp = client.post("/job/some-name", headers=headers)
+    assert resp.status_code == 401
+    assert capsys.readouterr().out == ""
+
+
+def test_job_with_a_non_ascii_token_is_refused_not_an_error(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    resp = client.post("/job/some-name", headers={TOKEN_HEADER: "t\xf6ken".encode("latin-1")})
+    assert resp.status_code == 401
+    assert capsys.readouterr().out == ""
+
+
+def test_job_without_a_configured_token_is_accepted(capsys: pytest.CaptureFixture[str]) -> None:
+    with TestClient(create_app(Settings(replica=0))) as open_client:
+        assert open_client.post("/job/x").status_code == 200
+    (line,) = deliveries(capsys.readouterr().out)
+    assert (line["name"], line["replica"]) == ("x", 0)
+
+
+def test_only_post_delivers(client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:
+    assert client.get("/job/some-name", headers={TOKEN_HEADER: TOKEN}).status_code == 405
+    assert client.get("/docs").status_code == 404
+    assert capsys.readouterr().out == ""
+
+
+# --- settings ------------------------------------------------------------------------------------------------
+
+
+def test_settings_from_env() -> None:
+    assert Settings.from_env({"ONCEONLY_REPLICA": "3", "ONCEONLY_APP_TOKEN": "t"}) == Settings(3, "t")
+    assert Settings.from_env({"ONCEONLY_REPLICA": "0"}) == Settings(0, None)
+    assert Settings.from_env({"ONCEONLY_REPLICA": "0", "ONCEONLY_APP_TOKEN": ""}).app_token is None
+
+
+def test_settings_missing_replica_names_the_variable() -> None:
+    with pytest.raises(SettingsError, match="ONCEONLY_REPLICA is missing"):
+        Settings.from_env({"ONCEONLY_APP_TOKEN": "t"})
+
+
+@pytest.mark.parametrize("raw", ["one", "", "1.5", "0x1"])
+def test_settings_non_integer_replica_names_the_variable(raw: str) -> None:
+    with pytest.raises(SettingsError, match=f"ONCEONLY_REPLICA has value {raw!r}, not an integer"):
+        Settings.from_env({"ONCEONLY_REPLICA": raw})
+
+
+def test_settings_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONCEONLY_REPLICA", "7")
+    monkeypatch.setenv("ONCEONLY_APP_TOKEN", "env-token")
+    assert Settings.from_env() == Settings(7, "env-token")
+    with TestClient(create_app_from_env()) as env_client:
+        assert env_client.get("/healthz").json()["replica"] == 7
+        assert env_client.post("/job/x").status_code == 401
+
+
+def test_app_from_env_without_replica_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ONCEONLY_REPLICA", raising=False)
+    with pytest.raises(SettingsError, match="ONCEONLY_REPLICA"):
+        create_app_from_env()
