@@ -1,0 +1,141 @@
+"""The data every part of a run shares: what was scheduled, what the harness did, what the apps received.
+
+Pure data: frozen dataclasses and literals, no I/O, no third-party imports. The ledger produces ``Delivery`` and
+``Operation`` rows; the plan produces ``JobPlan`` and ``BindingPlan``; the checker turns all of them into
+``SourceResult`` rows. All times are integer nanoseconds since the Unix epoch on the host clock (every process of
+the local backend shares one clock).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+SourceKind = Literal["jobs", "binding"]
+Policy = Literal["exactly-once", "contract"]
+Verdict = Literal["pass", "fail", "unknown"]
+OpPhase = Literal["invoke", "ok", "fail", "info"]  # info: outcome unknown (e.g. read timeout)
+
+NS = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class FailurePolicy:
+    """A Jobs API failure policy. ``max_retries`` None with kind "constant" means retry forever."""
+
+    kind: Literal["constant", "drop"] = "constant"
+    interval_ns: int = NS
+    max_retries: int | None = 3
+
+    @property
+    def max_attempts(self) -> int | None:
+        """Deliveries one occurrence can get when every attempt fails (None: unbounded)."""
+        if self.kind == "drop":
+            return 1
+        return None if self.max_retries is None else 1 + self.max_retries
+
+
+DEFAULT_FAILURE_POLICY = FailurePolicy()  # go-etcd-cron internal/scheduler/builder.go: constant, 1 s, 3 retries
+
+
+@dataclass(frozen=True, slots=True)
+class JobPlan:
+    """One Jobs API job as the scenario asks for it (strings exactly as sent to Dapr)."""
+
+    name: str
+    schedule: str | None = None  # 6-field cron, "@every 1s", "@hourly", ...
+    due_time: str | None = None  # "5s", RFC3339, or ISO8601 duration
+    repeats: int | None = None
+    ttl: str | None = None
+    failure_policy: FailurePolicy | None = None  # None: Dapr's default (DEFAULT_FAILURE_POLICY)
+    policy: Policy = "exactly-once"
+
+
+@dataclass(frozen=True, slots=True)
+class BindingPlan:
+    """One cron input binding; every replica's daprd runs its own copy."""
+
+    name: str
+    schedule: str
+    policy: Policy = "contract"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One request a target app received from its daprd, recorded before the app answered."""
+
+    delivery_id: str  # unique per request (uuid4 hex), so a retried ledger write is not a duplicate delivery
+    source: SourceKind
+    name: str  # job name, or binding name
+    replica: int
+    received_ns: int  # the app's clock when the request arrived
+    status: int  # the HTTP status the app answered
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One harness action, recorded as an ``invoke`` row and then one ``ok``/``fail``/``info`` row."""
+
+    op_id: str
+    kind: Literal["schedule", "get", "delete", "fault"]
+    name: str  # job name, or fault label
+    phase: OpPhase
+    at_ns: int
+    detail: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaWindow:
+    """When a replica was able to receive deliveries (from ready to stop), for the binding oracle."""
+
+    replica: int
+    start_ns: int
+    end_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Witness:
+    """Evidence for one anomaly: the deliveries involved, readable without the rest of the run."""
+
+    kind: Literal["duplicate", "missed", "early", "spurious", "retry"]
+    source: SourceKind
+    name: str
+    due_ns: int | None  # the occurrence (or tick) concerned; None when there is none (spurious)
+    deliveries: tuple[Delivery, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Lateness:
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    max: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceResult:
+    """The figures for one source (one job, or one cron binding) under its policy. Mirrors results.json."""
+
+    source: SourceKind
+    name: str
+    policy: Policy
+    replicas: int
+    occurrences: int  # jobs: occurrences due in the window; binding: ticks x replicas (contract) or ticks
+    deliveries: int
+    duplicates: int
+    retries: int
+    missed: int
+    early: int
+    spurious: int
+    lateness_ms: Lateness
+    per_replica: dict[int, int]
+    side_effects: dict[str, int]  # {"naive": n, "idempotent": m}
+    verdict: Verdict
+    witnesses: tuple[Witness, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def deliveries_per_occurrence(self) -> float | None:
+        return None if self.occurrences == 0 else self.deliveries / self.occurrences
