@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
-import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the dev group
+import yaml  # no types-PyYAML in the dev group
 
 from harness.cluster.local import Tokens
 from harness.cluster.members import (
