@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
-import yaml  # no types-PyYAML in the dev group
+import yaml
 
 from harness.cluster.local import Tokens
 from harness.cluster.members import (
