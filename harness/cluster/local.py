@@ -90,7 +90,13 @@ class LocalCluster:
         redis_server: str | None = None,
         python: str = sys.executable,
         on_progress: Callable[[str], None] | None = None,
+        run_id: str | None = None,
+        resources: dict[str, str] | None = None,
+        app_env: dict[str, str] | None = None,
     ) -> None:
+        """``resources``: Dapr component files (file name -> YAML) for every daprd; ``app_env``: extra
+        environment for every app (its behaviour); ``run_id`` names the run's ledger (default: the run dir name).
+        """
         spec.validate()
         self.spec = spec
         self.binaries = binaries
@@ -101,6 +107,9 @@ class LocalCluster:
         self._http = http or httpx.Client()
         self._python = python
         self._progress = on_progress or (lambda _msg: None)
+        self.run_id = run_id or run_dir.name
+        self._resources = dict(resources or {})
+        self._app_env = dict(app_env or {})
         self._ports = PortAllocator()
         self.supervisor = Supervisor(run_dir / "logs", on_change=lambda _s: self._write_processes())
         self.redis = RedisMember(self._ports.take(), self.tokens.redis, run_dir / "redis")
@@ -295,9 +304,15 @@ class LocalCluster:
     def _resources_path(self) -> Path:
         return self.run_dir / "dapr" / "resources"
 
+    @property
+    def journal_dir(self) -> Path:
+        return self.run_dir / "journal"
+
     def _write_dapr_files(self) -> None:
         self._resources_path.mkdir(parents=True, exist_ok=True)
         self._config_path.write_text(DAPR_CONFIG)
+        for file_name, text in self._resources.items():
+            (self._resources_path / file_name).write_text(text)
 
     def _start_redis(self) -> None:
         self._progress("starting redis-server")
@@ -339,8 +354,13 @@ class LocalCluster:
     def _start_app(self, member: ReplicaMember) -> None:
         env = {
             **_base_env(),
+            **self._app_env,
             "ONCEONLY_REPLICA": str(member.index),
             "ONCEONLY_APP_TOKEN": self.tokens.app_api,
+            "ONCEONLY_RUN_ID": self.run_id,
+            "ONCEONLY_REDIS_PORT": str(self.redis.port),
+            "ONCEONLY_REDIS_PASSWORD": self.tokens.redis,
+            "ONCEONLY_JOURNAL": str(self.journal_dir / f"{member.app_name}.jsonl"),
             "PYTHONUNBUFFERED": "1",
         }
         self.supervisor.start(member.app_name, member.app_argv(self._python), env, cwd=self.run_dir)

@@ -1,0 +1,98 @@
+"""The run directory: its layout, the staged saves of a run, and the event journal.
+
+``reports/<scenario>/<UTC start>-<scenario hash>/``::
+
+    scenario.yaml     the scenario as run (after --set overrides)           stage 0
+    plan.json         jobs and bindings as scheduled, cluster, behaviour     stage 0
+    events.jsonl      one JSON line per event (phases, operations' outcomes) during the run
+    logs/             one log per process; journal/ the apps' fallback journals
+    history.json      everything the checker needs (deliveries, operations, windows, times)   stage 1
+    deliveries.csv    operations.csv: the ledger export, for people and pandas                  stage 1
+    run.json          versions, host, timings: what results.json says besides the verdict       stage 1
+    results.json      summary.md  junit.xml                                                     stage 2
+
+``onceonly check RUN_DIR`` re-judges from stage 1 alone and reproduces stage 2.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from harness.model import Delivery, Operation, ReplicaWindow
+
+HISTORY = "history.json"
+RUN_INFO = "run.json"
+RESULTS = "results.json"
+
+
+def new_run_dir(root: Path, scenario_name: str, scenario_hash: str) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    path = root / scenario_name / f"{stamp}-{scenario_hash}"
+    path.mkdir(parents=True, exist_ok=False)
+    return path
+
+
+class EventLog:
+    """Appends events to ``events.jsonl`` (one JSON object per line, with a wall-clock ``at_ns``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def emit(self, event: str, **fields: Any) -> None:
+        line = {"at_ns": time.time_ns(), "event": event, **fields}
+        with self.path.open("a") as fh:
+            fh.write(json.dumps(line, sort_keys=True, default=str) + "\n")
+
+
+def write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str) + "\n")
+    tmp.replace(path)
+
+
+def save_history(
+    run_dir: Path,
+    *,
+    deliveries: list[Delivery],
+    operations: list[Operation],
+    windows: list[ReplicaWindow],
+    observe_start_ns: int,
+    observe_end_ns: int,
+    collect_end_ns: int,
+    replicas: int,
+    side_effects: dict[tuple[str, str], dict[str, int]],
+    ledger_stats: dict[str, int],
+) -> None:
+    write_json(
+        run_dir / HISTORY,
+        {
+            "deliveries": [asdict(d) for d in deliveries],
+            "operations": [asdict(o) for o in operations],
+            "windows": [asdict(w) for w in windows],
+            "observe_start_ns": observe_start_ns,
+            "observe_end_ns": observe_end_ns,
+            "collect_end_ns": collect_end_ns,
+            "replicas": replicas,
+            "side_effects": [{"source": s, "name": n, **v} for (s, n), v in sorted(side_effects.items())],
+            "ledger_stats": ledger_stats,
+        },
+    )
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def load_history(run_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((run_dir / HISTORY).read_text())
+    data["deliveries"] = [Delivery(**d) for d in data["deliveries"]]
+    data["operations"] = [Operation(**o) for o in data["operations"]]
+    data["windows"] = [ReplicaWindow(**w) for w in data["windows"]]
+    data["side_effects"] = {
+        (e["source"], e["name"]): {"naive": e["naive"], "idempotent": e["idempotent"]} for e in data["side_effects"]
+    }
+    return data
