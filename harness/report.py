@@ -1,0 +1,415 @@
+"""What a finished run writes for people and machines: results.json, summary.md, junit.xml, the ledger CSVs, and
+the terminal verdict table.
+
+Everything here works on plain data (the checker's result, dicts read from the run directory) and reads nothing
+live. ``results_document`` builds the one structure the other writers render, so ``onceonly check`` reproduces
+every file from ``history.json`` + ``run.json`` alone; nothing in it depends on when it was written. The schema is
+documented field by field in ``reports/README.md``; bump ``SCHEMA`` when a field changes meaning or goes away.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import astuple, fields
+from pathlib import Path
+from typing import Any, Protocol
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from harness.model import Delivery, Operation, SourceResult, Witness
+
+__all__ = [
+    "DELIVERIES_CSV",
+    "JUNIT_XML",
+    "OPERATIONS_CSV",
+    "RESULTS_JSON",
+    "SCHEMA",
+    "SUMMARY_MD",
+    "CheckOutcome",
+    "read_ledger_csv",
+    "results_document",
+    "verdict_table",
+    "write_junit",
+    "write_ledger_csv",
+    "write_results",
+    "write_summary_md",
+]
+
+SCHEMA = 1
+RESULTS_JSON = "results.json"
+SUMMARY_MD = "summary.md"
+JUNIT_XML = "junit.xml"
+DELIVERIES_CSV = "deliveries.csv"
+OPERATIONS_CSV = "operations.csv"
+WITNESSES_SHOWN = 5  # per source, in summary.md and junit.xml (results.json keeps every witness)
+VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow"}
+_RANK = {"pass": 0, "unknown": 1, "fail": 2}
+ANOMALIES = ("duplicates", "missed", "early", "spurious")
+
+
+class CheckOutcome(Protocol):
+    """What the report needs of the checker's result (``harness.checker.CheckResult`` satisfies it)."""
+
+    @property
+    def sources(self) -> Sequence[SourceResult]: ...
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def notes(self) -> Sequence[str]: ...
+
+
+# ---------------------------------------------------------------- results.json
+
+
+def _witness(w: Witness) -> dict[str, Any]:
+    times = [d.received_ns for d in w.deliveries]
+    return {
+        "kind": w.kind,
+        "due_ns": w.due_ns,
+        "note": w.note,
+        "replicas": sorted({d.replica for d in w.deliveries}),
+        "spread_ms": (max(times) - min(times)) / 1e6 if len(times) > 1 else None,
+        "deliveries": [
+            {
+                "replica": d.replica,
+                "received_ns": d.received_ns,
+                "late_ms": None if w.due_ns is None else (d.received_ns - w.due_ns) / 1e6,
+                "status": d.status,
+                "delivery_id": d.delivery_id,
+            }
+            for d in w.deliveries
+        ],
+    }
+
+
+def _source(s: SourceResult) -> dict[str, Any]:
+    per_occurrence = s.deliveries_per_occurrence
+    return {
+        "source": s.source,
+        "name": s.name,
+        "policy": s.policy,
+        "verdict": s.verdict,
+        "replicas": s.replicas,
+        "occurrences": s.occurrences,
+        "deliveries": s.deliveries,
+        "deliveries_per_occurrence": None if per_occurrence is None else round(per_occurrence, 4),
+        "duplicates": s.duplicates,
+        "retries": s.retries,
+        "missed": s.missed,
+        "early": s.early,
+        "spurious": s.spurious,
+        "lateness_ms": {
+            "p50": s.lateness_ms.p50,
+            "p95": s.lateness_ms.p95,
+            "p99": s.lateness_ms.p99,
+            "max": s.lateness_ms.max,
+        },
+        "per_replica": {str(r): n for r, n in sorted(s.per_replica.items())},
+        "side_effects": {"naive": s.side_effects.get("naive", 0), "idempotent": s.side_effects.get("idempotent", 0)},
+        "witnesses": [_witness(w) for w in s.witnesses],
+        "notes": list(s.notes),
+    }
+
+
+def results_document(
+    result: CheckOutcome,
+    *,
+    dapr: Mapping[str, str],
+    scenario: Mapping[str, str],
+    host: Mapping[str, object],
+    timings: Mapping[str, float],
+    faults: Sequence[Mapping[str, object]] = (),
+) -> dict[str, Any]:
+    """The results.json structure (schema ``SCHEMA``) of one judged run; deterministic for the same inputs."""
+    return {
+        "schema": SCHEMA,
+        "verdict": result.verdict,
+        "dapr": {"daprd": dapr["daprd"], "scheduler": dapr["scheduler"]},
+        "scenario": {"name": scenario["name"], "hash": scenario["hash"]},
+        "host": dict(host),
+        "timings": dict(timings),
+        "faults": [dict(f) for f in faults],
+        "notes": list(result.notes),
+        "sources": [_source(s) for s in result.sources],
+    }
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def write_results(run_dir: Path, doc: Mapping[str, Any]) -> Path:
+    path = run_dir / RESULTS_JSON
+    _write_text(path, json.dumps(doc, indent=2) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------- shared formatting
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _utc(ns: int | None) -> str:
+    if ns is None:
+        return "-"
+    seconds, rest = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{rest // 1_000_000:03d}Z"
+
+
+def _label(src: Mapping[str, Any]) -> str:
+    return f"{src['source']}:{src['name']}"
+
+
+def _anomaly_counts(src: Mapping[str, Any]) -> str:
+    """ "duplicates=1, retries=2", or the source's first note (a threshold breach has no count), or a fallback."""
+    counts = [f"{key}={src[key]}" for key in (*ANOMALIES, "retries") if src[key]]
+    return ", ".join(counts) or next(iter(src["notes"]), "no anomaly counted")
+
+
+def _witness_line(w: Mapping[str, Any]) -> str:
+    hits = ", ".join(
+        f"replica {d['replica']} at {_utc(d['received_ns'])}"
+        + ("" if d["late_ms"] is None else f" ({d['late_ms']:+.1f} ms)")
+        + ("" if 200 <= d["status"] < 300 else f" answered {d['status']}")
+        for d in w["deliveries"]
+    )
+    apart = "" if w["spread_ms"] is None else f"; {w['spread_ms']:.1f} ms apart"
+    note = f" — {w['note']}" if w["note"] else ""
+    return f"{w['kind']}, due {_utc(w['due_ns'])}: {hits or 'no delivery'}{apart}{note}"
+
+
+def _row(src: Mapping[str, Any]) -> list[str]:
+    late, effects = src["lateness_ms"], src["side_effects"]
+    return [
+        src["source"],
+        src["name"],
+        str(src["replicas"]),
+        str(src["occurrences"]),
+        str(src["deliveries"]),
+        _num(src["deliveries_per_occurrence"], 2),
+        str(src["duplicates"]),
+        str(src["retries"]),
+        str(src["missed"]),
+        str(src["early"]),
+        str(src["spurious"]),
+        f"{_num(late['p50'])} / {_num(late['p99'])}",
+        f"{effects['naive']} / {effects['idempotent']}",
+        src["policy"],
+        src["verdict"],
+    ]
+
+
+COLUMNS = (
+    "source",
+    "name",
+    "replicas",
+    "occurrences",
+    "deliveries",
+    "deliveries/occurrence",
+    "duplicates",
+    "retries",
+    "missed",
+    "early",
+    "spurious",
+    "lateness p50/p99 ms",
+    "side effects naive/idempotent",
+    "policy",
+    "verdict",
+)
+
+# The same columns for a terminal, abbreviated so the table fits about 120 columns (see reports/README.md).
+TABLE_HEADERS = (
+    "source",
+    "name",
+    "repl.",
+    "occur.",
+    "deliv.",
+    "deliv./\noccur.",
+    "dup.",
+    "retries",
+    "missed",
+    "early",
+    "spur.",
+    "late ms\np50 / p99",
+    "effects\nnaive/idem.",
+    "policy",
+    "verdict",
+)
+
+
+# ---------------------------------------------------------------- summary.md, terminal table
+
+
+def write_summary_md(run_dir: Path, doc: Mapping[str, Any]) -> Path:
+    """A page a person reads first: verdict, versions, one table row per source, then every anomaly's witnesses."""
+    sc, dapr = doc["scenario"], doc["dapr"]
+    lines = [
+        f"# onceonly: {sc['name']} — {doc['verdict'].upper()}",
+        "",
+        f"- verdict: **{doc['verdict']}**",
+        f"- Dapr: daprd {dapr['daprd']}, scheduler {dapr['scheduler']}",
+        f"- scenario: {sc['name']} (hash {sc['hash']})",
+        "- host: " + (", ".join(f"{k} {v}" for k, v in doc["host"].items()) or "-"),
+        "- timings: " + (", ".join(f"{k} {v}" for k, v in doc["timings"].items()) or "-"),
+    ]
+    if doc["faults"]:
+        lines.append(f"- faults: {len(doc['faults'])} (see results.json)")
+    lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in _row(s)) + " |" for s in doc["sources"]]
+    if not doc["sources"]:
+        lines.append("| " + " | ".join(["-"] * len(COLUMNS)) + " |")
+    lines += ["", "## Anomalies", ""]
+    anomalous = [s for s in doc["sources"] if s["verdict"] == "fail" or s["witnesses"] or any(s[k] for k in ANOMALIES)]
+    if not anomalous:
+        lines.append("None: no duplicate, missed, early or spurious delivery.")
+    for src in anomalous:
+        lines.append(f"### {_label(src)} ({src['policy']}, {src['verdict']}): {_anomaly_counts(src)}")
+        lines.append("")
+        shown = src["witnesses"][:WITNESSES_SHOWN]
+        lines += [f"- {_witness_line(w)}" for w in shown]
+        if len(src["witnesses"]) > len(shown):
+            lines.append(f"- … and {len(src['witnesses']) - len(shown)} more witness(es) in results.json")
+        lines.append("")
+    notes = list(doc["notes"]) + [f"{_label(s)}: {n}" for s in doc["sources"] for n in s["notes"]]
+    if notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    path = run_dir / SUMMARY_MD
+    _write_text(path, "\n".join(lines).rstrip("\n") + "\n")
+    return path
+
+
+def verdict_table(doc: Mapping[str, Any]) -> Table:
+    """The terminal verdict: one row per source, the verdict coloured."""
+    verdict = doc["verdict"]
+    title = Text.assemble(
+        f"onceonly {doc['scenario']['name']} on daprd {doc['dapr']['daprd']}: ",
+        (verdict.upper(), VERDICT_STYLE.get(verdict, "bold")),
+    )
+    table = Table(title=title, box=box.SIMPLE_HEAVY, show_edge=False, padding=(0, 0))  # one space between columns
+    for col in TABLE_HEADERS:
+        table.add_column(col, justify="left" if col in ("source", "name", "policy", "verdict") else "right")
+    for src in doc["sources"]:
+        *cells, last = _row(src)
+        table.add_row(*cells, Text(last, style=VERDICT_STYLE.get(last, "")))
+    return table
+
+
+# ---------------------------------------------------------------- junit.xml
+
+
+def _worst(verdicts: Sequence[str]) -> str:
+    return max(verdicts, key=lambda v: _RANK.get(v, 1), default="pass")
+
+
+def write_junit(run_dir: Path, doc: Mapping[str, Any], suite_name: str) -> Path:
+    """One testcase per source ("jobs:name"): <failure> for fail, <skipped> for unknown, nothing for pass.
+
+    A testcase "run" is added when there is no source, or when the run's verdict is worse than every source's
+    (for example the checker said "unknown" for the run as a whole), so CI never shows green for a run that was not.
+    """
+    cases: list[tuple[str, str, str, str]] = []  # (name, verdict, message, text)
+    for src in doc["sources"]:
+        shown = [_witness_line(w) for w in src["witnesses"][:WITNESSES_SHOWN]]
+        figures = "  ".join(f"{c}={v}" for c, v in zip(COLUMNS[2:-1], _row(src)[2:-1], strict=True))
+        text = "\n".join([figures, *shown, *src["notes"]])
+        message = f"{_anomaly_counts(src)} (policy {src['policy']})"
+        if src["verdict"] == "unknown":
+            message = "; ".join(src["notes"]) or "evidence incomplete"
+        cases.append((_label(src), src["verdict"], message, text))
+    if not cases or _RANK.get(doc["verdict"], 1) > _RANK.get(_worst([c[1] for c in cases]), 1):
+        cases.append(("run", doc["verdict"], "; ".join(doc["notes"]) or f"run verdict {doc['verdict']}", ""))
+    root = ET.Element("testsuites", name="onceonly")
+    suite = ET.SubElement(root, "testsuite", name=suite_name, errors="0")
+    props = ET.SubElement(suite, "properties")
+    for key, value in (
+        ("verdict", doc["verdict"]),
+        ("daprd", doc["dapr"]["daprd"]),
+        ("scheduler", doc["dapr"]["scheduler"]),
+        ("scenario", doc["scenario"]["name"]),
+        ("scenario_hash", doc["scenario"]["hash"]),
+    ):
+        ET.SubElement(props, "property", name=key, value=str(value))
+    for name, verdict, message, text in cases:
+        case = ET.SubElement(suite, "testcase", classname=f"onceonly.{suite_name}", name=name)
+        if verdict == "fail":
+            ET.SubElement(case, "failure", message=message, type="anomaly").text = text
+        elif verdict != "pass":
+            ET.SubElement(case, "skipped", message=message)
+        if text and verdict != "fail":  # a failure already carries the figures
+            ET.SubElement(case, "system-out").text = text
+    counts = {
+        "tests": len(cases),
+        "failures": sum(c[1] == "fail" for c in cases),
+        "skipped": sum(c[1] not in ("pass", "fail") for c in cases),
+    }
+    for element in (root, suite):
+        for key, n in counts.items():
+            element.set(key, str(n))
+    ET.indent(root)
+    path = run_dir / JUNIT_XML
+    _write_text(path, ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------- ledger CSVs
+
+_DELIVERY_COLUMNS = [f.name for f in fields(Delivery)]
+_OPERATION_COLUMNS = [f.name for f in fields(Operation)]
+
+
+def write_ledger_csv(run_dir: Path, deliveries: Sequence[Delivery], operations: Sequence[Operation]) -> None:
+    """deliveries.csv and operations.csv: one row per record, columns as in ``harness.model``; ``headers`` and
+    ``detail`` are JSON objects (keys sorted)."""
+    for filename, columns, rows in (
+        (DELIVERIES_CSV, _DELIVERY_COLUMNS, deliveries),
+        (OPERATIONS_CSV, _OPERATION_COLUMNS, operations),
+    ):
+        tmp = run_dir / (filename + ".tmp")
+        with tmp.open("w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow(
+                    json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict) else v for v in astuple(row)
+                )
+        tmp.replace(run_dir / filename)
+
+
+def read_ledger_csv(run_dir: Path) -> tuple[list[Delivery], list[Operation]]:
+    """The rows ``write_ledger_csv`` wrote, as model objects again."""
+    with (run_dir / DELIVERIES_CSV).open(newline="") as fh:
+        deliveries = [
+            Delivery(
+                delivery_id=r["delivery_id"],
+                source=r["source"],  # type: ignore[arg-type]  # written from a SourceKind
+                name=r["name"],
+                replica=int(r["replica"]),
+                received_ns=int(r["received_ns"]),
+                status=int(r["status"]),
+                headers=json.loads(r["headers"]),
+            )
+            for r in csv.DictReader(fh)
+        ]
+    with (run_dir / OPERATIONS_CSV).open(newline="") as fh:
+        operations = [
+            Operation(
+                op_id=r["op_id"],
+                kind=r["kind"],  # type: ignore[arg-type]  # written from an Operation kind
+                name=r["name"],
+                phase=r["phase"],  # type: ignore[arg-type]  # written from an OpPhase
+                at_ns=int(r["at_ns"]),
+                detail=json.loads(r["detail"]),
+            )
+            for r in csv.DictReader(fh)
+        ]
+    return deliveries, operations

@@ -1,0 +1,336 @@
+"""The report writers on hand-built results: results.json keys and types, junit.xml, summary.md, CSVs, the table."""
+
+from __future__ import annotations
+
+import io
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from harness import report
+from harness.model import NS, Delivery, Lateness, Operation, SourceResult, Witness
+
+DUE = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z
+
+
+def delivery(replica: int, offset_ms: float, *, status: int = 200, name: str = "tick-job") -> Delivery:
+    return Delivery(
+        delivery_id=f"d-{name}-{replica}-{offset_ms}",
+        source="jobs",
+        name=name,
+        replica=replica,
+        received_ns=DUE + int(offset_ms * 1e6),
+        status=status,
+        headers={"traceparent": "00-ab-cd-01"},
+    )
+
+
+def source(**overrides: Any) -> SourceResult:
+    base: dict[str, Any] = {
+        "source": "jobs",
+        "name": "ok-job",
+        "policy": "exactly-once",
+        "replicas": 3,
+        "occurrences": 30,
+        "deliveries": 30,
+        "duplicates": 0,
+        "retries": 0,
+        "missed": 0,
+        "early": 0,
+        "spurious": 0,
+        "lateness_ms": Lateness(p50=1.25, p95=3.0, p99=4.75, max=9.5),
+        "per_replica": {2: 10, 0: 10, 1: 10},
+        "side_effects": {"naive": 30, "idempotent": 30},
+        "verdict": "pass",
+    }
+    return SourceResult(**(base | overrides))
+
+
+PASSING = source()
+DUPLICATED = source(
+    name="tick-job",
+    occurrences=30,
+    deliveries=31,
+    duplicates=1,
+    retries=2,
+    per_replica={0: 11, 1: 10, 2: 10},
+    side_effects={"naive": 31, "idempotent": 30},
+    verdict="fail",
+    witnesses=(
+        Witness("duplicate", "jobs", "tick-job", DUE, (delivery(0, 2.0), delivery(2, 14.5)), note="after a success"),
+        Witness("retry", "jobs", "tick-job", DUE + NS, (delivery(1, 1001.0, status=500), delivery(1, 2002.0))),
+    ),
+    notes=("replica 0 took the duplicate",),
+)
+UNKNOWN_BINDING = source(
+    source="binding",
+    name="tick",
+    policy="contract",
+    occurrences=0,
+    deliveries=0,
+    lateness_ms=Lateness(None, None, None, None),
+    per_replica={},
+    side_effects={"naive": 0, "idempotent": 0},
+    verdict="unknown",
+    notes=("no tick fell inside any replica window",),
+)
+
+
+@dataclass(frozen=True)
+class FakeCheck:
+    sources: tuple[SourceResult, ...]
+    verdict: str
+    notes: tuple[str, ...] = ()
+
+
+def document(*sources: SourceResult, verdict: str = "fail", notes: tuple[str, ...] = ()) -> dict[str, Any]:
+    return report.results_document(
+        FakeCheck(sources or (PASSING, DUPLICATED, UNKNOWN_BINDING), verdict, notes),
+        dapr={"daprd": "1.18.3", "scheduler": "1.18.3"},
+        scenario={"name": "jobs-vs-cron", "hash": "abc123"},
+        host={"node": "ci-1", "python": "3.11.9", "cpus": 8},
+        timings={"cluster_ready_s": 4.2, "observe_and_quiesce_s": 65.0},
+        faults=[{"at_s": 10.0, "kind": "kill", "target": "daprd-1"}],
+    )
+
+
+@pytest.fixture
+def doc() -> dict[str, Any]:
+    return document(notes=("ledger complete",))
+
+
+SOURCE_TYPES: dict[str, type | tuple[type, ...]] = {
+    "source": str,
+    "name": str,
+    "replicas": int,
+    "occurrences": int,
+    "deliveries": int,
+    "deliveries_per_occurrence": (float, type(None)),
+    "duplicates": int,
+    "retries": int,
+    "missed": int,
+    "early": int,
+    "spurious": int,
+    "lateness_ms": dict,
+    "per_replica": dict,
+    "side_effects": dict,
+    "policy": str,
+    "verdict": str,
+    "witnesses": list,
+    "notes": list,
+}
+
+
+def test_results_json_has_every_documented_key_with_its_type(tmp_path: Path, doc: dict[str, Any]) -> None:
+    path = report.write_results(tmp_path, doc)
+    data = json.loads(path.read_text())
+    assert data == doc  # nothing is lost to JSON
+    assert set(data) == {"schema", "verdict", "dapr", "scenario", "host", "timings", "faults", "notes", "sources"}
+    assert data["schema"] == report.SCHEMA == 1
+    assert data["verdict"] == "fail"
+    assert data["dapr"] == {"daprd": "1.18.3", "scheduler": "1.18.3"}
+    assert data["scenario"] == {"name": "jobs-vs-cron", "hash": "abc123"}
+    assert data["host"]["cpus"] == 8 and data["timings"]["cluster_ready_s"] == 4.2
+    assert data["faults"] == [{"at_s": 10.0, "kind": "kill", "target": "daprd-1"}]
+    assert data["notes"] == ["ledger complete"]
+    assert [s["name"] for s in data["sources"]] == ["ok-job", "tick-job", "tick"]
+    for src in data["sources"]:
+        assert set(src) == set(SOURCE_TYPES)
+        for key, typ in SOURCE_TYPES.items():
+            assert isinstance(src[key], typ), key
+        assert set(src["lateness_ms"]) == {"p50", "p95", "p99", "max"}
+        assert set(src["side_effects"]) == {"naive", "idempotent"}
+        assert all(isinstance(k, str) and isinstance(v, int) for k, v in src["per_replica"].items())
+
+
+def test_results_figures_and_witnesses(doc: dict[str, Any]) -> None:
+    ok, dup, unknown = doc["sources"]
+    assert ok["per_replica"] == {"0": 10, "1": 10, "2": 10}
+    assert list(ok["per_replica"]) == ["0", "1", "2"]
+    assert ok["lateness_ms"] == {"p50": 1.25, "p95": 3.0, "p99": 4.75, "max": 9.5}
+    assert ok["deliveries_per_occurrence"] == 1.0
+    assert dup["deliveries_per_occurrence"] == round(31 / 30, 4)
+    assert unknown["deliveries_per_occurrence"] is None
+    assert unknown["lateness_ms"] == {"p50": None, "p95": None, "p99": None, "max": None}
+    first, retry = dup["witnesses"]
+    assert first == {
+        "kind": "duplicate",
+        "due_ns": DUE,
+        "note": "after a success",
+        "replicas": [0, 2],
+        "spread_ms": 12.5,
+        "deliveries": [
+            {
+                "replica": 0,
+                "received_ns": DUE + 2_000_000,
+                "late_ms": 2.0,
+                "status": 200,
+                "delivery_id": "d-tick-job-0-2.0",
+            },
+            {
+                "replica": 2,
+                "received_ns": DUE + 14_500_000,
+                "late_ms": 14.5,
+                "status": 200,
+                "delivery_id": "d-tick-job-2-14.5",
+            },
+        ],
+    }
+    assert retry["kind"] == "retry" and [d["status"] for d in retry["deliveries"]] == [500, 200]
+    assert dup["notes"] == ["replica 0 took the duplicate"]
+
+
+def test_a_witness_without_due_time_or_with_one_delivery() -> None:
+    spurious = Witness("spurious", "jobs", "gone", None, (delivery(1, 0.0, name="gone"),))
+    doc = document(source(name="gone", spurious=1, verdict="fail", witnesses=(spurious,)))
+    (w,) = doc["sources"][0]["witnesses"]
+    assert w["due_ns"] is None and w["spread_ms"] is None and w["deliveries"][0]["late_ms"] is None
+
+
+def test_the_document_is_deterministic(tmp_path: Path) -> None:
+    first = report.write_results(tmp_path, document()).read_text()
+    second = report.write_results(tmp_path, document()).read_text()
+    assert first == second
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_junit_has_one_testcase_per_source_and_fails_only_failing_ones(tmp_path: Path, doc: dict[str, Any]) -> None:
+    root = ET.parse(report.write_junit(tmp_path, doc, suite_name="jobs-vs-cron")).getroot()
+    assert root.tag == "testsuites"
+    (suite,) = root.findall("testsuite")
+    assert suite.get("name") == "jobs-vs-cron"
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped"), suite.get("errors")) == (
+        "3",
+        "1",
+        "1",
+        "0",
+    )
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["daprd"] == "1.18.3" and props["verdict"] == "fail" and props["scenario_hash"] == "abc123"
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert list(cases) == ["jobs:ok-job", "jobs:tick-job", "binding:tick"]
+    assert cases["jobs:ok-job"].find("failure") is None and cases["jobs:ok-job"].find("skipped") is None
+    failure = cases["jobs:tick-job"].find("failure")
+    assert failure is not None
+    assert failure.get("message") == "duplicates=1, retries=2 (policy exactly-once)"
+    assert "deliveries=31" in (failure.text or "") and "retries=2" in (failure.text or "")
+    assert "duplicate, due 2026-01-01T00:00:00.000Z: replica 0" in (failure.text or "")
+    assert "12.5 ms apart" in (failure.text or "")
+    assert cases["binding:tick"].find("failure") is None
+    skipped = cases["binding:tick"].find("skipped")
+    assert skipped is not None and skipped.get("message") == "no tick fell inside any replica window"
+    assert [c.get("name") for c in root.iter("testcase") if c.find("failure") is not None] == ["jobs:tick-job"]
+
+
+def test_junit_adds_a_run_case_when_the_run_is_worse_than_its_sources(tmp_path: Path) -> None:
+    doc = document(PASSING, verdict="unknown", notes=("ledger gap: replica 2's journal unreadable",))
+    root = ET.parse(report.write_junit(tmp_path, doc, "s")).getroot()
+    cases = root.findall("testsuite/testcase")
+    assert [c.get("name") for c in cases] == ["jobs:ok-job", "run"]
+    skipped = cases[1].find("skipped")
+    assert skipped is not None and "ledger gap" in (skipped.get("message") or "")
+
+
+def test_a_failure_without_counts_says_why(tmp_path: Path) -> None:
+    late = source(name="slow", verdict="fail", notes=("lateness p99 812.0 ms > 500 ms",))
+    root = ET.parse(report.write_junit(tmp_path, document(late), "s")).getroot()
+    failure = root.find("testsuite/testcase/failure")
+    assert failure is not None and failure.get("message") == "lateness p99 812.0 ms > 500 ms (policy exactly-once)"
+
+
+def test_junit_all_passing(tmp_path: Path) -> None:
+    root = ET.parse(report.write_junit(tmp_path, document(PASSING, verdict="pass"), "s")).getroot()
+    assert [c.get("name") for c in root.iter("testcase")] == ["jobs:ok-job"]
+    assert root.get("failures") == "0" and root.get("skipped") == "0"
+
+
+def test_summary_md_has_versions_the_table_and_the_witnesses(tmp_path: Path, doc: dict[str, Any]) -> None:
+    text = report.write_summary_md(tmp_path, doc).read_text()
+    assert text.startswith("# onceonly: jobs-vs-cron — FAIL\n")
+    assert "- Dapr: daprd 1.18.3, scheduler 1.18.3" in text
+    assert "| source | name | replicas | occurrences | deliveries | deliveries/occurrence |" in text
+    rows = [line for line in text.splitlines() if line.startswith("| jobs |") or line.startswith("| binding |")]
+    assert rows == [
+        "| jobs | ok-job | 3 | 30 | 30 | 1.00 | 0 | 0 | 0 | 0 | 0 | 1.2 / 4.8 | 30 / 30 | exactly-once | pass |",
+        "| jobs | tick-job | 3 | 30 | 31 | 1.03 | 1 | 2 | 0 | 0 | 0 | 1.2 / 4.8 | 31 / 30 | exactly-once | fail |",
+        "| binding | tick | 3 | 0 | 0 | - | 0 | 0 | 0 | 0 | 0 | - / - | 0 / 0 | contract | unknown |",
+    ]
+    assert "### jobs:tick-job (exactly-once, fail): duplicates=1" in text
+    assert "- duplicate, due 2026-01-01T00:00:00.000Z: replica 0 at 2026-01-01T00:00:00.002Z (+2.0 ms)" in text
+    assert "- retry, due 2026-01-01T00:00:01.000Z: replica 1 at 2026-01-01T00:00:01.001Z (+1.0 ms) answered 500" in text
+    assert "### jobs:ok-job" not in text
+    assert "- binding:tick: no tick fell inside any replica window" in text
+    assert "- ledger complete" in text
+
+
+def test_summary_md_without_anomalies(tmp_path: Path) -> None:
+    text = report.write_summary_md(tmp_path, document(PASSING, verdict="pass")).read_text()
+    assert "None: no duplicate, missed, early or spurious delivery." in text
+
+
+def test_summary_md_caps_witnesses(tmp_path: Path) -> None:
+    many = tuple(
+        Witness("duplicate", "jobs", "j", DUE + i * NS, (delivery(0, i * 1000.0), delivery(1, i * 1000.0 + 1)))
+        for i in range(report.WITNESSES_SHOWN + 2)
+    )
+    text = report.write_summary_md(tmp_path, document(source(duplicates=7, verdict="fail", witnesses=many))).read_text()
+    assert text.count("- duplicate, due") == report.WITNESSES_SHOWN
+    assert "… and 2 more witness(es) in results.json" in text
+
+
+def test_ledger_csvs_round_trip(tmp_path: Path) -> None:
+    deliveries = [delivery(0, 1.5), delivery(2, 3.0, status=503), delivery(1, 4.0, name='odd, "name"\nwith newline')]
+    operations = [
+        Operation(
+            "op1", "schedule", "tick-job", "invoke", DUE, {"body": {"schedule": "@every 1s"}, "path": "/v1.0/jobs/x"}
+        ),
+        Operation("op1", "schedule", "tick-job", "ok", DUE + 5, {"status": 204}),
+        Operation("op2", "fault", "kill daprd-1", "info", DUE + 9, {}),
+    ]
+    report.write_ledger_csv(tmp_path, deliveries, operations)
+    header = (tmp_path / report.DELIVERIES_CSV).read_text().splitlines()[0]
+    assert header == "delivery_id,source,name,replica,received_ns,status,headers"
+    assert (tmp_path / report.OPERATIONS_CSV).read_text().splitlines()[0] == "op_id,kind,name,phase,at_ns,detail"
+    assert report.read_ledger_csv(tmp_path) == (deliveries, operations)
+
+
+def test_empty_ledger_csvs(tmp_path: Path) -> None:
+    report.write_ledger_csv(tmp_path, [], [])
+    assert report.read_ledger_csv(tmp_path) == ([], [])
+
+
+def render(doc: dict[str, Any]) -> str:
+    console = Console(record=True, width=200, color_system=None, file=io.StringIO())
+    console.print(report.verdict_table(doc))
+    return console.export_text()
+
+
+def test_verdict_table_renders_one_row_per_source(doc: dict[str, Any]) -> None:
+    text = render(doc)
+    assert "onceonly jobs-vs-cron on daprd 1.18.3: FAIL" in text
+    for header in ("source", "occur.", "dup.", "retries", "missed", "early", "spur.", "p50 / p99", "policy", "verdict"):
+        assert header in text
+    rows = [" ".join(line.split()) for line in text.splitlines()]
+    assert "jobs ok-job 3 30 30 1.00 0 0 0 0 0 1.2 / 4.8 30 / 30 exactly-once pass" in rows
+    assert "jobs tick-job 3 30 31 1.03 1 2 0 0 0 1.2 / 4.8 31 / 30 exactly-once fail" in rows
+    assert "binding tick 3 0 0 - 0 0 0 0 0 - / - 0 / 0 contract unknown" in rows
+
+
+def test_verdict_table_fits_a_120_column_terminal(doc: dict[str, Any]) -> None:
+    console = Console(width=200, file=io.StringIO())
+    assert console.measure(report.verdict_table(doc)).maximum <= 120
+
+
+def test_verdict_is_coloured() -> None:
+    table = report.verdict_table(document())
+    verdict_cells = list(table.columns[-1].cells)
+    assert [(str(c), getattr(c, "style", None)) for c in verdict_cells] == [
+        ("pass", "bold green"),
+        ("fail", "bold red"),
+        ("unknown", "bold yellow"),
+    ]
