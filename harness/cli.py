@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -39,6 +39,9 @@ from dapr.versions import DEFAULT_VERSION, SUPPORTED, DaprVersion, UnknownVersio
 from harness.cluster.local import ClusterSpec, LocalCluster, find_redis_server
 from harness.cluster.processes import Interrupted, exit_on_signals
 from harness.errors import ExitCode, HarnessError, InputError
+
+if TYPE_CHECKING:
+    from harness.scenario import Scenario
 
 console = Console(stderr=True)
 out = Console()
@@ -245,6 +248,137 @@ def _print_ready(cluster: LocalCluster, run_dir: Path) -> None:
         f"Logs: {run_dir}/logs/. Ctrl-C stops everything.",
         highlight=False,
     )
+
+
+ScenarioArg = Annotated[Path, typer.Argument(help="A scenario YAML file.", show_default=False)]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="Override a scenario field: --set cluster.replicas=5 (repeatable).")
+]
+ReportsOpt = Annotated[Path, typer.Option("--reports", help="Where run directories go.")]
+RunVersionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dapr-version",
+        envvar="ONCEONLY_DAPR_VERSION",
+        help=f"Dapr version (default: the scenario's, else {DEFAULT_VERSION}). Known: {', '.join(SUPPORTED)}.",
+    ),
+]
+HEADLINE = Path(__file__).resolve().parents[1] / "scenarios" / "jobs-vs-cron.yaml"
+VERDICT_EXIT = {"pass": ExitCode.PASS, "fail": ExitCode.FAIL, "unknown": ExitCode.UNKNOWN}
+
+
+def load(path: Path, overrides: list[str] | None) -> Scenario:
+    from harness.scenario import load_scenario
+
+    try:
+        return load_scenario(path, overrides or ())
+    except HarnessError as exc:
+        fail(exc)
+
+
+@app.command()
+def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
+    """Check a scenario file without starting anything."""
+    sc = load(scenario, set_)
+    jobs, bindings = sc.job_plans(), sc.binding_plans()
+    out.print(
+        f"ok: {scenario}: scenario {sc.name!r} (hash {sc.canonical_hash()}): {sc.cluster.replicas} replica(s), "
+        f"{len(jobs)} job(s), {len(bindings)} cron binding(s)",
+        highlight=False,
+    )
+
+
+def _run(
+    scenario_path: Path, overrides: list[str] | None, version: str | None, bin_dir: Path | None, reports: Path
+) -> None:
+    from harness import runner, store
+    from harness.report import verdict_table
+
+    sc = load(scenario_path, overrides)  # bad input: exit 3, nothing started
+    bin_dir = bin_dir or (Path(sc.dapr.bin_dir) if sc.dapr.bin_dir else None)
+    version = version or sc.dapr.version or DEFAULT_VERSION
+    try:
+        if bin_dir is None:
+            lookup(version)
+        find_redis_server()
+        bins = resolve_binaries(version, bin_dir)
+    except (HarnessError, UnknownVersionError, BuildError, ProbeError) as exc:
+        fail(exc)
+    run_dir = store.new_run_dir(reports, sc.name, sc.canonical_hash())
+    console.print(
+        f"scenario {sc.name} ({sc.canonical_hash()}): daprd {bins.daprd_version}, scheduler "
+        f"{bins.scheduler_version} ({bins.source}); run dir {run_dir}",
+        highlight=False,
+    )
+    outcome = None
+    try:
+        with (
+            exit_on_signals(),
+            Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+            ) as progress,
+        ):
+            task = progress.add_task("starting", total=None)
+
+            def say(message: str) -> None:
+                progress.update(task, description=message)
+
+            def countdown(label: str, seconds: float) -> None:
+                progress.update(task, description=f"{label} ({seconds:.0f} s)", total=seconds, completed=0)
+                end = time.monotonic() + seconds
+                while (left := end - time.monotonic()) > 0:
+                    time.sleep(min(0.25, left))
+                    progress.update(task, completed=seconds - max(0.0, end - time.monotonic()))
+                progress.update(task, total=None)
+
+            outcome = runner.execute(sc, bins, run_dir, progress=say, countdown=countdown)
+    except (KeyboardInterrupt, Interrupted):
+        console.print(f"interrupted; the cluster was stopped. Partial run in {run_dir}")
+        raise typer.Exit(130) from None
+    except HarnessError as exc:
+        fail(exc)
+    out.print(verdict_table(outcome.results))
+    verdict = outcome.results["verdict"]
+    out.print(f"verdict: {verdict}  ({run_dir}/summary.md, results.json, junit.xml)", highlight=False)
+    raise typer.Exit(VERDICT_EXIT[verdict])
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg,
+    set_: SetOpt = None,
+    version: RunVersionOpt = None,
+    bin_dir: BinDirOpt = None,
+    reports: ReportsOpt = Path("reports"),
+) -> None:
+    """Run one scenario on a real local Dapr and judge it. Exit 0 pass, 1 anomaly, 2 unknown, 3 bad input, 4 env."""
+    _run(scenario, set_, version, bin_dir, reports)
+
+
+@app.command()
+def demo(version: RunVersionOpt = None, bin_dir: BinDirOpt = None, reports: ReportsOpt = Path("reports")) -> None:
+    """Build Dapr if needed and run the headline scenario: Jobs API vs cron binding on 3 replicas."""
+    _run(HEADLINE, None, version, bin_dir, reports)
+
+
+@app.command()
+def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory.")]) -> None:
+    """Re-judge a finished run offline (no services) and reproduce its results.json."""
+    from harness import runner, store
+    from harness.report import verdict_table
+
+    if not (run_dir / store.HISTORY).is_file():
+        fail(InputError(f"{run_dir} is not a finished run: it has no {store.HISTORY}"))
+    previous = (run_dir / store.RESULTS).read_text() if (run_dir / store.RESULTS).is_file() else None
+    sc = load(run_dir / "scenario.yaml", None)
+    outcome = runner.judge(run_dir, sc)
+    out.print(verdict_table(outcome.results))
+    now = (run_dir / store.RESULTS).read_text()
+    if previous is None:
+        out.print("results.json written (there was none)")
+    else:
+        out.print("results.json reproduced" if previous == now else "[yellow]results.json changed on re-judging[/]")
+    raise typer.Exit(VERDICT_EXIT[outcome.results["verdict"]])
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

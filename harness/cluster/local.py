@@ -380,6 +380,8 @@ class LocalCluster:
             "APP_API_TOKEN": self.tokens.app_api,
             "DAPR_HOST_IP": "127.0.0.1",
             "NAMESPACE": "default",
+            # the cron binding computes ticks in daprd's local zone; the checker's tick model is UTC
+            "TZ": "UTC",
         }
         self.supervisor.start(member.daprd_name, argv, env)
 

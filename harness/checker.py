@@ -1,0 +1,747 @@
+"""The oracle: turn what was planned, what the harness did and what the apps received into a verdict per source.
+
+``check(CheckInput) -> CheckResult`` is a pure function (no I/O, no clock). Policies are the ones in DESIGN.md
+"The oracle"; when an occurrence is due comes from ``harness.ticks`` (Dapr's own rules, cited there).
+
+Glossary
+========
+
+source
+    One planned Jobs API job (``JobPlan``) or one cron binding (``BindingPlan``); one ``SourceResult`` each.
+    Deliveries whose name matches no plan get a synthetic row of their own (policy "contract", occurrences 0,
+    every delivery *spurious*, verdict fail): an unplanned trigger reaching the app is a finding, not noise.
+creation time
+    Of a job: the ``at_ns`` of the *invoke* row of its first schedule operation that did not end in ``fail``
+    (conservative: Dapr's clock read happens later, so due times computed from it are never later than Dapr's and
+    no delivery is wrongly called early). All schedule ops ``fail``: no delivery is expected. Only ``info``
+    outcomes (may or may not exist) and nothing delivered: *unknown*. Overwrites are not modelled.
+deleted
+    A delete op of the job that ended ``ok``: the job is gone at the ``ok`` row's time, and a later delivery that
+    fits no occurrence is *spurious*. Occurrences due within the *delete grace* before the delete's invoke, or
+    later, are not expected (not counted, never missed, but matched if delivered). A delete that ended ``info``
+    (or has no outcome row) may not have happened: deliveries that fit the schedule are taken as normal
+    attempts, and only one that fits nothing, after its invoke, is spurious.
+delete grace
+    ``delete_grace_ns``, default 1 s, or the schedule call's own latency if longer: a trigger due just before a
+    delete may still be queued in the scheduler (Dapr sets no ceiling on lateness) when the delete removes it, and
+    a relative schedule's due times are only known to within the schedule call's latency. The runner deletes
+    every job right at ``observe_end``, so the last second of the window is not counted for jobs.
+occurrence (jobs)
+    One due time of a job (``ticks.job_occurrences``); the unit of accounting is (job, occurrence) across all
+    replicas. *Counted* occurrences are due at or before ``observe_end_ns`` and before the delete grace; later
+    ones may still receive deliveries (they are matched, so they are not anomalies) but are not counted. An
+    ``@every`` job whose schedule call took longer than about a period can be mis-matched (its real due times
+    trail the computed ones by that latency): the source then carries a note.
+tick / occurrence (binding)
+    One firing time of a cron binding. Aligned schedules (cron, @hourly, ...) tick on the UTC wall clock; for
+    ``@every d`` each replica's phase is inferred from its own deliveries (first delivery, then re-anchored on
+    every delivery: kit's constant-delay cron schedules ``wake + d``, so the phase drifts slowly later).
+    Contract: the unit is (replica, tick) over each replica's window; exactly-once: the unit is the tick, across
+    replicas (for ``@every``: the grid of the replica that delivered first, each delivery in the period that
+    starts at or before it).
+edge margin
+    Binding ticks within one period of either end of ``ReplicaWindow ∩ [observe_start, observe_end]`` are not
+    counted, nor the deliveries assigned to them (the cron starts and stops around the window's edges).
+attempt
+    A delivery assigned to an occurrence. Jobs: walking the job's deliveries in received order, each goes to the
+    earliest occurrence that is not closed and whose due <= received + early tolerance (triggers of one job are
+    strictly sequential in Dapr: go-etcd-cron v0.12.6 README "Counter"). When several occurrences are due and
+    none has had an attempt, the deliveries that arrive before the next occurrence is due are counted: if there
+    are fewer than the due occurrences, the oldest ones are taken as *missed* (skipped) rather than every later
+    occurrence being blamed a period late. Binding: each delivery goes to the latest tick <= received + early
+    tolerance of its replica (``@every``: the nearest tick of its replica's chain).
+success
+    A job attempt answered 2xx, or 404 (Dapr treats 404 as success, no retry: dapr v1.18.3
+    ``pkg/runtime/scheduler/internal/cluster/streamer.go``). Anything else is a failed attempt.
+closed
+    An occurrence with a successful attempt, or with ``max_attempts`` failed attempts (``FailurePolicy``; drop = 1;
+    Dapr's default constant 1 s x 3 retries = 4; retry-forever never closes by failure).
+retry
+    An attempt on an occurrence that already had a failed attempt. Counted apart; not an anomaly. Binding
+    deliveries are never retried (a failed one is final), so bindings have no retries.
+duplicate
+    Jobs: a delivery after its occurrence closed (a second success, or a delivery after the failure policy gave
+    up), before the next occurrence is due. Witness: the closing attempt and the duplicate, their replicas and the
+    gap in ms. Binding contract: every delivery beyond the first on one (replica, tick); binding exactly-once:
+    ``sum(max(0, n - 1))`` over ticks, n = deliveries from all replicas (witness: the replicas and their spread).
+early
+    A delivery before its occurrence was due (minus the early tolerance): always a violation. Jobs: a delivery
+    before the first occurrence is due, or a "duplicate" of occurrence k when occurrence k+1 is counted and never
+    got a delivery (it fired before its due; the last such duplicate is re-labelled early for k+1). Binding (aligned
+    only): the same re-labelling for a tick with >= 2 deliveries followed by a tick with none, when the extra
+    delivery is past the midpoint between the two ticks. An early delivery stands in for its occurrence: that
+    occurrence is not also missed.
+spurious
+    A job delivery that fits no occurrence and arrives after the job was deleted, after the schedule call failed,
+    or once its repeats/ttl ran out and the time it would next have fired (``ticks.job_continuation``) has come;
+    and every delivery of an unplanned name.
+missed
+    A counted occurrence (jobs) or counted (replica, tick) / tick (binding) with no attempt and no early fire.
+lateness
+    ``received - due`` of the first attempt of each counted occurrence (binding: first delivery of each counted
+    unit, aligned schedules only; ``@every`` phases are inferred, so no lateness), in ms; p50/p95/p99/max by
+    linear interpolation between closest ranks; None when there is none.
+early tolerance
+    ``early_tolerance_ns``, default 5 ms: a delivery up to this much before its due is on time. Every process
+    shares the host clock, but Go timers run on the monotonic clock while due times are wall-clock, and NTP may
+    slew the wall clock by up to 500 ppm (5 ms over a 10 s wait); 5 ms is also below 1 % of a 500 ms ``@every``.
+deliveries (figure)
+    The deliveries counted against occurrences: attempts on counted occurrences, every duplicate, early and
+    spurious delivery. Attempts on uncounted occurrences (after ``observe_end``, after a delete, binding edge
+    ticks, replicas without a window under contract) are left out, so ``deliveries / occurrences`` reads 1.00
+    for a clean run; ``per_replica`` counts every delivery of the source.
+occurrences (figure)
+    Jobs: counted occurrences. Binding contract: counted (replica, tick) units, i.e. ticks x replicas (a note gives
+    deliveries per tick); binding exactly-once: counted ticks.
+policy / verdict
+    exactly-once fails on duplicates + missed + early + spurious > 0; contract fails on missed + early + spurious
+    (duplicates reported, not failed). Either fails when lateness p99 exceeds ``lateness_p99_ms``. Anomalies on
+    uncounted job occurrences (a duplicate during quiesce) count too: they are evidence all the same. *unknown*
+    (when nothing fails): a job whose schedule outcome is unknown, or whose schedule call failed, and that got
+    nothing; a job with no schedule operation recorded; a plan Dapr would refuse; or a source with zero counted
+    occurrences (the note says why). The run's verdict is the worst of its sources (fail > unknown > pass).
+witness
+    Evidence for one anomaly (``model.Witness``). At most 20 per source, shared round-robin among kinds (early,
+    spurious, missed, duplicate, retry) so every kind shows; the counts are always exact.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from harness.model import (
+    DEFAULT_FAILURE_POLICY,
+    NS,
+    BindingPlan,
+    Delivery,
+    JobPlan,
+    Lateness,
+    Operation,
+    OpPhase,
+    Policy,
+    ReplicaWindow,
+    SourceKind,
+    SourceResult,
+    Verdict,
+    Witness,
+)
+from harness.ticks import (
+    EverySchedule,
+    ScheduleError,
+    binding_ticks,
+    iter_job_occurrences,
+    job_continuation,
+    parse_schedule,
+    schedule_period_ns,
+)
+
+DEFAULT_EARLY_TOLERANCE_NS = 5_000_000
+DEFAULT_DELETE_GRACE_NS = NS
+MAX_WITNESSES = 20
+_RANK: dict[Verdict, int] = {"pass": 0, "unknown": 1, "fail": 2}
+WitnessKind = Literal["duplicate", "missed", "early", "spurious", "retry"]
+_WITNESS_ORDER: tuple[WitnessKind, ...] = ("early", "spurious", "missed", "duplicate", "retry")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInput:
+    """Everything the oracle judges. Times are int ns since the epoch on the host clock."""
+
+    jobs: Sequence[JobPlan]
+    bindings: Sequence[BindingPlan]
+    deliveries: Sequence[Delivery]
+    operations: Sequence[Operation]
+    windows: Sequence[ReplicaWindow]
+    observe_start_ns: int
+    observe_end_ns: int  # occurrences due later are not expected; deliveries until the end of quiesce count
+    replicas: int
+    side_effects: Mapping[tuple[str, str], Mapping[str, int]] = field(default_factory=dict)  # (source, name) ->
+    lateness_p99_ms: float | None = None
+    early_tolerance_ns: int = DEFAULT_EARLY_TOLERANCE_NS
+    delete_grace_ns: int = DEFAULT_DELETE_GRACE_NS
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    sources: tuple[SourceResult, ...]
+    verdict: Verdict
+    notes: tuple[str, ...]
+
+
+def check(inp: CheckInput) -> CheckResult:
+    """Judge every planned source (and every unplanned name that received deliveries)."""
+    by_source: dict[tuple[SourceKind, str], list[Delivery]] = defaultdict(list)
+    for d in inp.deliveries:
+        by_source[(d.source, d.name)].append(d)
+    for ds in by_source.values():
+        ds.sort(key=lambda d: (d.received_ns, d.delivery_id))
+    ops = _group_operations(inp.operations)
+
+    results: list[SourceResult] = []
+    planned: set[tuple[SourceKind, str]] = set()
+    for job in inp.jobs:
+        planned.add(("jobs", job.name))
+        results.append(_check_job(job, by_source.get(("jobs", job.name), []), ops, inp))
+    for binding in inp.bindings:
+        planned.add(("binding", binding.name))
+        results.append(_check_binding(binding, by_source.get(("binding", binding.name), []), inp))
+    for key in sorted(k for k in by_source if k not in planned):
+        results.append(_unplanned(key[0], key[1], by_source[key], inp))
+
+    notes = [
+        f"early tolerance {inp.early_tolerance_ns / 1e6:g} ms; observed {_iso(inp.observe_start_ns)} to "
+        f"{_iso(inp.observe_end_ns)}; {inp.replicas} replica(s)"
+    ]
+    if not results:
+        notes.append("nothing was planned and nothing was delivered: no source to judge")
+        return CheckResult((), "unknown", tuple(notes))
+    verdict = max((r.verdict for r in results), key=_RANK.__getitem__)
+    return CheckResult(tuple(results), verdict, tuple(notes))
+
+
+# --- shared bits ---------------------------------------------------------------------------------------------
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns // NS, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ns % NS // 1_000_000:03d}Z"
+
+
+def _ms(ns: int) -> str:
+    return f"{ns / 1e6:.1f} ms"
+
+
+def _percentile(sorted_values: Sequence[float], p: float) -> float:
+    rank = p / 100 * (len(sorted_values) - 1)
+    low = int(rank)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (rank - low)
+
+
+def lateness_of(values_ns: Iterable[int]) -> Lateness:
+    """Percentiles (linear interpolation between closest ranks) of lateness values, in ms."""
+    ms = sorted(v / 1e6 for v in values_ns)
+    if not ms:
+        return Lateness(None, None, None, None)
+    return Lateness(_percentile(ms, 50), _percentile(ms, 95), _percentile(ms, 99), ms[-1])
+
+
+def _success(d: Delivery) -> bool:
+    return 200 <= d.status < 300 or d.status == 404
+
+
+def _replica_list(ds: Iterable[Delivery]) -> str:
+    return ", ".join(str(r) for r in sorted({d.replica for d in ds}))
+
+
+@dataclass
+class _Tally:
+    """Mutable figures for one source while it is being judged."""
+
+    occurrences: int = 0
+    deliveries: int = 0
+    duplicates: int = 0
+    retries: int = 0
+    missed: int = 0
+    early: int = 0
+    spurious: int = 0
+    lateness_ns: list[int] = field(default_factory=list)
+    witnesses: dict[WitnessKind, list[Witness]] = field(default_factory=lambda: defaultdict(list))
+    notes: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # reasons the verdict cannot be pass
+
+    def witness(self, w: Witness) -> None:
+        self.witnesses[w.kind].append(w)
+
+    def chosen_witnesses(self) -> tuple[Witness, ...]:
+        queues = [sorted(self.witnesses[k], key=_witness_time) for k in _WITNESS_ORDER]
+        total = sum(len(q) for q in queues)
+        chosen: list[Witness] = []
+        depth = 0
+        while len(chosen) < min(total, MAX_WITNESSES):
+            for q in queues:
+                if depth < len(q) and len(chosen) < MAX_WITNESSES:
+                    chosen.append(q[depth])
+            depth += 1
+        if total > len(chosen):
+            self.notes.append(f"showing {len(chosen)} of {total} witnesses (the counts are exact)")
+        return tuple(sorted(chosen, key=_witness_time))
+
+    def result(
+        self,
+        source: SourceKind,
+        name: str,
+        policy: Policy,
+        inp: CheckInput,
+        per_replica: dict[int, int],
+    ) -> SourceResult:
+        lateness = lateness_of(self.lateness_ns)
+        anomalies = self.missed + self.early + self.spurious + (self.duplicates if policy == "exactly-once" else 0)
+        verdict: Verdict = "pass"
+        if anomalies:
+            verdict = "fail"
+        if inp.lateness_p99_ms is not None and lateness.p99 is not None and lateness.p99 > inp.lateness_p99_ms:
+            verdict = "fail"
+            self.notes.append(f"lateness p99 {lateness.p99:.1f} ms is over the {inp.lateness_p99_ms:g} ms threshold")
+        if verdict == "pass" and self.unknown:
+            verdict = "unknown"
+        witnesses = self.chosen_witnesses()
+        return SourceResult(
+            source=source,
+            name=name,
+            policy=policy,
+            replicas=inp.replicas,
+            occurrences=self.occurrences,
+            deliveries=self.deliveries,
+            duplicates=self.duplicates,
+            retries=self.retries,
+            missed=self.missed,
+            early=self.early,
+            spurious=self.spurious,
+            lateness_ms=lateness,
+            per_replica=per_replica,
+            side_effects=dict(inp.side_effects.get((source, name), {})),
+            verdict=verdict,
+            witnesses=witnesses,
+            notes=(*self.unknown, *self.notes),
+        )
+
+
+def _witness_time(w: Witness) -> int:
+    if w.due_ns is not None:
+        return w.due_ns
+    return w.deliveries[0].received_ns if w.deliveries else 0
+
+
+def _per_replica(ds: Sequence[Delivery], inp: CheckInput) -> dict[int, int]:
+    counts = dict.fromkeys(sorted({w.replica for w in inp.windows}), 0)
+    for d in ds:
+        counts[d.replica] = counts.get(d.replica, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _unplanned(source: SourceKind, name: str, ds: list[Delivery], inp: CheckInput) -> SourceResult:
+    tally = _Tally(deliveries=len(ds), spurious=len(ds))
+    what = "job" if source == "jobs" else "binding"
+    tally.notes.append(f"no {what} named {name!r} was planned: every delivery is spurious")
+    for d in ds:
+        tally.witness(Witness("spurious", source, name, None, (d,), f"unplanned {what}, replica {d.replica}"))
+    return tally.result(source, name, "contract", inp, _per_replica(ds, inp))
+
+
+# --- operations ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Op:
+    start_ns: int  # the invoke row's time (the outcome row's if no invoke was recorded)
+    outcome: OpPhase | None  # ok / fail / info, None when only the invoke was recorded
+    outcome_ns: int | None
+
+
+def _group_operations(operations: Sequence[Operation]) -> dict[tuple[str, str], list[_Op]]:
+    rows: dict[str, list[Operation]] = defaultdict(list)
+    for op in operations:
+        rows[op.op_id].append(op)
+    grouped: dict[tuple[str, str], list[_Op]] = defaultdict(list)
+    for group in rows.values():
+        invokes = [o.at_ns for o in group if o.phase == "invoke"]
+        outcomes = sorted((o for o in group if o.phase != "invoke"), key=lambda o: o.at_ns)
+        outcome = outcomes[-1] if outcomes else None
+        start = min(invokes) if invokes else min(o.at_ns for o in group)
+        grouped[(group[0].kind, group[0].name)].append(
+            _Op(start, None if outcome is None else outcome.phase, None if outcome is None else outcome.at_ns)
+        )
+    for ops in grouped.values():
+        ops.sort(key=lambda o: o.start_ns)
+    return grouped
+
+
+# --- the jobs oracle -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Occ:
+    due: int
+    counted: bool
+    attempts: list[Delivery] = field(default_factory=list)
+    failures: int = 0
+    closed: bool = False
+    duplicates: list[Delivery] = field(default_factory=list)
+    early: list[Delivery] = field(default_factory=list)
+
+
+def _check_job(
+    job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[_Op]], inp: CheckInput
+) -> SourceResult:
+    tally = _Tally()
+    per_replica = _per_replica(ds, inp)
+    tol = inp.early_tolerance_ns
+
+    def spurious(d: Delivery, why: str) -> None:
+        tally.spurious += 1
+        tally.deliveries += 1
+        tally.witness(Witness("spurious", "jobs", job.name, None, (d,), f"replica {d.replica}: {why}"))
+
+    schedules = ops.get(("schedule", job.name), [])
+    live = [o for o in schedules if o.outcome != "fail"]
+    if not schedules:
+        tally.deliveries = len(ds)
+        tally.unknown.append("no schedule operation was recorded for this job: its occurrences cannot be computed")
+        return tally.result("jobs", job.name, job.policy, inp, per_replica)
+    if not live:
+        for d in ds:
+            spurious(d, "the schedule call failed, so no delivery was expected")
+        if not ds:
+            tally.unknown.append("the schedule call failed and nothing was delivered: nothing to judge")
+        return tally.result("jobs", job.name, job.policy, inp, per_replica)
+    created = live[0].start_ns
+    if not any(o.outcome == "ok" for o in live) and not ds:
+        tally.unknown.append("the schedule call's outcome is unknown and nothing was delivered: the job may not exist")
+        return tally.result("jobs", job.name, job.policy, inp, per_replica)
+
+    deletes = [o for o in ops.get(("delete", job.name), []) if o.outcome != "fail" and o.start_ns >= created]
+    confirmed = [o.outcome_ns for o in deletes if o.outcome == "ok" and o.outcome_ns is not None]
+    deleted_ok = min(confirmed) if confirmed else None
+    deleted_at = deleted_ok if deleted_ok is not None else (deletes[0].start_ns if deletes else None)
+    stop_counting = None
+    if deletes:
+        grace = max(inp.delete_grace_ns, (live[0].outcome_ns or live[0].start_ns) - live[0].start_ns)
+        stop_counting = deletes[0].start_ns - grace
+
+    horizon = max(inp.observe_end_ns, ds[-1].received_ns + tol) if ds else inp.observe_end_ns
+    if deleted_ok is not None:
+        horizon = min(horizon, deleted_ok)
+    counted_until = inp.observe_end_ns if stop_counting is None else min(inp.observe_end_ns, stop_counting)
+    try:
+        dues: list[int] = []
+        beyond: int | None = None  # the first due after the horizon, None when the schedule has ended
+        for due in iter_job_occurrences(job, created):
+            if due > horizon:
+                beyond = due
+                break
+            dues.append(due)
+        finished = beyond is None  # the schedule ended (repeats, ttl, one-shot) within the horizon
+        continuation = job_continuation(job, created, dues[-1]) if finished and dues else None
+    except ScheduleError as e:
+        tally.deliveries = len(ds)
+        tally.unknown.append(f"cannot compute the job's occurrences: {e}")
+        return tally.result("jobs", job.name, job.policy, inp, per_replica)
+
+    occ = [_Occ(due, due <= counted_until) for due in dues]
+    schedule_latency = (live[0].outcome_ns or live[0].start_ns) - live[0].start_ns
+    if len(dues) > 1 and job.due_time is None and schedule_latency > (dues[1] - dues[0]) // 4:
+        tally.notes.append(
+            f"the schedule call took {_ms(schedule_latency)}, over a quarter of the period: due times are computed "
+            "from its start, so matching deliveries to occurrences may be off"
+        )
+    policy = job.failure_policy or DEFAULT_FAILURE_POLICY
+    max_attempts = policy.max_attempts
+    n = len(occ)
+    received = [d.received_ns for d in ds]
+    cur = 0
+    for i, d in enumerate(ds):
+        r = d.received_ns
+        while cur < n and occ[cur].closed:
+            cur += 1
+        if cur < n and occ[cur].failures > 0:  # sequential triggers: the open, failing occurrence is retried
+            _attempt(occ[cur], d, max_attempts)
+            continue
+        last_due = bisect.bisect_right(dues, r + tol) - 1
+        if cur < n and last_due >= cur:
+            backlog = last_due - cur + 1
+            if backlog > 1:
+                next_due = dues[last_due + 1] if last_due + 1 < n else beyond
+                # deliveries from this one on that arrive before the next occurrence could be due
+                coming = len(ds) - i if next_due is None else bisect.bisect_left(received, next_due - tol) - i
+                for _ in range(max(0, backlog - coming)):
+                    occ[cur].closed = True  # skipped: no attempt, so missed if counted
+                    cur += 1
+            _attempt(occ[cur], d, max_attempts)
+            continue
+        # no occurrence is open and due
+        latest_closed = next((k for k in range(min(cur, n) - 1, -1, -1) if occ[k].attempts), None)
+        if deleted_at is not None and r > deleted_at:
+            if deleted_ok is not None:
+                spurious(d, f"after the job was deleted at {_iso(deleted_at)}")
+            else:
+                spurious(d, f"after the delete call at {_iso(deleted_at)} (outcome unknown); fits no occurrence")
+        elif latest_closed is None:
+            if cur < n:
+                occ[cur].early.append(d)
+            elif beyond is not None:
+                _early_witness(tally, job.name, d, beyond)
+                tally.early += 1
+                tally.deliveries += 1
+            else:
+                spurious(d, "the job's schedule has no occurrence (its ttl ends before the first tick)")
+        elif finished and cur >= n and continuation is not None and r + tol >= continuation:
+            why = "repeats ran out" if job.repeats is not None and n >= job.repeats else "its ttl ran out"
+            spurious(d, f"after the job ended ({why}); it would next have fired at {_iso(continuation)}")
+        else:
+            occ[latest_closed].duplicates.append(d)
+
+    # A "duplicate" of k followed by k+1 (expected) never getting a delivery: it was k+1 firing before its due.
+    for k in range(n - 1):
+        nxt = occ[k + 1]
+        if occ[k].duplicates and nxt.counted and not nxt.attempts and not nxt.early:
+            candidates = [d for d in occ[k].duplicates if d.received_ns + tol < nxt.due]
+            if candidates:
+                occ[k].duplicates.remove(candidates[-1])
+                nxt.early.append(candidates[-1])
+
+    for o in occ:
+        for d in o.early:
+            _early_witness(tally, job.name, d, o.due)
+        tally.early += len(o.early)
+        tally.duplicates += len(o.duplicates)
+        tally.deliveries += len(o.early) + len(o.duplicates)
+        if len(o.attempts) > 1:
+            tally.retries += len(o.attempts) - 1
+            statuses = ", ".join(str(a.status) for a in o.attempts)
+            tally.witness(
+                Witness("retry", "jobs", job.name, o.due, tuple(o.attempts), f"{len(o.attempts)} attempts: {statuses}")
+            )
+        closing = o.attempts[-1] if o.attempts else None
+        for dup in o.duplicates:
+            shown = (dup,) if closing is None else (closing, dup)
+            gap = "" if closing is None else f", {_ms(dup.received_ns - closing.received_ns)} after the first"
+            tally.witness(Witness("duplicate", "jobs", job.name, o.due, shown, f"replicas {_replica_list(shown)}{gap}"))
+        if not o.counted:
+            continue
+        tally.occurrences += 1
+        tally.deliveries += len(o.attempts)
+        if o.attempts:
+            tally.lateness_ns.append(o.attempts[0].received_ns - o.due)
+        elif not o.early:
+            tally.missed += 1
+            tally.witness(Witness("missed", "jobs", job.name, o.due, (), f"nothing delivered for {_iso(o.due)}"))
+
+    if stop_counting is not None:
+        delete_invoke = deletes[0].start_ns
+        in_grace = sum(1 for o in occ if stop_counting < o.due <= min(inp.observe_end_ns, delete_invoke))
+        if in_grace:
+            tally.notes.append(
+                f"{in_grace} occurrence(s) due in the {_ms(delete_invoke - stop_counting)} before the delete call "
+                "are not counted: the delete may remove a trigger still queued"
+            )
+    if tally.occurrences == 0:
+        tally.unknown.append(
+            f"no occurrence was due between the job's creation ({_iso(created)}) and "
+            f"{_iso(counted_until)}: nothing to count"
+        )
+    return tally.result("jobs", job.name, job.policy, inp, per_replica)
+
+
+def _attempt(o: _Occ, d: Delivery, max_attempts: int | None) -> None:
+    o.attempts.append(d)
+    if _success(d):
+        o.closed = True
+    else:
+        o.failures += 1
+        if max_attempts is not None and o.failures >= max_attempts:
+            o.closed = True
+
+
+def _early_witness(tally: _Tally, name: str, d: Delivery, due: int) -> None:
+    tally.witness(
+        Witness("early", "jobs", name, due, (d,), f"replica {d.replica}, {_ms(due - d.received_ns)} before its due")
+    )
+
+
+# --- the binding oracle --------------------------------------------------------------------------------------
+
+
+def _windows_by_replica(inp: CheckInput, margin: int) -> dict[int, list[tuple[int, int]]]:
+    """Each replica's counted intervals: its windows ∩ [observe_start, observe_end], shrunk by ``margin``."""
+    out: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for w in inp.windows:
+        lo = max(w.start_ns, inp.observe_start_ns) + margin
+        hi = min(w.end_ns, inp.observe_end_ns) - margin
+        if lo <= hi:
+            out[w.replica].append((lo, hi))
+        else:
+            out.setdefault(w.replica, [])
+    return out
+
+
+def _in_any(t: int, intervals: list[tuple[int, int]]) -> bool:
+    return any(lo <= t <= hi for lo, hi in intervals)
+
+
+def _every_chain(received: list[int], delay: int) -> tuple[list[int], list[int]]:
+    """A replica's ``@every`` ticks inferred from its deliveries (sorted), and the tick index of each delivery.
+
+    The first delivery is tick 0; each later one is ``round(gap / delay)`` ticks after the last tick (0: the same
+    tick) and re-anchors the chain, so the slow drift of kit's ``wake + d`` rescheduling is followed.
+    """
+    ticks = [received[0]]
+    index = [0]
+    for x in received[1:]:
+        last = ticks[-1]
+        steps = (x - last + delay // 2) // delay
+        if steps > 0:
+            ticks.extend(last + k * delay for k in range(1, steps))
+            ticks.append(x)
+        index.append(len(ticks) - 1)
+    return ticks, index
+
+
+def _extend(ticks: list[int], delay: int, lo: int, hi: int) -> list[int]:
+    before = []
+    t = ticks[0] - delay
+    while t >= lo:
+        before.append(t)
+        t -= delay
+    after = []
+    t = ticks[-1] + delay
+    while t <= hi:
+        after.append(t)
+        t += delay
+    return [*reversed(before), *ticks, *after]
+
+
+def _check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> SourceResult:
+    tally = _Tally()
+    per_replica = _per_replica(ds, inp)
+    tol = inp.early_tolerance_ns
+    try:
+        schedule = parse_schedule(plan.schedule, "binding")
+    except ScheduleError as e:
+        tally.deliveries = len(ds)
+        tally.unknown.append(f"cannot compute the binding's ticks: {e}")
+        return tally.result("binding", plan.name, plan.policy, inp, per_replica)
+    period = schedule_period_ns(schedule, inp.observe_start_ns)
+    intervals = _windows_by_replica(inp, period)
+    if not inp.windows:
+        tally.notes.append("no replica windows were recorded")
+    by_replica: dict[int, list[Delivery]] = defaultdict(list)
+    for d in ds:
+        by_replica[d.replica].append(d)
+    lo = min([inp.observe_start_ns, *(d.received_ns for d in ds)]) - 2 * period
+    hi = max([inp.observe_end_ns, *(d.received_ns for d in ds)]) + 2 * period
+
+    # (replica, tick) -> deliveries, and each replica's tick list (for "the next tick")
+    assigned: dict[tuple[int, int], list[Delivery]] = defaultdict(list)
+    grids: dict[int, list[int]] = {}
+    every = isinstance(schedule, EverySchedule)
+    if isinstance(schedule, EverySchedule):
+        tally.notes.append("@every: each replica's phase is inferred from its deliveries, so lateness is not measured")
+        for replica in sorted(set(intervals) | set(by_replica)):
+            mine = by_replica.get(replica, [])
+            if mine:
+                ticks, index = _every_chain([d.received_ns for d in mine], schedule.delay_ns)
+                for d, k in zip(mine, index, strict=True):
+                    assigned[(replica, ticks[k])].append(d)
+                grids[replica] = _extend(ticks, schedule.delay_ns, lo, hi)
+            else:
+                start = min((a for a, _ in intervals.get(replica, [])), default=inp.observe_start_ns)
+                grids[replica] = binding_ticks(plan.schedule, start, hi)
+    else:
+        grid = binding_ticks(plan.schedule, lo, hi)
+        for replica in sorted(set(intervals) | set(by_replica)):
+            grids[replica] = grid
+        for d in ds:
+            k = bisect.bisect_right(grid, d.received_ns + tol) - 1
+            if k >= 0:
+                assigned[(d.replica, grid[k])].append(d)
+
+    if plan.policy == "contract":
+        units: list[tuple[int, list[int]]] = []  # (replica, its counted ticks)
+        for replica, spans in sorted(intervals.items()):
+            counted = [t for t in grids[replica] if _in_any(t, spans)]
+            units.append((replica, counted))
+        for replica in sorted(set(by_replica) - set(intervals)):
+            tally.notes.append(
+                f"replica {replica} delivered {len(by_replica[replica])} time(s) but has no window: not counted"
+            )
+        for replica, counted in units:
+            counts = {t: assigned.get((replica, t), []) for t in counted}
+            _judge_ticks(tally, plan, counts, grids[replica], every, f"replica {replica}")
+        with_ticks = sum(1 for _, counted in units if counted)
+        if tally.occurrences:
+            tally.notes.append(
+                f"{tally.occurrences} (replica, tick) units on {with_ticks} replica(s); "
+                f"{tally.deliveries * with_ticks / tally.occurrences:.2f} deliveries per tick"
+            )
+    else:
+        if every:
+            firsts = sorted((ds_[0].received_ns, r) for r, ds_ in by_replica.items())
+            ref = firsts[0][1] if firsts else min(intervals, default=0)
+            grid = grids.get(ref) or binding_ticks(plan.schedule, inp.observe_start_ns, hi)
+            grid = _extend(grid, period, lo, hi)
+            assigned = defaultdict(list)
+            for d in ds:
+                k = bisect.bisect_right(grid, d.received_ns + tol) - 1
+                if k >= 0:
+                    assigned[(0, grid[k])].append(d)
+        else:
+            grid = grids[min(grids)] if grids else binding_ticks(plan.schedule, lo, hi)
+            merged: dict[tuple[int, int], list[Delivery]] = defaultdict(list)
+            for (_, t), got in assigned.items():
+                merged[(0, t)].extend(got)
+            for got in merged.values():
+                got.sort(key=lambda d: (d.received_ns, d.delivery_id))
+            assigned = merged
+        spans = [s for ss in intervals.values() for s in ss]
+        counted = [t for t in grid if _in_any(t, spans)]
+        counts = {t: assigned.get((0, t), []) for t in counted}
+        _judge_ticks(tally, plan, counts, grid, every, "")
+        if tally.occurrences:
+            tally.notes.append(f"{tally.deliveries / tally.occurrences:.2f} deliveries per tick across replicas")
+
+    outside = len(ds) - tally.deliveries
+    if outside > 0:
+        tally.notes.append(f"{outside} delivery(ies) fell on edge or uncounted ticks: in per_replica only")
+    if tally.occurrences == 0:
+        tally.unknown.append(
+            "no counted tick: the replica windows within the observation, less one period "
+            f"({_ms(period)}) at each edge, hold none"
+        )
+    return tally.result("binding", plan.name, plan.policy, inp, per_replica)
+
+
+def _judge_ticks(
+    tally: _Tally,
+    plan: BindingPlan,
+    counts: dict[int, list[Delivery]],
+    grid: list[int],
+    every: bool,
+    who: str,
+) -> None:
+    """Count one unit per counted tick: missed, duplicates, early (re-labelled), lateness."""
+    prefix = f"{who}: " if who else ""
+    moved: dict[int, Delivery] = {}  # tick -> its extra delivery re-labelled early for the next tick
+    if not every:
+        for t, got in counts.items():
+            k = bisect.bisect_left(grid, t)
+            nxt = grid[k + 1] if k + 1 < len(grid) else None
+            if nxt is None or nxt not in counts or counts[nxt] or len(got) < 2:
+                continue
+            d = got[-1]
+            if d.received_ns > (t + nxt) // 2:
+                moved[t] = d
+                tally.early += 1
+                note = f"{prefix}replica {d.replica}, {_ms(nxt - d.received_ns)} before its tick"
+                tally.witness(Witness("early", "binding", plan.name, nxt, (d,), note))
+    early_ticks = {grid[bisect.bisect_left(grid, t) + 1] for t in moved}
+    for t, got in counts.items():
+        tally.occurrences += 1
+        tally.deliveries += len(got)
+        if not got:
+            if t not in early_ticks:
+                tally.missed += 1
+                tally.witness(Witness("missed", "binding", plan.name, t, (), f"{prefix}nothing delivered"))
+            continue
+        if not every:
+            tally.lateness_ns.append(got[0].received_ns - t)
+        dups = [d for d in got if d is not moved.get(t)]
+        if len(dups) > 1:
+            tally.duplicates += len(dups) - 1
+            spread = dups[-1].received_ns - dups[0].received_ns
+            note = f"{prefix}{len(dups)} deliveries on replicas {_replica_list(dups)}, spread {_ms(spread)}"
+            tally.witness(Witness("duplicate", "binding", plan.name, t, tuple(dups), note))

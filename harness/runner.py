@@ -1,0 +1,252 @@
+"""The one orchestrator: scenario → cluster → schedule → observe → quiesce → collect → judge → write.
+
+Phases (each an event in ``events.jsonl``): stage 0 files; cluster start and readiness; ``observe`` starts and
+every job is scheduled through replica 0's daprd; after ``observe.duration`` the jobs are deleted (a delivery
+after that is spurious); ``quiesce`` lets late deliveries land; the ledger is read; the cluster is torn down
+(always, in ``finally`` via the context manager); then the checker judges and the reports are written.
+The runner holds no judgement logic and imports nothing of the report's presentation.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from dapr.binaries import Binaries
+from harness import report, store
+from harness.checker import CheckInput, CheckResult, check
+from harness.cluster.local import ClusterSpec, LocalCluster
+from harness.cluster.members import version_tuple
+from harness.jobs_client import JobsClient
+from harness.ledger import Ledger
+from harness.model import BindingPlan, ReplicaWindow
+from harness.scenario import Scenario
+from target_app.settings import Behaviour
+
+Progress = Callable[[str], None]
+Countdown = Callable[[str, float], None]  # (label, seconds): wait that long, showing progress
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    run_dir: Path
+    results: dict[str, Any]
+    check: CheckResult
+
+
+def binding_component(plan: BindingPlan) -> str:
+    """A cron input binding whose deliveries reach the app's ``POST /cron/<name>``."""
+    return "\n".join(
+        [
+            "apiVersion: dapr.io/v1alpha1",
+            "kind: Component",
+            "metadata:",
+            f"  name: {plan.name}",
+            "spec:",
+            "  type: bindings.cron",
+            "  version: v1",
+            "  metadata:",
+            f'  - {{name: schedule, value: "{plan.schedule}"}}',
+            "  - {name: direction, value: input}  # no OPTIONS probe before the first delivery",
+            f"  - {{name: route, value: /cron/{plan.name}}}",
+            "",
+        ]
+    )
+
+
+def behaviour_of(scenario: Scenario) -> Behaviour:
+    app = scenario.app
+    return Behaviour(delay_ms=app.delay_ms, status=app.status, fail_first=app.fail_first, side_effect=app.side_effect)
+
+
+def sleep_with(countdown: Countdown | None, label: str, seconds: float) -> None:
+    if countdown is not None:
+        countdown(label, seconds)
+    else:
+        time.sleep(seconds)
+
+
+def execute(
+    scenario: Scenario,
+    bins: Binaries,
+    run_dir: Path,
+    *,
+    progress: Progress | None = None,
+    countdown: Countdown | None = None,
+) -> RunOutcome:
+    """Run ``scenario`` on ``bins`` into ``run_dir`` (which exists and is empty) and judge it."""
+    say = progress or (lambda _m: None)
+    events = store.EventLog(run_dir / "events.jsonl")
+    jobs, bindings = scenario.job_plans(), scenario.binding_plans()
+    behaviour = behaviour_of(scenario)
+    (run_dir / "scenario.yaml").write_text(scenario.dump_yaml())
+    store.write_json(
+        run_dir / "plan.json",
+        {
+            "jobs": [_job_body(scenario, j.name) | {"name": j.name} for j in jobs],
+            "bindings": [{"name": b.name, "schedule": b.schedule} for b in bindings],
+            "cluster": {"replicas": scenario.cluster.replicas, "schedulers": scenario.cluster.schedulers},
+            "behaviour": behaviour.to_json(),
+            "observe": {
+                "duration_s": _seconds(scenario.observe.duration),
+                "quiesce_s": _seconds(scenario.observe.quiesce),
+            },
+        },
+    )
+    events.emit("run_started", scenario=scenario.name, hash=scenario.canonical_hash())
+    t_start = time.monotonic()
+    spec = ClusterSpec(replicas=scenario.cluster.replicas, schedulers=scenario.cluster.schedulers)
+    cluster = LocalCluster(
+        spec,
+        bins,
+        run_dir,
+        on_progress=say,
+        resources={f"binding-{b.name}.yaml": binding_component(b) for b in bindings},
+        app_env={"ONCEONLY_BEHAVIOUR": behaviour.to_json()},
+    )
+    with cluster:
+        ready_ns = time.time_ns()
+        events.emit("cluster_ready", seconds=cluster.ready_seconds, endpoints=cluster.endpoints())
+        t_ready = time.monotonic()
+        ledger = Ledger(cluster.redis_client(), cluster.run_id, cluster.journal_dir)
+        first = cluster.replicas[min(cluster.replicas)]
+        stable_api = version_tuple(bins.daprd_version) >= (1, 18)
+
+        def record(op: Any) -> None:
+            ledger.record_op(op)
+            events.emit("operation", op=op.kind, name=op.name, phase=op.phase, detail=op.detail)
+
+        with httpx.Client(timeout=35.0) as http:
+            client = JobsClient(http, first.dapr_http, cluster.tokens.dapr_api, stable_api, record)
+            observe_start_ns = time.time_ns()
+            events.emit("observe_started")
+            say(f"scheduling {len(jobs)} job(s) through replica {first.index}'s daprd")
+            for job in jobs:
+                client.schedule(job.name, **_schedule_kwargs(scenario, job.name))
+            sleep_with(countdown, "observing", _seconds(scenario.observe.duration))
+            observe_end_ns = time.time_ns()
+            events.emit("observe_ended")
+            for job in jobs:
+                client.delete(job.name)
+            sleep_with(countdown, "quiescing", _seconds(scenario.observe.quiesce))
+        collect_end_ns = time.time_ns()
+        deliveries, ledger_stats = ledger.deliveries()
+        operations = ledger.operations()
+        side_effects = ledger.side_effects()
+        replicas = sorted(cluster.replicas)
+        events.emit("collected", deliveries=len(deliveries), operations=len(operations), ledger=ledger_stats)
+        say("stopping the cluster")
+    t_observed = time.monotonic()
+    events.emit("cluster_stopped")
+    windows = [ReplicaWindow(i, ready_ns, collect_end_ns) for i in replicas]
+    store.save_history(
+        run_dir,
+        deliveries=deliveries,
+        operations=operations,
+        windows=windows,
+        observe_start_ns=observe_start_ns,
+        observe_end_ns=observe_end_ns,
+        collect_end_ns=collect_end_ns,
+        replicas=len(replicas),
+        side_effects=side_effects,
+        ledger_stats=ledger_stats,
+    )
+    report.write_ledger_csv(run_dir, deliveries, operations)
+    store.write_json(
+        run_dir / store.RUN_INFO,
+        {
+            "dapr": {"daprd": bins.daprd_version, "scheduler": bins.scheduler_version, "source": bins.source},
+            "scenario": {"name": scenario.name, "hash": scenario.canonical_hash()},
+            "host": {"node": platform.node(), "python": platform.python_version(), "cpus": _cpus()},
+            "timings": {
+                "cluster_ready_s": round(cluster.ready_seconds or 0.0, 2),
+                "start_to_ready_s": round(t_ready - t_start, 2),
+                "observe_and_quiesce_s": round(t_observed - t_ready, 2),
+            },
+        },
+    )
+    outcome = judge(run_dir, scenario)
+    events.emit("judged", verdict=outcome.check.verdict)
+    return outcome
+
+
+def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
+    """Judge a run from its stage-1 files alone (no services) and write stage 2. ``onceonly check`` uses this."""
+    history = store.load_history(run_dir)
+    info = store.read_json(run_dir / store.RUN_INFO)
+    result = check(
+        CheckInput(
+            jobs=scenario.job_plans(),
+            bindings=scenario.binding_plans(),
+            deliveries=history["deliveries"],
+            operations=history["operations"],
+            windows=history["windows"],
+            observe_start_ns=history["observe_start_ns"],
+            observe_end_ns=history["observe_end_ns"],
+            replicas=history["replicas"],
+            side_effects=history["side_effects"],
+            lateness_p99_ms=scenario.expect.lateness_p99_ms,
+        )
+    )
+    doc = report.results_document(
+        result,
+        dapr={"daprd": info["dapr"]["daprd"], "scheduler": info["dapr"]["scheduler"]},
+        scenario=info["scenario"],
+        host=info["host"],
+        timings=info["timings"],
+    )
+    report.write_results(run_dir, doc)
+    report.write_summary_md(run_dir, doc)
+    report.write_junit(run_dir, doc, suite_name=scenario.name)
+    return RunOutcome(run_dir, doc, result)
+
+
+def _job_source(scenario: Scenario, name: str) -> Any:
+    return next(j for j in scenario.sources.jobs if j.name == name)
+
+
+def _schedule_kwargs(scenario: Scenario, name: str) -> dict[str, Any]:
+    """The Jobs API fields for job ``name``, as the scenario gives them."""
+    src = _job_source(scenario, name)
+    plan = next(j for j in scenario.job_plans() if j.name == name)
+    return {
+        "schedule": plan.schedule,
+        "due_time": plan.due_time,
+        "repeats": plan.repeats,
+        "ttl": plan.ttl,
+        "data": src.data,
+        "overwrite": src.overwrite,
+        "failure_policy": plan.failure_policy,
+    }
+
+
+def _job_body(scenario: Scenario, name: str) -> dict[str, Any]:
+    kwargs = _schedule_kwargs(scenario, name)
+    policy = kwargs.pop("failure_policy")
+    body = {k: v for k, v in kwargs.items() if v is not None}
+    if policy is not None:
+        body["failure_policy"] = {
+            "kind": policy.kind,
+            "interval_ns": policy.interval_ns,
+            "max_retries": policy.max_retries,
+        }
+    return body
+
+
+def _seconds(value: Any) -> float:
+    """Seconds from a scenario duration (a number of seconds, a timedelta, or nanoseconds as int > 1e6)."""
+    if hasattr(value, "total_seconds"):
+        return float(value.total_seconds())
+    return float(value)
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0

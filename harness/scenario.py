@@ -1,0 +1,644 @@
+"""A scenario file: load it, apply ``--set`` overrides, validate all of it before anything starts, and hash it.
+
+The file is plain data with fixed sections (``name``, ``cluster``, ``sources`` and ``observe`` are required;
+``description``, ``seed``, ``dapr``, ``app``, ``expect``, ``workload`` and ``faults`` are optional). Every problem
+is reported as one short line naming the file, the field path, the bad value and what would be valid, e.g.
+``scenarios/x.yaml: cluster.replicas: -1 is not valid: must be at least 1``; all problems at once, as one
+``ScenarioError`` (an ``InputError``: exit 3, nothing started).
+
+Durations (``observe.duration``, ``observe.quiesce``, a failure policy's ``interval``) are Go-style strings
+("60s", "500ms", "1m30s") or a bare number of seconds; they load as ``timedelta`` and are written back in one
+canonical form ("60s", "500ms", "250us"), so "1m" and "60s" are the same scenario and hash the same.
+Schedules, ``due_time`` and ``ttl`` are sent to Dapr verbatim; they are checked with the oracle's own parsers
+(``harness.ticks``), so a scenario that validates is one the checker can model.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+import math
+import re
+import types
+from collections.abc import Sequence
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PlainSerializer,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from dapr.versions import SUPPORTED
+from harness.errors import InputError
+from harness.model import NS, BindingPlan, FailurePolicy, JobPlan, Policy
+from harness.ticks import ScheduleError, parse_due_time, validate_schedule
+from target_app.settings import SideEffect
+
+REQUIRED_SECTIONS = ("name", "cluster", "sources", "observe")
+MAX_ERRORS = 10
+
+
+class ScenarioError(InputError):
+    """A scenario that cannot run: one line per problem, each naming the file and the field."""
+
+
+class Invalid(ValueError):
+    """A validator's complaint. ``field`` extends the path pydantic reports (a model validator's loc is the model)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _entries(n: int) -> str:
+    return f"{n} entry" if n == 1 else f"{n} entries"
+
+
+def show(value: object) -> str:
+    """A value as the user wrote it in YAML: 'three', -1, true, null, a mapping."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return str(value)
+
+
+# --- durations -------------------------------------------------------------------------------------------------
+
+_UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": NS, "m": 60 * NS, "h": 3600 * NS}
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_PART = re.compile(rf"({_NUMBER})(ns|us|µs|μs|ms|s|m|h)")
+_GO_DURATION = re.compile(rf"[+-]?(?:{_NUMBER}(?:ns|us|µs|μs|ms|s|m|h))+|[+-]?0")
+_BARE_SECONDS = re.compile(rf"[+-]?{_NUMBER}")
+DURATION_HINT = "use e.g. 60s, 500ms, 1m30s, or a number of seconds"
+
+
+def go_duration_ns(text: str) -> int | None:
+    """Nanoseconds of a Go duration ("1m30s", "-500ms", "0"), or None when ``text`` is not one."""
+    text = text.strip()
+    if not _GO_DURATION.fullmatch(text):
+        return None
+    sign = -1 if text.startswith("-") else 1
+    total = sum(Decimal(num) * _UNIT_NS[unit] for num, unit in _PART.findall(text))
+    return sign * int(total)
+
+
+def duration_ns(value: object) -> int:
+    """Nanoseconds of a scenario duration: a Go duration string, or a number (or numeric string) of seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return int(Decimal(str(value)) * NS)
+    if isinstance(value, str):
+        if _BARE_SECONDS.fullmatch(value.strip()):
+            return int(Decimal(value.strip()) * NS)
+        ns = go_duration_ns(value)
+        if ns is not None:
+            return ns
+        raise Invalid(f"{show(value)} is not a duration: {DURATION_HINT}")
+    raise Invalid(f"expected a duration ({DURATION_HINT}), got {show(value)}")
+
+
+def format_duration(value: timedelta) -> str:
+    """The canonical text of a duration: whole seconds as "60s", else "500ms", else "250us"."""
+    us = value // timedelta(microseconds=1)
+    if us % 1_000_000 == 0:
+        return f"{us // 1_000_000}s"
+    if us % 1_000 == 0:
+        return f"{us // 1_000}ms"
+    return f"{us}us"
+
+
+def _to_timedelta(value: object) -> timedelta:
+    ns = duration_ns(value)
+    if ns % 1_000:
+        raise Invalid(f"{show(value)} is not valid: durations have microsecond resolution")
+    return timedelta(microseconds=ns // 1_000)
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise Invalid(f"{format_duration(value)!r} is not valid: must be greater than 0s")
+    return value
+
+
+def _non_negative(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise Invalid(f"{format_duration(value)!r} is not valid: must be at least 0s")
+    return value
+
+
+_Read = BeforeValidator(_to_timedelta)
+_Write = PlainSerializer(format_duration, return_type=str)
+PositiveDuration = Annotated[timedelta, _Read, AfterValidator(_positive), _Write]
+NonNegativeDuration = Annotated[timedelta, _Read, AfterValidator(_non_negative), _Write]
+
+
+def timedelta_ns(value: timedelta) -> int:
+    return (value // timedelta(microseconds=1)) * 1_000
+
+
+# --- field checks ----------------------------------------------------------------------------------------------
+
+_NAME = re.compile(r"[a-z0-9-]{1,63}")
+
+
+def _check_name(value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise Invalid(f"{show(value)} is not valid: use 1 to 63 characters from a-z, 0-9 and '-'")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+
+
+def _check_when(value: str | None, field: Literal["due_time", "ttl"]) -> str | None:
+    """A due time or ttl as Dapr takes it (Go duration, RFC 3339 time, ISO 8601 duration): the oracle's parser."""
+    if value is None:
+        return None
+    try:
+        parse_due_time(value, 0)  # ttl takes the same forms (builder.go parsePointInTime)
+    except ScheduleError as exc:
+        raise ScheduleError(str(exc).replace("dueTime", field, 1)) from None
+    return value
+
+
+DueTime = Annotated[str | None, AfterValidator(lambda v: _check_when(v, "due_time"))]
+Ttl = Annotated[str | None, AfterValidator(lambda v: _check_when(v, "ttl"))]
+
+
+def _check_schedule(value: str, kind: Literal["jobs", "binding"]) -> str:
+    validate_schedule(value, kind)  # ScheduleError is a ValueError: pydantic reports it at the field
+    return value
+
+
+def _job_schedule(value: str | None) -> str | None:
+    return None if value is None else _check_schedule(value, "jobs")
+
+
+def _binding_schedule(value: str) -> str:
+    return _check_schedule(value, "binding")
+
+
+# --- the sections ----------------------------------------------------------------------------------------------
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class DaprSection(_Section):
+    """Which Dapr to run. Neither field: the CLI's default version (``--dapr-version`` wins over both)."""
+
+    version: str | None = None
+    bin_dir: str | None = None
+
+    @field_validator("version")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.removeprefix("v") not in SUPPORTED:
+            raise Invalid(f"{show(value)} is not a supported Dapr version: must be one of {', '.join(SUPPORTED)}")
+        return value.removeprefix("v")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> DaprSection:
+        if self.version is not None and self.bin_dir is not None:
+            raise Invalid("give either version or bin_dir, not both")
+        return self
+
+
+class ClusterSection(_Section):
+    replicas: int = Field(ge=1, le=20)
+    schedulers: int = 1
+
+    @field_validator("schedulers")
+    @classmethod
+    def _ha_sizes(cls, value: int) -> int:
+        if value not in (1, 3):
+            raise Invalid(f"{value} is not valid: must be 1 or 3")
+        return value
+
+
+class ConstantPolicy(_Section):
+    """Retry every ``interval``; ``max_retries`` absent means forever. Both as Dapr: an absent interval is 0s."""
+
+    interval: NonNegativeDuration = timedelta(0)
+    max_retries: int | None = Field(default=None, ge=0)
+
+
+class DropPolicy(_Section):
+    pass
+
+
+class FailurePolicySpec(_Section):
+    constant: ConstantPolicy | None = None
+    drop: DropPolicy | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_drop(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "drop" in data and data["drop"] is None:  # YAML "drop:" means {drop: {}}
+            return {**data, "drop": {}}
+        return data
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> FailurePolicySpec:
+        if (self.constant is None) == (self.drop is None):
+            raise Invalid("give exactly one of constant: {interval: 1s, max_retries: 3} or drop: {}")
+        return self
+
+    def to_model(self) -> FailurePolicy:
+        if self.constant is None:
+            return FailurePolicy(kind="drop", interval_ns=0, max_retries=0)
+        return FailurePolicy("constant", timedelta_ns(self.constant.interval), self.constant.max_retries)
+
+
+class JobSource(_Section):
+    name: Name
+    schedule: Annotated[str | None, AfterValidator(_job_schedule)] = None
+    due_time: DueTime = None
+    repeats: int | None = Field(default=None, ge=1)
+    ttl: Ttl = None
+    data: JsonValue = Field(default=None, validate_default=True)
+    failure_policy: FailurePolicySpec | None = None
+    overwrite: bool = False
+
+    @field_validator("data")
+    @classmethod
+    def _some_data(cls, value: JsonValue, info: ValidationInfo) -> JsonValue:
+        # Dapr never delivers a job created without data, so every job carries some.
+        if value is None and isinstance(info.data.get("name"), str):
+            return {"job": info.data["name"]}
+        return value
+
+    @model_validator(mode="after")
+    def _dapr_rules(self) -> JobSource:  # go-etcd-cron internal/scheduler/builder.go
+        if self.schedule is None and self.due_time is None:
+            raise Invalid("needs a schedule or a due_time (or both)")
+        if self.schedule is None and self.repeats is not None and self.repeats > 1:
+            raise Invalid(
+                f"{self.repeats} is not valid without a schedule: a job with only a due_time fires once", "repeats"
+            )
+        if self.schedule is None and self.ttl is not None:
+            raise Invalid(f"{show(self.ttl)} is not valid without a schedule: ttl needs a schedule", "ttl")
+        return self
+
+    def plan(self, policy: Policy) -> JobPlan:
+        fp = None if self.failure_policy is None else self.failure_policy.to_model()
+        return JobPlan(self.name, self.schedule, self.due_time, self.repeats, self.ttl, fp, policy)
+
+
+class BindingSource(_Section):
+    name: Name
+    schedule: Annotated[str, AfterValidator(_binding_schedule)]
+
+
+class Sources(_Section):
+    jobs: list[JobSource] = Field(default_factory=list)
+    bindings: list[BindingSource] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_empty(cls, data: Any) -> Any:
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+    @model_validator(mode="after")
+    def _unique(self) -> Sources:
+        if not self.jobs and not self.bindings:
+            raise Invalid("no jobs and no bindings: add at least one source")
+        seen: dict[str, str] = {}
+        entries = [(f"jobs.{i}.name", j.name) for i, j in enumerate(self.jobs)]
+        entries += [(f"bindings.{i}.name", b.name) for i, b in enumerate(self.bindings)]
+        for where, name in entries:
+            if name in seen:
+                raise Invalid(
+                    f"{show(name)} is already used by sources.{seen[name]}: source names must be unique", where
+                )
+            seen[name] = where
+        return self
+
+
+class AppSection(_Section):
+    """How the target app answers during the run (``target_app.settings.Behaviour``)."""
+
+    delay_ms: int = Field(default=0, ge=0)
+    status: int = Field(default=200, ge=100, le=599)
+    fail_first: int = Field(default=0, ge=0)
+    side_effect: SideEffect = "both"
+
+
+class ObserveSection(_Section):
+    duration: PositiveDuration
+    quiesce: NonNegativeDuration = timedelta(seconds=5)
+
+
+class ExpectSection(_Section):
+    jobs: Policy = "exactly-once"
+    bindings: Policy = "contract"
+    lateness_p99_ms: int | None = Field(default=None, gt=0)
+
+
+class Scenario(_Section):
+    name: Name
+    description: str | None = None
+    seed: int = Field(default=0, ge=0)
+    dapr: DaprSection = Field(default_factory=DaprSection)
+    cluster: ClusterSection
+    sources: Sources
+    app: AppSection = Field(default_factory=AppSection)
+    observe: ObserveSection
+    expect: ExpectSection = Field(default_factory=ExpectSection)
+    workload: dict[str, JsonValue] = Field(default_factory=dict)
+    faults: list[JsonValue] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_default(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {k: v for k, v in data.items() if v is not None or k in REQUIRED_SECTIONS}
+
+    @field_validator("workload")
+    @classmethod
+    def _no_workload(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        if value:
+            raise Invalid("load stages are not supported yet: leave workload empty ({})")
+        return value
+
+    @field_validator("faults")
+    @classmethod
+    def _no_faults(cls, value: list[JsonValue]) -> list[JsonValue]:
+        if value:
+            raise Invalid(f"faults are not supported yet (got {_entries(len(value))}): leave faults empty ([])")
+        return value
+
+    def job_plans(self) -> list[JobPlan]:
+        return [job.plan(self.expect.jobs) for job in self.sources.jobs]
+
+    def binding_plans(self) -> list[BindingPlan]:
+        return [BindingPlan(b.name, b.schedule, self.expect.bindings) for b in self.sources.bindings]
+
+    def canonical(self) -> dict[str, Any]:
+        """The validated scenario as JSON data: defaults filled in, durations and versions in canonical form."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def canonical_hash(self) -> str:
+        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+    def dump_yaml(self) -> str:
+        """The scenario as run (overrides applied, defaults filled in); loading it gives the same hash."""
+        header = (
+            f"# scenario {self.name} as run (overrides applied, defaults filled in), hash {self.canonical_hash()}\n"
+        )
+        return header + yaml.safe_dump(self.canonical(), sort_keys=False, allow_unicode=True, width=120)
+
+
+# --- loading ---------------------------------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping (PyYAML keeps the last one silently)."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool):
+            continue  # an unhashable key: construct_mapping reports it
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {show(key)}", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _parse_yaml(text: str, where: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise ScenarioError(f"{where}: {at}not valid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{where}: not valid YAML: {exc}") from None
+
+
+def load_scenario(path: Path, overrides: Sequence[str] = ()) -> Scenario:
+    """Read, override (``key.path=value``) and validate a scenario file. Raises ``ScenarioError``."""
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{where}: is a directory, not a scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{where}: cannot read it: {exc}") from None
+    return parse_scenario(_parse_yaml(text, where), where, overrides)
+
+
+def parse_scenario(data: object, where: str = "<scenario>", overrides: Sequence[str] = ()) -> Scenario:
+    """Validate scenario data already read (``where`` names it in messages). ``data`` is not modified."""
+    if data is None:
+        raise ScenarioError(f"{where}: the file is empty; a scenario needs the sections {', '.join(REQUIRED_SECTIONS)}")
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{where}: expected a mapping of sections ({', '.join(REQUIRED_SECTIONS)}, ...), got {show(data)}"
+        )
+    raw = copy.deepcopy(data)
+    touched: dict[str, str] = {}
+    for item in overrides:
+        touched[_apply_override(raw, item, where)] = item
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(_report(exc, where, touched)) from None
+
+
+# --- --set overrides -------------------------------------------------------------------------------------------
+
+
+def _override_value(text: str) -> Any:
+    """A ``--set`` value as a YAML scalar (5 is an int, true a bool); text YAML cannot read ("@every 2s") as is."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+    except yaml.YAMLError:
+        return text
+
+
+def _apply_override(raw: dict[str, Any], item: str, where: str) -> str:
+    key, sep, text = item.partition("=")
+    keys = key.strip().split(".")
+    if not sep or not all(keys):
+        raise ScenarioError(f"{where}: --set {item!r}: expected key=value, e.g. cluster.replicas=5")
+    _, problem = _schema(keys)
+    if problem:
+        raise ScenarioError(f"{where}: --set {item}: {problem}")
+    node: Any = raw
+    for depth, seg in enumerate(keys):
+        last = depth == len(keys) - 1
+        here = ".".join(keys[:depth]) or "the scenario"
+        if isinstance(node, list):
+            index = int(seg)
+            if index >= len(node):
+                raise ScenarioError(f"{where}: --set {item}: {here} has {_entries(len(node))}, so no index {index}")
+            if last:
+                node[index] = _override_value(text)
+            node = node[index]
+        elif isinstance(node, dict):
+            if last:
+                node[seg] = _override_value(text)
+            elif node.get(seg) is None:
+                if keys[depth + 1].isdigit():
+                    raise ScenarioError(f"{where}: --set {item}: {'.'.join(keys[: depth + 1])} has no entries")
+                node[seg] = {}
+            node = node[seg]
+        else:
+            raise ScenarioError(f"{where}: --set {item}: {here} is {show(node)} in the file, not a section")
+    return key.strip()
+
+
+def _unwrap(tp: Any) -> Any:
+    """``X | None`` → ``X``."""
+    if get_origin(tp) in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return _unwrap(args[0])
+    return tp
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _schema(keys: Sequence[str | int]) -> tuple[Any, str]:
+    """The type at a field path, and what is wrong with the path ("" if nothing); below free-form data: Any."""
+    tp: Any = Scenario
+    for depth, seg in enumerate(keys):
+        tp = _unwrap(tp)
+        here = ".".join(str(k) for k in keys[:depth])
+        if _is_model(tp):
+            if seg not in tp.model_fields:
+                return None, _unknown_key(str(seg), here, tp)
+            tp = tp.model_fields[seg].annotation
+        elif get_origin(tp) is list:
+            if not str(seg).isdigit():
+                return None, f"{here} is a list: give an index, e.g. {here}.0"
+            tp = get_args(tp)[0]
+        elif get_origin(tp) is dict or tp is JsonValue:
+            return Any, ""
+        else:
+            return None, f"{here} is a single value, not a section"
+    return _unwrap(tp), ""
+
+
+def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
+    tp, _ = _schema(loc)
+    return tp if _is_model(tp) else None
+
+
+def _unknown_key(key: str, here: str, model: type[BaseModel] | None) -> str:
+    valid = list(model.model_fields) if model is not None else []
+    what = "section" if not here else "key"
+    text = f"unknown {what} {key!r}" + (f" in {here}" if here else "")
+    close = difflib.get_close_matches(key, valid, n=1)
+    if close:
+        text += f" (did you mean {close[0]!r}?)"
+    return text + (f"; valid {what}s: {', '.join(valid)}" if valid else "")
+
+
+# --- pydantic errors → our lines -------------------------------------------------------------------------------
+
+_EXPECTED = {
+    "int_type": "an integer",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "float_type": "a number",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "list_type": "a list",
+}
+_BOUNDS = {"greater_than_equal": "at least", "greater_than": "greater than", "less_than_equal": "at most"}
+
+
+def _dotted(loc: Sequence[str | int]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _describe(err: ErrorDetails) -> tuple[str, str]:
+    """(field path, the message line without the file) for one pydantic error."""
+    loc, kind, value, ctx = err["loc"], err["type"], err["input"], err.get("ctx", {})
+    path = _dotted(loc)
+    if kind == "extra_forbidden":
+        return path, _unknown_key(str(loc[-1]), _dotted(loc[:-1]), _model_at(loc[:-1]))
+    if kind == "missing":
+        if len(loc) == 1:
+            return path, f"missing section {loc[0]!r} (required sections: {', '.join(REQUIRED_SECTIONS)})"
+        return path, f"{_dotted(loc[:-1])}: missing key {loc[-1]!r}"
+    if kind == "value_error" and isinstance(ctx.get("error"), ValueError):
+        error = ctx["error"]
+        if isinstance(error, Invalid) and error.field:
+            path = f"{path}.{error.field}" if path else error.field
+        return path, f"{path or 'the scenario'}: {error}"
+    if kind in _EXPECTED:
+        return path, f"{path}: expected {_EXPECTED[kind]}, got {show(value)}"
+    if kind in _BOUNDS:
+        bound = next(iter(ctx.values()))
+        return path, f"{path}: {show(value)} is not valid: must be {_BOUNDS[kind]} {bound}"
+    if kind == "literal_error":
+        choices = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return path, f"{path}: {show(value)} is not valid: must be one of {choices}"
+    return path, f"{path}: {err['msg']}"
+
+
+def _misspelt(errors: list[ErrorDetails]) -> set[tuple[str | int, ...]]:
+    """Locations of missing keys that an unknown key beside them is a misspelling of (reported once, as unknown)."""
+    found: set[tuple[str | int, ...]] = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden" and (model := _model_at(err["loc"][:-1])) is not None:
+            close = difflib.get_close_matches(str(err["loc"][-1]), list(model.model_fields), n=1)
+            found.update((*err["loc"][:-1], name) for name in close)
+    return found
+
+
+def _report(exc: ValidationError, where: str, touched: dict[str, str]) -> str:
+    lines = []
+    errors = exc.errors()
+    misspelt = _misspelt(errors)
+    for err in errors:
+        if err["type"] == "missing" and tuple(err["loc"]) in misspelt:
+            continue
+        path, line = _describe(err)
+        origin = next((item for key, item in touched.items() if path == key or path.startswith(key + ".")), None)
+        lines.append(f"{where}: {line}" + (f" (from --set {origin})" if origin else ""))
+    if len(lines) > MAX_ERRORS:
+        lines = [*lines[:MAX_ERRORS], f"{where}: ... and {len(lines) - MAX_ERRORS} more problems"]
+    return "\n".join(lines)

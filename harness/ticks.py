@@ -1,0 +1,532 @@
+"""The tick model: when Dapr will fire a job or a cron binding, computed the way Dapr's own code computes it.
+
+Pure: no I/O and no clock reads. Every time is an ``int`` of nanoseconds since the Unix epoch, UTC.
+
+What this follows (read, not copied). go-etcd-cron v0.9.1/v0.12.6/v0.12.7 (pinned by Dapr 1.16.0/1.17.11/1.18.3)
+have the same scheduling semantics in ``internal/scheduler`` and ``internal/counter``; paths below are v0.12.6:
+
+* Schedules are parsed by ``github.com/dapr/kit/cron`` (v0.18.2 ``cron/parser.go``, ``spec.go``,
+  ``constantdelay.go``). The Jobs API's parser (go-etcd-cron v0.12.6 ``internal/scheduler/builder.go``
+  ``NewBuilder``) takes ``Second|Minute|Hour|Dom|Month|Dow|Descriptor``: exactly 6 fields, seconds first. The cron
+  binding (components-contrib v1.18.4 ``bindings/cron/cron.go`` ``NewCronWithClock``) takes ``SecondOptional|...``:
+  5 or 6 fields. Both take descriptors: ``@yearly``/``@annually``/``@monthly``/``@weekly``/``@daily``/
+  ``@midnight``/``@hourly`` are wall-clock-aligned specs (second 0, minute 0, ...), not "every N from start";
+  ``@every <Go duration>`` is a constant delay added to the previous time (sub-second delays are kept as given).
+* Field grammar (kit ``getRange``): ``*`` or ``?``, ``N``, ``N-M``, each with an optional ``/step``, comma
+  lists; ``N/step`` means ``N-max/step``; month and weekday names (``jan``, ``mon``) case-insensitively; weekday
+  0-6 (no 7). No ``L``, ``W``, ``#`` or ``H``. Day-of-month and day-of-week combine with OR when both are
+  restricted, AND when either is a star (kit ``dayMatches``; a ``*/2`` is restricted, a ``*`` or ``*/1`` is not).
+  The arithmetic itself is croniter's (``second_at_beginning=True``); before handing a spec over we expand every
+  field to an explicit value list (``*`` only where kit keeps its star bit) so croniter's day rule matches kit's.
+  ``Next(t)`` is the first matching whole second strictly after ``t`` (kit ``SpecSchedule.Next``).
+* Time zone: Jobs are computed in UTC whatever the scheduler's ``TZ``: go-etcd-cron hands kit
+  ``timestamppb.AsTime()`` values, which are UTC, and kit uses the argument's location when the spec has no
+  ``TZ=`` prefix. The cron binding runs in daprd's local zone (kit ``cron.New`` defaults to ``time.Local``), so
+  binding ticks here are right only when daprd runs with ``TZ=UTC`` (or a zero-offset host). Only a UTC
+  ``TZ=``/``CRON_TZ=`` prefix followed by a space and a spec is accepted, and not before ``@every``: kit v0.18.3
+  (Dapr 1.18.3) refuses that pair, and kit <= v0.18.2 slices ``spec[eq+1:-1]`` for a prefix with no space
+  (a panic, by code reading). The parser is otherwise unchanged from kit v0.16.1 (Dapr 1.16) to v0.18.3.
+* Jobs (go-etcd-cron v0.12.6 ``internal/scheduler/builder.go`` ``Parse``/``Schedule``, ``repeats.go``,
+  ``oneshot.go``, ``internal/counter/counter.go`` ``updateNext``/``TriggerSuccess``/``policyTryAgain``): a job
+  with only a dueTime fires once at it; with a schedule and no dueTime the first trigger is ``Next(creation)``
+  (never at creation); with both, the first trigger is at the dueTime and later ones are ``Next(previous due)``.
+  The counter stores the previous *due* time (``LastTrigger``), not the delivery time, so lateness and retries do
+  not shift the schedule; an occurrence whose attempts all failed still counts towards ``repeats``. ``repeats``
+  caps the count. ``ttl`` is a point in time: a duration/ISO duration is added to the dueTime when there is one,
+  else to the creation time; an RFC 3339 ttl is absolute. A tick exactly *at* the expiry still fires
+  (``next.After(exp)`` ends the job), and the check applies to the first tick too.
+* dueTime/ttl text (builder.go ``parsePointInTime``): RFC 3339 first, then a Go duration, then an ISO 8601
+  duration (kit v0.18.2 ``time/time.go`` ``ParseISO8601Duration``, added with Go's ``AddDate`` normalisation);
+  ISO repetitions (``R5/PT5S``) are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from itertools import islice
+from typing import Literal
+
+from croniter import croniter
+
+from harness.model import NS, JobPlan
+
+ScheduleKind = Literal["jobs", "binding"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+_MAX_INT64 = (1 << 63) - 1
+
+_JOBS_FIELDS = (
+    "expected 6 fields (seconds minutes hours day-of-month month day-of-week), e.g. '*/5 * * * * *' or '@every 5s'"
+)
+_BINDING_FIELDS = (
+    "expected 5 or 6 fields ([seconds] minutes hours day-of-month month day-of-week), "
+    "e.g. '*/5 * * * *', '*/5 * * * * *' or '@every 5s'"
+)
+_DESCRIPTORS_HELP = "valid: @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly, @every <duration>"
+_DURATION_HELP = "use a Go duration such as '500ms', '5s', '1m30s' or '1h'"
+_WHEN_HELP = (
+    "expected a Go duration ('5s', '1m30s'), an RFC 3339 time ('2026-01-02T15:04:05Z') or an ISO 8601 duration ('PT5S')"
+)
+_UTC_ZONES = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu"})
+
+
+class ScheduleError(ValueError):
+    """A schedule, dueTime, ttl or job that Dapr would refuse (or that would never fire); says what is valid."""
+
+
+# --- Go durations --------------------------------------------------------------------------------------------
+
+_GO_UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "\u00b5s": 1_000,  # micro sign
+    "\u03bcs": 1_000,  # Greek mu
+    "ms": 1_000_000,
+    "s": NS,
+    "m": 60 * NS,
+    "h": 3600 * NS,
+}
+_GO_COMPONENT = re.compile(r"(\d*)(?:\.(\d*))?([^\d.]*)", re.ASCII)
+
+
+def parse_go_duration(text: str) -> int:
+    """Nanoseconds of a Go duration ("1s", "500ms", "1m30s", "1.5h", "-2s", "0"), as Go's ``time.ParseDuration``."""
+
+    def bad(why: str) -> ScheduleError:
+        return ScheduleError(f"bad duration {text!r}: {why}; {_DURATION_HELP}")
+
+    s = text
+    negative = False
+    if s[:1] in ("+", "-"):
+        negative = s[0] == "-"
+        s = s[1:]
+    if s == "0":
+        return 0
+    if not s:
+        raise bad("empty")
+    total = 0
+    pos = 0
+    while pos < len(s):
+        m = _GO_COMPONENT.match(s, pos)
+        assert m is not None  # the pattern matches the empty string
+        whole, frac, unit = m.group(1), m.group(2), m.group(3)
+        if not whole and not frac:
+            raise bad(f"expected a number at {s[pos:]!r}")
+        if not unit:
+            raise bad("missing unit")
+        if unit not in _GO_UNITS:
+            raise bad(f"unknown unit {unit!r}")
+        scale = _GO_UNITS[unit]
+        value = int(whole or "0") * scale
+        if frac:
+            # Go adds int(float64(f) * (float64(unit) / scale)); the same double arithmetic gives the same ns.
+            value += int(float(int(frac)) * (scale / 10 ** len(frac)))
+        total += value
+        if total > _MAX_INT64 + (1 if negative else 0):
+            raise bad("out of range")
+        pos = m.end()
+    return -total if negative else total
+
+
+# --- dueTime / ttl -------------------------------------------------------------------------------------------
+
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})", re.ASCII)
+_ISO_NUM = r"([+-]?\d+)"
+_ISO_DURATION = re.compile(
+    rf"P(?:{_ISO_NUM}Y)?(?:{_ISO_NUM}M)?(?:{_ISO_NUM}W)?(?:{_ISO_NUM}D)?"
+    rf"(?:T(?:{_ISO_NUM}H)?(?:{_ISO_NUM}M)?(?:{_ISO_NUM}S)?)?",
+    re.ASCII,
+)
+
+
+def _to_ns(moment: datetime) -> int:
+    return (moment - _EPOCH) // _SECOND * NS
+
+
+def _rfc3339_ns(text: str) -> int | None:
+    m = _RFC3339.fullmatch(text)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    frac, zone = m.group(7), m.group(8)
+    offset = timedelta(0)
+    if zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        offset = sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    try:
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone(offset))
+    except ValueError as e:
+        raise ScheduleError(f"bad time {text!r}: {e}") from None
+    return _to_ns(moment) + (int(frac.ljust(9, "0")) if frac else 0)
+
+
+def _add_date(base_ns: int, years: int, months: int, days: int) -> int:
+    """Go's ``time.AddDate`` in UTC: month and day overflow normalise (Jan 31 + 1 month = Mar 2 or 3)."""
+    seconds, sub = divmod(base_ns, NS)
+    b = _EPOCH + timedelta(seconds=seconds)
+    month_index = b.month - 1 + months
+    year = b.year + years + month_index // 12
+    first = datetime(year, month_index % 12 + 1, 1, b.hour, b.minute, b.second, tzinfo=UTC)
+    return _to_ns(first + timedelta(days=b.day - 1 + days)) + sub
+
+
+def _iso_duration_ns(text: str, base_ns: int) -> int | None:
+    if text.startswith("R"):
+        raise ScheduleError(f"bad time {text!r}: ISO 8601 repetitions (R<n>/...) are not supported for a point in time")
+    m = _ISO_DURATION.fullmatch(text)
+    if m is None or len(text) < 2:
+        return None
+    y, mo, w, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
+    return _add_date(base_ns, y, mo, d + 7 * w) + ((h * 60 + mi) * 60 + s) * NS
+
+
+def _point_in_time(text: str, base_ns: int, what: str) -> int:
+    """builder.go ``parsePointInTime``: RFC 3339, else Go duration after ``base``, else ISO 8601 duration."""
+    absolute = _rfc3339_ns(text)
+    if absolute is not None:
+        return absolute
+    try:
+        return base_ns + parse_go_duration(text)
+    except ScheduleError:
+        pass
+    relative = _iso_duration_ns(text, base_ns)
+    if relative is None:
+        raise ScheduleError(f"bad {what} {text!r}: {_WHEN_HELP}")
+    return relative
+
+
+def parse_due_time(text: str, created_ns: int) -> int:
+    """When a dueTime means: RFC 3339 as is; "5s" or "PT5S" after ``created_ns``."""
+    return _point_in_time(text, created_ns, "dueTime")
+
+
+# --- schedules -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    label: str
+    low: int
+    high: int
+    names: tuple[str, ...] = ()  # index + low is the value
+
+
+_FIELDS = (
+    _Bounds("seconds", 0, 59),
+    _Bounds("minutes", 0, 59),
+    _Bounds("hours", 0, 23),
+    _Bounds("day-of-month", 1, 31),
+    _Bounds("month", 1, 12, ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")),
+    _Bounds("day-of-week", 0, 6, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),
+)
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # leap February: kit looks 5 years ahead
+_GO_INT = re.compile(r"[+-]?\d+", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    values: frozenset[int]
+    star: bool  # kit's starBit: the field was "*" or "?" (step <= 1); decides the day-of-month/day-of-week rule
+
+
+@dataclass(frozen=True, slots=True)
+class CronSchedule:
+    """A wall-clock-aligned schedule (a cron spec or an @yearly..@hourly descriptor), evaluated in UTC."""
+
+    text: str
+    expression: str  # the croniter spec, fields expanded (seconds first)
+
+    def ticks_after(self, t_ns: int) -> Iterator[int]:
+        """The matching whole seconds strictly after ``t_ns``, in order (kit ``SpecSchedule.Next`` repeatedly)."""
+        start = _EPOCH + timedelta(seconds=t_ns // NS)  # strictly after floor(t) == strictly after t, for whole s
+        it = croniter(self.expression, start, second_at_beginning=True, ret_type=float)
+        while True:
+            yield round(it.get_next(float)) * NS
+
+    def next_after(self, t_ns: int) -> int:
+        return next(self.ticks_after(t_ns))
+
+
+@dataclass(frozen=True, slots=True)
+class EverySchedule:
+    """``@every <d>``: a constant delay added to the previous time (kit ``ConstantDelaySchedule``)."""
+
+    text: str
+    delay_ns: int
+
+    def ticks_after(self, t_ns: int) -> Iterator[int]:
+        t = t_ns
+        while True:
+            t += self.delay_ns
+            yield t
+
+    def next_after(self, t_ns: int) -> int:
+        return t_ns + self.delay_ns
+
+
+Schedule = CronSchedule | EverySchedule
+
+
+def _parse_int_or_name(text: str, bounds: _Bounds, field_text: str, bad: _Bad) -> int:
+    lowered = text.lower()
+    if lowered in bounds.names:
+        return bounds.names.index(lowered) + bounds.low
+    if not _GO_INT.fullmatch(text):
+        raise bad(f"{bounds.label} field {field_text!r}: {text!r} is not a number{_names_hint(bounds)}")
+    value = int(text)
+    if value < 0:
+        raise bad(f"{bounds.label} field {field_text!r}: negative number {value}")
+    return value
+
+
+def _names_hint(bounds: _Bounds) -> str:
+    return f" or a name ({', '.join(bounds.names[:3])}, ...)" if bounds.names else ""
+
+
+class _Bad:
+    """Builds the error for one schedule text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __call__(self, why: str) -> ScheduleError:
+        return ScheduleError(f"bad cron {self.text!r}: {why}")
+
+
+def _parse_field(field_text: str, bounds: _Bounds, bad: _Bad) -> _Field:
+    values: set[int] = set()
+    star = False
+    parts = [p for p in field_text.split(",") if p]  # Go strings.FieldsFunc drops empty pieces
+    if not parts:
+        raise bad(f"{bounds.label} field {field_text!r} is empty")
+    valid = f"valid: {bounds.low}-{bounds.high}"
+    for part in parts:
+        range_and_step = part.split("/")
+        if len(range_and_step) > 2:
+            raise bad(f"{bounds.label} field {field_text!r}: too many slashes in {part!r}")
+        low_high = range_and_step[0].split("-")
+        single = len(low_high) == 1
+        part_star = False
+        if low_high[0] in ("*", "?"):
+            start, end, part_star = bounds.low, bounds.high, True
+        else:
+            start = _parse_int_or_name(low_high[0], bounds, field_text, bad)
+            if len(low_high) == 1:
+                end = start
+            elif len(low_high) == 2:
+                end = _parse_int_or_name(low_high[1], bounds, field_text, bad)
+            else:
+                raise bad(f"{bounds.label} field {field_text!r}: too many hyphens in {part!r}")
+        step = 1
+        if len(range_and_step) == 2:
+            step_text = range_and_step[1]
+            if not _GO_INT.fullmatch(step_text) or int(step_text) < 0:
+                raise bad(f"{bounds.label} field {field_text!r}: step {step_text!r} is not a positive number")
+            step = int(step_text)
+            if single:
+                end = bounds.high  # "N/step" means "N-max/step"
+            if step > 1:
+                part_star = False
+        if start < bounds.low:
+            raise bad(f"{bounds.label} field {field_text!r}: {start} is below the minimum {bounds.low} ({valid})")
+        if end > bounds.high:
+            raise bad(f"{bounds.label} field {field_text!r}: {end} is above the maximum {bounds.high} ({valid})")
+        if start > end:
+            raise bad(f"{bounds.label} field {field_text!r}: range {start}-{end} runs backwards ({valid})")
+        if step == 0:
+            raise bad(f"{bounds.label} field {field_text!r}: step must be a positive number")
+        values.update(range(start, end + 1, step))
+        star = star or part_star
+    return _Field(frozenset(values), star)
+
+
+def _cron_from_fields(fields: list[_Field], text: str, bad: _Bad) -> CronSchedule:
+    dom, month, dow = fields[3], fields[4], fields[5]
+    if dow.star and not dom.star and not any(day <= _DAYS_IN_MONTH[m - 1] for m in month.values for day in dom.values):
+        # with a star day-of-week the day-of-month alone picks the day (kit dayMatches); none exists
+        raise bad("never fires: no allowed day-of-month exists in the allowed months (Dapr accepts it, never triggers)")
+    expanded = ("*" if f.star else ",".join(str(v) for v in sorted(f.values)) for f in fields)
+    return CronSchedule(text, " ".join(expanded))
+
+
+_DESCRIPTOR_SPECS = {
+    "@yearly": "0 0 0 1 1 *",
+    "@annually": "0 0 0 1 1 *",
+    "@monthly": "0 0 0 1 * *",
+    "@weekly": "0 0 0 * * 0",
+    "@daily": "0 0 0 * * *",
+    "@midnight": "0 0 0 * * *",
+    "@hourly": "0 0 * * * *",
+}
+
+
+def parse_schedule(text: str, kind: ScheduleKind) -> Schedule:
+    """Parse a schedule as Dapr's parser for ``kind`` would; raise ``ScheduleError`` for what it would refuse."""
+    bad = _Bad(text)
+    help_fields = _JOBS_FIELDS if kind == "jobs" else _BINDING_FIELDS
+    spec = text
+    if spec.startswith(("TZ=", "CRON_TZ=")):
+        space = spec.find(" ")
+        zone = spec[spec.index("=") + 1 : space] if space > 0 else spec[spec.index("=") + 1 :]
+        if space < 0 or zone not in _UTC_ZONES:
+            raise ScheduleError(
+                f"bad schedule {text!r}: only a UTC time-zone prefix (TZ=UTC <spec>) is supported; "
+                "onceonly computes ticks in UTC"
+            )
+        spec = spec[space:].strip()
+        if spec.startswith("@every "):
+            raise ScheduleError(
+                f"bad schedule {text!r}: a time-zone prefix with @every is refused by Dapr 1.18.3 (kit v0.18.3); "
+                "drop the prefix"
+            )
+    if not spec:
+        raise bad(f"empty schedule; {help_fields}")
+    if spec.startswith("@"):
+        if spec in _DESCRIPTOR_SPECS:
+            return _parse_fields(text, _DESCRIPTOR_SPECS[spec].split(), bad)
+        if spec.startswith("@every "):
+            try:
+                delay = parse_go_duration(spec[len("@every ") :])
+            except ScheduleError as e:
+                raise ScheduleError(f"bad schedule {text!r}: {e}") from None
+            if delay <= 0:
+                raise ScheduleError(
+                    f"bad schedule {text!r}: the @every interval must be positive "
+                    "(Dapr accepts it but fires in a tight loop)"
+                )
+            return EverySchedule(text, delay)
+        raise ScheduleError(f"bad schedule {text!r}: unknown descriptor; {_DESCRIPTORS_HELP} (e.g. '@every 5s')")
+    fields = spec.split()
+    if kind == "binding" and len(fields) == 5:
+        fields = ["0", *fields]  # kit SecondOptional: a missing seconds field is 0
+    if len(fields) != 6:
+        raise bad(help_fields)
+    return _parse_fields(text, fields, bad)
+
+
+def _parse_fields(text: str, fields: list[str], bad: _Bad) -> CronSchedule:
+    parsed = [_parse_field(f, b, bad) for f, b in zip(fields, _FIELDS, strict=True)]
+    return _cron_from_fields(parsed, text, bad)
+
+
+def validate_schedule(text: str, kind: ScheduleKind) -> None:
+    """Raise ``ScheduleError`` unless Dapr's Jobs API (``jobs``) or cron binding (``binding``) accepts ``text``."""
+    parse_schedule(text, kind)
+
+
+def schedule_period_ns(schedule: Schedule, at_ns: int) -> int:
+    """The gap between the first two ticks after ``at_ns`` (the ``@every`` delay for a constant-delay schedule)."""
+    if isinstance(schedule, EverySchedule):
+        return schedule.delay_ns
+    first, second = islice(schedule.ticks_after(at_ns), 2)
+    return second - first
+
+
+# --- jobs ----------------------------------------------------------------------------------------------------
+
+
+def validate_job(job: JobPlan) -> None:
+    """The checks go-etcd-cron's ``Builder.Parse`` makes before it stores a job (builder.go, v0.12.6)."""
+    where = f"job {job.name!r}"
+    if job.schedule is None and job.due_time is None:
+        raise ScheduleError(f"{where}: needs a schedule or a due_time")
+    if job.repeats is not None and job.repeats < 1:
+        raise ScheduleError(f"{where}: repeats must be at least 1 (got {job.repeats})")
+    if job.schedule is None and job.repeats is not None and job.repeats > 1:
+        raise ScheduleError(f"{where}: repeats > 1 needs a schedule")
+    if job.schedule is None and job.ttl is not None:
+        raise ScheduleError(f"{where}: a ttl needs a schedule")
+    if job.schedule is not None:
+        validate_schedule(job.schedule, "jobs")
+    due = None if job.due_time is None else parse_due_time(job.due_time, 0)
+    if job.ttl is not None:
+        _point_in_time(job.ttl, 0 if due is None else due, "ttl")
+
+
+def job_expiration_ns(job: JobPlan, created_ns: int) -> int | None:
+    """When the job's ttl ends it (None without a ttl): relative to the dueTime if there is one, else creation."""
+    if job.ttl is None:
+        return None
+    base = created_ns if job.due_time is None else parse_due_time(job.due_time, created_ns)
+    return _point_in_time(job.ttl, base, "ttl")
+
+
+def iter_job_occurrences(job: JobPlan, created_ns: int) -> Iterator[int]:
+    """Every due time of the job, in order, until repeats or ttl end it (forever otherwise).
+
+    Mirrors go-etcd-cron v0.12.6 ``counter.updateNext`` driving ``repeats.Next``/``oneshot.Next``: stop when
+    ``count >= repeats``; first due = dueTime, else ``Next(creation)``; then ``Next(previous due)``; stop at the
+    first due strictly after the expiry. Raises ``ScheduleError`` for a job Dapr would refuse.
+    """
+    validate_job(job)
+    due = None if job.due_time is None else parse_due_time(job.due_time, created_ns)
+    expiry = job_expiration_ns(job, created_ns)
+    if due is not None and expiry is not None and due > expiry:
+        raise ScheduleError(f"job {job.name!r}: ttl must be greater than due time (Dapr refuses the job)")
+    if job.schedule is None:
+        assert due is not None
+        yield due  # oneshot.Next: once, at the dueTime
+        return
+    schedule = parse_schedule(job.schedule, "jobs")
+    first = due if due is not None else schedule.next_after(created_ns)
+    for count, nxt in enumerate(_chain(first, schedule.ticks_after(first))):
+        if job.repeats is not None and count >= job.repeats:
+            return
+        if expiry is not None and nxt > expiry:
+            return
+        yield nxt
+
+
+def _chain(first: int, rest: Iterator[int]) -> Iterator[int]:
+    yield first
+    yield from rest
+
+
+def job_occurrences(job: JobPlan, created_ns: int, until_ns: int) -> list[int]:
+    """The due times Dapr will fire the job at, up to and including ``until_ns``."""
+    out: list[int] = []
+    for due in iter_job_occurrences(job, created_ns):
+        if due > until_ns:
+            break
+        out.append(due)
+    return out
+
+
+def job_continuation(job: JobPlan, created_ns: int, last_due_ns: int) -> int | None:
+    """The due time the schedule would have next after ``last_due_ns`` if repeats/ttl had not ended it.
+
+    None for a dueTime-only (one-shot) job. ``created_ns`` is unused today (kept so callers pass the same triple
+    as to ``job_occurrences``). A delivery at or after this time, once the job is over, is spurious.
+    """
+    del created_ns
+    if job.schedule is None:
+        return None
+    return parse_schedule(job.schedule, "jobs").next_after(last_due_ns)
+
+
+# --- bindings ------------------------------------------------------------------------------------------------
+
+
+def binding_ticks(schedule: str, start_ns: int, end_ns: int) -> list[int]:
+    """The binding's ticks in [start_ns, end_ns].
+
+    Aligned schedules (cron, @hourly...): the wall-clock ticks in the interval. ``@every d``: ``start + k*d``
+    (k >= 0) -- the phase is the caller's to infer, since each daprd starts its own constant-delay cron.
+    """
+    parsed = parse_schedule(schedule, "binding")
+    out: list[int] = []
+    if isinstance(parsed, EverySchedule):
+        t = start_ns
+        while t <= end_ns:
+            out.append(t)
+            t += parsed.delay_ns
+        return out
+    for tick in parsed.ticks_after(start_ns - 1):
+        if tick > end_ns:
+            break
+        out.append(tick)
+    return out

@@ -1,0 +1,92 @@
+"""The headline scenario end to end on real Dapr: Jobs API vs cron binding on 3 replicas, then `check` offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dapr.binaries import Binaries
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def onceonly(*args: str, bins: Binaries, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ONCEONLY_DAPR_BIN_DIR": str(bins.daprd.parent), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_headline_jobs_once_per_occurrence_cron_once_per_replica(dapr_bins: Binaries, tmp_path: Path) -> None:
+    # 20 s of observation instead of the scenario's 60 s keeps the suite short; the oracle is the same.
+    proc = onceonly(
+        "run",
+        "scenarios/jobs-vs-cron.yaml",
+        "--set",
+        "observe.duration=20s",
+        "--reports",
+        str(tmp_path),
+        bins=dapr_bins,
+    )
+    output = proc.stdout + proc.stderr
+    (run_dir,) = list(tmp_path.glob("jobs-vs-cron/*"))
+    for name in (
+        "scenario.yaml",
+        "plan.json",
+        "events.jsonl",
+        "history.json",
+        "deliveries.csv",
+        "operations.csv",
+        "results.json",
+        "summary.md",
+        "junit.xml",
+        "logs/daprd-0.log",
+    ):
+        assert (run_dir / name).is_file(), f"{name} missing; output:\n{output}"
+    results = json.loads((run_dir / "results.json").read_text())
+    rows = {r["source"]: r for r in results["sources"]}
+    jobs, cron = rows["jobs"], rows["binding"]
+
+    assert jobs["replicas"] == 3 and cron["replicas"] == 3
+    assert jobs["occurrences"] >= 15, jobs
+    assert jobs["duplicates"] == 0 and jobs["missed"] == 0 and jobs["early"] == 0, jobs["witnesses"]
+    assert jobs["deliveries"] == jobs["occurrences"]  # 1.00 deliveries per occurrence
+    assert jobs["verdict"] == "pass"
+    assert len([n for n in jobs["per_replica"].values() if n > 0]) >= 2  # spread over replicas, not pinned
+
+    assert cron["policy"] == "contract"
+    assert cron["missed"] == 0 and cron["duplicates"] == 0, cron["witnesses"]
+    assert cron["deliveries"] >= 3 * 15
+    ticks = cron["occurrences"] / 3
+    assert 2.9 <= cron["deliveries"] / ticks <= 3.1  # three per tick: one per replica, by design
+    assert results["verdict"] == "pass" and proc.returncode == 0, output
+    assert "tick-job" in proc.stdout and "tick-cron" in proc.stdout  # the verdict table
+
+    # re-judged offline, the same results.json
+    before = (run_dir / "results.json").read_text()
+    again = onceonly("check", str(run_dir), bins=dapr_bins, timeout=60)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "results.json reproduced" in again.stdout
+    assert (run_dir / "results.json").read_text() == before
+
+
+def test_bad_scenario_starts_nothing(dapr_bins: Binaries, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "scenarios" / "jobs-vs-cron.yaml").read_text().replace("replicas: 3", "replicas: -1"))
+    proc = onceonly("run", str(bad), "--reports", str(tmp_path / "reports"), bins=dapr_bins, timeout=60)
+    assert proc.returncode == 3
+    assert "cluster.replicas" in proc.stderr
+    assert not (tmp_path / "reports").exists()

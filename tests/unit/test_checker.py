@@ -1,0 +1,556 @@
+"""The oracle on hand-built histories: one test per glossary term, and planted anomalies found exactly (hypothesis)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.checker import DEFAULT_EARLY_TOLERANCE_NS, MAX_WITNESSES, CheckInput, CheckResult, check, lateness_of
+from harness.model import (
+    NS,
+    BindingPlan,
+    Delivery,
+    FailurePolicy,
+    JobPlan,
+    Operation,
+    OpPhase,
+    Policy,
+    ReplicaWindow,
+    SourceKind,
+    SourceResult,
+)
+
+T0 = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z
+MS = 1_000_000
+_ids = itertools.count()
+
+
+def at(seconds: float) -> int:
+    return T0 + round(seconds * NS)
+
+
+def delivery(
+    name: str, replica: int, when: int, status: int = 200, source: SourceKind = "jobs", *, id_: str | None = None
+) -> Delivery:
+    return Delivery(id_ or f"d{next(_ids)}", source, name, replica, when, status)
+
+
+def op(kind: str, name: str, when: int, outcome: OpPhase | None = "ok", took: int = 5 * MS) -> list[Operation]:
+    assert kind in ("schedule", "delete")
+    op_id = f"op{next(_ids)}"
+    rows = [Operation(op_id, "schedule" if kind == "schedule" else "delete", name, "invoke", when)]
+    if outcome is not None:
+        rows.append(Operation(op_id, "schedule" if kind == "schedule" else "delete", name, outcome, when + took))
+    return rows
+
+
+def windows(replicas: int, start: int, end: int) -> list[ReplicaWindow]:
+    return [ReplicaWindow(r, start, end) for r in range(replicas)]
+
+
+def run(
+    *,
+    jobs: Sequence[JobPlan] = (),
+    bindings: Sequence[BindingPlan] = (),
+    deliveries: Iterable[Delivery] = (),
+    operations: Iterable[Operation] = (),
+    start: int = T0,
+    end: int = at(10),
+    replicas: int = 3,
+    window: tuple[int, int] | None = None,
+    lateness_p99_ms: float | None = None,
+    side_effects: dict[tuple[str, str], dict[str, int]] | None = None,
+) -> CheckResult:
+    lo, hi = window or (start - NS, end + 5 * NS)
+    return check(
+        CheckInput(
+            jobs=list(jobs),
+            bindings=list(bindings),
+            deliveries=list(deliveries),
+            operations=list(operations),
+            windows=windows(replicas, lo, hi),
+            observe_start_ns=start,
+            observe_end_ns=end,
+            replicas=replicas,
+            side_effects=side_effects or {},
+            lateness_p99_ms=lateness_p99_ms,
+        )
+    )
+
+
+def only(result: CheckResult) -> SourceResult:
+    assert len(result.sources) == 1, result.sources
+    return result.sources[0]
+
+
+def anomalies(r: SourceResult) -> tuple[int, int, int, int, int]:
+    return r.duplicates, r.missed, r.early, r.spurious, r.retries
+
+
+EVERY_1S = JobPlan("tick", "@every 1s")
+
+
+def clean_job(job: JobPlan = EVERY_1S, late_ms: float = 20, count: int = 10) -> list[Delivery]:
+    """Job created at T0: due T0+1s..T0+count s, each delivered once, round-robin over 3 replicas."""
+    return [delivery(job.name, k % 3, at(k) + round(late_ms * MS)) for k in range(1, count + 1)]
+
+
+# --- jobs ----------------------------------------------------------------------------------------------------
+
+
+def test_clean_job_passes_with_one_delivery_per_occurrence() -> None:
+    result = run(jobs=[EVERY_1S], deliveries=clean_job(), operations=op("schedule", "tick", T0))
+    r = only(result)
+    assert (r.occurrences, r.deliveries, anomalies(r), r.verdict) == (10, 10, (0, 0, 0, 0, 0), "pass")
+    assert r.deliveries_per_occurrence == 1.0
+    assert r.per_replica == {0: 3, 1: 4, 2: 3}
+    assert r.lateness_ms.p50 == pytest.approx(20.0)
+    assert result.verdict == "pass"
+    assert r.witnesses == ()
+
+
+def test_deliveries_for_occurrences_after_the_window_are_matched_not_counted() -> None:
+    r = only(run(jobs=[EVERY_1S], deliveries=clean_job(count=13), operations=op("schedule", "tick", T0)))
+    assert (r.occurrences, r.deliveries, anomalies(r), r.verdict) == (10, 10, (0, 0, 0, 0, 0), "pass")
+    assert sum(r.per_replica.values()) == 13
+
+
+def test_duplicate_is_a_second_success_and_fails_exactly_once_only() -> None:
+    ds = [*clean_job(), delivery("tick", 2, at(4) + 35 * MS)]  # occurrence 4 first went to replica 1 at +20 ms
+    cases: tuple[tuple[Policy, str], ...] = (("exactly-once", "fail"), ("contract", "pass"))
+    for policy, verdict in cases:
+        job = JobPlan("tick", "@every 1s", policy=policy)
+        r = only(run(jobs=[job], deliveries=ds, operations=op("schedule", "tick", T0)))
+        assert (anomalies(r), r.deliveries, r.verdict) == ((1, 0, 0, 0, 0), 11, verdict)
+    (w,) = r.witnesses
+    assert (w.kind, w.due_ns, [d.replica for d in w.deliveries]) == ("duplicate", at(4), [1, 2])
+    assert w.note == "replicas 1, 2, 15.0 ms after the first"
+
+
+def test_retry_after_500_is_not_a_duplicate() -> None:
+    ds = clean_job()
+    # occurrence 3 fails; Dapr retries it 1 s later (constant 1 s); occurrence 4 follows only after it closes
+    ds[2] = delivery("tick", 0, at(3) + 20 * MS, status=500)
+    ds.insert(3, delivery("tick", 1, at(4) + 10 * MS))
+    r = only(run(jobs=[EVERY_1S], deliveries=ds, operations=op("schedule", "tick", T0)))
+    assert (anomalies(r), r.deliveries, r.verdict) == ((0, 0, 0, 0, 1), 11, "pass")
+    (w,) = r.witnesses
+    assert (w.kind, w.due_ns, len(w.deliveries), w.note) == ("retry", at(3), 2, "2 attempts: 500, 200")
+
+
+def test_retries_stop_after_max_attempts_then_a_fifth_delivery_is_a_duplicate() -> None:
+    job = JobPlan("slow", "@every 10s")
+    fails = [delivery("slow", k % 3, at(10 + k) + 5 * MS, status=503) for k in range(4)]  # 1 + 3 retries
+    extra = delivery("slow", 0, at(14) + 5 * MS)
+    r = only(run(jobs=[job], deliveries=[*fails, extra], operations=op("schedule", "slow", T0), end=at(15)))
+    assert (anomalies(r), r.occurrences, r.verdict) == ((1, 0, 0, 0, 3), 1, "fail")
+
+
+def test_404_closes_the_occurrence_without_retry() -> None:
+    ds = clean_job()
+    ds[2] = delivery("tick", 2, at(3) + 20 * MS, status=404)
+    r = only(run(jobs=[EVERY_1S], deliveries=ds, operations=op("schedule", "tick", T0)))
+    assert (anomalies(r), r.verdict) == ((0, 0, 0, 0, 0), "pass")
+    again = [*ds, delivery("tick", 0, at(3) + 900 * MS)]  # a later delivery for it: a duplicate, not a retry
+    r = only(run(jobs=[EVERY_1S], deliveries=again, operations=op("schedule", "tick", T0)))
+    assert anomalies(r) == (1, 0, 0, 0, 0)
+
+
+def test_drop_policy_one_failed_attempt_closes_and_a_redelivery_is_a_duplicate() -> None:
+    job = JobPlan("tick", "@every 1s", failure_policy=FailurePolicy("drop"))
+    ds = clean_job()
+    ds[4] = delivery("tick", 1, at(5) + 20 * MS, status=500)
+    r = only(run(jobs=[job], deliveries=ds, operations=op("schedule", "tick", T0)))
+    assert (anomalies(r), r.verdict) == ((0, 0, 0, 0, 0), "pass")
+    retried = [*ds, delivery("tick", 2, at(5) + 500 * MS)]
+    r = only(run(jobs=[job], deliveries=retried, operations=op("schedule", "tick", T0)))
+    assert (anomalies(r), r.verdict) == ((1, 0, 0, 0, 0), "fail")
+
+
+def test_missed_occurrence_has_a_witness_and_fails_both_policies() -> None:
+    ds = [d for d in clean_job() if not at(5) <= d.received_ns < at(6)]
+    policies: tuple[Policy, ...] = ("exactly-once", "contract")
+    for policy in policies:
+        job = JobPlan("tick", "@every 1s", policy=policy)
+        r = only(run(jobs=[job], deliveries=ds, operations=op("schedule", "tick", T0)))
+        assert (anomalies(r), r.verdict) == ((0, 1, 0, 0, 0), "fail")
+        (w,) = r.witnesses
+        assert (w.kind, w.due_ns, w.deliveries) == ("missed", at(5), ())
+    assert r.lateness_ms.max == pytest.approx(20.0)  # the next occurrences are not blamed a period late
+
+
+def test_catch_up_burst_is_late_not_missed() -> None:
+    ds = [d for d in clean_job() if not at(3) <= d.received_ns < at(7)]
+    ds += [delivery("tick", k % 3, at(6.5) + k * MS) for k in range(3, 7)]  # 3, 4, 5, 6 back to back
+    r = only(run(jobs=[EVERY_1S], deliveries=ds, operations=op("schedule", "tick", T0)))
+    assert (anomalies(r), r.verdict) == ((0, 0, 0, 0, 0), "pass")
+    assert r.lateness_ms.max == pytest.approx(3503.0)  # occurrence 3, due at 3 s, came at 6.503 s
+
+
+def test_early_before_the_first_occurrence() -> None:
+    ds = [delivery("tick", 0, at(0.5)), *clean_job()]
+    r = only(run(jobs=[EVERY_1S], deliveries=ds, operations=op("schedule", "tick", T0)))
+    assert (anomalies(r), r.verdict) == ((0, 0, 1, 0, 0), "fail")
+    (w,) = r.witnesses
+    assert (w.kind, w.due_ns, w.note) == ("early", at(1), "replica 0, 500.0 ms before its due")
+
+
+def test_early_tolerance_absorbs_clock_granularity() -> None:
+    ds = clean_job()
+    ds[0] = delivery("tick", 0, at(1) - DEFAULT_EARLY_TOLERANCE_NS + 1)
+    r = only(run(jobs=[EVERY_1S], deliveries=ds, operations=op("schedule", "tick", T0)))
+    assert (anomalies(r), r.verdict) == ((0, 0, 0, 0, 0), "pass")
+
+
+def test_duplicate_followed_by_a_silent_occurrence_is_early_for_that_occurrence() -> None:
+    ds = [d for d in clean_job() if not at(6) <= d.received_ns < at(7)]
+    ds.append(delivery("tick", 2, at(6) - 100 * MS))  # occurrence 6 fired 100 ms before its due
+    r = only(run(jobs=[EVERY_1S], deliveries=ds, operations=op("schedule", "tick", T0)))
+    assert (anomalies(r), r.verdict) == ((0, 0, 1, 0, 0), "fail")
+    (w,) = r.witnesses
+    assert (w.kind, w.due_ns) == ("early", at(6))
+
+
+def test_spurious_after_delete() -> None:
+    ops = [*op("schedule", "tick", T0), *op("delete", "tick", at(6.2))]
+    ds = [*clean_job(count=6), delivery("tick", 1, at(7) + 20 * MS)]
+    r = only(run(jobs=[EVERY_1S], deliveries=ds, operations=ops))
+    assert (r.occurrences, anomalies(r), r.verdict) == (5, (0, 0, 0, 1, 0), "fail")
+    (w,) = r.witnesses
+    assert (w.kind, w.due_ns) == ("spurious", None)
+    assert "after the job was deleted at 2026-01-01T00:00:06.205Z" in w.note
+
+
+def test_occurrences_just_before_a_delete_are_not_expected() -> None:
+    ops = [*op("schedule", "tick", T0), *op("delete", "tick", at(6.2))]
+    r = only(run(jobs=[EVERY_1S], deliveries=clean_job(count=5), operations=ops))  # 6 s: deleted before it fired
+    assert (r.occurrences, anomalies(r), r.verdict) == (5, (0, 0, 0, 0, 0), "pass")
+    assert "1 occurrence(s) due in the 1000.0 ms before the delete call are not counted" in r.notes[0]
+
+
+def test_duplicate_before_a_deleted_occurrence_stays_a_duplicate() -> None:
+    ops = [*op("schedule", "tick", T0), *op("delete", "tick", at(6.2))]
+    ds = [*clean_job(count=5), delivery("tick", 2, at(5.9))]  # 6 s was deleted, not fired early
+    job = JobPlan("tick", "@every 1s", policy="contract")
+    r = only(run(jobs=[job], deliveries=ds, operations=ops))
+    assert (anomalies(r), r.verdict) == ((1, 0, 0, 0, 0), "pass")
+
+
+def test_delete_with_unknown_outcome_stops_counting_but_is_not_proof() -> None:
+    ops = [*op("schedule", "tick", T0), *op("delete", "tick", at(6.2), outcome="info")]
+    r = only(run(jobs=[EVERY_1S], deliveries=clean_job(), operations=ops))  # the job kept firing: it was not deleted
+    assert (r.occurrences, anomalies(r), r.verdict) == (5, (0, 0, 0, 0, 0), "pass")
+    extra = [*clean_job(), delivery("tick", 0, at(8.5))]  # fits no occurrence, after the delete call: spurious
+    r = only(run(jobs=[EVERY_1S], deliveries=extra, operations=ops))
+    assert anomalies(r) == (0, 0, 0, 1, 0)
+
+
+def test_spurious_after_repeats_exhausted() -> None:
+    job = JobPlan("three", "@every 1s", repeats=3)
+    ds = [*clean_job(job, count=3), delivery("three", 0, at(4) + 20 * MS)]
+    r = only(run(jobs=[job], deliveries=ds, operations=op("schedule", "three", T0)))
+    assert (r.occurrences, anomalies(r), r.verdict) == (3, (0, 0, 0, 1, 0), "fail")
+    assert "repeats ran out" in r.witnesses[0].note
+    assert "would next have fired at 2026-01-01T00:00:04.000Z" in r.witnesses[0].note
+    # before the schedule's continuation, an extra delivery is a duplicate of the last occurrence instead
+    ds = [*clean_job(job, count=3), delivery("three", 0, at(3.5))]
+    r = only(run(jobs=[job], deliveries=ds, operations=op("schedule", "three", T0)))
+    assert anomalies(r) == (1, 0, 0, 0, 0)
+
+
+def test_spurious_after_ttl() -> None:
+    job = JobPlan("short", "@every 1s", ttl="2s")
+    ds = [*clean_job(job, count=3)]  # the third is after the ttl: 1 s and 2 s fire, 3 s would not
+    r = only(run(jobs=[job], deliveries=ds, operations=op("schedule", "short", T0)))
+    assert (r.occurrences, anomalies(r)) == (2, (0, 0, 0, 1, 0))
+    assert "ttl ran out" in r.witnesses[0].note
+
+
+def test_one_shot_job_second_delivery_is_a_duplicate() -> None:
+    job = JobPlan("once", due_time="3s")
+    ds = [delivery("once", 0, at(3) + 10 * MS), delivery("once", 1, at(8))]
+    r = only(run(jobs=[job], deliveries=ds, operations=op("schedule", "once", T0)))
+    assert (r.occurrences, anomalies(r), r.verdict) == (1, (1, 0, 0, 0, 0), "fail")
+
+
+def test_lateness_percentiles_and_threshold() -> None:
+    ds = [delivery("tick", k % 3, at(k) + k * MS) for k in range(1, 101)]  # lateness 1..100 ms
+    r = only(run(jobs=[EVERY_1S], deliveries=ds, operations=op("schedule", "tick", T0), end=at(100)))
+    assert r.lateness_ms.p50 == pytest.approx(50.5)
+    assert r.lateness_ms.p95 == pytest.approx(95.05)
+    assert r.lateness_ms.p99 == pytest.approx(99.01)
+    assert r.lateness_ms.max == pytest.approx(100.0)
+    assert r.verdict == "pass"
+    slow = only(
+        run(jobs=[EVERY_1S], deliveries=ds, operations=op("schedule", "tick", T0), end=at(100), lateness_p99_ms=50)
+    )
+    assert slow.verdict == "fail"
+    assert "lateness p99 99.0 ms is over the 50 ms threshold" in slow.notes
+
+
+def test_lateness_of_empty_is_none() -> None:
+    assert lateness_of([]).p99 is None
+    assert lateness_of([7 * MS]).p50 == 7.0
+
+
+def test_unknown_when_the_schedule_outcome_is_unknown_and_nothing_came() -> None:
+    result = run(jobs=[EVERY_1S], operations=op("schedule", "tick", T0, outcome="info"))
+    r = only(result)
+    assert (r.verdict, result.verdict) == ("unknown", "unknown")
+    assert "outcome is unknown" in r.notes[0]
+    # with deliveries the job evidently exists: judged normally
+    r = only(run(jobs=[EVERY_1S], deliveries=clean_job(), operations=op("schedule", "tick", T0, outcome="info")))
+    assert r.verdict == "pass"
+
+
+def test_unknown_when_no_occurrence_was_due_in_the_window() -> None:
+    r = only(run(jobs=[JobPlan("rare", "@hourly")], operations=op("schedule", "rare", T0 + 10 * NS)))
+    assert (r.occurrences, r.verdict) == (0, "unknown")
+    assert r.notes[0].startswith("no occurrence was due")
+
+
+def test_failed_schedule_expects_nothing() -> None:
+    r = only(run(jobs=[EVERY_1S], operations=op("schedule", "tick", T0, outcome="fail")))
+    assert r.verdict == "unknown"
+    ds = [delivery("tick", 0, at(1))]
+    r = only(run(jobs=[EVERY_1S], deliveries=ds, operations=op("schedule", "tick", T0, outcome="fail")))
+    assert (anomalies(r), r.verdict) == ((0, 0, 0, 1, 0), "fail")
+
+
+def test_unknown_without_any_schedule_operation() -> None:
+    r = only(run(jobs=[EVERY_1S], deliveries=clean_job()))
+    assert r.verdict == "unknown"
+    assert r.deliveries == 10
+
+
+def test_a_plan_dapr_would_refuse_is_unknown_not_a_crash() -> None:
+    job = JobPlan("bad", "@every 1s", due_time="2026-01-01T00:00:10Z", ttl="2026-01-01T00:00:05Z")
+    r = only(run(jobs=[job], deliveries=[delivery("bad", 0, at(10))], operations=op("schedule", "bad", T0)))
+    assert (r.verdict, r.deliveries) == ("unknown", 1)
+    assert "ttl must be greater than due time" in r.notes[0]
+
+
+def test_unplanned_name_gets_a_spurious_row() -> None:
+    ds = [*clean_job(), delivery("ghost", 1, at(2))]
+    result = run(jobs=[EVERY_1S], deliveries=ds, operations=op("schedule", "tick", T0))
+    tick, ghost = result.sources
+    assert (tick.verdict, ghost.name, ghost.spurious, ghost.verdict, result.verdict) == (
+        "pass",
+        "ghost",
+        1,
+        "fail",
+        "fail",
+    )
+    assert ghost.notes == ("no job named 'ghost' was planned: every delivery is spurious",)
+
+
+def test_witnesses_are_capped_but_counts_are_exact() -> None:
+    r = only(run(jobs=[EVERY_1S], operations=op("schedule", "tick", T0), end=at(30)))
+    assert (r.missed, len(r.witnesses)) == (30, MAX_WITNESSES)
+    assert f"showing {MAX_WITNESSES} of 30 witnesses (the counts are exact)" in r.notes
+
+
+def test_side_effects_pass_through_and_overall_verdict_is_the_worst() -> None:
+    result = run(
+        jobs=[EVERY_1S, JobPlan("rare", "@hourly")],
+        deliveries=clean_job(),
+        operations=[*op("schedule", "tick", T0), *op("schedule", "rare", T0)],
+        side_effects={("jobs", "tick"): {"naive": 10, "idempotent": 10}},
+    )
+    tick, rare = result.sources
+    assert tick.side_effects == {"naive": 10, "idempotent": 10}
+    assert rare.side_effects == {}
+    assert (tick.verdict, rare.verdict, result.verdict) == ("pass", "unknown", "unknown")
+
+
+def test_nothing_planned_is_unknown() -> None:
+    assert run().verdict == "unknown"
+
+
+# --- bindings ------------------------------------------------------------------------------------------------
+
+CRON_2S = "*/2 * * * * *"
+
+
+def binding_history(schedule_s: int, replicas: int, start: float, end: float, name: str = "tick") -> list[Delivery]:
+    """Every replica delivers every aligned tick in [start, end], replica r at +(r+1) ms."""
+    out: list[Delivery] = []
+    t = int(start) // schedule_s * schedule_s
+    while t <= end:
+        if t >= start:
+            out.extend(delivery(name, r, at(t) + (r + 1) * MS, source="binding") for r in range(replicas))
+        t += schedule_s
+    return out
+
+
+def test_binding_three_replicas_contract_passes_with_three_per_tick() -> None:
+    ds = binding_history(2, 3, -1, 22)
+    r = only(run(bindings=[BindingPlan("tick", CRON_2S)], deliveries=ds, end=at(20)))
+    # counted ticks: 2..18 s (one period off each edge) = 9 ticks x 3 replicas
+    assert (r.policy, r.occurrences, r.deliveries, anomalies(r), r.verdict) == (
+        "contract",
+        27,
+        27,
+        (0, 0, 0, 0, 0),
+        "pass",
+    )
+    assert r.deliveries / (r.occurrences / 3) == 3.0
+    assert "27 (replica, tick) units on 3 replica(s); 3.00 deliveries per tick" in r.notes
+    assert r.lateness_ms.p50 == pytest.approx(2.0)
+
+
+def test_binding_exactly_once_fails_with_two_duplicates_per_tick() -> None:
+    ds = binding_history(2, 3, -1, 22)
+    r = only(run(bindings=[BindingPlan("tick", CRON_2S, policy="exactly-once")], deliveries=ds, end=at(20)))
+    assert (r.occurrences, r.deliveries, r.duplicates, r.missed, r.verdict) == (9, 27, 18, 0, "fail")
+    w = r.witnesses[0]
+    assert (w.kind, w.due_ns, sorted(d.replica for d in w.deliveries)) == ("duplicate", at(2), [0, 1, 2])
+    assert w.note == "3 deliveries on replicas 0, 1, 2, spread 2.0 ms"
+
+
+def test_binding_contract_missed_and_duplicate_per_replica() -> None:
+    ds = [d for d in binding_history(2, 3, -1, 22) if not (d.replica == 1 and at(8) <= d.received_ns < at(9))]
+    ds.append(delivery("tick", 2, at(12) + 40 * MS, source="binding"))
+    r = only(run(bindings=[BindingPlan("tick", CRON_2S)], deliveries=ds, end=at(20)))
+    assert (anomalies(r), r.verdict) == ((1, 1, 0, 0, 0), "fail")
+    missed = next(w for w in r.witnesses if w.kind == "missed")
+    assert (missed.due_ns, missed.note) == (at(8), "replica 1: nothing delivered")
+
+
+def test_binding_early_fire_is_relabelled_from_a_duplicate() -> None:
+    ds = [d for d in binding_history(2, 1, -1, 22) if not at(10) <= d.received_ns < at(11)]
+    ds.append(delivery("tick", 0, at(10) - 50 * MS, source="binding"))
+    r = only(run(bindings=[BindingPlan("tick", CRON_2S)], deliveries=ds, end=at(20), replicas=1))
+    assert (anomalies(r), r.verdict) == ((0, 0, 1, 0, 0), "fail")
+
+
+def test_binding_ticks_outside_the_counted_window_are_ignored() -> None:
+    ds = binding_history(2, 3, 0, 20)
+    ds.append(delivery("tick", 0, at(20) + 500 * MS, source="binding"))  # a duplicate on the edge tick 20: ignored
+    r = only(run(bindings=[BindingPlan("tick", CRON_2S)], deliveries=ds, end=at(20), window=(T0, at(20))))
+    assert (r.occurrences, anomalies(r), r.verdict) == (27, (0, 0, 0, 0, 0), "pass")
+    assert any("edge or uncounted ticks" in n for n in r.notes)
+    assert sum(r.per_replica.values()) == 34
+
+
+def test_binding_every_infers_each_replicas_phase() -> None:
+    ds = [
+        delivery("tick", r, at(0.1 + 0.3 * r) + k * NS + k * 200_000, source="binding")  # drifts 0.2 ms/tick
+        for r in range(3)
+        for k in range(25)
+    ]
+    contract = only(run(bindings=[BindingPlan("tick", "@every 1s")], deliveries=ds, end=at(20)))
+    assert (anomalies(contract), contract.verdict) == ((0, 0, 0, 0, 0), "pass")
+    assert contract.lateness_ms.p50 is None
+    strict = only(run(bindings=[BindingPlan("tick", "@every 1s", "exactly-once")], deliveries=ds, end=at(20)))
+    assert strict.duplicates == 2 * strict.occurrences
+    assert (strict.missed, strict.verdict) == (0, "fail")
+
+
+def test_binding_replica_without_deliveries_misses_every_tick() -> None:
+    ds = [d for d in binding_history(2, 3, -1, 22) if d.replica != 2]
+    r = only(run(bindings=[BindingPlan("tick", CRON_2S)], deliveries=ds, end=at(20)))
+    assert (r.missed, r.per_replica[2], r.verdict) == (9, 0, "fail")
+
+
+def test_binding_with_no_counted_tick_is_unknown() -> None:
+    r = only(run(bindings=[BindingPlan("tick", "@hourly")], end=at(20)))
+    assert (r.occurrences, r.verdict) == (0, "unknown")
+
+
+def test_unplanned_binding_name() -> None:
+    ds = [delivery("other", 0, at(3), source="binding")]
+    r = only(run(deliveries=ds))
+    assert (r.source, r.name, r.spurious, r.verdict) == ("binding", "other", 1, "fail")
+
+
+# --- planted anomalies are found exactly (hypothesis) ----------------------------------------------------------
+
+
+@st.composite
+def job_histories(draw: st.DrawFn) -> tuple[int, int, int, list[Delivery], int]:
+    """A clean @every job history: (period, count, observe_end, deliveries, replicas); created at T0."""
+    period = draw(st.integers(100, 5_000)) * MS
+    count = draw(st.integers(1, 25))
+    replicas = draw(st.integers(1, 5))
+    beyond = draw(st.integers(0, 3))  # occurrences due after observe_end that are delivered during quiesce
+    end = T0 + count * period + draw(st.integers(0, period // MS - 1)) * MS
+    ds = []
+    for k in range(1, count + beyond + 1):
+        late = draw(st.integers(0, period // 2 - 1))
+        ds.append(delivery("job", draw(st.integers(0, replicas - 1)), T0 + k * period + late))
+    return period, count, end, ds, replicas
+
+
+@settings(max_examples=100, deadline=None)
+@given(history=job_histories(), data=st.data())
+def test_planted_job_duplicates_are_found_exactly(
+    history: tuple[int, int, int, list[Delivery], int], data: st.DataObject
+) -> None:
+    period, count, end, ds, replicas = history
+    k = data.draw(st.integers(0, 4))
+    planted = list(ds)
+    for _ in range(k):
+        victim = ds[data.draw(st.integers(0, count - 1))]
+        gap = data.draw(st.integers(0, period // 4))
+        planted.append(delivery("job", data.draw(st.integers(0, replicas - 1)), victim.received_ns + gap))
+    job = JobPlan("job", f"@every {period // MS}ms")
+    r = only(run(jobs=[job], deliveries=planted, operations=op("schedule", "job", T0), end=end, replicas=replicas))
+    assert (r.occurrences, anomalies(r)) == (count, (k, 0, 0, 0, 0)), r.witnesses
+    assert r.verdict == ("fail" if k else "pass")
+
+
+@settings(max_examples=100, deadline=None)
+@given(history=job_histories(), data=st.data())
+def test_planted_job_misses_are_found_exactly(
+    history: tuple[int, int, int, list[Delivery], int], data: st.DataObject
+) -> None:
+    period, count, end, ds, replicas = history
+    removed = data.draw(st.sets(st.integers(0, count - 1), max_size=min(count, 4)))
+    kept = [d for i, d in enumerate(ds) if i not in removed]
+    job = JobPlan("job", f"@every {period // MS}ms")
+    r = only(run(jobs=[job], deliveries=kept, operations=op("schedule", "job", T0), end=end, replicas=replicas))
+    assert (r.occurrences, anomalies(r)) == (count, (0, len(removed), 0, 0, 0)), r.witnesses
+    assert (
+        sorted(w.due_ns or 0 for w in r.witnesses if w.kind == "missed")
+        == sorted(T0 + (i + 1) * period for i in removed)[:MAX_WITNESSES]
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    every_s=st.sampled_from([1, 2, 3, 5, 10]),
+    replicas=st.integers(1, 4),
+    ticks=st.integers(1, 12),
+    offset_ms=st.integers(0, 999),
+    policy=st.sampled_from(["exactly-once", "contract"]),
+    data=st.data(),
+)
+def test_planted_binding_duplicates_are_found_exactly(
+    every_s: int, replicas: int, ticks: int, offset_ms: int, policy: Policy, data: st.DataObject
+) -> None:
+    start = at(offset_ms / 1000)
+    end = start + (ticks + 2) * every_s * NS  # counted: ticks in [start + P, end - P], at least `ticks` of them
+    counted = [
+        t for t in range(0, (ticks + 4) * every_s, every_s) if start + every_s * NS <= at(t) <= end - every_s * NS
+    ]
+    ds = []
+    for t in range(-every_s, (ticks + 4) * every_s, every_s):
+        for replica in range(replicas):
+            late = data.draw(st.integers(0, every_s * 400)) * MS
+            ds.append(delivery("cron", replica, at(t) + late, source="binding"))
+    k = data.draw(st.integers(0, 4))
+    for _ in range(k):
+        t = data.draw(st.sampled_from(counted))
+        ds.append(delivery("cron", data.draw(st.integers(0, replicas - 1)), at(t) + 450 * MS, source="binding"))
+    plan = BindingPlan("cron", f"*/{every_s} * * * * *", policy=policy)
+    r = only(run(bindings=[plan], deliveries=ds, start=start, end=end, replicas=replicas))
+    if policy == "exactly-once":
+        assert (r.occurrences, r.duplicates) == (len(counted), (replicas - 1) * len(counted) + k)
+    else:
+        assert (r.occurrences, r.duplicates) == (replicas * len(counted), k)
+    assert (r.missed, r.early, r.spurious, r.retries) == (0, 0, 0, 0)
