@@ -91,8 +91,9 @@ deliveries (figure)
     ticks, replicas without a window under contract) are left out, so ``deliveries / occurrences`` reads 1.00
     for a clean run; ``per_replica`` counts every delivery of the source.
 occurrences (figure)
-    Jobs: counted occurrences. Binding contract: counted (replica, tick) units, i.e. ticks x replicas (a note gives
-    deliveries per tick); binding exactly-once: counted ticks.
+    Jobs: counted occurrences. Bindings: counted ticks, so with N replicas a binding under the contract policy reads
+    N deliveries per occurrence (missed/duplicates are still judged per (replica, tick) unit; a note gives the
+    number of units).
 policy / verdict
     exactly-once fails on duplicates + missed + early + spurious > 0; contract fails on missed + early + spurious
     (duplicates reported, not failed). Either fails when lateness p99 exceeds ``lateness_p99_ms``. Anomalies on
@@ -663,10 +664,14 @@ def _check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> So
             counts = {t: assigned.get((replica, t), []) for t in counted}
             _judge_ticks(tally, plan, counts, grids[replica], every, f"replica {replica}")
         with_ticks = sum(1 for _, counted in units if counted)
-        if tally.occurrences:
+        units_counted = tally.occurrences
+        # The figure reported is ticks (an occurrence of a binding is a tick), so deliveries / occurrences reads
+        # "N per tick" with N replicas; missed and duplicates above are still per (replica, tick) unit.
+        tally.occurrences = len({t for _, counted in units for t in counted})
+        if units_counted:
             tally.notes.append(
-                f"{tally.occurrences} (replica, tick) units on {with_ticks} replica(s); "
-                f"{tally.deliveries * with_ticks / tally.occurrences:.2f} deliveries per tick"
+                f"{tally.occurrences} ticks, {units_counted} (replica, tick) units on {with_ticks} replica(s); "
+                f"contract: one delivery per replica per tick"
             )
     else:
         if every:

@@ -122,7 +122,7 @@ class SourceResult:
     name: str
     policy: Policy
     replicas: int
-    occurrences: int  # jobs: occurrences due in the window; binding: ticks x replicas (contract) or ticks
+    occurrences: int  # jobs: occurrences due in the window; bindings: ticks in the window
     deliveries: int
     duplicates: int
     retries: int
