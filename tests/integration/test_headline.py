@@ -89,3 +89,17 @@ def test_bad_scenario_starts_nothing(dapr_bins: Binaries, tmp_path: Path) -> Non
     assert proc.returncode == 3
     assert "cluster.replicas" in proc.stderr
     assert not (tmp_path / "reports").exists()
+
+
+def test_tick_model_matches_real_dapr_on_mixed_schedules(dapr_bins: Binaries, tmp_path: Path) -> None:
+    """dueTime, repeats, ttl, @every and aligned cron: the occurrences onceonly predicts are what Dapr fires."""
+    proc = onceonly("run", "scenarios/jobs-mixed.yaml", "--reports", str(tmp_path), bins=dapr_bins)
+    (run_dir,) = list(tmp_path.glob("jobs-mixed/*"))
+    results = json.loads((run_dir / "results.json").read_text())
+    rows = {r["name"]: r for r in results["sources"]}
+    finite = {name: rows[name]["occurrences"] for name in ("one-shot", "three", "ttl-5s", "due-then")}
+    assert finite == {"one-shot": 1, "three": 3, "ttl-5s": 5, "due-then": 4}
+    for name, row in rows.items():
+        assert row["deliveries"] == row["occurrences"], (name, row["witnesses"])
+        assert (row["duplicates"], row["missed"], row["early"], row["spurious"]) == (0, 0, 0, 0), (name, row)
+    assert results["verdict"] == "pass" and proc.returncode == 0, proc.stdout + proc.stderr
