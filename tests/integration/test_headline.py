@@ -103,3 +103,25 @@ def test_tick_model_matches_real_dapr_on_mixed_schedules(dapr_bins: Binaries, tm
         assert row["deliveries"] == row["occurrences"], (name, row["witnesses"])
         assert (row["duplicates"], row["missed"], row["early"], row["spurious"]) == (0, 0, 0, 0), (name, row)
     assert results["verdict"] == "pass" and proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_cron_binding_fails_exactly_once_with_two_duplicates_per_tick(dapr_bins: Binaries, tmp_path: Path) -> None:
+    proc = onceonly(
+        "run",
+        "scenarios/jobs-vs-cron.yaml",
+        "--set",
+        "observe.duration=8s",
+        "--set",
+        "expect.bindings=exactly-once",
+        "--reports",
+        str(tmp_path),
+        bins=dapr_bins,
+    )
+    (run_dir,) = list(tmp_path.glob("jobs-vs-cron/*"))
+    cron = next(r for r in json.loads((run_dir / "results.json").read_text())["sources"] if r["source"] == "binding")
+    assert cron["verdict"] == "fail" and proc.returncode == 1
+    assert cron["duplicates"] == 2 * cron["occurrences"] and cron["missed"] == 0
+    witness = cron["witnesses"][0]
+    assert witness["kind"] == "duplicate" and len({d["replica"] for d in witness["deliveries"]}) == 3
+    junit = (run_dir / "junit.xml").read_text()
+    assert "<failure" in junit and "tick-cron" in junit
