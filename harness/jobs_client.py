@@ -158,7 +158,8 @@ class JobsClient:
         overwrite: bool | None = None,
         failure_policy: FailurePolicy | None = None,
     ) -> Operation:
-        """``POST <prefix><name>``. ``data`` None sends no data (the app then gets an empty body)."""
+        """``POST <prefix><name>``. ``data`` None sends no data field, and Dapr then never delivers the job
+        (measured on 1.16.0 and 1.18.2: "google.protobuf.Value: none of the oneof fields is set")."""
         body = self.schedule_body(
             schedule=schedule,
             due_time=due_time,

@@ -227,16 +227,8 @@ def _schedule_kwargs(scenario: Scenario, name: str) -> dict[str, Any]:
 
 
 def _job_body(scenario: Scenario, name: str) -> dict[str, Any]:
-    kwargs = _schedule_kwargs(scenario, name)
-    policy = kwargs.pop("failure_policy")
-    body = {k: v for k, v in kwargs.items() if v is not None}
-    if policy is not None:
-        body["failure_policy"] = {
-            "kind": policy.kind,
-            "interval_ns": policy.interval_ns,
-            "max_retries": policy.max_retries,
-        }
-    return body
+    """The JSON body the schedule call sends for job ``name`` (as written to plan.json)."""
+    return JobsClient.schedule_body(**_schedule_kwargs(scenario, name))
 
 
 def _seconds(value: Any) -> float:
