@@ -159,6 +159,18 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _fault_line(f: Mapping[str, Any]) -> str:
+    """One fault window for people: what, on which target, from when to when."""
+    kind = str(f.get("kind", "?"))
+    where = "scheduler" if kind.startswith("scheduler") else "replica"
+    injected = f.get("injected_ns")
+    healed = f.get("healed_ns")
+    span = f"{_utc(int(injected)) if injected else '-'} → {_utc(int(healed)) if healed else 'no heal'}"
+    how = ", ".join(str(f[k]) for k in ("part", "signal") if f.get(k))
+    note = f" — {f['note']}" if f.get("note") else ""
+    return f"{kind} on {where} {f.get('target', '?')}{f' ({how})' if how else ''}: {span}{note}"
+
+
 def _utc(ns: int | None) -> str:
     if ns is None:
         return "-"
@@ -262,8 +274,8 @@ def write_summary_md(run_dir: Path, doc: Mapping[str, Any]) -> Path:
         "- host: " + (", ".join(f"{k} {v}" for k, v in doc["host"].items()) or "-"),
         "- timings: " + (", ".join(f"{k} {v}" for k, v in doc["timings"].items()) or "-"),
     ]
-    if doc["faults"]:
-        lines.append(f"- faults: {len(doc['faults'])} (see results.json)")
+    for f in doc["faults"]:
+        lines.append("- fault " + _fault_line(f))
     lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in _row(s)) + " |" for s in doc["sources"]]
     if not doc["sources"]:

@@ -10,6 +10,7 @@ The runner holds no judgement logic and imports nothing of the report's presenta
 from __future__ import annotations
 
 import platform
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from harness.cluster.members import version_tuple
 from harness.jobs_client import JobsClient
 from harness.ledger import Ledger
 from harness.model import BindingPlan, ReplicaWindow
+from harness.nemesis import FaultHandle, Nemesis, run_timeline
 from harness.scenario import Scenario
 from target_app.settings import Behaviour
 
@@ -38,6 +40,25 @@ class RunOutcome:
     run_dir: Path
     results: dict[str, Any]
     check: CheckResult
+
+
+def replica_windows(replicas: list[int], start_ns: int, end_ns: int, handles: list[FaultHandle]) -> list[ReplicaWindow]:
+    """When each replica could receive: from ready to the end, minus the time a kill or pause held it down."""
+    windows: list[ReplicaWindow] = []
+    for replica in replicas:
+        cuts = sorted(
+            (h.injected_ns, h.healed_ns or end_ns)
+            for h in handles
+            if h.target == replica and h.kind in ("kill", "pause")
+        )
+        t = start_ns
+        for down, up in cuts:
+            if down > t:
+                windows.append(ReplicaWindow(replica, t, down))
+            t = max(t, up)
+        if t < end_ns:
+            windows.append(ReplicaWindow(replica, t, end_ns))
+    return windows
 
 
 def binding_component(plan: BindingPlan) -> str:
@@ -129,7 +150,12 @@ def execute(
             say(f"scheduling {len(jobs)} job(s) through replica {first.index}'s daprd")
             for job in jobs:
                 client.schedule(job.name, **_schedule_kwargs(scenario, job.name))
-            sleep_with(countdown, "observing", _seconds(scenario.observe.duration))
+            handles = run_timeline(
+                Nemesis(cluster, random.Random(scenario.seed), http, events.emit),
+                scenario.faults,
+                _seconds(scenario.observe.duration),
+                lambda label, secs: sleep_with(countdown, label, secs),
+            )
             observe_end_ns = time.time_ns()
             events.emit("observe_ended")
             for job in jobs:
@@ -144,7 +170,7 @@ def execute(
         say("stopping the cluster")
     t_observed = time.monotonic()
     events.emit("cluster_stopped")
-    windows = [ReplicaWindow(i, ready_ns, collect_end_ns) for i in replicas]
+    windows = replica_windows(replicas, ready_ns, collect_end_ns, handles)
     store.save_history(
         run_dir,
         deliveries=deliveries,
@@ -163,6 +189,7 @@ def execute(
         {
             "dapr": {"daprd": bins.daprd_version, "scheduler": bins.scheduler_version, "source": bins.source},
             "scenario": {"name": scenario.name, "hash": scenario.canonical_hash()},
+            "faults": [h.window() for h in handles],
             "host": {"node": platform.node(), "python": platform.python_version(), "cpus": _cpus()},
             "timings": {
                 "cluster_ready_s": round(cluster.ready_seconds or 0.0, 2),
@@ -200,6 +227,7 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
         scenario=info["scenario"],
         host=info["host"],
         timings=info["timings"],
+        faults=info.get("faults", []),
     )
     report.write_results(run_dir, doc)
     report.write_summary_md(run_dir, doc)

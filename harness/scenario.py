@@ -354,6 +354,28 @@ class ObserveSection(_Section):
     quiesce: NonNegativeDuration = timedelta(seconds=5)
 
 
+FaultKind = Literal["kill", "pause", "restart", "scheduler-restart", "scheduler-kill"]
+
+
+class FaultSpec(_Section):
+    """One entry of the fault timeline (``harness.nemesis`` carries it out).
+
+    kill: signal a replica's app, daprd or both; with ``heal_after`` the replica is restarted after that long.
+    pause: SIGSTOP, and SIGCONT after ``heal_after`` (default 5 s). restart: a graceful restart of the part.
+    scheduler-restart: stop and start scheduler member ``target``. scheduler-kill: SIGKILL that member; with
+    ``heal_after`` it is started again with the same id and data. ``target``: a replica (or member) index,
+    ``random`` (picked with the scenario's seed), or ``busy`` (a replica whose app is inside a handler, i.e. holds
+    a delivery in flight; onceonly waits for one up to 30 s).
+    """
+
+    at: NonNegativeDuration
+    kind: FaultKind
+    target: int | Literal["random", "busy"] = "random"
+    part: Literal["app", "daprd", "both"] = "both"
+    signal: Literal["KILL", "TERM"] = "KILL"
+    heal_after: NonNegativeDuration | None = None
+
+
 class ExpectSection(_Section):
     jobs: Policy = "exactly-once"
     bindings: Policy = "contract"
@@ -371,7 +393,7 @@ class Scenario(_Section):
     observe: ObserveSection
     expect: ExpectSection = Field(default_factory=ExpectSection)
     workload: dict[str, JsonValue] = Field(default_factory=dict)
-    faults: list[JsonValue] = Field(default_factory=list)
+    faults: list[FaultSpec] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -387,12 +409,20 @@ class Scenario(_Section):
             raise Invalid("load stages are not supported yet: leave workload empty ({})")
         return value
 
-    @field_validator("faults")
-    @classmethod
-    def _no_faults(cls, value: list[JsonValue]) -> list[JsonValue]:
-        if value:
-            raise Invalid(f"faults are not supported yet (got {_entries(len(value))}): leave faults empty ([])")
-        return value
+    @model_validator(mode="after")
+    def _faults_fit(self) -> Scenario:
+        for i, fault in enumerate(self.faults):
+            if fault.at >= self.observe.duration:
+                raise Invalid(f"at {format_duration(fault.at)} is not within observe.duration", f"faults.{i}.at")
+            limit = self.cluster.schedulers if fault.kind.startswith("scheduler") else self.cluster.replicas
+            if isinstance(fault.target, int) and not 0 <= fault.target < limit:
+                what = "scheduler members" if fault.kind.startswith("scheduler") else "replicas"
+                raise Invalid(
+                    f"{fault.target} is not valid: there are {limit} {what} (0..{limit - 1})", f"faults.{i}.target"
+                )
+            if fault.target == "busy" and fault.kind.startswith("scheduler"):
+                raise Invalid("busy is only valid for replica faults", f"faults.{i}.target")
+        return self
 
     def job_plans(self) -> list[JobPlan]:
         return [job.plan(self.expect.jobs) for job in self.sources.jobs]

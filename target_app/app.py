@@ -56,6 +56,7 @@ def create_app(settings: Settings, recorder: Recorder | None = None) -> FastAPI:
         registry=registry,
     )
     behaviour = settings.behaviour
+    inflight = [0]  # deliveries inside the handler right now (the nemesis's "busy" target looks for > 0)
 
     def authorized(request: Request) -> bool:
         if settings.app_token is None:
@@ -68,6 +69,13 @@ def create_app(settings: Settings, recorder: Recorder | None = None) -> FastAPI:
         received_ns = time.time_ns()
         if not authorized(request):
             return Response(status_code=401)
+        inflight[0] += 1
+        try:
+            return await handle(source, name, request, received_ns)
+        finally:
+            inflight[0] -= 1
+
+    async def handle(source: str, name: str, request: Request, received_ns: int) -> Response:
         body = await request.body()
         rec = DeliveryRecord(
             delivery_id=uuid.uuid4().hex,
@@ -104,7 +112,7 @@ def create_app(settings: Settings, recorder: Recorder | None = None) -> FastAPI:
 
     @app.get("/healthz")
     def healthz() -> dict[str, int | str]:
-        return {"status": "ok", "replica": settings.replica}
+        return {"status": "ok", "replica": settings.replica, "inflight": inflight[0]}
 
     @app.get("/metrics")
     def metrics() -> Response:

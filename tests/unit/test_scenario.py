@@ -107,7 +107,9 @@ BadTtl: Change = lambda d: job(d).update(ttl="2026-13-01T00:00:00Z")  # noqa: E7
 BadName: Change = lambda d: job(d).update(name="Tick_Job")  # noqa: E731
 UnknownVersion: Change = lambda d: d.update(dapr={"version": "1.2.3"})  # noqa: E731
 VersionAndBinDir: Change = lambda d: d.update(dapr={"version": "1.18.2", "bin_dir": "/opt/dapr"})  # noqa: E731
-SomeFaults: Change = lambda d: d.update(faults=[{"kind": "kill", "at": "10s"}])  # noqa: E731
+FaultLate: Change = lambda d: d.update(faults=[{"kind": "kill", "at": "90s"}])  # noqa: E731
+FaultBadTarget: Change = lambda d: d.update(faults=[{"kind": "kill", "at": "10s", "target": 3}])  # noqa: E731
+FaultBadKind: Change = lambda d: d.update(faults=[{"kind": "explode", "at": "10s"}])  # noqa: E731
 SomeWorkload: Change = lambda d: d.update(workload={"stages": []})  # noqa: E731
 BadDuration: Change = lambda d: d["observe"].update(duration="a minute")  # noqa: E731
 ZeroDuration: Change = lambda d: d["observe"].update(duration="0s")  # noqa: E731
@@ -167,9 +169,14 @@ INVALID: dict[str, tuple[Change, str]] = {
         f"dapr.version: '1.2.3' is not a supported Dapr version: must be one of {VERSIONS}",
     ),
     "version and bin_dir": (VersionAndBinDir, "dapr: give either version or bin_dir, not both"),
-    "non-empty faults": (
-        SomeFaults,
-        "faults: faults are not supported yet (got 1 entry): leave faults empty ([])",
+    "fault after the window": (FaultLate, "faults.0.at: at 90s is not within observe.duration"),
+    "fault on a replica that does not exist": (
+        FaultBadTarget,
+        "faults.0.target: 3 is not valid: there are 3 replicas (0..2)",
+    ),
+    "unknown fault kind": (
+        FaultBadKind,
+        "faults.0.kind: 'explode' is not valid: must be one of kill, pause, restart, scheduler-restart, scheduler-kill",
     ),
     "non-empty workload": (
         SomeWorkload,

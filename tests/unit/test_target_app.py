@@ -34,7 +34,7 @@ def deliveries(out: str) -> list[dict[str, object]]:
 def test_healthz_returns_the_replica(client: TestClient) -> None:
     resp = client.get("/healthz")
     assert resp.status_code == 200
-    assert resp.json() == {"status": "ok", "replica": 2}
+    assert resp.json() == {"status": "ok", "replica": 2, "inflight": 0}
 
 
 def test_job_with_the_token_is_accepted_and_logged_once(client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,149 @@
+"""Faults: each an inject/heal pair carried out through ``LocalCluster`` operations, with a recorded handle.
+
+``Nemesis.inject(spec)`` picks the target (an index, ``random`` with the scenario's seeded RNG, or ``busy``: a
+replica whose app is inside a handler, i.e. holds a delivery in flight), does the fault and returns a
+``FaultHandle``; ``Nemesis.heal(handle)`` undoes it (restart a killed part, SIGCONT a paused one, start a killed
+scheduler member). ``run_timeline`` plays a scenario's faults during the observation window and heals whatever
+is still open in ``finally``, also when the run fails or is interrupted. Every inject and heal is an event, and
+the handles become the fault windows of the report.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import httpx
+
+from harness.cluster.local import LocalCluster
+from harness.errors import ClusterError
+from harness.scenario import FaultSpec
+
+Emit = Callable[..., None]
+BUSY_WAIT_S = 30.0
+DEFAULT_PAUSE_S = 5.0
+
+
+@dataclass
+class FaultHandle:
+    """What was done, to which target, and when (ns); ``healed_ns`` None until healed."""
+
+    index: int  # position in the scenario's fault list
+    kind: str
+    target: int
+    part: str
+    signal: str
+    injected_ns: int
+    heal_due_s: float | None  # seconds after injection when the heal is due; None: no heal needed
+    healed_ns: int | None = None
+    note: str = ""
+
+    def window(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Nemesis:
+    def __init__(self, cluster: LocalCluster, rng: random.Random, http: httpx.Client, emit: Emit) -> None:
+        self.cluster = cluster
+        self.rng = rng
+        self.http = http
+        self.emit = emit
+
+    def inject(self, index: int, spec: FaultSpec) -> FaultHandle:
+        target, note = self._target(spec)
+        sig = signal.SIGKILL if spec.signal == "KILL" else signal.SIGTERM
+        heal_s = spec.heal_after.total_seconds() if spec.heal_after is not None else None
+        c = self.cluster
+        if spec.kind == "kill":
+            c.kill(target, spec.part, sig)
+        elif spec.kind == "pause":
+            c.pause(target, spec.part)
+            heal_s = DEFAULT_PAUSE_S if heal_s is None else heal_s
+        elif spec.kind == "restart":
+            c.restart_replica(target, spec.part, wait=True)
+            heal_s = None
+        elif spec.kind == "scheduler-restart":
+            c.restart_scheduler(target, sig, wait=True)
+            heal_s = None
+        elif spec.kind == "scheduler-kill":
+            c.stop_scheduler(target, signal.SIGKILL)
+        handle = FaultHandle(index, spec.kind, target, spec.part, spec.signal, time.time_ns(), heal_s, note=note)
+        self.emit("fault_injected", **handle.window())
+        return handle
+
+    def heal(self, handle: FaultHandle) -> None:
+        c = self.cluster
+        part: Literal["app", "daprd", "both"] = handle.part  # type: ignore[assignment]
+        if handle.kind == "kill":
+            c.restart_replica(handle.target, part, wait=True)
+        elif handle.kind == "pause":
+            c.resume(handle.target, part)
+        elif handle.kind == "scheduler-kill":
+            c.start_scheduler(handle.target, wait=True)
+        handle.healed_ns = time.time_ns()
+        self.emit("fault_healed", **handle.window())
+
+    def _target(self, spec: FaultSpec) -> tuple[int, str]:
+        if isinstance(spec.target, int):
+            return spec.target, ""
+        if spec.kind.startswith("scheduler"):
+            return self.rng.randrange(len(self.cluster.schedulers)), "picked at random (seeded)"
+        replicas = sorted(self.cluster.replicas)
+        if spec.target == "random":
+            return self.rng.choice(replicas), "picked at random (seeded)"
+        deadline = time.monotonic() + BUSY_WAIT_S
+        while time.monotonic() < deadline:
+            busy = [i for i in replicas if self._inflight(i) > 0]
+            if busy:
+                return self.rng.choice(busy), "busy: its app held a delivery in flight"
+            time.sleep(0.05)
+        raise ClusterError(f"no replica had a delivery in flight within {BUSY_WAIT_S:.0f} s (fault target 'busy')")
+
+    def _inflight(self, index: int) -> int:
+        try:
+            resp = self.http.get(f"{self.cluster.replicas[index].app_url}/healthz", timeout=1.0)
+            return int(resp.json().get("inflight", 0))
+        except (httpx.HTTPError, ValueError):
+            return 0
+
+
+def run_timeline(
+    nemesis: Nemesis, faults: Sequence[FaultSpec], duration_s: float, wait: Callable[[str, float], None]
+) -> list[FaultHandle]:
+    """Play ``faults`` over ``duration_s`` seconds from now; heal every open fault, also on error."""
+    start = time.monotonic()
+    pending = sorted(enumerate(faults), key=lambda item: item[1].at)
+    handles: list[FaultHandle] = []
+    open_: list[tuple[float, FaultHandle]] = []  # (heal due, monotonic), handle
+
+    def until(t: float, label: str) -> None:
+        left = t - (time.monotonic() - start)
+        if left > 0:
+            wait(label, left)
+
+    try:
+        while pending or open_:
+            next_inject = pending[0][1].at.total_seconds() if pending else None
+            next_heal = min(open_, key=lambda x: x[0])[0] if open_ else None
+            if next_heal is not None and (next_inject is None or next_heal <= next_inject):
+                until(next_heal, "observing (fault open)")
+                due = min(open_, key=lambda x: x[0])
+                open_.remove(due)
+                nemesis.heal(due[1])
+            else:
+                assert next_inject is not None
+                until(next_inject, "observing")
+                index, spec = pending.pop(0)
+                handle = nemesis.inject(index, spec)
+                handles.append(handle)
+                if handle.heal_due_s is not None:
+                    open_.append((time.monotonic() - start + handle.heal_due_s, handle))
+        until(duration_s, "observing")
+    finally:
+        for _, handle in open_:
+            nemesis.heal(handle)
+    return handles

@@ -1,0 +1,56 @@
+"""The fault timeline (with a FAKE nemesis that only records what it is asked) and the replica windows."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.model import ReplicaWindow
+from harness.nemesis import FaultHandle, run_timeline
+from harness.runner import replica_windows
+from harness.scenario import FaultSpec
+
+
+class FakeNemesis:
+    def __init__(self, fail_on_inject: int | None = None) -> None:
+        self.calls: list[tuple[str, int]] = []
+        self.fail_on_inject = fail_on_inject
+
+    def inject(self, index: int, spec: FaultSpec) -> FaultHandle:
+        if index == self.fail_on_inject:
+            raise RuntimeError("inject failed")
+        self.calls.append(("inject", index))
+        heal = spec.heal_after.total_seconds() if spec.heal_after is not None else None
+        return FaultHandle(index, spec.kind, 0, spec.part, spec.signal, 0, heal)
+
+    def heal(self, handle: FaultHandle) -> None:
+        self.calls.append(("heal", handle.index))
+        handle.healed_ns = 1
+
+
+def spec(at: float, heal: float | None = None, kind: str = "pause") -> FaultSpec:
+    return FaultSpec.model_validate({"at": at, "kind": kind, "heal_after": heal})
+
+
+def no_wait(_label: str, _seconds: float) -> None:
+    pass
+
+
+def test_faults_are_injected_and_healed_in_time_order() -> None:
+    fake = FakeNemesis()
+    handles = run_timeline(fake, [spec(2, 5), spec(1, 0.5), spec(3)], 10, no_wait)  # type: ignore[arg-type]
+    assert fake.calls == [("inject", 1), ("heal", 1), ("inject", 0), ("inject", 2), ("heal", 0)]
+    assert [h.index for h in handles] == [1, 0, 2]
+
+
+def test_open_faults_are_healed_when_the_timeline_fails() -> None:
+    fake = FakeNemesis(fail_on_inject=1)
+    with pytest.raises(RuntimeError, match="inject failed"):
+        run_timeline(fake, [spec(1, 30), spec(2, 30)], 10, no_wait)  # type: ignore[arg-type]
+    assert fake.calls == [("inject", 0), ("heal", 0)]
+
+
+def test_replica_windows_leave_out_the_time_a_replica_was_down() -> None:
+    down = FaultHandle(0, "kill", 1, "daprd", "KILL", injected_ns=40, heal_due_s=1.0, healed_ns=60)
+    other = FaultHandle(1, "scheduler-kill", 1, "both", "KILL", injected_ns=10, heal_due_s=None)
+    windows = replica_windows([0, 1], 0, 100, [down, other])
+    assert windows == [ReplicaWindow(0, 0, 100), ReplicaWindow(1, 0, 40), ReplicaWindow(1, 60, 100)]
