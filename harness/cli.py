@@ -381,6 +381,63 @@ def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory
     raise typer.Exit(VERDICT_EXIT[outcome.results["verdict"]])
 
 
+@app.command()
+def suite(
+    suite_file: Annotated[Path, typer.Argument(help="A suite YAML file (see scenarios/regression.yaml).")],
+    junit: Annotated[Path, typer.Option("--junit", help="Where to write the JUnit XML.")] = Path("reports/junit.xml"),
+    only: Annotated[list[str] | None, typer.Option("--only", help="Run only this scenario (repeatable).")] = None,
+    skip: Annotated[list[str] | None, typer.Option("--skip", help="Skip this scenario (repeatable).")] = None,
+    version: RunVersionOpt = None,
+    bin_dir: BinDirOpt = None,
+    reports: ReportsOpt = Path("reports"),
+) -> None:
+    """Run a list of scenarios, one JUnit test case each; a case passes when its predicted verdict holds."""
+    from harness import runner, store
+    from harness import suite as suites
+
+    try:
+        name, cases = suites.load_suite(suite_file, only, skip)  # every scenario validated before anything starts
+        version = version or DEFAULT_VERSION
+        if bin_dir is None:
+            lookup(version)
+        find_redis_server()
+        bins = resolve_binaries(version, bin_dir)
+    except (HarnessError, UnknownVersionError, BuildError, ProbeError) as exc:
+        fail(exc)
+    outcomes: list[suites.CaseOutcome] = []
+    table = Table(title=f"suite {name} on daprd {bins.daprd_version}")
+    for col in ("scenario", "predicted", "verdict", "outcome", "seconds", "run dir"):
+        table.add_column(col, overflow="fold")
+    try:
+        with exit_on_signals():
+            for i, case in enumerate(cases, 1):
+                console.print(f"[{i}/{len(cases)}] {case.name} (predicts {case.predict})", highlight=False)
+                run_dir = store.new_run_dir(reports, case.scenario.name, case.scenario.canonical_hash())
+                t0 = time.monotonic()
+                try:
+                    with console.status(case.name) as status:
+                        result = runner.execute(case.scenario, bins, run_dir, progress=status.update)
+                    verdict = result.results["verdict"]
+                    detail = suites.anomalies_text(result.results)
+                except HarnessError as exc:
+                    verdict, detail = None, f"error: {exc}"
+                outcome = suites.CaseOutcome(case, verdict, run_dir, time.monotonic() - t0, detail)
+                outcomes.append(outcome)
+                table.add_row(
+                    case.name, case.predict, str(verdict), outcome.outcome, f"{outcome.seconds:.0f}", str(run_dir)
+                )
+                suites.write_junit(junit, name, outcomes)  # after every case: an interrupted suite keeps its results
+    except (KeyboardInterrupt, Interrupted):
+        console.print(f"interrupted after {len(outcomes)} of {len(cases)} scenario(s); their runs are kept")
+        suites.write_junit(junit, name, outcomes)
+        out.print(table)
+        raise typer.Exit(130) from None
+    out.print(table)
+    worst = suites.worst(outcomes)
+    out.print(f"suite {name}: {worst}  (JUnit: {junit})", highlight=False)
+    raise typer.Exit(VERDICT_EXIT[worst])
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Console entry point. Click's usage errors exit 2 by default, which is "unknown" here: remap to 3."""
     try:
