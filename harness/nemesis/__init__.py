@@ -57,6 +57,7 @@ class Nemesis:
         target, note = self._target(spec)
         sig = signal.SIGKILL if spec.signal == "KILL" else signal.SIGTERM
         heal_s = spec.heal_after.total_seconds() if spec.heal_after is not None else None
+        started_ns = time.time_ns()  # the fault window opens when the fault starts, not when the call returns
         c = self.cluster
         if spec.kind == "kill":
             c.kill(target, spec.part, sig)
@@ -65,13 +66,15 @@ class Nemesis:
             heal_s = DEFAULT_PAUSE_S if heal_s is None else heal_s
         elif spec.kind == "restart":
             c.restart_replica(target, spec.part, wait=True)
-            heal_s = None
         elif spec.kind == "scheduler-restart":
             c.restart_scheduler(target, sig, wait=True)
-            heal_s = None
         elif spec.kind == "scheduler-kill":
             c.stop_scheduler(target, signal.SIGKILL)
-        handle = FaultHandle(index, spec.kind, target, spec.part, spec.signal, time.time_ns(), heal_s, note=note)
+        done_ns = time.time_ns()
+        if spec.kind in ("restart", "scheduler-restart"):  # a restart heals itself: the window is the restart
+            handle = FaultHandle(index, spec.kind, target, spec.part, spec.signal, started_ns, None, done_ns, note)
+        else:
+            handle = FaultHandle(index, spec.kind, target, spec.part, spec.signal, started_ns, heal_s, note=note)
         self.emit("fault_injected", **handle.window())
         return handle
 
