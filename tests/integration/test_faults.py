@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from dapr.binaries import Binaries
+from tests.integration.helpers import wait_gone
 from tests.integration.test_headline import onceonly
 
 pytestmark = pytest.mark.integration
@@ -33,3 +40,38 @@ def test_killing_a_daprd_mid_handler_yields_a_duplicate(dapr_bins: Binaries, tmp
     assert victim in witness["replicas"] and len(witness["replicas"]) == 2
     assert job["missed"] == 0 and job["early"] == 0
     assert f"fault kill on replica {victim}" in (run_dir / "summary.md").read_text()
+
+
+def test_interrupting_a_suite_keeps_finished_runs_and_leaves_no_process(dapr_bins: Binaries, tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    env = {**os.environ, "ONCEONLY_DAPR_BIN_DIR": str(dapr_bins.daprd.parent)}
+    args = ["suite", "scenarios/regression.yaml", "--only", "handler-404", "--only", "pause-replica"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", *args, "--junit", str(junit), "--reports", str(tmp_path / "r")],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        second: list[Path] = []
+        while not second and time.monotonic() < deadline:  # wait until the second case's cluster is up
+            second = [p for p in (tmp_path / "r").glob("pause-replica/*") if (p / "processes.json").exists()]
+            time.sleep(0.2)
+        assert second, "the second case never started"
+        time.sleep(2)
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert proc.returncode == 130, output
+    assert "interrupted after 1 of 2" in output
+    cases = ET.parse(junit).getroot().findall("testcase")
+    assert [c.get("name") for c in cases] == ["handler-404"]
+    (first,) = list((tmp_path / "r").glob("handler-404/*"))
+    assert (first / "results.json").is_file()
+    pids = [p["pid"] for p in json.loads((second[0] / "processes.json").read_text())["processes"]]
+    assert wait_gone(pids, timeout=10) == []
