@@ -168,6 +168,8 @@ def _fault_line(f: Mapping[str, Any]) -> str:
     span = f"{_utc(int(injected)) if injected else '-'} → {_utc(int(healed)) if healed else 'no heal'}"
     how = ", ".join(str(f[k]) for k in ("part", "signal") if f.get(k))
     note = f" — {f['note']}" if f.get("note") else ""
+    if kind == "scale":
+        return f"scale to {f.get('target', '?')} replicas: {span}{note}"
     return f"{kind} on {where} {f.get('target', '?')}{f' ({how})' if how else ''}: {span}{note}"
 
 

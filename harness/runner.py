@@ -42,22 +42,31 @@ class RunOutcome:
     check: CheckResult
 
 
-def replica_windows(replicas: list[int], start_ns: int, end_ns: int, handles: list[FaultHandle]) -> list[ReplicaWindow]:
-    """When each replica could receive: from ready to the end, minus the time a kill or pause held it down."""
+def replica_windows(
+    replicas: list[int],
+    start_ns: int,
+    end_ns: int,
+    handles: list[FaultHandle],
+    lifetimes: dict[int, tuple[int, int | None]] | None = None,
+) -> list[ReplicaWindow]:
+    """When each replica could receive: from ready (or from when scale added it) to the end (or to when scale
+    removed it), minus the time a kill or pause held it down."""
     windows: list[ReplicaWindow] = []
     for replica in replicas:
+        born, gone = (lifetimes or {}).get(replica, (start_ns, None))
+        lo, hi = max(start_ns, born), min(end_ns, gone or end_ns)
         cuts = sorted(
             (h.injected_ns, h.healed_ns or end_ns)
             for h in handles
             if h.target == replica and h.kind in ("kill", "pause")
         )
-        t = start_ns
+        t = lo
         for down, up in cuts:
             if down > t:
-                windows.append(ReplicaWindow(replica, t, down))
+                windows.append(ReplicaWindow(replica, t, min(down, hi)))
             t = max(t, up)
-        if t < end_ns:
-            windows.append(ReplicaWindow(replica, t, end_ns))
+        if t < hi:
+            windows.append(ReplicaWindow(replica, t, hi))
     return windows
 
 
@@ -165,12 +174,13 @@ def execute(
         deliveries, ledger_stats = ledger.deliveries()
         operations = ledger.operations()
         side_effects = ledger.side_effects()
-        replicas = sorted(cluster.replicas)
+        replicas = sorted(set(cluster.replicas) | set(cluster.lifetimes))
+        lifetimes = dict(cluster.lifetimes)
         events.emit("collected", deliveries=len(deliveries), operations=len(operations), ledger=ledger_stats)
         say("stopping the cluster")
     t_observed = time.monotonic()
     events.emit("cluster_stopped")
-    windows = replica_windows(replicas, ready_ns, collect_end_ns, handles)
+    windows = replica_windows(replicas, ready_ns, collect_end_ns, handles, lifetimes)
     store.save_history(
         run_dir,
         deliveries=deliveries,

@@ -354,7 +354,7 @@ class ObserveSection(_Section):
     quiesce: NonNegativeDuration = timedelta(seconds=5)
 
 
-FaultKind = Literal["kill", "pause", "restart", "scheduler-restart", "scheduler-kill"]
+FaultKind = Literal["kill", "pause", "restart", "scheduler-restart", "scheduler-kill", "scale"]
 
 
 class FaultSpec(_Section):
@@ -362,6 +362,7 @@ class FaultSpec(_Section):
 
     kill: signal a replica's app, daprd or both; with ``heal_after`` the replica is restarted after that long.
     pause: SIGSTOP, and SIGCONT after ``heal_after`` (default 5 s). restart: a graceful restart of the part.
+    scale: scale to ``replicas`` (new replicas get new indices; the newest are removed first).
     scheduler-restart: stop and start scheduler member ``target``. scheduler-kill: SIGKILL that member; with
     ``heal_after`` it is started again with the same id and data. ``target``: a replica (or member) index,
     ``random`` (picked with the scenario's seed), or ``busy`` (a replica whose app is inside a handler, i.e. holds
@@ -374,6 +375,7 @@ class FaultSpec(_Section):
     part: Literal["app", "daprd", "both"] = "both"
     signal: Literal["KILL", "TERM"] = "KILL"
     heal_after: NonNegativeDuration | None = None
+    replicas: int | None = Field(default=None, ge=1, le=20)  # scale: the replica count to scale to
 
 
 class ExpectSection(_Section):
@@ -420,6 +422,8 @@ class Scenario(_Section):
                 raise Invalid(
                     f"{fault.target} is not valid: there are {limit} {what} (0..{limit - 1})", f"faults.{i}.target"
                 )
+            if (fault.kind == "scale") != (fault.replicas is not None):
+                raise Invalid("replicas is required for kind scale, and only for it", f"faults.{i}.replicas")
             if fault.target == "busy" and fault.kind.startswith("scheduler"):
                 raise Invalid("busy is only valid for replica faults", f"faults.{i}.target")
         return self

@@ -118,6 +118,9 @@ class LocalCluster:
         self._stopped_schedulers: set[int] = set()
         self._next_index = 0
         self.started_at: float | None = None
+        # replica index -> (ready since, removed at) in ns, for replicas added or removed by scale() after start;
+        # replicas of the initial start are absent until scale() removes one
+        self.lifetimes: dict[int, tuple[int, int | None]] = {}
         self.ready_seconds: float | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------------
@@ -216,14 +219,18 @@ class LocalCluster:
         """Add replicas (new indices) or remove the newest ones, then wait until the cluster is ready."""
         if replicas < 1:
             raise InputError(f"cannot scale to {replicas} replicas: at least 1 is needed")
+        added = []
         while len(self.replicas) < replicas:
-            self._add_replica()
+            added.append(self._add_replica().index)
         while len(self.replicas) > replicas:
             index = max(self.replicas)
+            self.lifetimes[index] = (self.lifetimes.get(index, (0, None))[0], time.time_ns())
             member = self.replicas.pop(index)
             self.supervisor.stop(member.daprd_name)
             self.supervisor.stop(member.app_name)
         self.wait_ready()
+        for index in added:
+            self.lifetimes[index] = (time.time_ns(), None)
 
     def kill(self, index: int, part: Part = "both", sig: signal.Signals = signal.SIGKILL) -> None:
         """Send ``sig`` to a replica's app, daprd or both and wait (up to 10 s) for them to exit."""

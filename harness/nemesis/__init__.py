@@ -54,6 +54,15 @@ class Nemesis:
         self.emit = emit
 
     def inject(self, index: int, spec: FaultSpec) -> FaultHandle:
+        if spec.kind == "scale":
+            assert spec.replicas is not None
+            started_ns = time.time_ns()
+            before = len(self.cluster.replicas)
+            self.cluster.scale(spec.replicas)
+            note = f"{before} -> {spec.replicas} replicas"
+            handle = FaultHandle(index, "scale", spec.replicas, "both", "-", started_ns, None, time.time_ns(), note)
+            self.emit("fault_injected", **handle.window())
+            return handle
         target, note = self._target(spec)
         sig = signal.SIGKILL if spec.signal == "KILL" else signal.SIGTERM
         heal_s = spec.heal_after.total_seconds() if spec.heal_after is not None else None

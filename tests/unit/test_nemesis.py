@@ -54,3 +54,12 @@ def test_replica_windows_leave_out_the_time_a_replica_was_down() -> None:
     other = FaultHandle(1, "scheduler-kill", 1, "both", "KILL", injected_ns=10, heal_due_s=None)
     windows = replica_windows([0, 1], 0, 100, [down, other])
     assert windows == [ReplicaWindow(0, 0, 100), ReplicaWindow(1, 0, 40), ReplicaWindow(1, 60, 100)]
+
+
+def test_replica_windows_follow_scale_ups_and_downs() -> None:
+    lifetimes = {0: (0, 70), 1: (30, None)}  # replica 0 removed at 70; replica 1 added, ready at 30
+    assert replica_windows([0, 1, 2], 10, 100, [], lifetimes) == [
+        ReplicaWindow(0, 10, 70),
+        ReplicaWindow(1, 30, 100),
+        ReplicaWindow(2, 10, 100),
+    ]
