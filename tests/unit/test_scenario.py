@@ -176,7 +176,8 @@ INVALID: dict[str, tuple[Change, str]] = {
     ),
     "unknown fault kind": (
         FaultBadKind,
-        "faults.0.kind: 'explode' is not valid: must be one of kill, pause, restart, scheduler-restart, scheduler-kill, scale",
+        "faults.0.kind: 'explode' is not valid: must be one of "
+        "kill, pause, restart, scheduler-restart, scheduler-kill, scale",
     ),
     "non-empty workload": (
         SomeWorkload,
