@@ -109,6 +109,7 @@ UnknownVersion: Change = lambda d: d.update(dapr={"version": "1.2.3"})  # noqa: 
 VersionAndBinDir: Change = lambda d: d.update(dapr={"version": "1.18.2", "bin_dir": "/opt/dapr"})  # noqa: E731
 FaultLate: Change = lambda d: d.update(faults=[{"kind": "kill", "at": "90s"}])  # noqa: E731
 FaultBadTarget: Change = lambda d: d.update(faults=[{"kind": "kill", "at": "10s", "target": 3}])  # noqa: E731
+FaultScaleNoCount: Change = lambda d: d.update(faults=[{"kind": "scale", "at": "10s"}])  # noqa: E731
 FaultBadKind: Change = lambda d: d.update(faults=[{"kind": "explode", "at": "10s"}])  # noqa: E731
 SomeWorkload: Change = lambda d: d.update(workload={"stages": []})  # noqa: E731
 BadDuration: Change = lambda d: d["observe"].update(duration="a minute")  # noqa: E731
@@ -173,6 +174,10 @@ INVALID: dict[str, tuple[Change, str]] = {
     "fault on a replica that does not exist": (
         FaultBadTarget,
         "faults.0.target: 3 is not valid: there are 3 replicas (0..2)",
+    ),
+    "scale without a replica count": (
+        FaultScaleNoCount,
+        "faults.0.replicas: replicas is required for kind scale, and only for it",
     ),
     "unknown fault kind": (
         FaultBadKind,
