@@ -139,6 +139,20 @@ def resolve_binaries(version: str, bin_dir: Path | None) -> dapr_binaries.Binari
     return dapr_binaries.from_dir(bin_path, dapr_binaries.SOURCE_CACHE)
 
 
+def prepare_binaries(version: str, bin_dir: Path | None) -> dapr_binaries.Binaries:
+    """Check the environment before a run (known version, redis-server on PATH) and find or build Dapr.
+
+    Any problem exits with its code (3 bad input, 4 environment) before a process is started.
+    """
+    try:
+        if bin_dir is None:
+            lookup(version)
+        find_redis_server()
+        return resolve_binaries(version, bin_dir)
+    except (HarnessError, UnknownVersionError, BuildError, ProbeError) as exc:
+        fail(exc)
+
+
 @dapr_app.command("build")
 def dapr_build(version: VersionOpt = DEFAULT_VERSION) -> None:
     """Build daprd and scheduler of a Dapr version from Go modules (a no-op when already built)."""
@@ -297,13 +311,7 @@ def _run(
     sc = load(scenario_path, overrides)  # bad input: exit 3, nothing started
     bin_dir = bin_dir or (Path(sc.dapr.bin_dir) if sc.dapr.bin_dir else None)
     version = version or sc.dapr.version or DEFAULT_VERSION
-    try:
-        if bin_dir is None:
-            lookup(version)
-        find_redis_server()
-        bins = resolve_binaries(version, bin_dir)
-    except (HarnessError, UnknownVersionError, BuildError, ProbeError) as exc:
-        fail(exc)
+    bins = prepare_binaries(version, bin_dir)
     run_dir = store.new_run_dir(reports, sc.name, sc.canonical_hash())
     console.print(
         f"scenario {sc.name} ({sc.canonical_hash()}): daprd {bins.daprd_version}, scheduler "
@@ -397,13 +405,9 @@ def suite(
 
     try:
         name, cases = suites.load_suite(suite_file, only, skip)  # every scenario validated before anything starts
-        version = version or DEFAULT_VERSION
-        if bin_dir is None:
-            lookup(version)
-        find_redis_server()
-        bins = resolve_binaries(version, bin_dir)
-    except (HarnessError, UnknownVersionError, BuildError, ProbeError) as exc:
+    except HarnessError as exc:
         fail(exc)
+    bins = prepare_binaries(version or DEFAULT_VERSION, bin_dir)
     outcomes: list[suites.CaseOutcome] = []
     table = Table(title=f"suite {name} on daprd {bins.daprd_version}")
     for col in ("scenario", "predicted", "verdict", "outcome", "seconds", "run dir"):
