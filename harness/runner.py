@@ -9,6 +9,7 @@ The runner holds no judgement logic and imports nothing of the report's presenta
 
 from __future__ import annotations
 
+import os
 import platform
 import random
 import time
@@ -124,8 +125,8 @@ def execute(
             "cluster": {"replicas": scenario.cluster.replicas, "schedulers": scenario.cluster.schedulers},
             "behaviour": behaviour.to_json(),
             "observe": {
-                "duration_s": _seconds(scenario.observe.duration),
-                "quiesce_s": _seconds(scenario.observe.quiesce),
+                "duration_s": scenario.observe.duration.total_seconds(),
+                "quiesce_s": scenario.observe.quiesce.total_seconds(),
             },
         },
     )
@@ -162,14 +163,14 @@ def execute(
             handles = run_timeline(
                 Nemesis(cluster, random.Random(scenario.seed), http, events.emit),
                 scenario.faults,
-                _seconds(scenario.observe.duration),
+                scenario.observe.duration.total_seconds(),
                 lambda label, secs: sleep_with(countdown, label, secs),
             )
             observe_end_ns = time.time_ns()
             events.emit("observe_ended")
             for job in jobs:
                 client.delete(job.name)
-            sleep_with(countdown, "quiescing", _seconds(scenario.observe.quiesce))
+            sleep_with(countdown, "quiescing", scenario.observe.quiesce.total_seconds())
         collect_end_ns = time.time_ns()
         deliveries, ledger_stats = ledger.deliveries()
         operations = ledger.operations()
@@ -200,7 +201,7 @@ def execute(
             "dapr": {"daprd": bins.daprd_version, "scheduler": bins.scheduler_version, "source": bins.source},
             "scenario": {"name": scenario.name, "hash": scenario.canonical_hash()},
             "faults": [h.window() for h in handles],
-            "host": {"node": platform.node(), "python": platform.python_version(), "cpus": _cpus()},
+            "host": {"node": platform.node(), "python": platform.python_version(), "cpus": (os.cpu_count() or 0)},
             "timings": {
                 "cluster_ready_s": round(cluster.ready_seconds or 0.0, 2),
                 "start_to_ready_s": round(t_ready - t_start, 2),
@@ -267,16 +268,3 @@ def _schedule_kwargs(scenario: Scenario, name: str) -> dict[str, Any]:
 def _job_body(scenario: Scenario, name: str) -> dict[str, Any]:
     """The JSON body the schedule call sends for job ``name`` (as written to plan.json)."""
     return JobsClient.schedule_body(**_schedule_kwargs(scenario, name))
-
-
-def _seconds(value: Any) -> float:
-    """Seconds from a scenario duration (a number of seconds, a timedelta, or nanoseconds as int > 1e6)."""
-    if hasattr(value, "total_seconds"):
-        return float(value.total_seconds())
-    return float(value)
-
-
-def _cpus() -> int:
-    import os
-
-    return os.cpu_count() or 0
