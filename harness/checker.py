@@ -46,9 +46,10 @@ attempt
     A delivery assigned to an occurrence. Jobs: walking the job's deliveries in received order, each goes to the
     earliest occurrence that is not closed and whose due <= received + early tolerance (triggers of one job are
     strictly sequential in Dapr: go-etcd-cron v0.12.6 README "Counter"). When several occurrences are due and
-    none has had an attempt, the deliveries that arrive before the next occurrence is due are counted: if there
-    are fewer than the due occurrences, the oldest ones are taken as *missed* (skipped) rather than every later
-    occurrence being blamed a period late. Binding: each delivery goes to the latest tick <= received + early
+    none has had an attempt, the oldest may have been *missed* (a lost trigger) or the scheduler may be catching
+    up: ``harness.matching.choose_skips`` decides, over the whole history, the reading with the fewest anomalies
+    (then the least lateness), so a long catch-up burst is late, not missed, and an on-time delivery after a lost
+    trigger is on time. Binding: each delivery goes to the latest tick <= received + early
     tolerance of its replica (``@every``: the nearest tick of its replica's chain).
 success
     A job attempt answered 2xx, or 404 (Dapr treats 404 as success, no retry: dapr v1.18.3
@@ -115,6 +116,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from harness.matching import choose_skips
 from harness.model import (
     DEFAULT_FAILURE_POLICY,
     NS,
@@ -443,7 +445,9 @@ def _check_job(
     policy = job.failure_policy or DEFAULT_FAILURE_POLICY
     max_attempts = policy.max_attempts
     n = len(occ)
-    received = [d.received_ns for d in ds]
+    skips = choose_skips(
+        dues, [o.counted for o in occ], [d.received_ns for d in ds], [_success(d) for d in ds], tol, max_attempts
+    )
     cur = 0
     for i, d in enumerate(ds):
         r = d.received_ns
@@ -454,14 +458,9 @@ def _check_job(
             continue
         last_due = bisect.bisect_right(dues, r + tol) - 1
         if cur < n and last_due >= cur:
-            backlog = last_due - cur + 1
-            if backlog > 1:
-                next_due = dues[last_due + 1] if last_due + 1 < n else beyond
-                # deliveries from this one on that arrive before the next occurrence could be due
-                coming = len(ds) - i if next_due is None else bisect.bisect_left(received, next_due - tol) - i
-                for _ in range(max(0, backlog - coming)):
-                    occ[cur].closed = True  # skipped: no attempt, so missed if counted
-                    cur += 1
+            for _ in range(skips.get(i, 0)):
+                occ[cur].closed = True  # skipped: no attempt, so missed if counted
+                cur += 1
             _attempt(occ[cur], d, max_attempts)
             continue
         # no occurrence is open and due

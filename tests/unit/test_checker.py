@@ -191,6 +191,28 @@ def test_catch_up_burst_is_late_not_missed() -> None:
     assert r.lateness_ms.max == pytest.approx(3503.0)  # occurrence 3, due at 3 s, came at 6.503 s
 
 
+def test_long_catch_up_burst_that_runs_past_the_next_due_is_late_not_missed() -> None:
+    # What a 1-of-3 scheduler kill looks like (Dapr 1.18.2): 20 s of silence, then the stalled occurrences back to
+    # back; here the burst starts 2 ms before a due time and runs 1.6 s, past the next ones.
+    job = JobPlan("tick", "@every 1s")
+    burst = [delivery("tick", k % 3, at(24.998) + (k - 5) * 80 * MS) for k in range(5, 26)]  # 5..25
+    after = [delivery("tick", 2, burst[-1].received_ns + 5 * MS)]  # 26, queued behind the burst
+    on_time = [delivery("tick", k % 3, at(k) + 5 * MS) for k in [*range(1, 5), *range(27, 31)]]
+    ds = sorted(on_time + burst + after, key=lambda d: d.received_ns)
+    r = only(run(jobs=[job], deliveries=ds, operations=op("schedule", "tick", T0), end=at(30.5)))
+    assert (r.occurrences, r.deliveries, anomalies(r), r.verdict) == (30, 30, (0, 0, 0, 0, 0), "pass")
+    assert r.lateness_ms.max == pytest.approx(19_998.0)  # occurrence 5 came at 24.998 s
+
+
+def test_lost_trigger_followed_by_on_time_deliveries_right_before_a_delete() -> None:
+    # the last occurrence is in the delete grace (not counted): the lost one is still the one missed
+    ops = [*op("schedule", "tick", T0), *op("delete", "tick", at(10.5))]
+    ds = [d for d in clean_job() if not at(4) <= d.received_ns < at(5)]
+    r = only(run(jobs=[EVERY_1S], deliveries=ds, operations=ops, end=at(10.5)))
+    assert (anomalies(r), [w.due_ns for w in r.witnesses]) == ((0, 1, 0, 0, 0), [at(4)])
+    assert r.lateness_ms.max == pytest.approx(20.0)
+
+
 def test_early_before_the_first_occurrence() -> None:
     ds = [delivery("tick", 0, at(0.5)), *clean_job()]
     r = only(run(jobs=[EVERY_1S], deliveries=ds, operations=op("schedule", "tick", T0)))
@@ -519,6 +541,24 @@ def test_planted_job_misses_are_found_exactly(
         sorted(w.due_ns or 0 for w in r.witnesses if w.kind == "missed")
         == sorted(T0 + (i + 1) * period for i in removed)[:MAX_WITNESSES]
     )
+
+
+@settings(max_examples=100, deadline=None)
+@given(history=job_histories(), data=st.data())
+def test_a_stall_then_a_burst_of_every_stalled_occurrence_is_never_missed(
+    history: tuple[int, int, int, list[Delivery], int], data: st.DataObject
+) -> None:
+    period, count, end, ds, replicas = history
+    first = data.draw(st.integers(0, count - 1))
+    resume = ds[first].received_ns + data.draw(st.integers(0, 5 * period))  # may run past later dues
+    spacing = data.draw(st.integers(0, period // 2 - 1))  # back to back: faster than half a period
+    stalled = list(ds[:first])
+    for d in ds[first:]:  # triggers are sequential: later ones queue behind the burst
+        when = resume if len(stalled) == first else max(d.received_ns, stalled[-1].received_ns + spacing)
+        stalled.append(delivery("job", d.replica, when))
+    job = JobPlan("job", f"@every {period // MS}ms")
+    r = only(run(jobs=[job], deliveries=stalled, operations=op("schedule", "job", T0), end=end, replicas=replicas))
+    assert (r.occurrences, anomalies(r)) == (count, (0, 0, 0, 0, 0)), r.witnesses
 
 
 @settings(max_examples=100, deadline=None)
