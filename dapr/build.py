@@ -95,10 +95,10 @@ def build(
 
     go_bin = _check_go(go, entry, environ)
     root.mkdir(parents=True, exist_ok=True)
-    with _locked(root / f"{entry.version}.lock"):
+    with locked(root / f"{entry.version}.lock"):
         if is_built(root, entry.version):  # another process finished it while we waited
             return BuildResult(final / "bin", built_now=False, seconds=time.monotonic() - started)
-        env = _go_env(environ)
+        env = go_env(environ)
         work = root / f"{entry.version}.work"
         partial = root / f"{entry.version}.partial"
         shutil.rmtree(partial, ignore_errors=True)
@@ -153,7 +153,7 @@ def _check_go(go: str, entry: DaprVersion, environ: Mapping[str, str] | None) ->
             f"Go is not installed (no {go!r} on PATH). Dapr {entry.version} needs Go {entry.go} or newer: "
             "install it from go.dev/dl or your distribution, or pass binaries you have with --dapr-bin-dir."
         )
-    have = _run(go_bin, ["env", "GOVERSION"], None, _go_env(environ)).strip()
+    have = _run(go_bin, ["env", "GOVERSION"], None, go_env(environ)).strip()
     if _go_tuple(have) < _go_tuple(entry.go):
         raise BuildError(
             f"Go {have.removeprefix('go')} is too old: Dapr {entry.version}'s go.mod needs Go {entry.go} or "
@@ -213,7 +213,7 @@ def _go_build(
 
 
 _PACKAGE_LINE = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-~+]+)*$")
-_UNREACHABLE = ("dial tcp", "no such host", "connection refused", "i/o timeout", "TLS handshake timeout")
+UNREACHABLE_MARKERS = ("dial tcp", "no such host", "connection refused", "i/o timeout", "TLS handshake timeout")
 
 
 def _classify_go_failure(text: str, entry: DaprVersion, what: str = "go") -> BuildError:
@@ -222,18 +222,18 @@ def _classify_go_failure(text: str, entry: DaprVersion, what: str = "go") -> Bui
         hint = f" Build {alt.version} instead (--version {alt.version})," if alt and alt != entry else ""
         return BuildError(
             f"the Go module proxy refused a module that Dapr {entry.version} needs (403, not available):\n"
-            f"{_last_lines(text)}\n{hint} or point --dapr-bin-dir at daprd and scheduler binaries you have."
+            f"{last_lines(text)}\n{hint} or point --dapr-bin-dir at daprd and scheduler binaries you have."
         )
-    if any(marker in text for marker in _UNREACHABLE):
+    if any(marker in text for marker in UNREACHABLE_MARKERS):
         proxy = os.environ.get("GOPROXY", "https://proxy.golang.org,direct")
         return BuildError(
-            f"cannot reach the Go module proxy (GOPROXY={proxy}):\n{_last_lines(text)}\n"
+            f"cannot reach the Go module proxy (GOPROXY={proxy}):\n{last_lines(text)}\n"
             "Check the network or set GOPROXY to a proxy you can reach, or pass binaries with --dapr-bin-dir."
         )
-    return BuildError(f"{what} failed for Dapr {entry.version}:\n{_last_lines(text, 25)}")
+    return BuildError(f"{what} failed for Dapr {entry.version}:\n{last_lines(text, 25)}")
 
 
-def _last_lines(text: str, n: int = 6) -> str:
+def last_lines(text: str, n: int = 6) -> str:
     return "\n".join("  " + ln for ln in text.strip().splitlines()[-n:])
 
 
@@ -246,11 +246,11 @@ def _run(
         text = proc.stderr or proc.stdout
         if entry is not None:
             raise _classify_go_failure(text, entry)
-        raise BuildError(f"`go {' '.join(args)}` failed:\n{_last_lines(text, 15)}")
+        raise BuildError(f"`go {' '.join(args)}` failed:\n{last_lines(text, 15)}")
     return proc.stdout
 
 
-def _go_env(environ: Mapping[str, str] | None) -> dict[str, str]:
+def go_env(environ: Mapping[str, str] | None) -> dict[str, str]:
     env = dict(environ if environ is not None else os.environ)
     env.update(GOTOOLCHAIN="local", CGO_ENABLED="0", GOFLAGS="-mod=mod")
     return env
@@ -262,7 +262,7 @@ def _go_tuple(version: str) -> tuple[int, ...]:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     with path.open("w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:

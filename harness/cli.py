@@ -33,6 +33,7 @@ from rich.progress import (
 from rich.table import Table
 
 from dapr import binaries as dapr_binaries
+from dapr import toxiproxy
 from dapr.build import BuildError, build
 from dapr.probe import ProbeError
 from dapr.versions import DEFAULT_VERSION, SUPPORTED, DaprVersion, UnknownVersionError, lookup
@@ -153,13 +154,31 @@ def prepare_binaries(version: str, bin_dir: Path | None) -> dapr_binaries.Binari
         fail(exc)
 
 
+def prepare_fault_proxy() -> Path:
+    """Find or build toxiproxy-server (network faults need it); exits with code 4 when it cannot be built."""
+    root = cache_root().parent / "toxiproxy"
+    try:
+        if not toxiproxy.is_built(root):
+            console.print(f"Building the fault proxy toxiproxy-server v{toxiproxy.VERSION} into {root}")
+            with console.status("go build toxiproxy-server (about 20 s with warm Go caches)"):
+                return toxiproxy.build(root)
+        return toxiproxy.binary_path(root)
+    except BuildError as exc:
+        fail(exc)
+
+
 @dapr_app.command("build")
-def dapr_build(version: VersionOpt = DEFAULT_VERSION) -> None:
-    """Build daprd and scheduler of a Dapr version from Go modules (a no-op when already built)."""
+def dapr_build(
+    version: VersionOpt = DEFAULT_VERSION,
+    proxy: Annotated[bool, typer.Option(help="Also build the fault proxy network faults use (toxiproxy).")] = True,
+) -> None:
+    """Build daprd and scheduler of a Dapr version from Go modules, and the fault proxy (no-ops when built)."""
     try:
         build_with_progress(lookup(version))
     except (UnknownVersionError, BuildError, ProbeError) as exc:
         fail(exc)
+    if proxy:
+        console.print(f"fault proxy: {prepare_fault_proxy()}", highlight=False)
 
 
 @dapr_app.command("which")
@@ -312,6 +331,7 @@ def _run(
     bin_dir = bin_dir or (Path(sc.dapr.bin_dir) if sc.dapr.bin_dir else None)
     version = version or sc.dapr.version or DEFAULT_VERSION
     bins = prepare_binaries(version, bin_dir)
+    proxy = prepare_fault_proxy() if sc.needs_fault_proxy else None
     run_dir = store.new_run_dir(reports, sc.name, sc.canonical_hash())
     console.print(
         f"scenario {sc.name} ({sc.canonical_hash()}): daprd {bins.daprd_version}, scheduler "
@@ -339,7 +359,7 @@ def _run(
                     progress.update(task, completed=seconds - max(0.0, end - time.monotonic()))
                 progress.update(task, total=None)
 
-            outcome = runner.execute(sc, bins, run_dir, progress=say, countdown=countdown)
+            outcome = runner.execute(sc, bins, run_dir, progress=say, countdown=countdown, toxiproxy=proxy)
     except (KeyboardInterrupt, Interrupted):
         console.print(f"interrupted; the cluster was stopped. Partial run in {run_dir}")
         raise typer.Exit(130) from None
@@ -408,6 +428,7 @@ def suite(
     except HarnessError as exc:
         fail(exc)
     bins = prepare_binaries(version or DEFAULT_VERSION, bin_dir)
+    proxy = prepare_fault_proxy() if any(c.scenario.needs_fault_proxy for c in cases) else None
     outcomes: list[suites.CaseOutcome] = []
     table = Table(title=f"suite {name} on daprd {bins.daprd_version}")
     for col in ("scenario", "predicted", "verdict", "outcome", "seconds", "run dir"):
@@ -420,7 +441,7 @@ def suite(
                 t0 = time.monotonic()
                 try:
                     with console.status(case.name) as status:
-                        result = runner.execute(case.scenario, bins, run_dir, progress=status.update)
+                        result = runner.execute(case.scenario, bins, run_dir, progress=status.update, toxiproxy=proxy)
                     verdict = result.results["verdict"]
                     detail = suites.anomalies_text(result.results)
                 except HarnessError as exc:

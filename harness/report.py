@@ -162,14 +162,17 @@ def _num(value: float | None, digits: int = 1) -> str:
 def _fault_line(f: Mapping[str, Any]) -> str:
     """One fault window for people: what, on which target, from when to when."""
     kind = str(f.get("kind", "?"))
-    where = "scheduler" if kind.startswith("scheduler") else "replica"
     injected = f.get("injected_ns")
     healed = f.get("healed_ns")
     span = f"{_utc(int(injected)) if injected else '-'} → {_utc(int(healed)) if healed else 'no heal'}"
-    how = ", ".join(str(f[k]) for k in ("part", "signal") if f.get(k))
+    how = ", ".join(str(f[k]) for k in ("part", "signal") if f.get(k) and f[k] != "-")
     note = f" — {f['note']}" if f.get("note") else ""
     if kind == "scale":
         return f"scale to {f.get('target', '?')} replicas: {span}{note}"
+    if kind.startswith("network"):
+        members = "every scheduler member" if f.get("target") == -1 else f"scheduler {f.get('target', '?')}"
+        return f"{kind} on the link daprd ↔ {members} ({how} direction(s)): {span}{note}"
+    where = "scheduler" if kind.startswith("scheduler") else "replica"
     return f"{kind} on {where} {f.get('target', '?')}{f' ({how})' if how else ''}: {span}{note}"
 
 

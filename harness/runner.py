@@ -110,8 +110,12 @@ def execute(
     *,
     progress: Progress | None = None,
     countdown: Countdown | None = None,
+    toxiproxy: Path | None = None,
 ) -> RunOutcome:
-    """Run ``scenario`` on ``bins`` into ``run_dir`` (which exists and is empty) and judge it."""
+    """Run ``scenario`` on ``bins`` into ``run_dir`` (which exists and is empty) and judge it.
+
+    ``toxiproxy``: the toxiproxy-server binary; needed when the scenario has network faults.
+    """
     say = progress or (lambda _m: None)
     events = store.EventLog(run_dir / "events.jsonl")
     jobs, bindings = scenario.job_plans(), scenario.binding_plans()
@@ -132,7 +136,11 @@ def execute(
     )
     events.emit("run_started", scenario=scenario.name, hash=scenario.canonical_hash())
     t_start = time.monotonic()
-    spec = ClusterSpec(replicas=scenario.cluster.replicas, schedulers=scenario.cluster.schedulers)
+    spec = ClusterSpec(
+        replicas=scenario.cluster.replicas,
+        schedulers=scenario.cluster.schedulers,
+        fault_proxy=scenario.needs_fault_proxy,
+    )
     cluster = LocalCluster(
         spec,
         bins,
@@ -140,6 +148,7 @@ def execute(
         on_progress=say,
         resources={f"binding-{b.name}.yaml": binding_component(b) for b in bindings},
         app_env={"ONCEONLY_BEHAVIOUR": behaviour.to_json()},
+        toxiproxy=toxiproxy,
     )
     with cluster:
         ready_ns = time.time_ns()

@@ -354,7 +354,18 @@ class ObserveSection(_Section):
     quiesce: NonNegativeDuration = timedelta(seconds=5)
 
 
-FaultKind = Literal["kill", "pause", "restart", "scheduler-restart", "scheduler-kill", "scale"]
+FaultKind = Literal[
+    "kill",
+    "pause",
+    "restart",
+    "scheduler-restart",
+    "scheduler-kill",
+    "scale",
+    "network-delay",
+    "network-blackhole",
+    "network-reset",
+]
+NETWORK_KINDS = ("network-delay", "network-blackhole", "network-reset")
 
 
 class FaultSpec(_Section):
@@ -367,15 +378,26 @@ class FaultSpec(_Section):
     ``heal_after`` it is started again with the same id and data. ``target``: a replica (or member) index,
     ``random`` (picked with the scenario's seed), or ``busy`` (a replica whose app is inside a handler, i.e. holds
     a delivery in flight; onceonly waits for one up to 30 s).
+    network-delay / network-blackhole / network-reset: a fault on the fault proxy's link between every daprd and
+    scheduler member ``target`` (or ``all`` members), in ``direction`` (default both), healed after
+    ``heal_after`` (default 10 s): every byte held ``delay``; bytes dropped with connections left open; every
+    connection reset (``harness.cluster.proxy``). A scenario with a network fault runs with the proxy.
     """
 
     at: NonNegativeDuration
     kind: FaultKind
-    target: int | Literal["random", "busy"] = "random"
+    target: int | Literal["random", "busy", "all"] = "random"
     part: Literal["app", "daprd", "both"] = "both"
     signal: Literal["KILL", "TERM"] = "KILL"
     heal_after: NonNegativeDuration | None = None
     replicas: int | None = Field(default=None, ge=1, le=20)  # scale: the replica count to scale to
+    delay: PositiveDuration | None = None  # network-delay: how long each byte is held, per direction
+    direction: Literal["both", "to-scheduler", "from-scheduler"] | None = None  # network faults; None: both
+
+    @property
+    def on_scheduler(self) -> bool:
+        """Its target is a scheduler member (or the link to one), not a replica."""
+        return self.kind.startswith("scheduler") or self.kind in NETWORK_KINDS
 
 
 class ExpectSection(_Section):
@@ -416,17 +438,28 @@ class Scenario(_Section):
         for i, fault in enumerate(self.faults):
             if fault.at >= self.observe.duration:
                 raise Invalid(f"at {format_duration(fault.at)} is not within observe.duration", f"faults.{i}.at")
-            limit = self.cluster.schedulers if fault.kind.startswith("scheduler") else self.cluster.replicas
+            limit = self.cluster.schedulers if fault.on_scheduler else self.cluster.replicas
             if isinstance(fault.target, int) and not 0 <= fault.target < limit:
-                what = "scheduler members" if fault.kind.startswith("scheduler") else "replicas"
+                what = "scheduler members" if fault.on_scheduler else "replicas"
                 raise Invalid(
                     f"{fault.target} is not valid: there are {limit} {what} (0..{limit - 1})", f"faults.{i}.target"
                 )
             if (fault.kind == "scale") != (fault.replicas is not None):
                 raise Invalid("replicas is required for kind scale, and only for it", f"faults.{i}.replicas")
-            if fault.target == "busy" and fault.kind.startswith("scheduler"):
+            if fault.target == "busy" and fault.on_scheduler:
                 raise Invalid("busy is only valid for replica faults", f"faults.{i}.target")
+            network = fault.kind in NETWORK_KINDS
+            if fault.target == "all" and not network:
+                raise Invalid("all is only valid for network faults", f"faults.{i}.target")
+            if (fault.kind == "network-delay") != (fault.delay is not None):
+                raise Invalid("delay is required for kind network-delay, and only for it", f"faults.{i}.delay")
+            if fault.direction is not None and not network:
+                raise Invalid("direction is only valid for network faults", f"faults.{i}.direction")
         return self
+
+    @property
+    def needs_fault_proxy(self) -> bool:
+        return any(f.kind in NETWORK_KINDS for f in self.faults)
 
     def job_plans(self) -> list[JobPlan]:
         return [job.plan(self.expect.jobs) for job in self.sources.jobs]

@@ -34,6 +34,7 @@ from harness.cluster import readiness
 from harness.cluster.members import DAPR_CONFIG, RedisMember, ReplicaMember, SchedulerMember
 from harness.cluster.ports import PortAllocator, is_listening
 from harness.cluster.processes import Supervisor
+from harness.cluster.proxy import FaultProxyMember, ToxiproxyClient
 from harness.errors import ClusterError, InputError, MissingTool
 
 Part = Literal["app", "daprd", "both"]
@@ -47,6 +48,7 @@ class ClusterSpec:
     app_id: str = "onceonly"
     ready_timeout: float = 90.0
     log_level: str = "info"
+    fault_proxy: bool = False  # put a Toxiproxy link between the daprds and each scheduler member
 
     def validate(self) -> None:
         if self.replicas < 1:
@@ -93,11 +95,16 @@ class LocalCluster:
         run_id: str | None = None,
         resources: dict[str, str] | None = None,
         app_env: dict[str, str] | None = None,
+        toxiproxy: Path | None = None,
     ) -> None:
         """``resources``: Dapr component files (file name -> YAML) for every daprd; ``app_env``: extra
-        environment for every app (its behaviour); ``run_id`` names the run's ledger (default: the run dir name).
+        environment for every app (its behaviour); ``run_id`` names the run's ledger (default: the run dir name);
+        ``toxiproxy``: the toxiproxy-server binary, needed when ``spec.fault_proxy``.
         """
         spec.validate()
+        if spec.fault_proxy and toxiproxy is None:
+            raise MissingTool("this cluster needs the fault proxy, but no toxiproxy-server binary was given")
+        self._toxiproxy = toxiproxy
         self.spec = spec
         self.binaries = binaries
         self.run_dir = run_dir
@@ -114,6 +121,7 @@ class LocalCluster:
         self.supervisor = Supervisor(run_dir / "logs", on_change=lambda _s: self._write_processes())
         self.redis = RedisMember(self._ports.take(), self.tokens.redis, run_dir / "redis")
         self.schedulers = [SchedulerMember.allocate(i, self._ports, run_dir) for i in range(spec.schedulers)]
+        self.proxy = FaultProxyMember.allocate(spec.schedulers, self._ports) if spec.fault_proxy else None
         self.replicas: dict[int, ReplicaMember] = {}
         self._stopped_schedulers: set[int] = set()
         self._next_index = 0
@@ -142,6 +150,8 @@ class LocalCluster:
         self.started_at = time.monotonic()
         self._write_dapr_files()
         self._start_redis()
+        if self.proxy is not None:
+            self._start_proxy(self.proxy)
         self._progress(f"starting {len(self.schedulers)} scheduler(s)")
         for member in self.schedulers:
             self._start_scheduler(member)
@@ -158,7 +168,8 @@ class LocalCluster:
             daprds = [r.daprd_name for r in self.replicas.values()]
             apps = [r.app_name for r in self.replicas.values()]
             scheds = [m.name for m in self.schedulers]
-            self.supervisor.stop_all(order=[daprds, apps, scheds, [self.redis.name]])
+            proxy = [] if self.proxy is None else [self.proxy.name]
+            self.supervisor.stop_all(order=[daprds, apps, scheds, proxy, [self.redis.name]])
             if self._owns_http:
                 self._http.close()
 
@@ -166,7 +177,16 @@ class LocalCluster:
 
     @property
     def scheduler_addresses(self) -> list[str]:
-        return [m.address for m in self.schedulers if m.index not in self._stopped_schedulers]
+        """Where daprd reaches each live member: the member itself, or its fault proxy link."""
+        return [self.scheduler_address(m.index) for m in self._live_schedulers()]
+
+    def scheduler_address(self, index: int) -> str:
+        return self._scheduler(index).address if self.proxy is None else self.proxy.address(index)
+
+    def toxiproxy(self) -> ToxiproxyClient:
+        if self.proxy is None:
+            raise InputError("this cluster has no fault proxy: network faults need ClusterSpec(fault_proxy=True)")
+        return ToxiproxyClient(self._http, self.proxy.api)
 
     def redis_client(self) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.redis.port, password=self.tokens.redis)
@@ -182,9 +202,11 @@ class LocalCluster:
                     "healthz": f"http://127.0.0.1:{m.healthz_port}/healthz",
                     "metrics": f"http://127.0.0.1:{m.metrics_port}/metrics",
                     "etcd": f"http://127.0.0.1:{m.etcd_client_port}",
+                    **({} if self.proxy is None else {"via_proxy": self.proxy.address(m.index)}),
                 }
                 for m in self.schedulers
             ],
+            **({} if self.proxy is None else {"fault_proxy": self.proxy.api}),
             "replicas": [
                 {
                     "index": r.index,
@@ -343,10 +365,24 @@ class LocalCluster:
             finally:
                 client.close()
 
+    def _start_proxy(self, proxy: FaultProxyMember) -> None:
+        assert self._toxiproxy is not None
+        self._progress("starting the fault proxy (toxiproxy-server)")
+        self.supervisor.start(proxy.name, proxy.argv(self._toxiproxy), env=_base_env())
+        client = ToxiproxyClient(self._http, proxy.api)
+        try:
+            client.wait_up(15.0, alive=self.supervisor.get(proxy.name).alive)
+        except ClusterError as exc:
+            raise ClusterError(f"{exc}.\nLast lines of its log:\n{self.supervisor.log_tail(proxy.name)}") from None
+        for member in self.schedulers:
+            client.create_link(proxy.link(member.index), proxy.address(member.index), member.address)
+
     def _start_scheduler(self, member: SchedulerMember) -> None:
         member.data_dir.mkdir(parents=True, exist_ok=True)
         initial = ",".join(m.peer_url for m in self.schedulers)
-        argv = member.argv(self.binaries.scheduler, initial, self.spec.log_level, self.binaries.scheduler_version)
+        broadcast = None if self.proxy is None else self.proxy.address(member.index)
+        version = self.binaries.scheduler_version
+        argv = member.argv(self.binaries.scheduler, initial, self.spec.log_level, version, broadcast)
         env = {**_base_env(), "NAMESPACE": "default", "DAPR_HOST_IP": "127.0.0.1"}
         self.supervisor.start(member.name, argv, env)
 

@@ -124,12 +124,15 @@ class SchedulerMember:
             ports.add(self.metrics_port)
         return ports
 
-    def argv(self, binary: Path, initial_cluster: str, log_level: str, version: str) -> list[str]:
+    def argv(
+        self, binary: Path, initial_cluster: str, log_level: str, version: str, broadcast: str | None = None
+    ) -> list[str]:
         """Flags as in v1.18.3:tests/integration/framework/process/scheduler/scheduler.go.
 
         --listen-address=127.0.0.1 also makes the scheduler advertise 127.0.0.1 to daprd (server.go New).
         --etcd-client-listen-address exists from 1.16.1 on; 1.16.0 rejects it (pflag exits on unknown flags)
-        and binds etcd's client port to 127.0.0.1 anyway.
+        and binds etcd's client port to 127.0.0.1 anyway. ``broadcast``: the address daprd is told to dial for
+        this member (the fault proxy's link, ``harness.cluster.proxy``) instead of its own.
         """
         argv = [
             str(binary),
@@ -149,6 +152,8 @@ class SchedulerMember:
         ]
         if version_tuple(version) >= (1, 16, 1):
             argv.append(f"--etcd-client-listen-address={LOOPBACK}")
+        if broadcast is not None:
+            argv.append(f"--override-broadcast-host-port={broadcast}")
         return argv
 
 

@@ -3,9 +3,10 @@
 ``Nemesis.inject(spec)`` picks the target (an index, ``random`` with the scenario's seeded RNG, or ``busy``: a
 replica whose app is inside a handler, i.e. holds a delivery in flight), does the fault and returns a
 ``FaultHandle``; ``Nemesis.heal(handle)`` undoes it (restart a killed part, SIGCONT a paused one, start a killed
-scheduler member). ``run_timeline`` plays a scenario's faults during the observation window and heals whatever
-is still open in ``finally``, also when the run fails or is interrupted. Every inject and heal is an event, and
-the handles become the fault windows of the report.
+scheduler member, remove a network fault's toxics from the fault proxy). ``run_timeline`` plays a scenario's
+faults during the observation window and heals whatever is still open in ``finally``, also when the run fails
+or is interrupted (a toxic left by a failed inject dies with the proxy process at teardown). Every inject and
+heal is an event, and the handles become the fault windows of the report.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from typing import Any, Literal
 import httpx
 
 from harness.cluster.local import LocalCluster
+from harness.cluster.proxy import FaultProxyMember, NetworkKind, Toxic, toxics_for
 from harness.errors import ClusterError
-from harness.scenario import FaultSpec
+from harness.scenario import NETWORK_KINDS, FaultSpec
 
 Emit = Callable[..., None]
 BUSY_WAIT_S = 30.0
 DEFAULT_PAUSE_S = 5.0
+DEFAULT_NETWORK_S = 10.0
+ALL_MEMBERS = -1  # FaultHandle.target of a network fault on the links to every scheduler member
 
 
 @dataclass
@@ -52,8 +56,11 @@ class Nemesis:
         self.rng = rng
         self.http = http
         self.emit = emit
+        self._toxics: dict[int, list[Toxic]] = {}  # fault index -> the toxics its heal removes
 
     def inject(self, index: int, spec: FaultSpec) -> FaultHandle:
+        if spec.kind in NETWORK_KINDS:
+            return self._inject_network(index, spec)
         if spec.kind == "scale":
             assert spec.replicas is not None
             started_ns = time.time_ns()
@@ -96,13 +103,44 @@ class Nemesis:
             c.resume(handle.target, part)
         elif handle.kind == "scheduler-kill":
             c.start_scheduler(handle.target, wait=True)
+        elif handle.kind in NETWORK_KINDS:
+            proxy = c.toxiproxy()
+            for toxic in self._toxics.pop(handle.index, []):
+                proxy.remove(toxic)
         handle.healed_ns = time.time_ns()
         self.emit("fault_healed", **handle.window())
+
+    def _inject_network(self, index: int, spec: FaultSpec) -> FaultHandle:
+        """Toxics on the proxy link(s) to the target member(s); the handle's part is the direction."""
+        direction = spec.direction or "both"
+        if spec.target == "all":
+            target, members, note = ALL_MEMBERS, list(range(len(self.cluster.schedulers))), "all scheduler members"
+        else:
+            target, note = self._target(spec)
+            members = [target]
+        kind: NetworkKind = spec.kind.removeprefix("network-")  # type: ignore[assignment]
+        delay_ms = 0 if spec.delay is None else round(spec.delay.total_seconds() * 1000)
+        if kind == "delay":
+            note = ", ".join(filter(None, [f"{delay_ms} ms per direction", note]))
+        toxics = [
+            t
+            for m in members
+            for t in toxics_for(FaultProxyMember.link(m), kind, direction, delay_ms, tag=f"fault{index}")
+        ]
+        heal_s = spec.heal_after.total_seconds() if spec.heal_after is not None else DEFAULT_NETWORK_S
+        started_ns = time.time_ns()
+        proxy = self.cluster.toxiproxy()
+        for toxic in toxics:
+            proxy.add(toxic)
+        self._toxics[index] = toxics
+        handle = FaultHandle(index, spec.kind, target, direction, "-", started_ns, heal_s, note=note)
+        self.emit("fault_injected", **handle.window())
+        return handle
 
     def _target(self, spec: FaultSpec) -> tuple[int, str]:
         if isinstance(spec.target, int):
             return spec.target, ""
-        if spec.kind.startswith("scheduler"):
+        if spec.on_scheduler:
             return self.rng.randrange(len(self.cluster.schedulers)), "picked at random (seeded)"
         replicas = sorted(self.cluster.replicas)
         if spec.target == "random":

@@ -111,6 +111,12 @@ FaultLate: Change = lambda d: d.update(faults=[{"kind": "kill", "at": "90s"}])  
 FaultBadTarget: Change = lambda d: d.update(faults=[{"kind": "kill", "at": "10s", "target": 3}])  # noqa: E731
 FaultScaleNoCount: Change = lambda d: d.update(faults=[{"kind": "scale", "at": "10s"}])  # noqa: E731
 FaultBadKind: Change = lambda d: d.update(faults=[{"kind": "explode", "at": "10s"}])  # noqa: E731
+DelayWithoutDelay: Change = lambda d: d.update(faults=[{"kind": "network-delay", "at": "1s"}])  # noqa: E731
+AllReplicas: Change = lambda d: d.update(faults=[{"kind": "kill", "at": "1s", "target": "all"}])  # noqa: E731
+KillDirection: Change = lambda d: d.update(  # noqa: E731
+    faults=[{"kind": "kill", "at": "1s", "direction": "to-scheduler"}]
+)
+BadLink: Change = lambda d: d.update(faults=[{"kind": "network-reset", "at": "1s", "target": 1}])  # noqa: E731
 SomeWorkload: Change = lambda d: d.update(workload={"stages": []})  # noqa: E731
 BadDuration: Change = lambda d: d["observe"].update(duration="a minute")  # noqa: E731
 ZeroDuration: Change = lambda d: d["observe"].update(duration="0s")  # noqa: E731
@@ -182,7 +188,18 @@ INVALID: dict[str, tuple[Change, str]] = {
     "unknown fault kind": (
         FaultBadKind,
         "faults.0.kind: 'explode' is not valid: must be one of "
-        "kill, pause, restart, scheduler-restart, scheduler-kill, scale",
+        "kill, pause, restart, scheduler-restart, scheduler-kill, scale, "
+        "network-delay, network-blackhole, network-reset",
+    ),
+    "network delay without delay": (
+        DelayWithoutDelay,
+        "faults.0.delay: delay is required for kind network-delay, and only for it",
+    ),
+    "all replicas": (AllReplicas, "faults.0.target: all is only valid for network faults"),
+    "direction of a kill": (KillDirection, "faults.0.direction: direction is only valid for network faults"),
+    "link to a member that is not there": (
+        BadLink,
+        "faults.0.target: 1 is not valid: there are 1 scheduler members (0..0)",
     ),
     "non-empty workload": (
         SomeWorkload,
