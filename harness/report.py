@@ -193,6 +193,24 @@ def _anomaly_counts(src: Mapping[str, Any]) -> str:
     return ", ".join(counts) or next(iter(src["notes"]), "no anomaly counted")
 
 
+def _fault_context(w: Mapping[str, Any], faults: Sequence[Mapping[str, Any]], after_s: float = 15.0) -> str:
+    """Where a witness falls against the fault windows: during one, or shortly after one was healed."""
+    times = [int(d["received_ns"]) for d in w["deliveries"]] or ([int(w["due_ns"])] if w.get("due_ns") else [])
+    if not times:
+        return ""
+    t = min(times)
+    for i, f in enumerate(faults):
+        injected, healed = f.get("injected_ns"), f.get("healed_ns")
+        if injected is None or t < int(injected):
+            continue
+        kind = f.get("kind", "?")
+        if healed is None or t <= int(healed):
+            return f" [during fault #{i} {kind}, {(t - int(injected)) / 1e9:.1f} s in]"
+        if t - int(healed) <= after_s * 1e9:
+            return f" [{(t - int(healed)) / 1e9:.1f} s after fault #{i} {kind} was healed]"
+    return ""
+
+
 def _witness_line(w: Mapping[str, Any]) -> str:
     hits = ", ".join(
         f"replica {d['replica']} at {_utc(d['received_ns'])}"
@@ -293,7 +311,7 @@ def write_summary_md(run_dir: Path, doc: Mapping[str, Any]) -> Path:
         lines.append(f"### {_label(src)} ({src['policy']}, {src['verdict']}): {_anomaly_counts(src)}")
         lines.append("")
         shown = src["witnesses"][:WITNESSES_SHOWN]
-        lines += [f"- {_witness_line(w)}" for w in shown]
+        lines += [f"- {_witness_line(w)}{_fault_context(w, doc['faults'])}" for w in shown]
         if len(src["witnesses"]) > len(shown):
             lines.append(f"- … and {len(src['witnesses']) - len(shown)} more witness(es) in results.json")
         lines.append("")

@@ -334,3 +334,29 @@ def test_verdict_is_coloured() -> None:
         ("fail", "bold red"),
         ("unknown", "bold yellow"),
     ]
+
+
+def test_summary_md_places_each_witness_against_the_fault_windows(tmp_path: Path) -> None:
+    ws = (
+        Witness("duplicate", "jobs", "j", DUE, (delivery(0, 0.0), delivery(1, 5.0))),  # before any fault
+        Witness("duplicate", "jobs", "j", DUE + 3 * NS, (delivery(0, 3000.0), delivery(1, 3001.0))),  # during #0
+        Witness("missed", "jobs", "j", DUE + 7 * NS, ()),  # 2 s after #0 was healed
+        Witness("duplicate", "jobs", "j", DUE + 30 * NS, (delivery(0, 30000.0), delivery(1, 30001.0))),  # long after
+    )
+    doc = report.results_document(
+        FakeCheck((source(name="j", duplicates=3, missed=1, verdict="fail", witnesses=ws),), "fail"),
+        dapr={"daprd": "1.18.2", "scheduler": "1.18.2"},
+        scenario={"name": "s", "hash": "h"},
+        host={},
+        timings={},
+        faults=[{"kind": "network-blackhole", "target": -1, "injected_ns": DUE + NS, "healed_ns": DUE + 5 * NS}],
+    )
+    lines = [ln for ln in report.write_summary_md(tmp_path, doc).read_text().splitlines() if ln.startswith("- ")]
+    witnessed = [ln for ln in lines if ln.startswith(("- duplicate", "- missed"))]
+    assert [ln.partition(" [")[2] for ln in witnessed] == [
+        "",
+        "during fault #0 network-blackhole, 2.0 s in]",
+        "2.0 s after fault #0 network-blackhole was healed]",
+        "",
+    ]
+    assert "- fault network-blackhole on the link daprd ↔ every scheduler member" in "\n".join(lines)
