@@ -194,20 +194,29 @@ def _anomaly_counts(src: Mapping[str, Any]) -> str:
 
 
 def _fault_context(w: Mapping[str, Any], faults: Sequence[Mapping[str, Any]], after_s: float = 15.0) -> str:
-    """Where a witness falls against the fault windows: during one, or shortly after one was healed."""
+    """Where a witness falls against the fault windows: during one (the latest injected, if several), or shortly
+    after one was healed (the latest heal). A witness's time is its last delivery (for a duplicate, the second
+    delivery is the one a fault provoked), or its due time when nothing was delivered."""
     times = [int(d["received_ns"]) for d in w["deliveries"]] or ([int(w["due_ns"])] if w.get("due_ns") else [])
     if not times:
         return ""
-    t = min(times)
+    t = max(times)
+    during: tuple[int, int] | None = None  # (injected, fault index)
+    after: tuple[int, int] | None = None  # (healed, fault index)
     for i, f in enumerate(faults):
         injected, healed = f.get("injected_ns"), f.get("healed_ns")
         if injected is None or t < int(injected):
             continue
-        kind = f.get("kind", "?")
         if healed is None or t <= int(healed):
-            return f" [during fault #{i} {kind}, {(t - int(injected)) / 1e9:.1f} s in]"
-        if t - int(healed) <= after_s * 1e9:
-            return f" [{(t - int(healed)) / 1e9:.1f} s after fault #{i} {kind} was healed]"
+            during = max(during or (int(injected), i), (int(injected), i))
+        elif t - int(healed) <= after_s * 1e9:
+            after = max(after or (int(healed), i), (int(healed), i))
+    if during is not None:
+        start, i = during
+        return f" [during fault #{i} {faults[i].get('kind', '?')}, {(t - start) / 1e9:.1f} s in]"
+    if after is not None:
+        end, i = after
+        return f" [{(t - end) / 1e9:.1f} s after fault #{i} {faults[i].get('kind', '?')} was healed]"
     return ""
 
 

@@ -342,6 +342,7 @@ def test_summary_md_places_each_witness_against_the_fault_windows(tmp_path: Path
         Witness("duplicate", "jobs", "j", DUE + 3 * NS, (delivery(0, 3000.0), delivery(1, 3001.0))),  # during #0
         Witness("missed", "jobs", "j", DUE + 7 * NS, ()),  # 2 s after #0 was healed
         Witness("duplicate", "jobs", "j", DUE + 30 * NS, (delivery(0, 30000.0), delivery(1, 30001.0))),  # long after
+        Witness("duplicate", "jobs", "j", DUE + 40 * NS, (delivery(0, 40000.0), delivery(1, 40010.0))),  # #1 struck
     )
     doc = report.results_document(
         FakeCheck((source(name="j", duplicates=3, missed=1, verdict="fail", witnesses=ws),), "fail"),
@@ -349,7 +350,10 @@ def test_summary_md_places_each_witness_against_the_fault_windows(tmp_path: Path
         scenario={"name": "s", "hash": "h"},
         host={},
         timings={},
-        faults=[{"kind": "network-blackhole", "target": -1, "injected_ns": DUE + NS, "healed_ns": DUE + 5 * NS}],
+        faults=[
+            {"kind": "network-blackhole", "target": -1, "injected_ns": DUE + NS, "healed_ns": DUE + 5 * NS},
+            {"kind": "kill", "target": 0, "injected_ns": DUE + 40 * NS + 2_000_000, "healed_ns": DUE + 42 * NS},
+        ],
     )
     lines = [ln for ln in report.write_summary_md(tmp_path, doc).read_text().splitlines() if ln.startswith("- ")]
     witnessed = [ln for ln in lines if ln.startswith(("- duplicate", "- missed"))]
@@ -358,5 +362,6 @@ def test_summary_md_places_each_witness_against_the_fault_windows(tmp_path: Path
         "during fault #0 network-blackhole, 2.0 s in]",
         "2.0 s after fault #0 network-blackhole was healed]",
         "",
+        "during fault #1 kill, 0.0 s in]",  # the kill came 2 ms after the first delivery, 8 ms before the second
     ]
     assert "- fault network-blackhole on the link daprd ↔ every scheduler member" in "\n".join(lines)
