@@ -132,7 +132,7 @@ INVALID: dict[str, tuple[Change, str]] = {
     "unknown section": (
         UnknownSection,
         "unknown section 'obsrve' (did you mean 'observe'?); valid sections: name, description, seed, dapr, "
-        "cluster, sources, app, observe, expect, workload, faults",
+        "cluster, sources, app, observe, expect, workload, faults, actions",
     ),
     "negative replicas": (NegativeReplicas, "cluster.replicas: -1 is not valid: must be at least 1"),
     "too many replicas": (TooManyReplicas, "cluster.replicas: 21 is not valid: must be at most 20"),
@@ -323,7 +323,7 @@ def test_set_a_section_the_file_does_not_have() -> None:
         (
             "clustr.replicas=5",
             "--set clustr.replicas=5: unknown section 'clustr' (did you mean 'cluster'?); valid "
-            "sections: name, description, seed, dapr, cluster, sources, app, observe, expect, workload, faults",
+            "sections: name, description, seed, dapr, cluster, sources, app, observe, expect, workload, faults, actions",
         ),
         (
             "sources.jobs.3.schedule=@every 1s",
