@@ -29,8 +29,10 @@ action
     *unknown* when no status was recorded.
 deleted
     A delete op of the job that ended ``ok``: the job is gone at the ``ok`` row's time, and a later delivery that
-    fits no occurrence is *spurious*. Occurrences due within the *delete grace* before the delete's invoke, or
-    later, are not expected (not counted, never missed, but matched if delivered). A delete that ended ``info``
+    fits no occurrence is *spurious*, as is any delivery more than the *delete grace* after it (a deleted job has
+    no trigger left to send, so it cannot be a late attempt of an occurrence due before the delete). Occurrences
+    due within the *delete grace* before the delete's invoke, or later, are not expected (not counted, never
+    missed, but matched if delivered). A delete that ended ``info``
     (or has no outcome row) may not have happened: deliveries that fit the schedule are taken as normal
     attempts, and only one that fits nothing, after its invoke, is spurious.
 delete grace
@@ -481,6 +483,9 @@ def _check_job(
     cur = 0
     for i, d in enumerate(ds):
         r = d.received_ns
+        if deleted_ok is not None and r > deleted_ok + inp.delete_grace_ns:
+            spurious(d, f"after the job was deleted at {_iso(deleted_ok)}")  # nothing of it is left to send
+            continue
         while cur < n and occ[cur].closed:
             cur += 1
         if cur < n and occ[cur].failures > 0:  # sequential triggers: the open, failing occurrence is retried

@@ -66,6 +66,8 @@ def _judge(claim: ActionClaim, outcome: Operation | None) -> ActionResult:
         note = f"{what}: {outcome.phase}, no HTTP answer ({detail.get('error', 'unknown error')})"
     else:
         note = f"{what}: answered {status}" + (f" {code}" if code else "")
+        if detail.get("not_found") is True:
+            note += " (job not found)"
     if claim.expect_status is not None:
         if status is None:
             verdict = "unknown"

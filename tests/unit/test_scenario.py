@@ -322,8 +322,8 @@ def test_set_a_section_the_file_does_not_have() -> None:
         ),
         (
             "clustr.replicas=5",
-            "--set clustr.replicas=5: unknown section 'clustr' (did you mean 'cluster'?); valid "
-            "sections: name, description, seed, dapr, cluster, sources, app, observe, expect, workload, faults, actions",
+            "--set clustr.replicas=5: unknown section 'clustr' (did you mean 'cluster'?); valid sections: "
+            "name, description, seed, dapr, cluster, sources, app, observe, expect, workload, faults, actions",
         ),
         (
             "sources.jobs.3.schedule=@every 1s",
