@@ -50,13 +50,15 @@ def run_actions(
     for index, action in enumerate(scenario.actions):
         until(action.at.total_seconds(), "observing")
         op: Operation
+        got: dict[str, Any] | None = None
         if action.op == "schedule":
             op = client.schedule(action.job, **schedule_kwargs(scenario, action.job, index))
         elif action.op == "delete":
             op = client.delete(action.job)
         else:
-            op, _job = client.get(action.job)
-        emit("action", index=index, op=action.op, job=action.job, phase=op.phase, detail=op.detail)
+            op, got = client.get(action.job)
+        extra = {} if got is None else {"answer": got}  # a get's job as Dapr returned it, as evidence
+        emit("action", index=index, op=action.op, job=action.job, phase=op.phase, detail=op.detail, **extra)
         done.append({"index": index, "op": action.op, "job": action.job, "op_id": op.op_id})
     until(duration_s, "observing")
     return done
