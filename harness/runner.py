@@ -131,6 +131,15 @@ def execute(
         {
             "jobs": [_job_body(scenario, j.name) | {"name": j.name} for j in jobs],
             "bindings": [{"name": b.name, "schedule": b.schedule} for b in bindings],
+            "actions": [
+                {"at": scenario.canonical()["actions"][i]["at"], "op": a.op, "job": a.job}
+                | (
+                    {"body": JobsClient.schedule_body(**schedule_kwargs(scenario, a.job, i))}
+                    if a.op == "schedule"
+                    else {}
+                )
+                for i, a in enumerate(scenario.actions)
+            ],
             "cluster": {"replicas": scenario.cluster.replicas, "schedulers": scenario.cluster.schedulers},
             "behaviour": behaviour.to_json(),
             "observe": {

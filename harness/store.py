@@ -3,7 +3,7 @@
 ``reports/<scenario>/<UTC start>-<scenario hash>/``::
 
     scenario.yaml     the scenario as run (after --set overrides)           stage 0
-    plan.json         jobs and bindings as scheduled, cluster, behaviour     stage 0
+    plan.json         jobs, bindings, actions as scheduled, cluster, behaviour  stage 0
     events.jsonl      one JSON line per event (phases, operations' outcomes) during the run
     logs/             one log per process; journal/ the apps' fallback journals
     history.json      everything the checker needs (deliveries, operations, windows, times)   stage 1
