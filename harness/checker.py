@@ -14,11 +14,25 @@ creation time
     Of a job: the ``at_ns`` of the *invoke* row of its first schedule operation that did not end in ``fail``
     (conservative: Dapr's clock read happens later, so due times computed from it are never later than Dapr's and
     no delivery is wrongly called early). All schedule ops ``fail``: no delivery is expected. Only ``info``
-    outcomes (may or may not exist) and nothing delivered: *unknown*. Overwrites are not modelled.
+    outcomes (may or may not exist) and nothing delivered: *unknown*.
+overwrite
+    A later schedule call of the same job that ended ``ok`` (``overwrite: true``) replaces its plan
+    (``harness.overwrites``): occurrences after the overwrite come from the new fields (``CheckInput.op_plans``),
+    created at that call's invoke time; the old plan's occurrences due after the call's ``ok`` are not expected,
+    and those due within the *delete grace* before its invoke are not counted (matched if delivered). After the
+    overwrite, a delivery that fits no occurrence and comes at or after the old plan's next due time is
+    *spurious*. A re-schedule that ``fail``s (409 without ``overwrite``) changes nothing; one with an unknown
+    outcome makes the job *unknown*.
+action
+    A job call the scenario makes mid-run (``actions:``; ``harness.claims``). One ``ActionResult`` each, with the
+    HTTP status it got; an action with ``expect_status`` fails the run when the status differs, and makes it
+    *unknown* when no status was recorded.
 deleted
     A delete op of the job that ended ``ok``: the job is gone at the ``ok`` row's time, and a later delivery that
-    fits no occurrence is *spurious*. Occurrences due within the *delete grace* before the delete's invoke, or
-    later, are not expected (not counted, never missed, but matched if delivered). A delete that ended ``info``
+    fits no occurrence is *spurious*, as is any delivery more than the *delete grace* after it (a deleted job has
+    no trigger left to send, so it cannot be a late attempt of an occurrence due before the delete). Occurrences
+    due within the *delete grace* before the delete's invoke, or later, are not expected (not counted, never
+    missed, but matched if delivered). A delete that ended ``info``
     (or has no outcome row) may not have happened: deliveries that fit the schedule are taken as normal
     attempts, and only one that fits nothing, after its invoke, is spurious.
 delete grace
@@ -74,8 +88,8 @@ early
     occurrence is not also missed.
 spurious
     A job delivery that fits no occurrence and arrives after the job was deleted, after the schedule call failed,
-    or once its repeats/ttl ran out and the time it would next have fired (``ticks.job_continuation``) has come;
-    and every delivery of an unplanned name.
+    at the old plan's cadence after an overwrite, or once its repeats/ttl ran out and the time it would next have
+    fired (``ticks.job_continuation``) has come; and every delivery of an unplanned name.
 missed
     A counted occurrence (jobs) or counted (replica, tick) / tick (binding) with no attempt and no early fire.
 lateness
@@ -101,7 +115,8 @@ policy / verdict
     uncounted job occurrences (a duplicate during quiesce) count too: they are evidence all the same. *unknown*
     (when nothing fails): a job whose schedule outcome is unknown, or whose schedule call failed, and that got
     nothing; a job with no schedule operation recorded; a plan Dapr would refuse; or a source with zero counted
-    occurrences (the note says why). The run's verdict is the worst of its sources (fail > unknown > pass).
+    occurrences (the note says why). The run's verdict is the worst of its sources and its actions (fail >
+    unknown > pass).
 witness
     Evidence for one anomaly (``model.Witness``). At most 20 per source, shared round-robin among kinds (early,
     spurious, missed, duplicate, retry) so every kind shows; the counts are always exact.
@@ -116,6 +131,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from harness.claims import ActionClaim, ActionResult, check_actions
 from harness.matching import choose_skips
 from harness.model import (
     DEFAULT_FAILURE_POLICY,
@@ -133,12 +149,11 @@ from harness.model import (
     Verdict,
     Witness,
 )
+from harness.overwrites import ScheduleCall, plan_spans, span_dues
 from harness.ticks import (
     EverySchedule,
     ScheduleError,
     binding_ticks,
-    iter_job_occurrences,
-    job_continuation,
     parse_schedule,
     schedule_period_ns,
 )
@@ -167,6 +182,8 @@ class CheckInput:
     lateness_p99_ms: float | None = None
     early_tolerance_ns: int = DEFAULT_EARLY_TOLERANCE_NS
     delete_grace_ns: int = DEFAULT_DELETE_GRACE_NS
+    op_plans: Mapping[str, JobPlan] = field(default_factory=dict)  # schedule op_id -> the plan it asked for
+    actions: Sequence[ActionClaim] = ()  # the scenario's mid-run job actions, with their calls' op_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +191,7 @@ class CheckResult:
     sources: tuple[SourceResult, ...]
     verdict: Verdict
     notes: tuple[str, ...]
+    actions: tuple[ActionResult, ...] = ()
 
 
 def check(inp: CheckInput) -> CheckResult:
@@ -200,11 +218,12 @@ def check(inp: CheckInput) -> CheckResult:
         f"early tolerance {inp.early_tolerance_ns / 1e6:g} ms; observed {_iso(inp.observe_start_ns)} to "
         f"{_iso(inp.observe_end_ns)}; {inp.replicas} replica(s)"
     ]
+    actions = check_actions(inp.actions, inp.operations)
     if not results:
         notes.append("nothing was planned and nothing was delivered: no source to judge")
-        return CheckResult((), "unknown", tuple(notes))
-    verdict = max((r.verdict for r in results), key=_RANK.__getitem__)
-    return CheckResult(tuple(results), verdict, tuple(notes))
+        return CheckResult((), "unknown", tuple(notes), actions)
+    verdict = max((*(r.verdict for r in results), *(a.verdict for a in actions)), key=_RANK.__getitem__)
+    return CheckResult(tuple(results), verdict, tuple(notes), actions)
 
 
 # --- shared bits ---------------------------------------------------------------------------------------------
@@ -344,6 +363,8 @@ class _Op:
     start_ns: int  # the invoke row's time (the outcome row's if no invoke was recorded)
     outcome: OpPhase | None  # ok / fail / info, None when only the invoke was recorded
     outcome_ns: int | None
+    op_id: str = ""
+    status: int | None = None  # the HTTP status of the outcome, when Dapr answered
 
 
 def _group_operations(operations: Sequence[Operation]) -> dict[tuple[str, str], list[_Op]]:
@@ -356,8 +377,15 @@ def _group_operations(operations: Sequence[Operation]) -> dict[tuple[str, str], 
         outcomes = sorted((o for o in group if o.phase != "invoke"), key=lambda o: o.at_ns)
         outcome = outcomes[-1] if outcomes else None
         start = min(invokes) if invokes else min(o.at_ns for o in group)
+        status = None if outcome is None else outcome.detail.get("status")
         grouped[(group[0].kind, group[0].name)].append(
-            _Op(start, None if outcome is None else outcome.phase, None if outcome is None else outcome.at_ns)
+            _Op(
+                start,
+                None if outcome is None else outcome.phase,
+                None if outcome is None else outcome.at_ns,
+                group[0].op_id,
+                status if isinstance(status, int) else None,
+            )
         )
     for ops in grouped.values():
         ops.sort(key=lambda o: o.start_ns)
@@ -376,6 +404,7 @@ class _Occ:
     closed: bool = False
     duplicates: list[Delivery] = field(default_factory=list)
     early: list[Delivery] = field(default_factory=list)
+    span: int = 0  # which plan span (harness.overwrites) it comes from
 
 
 def _check_job(
@@ -420,24 +449,27 @@ def _check_job(
     if deleted_ok is not None:
         horizon = min(horizon, deleted_ok)
     counted_until = inp.observe_end_ns if stop_counting is None else min(inp.observe_end_ns, stop_counting)
+    calls = [ScheduleCall(o.op_id, o.start_ns, o.outcome, o.outcome_ns, o.status) for o in schedules]
+    first_delete = deletes[0].start_ns if deletes else None
+    spans = plan_spans(job, calls, inp.op_plans, inp.delete_grace_ns, first_delete, _iso)
+    tally.notes.extend(spans.notes)
+    tally.unknown.extend(spans.unknown)
+    last_plan = spans.spans[-1].plan
     try:
-        dues: list[int] = []
-        beyond: int | None = None  # the first due after the horizon, None when the schedule has ended
-        for due in iter_job_occurrences(job, created):
-            if due > horizon:
-                beyond = due
-                break
-            dues.append(due)
-        finished = beyond is None  # the schedule ended (repeats, ttl, one-shot) within the horizon
-        continuation = job_continuation(job, created, dues[-1]) if finished and dues else None
+        planned = span_dues(spans.spans, horizon)
     except ScheduleError as e:
         tally.deliveries = len(ds)
         tally.unknown.append(f"cannot compute the job's occurrences: {e}")
         return tally.result("jobs", job.name, job.policy, inp, per_replica)
+    dues = [due for due, _, _ in planned.dues]
+    beyond = planned.beyond  # the first due after the horizon, None when the schedule has ended
+    finished = beyond is None  # the schedule ended (repeats, ttl, one-shot) within the horizon
+    continuation = planned.continuation
 
-    occ = [_Occ(due, due <= counted_until) for due in dues]
+    occ = [_Occ(due, counted and due <= counted_until, span=k) for due, k, counted in planned.dues]
+    first_plan = spans.spans[0].plan
     schedule_latency = (live[0].outcome_ns or live[0].start_ns) - live[0].start_ns
-    if len(dues) > 1 and job.due_time is None and schedule_latency > (dues[1] - dues[0]) // 4:
+    if len(dues) > 1 and first_plan.due_time is None and schedule_latency > (dues[1] - dues[0]) // 4:
         tally.notes.append(
             f"the schedule call took {_ms(schedule_latency)}, over a quarter of the period: due times are computed "
             "from its start, so matching deliveries to occurrences may be off"
@@ -451,6 +483,9 @@ def _check_job(
     cur = 0
     for i, d in enumerate(ds):
         r = d.received_ns
+        if deleted_ok is not None and r > deleted_ok + inp.delete_grace_ns:
+            spurious(d, f"after the job was deleted at {_iso(deleted_ok)}")  # nothing of it is left to send
+            continue
         while cur < n and occ[cur].closed:
             cur += 1
         if cur < n and occ[cur].failures > 0:  # sequential triggers: the open, failing occurrence is retried
@@ -465,11 +500,19 @@ def _check_job(
             continue
         # no occurrence is open and due
         latest_closed = next((k for k in range(min(cur, n) - 1, -1, -1) if occ[k].attempts), None)
+        old_next = None if latest_closed is None else planned.dropped.get(occ[latest_closed].span)
         if deleted_at is not None and r > deleted_at:
             if deleted_ok is not None:
                 spurious(d, f"after the job was deleted at {_iso(deleted_at)}")
             else:
                 spurious(d, f"after the delete call at {_iso(deleted_at)} (outcome unknown); fits no occurrence")
+        elif latest_closed is not None and old_next is not None and r + tol >= old_next:
+            replaced = spans.spans[occ[latest_closed].span].replaced_ns or 0
+            spurious(
+                d,
+                f"fits neither plan: the job was overwritten at {_iso(replaced)} and the old plan would next have "
+                f"fired at {_iso(old_next)}",
+            )
         elif latest_closed is None:
             if cur < n:
                 occ[cur].early.append(d)
@@ -480,7 +523,10 @@ def _check_job(
             else:
                 spurious(d, "the job's schedule has no occurrence (its ttl ends before the first tick)")
         elif finished and cur >= n and continuation is not None and r + tol >= continuation:
-            why = "repeats ran out" if job.repeats is not None and n >= job.repeats else "its ttl ran out"
+            ran_out = (
+                last_plan.repeats is not None and sum(1 for o in occ if o.span == occ[-1].span) >= last_plan.repeats
+            )
+            why = "repeats ran out" if ran_out else "its ttl ran out"
             spurious(d, f"after the job ended ({why}); it would next have fired at {_iso(continuation)}")
         else:
             occ[latest_closed].duplicates.append(d)
@@ -488,7 +534,7 @@ def _check_job(
     # A "duplicate" of k followed by k+1 (expected) never getting a delivery: it was k+1 firing before its due.
     for k in range(n - 1):
         nxt = occ[k + 1]
-        if occ[k].duplicates and nxt.counted and not nxt.attempts and not nxt.early:
+        if occ[k].duplicates and nxt.counted and not nxt.attempts and not nxt.early and occ[k].span == nxt.span:
             candidates = [d for d in occ[k].duplicates if d.received_ns + tol < nxt.due]
             if candidates:
                 occ[k].duplicates.remove(candidates[-1])

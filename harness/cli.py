@@ -325,7 +325,7 @@ def _run(
     scenario_path: Path, overrides: list[str] | None, version: str | None, bin_dir: Path | None, reports: Path
 ) -> None:
     from harness import runner, store
-    from harness.report import verdict_table
+    from harness.report import action_lines, verdict_table
 
     sc = load(scenario_path, overrides)  # bad input: exit 3, nothing started
     bin_dir = bin_dir or (Path(sc.dapr.bin_dir) if sc.dapr.bin_dir else None)
@@ -366,6 +366,8 @@ def _run(
     except HarnessError as exc:
         fail(exc)
     out.print(verdict_table(outcome.results))
+    for line in action_lines(outcome.results):
+        out.print(line)
     verdict = outcome.results["verdict"]
     out.print(f"verdict: {verdict}  ({run_dir}/summary.md, results.json, junit.xml)", highlight=False)
     raise typer.Exit(VERDICT_EXIT[verdict])
@@ -393,7 +395,7 @@ def demo(version: RunVersionOpt = None, bin_dir: BinDirOpt = None, reports: Repo
 def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory.")]) -> None:
     """Re-judge a finished run offline (no services) and reproduce its results.json."""
     from harness import runner, store
-    from harness.report import verdict_table
+    from harness.report import action_lines, verdict_table
 
     if not (run_dir / store.HISTORY).is_file():
         fail(InputError(f"{run_dir} is not a finished run: it has no {store.HISTORY}"))
@@ -401,6 +403,8 @@ def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory
     sc = load(run_dir / "scenario.yaml", None)
     outcome = runner.judge(run_dir, sc)
     out.print(verdict_table(outcome.results))
+    for line in action_lines(outcome.results):
+        out.print(line)
     now = (run_dir / store.RESULTS).read_text()
     if previous is None:
         out.print("results.json written (there was none)")

@@ -18,6 +18,10 @@ delivery, is implausible: that is how "every later occurrence a period late" loo
 costs one idle wait however it is read, and a burst that answers every stalled occurrence costs nothing more, so it
 is read as late, not missed, however long it runs. Ties go to the lower total lateness.
 
+What the data cannot tell apart stays ambiguous: a single delivery, the last of a history, that lands on the next
+due time could be the stalled occurrence arriving late or the next one arriving on time after a loss; the
+lower-lateness reading (a miss) is taken.
+
 It is a shortest-path search over states (next open occurrence, failed attempts on it), one layer per delivery;
 states that reach the same place keep the cheaper history, and each layer keeps the ``beam`` cheapest, which
 bounds the cost on pathological histories without changing any ordinary answer.

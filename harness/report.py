@@ -22,6 +22,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from harness.claims import ActionResult
 from harness.model import Delivery, Operation, SourceResult, Witness
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "SCHEMA",
     "SUMMARY_MD",
     "CheckOutcome",
+    "action_lines",
     "read_ledger_csv",
     "results_document",
     "verdict_table",
@@ -137,7 +139,29 @@ def results_document(
         "faults": [dict(f) for f in faults],
         "notes": list(result.notes),
         "sources": [_source(s) for s in result.sources],
+        "actions": [_action(a) for a in getattr(result, "actions", ())],
     }
+
+
+def _action(a: ActionResult) -> dict[str, Any]:
+    return {
+        "index": a.index,
+        "at_s": a.at_s,
+        "op": a.op,
+        "job": a.job,
+        "op_id": a.op_id,
+        "phase": a.phase,
+        "status": a.status,
+        "error_code": a.error_code,
+        "not_found": a.not_found,
+        "expect_status": a.expect_status,
+        "verdict": a.verdict,
+        "note": a.note,
+    }
+
+
+def _action_label(a: Mapping[str, Any]) -> str:
+    return f"action:{a['index']}:{a['op']}:{a['job']}"
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -324,6 +348,11 @@ def write_summary_md(run_dir: Path, doc: Mapping[str, Any]) -> Path:
         if len(src["witnesses"]) > len(shown):
             lines.append(f"- … and {len(src['witnesses']) - len(shown)} more witness(es) in results.json")
         lines.append("")
+    actions = doc.get("actions", [])
+    if actions:
+        lines += ["## Actions", ""]
+        lines += [f"- {a['verdict']}: {a['note']}" for a in actions]
+        lines.append("")
     notes = list(doc["notes"]) + [f"{_label(s)}: {n}" for s in doc["sources"] for n in s["notes"]]
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
@@ -348,6 +377,14 @@ def verdict_table(doc: Mapping[str, Any]) -> Table:
     return table
 
 
+def action_lines(doc: Mapping[str, Any]) -> list[Text]:
+    """One line per mid-run job action under the table: its verdict (coloured) and what Dapr answered."""
+    return [
+        Text.assemble((f"{a['verdict']:>7} ", VERDICT_STYLE.get(a["verdict"], "")), a["note"])
+        for a in doc.get("actions", [])
+    ]
+
+
 # ---------------------------------------------------------------- junit.xml
 
 
@@ -370,6 +407,9 @@ def write_junit(run_dir: Path, doc: Mapping[str, Any], suite_name: str) -> Path:
         if src["verdict"] == "unknown":
             message = "; ".join(src["notes"]) or "evidence incomplete"
         cases.append((_label(src), src["verdict"], message, text))
+    for a in doc.get("actions", []):
+        if a["expect_status"] is not None:
+            cases.append((_action_label(a), a["verdict"], a["note"], a["note"]))
     if not cases or _RANK.get(doc["verdict"], 1) > _RANK.get(_worst([c[1] for c in cases]), 1):
         cases.append(("run", doc["verdict"], "; ".join(doc["notes"]) or f"run verdict {doc['verdict']}", ""))
     root = ET.Element("testsuites", name="onceonly")

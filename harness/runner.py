@@ -1,7 +1,8 @@
 """The one orchestrator: scenario → cluster → schedule → observe → quiesce → collect → judge → write.
 
 Phases (each an event in ``events.jsonl``): stage 0 files; cluster start and readiness; ``observe`` starts and
-every job is scheduled through replica 0's daprd; after ``observe.duration`` the jobs are deleted (a delivery
+every job is scheduled through replica 0's daprd; the scenario's faults (``harness.nemesis``) or its job actions
+(``harness.actions``) are played; after ``observe.duration`` the jobs are deleted (a delivery
 after that is spurious); ``quiesce`` lets late deliveries land; the ledger is read; the cluster is torn down
 (always, in ``finally`` via the context manager); then the checker judges and the reports are written.
 The runner holds no judgement logic and imports nothing of the report's presentation.
@@ -22,12 +23,14 @@ import httpx
 
 from dapr.binaries import Binaries
 from harness import report, store
+from harness.actions import run_actions, schedule_kwargs
 from harness.checker import CheckInput, CheckResult, check
+from harness.claims import ActionClaim
 from harness.cluster.local import ClusterSpec, LocalCluster
 from harness.cluster.members import version_tuple
 from harness.jobs_client import JobsClient
 from harness.ledger import Ledger
-from harness.model import BindingPlan, ReplicaWindow
+from harness.model import BindingPlan, JobPlan, ReplicaWindow
 from harness.nemesis import FaultHandle, Nemesis, run_timeline
 from harness.scenario import Scenario
 from target_app.settings import Behaviour
@@ -93,7 +96,13 @@ def binding_component(plan: BindingPlan) -> str:
 
 def behaviour_of(scenario: Scenario) -> Behaviour:
     app = scenario.app
-    return Behaviour(delay_ms=app.delay_ms, status=app.status, fail_first=app.fail_first, side_effect=app.side_effect)
+    return Behaviour(
+        delay_ms=app.delay_ms,
+        status=app.status,
+        fail_first=app.fail_first,
+        side_effect=app.side_effect,
+        bodies=dict(app.bodies),
+    )
 
 
 def sleep_with(countdown: Countdown | None, label: str, seconds: float) -> None:
@@ -126,6 +135,15 @@ def execute(
         {
             "jobs": [_job_body(scenario, j.name) | {"name": j.name} for j in jobs],
             "bindings": [{"name": b.name, "schedule": b.schedule} for b in bindings],
+            "actions": [
+                {"at": scenario.canonical()["actions"][i]["at"], "op": a.op, "job": a.job}
+                | (
+                    {"body": JobsClient.schedule_body(**schedule_kwargs(scenario, a.job, i))}
+                    if a.op == "schedule"
+                    else {}
+                )
+                for i, a in enumerate(scenario.actions)
+            ],
             "cluster": {"replicas": scenario.cluster.replicas, "schedulers": scenario.cluster.schedulers},
             "behaviour": behaviour.to_json(),
             "observe": {
@@ -168,13 +186,24 @@ def execute(
             events.emit("observe_started")
             say(f"scheduling {len(jobs)} job(s) through replica {first.index}'s daprd")
             for job in jobs:
-                client.schedule(job.name, **_schedule_kwargs(scenario, job.name))
-            handles = run_timeline(
-                Nemesis(cluster, random.Random(scenario.seed), http, events.emit),
-                scenario.faults,
-                scenario.observe.duration.total_seconds(),
-                lambda label, secs: sleep_with(countdown, label, secs),
-            )
+                client.schedule(job.name, **schedule_kwargs(scenario, job.name))
+            handles: list[FaultHandle] = []
+            actions: list[dict[str, Any]] = []
+            if scenario.actions:
+                actions = run_actions(
+                    client,
+                    scenario,
+                    scenario.observe.duration.total_seconds(),
+                    lambda label, secs: sleep_with(countdown, label, secs),
+                    events.emit,
+                )
+            else:
+                handles = run_timeline(
+                    Nemesis(cluster, random.Random(scenario.seed), http, events.emit),
+                    scenario.faults,
+                    scenario.observe.duration.total_seconds(),
+                    lambda label, secs: sleep_with(countdown, label, secs),
+                )
             observe_end_ns = time.time_ns()
             events.emit("observe_ended")
             for job in jobs:
@@ -202,6 +231,7 @@ def execute(
         replicas=len(replicas),
         side_effects=side_effects,
         ledger_stats=ledger_stats,
+        actions=actions,
     )
     report.write_ledger_csv(run_dir, deliveries, operations)
     store.write_json(
@@ -227,6 +257,7 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
     """Judge a run from its stage-1 files alone (no services) and write stage 2. ``onceonly check`` uses this."""
     history = store.load_history(run_dir)
     info = store.read_json(run_dir / store.RUN_INFO)
+    op_plans, claims = action_inputs(scenario, history["actions"])
     result = check(
         CheckInput(
             jobs=scenario.job_plans(),
@@ -239,6 +270,8 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
             replicas=history["replicas"],
             side_effects=history["side_effects"],
             lateness_p99_ms=scenario.expect.lateness_p99_ms,
+            op_plans=op_plans,
+            actions=claims,
         )
     )
     doc = report.results_document(
@@ -255,25 +288,22 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
     return RunOutcome(run_dir, doc, result)
 
 
-def _job_source(scenario: Scenario, name: str) -> Any:
-    return next(j for j in scenario.sources.jobs if j.name == name)
-
-
-def _schedule_kwargs(scenario: Scenario, name: str) -> dict[str, Any]:
-    """The Jobs API fields for job ``name``, as the scenario gives them."""
-    src = _job_source(scenario, name)
-    plan = next(j for j in scenario.job_plans() if j.name == name)
-    return {
-        "schedule": plan.schedule,
-        "due_time": plan.due_time,
-        "repeats": plan.repeats,
-        "ttl": plan.ttl,
-        "data": src.data,
-        "overwrite": src.overwrite,
-        "failure_policy": plan.failure_policy,
+def action_inputs(scenario: Scenario, done: list[dict[str, Any]]) -> tuple[dict[str, JobPlan], list[ActionClaim]]:
+    """From the actions the runner made (``history.json`` ``actions``): the plan each ``schedule`` call asked for
+    (op_id -> JobPlan) and one claim per scenario action (``op_id`` None for an action never made)."""
+    op_ids = {int(a["index"]): str(a["op_id"]) for a in done}
+    op_plans = {
+        op_ids[i]: scenario.action_plan(i)
+        for i, action in enumerate(scenario.actions)
+        if action.op == "schedule" and i in op_ids
     }
+    claims = [
+        ActionClaim(i, a.at.total_seconds(), a.op, a.job, op_ids.get(i), a.expect_status)
+        for i, a in enumerate(scenario.actions)
+    ]
+    return op_plans, claims
 
 
 def _job_body(scenario: Scenario, name: str) -> dict[str, Any]:
     """The JSON body the schedule call sends for job ``name`` (as written to plan.json)."""
-    return JobsClient.schedule_body(**_schedule_kwargs(scenario, name))
+    return JobsClient.schedule_body(**schedule_kwargs(scenario, name))

@@ -1,8 +1,8 @@
 """A scenario file: load it, apply ``--set`` overrides, validate all of it before anything starts, and hash it.
 
 The file is plain data with fixed sections (``name``, ``cluster``, ``sources`` and ``observe`` are required;
-``description``, ``seed``, ``dapr``, ``app``, ``expect``, ``workload`` and ``faults`` are optional). Every problem
-is reported as one short line naming the file, the field path, the bad value and what would be valid, e.g.
+``description``, ``seed``, ``dapr``, ``app``, ``expect``, ``workload``, ``faults`` and ``actions`` are optional).
+Every problem is reported as one short line naming the file, the field path, the bad value and what would be valid, e.g.
 ``scenarios/x.yaml: cluster.replicas: -1 is not valid: must be at least 1``; all problems at once, as one
 ``ScenarioError`` (an ``InputError``: exit 3, nothing started).
 
@@ -47,7 +47,7 @@ from pydantic_core import ErrorDetails
 from dapr.versions import SUPPORTED
 from harness.errors import InputError
 from harness.model import NS, BindingPlan, FailurePolicy, JobPlan, Policy
-from harness.ticks import ScheduleError, parse_due_time, validate_schedule
+from harness.ticks import ScheduleError, parse_due_time, validate_job, validate_schedule
 from target_app.settings import SideEffect
 
 REQUIRED_SECTIONS = ("name", "cluster", "sources", "observe")
@@ -347,6 +347,7 @@ class AppSection(_Section):
     status: int = Field(default=200, ge=100, le=599)
     fail_first: int = Field(default=0, ge=0)
     side_effect: SideEffect = "both"
+    bodies: dict[str, JsonValue] = Field(default_factory=dict)  # job name -> JSON body the app answers it with
 
 
 class ObserveSection(_Section):
@@ -400,6 +401,45 @@ class FaultSpec(_Section):
         return self.kind.startswith("scheduler") or self.kind in NETWORK_KINDS
 
 
+ActionOp = Literal["schedule", "delete", "get"]
+PLAN_FIELDS = ("schedule", "due_time", "repeats", "ttl", "data", "overwrite")
+
+
+class ActionSpec(_Section):
+    """One Jobs API call the runner makes during the observation (``harness.runner``), through ``JobsClient``.
+
+    ``schedule`` re-POSTs job ``job`` of ``sources.jobs``: each of ``schedule``, ``due_time``, ``repeats``,
+    ``ttl``, ``data``, ``overwrite`` given here replaces the job's own, the rest are the job's (a field cannot be
+    removed). ``delete`` and ``get`` take only ``at``,
+    ``job`` and ``expect_status``. ``expect_status``: the HTTP status the call must answer (a claim; a different
+    answer fails the run).
+    """
+
+    at: NonNegativeDuration
+    op: ActionOp
+    job: Name
+    schedule: Annotated[str | None, AfterValidator(_job_schedule)] = None
+    due_time: DueTime = None
+    repeats: int | None = Field(default=None, ge=1)
+    ttl: Ttl = None
+    data: JsonValue = None
+    overwrite: bool | None = None
+    expect_status: int | None = Field(default=None, ge=100, le=599)
+
+    @model_validator(mode="after")
+    def _fields_fit_op(self) -> ActionSpec:
+        if self.op != "schedule":
+            for key in PLAN_FIELDS:
+                if getattr(self, key) is not None:
+                    raise Invalid(f"is only valid for op schedule, not {self.op}", key)
+        return self
+
+    def merged(self, job: JobSource) -> JobSource:
+        """The job as this ``schedule`` action re-POSTs it: the action's fields over the job's."""
+        changes = {key: getattr(self, key) for key in PLAN_FIELDS if getattr(self, key) is not None}
+        return job.model_copy(update=changes)
+
+
 class ExpectSection(_Section):
     jobs: Policy = "exactly-once"
     bindings: Policy = "contract"
@@ -418,6 +458,7 @@ class Scenario(_Section):
     expect: ExpectSection = Field(default_factory=ExpectSection)
     workload: dict[str, JsonValue] = Field(default_factory=dict)
     faults: list[FaultSpec] = Field(default_factory=list)
+    actions: list[ActionSpec] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -460,6 +501,57 @@ class Scenario(_Section):
     @property
     def needs_fault_proxy(self) -> bool:
         return any(f.kind in NETWORK_KINDS for f in self.faults)
+
+    @model_validator(mode="after")
+    def _actions_fit(self) -> Scenario:
+        if self.actions and self.faults:
+            raise Invalid("faults and actions in one scenario are not supported yet: use one or the other", "actions")
+        jobs = {j.name: j for j in self.sources.jobs}
+        deleted: set[str] = set()
+        previous = timedelta(0)
+        for i, action in enumerate(self.actions):
+            where = f"actions.{i}"
+            if action.at >= self.observe.duration:
+                raise Invalid(f"at {format_duration(action.at)} is not within observe.duration", f"{where}.at")
+            if action.at < previous:
+                raise Invalid(
+                    f"at {format_duration(action.at)} is before the action above it: list them in time order",
+                    f"{where}.at",
+                )
+            previous = action.at
+            if action.job not in jobs:
+                close = difflib.get_close_matches(action.job, list(jobs), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                valid = ", ".join(jobs) or "none"
+                raise Invalid(f"{show(action.job)} is not a job of sources.jobs{hint}; jobs: {valid}", f"{where}.job")
+            if action.op == "delete":
+                deleted.add(action.job)
+            elif action.op == "schedule":
+                if action.job in deleted:
+                    raise Invalid(
+                        "a schedule after a delete of the same job re-creates it, which the oracle does not model",
+                        f"{where}.op",
+                    )
+                try:
+                    validate_job(self.action_plan(i))
+                except ScheduleError as exc:
+                    raise Invalid(str(exc).split(": ", 1)[-1], where) from None
+        for name in self.app.bodies:
+            if name not in jobs:
+                raise Invalid(
+                    f"{show(name)} is not a job of sources.jobs: bodies are per job name", f"app.bodies.{name}"
+                )
+        return self
+
+    def action_job(self, index: int) -> JobSource:
+        """The job as ``schedule`` action ``index`` re-POSTs it (its fields over the job's)."""
+        action = self.actions[index]
+        job = next(j for j in self.sources.jobs if j.name == action.job)
+        return action.merged(job)
+
+    def action_plan(self, index: int) -> JobPlan:
+        """The plan the ``schedule`` action ``index`` asks for, under the scenario's jobs policy."""
+        return self.action_job(index).plan(self.expect.jobs)
 
     def job_plans(self) -> list[JobPlan]:
         return [job.plan(self.expect.jobs) for job in self.sources.jobs]

@@ -3,7 +3,7 @@
 ``reports/<scenario>/<UTC start>-<scenario hash>/``::
 
     scenario.yaml     the scenario as run (after --set overrides)           stage 0
-    plan.json         jobs and bindings as scheduled, cluster, behaviour     stage 0
+    plan.json         jobs, bindings, actions as scheduled, cluster, behaviour  stage 0
     events.jsonl      one JSON line per event (phases, operations' outcomes) during the run
     logs/             one log per process; journal/ the apps' fallback journals
     history.json      everything the checker needs (deliveries, operations, windows, times)   stage 1
@@ -66,6 +66,7 @@ def save_history(
     replicas: int,
     side_effects: dict[tuple[str, str], dict[str, int]],
     ledger_stats: dict[str, int],
+    actions: list[dict[str, Any]] | None = None,
 ) -> None:
     write_json(
         run_dir / HISTORY,
@@ -79,6 +80,7 @@ def save_history(
             "replicas": replicas,
             "side_effects": [{"source": s, "name": n, **v} for (s, n), v in sorted(side_effects.items())],
             "ledger_stats": ledger_stats,
+            "actions": actions or [],  # the scenario's job actions made: index, op, job, op_id of the call
         },
     )
 
@@ -92,6 +94,7 @@ def load_history(run_dir: Path) -> dict[str, Any]:
     data["deliveries"] = [Delivery(**d) for d in data["deliveries"]]
     data["operations"] = [Operation(**o) for o in data["operations"]]
     data["windows"] = [ReplicaWindow(**w) for w in data["windows"]]
+    data.setdefault("actions", [])
     data["side_effects"] = {
         (e["source"], e["name"]): {"naive": e["naive"], "idempotent": e["idempotent"]} for e in data["side_effects"]
     }

@@ -7,8 +7,9 @@ Routes:
 - ``GET /healthz``; ``GET /metrics`` — Prometheus text with deliveries by source, name and answer.
 
 A delivery without the right ``dapr-api-token`` gets 401 and is not recorded. Otherwise the app decides its
-answer (the run's ``Behaviour``: fail the first k, a fixed status, a delay), runs the side effects on success,
-writes the record to the ledger **before** answering, and answers. If the ledger cannot take the record, the
+answer (the run's ``Behaviour``: fail the first k, a fixed status, a delay, and for a job named in
+``bodies`` a JSON body such as ``{"status": "RETRY"}``), runs the side effects on success, writes the record to the
+ledger **before** answering, and answers. If the ledger cannot take the record, the
 record goes to the replica's journal with status 503 and the app answers 503, so Dapr delivers again: a delivery
 is never acknowledged without a record. It never judges or de-duplicates anything.
 """
@@ -108,6 +109,9 @@ def create_app(settings: Settings, recorder: Recorder | None = None) -> FastAPI:
             recorder.journal(rec)
         _log(rec)
         counter.labels(source, name, str(rec.status)).inc()
+        if source == "jobs" and name in behaviour.bodies and rec.ledger != "journal":
+            content = json.dumps(behaviour.bodies[name]).encode()
+            return Response(content=content, status_code=rec.status, media_type="application/json")
         return Response(status_code=rec.status)
 
     @app.get("/healthz")

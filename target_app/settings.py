@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 SideEffect = Literal["naive", "idempotent", "both"]
 
@@ -36,6 +36,7 @@ class Behaviour:
     fail_first: int = 0  # answer 500 to the first k deliveries of each (source, name), counted across replicas
     side_effect: SideEffect = "both"  # which "cleanup ran" side effects to run on a successful delivery
     effect_window_ms: int = 1000  # the idempotent side effect's occurrence key: received time // window
+    bodies: dict[str, Any] = field(default_factory=dict)  # job name -> JSON body answered (e.g. {"status": "RETRY"})
 
     @classmethod
     def from_json(cls, text: str) -> Behaviour:

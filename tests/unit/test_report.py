@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 
 from harness import report
+from harness.claims import ActionResult
 from harness.model import NS, Delivery, Lateness, Operation, SourceResult, Witness
 
 DUE = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z
@@ -130,7 +131,19 @@ def test_results_json_has_every_documented_key_with_its_type(tmp_path: Path, doc
     path = report.write_results(tmp_path, doc)
     data = json.loads(path.read_text())
     assert data == doc  # nothing is lost to JSON
-    assert set(data) == {"schema", "verdict", "dapr", "scenario", "host", "timings", "faults", "notes", "sources"}
+    assert set(data) == {
+        "schema",
+        "verdict",
+        "dapr",
+        "scenario",
+        "host",
+        "timings",
+        "faults",
+        "notes",
+        "sources",
+        "actions",
+    }
+    assert data["actions"] == []
     assert data["schema"] == report.SCHEMA == 1
     assert data["verdict"] == "fail"
     assert data["dapr"] == {"daprd": "1.18.3", "scheduler": "1.18.3"}
@@ -365,3 +378,57 @@ def test_summary_md_places_each_witness_against_the_fault_windows(tmp_path: Path
         "during fault #1 kill, 0.0 s in]",  # the kill came 2 ms after the first delivery, 8 ms before the second
     ]
     assert "- fault network-blackhole on the link daprd ↔ every scheduler member" in "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class FakeCheckWithActions(FakeCheck):
+    actions: tuple[ActionResult, ...] = ()
+
+
+def _action(index: int, status: int | None, expect: int | None, verdict: str) -> ActionResult:
+    return ActionResult(
+        index=index,
+        at_s=4.0,
+        op="schedule",
+        job="tick-job",
+        op_id=f"op{index}",
+        phase="fail" if status == 409 else "ok",
+        status=status,
+        error_code="DAPR_SCHEDULER_SCHEDULE_JOB" if status == 409 else None,
+        not_found=False,
+        expect_status=expect,
+        verdict=verdict,  # type: ignore[arg-type]
+        note=f"schedule tick-job at 4s: answered {status}",
+    )
+
+
+def test_actions_are_in_results_summary_and_junit(tmp_path: Path) -> None:
+    claimed, plain = _action(0, 409, 409, "pass"), _action(1, 204, None, "pass")
+    result = FakeCheckWithActions((PASSING,), "pass", (), (claimed, plain))
+    doc = report.results_document(
+        result,
+        dapr={"daprd": "1.18.2", "scheduler": "1.18.2"},
+        scenario={"name": "overwrite", "hash": "abc"},
+        host={},
+        timings={},
+    )
+    first = doc["actions"][0]
+    assert first == {
+        "index": 0,
+        "at_s": 4.0,
+        "op": "schedule",
+        "job": "tick-job",
+        "op_id": "op0",
+        "phase": "fail",
+        "status": 409,
+        "error_code": "DAPR_SCHEDULER_SCHEDULE_JOB",
+        "not_found": False,
+        "expect_status": 409,
+        "verdict": "pass",
+        "note": "schedule tick-job at 4s: answered 409",
+    }
+    assert json.loads(report.write_results(tmp_path, doc).read_text())["actions"][1]["expect_status"] is None
+    summary = report.write_summary_md(tmp_path, doc).read_text()
+    assert "## Actions" in summary and "- pass: schedule tick-job at 4s: answered 409" in summary
+    cases = ET.parse(report.write_junit(tmp_path, doc, "overwrite")).getroot().iter("testcase")
+    assert [c.get("name") for c in cases] == ["jobs:ok-job", "action:0:schedule:tick-job"]  # only claims are cases

@@ -138,7 +138,7 @@ INVALID: dict[str, tuple[Change, str]] = {
     "unknown section": (
         UnknownSection,
         "unknown section 'obsrve' (did you mean 'observe'?); valid sections: name, description, seed, dapr, "
-        "cluster, sources, app, observe, expect, workload, faults",
+        "cluster, sources, app, observe, expect, workload, faults, actions",
     ),
     "negative replicas": (NegativeReplicas, "cluster.replicas: -1 is not valid: must be at least 1"),
     "too many replicas": (TooManyReplicas, "cluster.replicas: 21 is not valid: must be at most 20"),
@@ -339,8 +339,8 @@ def test_set_a_section_the_file_does_not_have() -> None:
         ),
         (
             "clustr.replicas=5",
-            "--set clustr.replicas=5: unknown section 'clustr' (did you mean 'cluster'?); valid "
-            "sections: name, description, seed, dapr, cluster, sources, app, observe, expect, workload, faults",
+            "--set clustr.replicas=5: unknown section 'clustr' (did you mean 'cluster'?); valid sections: "
+            "name, description, seed, dapr, cluster, sources, app, observe, expect, workload, faults, actions",
         ),
         (
             "sources.jobs.3.schedule=@every 1s",
@@ -494,3 +494,100 @@ def test_model_is_frozen() -> None:
     sc: Scenario = load_scenario(HEADLINE)
     with pytest.raises(ValueError, match="frozen"):
         sc.cluster.replicas = 9
+
+
+# --- mid-run job actions and per-job answer bodies -------------------------------------------------------------
+
+
+def with_actions(actions: list[Doc], **app: object) -> Doc:
+    doc = headline()
+    doc["actions"] = actions
+    if app:
+        doc["app"] = app
+    return doc
+
+
+def test_actions_load_with_their_merged_plans(tmp_path: Path) -> None:
+    doc = with_actions(
+        [
+            {"at": "4s", "op": "schedule", "job": "tick-job", "schedule": "@every 3s", "overwrite": True},
+            {"at": "5s", "op": "get", "job": "tick-job", "expect_status": 200},
+            {"at": "6s", "op": "delete", "job": "tick-job", "expect_status": 204},
+        ],
+        bodies={"tick-job": {"status": "RETRY"}},
+    )
+    sc = load_scenario(write(tmp_path, doc))
+    assert [(a.op, a.at.total_seconds(), a.expect_status) for a in sc.actions] == [
+        ("schedule", 4.0, None),
+        ("get", 5.0, 200),
+        ("delete", 6.0, 204),
+    ]
+    assert sc.action_plan(0) == JobPlan("tick-job", "@every 3s")
+    merged = sc.action_job(0)
+    assert merged.overwrite is True and merged.data == {"job": "tick-job"}  # the job's data is kept
+    assert sc.app.bodies == {"tick-job": {"status": "RETRY"}}
+    assert load_scenario(write(tmp_path, yaml.safe_load(sc.dump_yaml()), "again.yaml")).canonical_hash() == (
+        sc.canonical_hash()
+    )
+
+
+@pytest.mark.parametrize(
+    ("actions", "message"),
+    [
+        (
+            [{"at": "4s", "op": "delete", "job": "tick-jb"}],
+            "actions.0.job: 'tick-jb' is not a job of sources.jobs (did you mean 'tick-job'?); jobs: tick-job",
+        ),
+        ([{"at": "60s", "op": "get", "job": "tick-job"}], "actions.0.at: at 60s is not within observe.duration"),
+        (
+            [{"at": "4s", "op": "delete", "job": "tick-job", "schedule": "@every 2s"}],
+            "actions.0.schedule: is only valid for op schedule, not delete",
+        ),
+        (
+            [{"at": "4s", "op": "get", "job": "tick-job"}, {"at": "3s", "op": "get", "job": "tick-job"}],
+            "actions.1.at: at 3s is before the action above it: list them in time order",
+        ),
+        (
+            [{"at": "4s", "op": "delete", "job": "tick-job"}, {"at": "5s", "op": "schedule", "job": "tick-job"}],
+            "actions.1.op: a schedule after a delete of the same job re-creates it, which the oracle does not model",
+        ),
+        ([{"at": "4s", "op": "post", "job": "tick-job"}], "actions.0.op: 'post' is not valid: must be one of"),
+        (
+            [{"at": "4s", "op": "get", "job": "tick-job", "colour": 1}],
+            "unknown key 'colour' in actions.0; valid keys: at, op, job, schedule,",
+        ),
+        ([{"at": "4s", "op": "get", "job": "tick-job", "expect_status": 99}], "actions.0.expect_status: 99 is not"),
+    ],
+    ids=["unknown job", "after the end", "field of another op", "out of order", "re-create", "bad op", "extra", "99"],
+)
+def test_bad_actions_are_refused_with_the_path(tmp_path: Path, actions: list[Doc], message: str) -> None:
+    path = write(tmp_path, with_actions(actions))
+    assert refused(path).startswith(f"{path}: {message}")
+
+
+def test_an_action_plan_dapr_would_refuse_is_refused(tmp_path: Path) -> None:
+    doc = with_actions([{"at": "4s", "op": "schedule", "job": "one", "repeats": 3}])
+    doc["sources"]["jobs"] = [{"name": "one", "due_time": "2s"}]
+    path = write(tmp_path, doc)
+    assert refused(path) == f"{path}: actions.0: repeats > 1 needs a schedule"
+
+
+def test_faults_and_actions_together_are_refused(tmp_path: Path) -> None:
+    doc = with_actions([{"at": "4s", "op": "get", "job": "tick-job"}])
+    doc["faults"] = [{"at": "5s", "kind": "pause", "target": 0}]
+    path = write(tmp_path, doc)
+    assert (
+        refused(path)
+        == f"{path}: actions: faults and actions in one scenario are not supported yet: use one or the other"
+    )
+
+
+def test_a_body_for_an_unknown_job_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, with_actions([], bodies={"nope": {"status": "DROPPED"}}))
+    assert refused(path) == f"{path}: app.bodies.nope: 'nope' is not a job of sources.jobs: bodies are per job name"
+
+
+@pytest.mark.parametrize("name", ["seed-claims.yaml", "overwrite.yaml", "delete-stops.yaml"])
+def test_the_action_scenarios_validate(name: str) -> None:
+    sc = load_scenario(HEADLINE.parent / name)
+    assert sc.actions and all(a.expect_status is not None for a in sc.actions)

@@ -10,7 +10,8 @@ import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
 from target_app.app import TOKEN_HEADER, create_app, create_app_from_env
-from target_app.settings import Settings, SettingsError
+from target_app.recorder import FakeRecorder
+from target_app.settings import Behaviour, Settings, SettingsError
 
 # Starlette >= 1.x asks for its `httpx2` fork for the TestClient and warns once, at import, when it falls back to
 # httpx (the project's dependency). The fallback is what this project runs; only that one warning is silenced.
@@ -143,3 +144,52 @@ def test_app_from_env_without_replica_fails(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("ONCEONLY_REPLICA", raising=False)
     with pytest.raises(SettingsError, match="ONCEONLY_REPLICA"):
         create_app_from_env()
+
+
+# --- per-job answer bodies -------------------------------------------------------------------------------------
+
+BODIES = Behaviour(bodies={"job-retry": {"status": "RETRY"}, "job-dropped": {"status": "DROPPED"}})
+
+
+def test_a_job_named_in_bodies_is_answered_200_with_its_json_body_after_the_record() -> None:
+    recorder = FakeRecorder()
+    with TestClient(create_app(Settings(replica=1, app_token=TOKEN, behaviour=BODIES), recorder)) as app:
+        retry = app.post("/job/job-retry", headers={TOKEN_HEADER: TOKEN})
+        dropped = app.post("/job/job-dropped", headers={TOKEN_HEADER: TOKEN})
+        plain = app.post("/job/other", headers={TOKEN_HEADER: TOKEN})
+        cron = app.post("/cron/job-retry", headers={TOKEN_HEADER: TOKEN})  # bodies are for jobs only
+    assert (retry.status_code, retry.json()) == (200, {"status": "RETRY"})
+    assert retry.headers["content-type"] == "application/json"
+    assert (dropped.status_code, dropped.json()) == (200, {"status": "DROPPED"})
+    assert (plain.status_code, plain.content, cron.content) == (200, b"", b"")
+    assert [(r.name, r.status) for r in recorder.records] == [
+        ("job-retry", 200),
+        ("job-dropped", 200),
+        ("other", 200),
+        ("job-retry", 200),
+    ]
+    assert recorder.naive[("jobs", "job-retry")] == 1  # a 200 with a body is a success: the side effect ran
+
+
+def test_a_body_keeps_the_behaviours_status_and_the_journal_fallback_still_answers_503() -> None:
+    failing = Behaviour(fail_first=1, bodies={"job-retry": {"status": "RETRY"}})
+    recorder = FakeRecorder()
+    with TestClient(create_app(Settings(replica=0, behaviour=failing), recorder)) as app:
+        first = app.post("/job/job-retry")
+        second = app.post("/job/job-retry")
+    assert (first.status_code, first.json()) == (500, {"status": "RETRY"})
+    assert (second.status_code, second.json()) == (200, {"status": "RETRY"})
+    down = FakeRecorder(fail=True)
+    with TestClient(create_app(Settings(replica=0, behaviour=BODIES), down)) as app:
+        lost = app.post("/job/job-retry")
+    assert (lost.status_code, lost.content) == (503, b"")  # not acknowledged: Dapr must deliver again
+    assert [r.status for r in down.journaled] == [503]
+
+
+def test_behaviour_with_bodies_round_trips_through_json() -> None:
+    assert Behaviour.from_json(BODIES.to_json()) == BODIES
+    env = {"ONCEONLY_REPLICA": "0", "ONCEONLY_BEHAVIOUR": BODIES.to_json()}
+    assert Settings.from_env(env).behaviour.bodies == {
+        "job-retry": {"status": "RETRY"},
+        "job-dropped": {"status": "DROPPED"},
+    }

@@ -1,0 +1,151 @@
+"""Which plan a job follows over time, when it is scheduled more than once: the jobs oracle's overwrite model.
+
+A successful schedule call on a name that exists replaces the job (go-etcd-cron v0.12.7
+``internal/engine/handler/handler.go`` ``addJob``: ``Put`` of the job key when ``overwrite`` is set; the new
+stored job gets a new ``PartitionId`` and ``Begin`` in ``internal/scheduler/builder.go`` ``Parse``, so its counter
+starts over, ``internal/counter/counter.go``). Without ``overwrite`` the scheduler answers ``AlreadyExists``
+(``PutIfNotExists``; dapr v1.18.2 ``pkg/scheduler/server/api.go`` ``ScheduleJob``), which daprd turns into HTTP 409
+(``pkg/api/errors/scheduler.go`` ``SchedulerScheduleJob``, kit ``grpccodes``): the call ``fail``s and the old
+plan stays in force.
+
+So a job's history is a list of *spans*, one per schedule call that ended ``ok`` (the first live call, whatever
+its outcome, creates the job):
+
+* a span's occurrences come from its plan, created at its call's **invoke** time (as for the first call);
+* it ends when the next ``ok`` schedule call (an overwrite) ends: occurrences due after that ``ok`` are no longer
+  expected; those due within the *grace* (``max(delete grace, the call's latency)``) before the overwrite's
+  invoke, or later, are not counted (matched if delivered, never missed): a trigger of the old plan may be in
+  flight when the overwrite lands;
+* a re-schedule whose outcome is unknown (``info``) leaves the old plan assumed and makes the job *unknown*; a
+  schedule call after a delete re-creates the job, which is not modelled (*unknown*).
+
+The first old-plan due time the overwrite dropped is kept per span: after the overwrite, a delivery that fits no
+occurrence of the new plan and comes at or after it is *spurious* (the old plan still firing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from harness.model import JobPlan, OpPhase
+from harness.ticks import iter_job_occurrences, job_continuation
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleCall:
+    """One schedule operation of a job, as the oracle needs it."""
+
+    op_id: str
+    start_ns: int  # the invoke row's time
+    outcome: OpPhase | None  # None: no outcome row
+    outcome_ns: int | None
+    status: int | None = None  # the HTTP status, when Dapr answered
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSpan:
+    plan: JobPlan
+    created_ns: int  # the invoke time of the call that set this plan
+    replaced_ns: int | None = None  # the ok time of the overwrite that replaced it; None: in force to the end
+    cut_ns: int | None = None  # occurrences due after this are not counted (the overwrite's invoke - grace)
+
+
+@dataclass
+class Spans:
+    spans: list[PlanSpan]
+    notes: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+
+def plan_spans(
+    job: JobPlan,
+    calls: Sequence[ScheduleCall],
+    op_plans: Mapping[str, JobPlan],
+    grace_ns: int,
+    deleted_from_ns: int | None,
+    iso: Callable[[int], str] = str,
+) -> Spans:
+    """The spans of a job from its schedule calls (sorted by invoke; at least one not ``fail``).
+
+    ``op_plans`` gives the plan a call asked for (absent: ``job``); ``deleted_from_ns`` is the first delete's
+    invoke (calls after it are re-creations, not modelled); ``iso`` formats a time for the notes.
+    """
+    live = [c for c in calls if c.outcome != "fail"]
+    first = live[0]
+    out = Spans([PlanSpan(op_plans.get(first.op_id, job), first.start_ns)])
+    for call in calls:
+        if call is first or call.start_ns < first.start_ns:
+            continue
+        when = iso(call.start_ns)
+        if deleted_from_ns is not None and call.start_ns >= deleted_from_ns:
+            out.unknown.append(f"scheduled again at {when} after a delete: a re-created job is not modelled")
+            continue
+        if call.outcome == "fail":
+            answer = f"answered {call.status}" if call.status is not None else "failed"
+            out.notes.append(f"the schedule call at {when} {answer}: the plan in force is unchanged")
+            continue
+        if call.outcome != "ok" or call.outcome_ns is None:
+            out.unknown.append(
+                f"the schedule call at {when} has an unknown outcome: the old plan is assumed, but it may have "
+                "been replaced"
+            )
+            continue
+        last = out.spans[-1]
+        latency = call.outcome_ns - call.start_ns
+        out.spans[-1] = PlanSpan(last.plan, last.created_ns, call.outcome_ns, call.start_ns - max(grace_ns, latency))
+        plan = op_plans.get(call.op_id, job)
+        out.spans.append(PlanSpan(plan, call.start_ns))
+        out.notes.append(f"overwritten at {when} ({describe(plan)}): occurrences after it follow the new plan")
+    return out
+
+
+def describe(plan: JobPlan) -> str:
+    parts = [
+        f"{key} {value}"
+        for key, value in (
+            ("schedule", plan.schedule),
+            ("due_time", plan.due_time),
+            ("repeats", plan.repeats),
+            ("ttl", plan.ttl),
+        )
+        if value is not None
+    ]
+    return ", ".join(parts)
+
+
+@dataclass
+class SpanDues:
+    dues: list[tuple[int, int, bool]]  # (due, span index, counted by its span), sorted
+    beyond: int | None  # the last span's first due after the horizon; None when its schedule ended
+    continuation: int | None  # when the last span would next have fired had repeats/ttl not ended it
+    dropped: dict[int, int]  # span index -> the first old-plan due its overwrite dropped
+
+
+def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
+    """Every expected due time, span by span, up to ``horizon_ns``. Raises ``ScheduleError`` like ``ticks``."""
+    dues: list[tuple[int, int, bool]] = []
+    dropped: dict[int, int] = {}
+    beyond: int | None = None
+    last_dues: list[int] = []
+    for i, span in enumerate(spans):
+        final = i == len(spans) - 1
+        limit = horizon_ns if span.replaced_ns is None else min(horizon_ns, span.replaced_ns)
+        mine: list[int] = []
+        for due in iter_job_occurrences(span.plan, span.created_ns):
+            if due > limit:
+                if final:
+                    beyond = due
+                elif span.replaced_ns is not None and due > span.replaced_ns:
+                    dropped[i] = due
+                break
+            mine.append(due)
+            dues.append((due, i, span.cut_ns is None or due <= span.cut_ns))
+        if final:
+            last_dues = mine
+    dues.sort()
+    last = spans[-1]
+    continuation = None
+    if beyond is None and last_dues:
+        continuation = job_continuation(last.plan, last.created_ns, last_dues[-1])
+    return SpanDues(dues, beyond, continuation, dropped)
