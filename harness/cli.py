@@ -38,6 +38,7 @@ from dapr.build import BuildError, build
 from dapr.probe import ProbeError
 from dapr.versions import DEFAULT_VERSION, SUPPORTED, DaprVersion, UnknownVersionError, lookup
 from harness.cluster.local import ClusterSpec, LocalCluster, find_redis_server
+from harness.cluster.ports import is_listening
 from harness.cluster.processes import Interrupted, exit_on_signals
 from harness.errors import ExitCode, HarnessError, InputError
 
@@ -322,12 +323,23 @@ def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
 
 
 def _run(
-    scenario_path: Path, overrides: list[str] | None, version: str | None, bin_dir: Path | None, reports: Path
+    scenario_path: Path,
+    overrides: list[str] | None,
+    version: str | None,
+    bin_dir: Path | None,
+    reports: Path,
+    *,
+    web_port: int | None = None,
+    need_load: bool = False,
 ) -> None:
     from harness import runner, store
     from harness.report import action_lines, verdict_table
 
     sc = load(scenario_path, overrides)  # bad input: exit 3, nothing started
+    if need_load and sc.workload.load is None:
+        fail(InputError(f"{scenario_path}: workload.load is missing: `onceonly load` needs load stages to run"))
+    if web_port is not None and is_listening(web_port):
+        fail(InputError(f"port {web_port} on 127.0.0.1 is taken: choose another with --web-port"))
     bin_dir = bin_dir or (Path(sc.dapr.bin_dir) if sc.dapr.bin_dir else None)
     version = version or sc.dapr.version or DEFAULT_VERSION
     bins = prepare_binaries(version, bin_dir)
@@ -359,7 +371,11 @@ def _run(
                     progress.update(task, completed=seconds - max(0.0, end - time.monotonic()))
                 progress.update(task, total=None)
 
-            outcome = runner.execute(sc, bins, run_dir, progress=say, countdown=countdown, toxiproxy=proxy)
+            if web_port is not None:
+                console.print(f"Locust web UI (with the onceonly tab): http://127.0.0.1:{web_port}/?tab=onceonly")
+            outcome = runner.execute(
+                sc, bins, run_dir, progress=say, countdown=countdown, toxiproxy=proxy, web_port=web_port
+            )
     except (KeyboardInterrupt, Interrupted):
         console.print(f"interrupted; the cluster was stopped. Partial run in {run_dir}")
         raise typer.Exit(130) from None
@@ -383,6 +399,23 @@ def run(
 ) -> None:
     """Run one scenario on a real local Dapr and judge it. Exit 0 pass, 1 anomaly, 2 unknown, 3 bad input, 4 env."""
     _run(scenario, set_, version, bin_dir, reports)
+
+
+@app.command("load")
+def load_command(
+    scenario: ScenarioArg,
+    web: Annotated[
+        bool, typer.Option("--web/--headless", help="Serve Locust's web UI with onceonly's live tab while it runs.")
+    ] = False,
+    web_port: Annotated[int, typer.Option(help="Loopback port of the web UI.")] = 8089,
+    set_: SetOpt = None,
+    version: RunVersionOpt = None,
+    bin_dir: BinDirOpt = None,
+    reports: ReportsOpt = Path("reports"),
+) -> None:
+    """Run a scenario's load stages (Locust) against the Jobs API and account for every job created. Exit codes
+    as `run`; Locust's CSVs and HTML report go to <run dir>/locust/."""
+    _run(scenario, set_, version, bin_dir, reports, web_port=web_port if web else None, need_load=True)
 
 
 @app.command()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import platform
 import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ from harness.jobs_client import JobsClient
 from harness.ledger import Ledger
 from harness.model import BindingPlan, JobPlan, ReplicaWindow
 from harness.nemesis import FaultHandle, Nemesis, run_timeline
-from harness.scenario import Scenario
+from harness.scenario import LoadSection, Scenario
+from harness.workload import CONFIG_ENV, REDIS_PASSWORD_ENV, TOKEN_ENV, LoadConfig, load_plans
 from target_app.settings import Behaviour
 
 Progress = Callable[[str], None]
@@ -120,10 +122,12 @@ def execute(
     progress: Progress | None = None,
     countdown: Countdown | None = None,
     toxiproxy: Path | None = None,
+    web_port: int | None = None,
 ) -> RunOutcome:
     """Run ``scenario`` on ``bins`` into ``run_dir`` (which exists and is empty) and judge it.
 
-    ``toxiproxy``: the toxiproxy-server binary; needed when the scenario has network faults.
+    ``toxiproxy``: the toxiproxy-server binary; needed when the scenario has network faults. ``web_port``: serve
+    Locust's web UI (with onceonly's tab) on 127.0.0.1:<port> while the load runs; None runs it headless.
     """
     say = progress or (lambda _m: None)
     events = store.EventLog(run_dir / "events.jsonl")
@@ -187,6 +191,9 @@ def execute(
             say(f"scheduling {len(jobs)} job(s) through replica {first.index}'s daprd")
             for job in jobs:
                 client.schedule(job.name, **schedule_kwargs(scenario, job.name))
+            if scenario.workload.load is not None:
+                say("starting the load (Locust)")
+                start_load(cluster, run_dir, scenario.workload.load, stable_api, web_port=web_port)
             handles: list[FaultHandle] = []
             actions: list[dict[str, Any]] = []
             if scenario.actions:
@@ -206,6 +213,8 @@ def execute(
                 )
             observe_end_ns = time.time_ns()
             events.emit("observe_ended")
+            if scenario.workload.load is not None:
+                stop_load(cluster, events.emit)
             for job in jobs:
                 client.delete(job.name)
             sleep_with(countdown, "quiescing", scenario.observe.quiesce.total_seconds())
@@ -253,14 +262,68 @@ def execute(
     return outcome
 
 
+LOCUST = "locust"
+
+
+def start_load(
+    cluster: LocalCluster, run_dir: Path, load: LoadSection, stable_api: bool, *, web_port: int | None
+) -> None:
+    """Start Locust on ``harness/locustfile.py`` as a supervised child (it dies with the run, like the others)."""
+    config = LoadConfig(
+        run_id=cluster.run_id,
+        redis_port=cluster.redis.port,
+        dapr_urls=[r.dapr_http for r in cluster.replicas.values()],
+        stable_api=stable_api,
+        stages=[
+            {"duration_s": st.duration.total_seconds(), "users": st.users, "spawn_rate": st.spawn_rate}
+            for st in load.stages
+        ],
+        wait_s=load.wait.total_seconds(),
+        due_in_s=load.due_in.total_seconds(),
+        every_s=load.every.total_seconds(),
+        repeats=load.repeats,
+        mix=load.mix.model_dump(),
+    )
+    out = run_dir / "locust"
+    out.mkdir(exist_ok=True)
+    path = config.write(out / "load.json")
+    argv = [sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("locustfile.py"))]
+    argv += ["--csv", str(out / "locust"), "--csv-full-history", "--html", str(out / "report.html")]
+    argv += ["--loglevel", "WARNING"]
+    if web_port is None:
+        argv += ["--headless"]
+    else:  # the stages start at once; the UI stays up until the run stops it
+        argv += ["--web-host", "127.0.0.1", "--web-port", str(web_port), "--autostart"]
+    env = {
+        **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "VIRTUAL_ENV", "PYTHONPATH")},
+        CONFIG_ENV: str(path),
+        TOKEN_ENV: cluster.tokens.dapr_api,
+        REDIS_PASSWORD_ENV: cluster.tokens.redis,
+        "PYTHONUNBUFFERED": "1",
+    }
+    cluster.supervisor.start(LOCUST, argv, env, cwd=run_dir)
+
+
+def stop_load(cluster: LocalCluster, emit: Callable[..., None]) -> None:
+    """The stages ended before the drain; stop Locust if it still runs (it writes its CSVs on the way out)."""
+    child = cluster.supervisor.get(LOCUST)
+    if child.alive():
+        cluster.supervisor.stop(LOCUST)
+    emit("load_stopped", exit_code=child.popen.returncode)
+
+
 def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
     """Judge a run from its stage-1 files alone (no services) and write stage 2. ``onceonly check`` uses this."""
     history = store.load_history(run_dir)
     info = store.read_json(run_dir / store.RUN_INFO)
     op_plans, claims = action_inputs(scenario, history["actions"])
+    load_jobs: list[JobPlan] = []
+    if scenario.workload.load is not None:  # every job the load created, from its recorded schedule calls
+        load_jobs, load_op_plans = load_plans(history["operations"], scenario.expect.jobs)
+        op_plans = {**op_plans, **load_op_plans}
     result = check(
         CheckInput(
-            jobs=scenario.job_plans(),
+            jobs=scenario.job_plans() + load_jobs,
             bindings=scenario.binding_plans(),
             deliveries=history["deliveries"],
             operations=history["operations"],

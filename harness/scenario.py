@@ -440,6 +440,59 @@ class ActionSpec(_Section):
         return job.model_copy(update=changes)
 
 
+class LoadStage(_Section):
+    """One stage of the load: hold ``users`` Locust users (added or removed at ``spawn_rate`` per second)."""
+
+    duration: PositiveDuration
+    users: int = Field(ge=0, le=500)
+    spawn_rate: float = Field(default=10.0, gt=0, le=500)
+
+
+class LoadMix(_Section):
+    """Relative weights of what a load user does on each step (``harness.locustfile``)."""
+
+    one_shot: int = Field(default=10, ge=0)  # create a job that fires once, ``due_in`` from now
+    recurring: int = Field(default=2, ge=0)  # create a job ``@every <every>`` with ``repeats``
+    overwrite: int = Field(default=1, ge=0)  # re-create one of the user's recurring jobs with overwrite: true
+    get: int = Field(default=1, ge=0)  # read one of the user's recurring jobs
+    delete: int = Field(default=1, ge=0)  # delete one of the user's recurring jobs
+
+
+class LoadSection(_Section):
+    """Locust users calling the Jobs API through the replicas' daprds while the run observes.
+
+    The load starts with the observation and runs its stages; every job it creates is named ``load-...`` and
+    recorded like the harness's own calls, and is accounted for by the oracle. Jobs created near the end still
+    fire within the observation: ``observe.duration`` must cover the stages plus ``drain`` (the longest a job
+    created at the end can take to finish: ``due_in``, or ``repeats`` x ``every``, whichever is longer, plus 3 s).
+    """
+
+    stages: list[LoadStage] = Field(min_length=1)
+    wait: NonNegativeDuration = timedelta(milliseconds=100)  # each user's pause between calls
+    due_in: PositiveDuration = timedelta(seconds=5)
+    every: PositiveDuration = timedelta(seconds=1)
+    repeats: int = Field(default=3, ge=1, le=100)
+    mix: LoadMix = Field(default_factory=LoadMix)
+
+    @property
+    def duration(self) -> timedelta:
+        return sum((stage.duration for stage in self.stages), timedelta(0))
+
+    @property
+    def drain(self) -> timedelta:
+        return max(self.due_in, self.every * self.repeats) + timedelta(seconds=3)
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> LoadSection:
+        if self.mix.one_shot + self.mix.recurring == 0:
+            raise Invalid("creates no job: give one_shot or recurring a weight above 0", "mix")
+        return self
+
+
+class WorkloadSection(_Section):
+    load: LoadSection | None = None
+
+
 class ExpectSection(_Section):
     jobs: Policy = "exactly-once"
     bindings: Policy = "contract"
@@ -456,7 +509,7 @@ class Scenario(_Section):
     app: AppSection = Field(default_factory=AppSection)
     observe: ObserveSection
     expect: ExpectSection = Field(default_factory=ExpectSection)
-    workload: dict[str, JsonValue] = Field(default_factory=dict)
+    workload: WorkloadSection = Field(default_factory=WorkloadSection)
     faults: list[FaultSpec] = Field(default_factory=list)
     actions: list[ActionSpec] = Field(default_factory=list)
 
@@ -467,12 +520,18 @@ class Scenario(_Section):
             return data
         return {k: v for k, v in data.items() if v is not None or k in REQUIRED_SECTIONS}
 
-    @field_validator("workload")
-    @classmethod
-    def _no_workload(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
-        if value:
-            raise Invalid("load stages are not supported yet: leave workload empty ({})")
-        return value
+    @model_validator(mode="after")
+    def _load_fits(self) -> Scenario:
+        load = self.workload.load
+        if load is not None and load.duration + load.drain > self.observe.duration:
+            need = format_duration(load.duration + load.drain)
+            raise Invalid(
+                f"{format_duration(self.observe.duration)} is too short for the load: its stages take "
+                f"{format_duration(load.duration)} and the jobs created last need {format_duration(load.drain)} "
+                f"more to fire; use at least {need}",
+                "observe.duration",
+            )
+        return self
 
     @model_validator(mode="after")
     def _faults_fit(self) -> Scenario:

@@ -66,7 +66,7 @@ def test_headline_validates() -> None:
     assert (binding.name, binding.schedule, binding.policy) == ("tick-cron", "*/1 * * * * *", "contract")
     assert sc.sources.jobs[0].data == {"job": "tick-job"}  # Dapr never delivers a job created without data
     assert (sc.app.delay_ms, sc.app.status, sc.app.fail_first, sc.app.side_effect) == (0, 200, 0, "both")
-    assert sc.workload == {} and sc.faults == []
+    assert sc.workload.load is None and sc.faults == []
 
 
 def test_headline_explains_itself() -> None:
@@ -201,9 +201,9 @@ INVALID: dict[str, tuple[Change, str]] = {
         BadLink,
         "faults.0.target: 1 is not valid: there are 1 scheduler members (0..0)",
     ),
-    "non-empty workload": (
+    "workload stages outside load": (
         SomeWorkload,
-        "workload: load stages are not supported yet: leave workload empty ({})",
+        "unknown key 'stages' in workload; valid keys: load",
     ),
     "bad duration": (
         BadDuration,

@@ -1,0 +1,66 @@
+"""The load's pure side: stages over time, plans rebuilt from recorded calls, the live tally."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.model import JobPlan, Operation
+from harness.workload import LiveTally, LoadConfig, load_plans, plan_from_body, stage_at
+
+NS = 1_000_000_000
+STAGES = [{"duration_s": 10.0, "users": 5, "spawn_rate": 2.0}, {"duration_s": 20.0, "users": 20, "spawn_rate": 5.0}]
+
+
+def test_stages_follow_each_other_and_end() -> None:
+    assert stage_at(STAGES, 0) == (5, 2.0)
+    assert stage_at(STAGES, 9.99) == (5, 2.0)
+    assert stage_at(STAGES, 10) == (20, 5.0)
+    assert stage_at(STAGES, 30) is None
+
+
+def test_config_round_trips_through_its_file(tmp_path: Path) -> None:
+    config = LoadConfig("run", 1234, ["http://127.0.0.1:1"], True, STAGES, 0.1, 5.0, 1.0, 3, {"one_shot": 1})
+    assert LoadConfig.read(config.write(tmp_path / "load.json")) == config
+    assert "token" not in (tmp_path / "load.json").read_text().lower()  # secrets travel by environment only
+
+
+def invoke(op_id: str, name: str, at: int, body: dict[str, object], kind: str = "schedule") -> Operation:
+    return Operation(op_id, kind, name, "invoke", at, {"method": "POST", "path": f"/v1.0/jobs/{name}", "body": body})  # type: ignore[arg-type]
+
+
+def test_plans_come_from_the_first_schedule_call_and_overwrites_from_later_ones() -> None:
+    ops = [
+        invoke("a", "load-0-0", 1, {"dueTime": "5s", "data": {"job": "load-0-0"}}),
+        invoke("b", "load-0-1", 2, {"schedule": "@every 1s", "repeats": 3, "data": {}}),
+        Operation("b", "schedule", "load-0-1", "ok", 3, {"status": 204}),
+        invoke("c", "load-0-1", 4, {"schedule": "@every 2s", "repeats": 3, "overwrite": True, "data": {}}),
+        invoke("d", "steady", 0, {"schedule": "@every 1s", "data": {}}),  # the scenario's own job, not the load's
+        Operation("e", "delete", "load-0-1", "invoke", 5, {}),
+    ]
+    plans, op_plans = load_plans(ops, "exactly-once")
+    assert plans == [
+        JobPlan("load-0-0", due_time="5s", policy="exactly-once"),
+        JobPlan("load-0-1", schedule="@every 1s", repeats=3, policy="exactly-once"),
+    ]
+    assert op_plans == {"c": JobPlan("load-0-1", schedule="@every 2s", repeats=3, policy="exactly-once")}
+    assert plan_from_body("x", {"schedule": "@every 1s", "ttl": "10s"}, "contract").ttl == "10s"
+
+
+def test_live_tally_counts_lateness_duplicates_and_overdue_jobs() -> None:
+    tally = LiveTally(grace_s=10)
+    tally.created("load-0-0", "one-shot", 0, due_in_s=5, every_s=1, repeats=3)
+    tally.created("load-0-1", "recurring", 0, due_in_s=5, every_s=1, repeats=2)
+    tally.created("load-0-2", "one-shot", 0, due_in_s=5, every_s=1, repeats=3)
+    tally.created("load-0-3", "recurring", 0, due_in_s=5, every_s=1, repeats=2)
+    assert tally.delivered("load-0-0", 5 * NS + 20_000_000) == ("one-shot", 20.0, False)
+    assert tally.delivered("load-0-0", 5 * NS + 30_000_000) == ("one-shot", 30.0, True)
+    assert tally.delivered("load-0-1", 1 * NS + 4_000_000) == ("recurring", 4.0, False)
+    assert tally.delivered("steady", 1) is None  # not the load's
+    tally.retired("load-0-3")  # deleted: the oracle judges it
+    assert tally.delivered("load-0-3", 1 * NS) is None
+    assert (tally.deliveries, tally.duplicates) == (3, 1)
+    assert tally.missed(11 * NS) == 0  # nothing is 10 s overdue yet
+    assert tally.missed(16 * NS) == 2  # load-0-2 never came; load-0-1 got 1 of 2
+    rows = {r["metric"]: r["value"] for r in tally.rows(16 * NS)}
+    assert rows["jobs created"] == "4" and rows["duplicates so far"] == "1"
+    assert rows["missed so far (>10 s overdue)"] == "2" and rows["trigger lateness p99 ms"] == "20.0"
