@@ -55,6 +55,8 @@ CONFIG = LoadConfig.read(Path(os.environ[CONFIG_ENV]))
 REDIS = redis.Redis(host="127.0.0.1", port=CONFIG.redis_port, password=os.environ.get(REDIS_PASSWORD_ENV))
 LEDGER = Ledger(REDIS, CONFIG.run_id, Path())
 TALLY = LiveTally()
+LOAD_S = sum(stage["duration_s"] for stage in CONFIG.stages)
+WIND_DOWN_S = 3.0  # after the stages, users make no new call for this long, then the test stops
 _user_ids = itertools.count()
 
 
@@ -77,6 +79,11 @@ class JobsUser(User):
     def on_stop(self) -> None:
         self.http.close()
 
+    def _done(self) -> bool:
+        """The stages are over: make no new call (the shape stops the test a little later)."""
+        shape = self.environment.shape_class
+        return shape is not None and shape.get_run_time() >= LOAD_S
+
     def _client(self) -> JobsClient:
         return self.clients[next(self.turn)]
 
@@ -92,6 +99,8 @@ class JobsUser(User):
         )
 
     def one_shot(self) -> None:
+        if self._done():
+            return None
         name = f"{LOAD_PREFIX}{self.uid}-{next(self.count)}"
         started, at_ns = time.perf_counter(), time.time_ns()
         TALLY.created(name, "one-shot", at_ns, due_in_s=CONFIG.due_in_s, every_s=CONFIG.every_s, repeats=1)
@@ -99,6 +108,8 @@ class JobsUser(User):
         self._report("POST", "schedule one-shot", started, op)
 
     def recurring_job(self) -> None:
+        if self._done():
+            return None
         name = f"{LOAD_PREFIX}{self.uid}-{next(self.count)}"
         started, at_ns = time.perf_counter(), time.time_ns()
         TALLY.created(
@@ -112,6 +123,8 @@ class JobsUser(User):
             self.recurring.append(name)
 
     def overwrite(self) -> None:
+        if self._done():
+            return None
         if not self.recurring:
             return self.one_shot()
         name = random.choice(self.recurring)
@@ -127,6 +140,8 @@ class JobsUser(User):
         self._report("POST", "overwrite recurring", started, op)
 
     def get(self) -> None:
+        if self._done():
+            return None
         if not self.recurring:
             return self.one_shot()
         started = time.perf_counter()
@@ -136,6 +151,8 @@ class JobsUser(User):
         self._report("GET", "get recurring", started, op)
 
     def delete(self) -> None:
+        if self._done():
+            return None
         if not self.recurring:
             return self.one_shot()
         name = self.recurring.pop(random.randrange(len(self.recurring)))
@@ -156,10 +173,17 @@ JobsUser.tasks = {fn: weight for fn, weight in _WEIGHTS.items() if weight > 0}  
 
 
 class StagesShape(LoadTestShape):
-    """The scenario's load stages; the test stops after the last one (also under the web UI: --autostart)."""
+    """The scenario's load stages; the test stops after the last one (also under the web UI: --autostart).
+
+    Stopping kills users where they are, and a call cut in flight has no recorded outcome (the oracle would have
+    to call its job unknown), so the last stage is held ``WIND_DOWN_S`` longer while users make no new call.
+    """
 
     def tick(self) -> tuple[int, float] | None:
-        return stage_at(CONFIG.stages, self.get_run_time())
+        elapsed = self.get_run_time()
+        if LOAD_S <= elapsed < LOAD_S + WIND_DOWN_S:
+            return stage_at(CONFIG.stages, LOAD_S - 1e-6)
+        return stage_at(CONFIG.stages, elapsed)
 
 
 def _follow_deliveries(environment: Environment) -> None:

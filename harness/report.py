@@ -9,8 +9,10 @@ documented field by field in ``reports/README.md``; bump ``SCHEMA`` when a field
 
 from __future__ import annotations
 
+import collections
 import csv
 import json
+import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
@@ -207,8 +209,82 @@ def _utc(ns: int | None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{rest // 1_000_000:03d}Z"
 
 
+LOAD_PREFIX = "load-"  # harness.workload names every job the load creates so
+COLLAPSE_OVER = 10  # more load jobs than this: one aggregate row, anomalous ones still listed
+SOURCES_SHOWN = 20  # sources with anomalies given a section each in summary.md
+
+
+def shown_sources(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The sources a person reads: the load's jobs folded into one aggregate row when there are many.
+
+    The aggregate sums the counts; its lateness is the median of the jobs' p50s and the max of their p99s (the
+    exact per-job figures stay in results.json). Anomalous load jobs keep their own rows after it.
+    """
+    load = [s for s in doc["sources"] if s["source"] == "jobs" and str(s["name"]).startswith(LOAD_PREFIX)]
+    if len(load) <= COLLAPSE_OVER:
+        return list(doc["sources"])
+    others = [s for s in doc["sources"] if s not in load]
+    return [*others, _aggregate(load), *[s for s in load if s["verdict"] != "pass"]]
+
+
+def _aggregate(load: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    def total(key: str) -> int:
+        return sum(int(s[key]) for s in load)
+
+    p50s = sorted(s["lateness_ms"]["p50"] for s in load if s["lateness_ms"]["p50"] is not None)
+    p99s = [s["lateness_ms"]["p99"] for s in load if s["lateness_ms"]["p99"] is not None]
+    occurrences, deliveries = total("occurrences"), total("deliveries")
+    verdicts = collections.Counter(s["verdict"] for s in load)
+    return {
+        "source": "jobs",
+        "name": f"{LOAD_PREFIX}* ({len(load)} jobs: "
+        + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items()))
+        + ")",
+        "replicas": max(int(s["replicas"]) for s in load),
+        "occurrences": occurrences,
+        "deliveries": deliveries,
+        "deliveries_per_occurrence": round(deliveries / occurrences, 3) if occurrences else None,
+        **{k: total(k) for k in ("duplicates", "retries", "missed", "early", "spurious")},
+        "lateness_ms": {
+            "p50": p50s[len(p50s) // 2] if p50s else None,
+            "p95": None,
+            "p99": max(p99s) if p99s else None,
+            "max": max((s["lateness_ms"]["max"] for s in load if s["lateness_ms"]["max"] is not None), default=None),
+        },
+        "per_replica": {},
+        "side_effects": {
+            "naive": sum(int(s["side_effects"].get("naive", 0)) for s in load),
+            "idempotent": sum(int(s["side_effects"].get("idempotent", 0)) for s in load),
+        },
+        "policy": load[0]["policy"],
+        "verdict": _worst([str(s["verdict"]) for s in load]),
+        "witnesses": [],
+        "notes": _note_kinds(load),
+    }
+
+
+def _note_kinds(load: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The load jobs' notes, counted by kind (the text before the first digit), so 2,000 notes read as a few."""
+    kinds: collections.Counter[str] = collections.Counter()
+    for s in load:
+        for note in s["notes"]:
+            kinds[re.split(r"\d", note, maxsplit=1)[0].strip() or note] += 1
+    return [f"{n} job(s): {kind} …" for kind, n in kinds.most_common()]
+
+
 def _label(src: Mapping[str, Any]) -> str:
     return f"{src['source']}:{src['name']}"
+
+
+def _once(sources: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Each source once, in order (an anomalous load job is in the aggregate's counts and in its own row)."""
+    seen: set[str] = set()
+    result = []
+    for src in sources:
+        if _label(src) not in seen:
+            seen.add(_label(src))
+            result.append(src)
+    return result
 
 
 def _anomaly_counts(src: Mapping[str, Any]) -> str:
@@ -333,14 +409,15 @@ def write_summary_md(run_dir: Path, doc: Mapping[str, Any]) -> Path:
     for f in doc["faults"]:
         lines.append("- fault " + _fault_line(f))
     lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in _row(s)) + " |" for s in doc["sources"]]
+    rows = shown_sources(doc)
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in _row(s)) + " |" for s in rows]
     if not doc["sources"]:
         lines.append("| " + " | ".join(["-"] * len(COLUMNS)) + " |")
     lines += ["", "## Anomalies", ""]
     anomalous = [s for s in doc["sources"] if s["verdict"] == "fail" or s["witnesses"] or any(s[k] for k in ANOMALIES)]
     if not anomalous:
         lines.append("None: no duplicate, missed, early or spurious delivery.")
-    for src in anomalous:
+    for src in anomalous[:SOURCES_SHOWN]:
         lines.append(f"### {_label(src)} ({src['policy']}, {src['verdict']}): {_anomaly_counts(src)}")
         lines.append("")
         shown = src["witnesses"][:WITNESSES_SHOWN]
@@ -348,12 +425,14 @@ def write_summary_md(run_dir: Path, doc: Mapping[str, Any]) -> Path:
         if len(src["witnesses"]) > len(shown):
             lines.append(f"- … and {len(src['witnesses']) - len(shown)} more witness(es) in results.json")
         lines.append("")
+    if len(anomalous) > SOURCES_SHOWN:
+        lines += [f"… and {len(anomalous) - SOURCES_SHOWN} more source(s) with anomalies in results.json", ""]
     actions = doc.get("actions", [])
     if actions:
         lines += ["## Actions", ""]
         lines += [f"- {a['verdict']}: {a['note']}" for a in actions]
         lines.append("")
-    notes = list(doc["notes"]) + [f"{_label(s)}: {n}" for s in doc["sources"] for n in s["notes"]]
+    notes = list(doc["notes"]) + [f"{_label(s)}: {n}" for s in _once(rows) for n in s["notes"]]
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     path = run_dir / SUMMARY_MD
@@ -371,7 +450,7 @@ def verdict_table(doc: Mapping[str, Any]) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAVY, show_edge=False, padding=(0, 0))  # one space between columns
     for col in TABLE_HEADERS:
         table.add_column(col, justify="left" if col in ("source", "name", "policy", "verdict") else "right")
-    for src in doc["sources"]:
+    for src in shown_sources(doc):
         *cells, last = _row(src)
         table.add_row(*cells, Text(last, style=VERDICT_STYLE.get(last, "")))
     return table
@@ -399,7 +478,7 @@ def write_junit(run_dir: Path, doc: Mapping[str, Any], suite_name: str) -> Path:
     (for example the checker said "unknown" for the run as a whole), so CI never shows green for a run that was not.
     """
     cases: list[tuple[str, str, str, str]] = []  # (name, verdict, message, text)
-    for src in doc["sources"]:
+    for src in _once(shown_sources(doc)):
         shown = [_witness_line(w) for w in src["witnesses"][:WITNESSES_SHOWN]]
         figures = "  ".join(f"{c}={v}" for c, v in zip(COLUMNS[2:-1], _row(src)[2:-1], strict=True))
         text = "\n".join([figures, *shown, *src["notes"]])

@@ -289,7 +289,8 @@ def start_load(
     path = config.write(out / "load.json")
     argv = [sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("locustfile.py"))]
     argv += ["--csv", str(out / "locust"), "--csv-full-history", "--html", str(out / "report.html")]
-    argv += ["--loglevel", "WARNING"]
+    # users finish the call they are in when the stages end (else a call cut in flight has no recorded outcome)
+    argv += ["--loglevel", "WARNING", "--stop-timeout", "30"]
     if web_port is None:
         argv += ["--headless"]
     else:  # the stages start at once; the UI stays up until the run stops it

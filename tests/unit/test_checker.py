@@ -720,3 +720,12 @@ def test_action_claims_hold_fail_or_cannot_be_told() -> None:
     assert (untold.verdict, untold.status) == ("unknown", None)
     assert (never.verdict, never.phase) == ("pass", None) and "no outcome was recorded" in never.note
     assert result.verdict == "fail"  # the job passed; the failed claim decides the run
+
+
+def test_a_job_deleted_before_it_could_fire_passes_unless_it_fires_after() -> None:
+    ops = [*op("schedule", "tick", T0), *op("delete", "tick", at(0.4))]
+    r = only(run(jobs=[EVERY_1S], deliveries=[], operations=ops))
+    assert (r.occurrences, anomalies(r), r.verdict) == (0, (0, 0, 0, 0, 0), "pass")
+    assert "deleted 400.0 ms after its creation" in r.notes[-1]
+    r = only(run(jobs=[EVERY_1S], deliveries=[delivery("tick", 0, at(1) + 5 * MS)], operations=ops))
+    assert (anomalies(r), r.verdict) == ((0, 0, 0, 1, 0), "fail")
