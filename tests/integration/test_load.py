@@ -1,0 +1,129 @@
+"""Load on real Dapr through Locust: every job created is accounted for, and Locust's web UI shows onceonly's tab
+(checked in a headless Chromium, the screenshot kept in reports/artifacts/)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dapr.binaries import Binaries
+from harness.cluster.ports import PortAllocator
+from tests.integration.helpers import wait_gone
+from tests.integration.test_headline import ROOT, onceonly
+
+pytestmark = pytest.mark.integration
+ARTIFACTS = ROOT / "reports" / "artifacts"
+
+
+def test_load_smoke_accounts_for_every_job_created(dapr_bins: Binaries, tmp_path: Path) -> None:
+    started = time.monotonic()
+    proc = onceonly("load", "scenarios/load-smoke.yaml", "--headless", "--reports", str(tmp_path), bins=dapr_bins)
+    took = time.monotonic() - started
+    (run_dir,) = list(tmp_path.glob("load-smoke/*"))
+    results = json.loads((run_dir / "results.json").read_text())
+    load = [s for s in results["sources"] if s["name"].startswith("load-")]
+    print(f"load-smoke: {len(load)} jobs, {sum(s['deliveries'] for s in load)} deliveries, {took:.0f} s")
+    assert len(load) >= 1000, f"only {len(load)} jobs created"
+    not_passing = [(s["name"], s["verdict"], s["notes"][:1]) for s in load if s["verdict"] != "pass"]
+    assert not not_passing, not_passing[:10]
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # every job the load created was recorded as a schedule call, and each has a source in the results
+    with (run_dir / "operations.csv").open() as fh:
+        created = {r["name"] for r in csv.DictReader(fh) if r["kind"] == "schedule" and r["name"].startswith("load-")}
+    assert created == {s["name"] for s in load}
+    with (run_dir / "locust" / "locust_stats.csv").open() as fh:
+        names = {row["Name"] for row in csv.DictReader(fh)}
+    assert {"schedule one-shot", "one-shot lateness"} <= names  # calls and trigger lateness, side by side
+    assert "load-* (" in (run_dir / "summary.md").read_text()  # one aggregate row, not a thousand
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (apt-get install chromium)")
+def test_web_ui_shows_the_onceonly_tab_live(dapr_bins: Binaries, tmp_path: Path) -> None:
+    port = PortAllocator().take()
+    env = {**os.environ, "ONCEONLY_DAPR_BIN_DIR": str(dapr_bins.daprd.parent), "COLUMNS": "200"}
+    args = ["load", "scenarios/load-smoke.yaml", "--web", "--web-port", str(port), "--reports", str(tmp_path)]
+    args += [
+        "--set",
+        "workload.load.stages=[{duration: 20s, users: 5, spawn_rate: 5}]",
+        "--set",
+        "observe.duration=30s",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        _wait_for(url, timeout=90)
+        time.sleep(8)  # let the load create jobs and some of them fire
+        live = httpx.get(f"{url}onceonly/live", timeout=5).json()
+        assert int(next(r["value"] for r in live if r["metric"] == "jobs created")) > 0, live
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / "locust-onceonly-tab.png"
+        dom = _chromium(f"{url}?tab=onceonly", screenshot=shot)
+        assert "jobs created" in dom and "trigger lateness p99 ms" in dom, dom[-3000:]
+        assert "duplicates so far" in dom and "missed so far" in dom
+        assert shot.is_file() and shot.stat().st_size > 10_000
+        output, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=60)
+    assert proc.returncode == 0, output[-3000:]
+    (run_dir,) = list(tmp_path.glob("load-smoke/*"))
+    pids = [p["pid"] for p in json.loads((run_dir / "processes.json").read_text())["processes"]]
+    assert wait_gone(pids, timeout=10) == []
+
+
+def _wait_for(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"Locust's web UI never answered at {url}")
+
+
+def _chromium(url: str, screenshot: Path) -> str:
+    """Render ``url`` in headless Chromium (its JavaScript runs, the stats are fetched) and return the DOM.
+
+    Every host but 127.0.0.1 is unresolvable and Chromium's background traffic is off: nothing leaves the machine.
+    """
+    base = [
+        "chromium",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--disable-breakpad",
+        "--disable-domain-reliability",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        "--window-size=1400,900",
+        "--virtual-time-budget=6000",
+    ]
+    subprocess.run([*base, f"--screenshot={screenshot}", url], capture_output=True, timeout=60, check=False)
+    dom = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True, timeout=60, check=False)
+    return dom.stdout
