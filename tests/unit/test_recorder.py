@@ -138,3 +138,15 @@ def test_journal_is_json_lines(tmp_path: Path) -> None:
     row = json.loads(path.read_text())
     assert row["delivery_id"] == "x" and row["ledger"] == "journal"
     assert contract.deliveries_key("r") == "onceonly:r:deliveries"
+
+
+def test_a_torn_journal_line_is_counted_not_fatal(server: fakeredis.FakeServer, tmp_path: Path) -> None:
+    journal = tmp_path / "journal" / "app-0.jsonl"
+    append_journal(journal, DeliveryRecord("d1", "jobs", "a", 0, 10, 1_000, 503, ledger="journal"))
+    with journal.open("a") as fh:
+        fh.write(DeliveryRecord("d2", "jobs", "a", 0, 10, 2_000, 503, ledger="journal").to_json()[:40])  # mid-write
+    sync = fakeredis.FakeRedis(server=server)
+    deliveries, stats = Ledger(sync, "run1", tmp_path / "journal").deliveries()
+    assert [d.delivery_id for d in deliveries] == ["d1"]
+    assert (stats["journal_entries"], stats["journal_torn_lines"]) == (1, 1)
+    sync.close()
