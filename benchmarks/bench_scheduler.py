@@ -10,8 +10,8 @@ On one local cluster (3 replicas, 1 scheduler, Dapr from onceonly's cache):
    achieved, the call latency p50/p99 and the errors.
 2. **Triggers falling due together**: for each burst size N, create N one-shot jobs that all fall due at one
    absolute instant T (``dueTime`` RFC3339), then wait until all have fired. Reports triggers/s (N over the spread
-   from first to last delivery), lateness p50/p99/max after T, and what the ledger says: jobs delivered once,
-   more than once, never.
+   from first to last delivery), lateness p50/p99/max after T, and what the ledger says: jobs the app answered
+   (2xx) once, more than once, never, and the non-2xx answers (an app that could not record answers 503).
 3. **onceonly's own cost**: CPU seconds used during each burst by the apps + Redis (onceonly's recorder and
    ledger) versus daprd + scheduler (Dapr), from /proc via psutil.
 
@@ -43,7 +43,7 @@ from harness.cli import cache_root
 from harness.cluster.local import ClusterSpec, LocalCluster
 from harness.ledger import Ledger
 
-console = Console()
+console = Console(width=220)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -112,6 +112,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="how long each offered rate is held")
     parser.add_argument("--bursts", default="1000,5000,20000", help="jobs falling due together")
     parser.add_argument("--workers", type=int, default=32, help="client threads creating jobs")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the run directory (logs) here")
     args = parser.parse_args()
     bins = dapr_binaries.locate(args.version, cache_root(), Path.home())
     if bins is None:
@@ -120,7 +121,7 @@ def main() -> None:
     rate_rows, burst_rows = [], []
     with (
         tempfile.TemporaryDirectory(prefix="onceonly-bench-") as tmp,
-        LocalCluster(ClusterSpec(replicas=3, ready_timeout=120), bins, Path(tmp) / "run") as cluster,
+        LocalCluster(ClusterSpec(replicas=3, ready_timeout=120), bins, args.keep or Path(tmp) / "run") as cluster,
     ):
         sup = cluster.supervisor
         onceonly_procs = [psutil.Process(sup.get(r.app_name).pid) for r in cluster.replicas.values()]
@@ -159,7 +160,8 @@ def main() -> None:
             time.sleep(3.0)  # late duplicates
             cpu1 = (cpu_seconds(onceonly_procs), cpu_seconds(dapr_procs))
             ds = [d for d in ledger.deliveries()[0] if d.name in wanted]
-            per_job = Counter(d.name for d in ds)
+            per_job = Counter(d.name for d in ds if 200 <= d.status < 300 or d.status == 404)
+            failed_answers = Counter(d.status for d in ds if not (200 <= d.status < 300 or d.status == 404))
             received = sorted(d.received_ns / 1e9 for d in ds)
             lateness = [(t - due_at) * 1000 for t in received]
             spread = (received[-1] - received[0]) if len(received) > 1 else float("nan")
@@ -175,6 +177,7 @@ def main() -> None:
                     sum(1 for c in per_job.values() if c == 1),
                     sum(1 for c in per_job.values() if c > 1),
                     n - errors - len(per_job),
+                    ", ".join(f"{k}: {v}" for k, v in sorted(failed_answers.items())) or "-",
                     cpu1[0] - cpu0[0],
                     cpu1[1] - cpu0[1],
                 )
@@ -193,7 +196,7 @@ def main() -> None:
     console.print(table)
     table = Table(title="N one-shot jobs falling due at one instant")
     cols = ["N", "create errors", "created late s", "triggers /s", "lateness p50 ms", "p99 ms", "max ms"]
-    cols += ["once", "more than once", "never", "CPU s onceonly", "CPU s Dapr"]
+    cols += ["answered once", "answered 2+ times", "never", "app answers not 2xx", "CPU s onceonly", "CPU s Dapr"]
     for col in cols:
         table.add_column(col, justify="right")
     for row in burst_rows:

@@ -103,10 +103,11 @@ def create_app(settings: Settings, recorder: Recorder | None = None) -> FastAPI:
                 await recorder.record(rec)
             elif behaviour.delay_ms:
                 await asyncio.sleep(behaviour.delay_ms / 1000)
-        except LedgerUnavailable:
+        except LedgerUnavailable as exc:
             assert recorder is not None
             rec = replace(rec, status=503, ledger="journal")
             recorder.journal(rec)
+            sys.stderr.write(f"ledger unavailable, delivery {rec.delivery_id} journaled, answering 503: {exc}\n")
         _log(rec)
         counter.labels(source, name, str(rec.status)).inc()
         if source == "jobs" and name in behaviour.bodies and rec.ledger != "journal":
@@ -147,14 +148,19 @@ def create_app_from_env() -> FastAPI:
     if settings.run_id is not None:
         if settings.redis_port is None or settings.journal is None:
             raise RuntimeError("ONCEONLY_RUN_ID is set, so ONCEONLY_REDIS_PORT and ONCEONLY_JOURNAL must be too")
-        client = aioredis.Redis(
+        # A burst of deliveries waits for a connection instead of failing: redis-py's default pool (100, raising
+        # "Too many connections") made 700 of 1,000 jobs due at one instant look unrecordable, so the app answered
+        # 503 and Dapr retried each 3 times (benchmarks/bench_scheduler.py, 2026-11-29). A slow write is still a
+        # write, so the socket timeout is generous too; the journal is for Redis being down.
+        pool = aioredis.BlockingConnectionPool(
             host="127.0.0.1",
             port=settings.redis_port,
             password=settings.redis_password,
-            # A slow write is still a write: with thousands of triggers due at once on 2 cores, 2 s timed out and
-            # sent records to the journal (and 503s to Dapr) while Redis was fine (benchmarks/bench_scheduler.py).
+            max_connections=64,
+            timeout=10.0,
             socket_timeout=10.0,
             socket_connect_timeout=2.0,
         )
+        client = aioredis.Redis(connection_pool=pool)
         recorder = RedisRecorder(client, settings.run_id, Path(settings.journal))
     return create_app(settings, recorder)
