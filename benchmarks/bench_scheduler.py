@@ -177,6 +177,7 @@ def main() -> None:
                     sum(1 for c in per_job.values() if c == 1),
                     sum(1 for c in per_job.values() if c > 1),
                     n - errors - len(per_job),
+                    len({d.name for d in ds}),
                     ", ".join(f"{k}: {v}" for k, v in sorted(failed_answers.items())) or "-",
                     cpu1[0] - cpu0[0],
                     cpu1[1] - cpu0[1],
@@ -196,7 +197,15 @@ def main() -> None:
     console.print(table)
     table = Table(title="N one-shot jobs falling due at one instant")
     cols = ["N", "create errors", "created late s", "triggers /s", "lateness p50 ms", "p99 ms", "max ms"]
-    cols += ["answered once", "answered 2+ times", "never", "app answers not 2xx", "CPU s onceonly", "CPU s Dapr"]
+    cols += [
+        "answered once",
+        "answered 2+ times",
+        "never 2xx",
+        "reached the app",
+        "app answers not 2xx",
+        "CPU s onceonly",
+        "CPU s Dapr",
+    ]
     for col in cols:
         table.add_column(col, justify="right")
     for row in burst_rows:
