@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 
 from dapr.binaries import Binaries
 from harness.cluster.local import ClusterSpec, LocalCluster
 from harness.ledger import Ledger
-from tests.integration.helpers import schedule_job
+from tests.integration.helpers import jobs_url
 
 pytestmark = pytest.mark.integration
 N = 600
@@ -25,8 +27,15 @@ def test_a_burst_of_triggers_is_recorded_and_answered_once_each(dapr_bins: Binar
         replica = cluster.replicas[0]
         due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=N / 100 + 5)
         stamp = due.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        for i in range(N):
-            schedule_job(cluster, replica, f"burst-{i}", {"dueTime": stamp, "data": {"i": i}})
+        url = jobs_url(cluster, replica, "")
+        with httpx.Client(timeout=30.0) as http, ThreadPoolExecutor(16) as pool:
+
+            def create(i: int) -> int:
+                body = {"dueTime": stamp, "data": {"i": i}}
+                headers = {"dapr-api-token": cluster.tokens.dapr_api}
+                return http.post(f"{url}burst-{i}", json=body, headers=headers).status_code
+
+            assert set(pool.map(create, range(N))) == {204}
         assert dt.datetime.now(dt.UTC) < due, "creating the jobs took longer than planned"
         ledger = Ledger(cluster.redis_client(), cluster.run_id, cluster.journal_dir)
         deadline = time.monotonic() + (due - dt.datetime.now(dt.UTC)).total_seconds() + 60
