@@ -80,15 +80,16 @@ def plan_from_body(name: str, body: Mapping[str, Any], policy: Policy) -> JobPla
 def load_plans(operations: Iterable[Operation], policy: Policy) -> tuple[list[JobPlan], dict[str, JobPlan]]:
     """Plans of the jobs the load created, and of their overwrites by schedule op id, from the recorded calls.
 
-    A job's plan comes from its first schedule call's body; every later schedule call of the same name (an
-    overwrite) maps its op id to the plan it asked for. Calls of names outside ``load-`` are not the load's.
+    A job's plan comes from its first schedule call that did not fail; every later one of the same name (an
+    overwrite) maps its op id to the plan it asked for. A job whose every create call failed (``fail``: not
+    sent, or refused) was never created: it gets no plan, so a delivery for it would be an unplanned, spurious
+    one. Calls of names outside ``load-`` are not the load's.
     """
     plans: dict[str, JobPlan] = {}
     op_plans: dict[str, JobPlan] = {}
-    invokes = sorted(
-        (o for o in operations if o.kind == "schedule" and o.phase == "invoke" and o.name.startswith(LOAD_PREFIX)),
-        key=lambda o: o.at_ns,
-    )
+    ops = [o for o in operations if o.kind == "schedule" and o.name.startswith(LOAD_PREFIX)]
+    failed = {o.op_id for o in ops if o.phase == "fail"}
+    invokes = sorted((o for o in ops if o.phase == "invoke" and o.op_id not in failed), key=lambda o: o.at_ns)
     for op in invokes:
         body = op.detail.get("body")
         if not isinstance(body, Mapping):

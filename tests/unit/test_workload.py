@@ -36,6 +36,8 @@ def test_plans_come_from_the_first_schedule_call_and_overwrites_from_later_ones(
         invoke("c", "load-0-1", 4, {"schedule": "@every 2s", "repeats": 3, "overwrite": True, "data": {}}),
         invoke("d", "steady", 0, {"schedule": "@every 1s", "data": {}}),  # the scenario's own job, not the load's
         Operation("e", "delete", "load-0-1", "invoke", 5, {}),
+        invoke("f", "load-0-2", 6, {"dueTime": "5s", "data": {}}),  # its daprd was down: never created
+        Operation("f", "schedule", "load-0-2", "fail", 7, {"error": "ConnectError"}),
     ]
     plans, op_plans = load_plans(ops, "exactly-once")
     assert plans == [
