@@ -28,17 +28,29 @@ from harness.claims import ActionResult
 from harness.model import Delivery, Operation, SourceResult, Witness
 
 __all__ = [
+    "COLUMNS",
     "DELIVERIES_CSV",
     "JUNIT_XML",
+    "LOAD_PREFIX",
     "OPERATIONS_CSV",
     "RESULTS_JSON",
     "SCHEMA",
     "SUMMARY_MD",
+    "VERDICT_STYLE",
     "CheckOutcome",
     "action_lines",
+    "fault_context",
+    "fault_line",
+    "load_aggregate",
     "read_ledger_csv",
     "results_document",
+    "shown_sources",
+    "source_label",
+    "table_row",
+    "unique_sources",
+    "utc",
     "verdict_table",
+    "witness_line",
     "write_junit",
     "write_ledger_csv",
     "write_results",
@@ -185,12 +197,12 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def _fault_line(f: Mapping[str, Any]) -> str:
+def fault_line(f: Mapping[str, Any]) -> str:
     """One fault window for people: what, on which target, from when to when."""
     kind = str(f.get("kind", "?"))
     injected = f.get("injected_ns")
     healed = f.get("healed_ns")
-    span = f"{_utc(int(injected)) if injected else '-'} → {_utc(int(healed)) if healed else 'no heal'}"
+    span = f"{utc(int(injected)) if injected else '-'} → {utc(int(healed)) if healed else 'no heal'}"
     how = ", ".join(str(f[k]) for k in ("part", "signal") if f.get(k) and f[k] != "-")
     note = f" — {f['note']}" if f.get("note") else ""
     if kind == "scale":
@@ -202,7 +214,7 @@ def _fault_line(f: Mapping[str, Any]) -> str:
     return f"{kind} on {where} {f.get('target', '?')}{f' ({how})' if how else ''}: {span}{note}"
 
 
-def _utc(ns: int | None) -> str:
+def utc(ns: int | None) -> str:
     if ns is None:
         return "-"
     seconds, rest = divmod(ns, 1_000_000_000)
@@ -224,10 +236,10 @@ def shown_sources(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     if len(load) <= COLLAPSE_OVER:
         return list(doc["sources"])
     others = [s for s in doc["sources"] if s not in load]
-    return [*others, _aggregate(load), *[s for s in load if s["verdict"] != "pass"]]
+    return [*others, load_aggregate(load), *[s for s in load if s["verdict"] != "pass"]]
 
 
-def _aggregate(load: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def load_aggregate(load: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     def total(key: str) -> int:
         return sum(int(s[key]) for s in load)
 
@@ -272,17 +284,17 @@ def _note_kinds(load: Sequence[Mapping[str, Any]]) -> list[str]:
     return [f"{n} job(s): {kind} …" for kind, n in kinds.most_common()]
 
 
-def _label(src: Mapping[str, Any]) -> str:
+def source_label(src: Mapping[str, Any]) -> str:
     return f"{src['source']}:{src['name']}"
 
 
-def _once(sources: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def unique_sources(sources: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Each source once, in order (an anomalous load job is in the aggregate's counts and in its own row)."""
     seen: set[str] = set()
     result = []
     for src in sources:
-        if _label(src) not in seen:
-            seen.add(_label(src))
+        if source_label(src) not in seen:
+            seen.add(source_label(src))
             result.append(src)
     return result
 
@@ -293,7 +305,7 @@ def _anomaly_counts(src: Mapping[str, Any]) -> str:
     return ", ".join(counts) or next(iter(src["notes"]), "no anomaly counted")
 
 
-def _fault_context(w: Mapping[str, Any], faults: Sequence[Mapping[str, Any]], after_s: float = 15.0) -> str:
+def fault_context(w: Mapping[str, Any], faults: Sequence[Mapping[str, Any]], after_s: float = 15.0) -> str:
     """Where a witness falls against the fault windows: during one (the latest injected, if several), or shortly
     after one was healed (the latest heal). A witness's time is its last delivery (for a duplicate, the second
     delivery is the one a fault provoked), or its due time when nothing was delivered."""
@@ -320,19 +332,19 @@ def _fault_context(w: Mapping[str, Any], faults: Sequence[Mapping[str, Any]], af
     return ""
 
 
-def _witness_line(w: Mapping[str, Any]) -> str:
+def witness_line(w: Mapping[str, Any]) -> str:
     hits = ", ".join(
-        f"replica {d['replica']} at {_utc(d['received_ns'])}"
+        f"replica {d['replica']} at {utc(d['received_ns'])}"
         + ("" if d["late_ms"] is None else f" ({d['late_ms']:+.1f} ms)")
         + ("" if 200 <= d["status"] < 300 else f" answered {d['status']}")
         for d in w["deliveries"]
     )
     apart = "" if w["spread_ms"] is None else f"; {w['spread_ms']:.1f} ms apart"
     note = f" — {w['note']}" if w["note"] else ""
-    return f"{w['kind']}, due {_utc(w['due_ns'])}: {hits or 'no delivery'}{apart}{note}"
+    return f"{w['kind']}, due {utc(w['due_ns'])}: {hits or 'no delivery'}{apart}{note}"
 
 
-def _row(src: Mapping[str, Any]) -> list[str]:
+def table_row(src: Mapping[str, Any]) -> list[str]:
     late, effects = src["lateness_ms"], src["side_effects"]
     return [
         src["source"],
@@ -407,10 +419,10 @@ def write_summary_md(run_dir: Path, doc: Mapping[str, Any]) -> Path:
         "- timings: " + (", ".join(f"{k} {v}" for k, v in doc["timings"].items()) or "-"),
     ]
     for f in doc["faults"]:
-        lines.append("- fault " + _fault_line(f))
+        lines.append("- fault " + fault_line(f))
     lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     rows = shown_sources(doc)
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in _row(s)) + " |" for s in rows]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in table_row(s)) + " |" for s in rows]
     if not doc["sources"]:
         lines.append("| " + " | ".join(["-"] * len(COLUMNS)) + " |")
     lines += ["", "## Anomalies", ""]
@@ -418,10 +430,10 @@ def write_summary_md(run_dir: Path, doc: Mapping[str, Any]) -> Path:
     if not anomalous:
         lines.append("None: no duplicate, missed, early or spurious delivery.")
     for src in anomalous[:SOURCES_SHOWN]:
-        lines.append(f"### {_label(src)} ({src['policy']}, {src['verdict']}): {_anomaly_counts(src)}")
+        lines.append(f"### {source_label(src)} ({src['policy']}, {src['verdict']}): {_anomaly_counts(src)}")
         lines.append("")
         shown = src["witnesses"][:WITNESSES_SHOWN]
-        lines += [f"- {_witness_line(w)}{_fault_context(w, doc['faults'])}" for w in shown]
+        lines += [f"- {witness_line(w)}{fault_context(w, doc['faults'])}" for w in shown]
         if len(src["witnesses"]) > len(shown):
             lines.append(f"- … and {len(src['witnesses']) - len(shown)} more witness(es) in results.json")
         lines.append("")
@@ -432,7 +444,7 @@ def write_summary_md(run_dir: Path, doc: Mapping[str, Any]) -> Path:
         lines += ["## Actions", ""]
         lines += [f"- {a['verdict']}: {a['note']}" for a in actions]
         lines.append("")
-    notes = list(doc["notes"]) + [f"{_label(s)}: {n}" for s in _once(rows) for n in s["notes"]]
+    notes = list(doc["notes"]) + [f"{source_label(s)}: {n}" for s in unique_sources(rows) for n in s["notes"]]
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     path = run_dir / SUMMARY_MD
@@ -451,7 +463,7 @@ def verdict_table(doc: Mapping[str, Any]) -> Table:
     for col in TABLE_HEADERS:
         table.add_column(col, justify="left" if col in ("source", "name", "policy", "verdict") else "right")
     for src in shown_sources(doc):
-        *cells, last = _row(src)
+        *cells, last = table_row(src)
         table.add_row(*cells, Text(last, style=VERDICT_STYLE.get(last, "")))
     return table
 
@@ -478,14 +490,14 @@ def write_junit(run_dir: Path, doc: Mapping[str, Any], suite_name: str) -> Path:
     (for example the checker said "unknown" for the run as a whole), so CI never shows green for a run that was not.
     """
     cases: list[tuple[str, str, str, str]] = []  # (name, verdict, message, text)
-    for src in _once(shown_sources(doc)):
-        shown = [_witness_line(w) for w in src["witnesses"][:WITNESSES_SHOWN]]
-        figures = "  ".join(f"{c}={v}" for c, v in zip(COLUMNS[2:-1], _row(src)[2:-1], strict=True))
+    for src in unique_sources(shown_sources(doc)):
+        shown = [witness_line(w) for w in src["witnesses"][:WITNESSES_SHOWN]]
+        figures = "  ".join(f"{c}={v}" for c, v in zip(COLUMNS[2:-1], table_row(src)[2:-1], strict=True))
         text = "\n".join([figures, *shown, *src["notes"]])
         message = f"{_anomaly_counts(src)} (policy {src['policy']})"
         if src["verdict"] == "unknown":
             message = "; ".join(src["notes"]) or "evidence incomplete"
-        cases.append((_label(src), src["verdict"], message, text))
+        cases.append((source_label(src), src["verdict"], message, text))
     for a in doc.get("actions", []):
         if a["expect_status"] is not None:
             cases.append((_action_label(a), a["verdict"], a["note"], a["note"]))
