@@ -446,6 +446,64 @@ def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory
     raise typer.Exit(VERDICT_EXIT[outcome.results["verdict"]])
 
 
+def _results_of(run_dir: Path) -> dict[str, object]:
+    """A judged run's results.json, or a bad-input error naming what is missing."""
+    from harness import store
+
+    path = run_dir / store.RESULTS
+    if not run_dir.is_dir():
+        fail(InputError(f"{run_dir} is not a directory"))
+    if not path.is_file():
+        fail(InputError(f"{run_dir} is not a judged run: it has no {store.RESULTS} (run `onceonly check` on it?)"))
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        fail(InputError(f"{path} cannot be read as JSON: {exc}"))
+    if not isinstance(doc, dict) or not {"verdict", "sources", "scenario", "dapr"} <= set(doc):
+        fail(InputError(f"{path} is not a onceonly results.json (no verdict, sources, scenario, dapr)"))
+    return doc
+
+
+@app.command()
+def compare(
+    old_run: Annotated[Path, typer.Argument(help="The reference run directory.")],
+    new_run: Annotated[Path, typer.Argument(help="The run directory to judge against it.")],
+    lateness_threshold: Annotated[
+        float, typer.Option("--lateness-threshold", help="Percent by which lateness p99 may grow (and > 5 ms).")
+    ] = 20.0,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Where to write comparison.json/html (default reports/compare/<UTC>).")
+    ] = None,
+) -> None:
+    """Compare two judged runs offline, figure by figure. Exit 1 on any regression, 0 otherwise, 3 on bad input."""
+    from rich.text import Text
+
+    from harness import compare as comparing
+    from harness.html_report import write_comparison_html
+
+    old_doc, new_doc = _results_of(old_run), _results_of(new_run)
+    result = comparing.compare(old_doc, new_doc, lateness_threshold, old_dir=str(old_run), new_dir=str(new_run))
+    table = Table(title=f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}")
+    for col in ("source", "figure", "old", "new"):
+        table.add_column(col, justify="left" if col in ("source", "figure") else "right")
+    for row in result.rows:
+        for f in row.figures:
+            style = "bold red" if f.regression else ("yellow" if f.changed else "")
+            cells = (row.key, f.name, comparing.show(f.old), comparing.show(f.new))
+            table.add_row(*(Text(c, style=style) for c in cells))
+    out.print(table)
+    for w in result.warnings:
+        out.print(Text(f"warning: {w}", style="yellow"))
+    for r in result.regressions:
+        out.print(Text(f"regression: {r}", style="bold red"))
+    target = out_dir or Path("reports") / "compare" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "comparison.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    page = write_comparison_html(target, result, old_doc, new_doc)
+    out.print(f"{len(result.regressions)} regression(s); wrote {target / 'comparison.json'} and {page}")
+    raise typer.Exit(ExitCode.FAIL if result.regressions else ExitCode.PASS)
+
+
 @app.command()
 def suite(
     suite_file: Annotated[Path, typer.Argument(help="A suite YAML file (see scenarios/regression.yaml).")],

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from dapr.binaries import Binaries
-from harness import report, store
+from harness import html_report, report, store
 from harness.actions import run_actions, schedule_kwargs
 from harness.checker import CheckInput, CheckResult, check
 from harness.claims import ActionClaim
@@ -298,6 +298,7 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
     report.write_results(run_dir, doc)
     report.write_summary_md(run_dir, doc)
     report.write_junit(run_dir, doc, suite_name=scenario.name)
+    html_report.write_report_html(run_dir)
     return RunOutcome(run_dir, doc, result)
 
 
