@@ -1,0 +1,179 @@
+"""compare on hand-built results: exactly the planted regressions, thresholds, load folding, and the CLI's exits."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from harness import cli, report
+from harness.compare import LOAD_KEY, compare, show
+from harness.model import Lateness
+from tests.unit.test_report import document, source
+
+
+def doc() -> dict[str, Any]:
+    return document(verdict="fail")
+
+
+def regressions_of(old: dict[str, Any], new: dict[str, Any], **kw: Any) -> list[str]:
+    return list(compare(old, new, **kw).regressions)
+
+
+def test_identical_runs_have_no_regression() -> None:
+    result = compare(doc(), doc())
+    assert result.regressions == () and result.warnings == ()
+    assert [r.key for r in result.rows] == ["jobs:ok-job", "jobs:tick-job", "binding:tick"]
+    assert all(not f.changed for r in result.rows for f in r.figures)
+    assert {f.name for f in result.rows[0].figures} >= {"occurrences", "duplicates", "lateness_p99_ms", "verdict"}
+
+
+def test_exactly_the_planted_regressions_are_flagged() -> None:
+    old, new = doc(), doc()
+    ok, dup, _ = new["sources"]
+    ok["duplicates"], ok["missed"], ok["verdict"] = 2, 1, "fail"  # three regressions on ok-job
+    dup["spurious"], dup["early"] = 1, 3  # two on tick-job
+    dup["retries"], dup["deliveries"] = 9, 40  # changes, not regressions
+    regs = regressions_of(old, new)
+    assert regs == [
+        "jobs:ok-job: duplicates 0 → 2",
+        "jobs:ok-job: missed 0 → 1",
+        "jobs:ok-job: verdict pass → fail",
+        "jobs:tick-job: early 0 → 3",
+        "jobs:tick-job: spurious 0 → 1",
+    ]
+
+
+def test_fewer_anomalies_and_a_better_verdict_are_not_regressions() -> None:
+    old, new = doc(), doc()
+    new["sources"][1]["duplicates"], new["sources"][1]["verdict"], new["verdict"] = 0, "pass", "pass"
+    assert regressions_of(old, new) == []
+    assert regressions_of(new, old) == [
+        "jobs:tick-job: duplicates 0 → 1",
+        "jobs:tick-job: verdict pass → fail",
+        "run: verdict pass → fail",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old_p99", "new_p99", "pct", "flagged"),
+    [
+        (100.0, 119.0, 20, False),  # +19 %
+        (100.0, 121.0, 20, True),  # +21 %, +21 ms
+        (100.0, 121.0, 25, False),  # under a looser threshold
+        (2.0, 6.0, 20, False),  # +200 % but only +4 ms: noise
+        (2.0, 7.5, 20, True),  # +5.5 ms and +275 %
+        (None, 50.0, 20, False),
+        (50.0, None, 20, False),
+    ],
+)
+def test_lateness_threshold(old_p99: float | None, new_p99: float | None, pct: float, flagged: bool) -> None:
+    old, new = doc(), doc()
+    old["sources"][0]["lateness_ms"]["p99"], new["sources"][0]["lateness_ms"]["p99"] = old_p99, new_p99
+    regs = regressions_of(old, new, lateness_threshold_pct=pct)
+    assert regs == ([f"jobs:ok-job: lateness_p99_ms {show(old_p99)} → {show(new_p99)}"] if flagged else [])
+
+
+def test_sources_only_in_one_run() -> None:
+    old, new = doc(), doc()
+    gone = new["sources"].pop(2)
+    new["sources"].append({**copy.deepcopy(gone), "name": "fresh", "verdict": "pass"})
+    result = compare(old, new)
+    assert result.regressions == ()
+    assert result.warnings == ("binding:tick: only in the old run",)
+    assert [r.key for r in result.rows] == ["jobs:ok-job", "jobs:tick-job", "binding:tick", "binding:fresh"]
+    bad = doc()
+    bad["sources"].append({**copy.deepcopy(bad["sources"][1]), "name": "new-dup"})
+    assert "jobs:new-dup: duplicates - → 1 (a source only the new run has)" in regressions_of(doc(), bad)
+
+
+def load_doc(duplicates_in: int | None = None, offset: int = 0) -> dict[str, Any]:
+    jobs = [
+        source(name=f"load-{offset + i}-1", occurrences=3, deliveries=3, lateness_ms=Lateness(5.0, 6.0, 7.0, 8.0))
+        for i in range(30)
+    ]
+    d = document(source(name="steady"), *jobs, verdict="pass")
+    if duplicates_in is not None:
+        d["sources"][duplicates_in]["duplicates"] = 1
+    return d
+
+
+def test_load_jobs_are_compared_as_one_row_even_when_their_names_differ() -> None:
+    result = compare(load_doc(), load_doc(offset=1000))
+    assert [r.key for r in result.rows] == ["jobs:steady", LOAD_KEY]
+    assert result.regressions == ()
+    assert result.rows[1].figure("occurrences").new == 90
+    assert regressions_of(load_doc(), load_doc(duplicates_in=5)) == [f"{LOAD_KEY}: duplicates 0 → 1"]
+
+
+# ---------------------------------------------------------------- the CLI
+
+
+@pytest.fixture(autouse=True)
+def wide_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "console", Console(stderr=True, width=200, color_system=None))
+    monkeypatch.setattr(cli, "out", Console(width=200, color_system=None))
+
+
+def run(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert isinstance(info.value.code, int)
+    return info.value.code
+
+
+def run_dir(path: Path, d: dict[str, Any]) -> Path:
+    path.mkdir()
+    report.write_results(path, d)
+    return path
+
+
+def test_cli_compare_identical_exits_0_and_writes_both_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = run_dir(tmp_path / "old", doc()), run_dir(tmp_path / "new", doc())
+    assert run(["compare", str(old), str(new), "--out", str(tmp_path / "cmp")]) == 0
+    assert "0 regression(s)" in capsys.readouterr().out
+    data = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    assert data["regression"] is False and data["regressions"] == []
+    assert data["sources"][1]["figures"]["duplicates"] == {"old": 1, "new": 1, "regression": False}
+    page = (tmp_path / "cmp" / "comparison.html").read_text()
+    assert 'id="key-figures"' in page and page.count('<script id="plotlyjs">') == 1
+    for pattern in ('src="http', 'href="http', "<script src", "@import url(http"):
+        assert pattern not in page
+
+
+def test_cli_compare_regression_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    worse = doc()
+    worse["sources"][0]["missed"] = 4
+    old, new = run_dir(tmp_path / "old", doc()), run_dir(tmp_path / "new", worse)
+    assert run(["compare", str(old), str(new), "--out", str(tmp_path / "cmp")]) == 1
+    assert "regression: jobs:ok-job: missed 0 → 4" in capsys.readouterr().out
+    assert json.loads((tmp_path / "cmp" / "comparison.json").read_text())["regression"] is True
+
+
+def test_cli_compare_threshold_option(tmp_path: Path) -> None:
+    slower = doc()
+    slower["sources"][0]["lateness_ms"]["p99"] = 40.0  # from 4.75 ms
+    old, new = run_dir(tmp_path / "old", doc()), run_dir(tmp_path / "new", slower)
+    assert run(["compare", str(old), str(new), "--out", str(tmp_path / "a")]) == 1
+    assert run(["compare", str(old), str(new), "--lateness-threshold", "1000", "--out", str(tmp_path / "b")]) == 0
+
+
+def test_cli_compare_bad_input_exits_3_naming_the_missing_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = run_dir(tmp_path / "good", doc())
+    (tmp_path / "empty").mkdir()
+    assert run(["compare", str(good), str(tmp_path / "empty"), "--out", str(tmp_path / "cmp")]) == 3
+    assert "results.json" in capsys.readouterr().err
+    assert run(["compare", str(tmp_path / "nowhere"), str(good)]) == 3
+    assert "nowhere" in capsys.readouterr().err
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "results.json").write_text("{not json")
+    assert run(["compare", str(good), str(tmp_path / "junk")]) == 3
+    assert not (tmp_path / "cmp").exists()

@@ -1,0 +1,136 @@
+"""report.html on hand-built run directories: self-contained, every chart, the header, witnesses and faults."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from harness import html_report, report, store
+from harness.model import NS, Lateness, Witness
+from tests.unit.test_report import DUE, DUPLICATED, PASSING, FakeCheck, delivery, source
+
+FAULT = {
+    "index": 0,
+    "kind": "kill",
+    "part": "daprd",
+    "signal": "KILL",
+    "target": 2,
+    "injected_ns": DUE + NS,
+    "healed_ns": DUE + 5 * NS,
+    "note": "busy: its app held a delivery in flight",
+}
+MISSED = source(
+    name="lost-job",
+    missed=1,
+    deliveries=29,
+    verdict="fail",
+    witnesses=(Witness("missed", "jobs", "lost-job", DUE + 3 * NS, (), note="nothing came for this occurrence"),),
+)
+EXTERNAL = ('src="http', "src='http", 'href="http', "href='http", "<script src", "@import url(http", "url(http")
+
+
+def run_dir(
+    tmp_path: Path,
+    *sources: Any,
+    verdict: str = "fail",
+    faults: tuple[dict[str, Any], ...] = (FAULT,),
+    deliveries: int = 12,
+    load: bool = False,
+) -> Path:
+    doc = report.results_document(
+        FakeCheck(tuple(sources) or (PASSING, DUPLICATED, MISSED), verdict, ("ledger complete",)),
+        dapr={"daprd": "1.18.2", "scheduler": "1.18.2"},
+        scenario={"name": "kill-daprd-mid-handler", "hash": "abc123"},
+        host={"node": "ci-1", "python": "3.11.9", "cpus": 2},
+        timings={"cluster_ready_s": 3.6},
+        faults=list(faults),
+    )
+    report.write_results(tmp_path, doc)
+    ds = [delivery(i % 3, i * 10.0, name=f"load-{i % 50}-{i % 49}" if load else "tick-job") for i in range(deliveries)]
+    store.write_json(
+        tmp_path / store.HISTORY,
+        {
+            "deliveries": [asdict(d) for d in ds],
+            "operations": [],
+            "windows": [],
+            "replicas": 3,
+            "observe_start_ns": DUE - NS,
+            "observe_end_ns": DUE + 20 * NS,
+            "collect_end_ns": DUE + 22 * NS,
+            "side_effects": [],
+            "ledger_stats": {},
+            "actions": [],
+        },
+    )
+    return tmp_path
+
+
+def without_library(page: str) -> str:
+    return re.sub(r'<script id="plotlyjs">.*?</script>', "", page, count=1, flags=re.S)
+
+
+def test_report_html_is_one_self_contained_file_with_every_part(tmp_path: Path) -> None:
+    path = html_report.write_report_html(run_dir(tmp_path))
+    assert path == tmp_path / "report.html"
+    page = path.read_text()
+    for pattern in EXTERNAL:  # the whole file, plotly.js included: nothing loads from the network
+        assert pattern not in page, pattern
+    assert not re.search(r"<link[^>]*http", page)
+    assert page.count('<script id="plotlyjs">') == 1 and page.count("Plotly.newPlot") >= 4
+    rest = without_library(page)
+    assert "kill-daprd-mid-handler" in rest and "FAIL" in rest and "1.18.2" in rest
+    for div in ("timeline", "per-occurrence", "lateness", "spread"):
+        assert f'id="{div}"' in rest, div
+    assert "fault #0 kill daprd 2" in rest  # the shaded window's label
+    assert "busy: its app held a delivery in flight" in rest  # the fault windows list
+    assert "after a success" in rest  # a witness note (list and hover)
+    assert "nothing came for this occurrence" in rest and '"missed"' in rest  # the missed row and its marker
+    assert "ledger complete" in rest
+    assert "per-delivery lateness" not in rest or "does not store" in rest
+
+
+def test_same_run_same_bytes(tmp_path: Path) -> None:
+    path = html_report.write_report_html(run_dir(tmp_path))
+    first = path.read_bytes()
+    assert html_report.write_report_html(tmp_path).read_bytes() == first
+
+
+def test_a_load_run_is_folded_and_fast(tmp_path: Path) -> None:
+    jobs = [
+        replace(
+            PASSING,
+            name=f"load-{i}-{j}",
+            occurrences=3,
+            deliveries=3,
+            per_replica={0: 1, 1: 1, 2: 1},
+            lateness_ms=Lateness(5.0 + i, 6.0 + i, 7.0 + j, 8.0 + j),
+        )
+        for i in range(50)
+        for j in range(50)
+    ]
+    directory = run_dir(tmp_path, PASSING, *jobs, verdict="pass", faults=(), deliveries=6000, load=True)
+    t0 = time.perf_counter()
+    page = html_report.write_report_html(directory).read_text()
+    assert time.perf_counter() - t0 < 5
+    rest = without_library(page)
+    assert "load-* (2500 jobs: 2500 pass)" in rest  # one row in the verdict table
+    assert '<td class="l">load-7-7</td>' not in rest and '"name":"jobs:load-7-7' not in rest  # no row, no trace
+    assert 'id="load-lateness"' in rest  # the per-job distribution
+    assert "jobs:load-* (6000)" in rest  # one timeline trace for the load's deliveries
+    assert len(rest) < 1_500_000, len(rest)
+    assert "None: no duplicate" in rest
+
+
+def test_no_history_still_writes_the_page(tmp_path: Path) -> None:
+    run_dir(tmp_path)
+    (tmp_path / store.HISTORY).unlink()
+    assert "kill-daprd-mid-handler" in html_report.write_report_html(tmp_path).read_text()
+
+
+def test_esc_keeps_notes_from_breaking_the_page(tmp_path: Path) -> None:
+    odd = replace(DUPLICATED, notes=("<script>alert(1)</script>",))
+    page = html_report.write_report_html(run_dir(tmp_path, odd)).read_text()
+    assert "<script>alert(1)</script>" not in page
