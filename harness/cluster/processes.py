@@ -28,6 +28,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
+import psutil
+
 PR_SET_PDEATHSIG = 1
 
 
@@ -122,8 +124,10 @@ class Supervisor:
             os.killpg(child.pid, sig)
         if sig == signal.SIGSTOP:
             child.paused = True
+            _wait_state(child.pid, stopped=True)  # signals are delivered asynchronously: the fault starts now
         elif sig == signal.SIGCONT:
             child.paused = False
+            _wait_state(child.pid, stopped=False)
 
     def kill(self, name: str, sig: signal.Signals = signal.SIGKILL, wait: float = 10.0) -> int | None:
         """Signal ``name`` and wait up to ``wait`` seconds for it to exit; its return code, or None."""
@@ -207,3 +211,15 @@ def exit_on_signals(signals: Sequence[signal.Signals] = (signal.SIGTERM, signal.
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _wait_state(pid: int, *, stopped: bool, timeout: float = 2.0) -> None:
+    """Wait (briefly) until ``pid`` is stopped, or no longer stopped; a process that is gone counts as done."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if (psutil.Process(pid).status() == psutil.STATUS_STOPPED) == stopped:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.01)
