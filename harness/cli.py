@@ -155,6 +155,14 @@ def prepare_binaries(version: str, bin_dir: Path | None) -> dapr_binaries.Binari
         fail(exc)
 
 
+def prepare_upgrade(sc: Scenario) -> dapr_binaries.Binaries | None:
+    """The binaries a rolling upgrade switches to (``dapr.upgrade_to`` / ``upgrade_bin_dir``), built if needed."""
+    if not sc.dapr.upgrades:
+        return None
+    bin_dir = Path(sc.dapr.upgrade_bin_dir) if sc.dapr.upgrade_bin_dir else None
+    return prepare_binaries(sc.dapr.upgrade_to or DEFAULT_VERSION, bin_dir)
+
+
 def prepare_fault_proxy() -> Path:
     """Find or build toxiproxy-server (network faults need it); exits with code 4 when it cannot be built."""
     root = cache_root().parent / "toxiproxy"
@@ -343,11 +351,13 @@ def _run(
     bin_dir = bin_dir or (Path(sc.dapr.bin_dir) if sc.dapr.bin_dir else None)
     version = version or sc.dapr.version or DEFAULT_VERSION
     bins = prepare_binaries(version, bin_dir)
+    upgrade = prepare_upgrade(sc)
     proxy = prepare_fault_proxy() if sc.needs_fault_proxy else None
     run_dir = store.new_run_dir(reports, sc.name, sc.canonical_hash())
+    to = "" if upgrade is None else f", rolling upgrade to daprd {upgrade.daprd_version} ({upgrade.source})"
     console.print(
         f"scenario {sc.name} ({sc.canonical_hash()}): daprd {bins.daprd_version}, scheduler "
-        f"{bins.scheduler_version} ({bins.source}); run dir {run_dir}",
+        f"{bins.scheduler_version} ({bins.source}){to}; run dir {run_dir}",
         highlight=False,
     )
     outcome = None
@@ -374,7 +384,14 @@ def _run(
             if web_port is not None:
                 console.print(f"Locust web UI (with the onceonly tab): http://127.0.0.1:{web_port}/?tab=onceonly")
             outcome = runner.execute(
-                sc, bins, run_dir, progress=say, countdown=countdown, toxiproxy=proxy, web_port=web_port
+                sc,
+                bins,
+                run_dir,
+                progress=say,
+                countdown=countdown,
+                toxiproxy=proxy,
+                web_port=web_port,
+                upgrade=upgrade,
             )
     except (KeyboardInterrupt, Interrupted):
         console.print(f"interrupted; the cluster was stopped. Partial run in {run_dir}")

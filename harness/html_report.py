@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from harness import report, store
+from harness import report, store, upgrade
 
 if TYPE_CHECKING:
     from harness.compare import Comparison
@@ -135,6 +135,7 @@ def render_report(doc: Mapping[str, Any], history: Mapping[str, Any]) -> str:
         _header(doc, history),
         "<h2>Verdict per source</h2>",
         verdict_table_html(doc),
+        *_upgrade(doc),
         "<h2>Timeline</h2>",
         '<p class="muted">Every delivery the apps recorded, by replica (hover for the job and the status; a cross '
         "is a non-2xx answer). Shaded: fault windows. Large red markers: the deliveries of a duplicate, early or "
@@ -174,7 +175,7 @@ def _header(doc: Mapping[str, Any], history: Mapping[str, Any]) -> str:
     return (
         f"<h1>onceonly: {esc(sc['name'])} {verdict_badge(doc['verdict'])}</h1>\n"
         '<div class="meta">'
-        f"<div>Dapr: daprd <b>{esc(dapr['daprd'])}</b>, scheduler <b>{esc(dapr['scheduler'])}</b></div>"
+        f"<div>Dapr: <b>{esc(report.dapr_line(dapr))}</b></div>"
         f"<div>scenario: {esc(sc['name'])} (hash <code>{esc(sc['hash'])}</code>)</div>"
         f"<div>when: {esc(when)}</div><div>host: {esc(host)}</div><div>timings: {esc(timings)}</div>"
         f"<div>fault windows: {'none' if not faults else ''}</div>"
@@ -464,6 +465,20 @@ def _witnesses(doc: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _upgrade(doc: Mapping[str, Any]) -> list[str]:
+    section = doc.get("upgrade")
+    if not section:
+        return []
+    items = "".join(f"<li>{esc(line)}</li>" for line in upgrade.lines(section))
+    return [
+        "<h2>Rolling upgrade</h2>",
+        "<p class=\"muted\">The same history split at the first upgrade step's start and the last step's end "
+        "(results.json <code>upgrade</code>); anomalies are placed by their occurrence's due time, counted from "
+        "the witnesses kept.</p>",
+        f"<ul>{items}</ul>",
+    ]
+
+
 def _actions(doc: Mapping[str, Any]) -> list[str]:
     actions = doc.get("actions", [])
     if not actions:
@@ -493,7 +508,7 @@ def write_comparison_html(
         sc, dapr = doc["scenario"], doc["dapr"]
         return (
             f"<div><h2>{esc(title)}: {esc(sc['name'])} {verdict_badge(doc['verdict'])}</h2>"
-            f'<div class="meta">{esc(where)}<br>daprd {esc(dapr["daprd"])}, scheduler {esc(dapr["scheduler"])}, '
+            f'<div class="meta">{esc(where)}<br>{esc(report.dapr_line(dapr))}, '
             f"hash <code>{esc(sc['hash'])}</code></div>{verdict_table_html(doc)}</div>"
         )
 

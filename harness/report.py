@@ -24,6 +24,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from harness import upgrade
 from harness.claims import ActionResult
 from harness.model import Delivery, Operation, SourceResult, Witness
 
@@ -136,17 +137,22 @@ def _source(s: SourceResult) -> dict[str, Any]:
 def results_document(
     result: CheckOutcome,
     *,
-    dapr: Mapping[str, str],
+    dapr: Mapping[str, Any],
     scenario: Mapping[str, str],
     host: Mapping[str, object],
     timings: Mapping[str, float],
     faults: Sequence[Mapping[str, object]] = (),
 ) -> dict[str, Any]:
-    """The results.json structure (schema ``SCHEMA``) of one judged run; deterministic for the same inputs."""
+    """The results.json structure (schema ``SCHEMA``) of one judged run; deterministic for the same inputs.
+
+    ``dapr``: the versions the run started on, and ``upgrade_to`` when it was a rolling upgrade (the runner adds
+    ``upgrade``, ``harness.upgrade.accounting``, to a rolling upgrade's document).
+    """
     return {
         "schema": SCHEMA,
         "verdict": result.verdict,
-        "dapr": {"daprd": dapr["daprd"], "scheduler": dapr["scheduler"]},
+        "dapr": {"daprd": dapr["daprd"], "scheduler": dapr["scheduler"]}
+        | ({"upgrade_to": dict(dapr["upgrade_to"])} if dapr.get("upgrade_to") else {}),
         "scenario": {"name": scenario["name"], "hash": scenario["hash"]},
         "host": dict(host),
         "timings": dict(timings),
@@ -212,6 +218,15 @@ def fault_line(f: Mapping[str, Any]) -> str:
         return f"{kind} on the link daprd ↔ {members} ({how} direction(s)): {span}{note}"
     where = "scheduler" if kind.startswith("scheduler") else "replica"
     return f"{kind} on {where} {f.get('target', '?')}{f' ({how})' if how else ''}: {span}{note}"
+
+
+def dapr_line(dapr: Mapping[str, Any]) -> str:
+    """The Dapr versions of a run for people: "daprd X, scheduler Y" (+ the rolling upgrade's target)."""
+    line = f"daprd {dapr['daprd']}, scheduler {dapr['scheduler']}"
+    to = dapr.get("upgrade_to")
+    if to:
+        line += f", rolling upgrade to daprd {to['daprd']}, scheduler {to['scheduler']}"
+    return line
 
 
 def utc(ns: int | None) -> str:
@@ -413,7 +428,7 @@ def write_summary_md(run_dir: Path, doc: Mapping[str, Any]) -> Path:
         f"# onceonly: {sc['name']} — {doc['verdict'].upper()}",
         "",
         f"- verdict: **{doc['verdict']}**",
-        f"- Dapr: daprd {dapr['daprd']}, scheduler {dapr['scheduler']}",
+        f"- Dapr: {dapr_line(dapr)}",
         f"- scenario: {sc['name']} (hash {sc['hash']})",
         "- host: " + (", ".join(f"{k} {v}" for k, v in doc["host"].items()) or "-"),
         "- timings: " + (", ".join(f"{k} {v}" for k, v in doc["timings"].items()) or "-"),
@@ -425,6 +440,8 @@ def write_summary_md(run_dir: Path, doc: Mapping[str, Any]) -> Path:
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in table_row(s)) + " |" for s in rows]
     if not doc["sources"]:
         lines.append("| " + " | ".join(["-"] * len(COLUMNS)) + " |")
+    if doc.get("upgrade"):
+        lines += ["", "## Rolling upgrade", ""] + [f"- {line}" for line in upgrade.lines(doc["upgrade"])]
     lines += ["", "## Anomalies", ""]
     anomalous = [s for s in doc["sources"] if s["verdict"] == "fail" or s["witnesses"] or any(s[k] for k in ANOMALIES)]
     if not anomalous:

@@ -28,12 +28,14 @@ from harness.checker import CheckInput, CheckResult, check
 from harness.claims import ActionClaim
 from harness.cluster.local import ClusterSpec, LocalCluster
 from harness.cluster.members import version_tuple
+from harness.errors import InputError
 from harness.jobs_client import JobsClient
 from harness.ledger import Ledger
 from harness.locust_process import start_load, stop_load
 from harness.model import BindingPlan, JobPlan, ReplicaWindow
 from harness.nemesis import FaultHandle, Nemesis, run_timeline
 from harness.scenario import Scenario
+from harness.upgrade import accounting as upgrade_accounting
 from harness.workload import load_plans
 from target_app.settings import Behaviour
 
@@ -56,7 +58,7 @@ def replica_windows(
     lifetimes: dict[int, tuple[int, int | None]] | None = None,
 ) -> list[ReplicaWindow]:
     """When each replica could receive: from ready (or from when scale added it) to the end (or to when scale
-    removed it), minus the time a kill or pause held it down."""
+    removed it), minus the time a kill, a pause, a restart or an upgrade step held it down."""
     windows: list[ReplicaWindow] = []
     for replica in replicas:
         born, gone = (lifetimes or {}).get(replica, (start_ns, None))
@@ -64,7 +66,7 @@ def replica_windows(
         cuts = sorted(
             (h.injected_ns, h.healed_ns or end_ns)
             for h in handles
-            if h.target == replica and h.kind in ("kill", "pause")
+            if h.target == replica and h.kind in ("kill", "pause", "restart", "upgrade")
         )
         t = lo
         for down, up in cuts:
@@ -123,12 +125,17 @@ def execute(
     countdown: Countdown | None = None,
     toxiproxy: Path | None = None,
     web_port: int | None = None,
+    upgrade: Binaries | None = None,
 ) -> RunOutcome:
     """Run ``scenario`` on ``bins`` into ``run_dir`` (which exists and is empty) and judge it.
+
+    ``upgrade``: the binaries a rolling upgrade's steps switch members to (the scenario's ``dapr.upgrade_to``).
 
     ``toxiproxy``: the toxiproxy-server binary; needed when the scenario has network faults. ``web_port``: serve
     Locust's web UI (with onceonly's tab) on 127.0.0.1:<port> while the load runs; None runs it headless.
     """
+    if scenario.dapr.upgrades and upgrade is None:
+        raise InputError(f"scenario {scenario.name} upgrades Dapr mid-run: give the binaries to upgrade to")
     say = progress or (lambda _m: None)
     events = store.EventLog(run_dir / "events.jsonl")
     jobs, bindings = scenario.job_plans(), scenario.binding_plans()
@@ -175,10 +182,13 @@ def execute(
     with cluster:
         ready_ns = time.time_ns()
         events.emit("cluster_ready", seconds=cluster.ready_seconds, endpoints=cluster.endpoints())
+        events.emit("versions", members=cluster.versions())
         t_ready = time.monotonic()
         ledger = Ledger(cluster.redis_client(), cluster.run_id, cluster.journal_dir)
         first = cluster.replicas[min(cluster.replicas)]
-        stable_api = version_tuple(bins.daprd_version) >= (1, 18)
+        # /v1.0/jobs from 1.18 on; 1.18 still serves /v1.0-alpha1, so a mixed-version run uses the older path
+        daprds = [bins] + ([upgrade] if upgrade is not None and scenario.dapr.upgrades else [])
+        stable_api = all(version_tuple(b.daprd_version) >= (1, 18) for b in daprds)
 
         def record(op: Any) -> None:
             ledger.record_op(op)
@@ -206,7 +216,7 @@ def execute(
                 )
             else:
                 handles = run_timeline(
-                    Nemesis(cluster, random.Random(scenario.seed), http, events.emit),
+                    Nemesis(cluster, random.Random(scenario.seed), http, events.emit, upgrade=upgrade),
                     scenario.faults,
                     scenario.observe.duration.total_seconds(),
                     lambda label, secs: sleep_with(countdown, label, secs),
@@ -219,6 +229,7 @@ def execute(
                 client.delete(job.name)
             sleep_with(countdown, "quiescing", scenario.observe.quiesce.total_seconds())
         collect_end_ns = time.time_ns()
+        events.emit("versions", members=cluster.versions())
         deliveries, ledger_stats = ledger.deliveries()
         operations = ledger.operations()
         side_effects = ledger.side_effects()
@@ -246,7 +257,12 @@ def execute(
     store.write_json(
         run_dir / store.RUN_INFO,
         {
-            "dapr": {"daprd": bins.daprd_version, "scheduler": bins.scheduler_version, "source": bins.source},
+            "dapr": {"daprd": bins.daprd_version, "scheduler": bins.scheduler_version, "source": bins.source}
+            | (
+                {"upgrade_to": {"daprd": upgrade.daprd_version, "scheduler": upgrade.scheduler_version}}
+                if upgrade is not None and scenario.dapr.upgrades
+                else {}
+            ),
             "scenario": {"name": scenario.name, "hash": scenario.canonical_hash()},
             "faults": [h.window() for h in handles],
             "host": {"node": platform.node(), "python": platform.python_version(), "cpus": (os.cpu_count() or 0)},
@@ -287,14 +303,22 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
             actions=claims,
         )
     )
+    dapr = {k: info["dapr"][k] for k in ("daprd", "scheduler", "upgrade_to") if k in info["dapr"]}
+    faults = info.get("faults", [])
     doc = report.results_document(
-        result,
-        dapr={"daprd": info["dapr"]["daprd"], "scheduler": info["dapr"]["scheduler"]},
-        scenario=info["scenario"],
-        host=info["host"],
-        timings=info["timings"],
-        faults=info.get("faults", []),
+        result, dapr=dapr, scenario=info["scenario"], host=info["host"], timings=info["timings"], faults=faults
     )
+    upgraded = upgrade_accounting(
+        faults,
+        history["deliveries"],
+        doc["sources"],
+        observe_start_ns=history["observe_start_ns"],
+        collect_end_ns=history["collect_end_ns"],
+        old=dapr,
+        new=dapr.get("upgrade_to", dapr),
+    )
+    if upgraded is not None:
+        doc["upgrade"] = upgraded
     report.write_results(run_dir, doc)
     report.write_summary_md(run_dir, doc)
     report.write_junit(run_dir, doc, suite_name=scenario.name)

@@ -208,12 +208,18 @@ class _Section(BaseModel):
 
 
 class DaprSection(_Section):
-    """Which Dapr to run. Neither field: the CLI's default version (``--dapr-version`` wins over both)."""
+    """Which Dapr to run. Neither field: the CLI's default version (``--dapr-version`` wins over both).
+
+    ``upgrade_to`` / ``upgrade_bin_dir``: the binaries a rolling upgrade switches members to (the ``upgrade`` and
+    ``scheduler-upgrade`` faults); the run starts on ``version`` / ``bin_dir``.
+    """
 
     version: str | None = None
     bin_dir: str | None = None
+    upgrade_to: str | None = None
+    upgrade_bin_dir: str | None = None
 
-    @field_validator("version")
+    @field_validator("version", "upgrade_to")
     @classmethod
     def _known(cls, value: str | None) -> str | None:
         if value is None:
@@ -226,7 +232,13 @@ class DaprSection(_Section):
     def _one_way(self) -> DaprSection:
         if self.version is not None and self.bin_dir is not None:
             raise Invalid("give either version or bin_dir, not both")
+        if self.upgrade_to is not None and self.upgrade_bin_dir is not None:
+            raise Invalid("give either upgrade_to or upgrade_bin_dir, not both")
         return self
+
+    @property
+    def upgrades(self) -> bool:
+        return self.upgrade_to is not None or self.upgrade_bin_dir is not None
 
 
 class ClusterSection(_Section):
@@ -365,8 +377,11 @@ FaultKind = Literal[
     "network-delay",
     "network-blackhole",
     "network-reset",
+    "upgrade",
+    "scheduler-upgrade",
 ]
 NETWORK_KINDS = ("network-delay", "network-blackhole", "network-reset")
+UPGRADE_KINDS = ("upgrade", "scheduler-upgrade")
 
 
 class FaultSpec(_Section):
@@ -383,6 +398,9 @@ class FaultSpec(_Section):
     scheduler member ``target`` (or ``all`` members), in ``direction`` (default both), healed after
     ``heal_after`` (default 10 s): every byte held ``delay``; bytes dropped with connections left open; every
     connection reset (``harness.cluster.proxy``). A scenario with a network fault runs with the proxy.
+    upgrade / scheduler-upgrade: one step of a rolling upgrade: replica ``target`` (``part`` both: app and daprd,
+    as when a pod is replaced; daprd: the sidecar only) or scheduler member ``target`` is stopped gracefully and
+    started on ``dapr.upgrade_to``'s binaries; the step's window lasts until it is ready again.
     """
 
     at: NonNegativeDuration
@@ -555,6 +573,21 @@ class Scenario(_Section):
                 raise Invalid("delay is required for kind network-delay, and only for it", f"faults.{i}.delay")
             if fault.direction is not None and not network:
                 raise Invalid("direction is only valid for network faults", f"faults.{i}.direction")
+            if fault.kind in UPGRADE_KINDS:
+                if not self.dapr.upgrades:
+                    raise Invalid(
+                        f"{fault.kind} needs the version to upgrade to: set dapr.upgrade_to (or dapr.upgrade_bin_dir)",
+                        f"faults.{i}.kind",
+                    )
+                if fault.heal_after is not None:
+                    raise Invalid("an upgrade is not healed: remove heal_after", f"faults.{i}.heal_after")
+                if fault.kind == "upgrade" and fault.part == "app":
+                    raise Invalid("an upgrade switches daprd: part must be daprd or both", f"faults.{i}.part")
+        if self.dapr.upgrades and not any(f.kind in UPGRADE_KINDS for f in self.faults):
+            raise Invalid(
+                "dapr.upgrade_to is set but no fault upgrades anything: add upgrade / scheduler-upgrade steps",
+                "dapr",
+            )
         return self
 
     @property

@@ -7,7 +7,8 @@ and SIGTERM ignored while it runs so a second Ctrl-C cannot cut a teardown short
 
 The operations fault work needs are methods here, all by replica index or scheduler index: ``scale``,
 ``kill`` (app, daprd or both; any signal), ``pause``/``resume`` (SIGSTOP/SIGCONT), ``restart_replica``,
-``stop_scheduler``/``start_scheduler``/``restart_scheduler``. A restarted process keeps its ports.
+``stop_scheduler``/``start_scheduler``/``restart_scheduler``, and for a rolling upgrade ``upgrade_scheduler`` /
+``upgrade_replica`` (restart one member on other binaries). A restarted process keeps its ports.
 """
 
 from __future__ import annotations
@@ -123,6 +124,9 @@ class LocalCluster:
         self.schedulers = [SchedulerMember.allocate(i, self._ports, run_dir) for i in range(spec.schedulers)]
         self.proxy = FaultProxyMember.allocate(spec.schedulers, self._ports) if spec.fault_proxy else None
         self.replicas: dict[int, ReplicaMember] = {}
+        # the binaries a member runs when it is not on ``binaries`` (a rolling upgrade switched it)
+        self._scheduler_bins: dict[int, Binaries] = {}
+        self._daprd_bins: dict[int, Binaries] = {}
         self._stopped_schedulers: set[int] = set()
         self._next_index = 0
         self.started_at: float | None = None
@@ -300,6 +304,38 @@ class LocalCluster:
         self.stop_scheduler(index, sig)
         self.start_scheduler(index, wait=wait)
 
+    def upgrade_scheduler(self, index: int, to: Binaries, wait: bool = True) -> str:
+        """Stop member ``index`` gracefully and start it on ``to``'s scheduler (same id, ports and data dir): one
+        step of a rolling upgrade. Returns "<old> -> <new>" versions."""
+        before = self.scheduler_binaries(index).scheduler_version
+        self.stop_scheduler(index, signal.SIGTERM)
+        self._scheduler_bins[index] = to
+        self.start_scheduler(index, wait=wait)
+        return f"{before} -> {to.scheduler_version}"
+
+    def upgrade_replica(self, index: int, to: Binaries, part: Part = "both", wait: bool = True) -> str:
+        """Restart a replica with ``to``'s daprd (``part`` both: the pod is replaced, app too; daprd: only the
+        sidecar): one step of a rolling upgrade. Returns "<old> -> <new>" daprd versions."""
+        self._replica(index)
+        if part == "app":
+            raise InputError("an upgrade switches daprd: part must be daprd or both, not app")
+        before = self.daprd_binaries(index).daprd_version
+        self._daprd_bins[index] = to
+        self.restart_replica(index, part, wait=wait)
+        return f"{before} -> {to.daprd_version}"
+
+    def scheduler_binaries(self, index: int) -> Binaries:
+        return self._scheduler_bins.get(index, self.binaries)
+
+    def daprd_binaries(self, index: int) -> Binaries:
+        return self._daprd_bins.get(index, self.binaries)
+
+    def versions(self) -> dict[str, str]:
+        """The Dapr version each live member runs now: ``scheduler-<i>`` and ``daprd-<i>``."""
+        found = {m.name: self.scheduler_binaries(m.index).scheduler_version for m in self._live_schedulers()}
+        found |= {r.daprd_name: self.daprd_binaries(r.index).daprd_version for r in self.replicas.values()}
+        return found
+
     # --- internals -----------------------------------------------------------------------------------------
 
     def _names(self, index: int, part: Part) -> list[str]:
@@ -381,8 +417,8 @@ class LocalCluster:
         member.data_dir.mkdir(parents=True, exist_ok=True)
         initial = ",".join(m.peer_url for m in self.schedulers)
         broadcast = None if self.proxy is None else self.proxy.address(member.index)
-        version = self.binaries.scheduler_version
-        argv = member.argv(self.binaries.scheduler, initial, self.spec.log_level, version, broadcast)
+        bins = self.scheduler_binaries(member.index)
+        argv = member.argv(bins.scheduler, initial, self.spec.log_level, bins.scheduler_version, broadcast)
         env = {**_base_env(), "NAMESPACE": "default", "DAPR_HOST_IP": "127.0.0.1"}
         self.supervisor.start(member.name, argv, env)
 
@@ -410,7 +446,7 @@ class LocalCluster:
 
     def _start_daprd(self, member: ReplicaMember) -> None:
         argv = member.daprd_argv(
-            self.binaries.daprd,
+            self.daprd_binaries(member.index).daprd,
             self.spec.app_id,
             self.scheduler_addresses,
             self._config_path,

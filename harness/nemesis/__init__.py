@@ -20,15 +20,17 @@ from typing import Any, Literal
 
 import httpx
 
+from dapr.binaries import Binaries
 from harness.cluster.local import LocalCluster
 from harness.cluster.proxy import FaultProxyMember, NetworkKind, Toxic, toxics_for
-from harness.errors import ClusterError
-from harness.scenario import NETWORK_KINDS, FaultSpec
+from harness.errors import ClusterError, InputError
+from harness.scenario import NETWORK_KINDS, UPGRADE_KINDS, FaultSpec
 
 Emit = Callable[..., None]
 BUSY_WAIT_S = 30.0
 DEFAULT_PAUSE_S = 5.0
 DEFAULT_NETWORK_S = 10.0
+SELF_HEALING = ("restart", "scheduler-restart", *UPGRADE_KINDS)
 ALL_MEMBERS = -1  # FaultHandle.target of a network fault on the links to every scheduler member
 
 
@@ -51,8 +53,17 @@ class FaultHandle:
 
 
 class Nemesis:
-    def __init__(self, cluster: LocalCluster, rng: random.Random, http: httpx.Client, emit: Emit) -> None:
+    def __init__(
+        self,
+        cluster: LocalCluster,
+        rng: random.Random,
+        http: httpx.Client,
+        emit: Emit,
+        upgrade: Binaries | None = None,
+    ) -> None:
+        """``upgrade``: the binaries the upgrade steps switch members to."""
         self.cluster = cluster
+        self.upgrade = upgrade
         self.rng = rng
         self.http = http
         self.emit = emit
@@ -86,9 +97,19 @@ class Nemesis:
             c.restart_scheduler(target, sig, wait=True)
         elif spec.kind == "scheduler-kill":
             c.stop_scheduler(target, signal.SIGKILL)
+        elif spec.kind in UPGRADE_KINDS:
+            if self.upgrade is None:
+                raise InputError(f"fault {index} is an upgrade step, but no binaries to upgrade to were given")
+            if spec.kind == "upgrade":
+                step = c.upgrade_replica(target, self.upgrade, spec.part, wait=True)
+            else:
+                step = c.upgrade_scheduler(target, self.upgrade, wait=True)
+            note = ", ".join(filter(None, [step, note]))
         done_ns = time.time_ns()
-        if spec.kind in ("restart", "scheduler-restart"):  # a restart heals itself: the window is the restart
-            handle = FaultHandle(index, spec.kind, target, spec.part, spec.signal, started_ns, None, done_ns, note)
+        if spec.kind in SELF_HEALING:  # a restart heals itself: the window is the restart
+            sig_name = "TERM" if spec.kind in UPGRADE_KINDS else spec.signal  # an upgrade stops members gracefully
+            part = "-" if spec.kind == "scheduler-upgrade" else spec.part
+            handle = FaultHandle(index, spec.kind, target, part, sig_name, started_ns, None, done_ns, note)
         else:
             handle = FaultHandle(index, spec.kind, target, spec.part, spec.signal, started_ns, heal_s, note=note)
         self.emit("fault_injected", **handle.window())
