@@ -43,6 +43,7 @@ from harness.cluster.processes import Interrupted, exit_on_signals
 from harness.errors import ExitCode, HarnessError, InputError
 
 if TYPE_CHECKING:
+    from harness.compare import Comparison
     from harness.scenario import Scenario
 
 console = Console(stderr=True)
@@ -153,6 +154,15 @@ def prepare_binaries(version: str, bin_dir: Path | None) -> dapr_binaries.Binari
         return resolve_binaries(version, bin_dir)
     except (HarnessError, UnknownVersionError, BuildError, ProbeError) as exc:
         fail(exc)
+
+
+def case_binaries(
+    sc: Scenario, version: str | None, bin_dir: Path | None
+) -> tuple[dapr_binaries.Binaries, dapr_binaries.Binaries | None]:
+    """The binaries one scenario runs on, as ``run`` picks them: the command line's version or binaries
+    directory, else the scenario's ``dapr`` section, else the default; and its rolling upgrade's, if any."""
+    bin_dir = bin_dir or (Path(sc.dapr.bin_dir) if sc.dapr.bin_dir else None)
+    return prepare_binaries(version or sc.dapr.version or DEFAULT_VERSION, bin_dir), prepare_upgrade(sc)
 
 
 def prepare_upgrade(sc: Scenario) -> dapr_binaries.Binaries | None:
@@ -348,10 +358,7 @@ def _run(
         fail(InputError(f"{scenario_path}: workload.load is missing: `onceonly load` needs load stages to run"))
     if web_port is not None and is_listening(web_port):
         fail(InputError(f"port {web_port} on 127.0.0.1 is taken: choose another with --web-port"))
-    bin_dir = bin_dir or (Path(sc.dapr.bin_dir) if sc.dapr.bin_dir else None)
-    version = version or sc.dapr.version or DEFAULT_VERSION
-    bins = prepare_binaries(version, bin_dir)
-    upgrade = prepare_upgrade(sc)
+    bins, upgrade = case_binaries(sc, version, bin_dir)
     proxy = prepare_fault_proxy() if sc.needs_fault_proxy else None
     run_dir = store.new_run_dir(reports, sc.name, sc.canonical_hash())
     to = "" if upgrade is None else f", rolling upgrade to daprd {upgrade.daprd_version} ({upgrade.source})"
@@ -481,26 +488,80 @@ def _results_of(run_dir: Path) -> dict[str, object]:
     return doc
 
 
+ThresholdOpt = Annotated[
+    float, typer.Option("--lateness-threshold", help="Percent by which lateness p99 may grow (and > 5 ms).")
+]
+CompareOutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", help="Where to write comparison.json and report.html (default reports/compare/<UTC>)."),
+]
+
+
 @app.command()
 def compare(
-    old_run: Annotated[Path, typer.Argument(help="The reference run directory.")],
-    new_run: Annotated[Path, typer.Argument(help="The run directory to judge against it.")],
-    lateness_threshold: Annotated[
-        float, typer.Option("--lateness-threshold", help="Percent by which lateness p99 may grow (and > 5 ms).")
-    ] = 20.0,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Where to write comparison.json/html (default reports/compare/<UTC>).")
+    targets: Annotated[
+        list[Path],
+        typer.Argument(
+            help="OLD_RUN NEW_RUN: two finished run dirs (offline). Or TARGET: a scenario or suite file, with "
+            "--dapr OLD --dapr NEW.",
+            show_default=False,
+        ),
+    ],
+    dapr: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dapr", help="Twice: the old and the new Dapr, each a version or a binaries directory (daprd, scheduler)."
+        ),
     ] = None,
+    lateness_threshold: ThresholdOpt = 20.0,
+    out_dir: CompareOutOpt = None,
 ) -> None:
-    """Compare two judged runs offline, figure by figure. Exit 1 on any regression, 0 otherwise, 3 on bad input."""
-    from rich.text import Text
+    """Compare two Dapr versions on the same scenarios, or two finished runs, figure by figure.
 
+    `onceonly compare TARGET --dapr 1.16.0 --dapr 1.18.2` builds both if needed and runs every scenario of TARGET
+    on each (same seed, old then new per scenario); `onceonly compare OLD_RUN NEW_RUN` compares two judged runs
+    offline. Exit 1 on any regression, 0 otherwise, 2 when a run failed, 3 on bad input.
+    """
+    target = out_dir or Path("reports") / "compare" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    if dapr:
+        if len(dapr) != 2 or len(targets) != 1:
+            fail(
+                InputError(
+                    "compare with --dapr takes one TARGET (a scenario or suite file) and --dapr exactly twice "
+                    "(old, then new), e.g. `onceonly compare scenarios/jobs-vs-cron.yaml --dapr 1.16.0 --dapr 1.18.2`"
+                )
+            )
+        _compare_versions(targets[0], dapr[0], dapr[1], lateness_threshold, target)
+    if len(targets) != 2:
+        fail(
+            InputError(
+                "compare takes two finished run directories (OLD_RUN NEW_RUN), or one scenario or suite file with "
+                "--dapr OLD --dapr NEW"
+            )
+        )
+    _compare_runs(targets[0], targets[1], lateness_threshold, target)
+
+
+def _compare_runs(old_run: Path, new_run: Path, lateness_threshold: float, target: Path) -> NoReturn:
     from harness import compare as comparing
     from harness.html_report import write_comparison_html
 
     old_doc, new_doc = _results_of(old_run), _results_of(new_run)
     result = comparing.compare(old_doc, new_doc, lateness_threshold, old_dir=str(old_run), new_dir=str(new_run))
-    table = Table(title=f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}")
+    out.print(_comparison_table(result, f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}"))
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "comparison.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    page = write_comparison_html(target, result, old_doc, new_doc)
+    out.print(f"{len(result.regressions)} regression(s); wrote {target / 'comparison.json'} and {page}")
+    raise typer.Exit(ExitCode.FAIL if result.regressions else ExitCode.PASS)
+
+
+def _comparison_table(result: Comparison, title: str) -> Table:
+    from rich.text import Text
+
+    from harness import compare as comparing
+
+    table = Table(title=title)
     for col in ("source", "figure", "old", "new"):
         table.add_column(col, justify="left" if col in ("source", "figure") else "right")
     for row in result.rows:
@@ -508,17 +569,119 @@ def compare(
             style = "bold red" if f.regression else ("yellow" if f.changed else "")
             cells = (row.key, f.name, comparing.show(f.old), comparing.show(f.new))
             table.add_row(*(Text(c, style=style) for c in cells))
-    out.print(table)
     for w in result.warnings:
-        out.print(Text(f"warning: {w}", style="yellow"))
+        table.add_row(Text(f"warning: {w}", style="yellow"), "", "", "")
     for r in result.regressions:
-        out.print(Text(f"regression: {r}", style="bold red"))
-    target = out_dir or Path("reports") / "compare" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "comparison.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    page = write_comparison_html(target, result, old_doc, new_doc)
-    out.print(f"{len(result.regressions)} regression(s); wrote {target / 'comparison.json'} and {page}")
-    raise typer.Exit(ExitCode.FAIL if result.regressions else ExitCode.PASS)
+        table.add_row(Text(f"regression: {r}", style="bold red"), "", "", "")
+    return table
+
+
+def _compare_cases(path: Path) -> list[tuple[str, Scenario]]:
+    """The scenarios of TARGET: a suite file's cases (with their overrides), or the one scenario."""
+    import yaml
+
+    from harness import suite as suites
+
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        fail(InputError(f"{path}: no such file (TARGET is a scenario or suite file)"))
+    except (OSError, yaml.YAMLError) as exc:
+        fail(InputError(f"{path}: cannot be read as YAML: {exc}"))
+    if isinstance(raw, dict) and "cases" in raw:
+        try:
+            _, cases = suites.load_suite(path)
+        except HarnessError as exc:
+            fail(exc)
+        return [(c.name, c.scenario) for c in cases]
+    sc = load(path, None)
+    return [(sc.name, sc)]
+
+
+def _dapr_arg(value: str) -> tuple[str | None, Path | None]:
+    """--dapr's value: a binaries directory when one exists at that path, else a version."""
+    path = Path(value).expanduser()
+    if path.is_dir():
+        return None, path
+    try:
+        return lookup(value).version, None
+    except UnknownVersionError as exc:
+        fail(InputError(f"--dapr {value}: neither a directory nor a known version ({exc})"))
+
+
+def _compare_versions(target_file: Path, old: str, new: str, lateness_threshold: float, target: Path) -> NoReturn:
+    from harness import compare as comparing
+    from harness import runner, store
+    from harness.html_report import write_versions_html
+
+    cases = _compare_cases(target_file)  # every scenario validated before anything is built or started
+    (old_v, old_dir), (new_v, new_dir) = _dapr_arg(old), _dapr_arg(new)
+    sides = [
+        [case_binaries(sc, old_v, old_dir) for _, sc in cases],
+        [case_binaries(sc, new_v, new_dir) for _, sc in cases],
+    ]
+    proxy = prepare_fault_proxy() if any(sc.needs_fault_proxy for _, sc in cases) else None
+    labels = [f"old-{sides[0][0][0].daprd_version}", f"new-{sides[1][0][0].daprd_version}"]
+    pairs: list[comparing.VersionPair] = []
+    overview = Table(title=f"onceonly compare {target_file.name}: Dapr {old} → {new}")
+    for col in ("scenario", "old verdict", "new verdict", "regressions", "old run", "new run"):
+        overview.add_column(col, overflow="fold")
+
+    def write() -> Path:
+        target.mkdir(parents=True, exist_ok=True)
+        doc = comparing.versions_document(str(target_file), old, new, lateness_threshold, pairs)
+        (target / "comparison.json").write_text(json.dumps(doc, indent=2) + "\n")
+        return write_versions_html(target, target_file.name, old, new, pairs)
+
+    try:
+        with exit_on_signals():
+            for i, (name, sc) in enumerate(cases):
+                docs: list[dict[str, object]] = []
+                dirs: list[Path] = []
+                error = ""
+                for side, label in enumerate(labels):
+                    bins, upgrade = sides[side][i]
+                    run_dir = store.new_run_dir(target / label, sc.name, sc.canonical_hash())
+                    dirs.append(run_dir)
+                    console.print(
+                        f"[{i + 1}/{len(cases)}] {name} on daprd {bins.daprd_version} ({label})", highlight=False
+                    )
+                    try:
+                        with console.status(f"{name} on {bins.daprd_version}") as status:
+                            outcome = runner.execute(
+                                sc, bins, run_dir, progress=status.update, toxiproxy=proxy, upgrade=upgrade
+                            )
+                        docs.append(outcome.results)
+                    except HarnessError as exc:
+                        error = f"{label}: {exc}"
+                        break
+                if error:
+                    pairs.append(comparing.VersionPair(name, None, error=error))
+                    overview.add_row(name, "-", "-", f"error: {error}", str(dirs[0]), str(dirs[-1]))
+                else:
+                    result = comparing.compare(
+                        docs[0], docs[1], lateness_threshold, old_dir=str(dirs[0]), new_dir=str(dirs[1])
+                    )
+                    pairs.append(comparing.VersionPair(name, result, docs[0], docs[1]))
+                    out.print(_comparison_table(result, f"{name}: {result.old_verdict} → {result.new_verdict}"))
+                    overview.add_row(
+                        name, result.old_verdict, result.new_verdict, str(len(result.regressions)), *map(str, dirs)
+                    )
+                write()  # after every scenario: an interrupted comparison keeps what it has
+    except (KeyboardInterrupt, Interrupted):
+        console.print(f"interrupted after {len(pairs)} of {len(cases)} scenario(s); their runs are kept")
+        write()
+        raise typer.Exit(130) from None
+    page = write()
+    out.print(overview)
+    regressions = sum(len(p.comparison.regressions) for p in pairs if p.comparison is not None)
+    errors = sum(p.comparison is None for p in pairs)
+    out.print(
+        f"{regressions} regression(s), {errors} failed run(s); wrote {target / 'comparison.json'} and {page}",
+        highlight=False,
+    )
+    code = ExitCode.FAIL if regressions else (ExitCode.UNKNOWN if errors else ExitCode.PASS)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -539,21 +702,24 @@ def suite(
         name, cases = suites.load_suite(suite_file, only, skip)  # every scenario validated before anything starts
     except HarnessError as exc:
         fail(exc)
-    bins = prepare_binaries(version or DEFAULT_VERSION, bin_dir)
+    plans = [case_binaries(c.scenario, version, bin_dir) for c in cases]  # every build before the first case
     proxy = prepare_fault_proxy() if any(c.scenario.needs_fault_proxy for c in cases) else None
     outcomes: list[suites.CaseOutcome] = []
-    table = Table(title=f"suite {name} on daprd {bins.daprd_version}")
+    daprds = sorted({b.daprd_version for b, _ in plans})
+    table = Table(title=f"suite {name} on daprd {', '.join(daprds)}")
     for col in ("scenario", "predicted", "verdict", "outcome", "seconds", "run dir"):
         table.add_column(col, overflow="fold")
     try:
         with exit_on_signals():
-            for i, case in enumerate(cases, 1):
+            for i, (case, (bins, upgrade)) in enumerate(zip(cases, plans, strict=True), 1):
                 console.print(f"[{i}/{len(cases)}] {case.name} (predicts {case.predict})", highlight=False)
                 run_dir = store.new_run_dir(reports, case.scenario.name, case.scenario.canonical_hash())
                 t0 = time.monotonic()
                 try:
                     with console.status(case.name) as status:
-                        result = runner.execute(case.scenario, bins, run_dir, progress=status.update, toxiproxy=proxy)
+                        result = runner.execute(
+                            case.scenario, bins, run_dir, progress=status.update, toxiproxy=proxy, upgrade=upgrade
+                        )
                     verdict = result.results["verdict"]
                     detail = suites.anomalies_text(result.results)
                 except HarnessError as exc:

@@ -110,6 +110,35 @@ class Comparison:
         }
 
 
+@dataclass(frozen=True)
+class VersionPair:
+    """One scenario of ``onceonly compare TARGET --dapr OLD --dapr NEW``: its two runs, judged and compared."""
+
+    name: str
+    comparison: Comparison | None  # None when a run failed (``error``)
+    old_doc: Mapping[str, Any] | None = None
+    new_doc: Mapping[str, Any] | None = None
+    error: str = ""
+
+
+def versions_document(
+    target: str, old: str, new: str, threshold_pct: float, pairs: list[VersionPair]
+) -> dict[str, Any]:
+    """comparison.json of a version comparison: one entry per scenario (its ``compare`` document, or its error)."""
+    return {
+        "target": target,
+        "old": old,
+        "new": new,
+        "lateness_threshold_pct": float(threshold_pct),
+        "regression": any(p.comparison is not None and p.comparison.regressions for p in pairs),
+        "errors": [f"{p.name}: {p.error}" for p in pairs if p.comparison is None],
+        "scenarios": [
+            {"name": p.name, **(p.comparison.to_dict() if p.comparison is not None else {"error": p.error})}
+            for p in pairs
+        ],
+    }
+
+
 def comparable_sources(doc: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     """``source:name`` → results.json source; every ``load-*`` job folded into one ``LOAD_KEY`` row, however many
     (``report.shown_sources`` folds only past 10, but load job names never match across runs). An anomalous load job
@@ -160,8 +189,6 @@ def compare(
             f"different experiments: old {old_doc['scenario']['name']} ({old_doc['scenario']['hash']}), "
             f"new {new_doc['scenario']['name']} ({new_doc['scenario']['hash']})"
         )
-    if old_doc["dapr"] != new_doc["dapr"]:
-        warnings.append(f"Dapr differs: old daprd {old_doc['dapr']['daprd']}, new daprd {new_doc['dapr']['daprd']}")
     for key in keys:
         o, n = old.get(key), new.get(key)
         figures = []

@@ -9,7 +9,8 @@ Top to bottom: header (scenario, verdict, versions, when, host, fault windows), 
 summary.md, a load run's ``load-*`` jobs folded into one row), the timeline (deliveries per replica, fault windows
 shaded, witnesses marked, missed occurrences on their own row), deliveries per occurrence, lateness percentiles,
 the spread across replicas, the witnesses, the actions and the notes. ``write_comparison_html`` renders
-``onceonly compare``'s page with the same parts.
+``onceonly compare OLD_RUN NEW_RUN``'s page and ``write_versions_html`` ``onceonly compare TARGET --dapr OLD --dapr
+NEW``'s (one section per scenario), both ``report.html`` in the comparison's directory.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from plotly.subplots import make_subplots
 from harness import report, store, upgrade
 
 if TYPE_CHECKING:
-    from harness.compare import Comparison
+    from harness.compare import Comparison, VersionPair
 
 REPORT_HTML = "report.html"
 NAMED_TRACES = 10  # timeline: at most this many sources get a trace of their own; the rest share one
@@ -495,13 +496,73 @@ def _notes(doc: Mapping[str, Any]) -> str:
     return "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>" if notes else "<p>None.</p>"
 
 
-# ---------------------------------------------------------------- comparison.html
+# ---------------------------------------------------------------- comparisons
 
 
 def write_comparison_html(
     out_dir: Path, comparison: Comparison, old_doc: Mapping[str, Any], new_doc: Mapping[str, Any]
 ) -> Path:
-    """``onceonly compare``'s page: the regressions, both verdict tables side by side, key figures old vs new."""
+    """``onceonly compare OLD_RUN NEW_RUN``'s page (``report.html``): the regressions, both verdict tables side by
+    side, key figures old vs new, every figure."""
+    regs = comparison.regressions
+    body = [
+        f"<h1>onceonly compare {verdict_badge('fail' if regs else 'pass')}</h1>",
+        _threshold_line(comparison),
+        *comparison_sections(comparison, old_doc, new_doc, "key-figures"),
+    ]
+    path = out_dir / REPORT_HTML
+    path.write_text(page("onceonly compare", body))
+    return path
+
+
+def write_versions_html(out_dir: Path, title: str, old: str, new: str, pairs: Sequence[VersionPair]) -> Path:
+    """``onceonly compare TARGET --dapr OLD --dapr NEW``'s page (``report.html``): an overview row per scenario
+    (old and new verdicts, regressions), then each scenario's comparison, old and new side by side."""
+    regressed = any(p.comparison is not None and p.comparison.regressions for p in pairs)
+    failed = any(p.comparison is None for p in pairs)
+    verdict = "fail" if regressed else ("unknown" if failed else "pass")
+    head = (
+        '<tr><th class="l">scenario</th><th class="l">old verdict</th><th class="l">new verdict</th>'
+        "<th>regressions</th></tr>"
+    )
+    rows = []
+    for i, p in enumerate(pairs):
+        if p.comparison is None:
+            cells = f'<td class="l unknown" colspan="3">run failed: {esc(p.error)}</td>'
+        else:
+            c = p.comparison
+            cells = (
+                f'<td class="l verdict {esc(c.old_verdict)}">{esc(c.old_verdict)}</td>'
+                f'<td class="l verdict {esc(c.new_verdict)}">{esc(c.new_verdict)}</td><td>{len(c.regressions)}</td>'
+            )
+        rows.append(f'<tr><td class="l"><a href="#s{i}">{esc(p.name)}</a></td>{cells}</tr>')
+    body = [
+        f"<h1>onceonly compare {esc(title)}: Dapr {esc(old)} → {esc(new)} {verdict_badge(verdict)}</h1>",
+        _threshold_line(pairs[0].comparison) if pairs and pairs[0].comparison else "",
+        f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>",
+    ]
+    for i, p in enumerate(pairs):
+        body.append(f'<h1 id="s{i}">{esc(p.name)}</h1>')
+        if p.comparison is None or p.old_doc is None or p.new_doc is None:
+            body.append(f'<p class="unknown">run failed: {esc(p.error)}</p>')
+            continue
+        body += comparison_sections(p.comparison, p.old_doc, p.new_doc, f"key-figures-{i}")
+    path = out_dir / REPORT_HTML
+    path.write_text(page(f"onceonly compare {title}", body))
+    return path
+
+
+def _threshold_line(comparison: Comparison) -> str:
+    return (
+        f'<div class="meta">lateness threshold: p99 worse by more than {comparison.lateness_threshold_pct:g}% '
+        f"and {comparison.lateness_floor_ms:g} ms</div>"
+    )
+
+
+def comparison_sections(
+    comparison: Comparison, old_doc: Mapping[str, Any], new_doc: Mapping[str, Any], chart_id: str
+) -> list[str]:
+    """One comparison's parts: regressions, both verdict tables side by side, key-figure bars, every figure."""
     from harness.compare import KEY_FIGURES
 
     def side(title: str, doc: Mapping[str, Any], where: str) -> str:
@@ -538,10 +599,7 @@ def write_comparison_html(
                 col=c + 1,
             )
     fig.update_layout(barmode="group", height=650, margin={"t": 50})
-    body = [
-        f"<h1>onceonly compare {verdict_badge('fail' if regs else 'pass')}</h1>",
-        f'<div class="meta">lateness threshold: p99 worse by more than {comparison.lateness_threshold_pct:g}% '
-        f"and {comparison.lateness_floor_ms:g} ms</div>",
+    return [
         warn_html,
         "<h2>Regressions</h2>",
         reg_html,
@@ -550,13 +608,10 @@ def write_comparison_html(
         side("new", new_doc, comparison.new_dir),
         "</div>",
         "<h2>Key figures, old vs new</h2>",
-        chart(fig, "key-figures"),
+        chart(fig, chart_id),
         "<h2>Every figure</h2>",
         _comparison_table(comparison),
     ]
-    path = out_dir / "comparison.html"
-    path.write_text(page("onceonly compare", body))
-    return path
 
 
 def _comparison_table(comparison: Comparison) -> str:

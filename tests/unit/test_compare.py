@@ -141,7 +141,7 @@ def test_cli_compare_identical_exits_0_and_writes_both_files(
     data = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
     assert data["regression"] is False and data["regressions"] == []
     assert data["sources"][1]["figures"]["duplicates"] == {"old": 1, "new": 1, "regression": False}
-    page = (tmp_path / "cmp" / "comparison.html").read_text()
+    page = (tmp_path / "cmp" / "report.html").read_text()
     assert 'id="key-figures"' in page and page.count('<script id="plotlyjs">') == 1
     for pattern in ('src="http', 'href="http', "<script src", "@import url(http"):
         assert pattern not in page
