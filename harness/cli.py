@@ -548,7 +548,7 @@ def _compare_runs(old_run: Path, new_run: Path, lateness_threshold: float, targe
 
     old_doc, new_doc = _results_of(old_run), _results_of(new_run)
     result = comparing.compare(old_doc, new_doc, lateness_threshold, old_dir=str(old_run), new_dir=str(new_run))
-    out.print(_comparison_table(result, f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}"))
+    _print_comparison(result, f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}")
     target.mkdir(parents=True, exist_ok=True)
     (target / "comparison.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     page = write_comparison_html(target, result, old_doc, new_doc)
@@ -569,11 +569,17 @@ def _comparison_table(result: Comparison, title: str) -> Table:
             style = "bold red" if f.regression else ("yellow" if f.changed else "")
             cells = (row.key, f.name, comparing.show(f.old), comparing.show(f.new))
             table.add_row(*(Text(c, style=style) for c in cells))
-    for w in result.warnings:
-        table.add_row(Text(f"warning: {w}", style="yellow"), "", "", "")
-    for r in result.regressions:
-        table.add_row(Text(f"regression: {r}", style="bold red"), "", "", "")
     return table
+
+
+def _print_comparison(result: Comparison, title: str) -> None:
+    from rich.text import Text
+
+    out.print(_comparison_table(result, title))
+    for w in result.warnings:
+        out.print(Text(f"warning: {w}", style="yellow"))
+    for r in result.regressions:
+        out.print(Text(f"regression: {r}", style="bold red"))
 
 
 def _compare_cases(path: Path) -> list[tuple[str, Scenario]]:
@@ -624,7 +630,7 @@ def _compare_versions(target_file: Path, old: str, new: str, lateness_threshold:
     labels = [f"old-{sides[0][0][0].daprd_version}", f"new-{sides[1][0][0].daprd_version}"]
     pairs: list[comparing.VersionPair] = []
     overview = Table(title=f"onceonly compare {target_file.name}: Dapr {old} → {new}")
-    for col in ("scenario", "old verdict", "new verdict", "regressions", "old run", "new run"):
+    for col in ("scenario", "old verdict", "new verdict", "regressions"):
         overview.add_column(col, overflow="fold")
 
     def write() -> Path:
@@ -657,16 +663,14 @@ def _compare_versions(target_file: Path, old: str, new: str, lateness_threshold:
                         break
                 if error:
                     pairs.append(comparing.VersionPair(name, None, error=error))
-                    overview.add_row(name, "-", "-", f"error: {error}", str(dirs[0]), str(dirs[-1]))
+                    overview.add_row(name, "-", "-", f"error: {error}")
                 else:
                     result = comparing.compare(
                         docs[0], docs[1], lateness_threshold, old_dir=str(dirs[0]), new_dir=str(dirs[1])
                     )
                     pairs.append(comparing.VersionPair(name, result, docs[0], docs[1]))
-                    out.print(_comparison_table(result, f"{name}: {result.old_verdict} → {result.new_verdict}"))
-                    overview.add_row(
-                        name, result.old_verdict, result.new_verdict, str(len(result.regressions)), *map(str, dirs)
-                    )
+                    _print_comparison(result, f"{name}: {result.old_verdict} → {result.new_verdict}")
+                    overview.add_row(name, result.old_verdict, result.new_verdict, str(len(result.regressions)))
                 write()  # after every scenario: an interrupted comparison keeps what it has
     except (KeyboardInterrupt, Interrupted):
         console.print(f"interrupted after {len(pairs)} of {len(cases)} scenario(s); their runs are kept")

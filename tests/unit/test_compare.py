@@ -177,3 +177,64 @@ def test_cli_compare_bad_input_exits_3_naming_the_missing_file(
     (tmp_path / "junk" / "results.json").write_text("{not json")
     assert run(["compare", str(good), str(tmp_path / "junk")]) == 3
     assert not (tmp_path / "cmp").exists()
+
+
+def test_a_version_comparison_document_and_page_hold_every_scenario(tmp_path: Path) -> None:
+    from harness.compare import VersionPair, versions_document
+    from harness.html_report import write_versions_html
+
+    worse = doc()
+    worse["sources"][0]["missed"] = 2
+    pairs = [
+        VersionPair("same", compare(doc(), doc()), doc(), doc()),
+        VersionPair("worse", compare(doc(), worse), doc(), worse),
+        VersionPair("broken", None, error="old-1.16.0: cluster did not start"),
+    ]
+    data = versions_document("suite.yaml", "1.16.0", "1.18.2", 20, pairs)
+    assert data["regression"] is True and data["errors"] == ["broken: old-1.16.0: cluster did not start"]
+    assert [s["name"] for s in data["scenarios"]] == ["same", "worse", "broken"]
+    assert data["scenarios"][1]["regressions"] == ["jobs:ok-job: missed 0 → 2"]
+    assert data["scenarios"][2] == {"name": "broken", "error": "old-1.16.0: cluster did not start"}
+    page = write_versions_html(tmp_path, "suite.yaml", "1.16.0", "1.18.2", pairs).read_text()
+    assert "Dapr 1.16.0 → 1.18.2" in page and "run failed: old-1.16.0: cluster did not start" in page
+    assert page.count('<script id="plotlyjs">') == 1
+    assert 'id="key-figures-0"' in page and 'id="key-figures-1"' in page and 'id="key-figures-2"' not in page
+    assert '<a href="#s1">worse</a>' in page
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["compare", "scenarios/jobs-vs-cron.yaml", "--dapr", "1.16.0"], "--dapr exactly twice"),
+        (["compare", "a", "b", "--dapr", "1.16.0", "--dapr", "1.18.2"], "one TARGET"),
+        (["compare", "scenarios/jobs-vs-cron.yaml", "--dapr", "1.16.0", "--dapr", "9.9"], "neither a directory"),
+        (["compare", "nope.yaml", "--dapr", "1.16.0", "--dapr", "1.18.2"], "nope.yaml: no such file"),
+        (["compare", "only-one-run"], "two finished run directories"),
+    ],
+)
+def test_cli_compare_versions_bad_input_exits_3_and_starts_nothing(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    monkeypatch.setattr(cli, "prepare_binaries", lambda *a: pytest.fail("nothing may be built or started"))
+    assert run([*argv, "--out", str(tmp_path / "cmp")]) == 3
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "cmp").exists()
+
+
+def test_a_scenarios_own_version_and_upgrade_are_used_unless_the_command_line_names_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness.scenario import load_scenario
+
+    asked: list[tuple[str, Path | None]] = []
+
+    def fake_prepare(version: str, bin_dir: Path | None) -> str:  # a FAKE: returns the version it was asked for
+        asked.append((version, bin_dir))
+        return version
+
+    monkeypatch.setattr(cli, "prepare_binaries", fake_prepare)
+    sc = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "rolling-upgrade.yaml")
+    assert cli.case_binaries(sc, None, None) == ("1.16.0", "1.18.2")  # type: ignore[comparison-overlap]
+    assert cli.case_binaries(sc, "1.18.2", None) == ("1.18.2", "1.18.2")  # type: ignore[comparison-overlap]
+    assert asked == [("1.16.0", None), ("1.18.2", None), ("1.18.2", None), ("1.18.2", None)]
