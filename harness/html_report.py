@@ -47,7 +47,7 @@ th{background:#f6f8fa}td.l,th.l{text-align:left}.verdict{font-weight:700;text-tr
 .pass{color:#1a7f37}.fail{color:#cf222e}.unknown{color:#9a6700}.reg{color:#cf222e;font-weight:700}
 .badge{display:inline-block;padding:.1rem .6rem;border-radius:.3rem;color:#fff;font-weight:700}
 .meta{font-size:.9rem;line-height:1.5}.muted{color:#656d76;font-size:.85rem}code{font-size:.85rem}
-.cols{display:grid;grid-template-columns:1fr 1fr;gap:1rem;overflow-x:auto}li{margin:.15rem 0}
+.cols{display:flex;flex-wrap:wrap;gap:1rem}.cols>div{flex:1 1 auto;overflow-x:auto}li{margin:.15rem 0}
 """
 
 
