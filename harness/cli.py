@@ -320,7 +320,7 @@ VERDICT_EXIT = {"pass": ExitCode.PASS, "fail": ExitCode.FAIL, "unknown": ExitCod
 
 
 def load(path: Path, overrides: list[str] | None) -> Scenario:
-    from harness.scenario import load_scenario
+    from harness.scenario_loader import load_scenario
 
     try:
         return load_scenario(path, overrides or ())

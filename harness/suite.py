@@ -25,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import InputError
 from harness.model import Verdict
-from harness.scenario import Scenario, load_scenario
+from harness.scenario import Scenario
+from harness.scenario_loader import load_scenario
 
 
 class SuiteError(InputError):

@@ -225,7 +225,7 @@ def test_cli_compare_versions_bad_input_exits_3_and_starts_nothing(
 def test_a_scenarios_own_version_and_upgrade_are_used_unless_the_command_line_names_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from harness.scenario import load_scenario
+    from harness.scenario_loader import load_scenario
 
     asked: list[tuple[str, Path | None]] = []
 

@@ -14,7 +14,8 @@ from dapr.binaries import Binaries
 from harness.model import Delivery
 from harness.nemesis import FaultHandle, Nemesis
 from harness.runner import replica_windows
-from harness.scenario import FaultSpec, ScenarioError, load_scenario, parse_scenario
+from harness.scenario import FaultSpec, ScenarioError
+from harness.scenario_loader import load_scenario, parse_scenario
 from harness.upgrade import accounting, lines
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
