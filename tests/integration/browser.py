@@ -77,8 +77,10 @@ def page_requests(net_log: Path) -> list[str]:
     urls = []
     for event in events["events"]:
         params = event.get("params") or {}
-        if names.get(event["type"]) == "URL_REQUEST_START_JOB" and params.get("initiator") != "not an origin":
-            urls.append(str(params.get("url")))
+        if names.get(event["type"]) != "URL_REQUEST_START_JOB" or "url" not in params:
+            continue  # the event's end (no params) or another event
+        if params.get("initiator") != "not an origin":
+            urls.append(str(params["url"]))
     return urls
 
 
