@@ -141,7 +141,9 @@ def render_report(doc: Mapping[str, Any], history: Mapping[str, Any]) -> str:
         '<p class="muted">Every delivery the apps recorded, by replica (hover for the job and the status; a cross '
         "is a non-2xx answer). Shaded: fault windows. Large red markers: the deliveries of a duplicate, early or "
         "spurious witness (orange: a retry), hover for the checker's note; missed occurrences sit at their due "
-        "time on the row <i>missed</i>.</p>",
+        "time on the row <i>missed</i>. The legend counts every delivery recorded, also those the checker does "
+        "not count (before the observation starts, after the jobs are deleted, a binding's edge ticks: see the "
+        "notes), so it can say more than the table.</p>",
         chart(timeline_figure(doc, history), "timeline"),
         "<h2>Deliveries per occurrence</h2>",
         '<p class="muted">1.0 is once per occurrence; the replica count is "every replica fires" (a cron binding '
@@ -239,7 +241,7 @@ def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Fi
                 x=[_ms(int(d["received_ns"])) for d in ds],
                 y=[int(d["replica"]) + offset for d in ds],
                 mode="markers",
-                name=f"{label} ({len(ds)})",
+                name=f"{label} ({len(ds)} recorded)",
                 marker={
                     "size": 6,
                     "color": PALETTE[i % len(PALETTE)],
@@ -381,6 +383,7 @@ def lateness_figure(doc: Mapping[str, Any]) -> go.Figure:
             )
         )
     log = bool(values) and min(values) > 0
+    decades = log and max(values) / min(values) >= 100  # else a decade per tick leaves one labelled tick, or none
     fig.update_layout(
         barmode="group",
         height=400,
@@ -389,7 +392,7 @@ def lateness_figure(doc: Mapping[str, Any]) -> go.Figure:
         yaxis={
             "title": "ms (log scale)" if log else "ms",
             "type": "log" if log else "linear",
-            "dtick": 1 if log else None,
+            "dtick": 1 if decades else None,
         },
         updatemenus=[
             {  # top left: the top right is plotly's toolbar, which these buttons used to cover

@@ -119,7 +119,7 @@ def test_a_load_run_is_folded_and_fast(tmp_path: Path) -> None:
     assert "load-* (2500 jobs: 2500 pass)" in rest  # one row in the verdict table
     assert '<td class="l">load-7-7</td>' not in rest and '"name":"jobs:load-7-7' not in rest  # no row, no trace
     assert 'id="load-lateness"' in rest  # the per-job distribution
-    assert "jobs:load-* (6000)" in rest  # one timeline trace for the load's deliveries
+    assert "jobs:load-* (6000 recorded)" in rest  # one timeline trace for the load's deliveries
     assert len(rest) < 1_500_000, len(rest)
     assert "None: no duplicate" in rest
 
@@ -200,3 +200,16 @@ def test_lateness_bars_carry_their_values_and_the_scale_buttons_leave_the_toolba
     linear = next(b for b in menu.buttons if b.label == "linear")
     assert linear.args[0]["yaxis.title.text"] == "ms"  # the axis title follows the scale
     assert [html_report.bar_value(v) for v in (None, 8.24, 99.96, 6678.7)] == ["", "8.2", "100.0", "6,679"]
+
+
+def test_a_narrow_log_lateness_axis_gets_more_than_one_tick(tmp_path: Path) -> None:
+    narrow = replace(PASSING, lateness_ms=Lateness(4.0, 7.9, 12.3, 14.7))  # the headline's binding: 4-15 ms
+    fig = html_report.lateness_figure(
+        store.read_json(run_dir(tmp_path, narrow, verdict="pass", faults=()) / store.RESULTS)
+    )
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.dtick is None  # plotly's own ticks: 5, 10, ...
+    wide = replace(PASSING, lateness_ms=Lateness(4.0, 7.9, 5000.0, 9000.0))
+    fig = html_report.lateness_figure(
+        store.read_json(run_dir(tmp_path, wide, verdict="pass", faults=()) / store.RESULTS)
+    )
+    assert fig.layout.yaxis.dtick == 1  # one tick per decade: 10, 100, 1000
