@@ -33,11 +33,13 @@ if TYPE_CHECKING:
 REPORT_HTML = "report.html"
 NAMED_TRACES = 10  # timeline: at most this many sources get a trace of their own; the rest share one
 ANOMALY_MARKERS = 2000  # timeline: witnesses' deliveries marked, at most (results.json has them all)
+SVG_POINTS = 5000  # timeline: drawn as SVG up to this many points, with WebGL (scattergl) above
 WITNESSES_SHOWN = 20  # per source in the witnesses list
 VERDICT_COLOUR = {"pass": "#1a7f37", "fail": "#cf222e", "unknown": "#9a6700"}
 KIND_COLOUR = {"retry": "#ff7f0e"}  # every other kind (duplicate, missed, early, spurious) red
 PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#aec7e8", "#98df8a")
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
+ALL_MEMBERS = -1  # a network fault's target when it cuts every scheduler member's link (harness.nemesis's value)
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1f2328;max-width:1400px}
@@ -141,7 +143,9 @@ def render_report(doc: Mapping[str, Any], history: Mapping[str, Any]) -> str:
         '<p class="muted">Every delivery the apps recorded, by replica (hover for the job and the status; a cross '
         "is a non-2xx answer). Shaded: fault windows. Large red markers: the deliveries of a duplicate, early or "
         "spurious witness (orange: a retry), hover for the checker's note; missed occurrences sit at their due "
-        "time on the row <i>missed</i>.</p>",
+        "time on the row <i>missed</i>. The legend counts every delivery recorded, also those the checker does "
+        "not count (before the observation starts, after the jobs are deleted, a binding's edge ticks: see the "
+        "notes), so it can say more than the table.</p>",
         chart(timeline_figure(doc, history), "timeline"),
         "<h2>Deliveries per occurrence</h2>",
         '<p class="muted">1.0 is once per occurrence; the replica count is "every replica fires" (a cron binding '
@@ -191,9 +195,25 @@ def _ms(ns: int) -> int:
 
 
 def fault_label(i: int, f: Mapping[str, Any]) -> str:
-    target = f.get("target", "?")
+    """The short label of a shaded fault window: ``fault #0 kill daprd, replica 2``; what the target is, is said
+    the way ``report.fault_line`` says it (a network fault on every member's link: ``all schedulers``)."""
+    kind, target = str(f.get("kind", "?")), f.get("target", "?")
     part = f" {f['part']}" if f.get("part") and f["part"] != "-" else ""
-    return f"fault #{i} {f.get('kind', '?')}{part} {target}"
+    if kind == "scale":
+        return f"fault #{i} scale to {target} replicas"
+    if kind.startswith("network"):
+        where = "all schedulers" if target == ALL_MEMBERS else f"scheduler {target}"
+    else:
+        where = f"{'scheduler' if kind.startswith('scheduler') else 'replica'} {target}"
+    return f"fault #{i} {kind}{part}, {where}"
+
+
+def witness_legend(kind: str, witnesses: int, marked: int) -> str:
+    """A witness trace's legend entry: how many anomalies, and how many deliveries are circled for them (a
+    duplicate circles the first delivery and the extra one, so the two counts differ)."""
+    if kind == "missed" or marked == witnesses:
+        return f"{kind}: {witnesses}"
+    return f"{kind}: {witnesses} ({marked} deliveries circled)"
 
 
 def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Figure:
@@ -210,16 +230,20 @@ def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Fi
         groups[label].append(d)
     order = [n for n in names if n in groups] + [n for n in ("jobs:load-*", "other sources") if n in groups]
     fig = go.Figure()
+    # SVG while the points are few enough for it: drawn by every browser (WebGL is often refused on machines
+    # without a GPU, and the timeline would be empty) and part of the page's DOM; WebGL for a load run's thousands.
+    witness_marks = sum(max(len(w["deliveries"]), 1) for s in doc["sources"] for w in s["witnesses"])
+    scatter = go.Scatter if len(deliveries) + min(witness_marks, ANOMALY_MARKERS) <= SVG_POINTS else go.Scattergl
     width = 0.5 / max(len(order), 1)  # each source a little apart within its replica's row
     for i, label in enumerate(order):
         ds = groups[label]
         offset = (i - (len(order) - 1) / 2) * width
         fig.add_trace(
-            go.Scattergl(
+            scatter(
                 x=[_ms(int(d["received_ns"])) for d in ds],
                 y=[int(d["replica"]) + offset for d in ds],
                 mode="markers",
-                name=f"{label} ({len(ds)})",
+                name=f"{label} ({len(ds)} recorded)",
                 marker={
                     "size": 6,
                     "color": PALETTE[i % len(PALETTE)],
@@ -230,6 +254,7 @@ def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Fi
             )
         )
     marks: dict[str, dict[str, list[Any]]] = collections.defaultdict(lambda: {"x": [], "y": [], "text": []})
+    witnesses: collections.Counter[str] = collections.Counter()
     shown = 0
     for src in doc["sources"]:
         for w in src["witnesses"]:
@@ -237,6 +262,7 @@ def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Fi
                 break
             note = f"{w['kind']} — {src['source']}:{src['name']}<br>{esc(w['note'])}"
             kind = w["kind"]
+            witnesses[kind] += 1
             if not w["deliveries"] and w.get("due_ns") is not None:
                 m = marks["missed"]
                 m["x"].append(_ms(int(w["due_ns"])))
@@ -252,11 +278,11 @@ def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Fi
                 shown += 1
     for kind, m in marks.items():
         fig.add_trace(
-            go.Scattergl(
+            scatter(
                 x=m["x"],
                 y=m["y"],
                 mode="markers",
-                name=f"{kind} ({len(m['x'])})",
+                name=witness_legend(kind, witnesses[kind], len(m["x"])),
                 marker={
                     "size": 16,
                     "color": KIND_COLOUR.get(kind, "#d62728"),
@@ -352,33 +378,56 @@ def lateness_figure(doc: Mapping[str, Any]) -> go.Figure:
                 y=ys,
                 name=p,
                 marker_color=PALETTE[i],
+                text=[bar_value(y) for y in ys],
+                textposition="outside",
+                cliponaxis=False,
                 hovertemplate=f"%{{x}}<br>{p} %{{y:.1f}} ms<extra></extra>",
             )
         )
     log = bool(values) and min(values) > 0
+    decades = log and max(values) / min(values) >= 100  # else a decade per tick leaves one labelled tick, or none
     fig.update_layout(
         barmode="group",
-        height=380,
-        margin={"t": 30, "b": 80},
+        height=400,
+        margin={"t": 60, "b": 80},
+        uniformtext={"minsize": 9, "mode": "hide"},  # a value that does not fit its bar is left to the hover
         yaxis={
             "title": "ms (log scale)" if log else "ms",
             "type": "log" if log else "linear",
-            "dtick": 1 if log else None,
+            "dtick": 1 if decades else None,
         },
         updatemenus=[
-            {
+            {  # top left: the top right is plotly's toolbar, which these buttons used to cover
                 "type": "buttons",
                 "direction": "right",
-                "x": 1,
-                "y": 1.15,
+                "x": 0,
+                "xanchor": "left",
+                "y": 1.04,
+                "yanchor": "bottom",
+                "pad": {"t": 0, "b": 0},
                 "buttons": [
-                    {"label": "log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
-                    {"label": "linear", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
+                    {
+                        "label": "log",
+                        "method": "relayout",
+                        "args": [{"yaxis.type": "log", "yaxis.title.text": "ms (log scale)"}],
+                    },
+                    {
+                        "label": "linear",
+                        "method": "relayout",
+                        "args": [{"yaxis.type": "linear", "yaxis.title.text": "ms"}],
+                    },
                 ],
             }
         ],
     )
     return fig
+
+
+def bar_value(ms: float | None) -> str:
+    """A lateness bar's label: one decimal below 100 ms, whole ms with thousands separators above."""
+    if ms is None:
+        return ""
+    return f"{ms:.1f}" if ms < 100 else f"{ms:,.0f}"
 
 
 def _load_lateness(doc: Mapping[str, Any]) -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 
 from dapr.binaries import Binaries
 from harness.cluster.ports import PortAllocator
+from tests.integration.browser import chromium, needs_chromium
 from tests.integration.helpers import wait_gone
 from tests.integration.test_headline import ROOT, onceonly
 
@@ -47,7 +47,7 @@ def test_load_smoke_accounts_for_every_job_created(dapr_bins: Binaries, tmp_path
     assert "load-* (" in (run_dir / "summary.md").read_text()  # one aggregate row, not a thousand
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (apt-get install chromium)")
+@needs_chromium
 def test_web_ui_shows_the_onceonly_tab_live(dapr_bins: Binaries, tmp_path: Path) -> None:
     port = PortAllocator().take()
     env = {**os.environ, "ONCEONLY_DAPR_BIN_DIR": str(dapr_bins.daprd.parent), "COLUMNS": "200"}
@@ -74,7 +74,7 @@ def test_web_ui_shows_the_onceonly_tab_live(dapr_bins: Binaries, tmp_path: Path)
         assert int(next(r["value"] for r in live if r["metric"] == "jobs created")) > 0, live
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shot = ARTIFACTS / "locust-onceonly-tab.png"
-        dom = _chromium(f"{url}?tab=onceonly", screenshot=shot)
+        dom = chromium(f"{url}?tab=onceonly", screenshot=shot)
         assert "jobs created" in dom and "trigger lateness p99 ms" in dom, dom[-3000:]
         assert "duplicates so far" in dom and "missed so far" in dom
         assert shot.is_file() and shot.stat().st_size > 10_000
@@ -99,31 +99,3 @@ def _wait_for(url: str, timeout: float) -> None:
             pass
         time.sleep(0.5)
     raise AssertionError(f"Locust's web UI never answered at {url}")
-
-
-def _chromium(url: str, screenshot: Path) -> str:
-    """Render ``url`` in headless Chromium (its JavaScript runs, the stats are fetched) and return the DOM.
-
-    Every host but 127.0.0.1 is unresolvable and Chromium's background traffic is off: nothing leaves the machine.
-    """
-    base = [
-        "chromium",
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-default-apps",
-        "--disable-extensions",
-        "--disable-breakpad",
-        "--disable-domain-reliability",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-        "--window-size=1400,900",
-        "--virtual-time-budget=6000",
-    ]
-    subprocess.run([*base, f"--screenshot={screenshot}", url], capture_output=True, timeout=60, check=False)
-    dom = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True, timeout=60, check=False)
-    return dom.stdout

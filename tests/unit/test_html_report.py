@@ -8,7 +8,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from harness import html_report, report, store
+from harness import html_report, nemesis, report, store
 from harness.model import NS, Lateness, Witness
 from tests.unit.test_report import DUE, DUPLICATED, PASSING, FakeCheck, delivery, source
 
@@ -84,7 +84,7 @@ def test_report_html_is_one_self_contained_file_with_every_part(tmp_path: Path) 
     assert "kill-daprd-mid-handler" in rest and "FAIL" in rest and "1.18.2" in rest
     for div in ("timeline", "per-occurrence", "lateness", "spread"):
         assert f'id="{div}"' in rest, div
-    assert "fault #0 kill daprd 2" in rest  # the shaded window's label
+    assert "fault #0 kill daprd, replica 2" in rest  # the shaded window's label
     assert "busy: its app held a delivery in flight" in rest  # the fault windows list
     assert "after a success" in rest  # a witness note (list and hover)
     assert "nothing came for this occurrence" in rest and '"missed"' in rest  # the missed row and its marker
@@ -119,7 +119,7 @@ def test_a_load_run_is_folded_and_fast(tmp_path: Path) -> None:
     assert "load-* (2500 jobs: 2500 pass)" in rest  # one row in the verdict table
     assert '<td class="l">load-7-7</td>' not in rest and '"name":"jobs:load-7-7' not in rest  # no row, no trace
     assert 'id="load-lateness"' in rest  # the per-job distribution
-    assert "jobs:load-* (6000)" in rest  # one timeline trace for the load's deliveries
+    assert "jobs:load-* (6000 recorded)" in rest  # one timeline trace for the load's deliveries
     assert len(rest) < 1_500_000, len(rest)
     assert "None: no duplicate" in rest
 
@@ -134,3 +134,82 @@ def test_esc_keeps_notes_from_breaking_the_page(tmp_path: Path) -> None:
     odd = replace(DUPLICATED, notes=("<script>alert(1)</script>",))
     page = html_report.write_report_html(run_dir(tmp_path, odd)).read_text()
     assert "<script>alert(1)</script>" not in page
+
+
+NETWORK_ALL = {
+    "index": 0,
+    "kind": "network-blackhole",
+    "part": "to-scheduler",
+    "signal": "-",
+    "target": nemesis.ALL_MEMBERS,
+    "injected_ns": DUE + NS,
+    "healed_ns": DUE + 11 * NS,
+}
+
+
+def test_a_fault_on_every_members_link_is_labelled_all_not_minus_one(tmp_path: Path) -> None:
+    assert html_report.ALL_MEMBERS == nemesis.ALL_MEMBERS  # the report reads files only; the value must agree
+    rest = without_library(html_report.write_report_html(run_dir(tmp_path, faults=(NETWORK_ALL,))).read_text())
+    assert "fault #0 network-blackhole to-scheduler, all schedulers" in rest
+    assert "-1" not in html_report.fault_label(0, NETWORK_ALL)
+    assert "every scheduler member" in rest  # the header's fault list says it the way summary.md does
+
+
+def test_fault_labels_name_what_the_target_is() -> None:
+    assert (
+        html_report.fault_label(1, {**NETWORK_ALL, "target": 2})
+        == "fault #1 network-blackhole to-scheduler, scheduler 2"
+    )
+    assert html_report.fault_label(0, FAULT) == "fault #0 kill daprd, replica 2"
+    assert html_report.fault_label(2, {"kind": "scheduler-kill", "part": "-", "target": 1}) == (
+        "fault #2 scheduler-kill, scheduler 1"
+    )
+    assert html_report.fault_label(3, {"kind": "scale", "part": "-", "target": 5}) == "fault #3 scale to 5 replicas"
+
+
+def _timeline(tmp_path: Path) -> Any:
+    directory = run_dir(tmp_path)
+    return html_report.timeline_figure(
+        store.read_json(directory / store.RESULTS), store.read_json(directory / store.HISTORY)
+    )
+
+
+def test_a_small_timeline_is_svg_and_says_how_many_anomalies_it_circles(tmp_path: Path) -> None:
+    fig = _timeline(tmp_path)
+    assert {t.type for t in fig.data} == {"scatter"}  # drawn without WebGL, part of the DOM
+    legend = [t.name for t in fig.data]
+    assert "duplicate: 1 (2 deliveries circled)" in legend  # one duplicate, its two deliveries circled
+    assert "retry: 1 (2 deliveries circled)" in legend and "missed: 1" in legend
+    assert html_report.witness_legend("early", 3, 3) == "early: 3"
+
+
+def test_a_large_timeline_uses_webgl(tmp_path: Path) -> None:
+    directory = run_dir(tmp_path, PASSING, verdict="pass", faults=(), deliveries=html_report.SVG_POINTS + 1)
+    fig = html_report.timeline_figure(
+        store.read_json(directory / store.RESULTS), store.read_json(directory / store.HISTORY)
+    )
+    assert {t.type for t in fig.data} == {"scattergl"}
+
+
+def test_lateness_bars_carry_their_values_and_the_scale_buttons_leave_the_toolbar_free(tmp_path: Path) -> None:
+    directory = run_dir(tmp_path)
+    fig = html_report.lateness_figure(store.read_json(directory / store.RESULTS))
+    assert all(t.textposition == "outside" and len(t.text) == len(t.x) for t in fig.data)
+    (menu,) = fig.layout.updatemenus
+    assert menu.x == 0 and menu.xanchor == "left"  # plotly's toolbar sits top right
+    linear = next(b for b in menu.buttons if b.label == "linear")
+    assert linear.args[0]["yaxis.title.text"] == "ms"  # the axis title follows the scale
+    assert [html_report.bar_value(v) for v in (None, 8.24, 99.96, 6678.7)] == ["", "8.2", "100.0", "6,679"]
+
+
+def test_a_narrow_log_lateness_axis_gets_more_than_one_tick(tmp_path: Path) -> None:
+    narrow = replace(PASSING, lateness_ms=Lateness(4.0, 7.9, 12.3, 14.7))  # the headline's binding: 4-15 ms
+    fig = html_report.lateness_figure(
+        store.read_json(run_dir(tmp_path, narrow, verdict="pass", faults=()) / store.RESULTS)
+    )
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.dtick is None  # plotly's own ticks: 5, 10, ...
+    wide = replace(PASSING, lateness_ms=Lateness(4.0, 7.9, 5000.0, 9000.0))
+    fig = html_report.lateness_figure(
+        store.read_json(run_dir(tmp_path, wide, verdict="pass", faults=()) / store.RESULTS)
+    )
+    assert fig.layout.yaxis.dtick == 1  # one tick per decade: 10, 100, 1000
