@@ -491,6 +491,13 @@ def _results_of(run_dir: Path) -> dict[str, object]:
 ThresholdOpt = Annotated[
     float, typer.Option("--lateness-threshold", help="Percent by which lateness p99 may grow (and > 5 ms).")
 ]
+FloorOpt = Annotated[
+    float,
+    typer.Option(
+        "--lateness-floor",
+        help="Milliseconds by which lateness p99 must also grow to count (single runs on a busy machine are noisy).",
+    ),
+]
 CompareOutOpt = Annotated[
     Path | None,
     typer.Option("--out", help="Where to write comparison.json and report.html (default reports/compare/<UTC>)."),
@@ -514,6 +521,7 @@ def compare(
         ),
     ] = None,
     lateness_threshold: ThresholdOpt = 20.0,
+    lateness_floor: FloorOpt = 5.0,
     out_dir: CompareOutOpt = None,
 ) -> None:
     """Compare two Dapr versions on the same scenarios, or two finished runs, figure by figure.
@@ -531,7 +539,7 @@ def compare(
                     "(old, then new), e.g. `onceonly compare scenarios/jobs-vs-cron.yaml --dapr 1.16.0 --dapr 1.18.2`"
                 )
             )
-        _compare_versions(targets[0], dapr[0], dapr[1], lateness_threshold, target)
+        _compare_versions(targets[0], dapr[0], dapr[1], (lateness_threshold, lateness_floor), target)
     if len(targets) != 2:
         fail(
             InputError(
@@ -539,15 +547,17 @@ def compare(
                 "--dapr OLD --dapr NEW"
             )
         )
-    _compare_runs(targets[0], targets[1], lateness_threshold, target)
+    _compare_runs(targets[0], targets[1], (lateness_threshold, lateness_floor), target)
 
 
-def _compare_runs(old_run: Path, new_run: Path, lateness_threshold: float, target: Path) -> NoReturn:
+def _compare_runs(old_run: Path, new_run: Path, lateness: tuple[float, float], target: Path) -> NoReturn:
     from harness import compare as comparing
     from harness.html_report import write_comparison_html
 
     old_doc, new_doc = _results_of(old_run), _results_of(new_run)
-    result = comparing.compare(old_doc, new_doc, lateness_threshold, old_dir=str(old_run), new_dir=str(new_run))
+    result = comparing.compare(
+        old_doc, new_doc, lateness[0], old_dir=str(old_run), new_dir=str(new_run), lateness_floor_ms=lateness[1]
+    )
     _print_comparison(result, f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}")
     target.mkdir(parents=True, exist_ok=True)
     (target / "comparison.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
@@ -615,7 +625,7 @@ def _dapr_arg(value: str) -> tuple[str | None, Path | None]:
         fail(InputError(f"--dapr {value}: neither a directory nor a known version ({exc})"))
 
 
-def _compare_versions(target_file: Path, old: str, new: str, lateness_threshold: float, target: Path) -> NoReturn:
+def _compare_versions(target_file: Path, old: str, new: str, lateness: tuple[float, float], target: Path) -> NoReturn:
     from harness import compare as comparing
     from harness import runner, store
     from harness.html_report import write_versions_html
@@ -635,7 +645,7 @@ def _compare_versions(target_file: Path, old: str, new: str, lateness_threshold:
 
     def write() -> Path:
         target.mkdir(parents=True, exist_ok=True)
-        doc = comparing.versions_document(str(target_file), old, new, lateness_threshold, pairs)
+        doc = comparing.versions_document(str(target_file), old, new, lateness[0], pairs)
         (target / "comparison.json").write_text(json.dumps(doc, indent=2) + "\n")
         return write_versions_html(target, target_file.name, old, new, pairs)
 
@@ -666,7 +676,12 @@ def _compare_versions(target_file: Path, old: str, new: str, lateness_threshold:
                     overview.add_row(name, "-", "-", f"error: {error}")
                 else:
                     result = comparing.compare(
-                        docs[0], docs[1], lateness_threshold, old_dir=str(dirs[0]), new_dir=str(dirs[1])
+                        docs[0],
+                        docs[1],
+                        lateness[0],
+                        old_dir=str(dirs[0]),
+                        new_dir=str(dirs[1]),
+                        lateness_floor_ms=lateness[1],
                     )
                     pairs.append(comparing.VersionPair(name, result, docs[0], docs[1]))
                     _print_comparison(result, f"{name}: {result.old_verdict} → {result.new_verdict}")

@@ -6,8 +6,8 @@ from run to run, so only the aggregate can be compared; ``harness.report.load_ag
 
 A regression is: more duplicates, missed, early or spurious deliveries; a worse verdict (pass < unknown < fail,
 for each source and for the run); lateness p99 worse by more than ``lateness_threshold_pct`` percent *and* by
-more than ``LATENESS_FLOOR_MS`` (noise at a few milliseconds is not a regression); a source only the new run has,
-with an anomaly or a failing verdict. A source only the old run has is a warning, not a regression.
+more than ``lateness_floor_ms`` (default ``LATENESS_FLOOR_MS``: noise at a few milliseconds is not a regression);
+a source only the new run has, with an anomaly or a failing verdict. A source only the old run has is a warning, not a regression.
 """
 
 from __future__ import annotations
@@ -164,10 +164,10 @@ def _worse_verdict(old: Any, new: Any) -> bool:
     return old is not None and new is not None and _RANK.get(str(new), 1) > _RANK.get(str(old), 1)
 
 
-def _lateness_worse(old: Any, new: Any, pct: float) -> bool:
+def _lateness_worse(old: Any, new: Any, pct: float, floor_ms: float) -> bool:
     if old is None or new is None:
         return False
-    over_floor = float(new) - float(old) > LATENESS_FLOOR_MS
+    over_floor = float(new) - float(old) > floor_ms
     return over_floor and (old <= 0 or float(new) > float(old) * (1 + pct / 100))
 
 
@@ -178,6 +178,7 @@ def compare(
     *,
     old_dir: str = "",
     new_dir: str = "",
+    lateness_floor_ms: float = LATENESS_FLOOR_MS,
 ) -> Comparison:
     old, new = comparable_sources(old_doc), comparable_sources(new_doc)
     keys = list(old) + [k for k in new if k not in old]
@@ -203,7 +204,7 @@ def compare(
             elif name == "verdict":
                 bad = _worse_verdict(a, b)
             elif name == "lateness_p99_ms":
-                bad = _lateness_worse(a, b, lateness_threshold_pct)
+                bad = _lateness_worse(a, b, lateness_threshold_pct, lateness_floor_ms)
             else:
                 bad = False
             figures.append(Figure(name, a, b, bad))
@@ -222,6 +223,7 @@ def compare(
         regressions=tuple(regressions),
         warnings=tuple(warnings),
         lateness_threshold_pct=float(lateness_threshold_pct),
+        lateness_floor_ms=float(lateness_floor_ms),
         old_dir=old_dir,
         new_dir=new_dir,
         scenario=dict(new_doc["scenario"]),

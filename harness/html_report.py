@@ -87,8 +87,7 @@ def chart(fig: go.Figure, div_id: str) -> str:
 
 
 def verdict_badge(verdict: str) -> str:
-    colour = VERDICT_COLOUR.get(verdict, "#57606a")
-    return f'<span class="badge" style="background:{colour}">{esc(verdict.upper())}</span>'
+    return _badge(verdict, verdict)
 
 
 def verdict_table_html(doc: Mapping[str, Any]) -> str:
@@ -566,29 +565,36 @@ def write_comparison_html(
 
 def write_versions_html(out_dir: Path, title: str, old: str, new: str, pairs: Sequence[VersionPair]) -> Path:
     """``onceonly compare TARGET --dapr OLD --dapr NEW``'s page (``report.html``): an overview row per scenario
-    (old and new verdicts, regressions), then each scenario's comparison, old and new side by side."""
-    regressed = any(p.comparison is not None and p.comparison.regressions for p in pairs)
-    failed = any(p.comparison is None for p in pairs)
-    verdict = "fail" if regressed else ("unknown" if failed else "pass")
-    head = (
-        '<tr><th class="l">scenario</th><th class="l">old verdict</th><th class="l">new verdict</th>'
-        "<th>regressions</th></tr>"
-    )
+    (verdicts, duplicates, missed, worst lateness p99, old → new, and the regressions), then each scenario's
+    comparison, old and new side by side."""
+    regressions = sum(len(p.comparison.regressions) for p in pairs if p.comparison is not None)
+    failed = sum(p.comparison is None for p in pairs)
+    if regressions:
+        badge = _badge(f"{regressions} regression{'s' if regressions > 1 else ''}", "fail")
+    else:
+        badge = _badge(f"{failed} run(s) failed", "unknown") if failed else _badge("no regression", "pass")
+    columns = ("scenario", "verdict", "duplicates", "missed", "worst lateness p99 ms", "regressions")
+    head = "".join(f'<th class="l">{esc(c)}</th>' for c in columns)
     rows = []
     for i, p in enumerate(pairs):
         if p.comparison is None:
-            cells = f'<td class="l unknown" colspan="3">run failed: {esc(p.error)}</td>'
+            cells = f'<td class="l unknown" colspan="{len(columns) - 1}">run failed: {esc(p.error)}</td>'
         else:
             c = p.comparison
+            regs = "<br>".join(esc(r) for r in c.regressions) or "none"
             cells = (
-                f'<td class="l verdict {esc(c.old_verdict)}">{esc(c.old_verdict)}</td>'
-                f'<td class="l verdict {esc(c.new_verdict)}">{esc(c.new_verdict)}</td><td>{len(c.regressions)}</td>'
+                f'<td class="l"><span class="{esc(c.old_verdict)}">{esc(c.old_verdict)}</span> → '
+                f'<span class="{esc(c.new_verdict)}">{esc(c.new_verdict)}</span></td>'
+                + "".join(f'<td class="l">{esc(_old_new(c, key))}</td>' for key in _OVERVIEW_FIGURES)
+                + f'<td class="l{" reg" if c.regressions else ""}">{regs}</td>'
             )
         rows.append(f'<tr><td class="l"><a href="#s{i}">{esc(p.name)}</a></td>{cells}</tr>')
     body = [
-        f"<h1>onceonly compare {esc(title)}: Dapr {esc(old)} → {esc(new)} {verdict_badge(verdict)}</h1>",
+        f"<h1>onceonly compare {esc(title)}: Dapr {esc(old)} → {esc(new)} {badge}</h1>",
         _threshold_line(pairs[0].comparison) if pairs and pairs[0].comparison else "",
-        f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>",
+        '<p class="muted">One row per scenario, old → new: duplicates and missed summed over its sources, the '
+        "worst lateness p99 of its sources. Each scenario's whole comparison follows.</p>",
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
     ]
     for i, p in enumerate(pairs):
         body.append(f'<h1 id="s{i}">{esc(p.name)}</h1>')
@@ -599,6 +605,27 @@ def write_versions_html(out_dir: Path, title: str, old: str, new: str, pairs: Se
     path = out_dir / REPORT_HTML
     path.write_text(page(f"onceonly compare {title}", body))
     return path
+
+
+_OVERVIEW_FIGURES = ("duplicates", "missed", "lateness_p99_ms")
+
+
+def _old_new(c: Comparison, key: str) -> str:
+    """A figure over a comparison's sources, old → new: a sum for counts, the worst for lateness."""
+
+    def agg(side: str) -> float | None:
+        values = [getattr(row.figure(key), side) for row in c.rows]
+        present = [float(v) for v in values if v is not None]
+        if not present:
+            return None
+        return max(present) if key.startswith("lateness") else sum(present)
+
+    return f"{_fmt(agg('old'))} → {_fmt(agg('new'))}"
+
+
+def _badge(text: str, verdict: str) -> str:
+    colour = VERDICT_COLOUR.get(verdict, "#57606a")
+    return f'<span class="badge" style="background:{colour}">{esc(text.upper())}</span>'
 
 
 def _threshold_line(comparison: Comparison) -> str:
