@@ -7,7 +7,8 @@ from run to run, so only the aggregate can be compared; ``harness.report.load_ag
 A regression is: more duplicates, missed, early or spurious deliveries; a worse verdict (pass < unknown < fail,
 for each source and for the run); lateness p99 worse by more than ``lateness_threshold_pct`` percent *and* by
 more than ``lateness_floor_ms`` (default ``LATENESS_FLOOR_MS``: noise at a few milliseconds is not a regression);
-a source only the new run has, with an anomaly or a failing verdict. A source only the old run has is a warning, not a regression.
+a source only the new run has, with an anomaly or a failing verdict. A source only the old run has is a warning,
+not a regression.
 """
 
 from __future__ import annotations
