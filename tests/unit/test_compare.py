@@ -238,3 +238,13 @@ def test_a_scenarios_own_version_and_upgrade_are_used_unless_the_command_line_na
     assert cli.case_binaries(sc, None, None) == ("1.16.0", "1.18.2")  # type: ignore[comparison-overlap]
     assert cli.case_binaries(sc, "1.18.2", None) == ("1.18.2", "1.18.2")  # type: ignore[comparison-overlap]
     assert asked == [("1.16.0", None), ("1.18.2", None), ("1.18.2", None), ("1.18.2", None)]
+
+
+def test_the_lateness_floor_is_settable(tmp_path: Path) -> None:
+    slower = doc()
+    slower["sources"][0]["lateness_ms"]["p99"] = 40.0  # from 4.75 ms: +35 ms
+    assert regressions_of(doc(), slower, lateness_floor_ms=50.0) == []
+    assert compare(doc(), slower, lateness_floor_ms=50.0).lateness_floor_ms == 50.0
+    old, new = run_dir(tmp_path / "old", doc()), run_dir(tmp_path / "new", slower)
+    assert run(["compare", str(old), str(new), "--lateness-floor", "50", "--out", str(tmp_path / "a")]) == 0
+    assert run(["compare", str(old), str(new), "--lateness-floor", "30", "--out", str(tmp_path / "b")]) == 1
