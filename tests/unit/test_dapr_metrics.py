@@ -8,10 +8,12 @@ built by hand to match the captured counters, then changed one delivery or one f
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -453,3 +455,48 @@ def test_dapr_metrics_json_round_trips(tmp_path: Path) -> None:
     dm.write(tmp_path, processes, check("1.18.2", processes=processes))
     assert dm.load(tmp_path) == processes
     assert dm.load(tmp_path / "nowhere") is None
+
+
+# ---------------------------------------------------------------- which processes a cluster had
+
+
+@dataclass
+class FakeChild:
+    """A fake of one life of a supervised process (``harness.cluster.processes.Child``)."""
+
+    name: str
+    started_at: float
+    running: bool = True
+
+    def alive(self) -> bool:
+        return self.running
+
+
+def test_targets_of_a_cluster_count_lives_and_name_the_processes_that_are_gone() -> None:
+    now = time.monotonic()
+    old_daprd = FakeChild("daprd-0", now - 60, running=False)
+    history = [
+        FakeChild("scheduler-0", now - 60),
+        FakeChild("scheduler-1", now - 60, running=False),  # killed, never started again
+        old_daprd,
+        FakeChild("daprd-0", now - 10),  # restarted 10 s ago
+        FakeChild("daprd-1", now - 60),
+        FakeChild("daprd-2", now - 30, running=False),  # removed by scale
+    ]
+    children = {c.name: c for c in history}  # the last life of each
+    cluster = SimpleNamespace(
+        supervisor=SimpleNamespace(history=history, children=children),
+        schedulers=[SimpleNamespace(name=f"scheduler-{i}", index=i, metrics_port=20000 + i) for i in range(2)],
+        replicas={i: SimpleNamespace(daprd_name=f"daprd-{i}", metrics_port=21000 + i) for i in range(2)},
+        lifetimes={2: (EARLY, 1_800_000_000 * NS)},
+    )
+    found = {t.process: t for t in dm.targets_of(cast(Any, cluster))}
+    assert list(found) == ["scheduler-0", "scheduler-1", "daprd-0", "daprd-1", "daprd-2"]
+    assert found["scheduler-0"].url == "http://127.0.0.1:20000/metrics" and found["scheduler-0"].lives == 1
+    assert found["scheduler-1"].url is None and found["scheduler-1"].note == "not running at the end"
+    daprd0 = found["daprd-0"]
+    assert daprd0.lives == 2 and daprd0.url == "http://127.0.0.1:21000/metrics"
+    assert daprd0.started_ns is not None and abs(time.time_ns() - daprd0.started_ns - 10 * NS) < NS
+    gone = found["daprd-2"]
+    assert (gone.role, gone.index, gone.url) == ("daprd", 2, None)
+    assert gone.note == "removed by scale at 08:00:00Z: its counters went with it"
