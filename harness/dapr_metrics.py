@@ -278,7 +278,8 @@ def _row_json(r: Row) -> dict[str, Any]:
     return data
 
 
-def _value(samples: Sequence[Mapping[str, Any]], metric: str, **labels: str) -> int:
+def total(samples: Sequence[Mapping[str, Any]], metric: str, **labels: str) -> int:
+    """The sum of ``metric``'s samples whose labels include ``labels`` (0 when there is none)."""
     return int(
         sum(
             s["value"]
@@ -370,7 +371,7 @@ def _scheduler_rows(
 
     def row(figure: str, metric: str, ledger: tuple[int, int, int], bound: Bound, why: str) -> None:
         """``ledger``: (the ledger's figure, the range Dapr's figure agrees in)."""
-        per = {str(m["process"]): _value(m["samples"], metric, type="job") for m in read}
+        per = {str(m["process"]): total(m["samples"], metric, type="job") for m in read}
         dapr = sum(per.values()) if read else None
         if not read:
             why = "not scraped: " + "; ".join(f"{m['process']}: {m['error']}" for m in members)
@@ -435,7 +436,7 @@ def _scheduler_rows(
         if faulted
         else lost_why,
     )
-    if any(_value(m["samples"], SCHED_UNDELIVERED, type="job") for m in read):
+    if any(total(m["samples"], SCHED_UNDELIVERED, type="job") for m in read):
         row(
             "job triggers no daprd took (UNDELIVERABLE)",
             SCHED_UNDELIVERED,
@@ -501,7 +502,7 @@ def _daprd_rows(
 
     if version_tuple(version) >= DAPRD_JOB_METRICS_SINCE:
         ok_metric, bad_metric = JOB_SUCCESS, JOB_FAILURE
-        ok_value, bad_value = _value(samples, JOB_SUCCESS), _value(samples, JOB_FAILURE)
+        ok_value, bad_value = total(samples, JOB_SUCCESS), total(samples, JOB_FAILURE)
     else:  # before 1.17 daprd counts job deliveries only as HTTP requests to the app's /job/<name>
         http = [s for s in samples if s["metric"] == HTTP_CLIENT and s["labels"].get("path", "").startswith("/job/")]
         ok_metric, bad_metric = (
@@ -528,7 +529,7 @@ def _daprd_rows(
             row(
                 f"binding {binding} deliveries answered {'2xx' if answered else 'otherwise'}",
                 f'{INPUT_BINDING}{{component="{binding}",success="{success}"}}',
-                _value(samples, INPUT_BINDING, component=binding, success=success),
+                total(samples, INPUT_BINDING, component=binding, success=success),
                 _binding(binding, answered),
                 answered,
                 mine,

@@ -142,10 +142,10 @@ CRON_BAD = "binding cr deliveries answered otherwise"
 def test_daprd_1_18_2_text_gives_its_job_binding_and_app_request_counters() -> None:
     samples = dm.relevant_samples(text("1.18.2", "daprd-0"))
     by_metric = {(s["metric"], tuple(sorted(s["labels"].items()))): s["value"] for s in samples}
-    assert dm._value(samples, dm.JOB_SUCCESS) == 5
-    assert dm._value(samples, dm.JOB_FAILURE) == 1
-    assert dm._value(samples, dm.INPUT_BINDING, component="cr", success="true") == 11
-    assert dm._value(samples, dm.INPUT_BINDING, component="cr", success="false") == 1
+    assert dm.total(samples, dm.JOB_SUCCESS) == 5
+    assert dm.total(samples, dm.JOB_FAILURE) == 1
+    assert dm.total(samples, dm.INPUT_BINDING, component="cr", success="true") == 11
+    assert dm.total(samples, dm.INPUT_BINDING, component="cr", success="false") == 1
     # daprd's requests to the app: only POSTs to /job/ and /cron/ are kept (not GET /dapr/config)
     paths = {s["labels"]["path"] for s in samples if s["metric"] == dm.HTTP_CLIENT}
     assert paths == {"/job/jx", "/job/jy", "/cron/cr"}
@@ -156,11 +156,11 @@ def test_daprd_1_18_2_text_gives_its_job_binding_and_app_request_counters() -> N
 def test_scheduler_text_of_both_versions() -> None:
     new, old = dm.relevant_samples(text("1.18.2", "scheduler-0")), dm.relevant_samples(text("1.16.0", "scheduler-0"))
     for samples in (new, old):
-        assert dm._value(samples, dm.SCHED_CREATED, type="job") == 2
-        assert dm._value(samples, dm.SCHED_TRIGGERED, type="job") == 8
-        assert dm._value(samples, dm.SCHED_FAILED, type="job") == 4
-        assert dm._value(samples, dm.SCHED_UNDELIVERED, type="job") == 0  # never incremented: absent from the text
-    assert dm._value(new, dm.SCHED_DELETED, type="job") == 2
+        assert dm.total(samples, dm.SCHED_CREATED, type="job") == 2
+        assert dm.total(samples, dm.SCHED_TRIGGERED, type="job") == 8
+        assert dm.total(samples, dm.SCHED_FAILED, type="job") == 4
+        assert dm.total(samples, dm.SCHED_UNDELIVERED, type="job") == 0  # never incremented: absent from the text
+    assert dm.total(new, dm.SCHED_DELETED, type="job") == 2
     assert not [s for s in old if s["metric"] == dm.SCHED_DELETED]  # 1.16.0 has no such counter
 
 
@@ -198,7 +198,7 @@ def test_scrape_reads_every_target_and_says_what_failed() -> None:
     by = {e["process"]: e for e in entries}
     assert by["scheduler-0"]["error"] is None and by["scheduler-0"]["scrape_start_ns"] == T0
     assert by["daprd-1"]["scrape_end_ns"] > by["daprd-1"]["scrape_start_ns"]
-    assert dm._value(by["daprd-1"]["samples"], dm.JOB_FAILURE) == 3
+    assert dm.total(by["daprd-1"]["samples"], dm.JOB_FAILURE) == 3
     assert by["daprd-2"]["error"].startswith("removed by scale") and by["daprd-2"]["samples"] == []
     assert by["daprd-2"]["scrape_start_ns"] is None
     assert by["daprd-3"]["error"] == "ConnectError on http://127.0.0.1:99/metrics"
