@@ -351,7 +351,7 @@ def _run(
     need_load: bool = False,
 ) -> None:
     from harness import runner, store
-    from harness.report import action_lines, verdict_table
+    from harness.report import action_lines, dapr_metrics_lines, verdict_table
 
     sc = load(scenario_path, overrides)  # bad input: exit 3, nothing started
     if need_load and sc.workload.load is None:
@@ -408,6 +408,8 @@ def _run(
     out.print(verdict_table(outcome.results))
     for line in action_lines(outcome.results):
         out.print(line)
+    for line in dapr_metrics_lines(outcome.results):
+        out.print(line)
     verdict = outcome.results["verdict"]
     out.print(f"verdict: {verdict}  ({run_dir}/summary.md, results.json, junit.xml)", highlight=False)
     raise typer.Exit(VERDICT_EXIT[verdict])
@@ -452,7 +454,7 @@ def demo(version: RunVersionOpt = None, bin_dir: BinDirOpt = None, reports: Repo
 def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory.")]) -> None:
     """Re-judge a finished run offline (no services) and reproduce its results.json."""
     from harness import runner, store
-    from harness.report import action_lines, verdict_table
+    from harness.report import action_lines, dapr_metrics_lines, verdict_table
 
     if not (run_dir / store.HISTORY).is_file():
         fail(InputError(f"{run_dir} is not a finished run: it has no {store.HISTORY}"))
@@ -461,6 +463,8 @@ def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory
     outcome = runner.judge(run_dir, sc)
     out.print(verdict_table(outcome.results))
     for line in action_lines(outcome.results):
+        out.print(line)
+    for line in dapr_metrics_lines(outcome.results):
         out.print(line)
     now = (run_dir / store.RESULTS).read_text()
     if previous is None:

@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
+from harness import dapr_metrics as dm
 from harness import report, store, upgrade
 
 if TYPE_CHECKING:
@@ -163,6 +164,7 @@ def render_report(doc: Mapping[str, Any], history: Mapping[str, Any]) -> str:
         "<h2>Witnesses</h2>",
         _witnesses(doc),
         *_actions(doc),
+        *_dapr_metrics(doc),
         "<h2>Notes</h2>",
         _notes(doc),
     ]
@@ -536,6 +538,28 @@ def _actions(doc: Mapping[str, Any]) -> list[str]:
         f'<li><span class="{esc(a["verdict"])}">{esc(a["verdict"])}</span>: {esc(a["note"])}</li>' for a in actions
     )
     return ["<h2>Actions</h2>", f"<ul>{items}</ul>"]
+
+
+def _dapr_metrics(doc: Mapping[str, Any]) -> list[str]:
+    """Dapr's own counters beside the ledger's (results.json ``dapr_metrics``); nothing for a run without them."""
+    check = doc.get("dapr_metrics")
+    if check is None:
+        return []
+    head = "".join(f'<th class="l">{esc(c)}</th>' for c in report.DAPR_METRICS_COLUMNS)
+    rows = []
+    for r in check["rows"]:
+        cells = report.dapr_metrics_cells(r)
+        status = {"agree": "pass", "disagree": "fail"}.get(r["status"], "unknown")
+        tds = [f'<td class="l">{esc(c)}</td>' for c in cells[:2]]
+        tds += [f"<td>{esc(c)}</td>" for c in cells[2:4]]
+        tds += [f'<td class="l {status}">{esc(cells[4])}</td>', f'<td class="l muted">{esc(cells[5])}</td>']
+        rows.append("<tr>" + "".join(tds) + "</tr>")
+    return [
+        "<h2>Dapr's own metrics (cross-check)</h2>",
+        f'<p class="muted">{esc(check["note"])} {esc(dm.counts_line(check))}. In brackets: the ledger range that '
+        f"agrees with deliveries in flight at the scrape ({esc(check['in_flight_margin_ms'])} ms before it).</p>",
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
+    ]
 
 
 def _notes(doc: Mapping[str, Any]) -> str:

@@ -24,6 +24,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from harness import dapr_metrics as dm
 from harness import upgrade
 from harness.claims import ActionResult
 from harness.model import Delivery, Operation, SourceResult, Witness
@@ -40,6 +41,7 @@ __all__ = [
     "VERDICT_STYLE",
     "CheckOutcome",
     "action_lines",
+    "dapr_metrics_lines",
     "fault_context",
     "fault_line",
     "load_aggregate",
@@ -142,13 +144,17 @@ def results_document(
     host: Mapping[str, object],
     timings: Mapping[str, float],
     faults: Sequence[Mapping[str, object]] = (),
+    dapr_metrics: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The results.json structure (schema ``SCHEMA``) of one judged run; deterministic for the same inputs.
 
     ``dapr``: the versions the run started on, and ``upgrade_to`` when it was a rolling upgrade (the runner adds
     ``upgrade``, ``harness.upgrade.accounting``, to a rolling upgrade's document).
+    ``dapr_metrics``: the cross-check with Dapr's own counters (``harness.dapr_metrics.cross_check``), None for
+    a run dir without ``dapr_metrics.json`` (then the key is absent). A disagreement adds a note; it never
+    changes the verdict.
     """
-    return {
+    doc: dict[str, Any] = {
         "schema": SCHEMA,
         "verdict": result.verdict,
         "dapr": {"daprd": dapr["daprd"], "scheduler": dapr["scheduler"]}
@@ -161,6 +167,10 @@ def results_document(
         "sources": [_source(s) for s in result.sources],
         "actions": [_action(a) for a in getattr(result, "actions", ())],
     }
+    if dapr_metrics is not None:
+        doc["notes"] = [*doc["notes"], *dm.disagreement_notes(dapr_metrics)]
+        doc["dapr_metrics"] = dict(dapr_metrics)
+    return doc
 
 
 def _action(a: ActionResult) -> dict[str, Any]:
@@ -461,12 +471,65 @@ def write_summary_md(run_dir: Path, doc: Mapping[str, Any]) -> Path:
         lines += ["## Actions", ""]
         lines += [f"- {a['verdict']}: {a['note']}" for a in actions]
         lines.append("")
+    lines += _dapr_metrics_md(doc)
     notes = list(doc["notes"]) + [f"{source_label(s)}: {n}" for s in unique_sources(rows) for n in s["notes"]]
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     path = run_dir / SUMMARY_MD
     _write_text(path, "\n".join(lines).rstrip("\n") + "\n")
     return path
+
+
+DAPR_METRICS_COLUMNS = ("process", "figure", "Dapr", "ledger", "status", "why / metric")
+
+
+def dapr_metrics_cells(row: Mapping[str, Any]) -> list[str]:
+    """One cross-check row as table cells: Dapr's figure, the ledger's (with the in-flight range), the status,
+    and the reason (or the metric, when there is nothing to explain)."""
+    lo, hi = row["ledger_range"]
+    ledger = str(row["ledger"]) if lo == hi else f"{row['ledger']} ({lo}-{hi})"
+    return [
+        row["process"],
+        row["figure"],
+        "-" if row["dapr"] is None else str(row["dapr"]),
+        ledger,
+        row["status"],
+        row["reason"] or row["metric"],
+    ]
+
+
+def _dapr_metrics_md(doc: Mapping[str, Any]) -> list[str]:
+    check = doc.get("dapr_metrics")
+    if check is None:
+        return []
+    lines = [
+        "## Dapr's own metrics (cross-check)",
+        "",
+        f"{check['note']} {dm.counts_line(check)}. The ledger's figure counts what the Dapr counter counts; in "
+        f"brackets, the range that agrees when deliveries were in flight at the scrape "
+        f"({check['in_flight_margin_ms']} ms before it).",
+        "",
+        "| " + " | ".join(DAPR_METRICS_COLUMNS) + " |",
+        "|" + "---|" * len(DAPR_METRICS_COLUMNS),
+    ]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in dapr_metrics_cells(r)) + " |" for r in check["rows"]]
+    return [*lines, ""]
+
+
+def dapr_metrics_lines(doc: Mapping[str, Any]) -> list[Text]:
+    """Under the verdict table: the cross-check in one line, then each disagreement (a warning, not a verdict)."""
+    check = doc.get("dapr_metrics")
+    if check is None:
+        return []
+    counts = check["counts"]
+    style = "yellow" if counts["disagree"] else ""
+    lines = [Text(f"Dapr's own metrics vs the ledger: {dm.counts_line(check)}", style=style)]
+    lines += [
+        Text(f"  warning: disagree: {dm.row_line(r)}", style="yellow")
+        for r in check["rows"]
+        if r["status"] == "disagree"
+    ]
+    return lines
 
 
 def verdict_table(doc: Mapping[str, Any]) -> Table:

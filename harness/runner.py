@@ -2,8 +2,9 @@
 
 Phases (each an event in ``events.jsonl``): stage 0 files; cluster start and readiness; ``observe`` starts and
 every job is scheduled through replica 0's daprd; the scenario's faults (``harness.nemesis``) or its job actions
-(``harness.actions``) are played; after ``observe.duration`` the jobs are deleted (a delivery
-after that is spurious); ``quiesce`` lets late deliveries land; the ledger is read; the cluster is torn down
+(``harness.actions``) are played; after ``observe.duration`` the jobs are deleted (a delivery after that is
+spurious); ``quiesce`` lets late deliveries land; every scheduler's and daprd's ``/metrics`` is scraped
+(``harness.dapr_metrics``: Dapr's counters die with the processes); the ledger is read; the cluster is torn down
 (always, in ``finally`` via the context manager); then the checker judges and the reports are written.
 The runner holds no judgement logic and imports nothing of the report's presentation.
 """
@@ -22,7 +23,7 @@ from typing import Any
 import httpx
 
 from dapr.binaries import Binaries
-from harness import html_report, report, store
+from harness import dapr_metrics, html_report, report, store
 from harness.actions import run_actions, schedule_kwargs
 from harness.checker import CheckInput, CheckResult, check
 from harness.claims import ActionClaim
@@ -228,6 +229,15 @@ def execute(
             for job in jobs:
                 client.delete(job.name)
             sleep_with(countdown, "quiescing", scenario.observe.quiesce.total_seconds())
+            # Dapr's own counters die with the processes: read them now, before the ledger (so the ledger has
+            # every delivery Dapr counted)
+            say("reading Dapr's metrics")
+            scraped = dapr_metrics.scrape(http, dapr_metrics.targets_of(cluster))
+            events.emit(
+                "dapr_metrics_scraped",
+                processes=[p["process"] for p in scraped],
+                errors={p["process"]: p["error"] for p in scraped if p["error"] is not None},
+            )
         collect_end_ns = time.time_ns()
         events.emit("versions", members=cluster.versions())
         deliveries, ledger_stats = ledger.deliveries()
@@ -273,6 +283,19 @@ def execute(
             },
         },
     )
+    dapr_metrics.write(
+        run_dir,
+        scraped,
+        dapr_metrics.cross_check(
+            scraped,
+            deliveries,
+            operations,
+            [h.window() for h in handles],
+            daprd_version=bins.daprd_version,
+            scheduler_version=bins.scheduler_version,
+            margin_ns=dapr_metrics.in_flight_margin_ns(behaviour.delay_ms),
+        ),
+    )
     outcome = judge(run_dir, scenario)
     events.emit("judged", verdict=outcome.check.verdict)
     return outcome
@@ -305,8 +328,25 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
     )
     dapr = {k: info["dapr"][k] for k in ("daprd", "scheduler", "upgrade_to") if k in info["dapr"]}
     faults = info.get("faults", [])
+    scraped = dapr_metrics.load(run_dir)  # None for a run made before onceonly read Dapr's metrics
     doc = report.results_document(
-        result, dapr=dapr, scenario=info["scenario"], host=info["host"], timings=info["timings"], faults=faults
+        result,
+        dapr=dapr,
+        scenario=info["scenario"],
+        host=info["host"],
+        timings=info["timings"],
+        faults=faults,
+        dapr_metrics=None
+        if scraped is None
+        else dapr_metrics.cross_check(
+            scraped,
+            history["deliveries"],
+            history["operations"],
+            faults,
+            daprd_version=info["dapr"]["daprd"],
+            scheduler_version=info["dapr"]["scheduler"],
+            margin_ns=dapr_metrics.in_flight_margin_ns(behaviour_of(scenario).delay_ms),
+        ),
     )
     upgraded = upgrade_accounting(
         faults,

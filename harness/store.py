@@ -9,6 +9,7 @@
     history.json      everything the checker needs (deliveries, operations, windows, times)   stage 1
     deliveries.csv    operations.csv: the ledger export, for people and pandas                  stage 1
     run.json          versions, host, timings: what results.json says besides the verdict       stage 1
+    dapr_metrics.json Dapr's counters scraped at the end, and their cross-check with the ledger   stage 1
     results.json      summary.md  junit.xml                                                     stage 2
 
 ``onceonly check RUN_DIR`` re-judges from stage 1 alone and reproduces stage 2.
