@@ -589,11 +589,15 @@ def _comparison_table(result: Comparison, title: str) -> Table:
 def _print_comparison(result: Comparison, title: str) -> None:
     from rich.text import Text
 
+    from harness.html_report import LATENESS_CAVEAT
+
     out.print(_comparison_table(result, title))
     for w in result.warnings:
         out.print(Text(f"warning: {w}", style="yellow"))
     for r in result.regressions:
         out.print(Text(f"regression: {r}", style="bold red"))
+    if any(": lateness_" in r for r in result.regressions):
+        out.print(Text(f"note: {LATENESS_CAVEAT}", style="yellow"))
 
 
 def _compare_cases(path: Path) -> list[tuple[str, Scenario]]:
