@@ -589,7 +589,7 @@ def _comparison_table(result: Comparison, title: str) -> Table:
 def _print_comparison(result: Comparison, title: str) -> None:
     from rich.text import Text
 
-    from harness.html_report import LATENESS_CAVEAT
+    from harness.compare import LATENESS_CAVEAT
 
     out.print(_comparison_table(result, title))
     for w in result.warnings:

@@ -20,6 +20,10 @@ from typing import Any
 from harness import report
 
 LATENESS_FLOOR_MS = 5.0
+LATENESS_CAVEAT = (
+    "Each side is one run: p99 over a few dozen deliveries is close to their maximum, so repeat a comparison "
+    "before believing a lateness regression (counts of duplicates and missed are steadier)."
+)
 LOAD_KEY = f"jobs:{report.LOAD_PREFIX}*"
 _RANK = {"pass": 0, "unknown": 1, "fail": 2}
 # Every results.json figure of a source, as named in comparison.json (lateness_* from lateness_ms, side_effects_*).

@@ -652,16 +652,12 @@ def _badge(text: str, verdict: str) -> str:
     return f'<span class="badge" style="background:{colour}">{esc(text.upper())}</span>'
 
 
-LATENESS_CAVEAT = (
-    "Each side is one run: p99 over a few dozen deliveries is close to their maximum, so repeat a comparison "
-    "before believing a lateness regression (counts of duplicates and missed are steadier)."
-)
-
-
 def _threshold_line(comparison: Comparison) -> str:
+    from harness.compare import LATENESS_CAVEAT
+
     return (
         f'<div class="meta">lateness threshold: p99 worse by more than {comparison.lateness_threshold_pct:g}% '
-        f"and {comparison.lateness_floor_ms:g} ms. {LATENESS_CAVEAT}</div>"
+        f"and {comparison.lateness_floor_ms:g} ms. {esc(LATENESS_CAVEAT)}</div>"
     )
 
 
