@@ -272,12 +272,17 @@ class _Tally:
     early: int = 0
     spurious: int = 0
     lateness_ns: list[int] = field(default_factory=list)
+    lateness_samples: list[tuple[int, Delivery]] = field(default_factory=list)  # (due, its first delivery)
     witnesses: dict[WitnessKind, list[Witness]] = field(default_factory=lambda: defaultdict(list))
     notes: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # reasons the verdict cannot be pass
 
     def witness(self, w: Witness) -> None:
         self.witnesses[w.kind].append(w)
+
+    def late(self, due_ns: int, first: Delivery) -> None:
+        self.lateness_ns.append(first.received_ns - due_ns)
+        self.lateness_samples.append((due_ns, first))
 
     def chosen_witnesses(self) -> tuple[Witness, ...]:
         queues = [sorted(self.witnesses[k], key=_witness_time) for k in _WITNESS_ORDER]
@@ -330,6 +335,7 @@ class _Tally:
             verdict=verdict,
             witnesses=witnesses,
             notes=(*self.unknown, *self.notes),
+            lateness_samples=tuple(sorted(self.lateness_samples, key=lambda x: (x[0], x[1].received_ns))),
         )
 
 
@@ -562,7 +568,7 @@ def _check_job(
         tally.occurrences += 1
         tally.deliveries += len(o.attempts)
         if o.attempts:
-            tally.lateness_ns.append(o.attempts[0].received_ns - o.due)
+            tally.late(o.due, o.attempts[0])
         elif not o.early:
             tally.missed += 1
             tally.witness(Witness("missed", "jobs", job.name, o.due, (), f"nothing delivered for {_iso(o.due)}"))
@@ -795,7 +801,7 @@ def _judge_ticks(
                 tally.witness(Witness("missed", "binding", plan.name, t, (), f"{prefix}nothing delivered"))
             continue
         if not every:
-            tally.lateness_ns.append(got[0].received_ns - t)
+            tally.late(t, got[0])
         dups = [d for d in got if d is not moved.get(t)]
         if len(dups) > 1:
             tally.duplicates += len(dups) - 1

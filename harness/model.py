@@ -135,6 +135,9 @@ class SourceResult:
     verdict: Verdict
     witnesses: tuple[Witness, ...] = ()
     notes: tuple[str, ...] = ()
+    # one per counted occurrence that was delivered: its due time and the delivery that answered it first (the
+    # lateness percentiles are over these); lateness.csv holds them
+    lateness_samples: tuple[tuple[int, Delivery], ...] = ()
 
     @property
     def deliveries_per_occurrence(self) -> float | None:

@@ -640,6 +640,38 @@ def write_ledger_csv(run_dir: Path, deliveries: Sequence[Delivery], operations: 
         tmp.replace(run_dir / filename)
 
 
+LATENESS_CSV = "lateness.csv"
+LATENESS_COLUMNS = ("source", "name", "due_ns", "delivery_id", "replica", "received_ns", "late_ms")
+
+
+def write_lateness_csv(run_dir: Path, sources: Sequence[SourceResult]) -> Path:
+    """lateness.csv: the samples behind every source's lateness percentiles, one row per counted occurrence that
+    was delivered (its due time and the delivery that answered it first; the checker's matching, stage 2)."""
+    path = run_dir / LATENESS_CSV
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(LATENESS_COLUMNS)
+        for s in sources:
+            for due, d in s.lateness_samples:
+                late = f"{(d.received_ns - due) / 1e6:.3f}"
+                writer.writerow((s.source, s.name, due, d.delivery_id, d.replica, d.received_ns, late))
+    tmp.replace(path)
+    return path
+
+
+def read_lateness_csv(run_dir: Path) -> dict[str, list[float]] | None:
+    """``source:name`` -> its lateness samples in ms (sorted), or None when the run dir has no lateness.csv."""
+    path = run_dir / LATENESS_CSV
+    if not path.is_file():
+        return None
+    out: dict[str, list[float]] = collections.defaultdict(list)
+    with path.open(newline="") as fh:
+        for r in csv.DictReader(fh):
+            out[f"{r['source']}:{r['name']}"].append(float(r["late_ms"]))
+    return {k: sorted(v) for k, v in out.items()}
+
+
 def read_ledger_csv(run_dir: Path) -> tuple[list[Delivery], list[Operation]]:
     """The rows ``write_ledger_csv`` wrote, as model objects again."""
     with (run_dir / DELIVERIES_CSV).open(newline="") as fh:

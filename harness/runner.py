@@ -360,6 +360,7 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
     if upgraded is not None:
         doc["upgrade"] = upgraded
     report.write_results(run_dir, doc)
+    report.write_lateness_csv(run_dir, result.sources)
     report.write_summary_md(run_dir, doc)
     report.write_junit(run_dir, doc, suite_name=scenario.name)
     html_report.write_report_html(run_dir)

@@ -118,6 +118,16 @@ def test_clean_job_passes_with_one_delivery_per_occurrence() -> None:
     assert r.witnesses == ()
 
 
+def test_lateness_samples_are_the_first_delivery_of_each_counted_occurrence() -> None:
+    ds = clean_job(late_ms=20)
+    ds[3] = delivery("tick", 1, at(4) + 900 * MS)  # the 4th occurrence came late
+    ds.append(delivery("tick", 2, at(4) + 950 * MS))  # and twice: the duplicate is not a sample
+    r = only(run(jobs=[EVERY_1S], deliveries=ds, operations=op("schedule", "tick", T0)))
+    assert [due for due, _ in r.lateness_samples] == [at(k) for k in range(1, 11)]
+    assert [d.received_ns - due for due, d in r.lateness_samples][3] == 900 * MS
+    assert r.lateness_ms == lateness_of(d.received_ns - due for due, d in r.lateness_samples)
+
+
 def test_deliveries_for_occurrences_after_the_window_are_matched_not_counted() -> None:
     r = only(run(jobs=[EVERY_1S], deliveries=clean_job(count=13), operations=op("schedule", "tick", T0)))
     assert (r.occurrences, r.deliveries, anomalies(r), r.verdict) == (10, 10, (0, 0, 0, 0, 0), "pass")

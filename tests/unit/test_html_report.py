@@ -213,3 +213,23 @@ def test_a_narrow_log_lateness_axis_gets_more_than_one_tick(tmp_path: Path) -> N
         store.read_json(run_dir(tmp_path, wide, verdict="pass", faults=()) / store.RESULTS)
     )
     assert fig.layout.yaxis.dtick == 1  # one tick per decade: 10, 100, 1000
+
+
+def test_lateness_csv_round_trips_and_the_page_draws_the_whole_distribution(tmp_path: Path) -> None:
+    samples = tuple((DUE + k * NS, delivery(k % 3, k * 1000.0 + 2.5 + k)) for k in range(5))
+    stalled = replace(PASSING, name="ok-job", lateness_samples=samples)
+    path = report.write_lateness_csv(tmp_path, [stalled, DUPLICATED])
+    assert path.read_text().splitlines()[:2] == [
+        "source,name,due_ns,delivery_id,replica,received_ns,late_ms",
+        f"jobs,ok-job,{DUE},d-tick-job-0-2.5,0,{DUE + 2_500_000},2.500",
+    ]
+    assert report.read_lateness_csv(tmp_path) == {"jobs:ok-job": [2.5, 3.5, 4.5, 5.5, 6.5]}
+    page = html_report.write_report_html(run_dir(tmp_path, stalled, DUPLICATED)).read_text()
+    rest = without_library(page)
+    assert 'id="lateness-distribution"' in rest and "jobs:ok-job (5)" in rest
+    assert "The whole distribution" in rest
+
+
+def test_a_run_dir_without_lateness_csv_keeps_the_percentiles_only(tmp_path: Path) -> None:
+    rest = without_library(html_report.write_report_html(run_dir(tmp_path)).read_text())
+    assert 'id="lateness"' in rest and 'id="lateness-distribution"' not in rest
