@@ -411,7 +411,7 @@ def _run(
     for line in dapr_metrics_lines(outcome.results):
         out.print(line)
     verdict = outcome.results["verdict"]
-    out.print(f"verdict: {verdict}  ({run_dir}/summary.md, results.json, junit.xml)", highlight=False)
+    out.print(f"verdict: {verdict}  ({run_dir}/report.html, summary.md, results.json, junit.xml)", highlight=False)
     raise typer.Exit(VERDICT_EXIT[verdict])
 
 
