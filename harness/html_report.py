@@ -466,9 +466,8 @@ def _load_lateness(doc: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _lateness_distribution(doc: Mapping[str, Any], lateness: Mapping[str, list[float]]) -> list[str]:
-    """The whole lateness distribution per source (lateness.csv): a cumulative curve of every counted occurrence's
-    lateness, the load's jobs as one curve."""
+def lateness_curves(doc: Mapping[str, Any], lateness: Mapping[str, list[float]]) -> dict[str, list[float]]:
+    """``source:name`` -> its sorted lateness samples (ms) for every shown source; the load's jobs as one key."""
     curves: dict[str, list[float]] = {}
     for src in report.unique_sources(report.shown_sources(doc)):
         if str(src["name"]).startswith(report.LOAD_PREFIX):
@@ -479,29 +478,32 @@ def _lateness_distribution(doc: Mapping[str, Any], lateness: Mapping[str, list[f
             values = list(lateness.get(key, []))
         if values and key not in curves:
             curves[key] = sorted(values)
-    if not curves:
-        return [
-            '<p class="muted">No lateness was measured (nothing delivered, or only <code>@every</code> '
-            "bindings, whose phase is inferred).</p>"
-        ]
+    return curves
+
+
+def ecdf_figure(sides: Sequence[tuple[str, Mapping[str, list[float]]]]) -> go.Figure:
+    """Cumulative curves of lateness samples: one colour per source; with two sides (old, new) old is dashed."""
     fig = go.Figure()
-    everything = [v for vs in curves.values() for v in vs]
-    for i, (key, xs) in enumerate(curves.items()):
-        step = max(1, len(xs) // 500)  # ≤ ~500 points per curve, the last always kept
-        idx = sorted({*range(0, len(xs), step), len(xs) - 1})
-        fig.add_trace(
-            go.Scatter(
-                x=[xs[k] for k in idx],
-                y=[(k + 1) / len(xs) for k in idx],
-                mode="lines+markers" if len(xs) <= 60 else "lines",
-                marker={"size": 4},
-                line_shape="hv",
-                name=f"{key} ({len(xs)})",
-                line_color=PALETTE[i % len(PALETTE)],
-                hovertemplate=f"{key}<br>%{{y:.1%}} of occurrences ≤ %{{x:.1f}} ms late<extra></extra>",
+    keys = list(dict.fromkeys(k for _, curves in sides for k in curves))
+    everything = [v for _, curves in sides for vs in curves.values() for v in vs]
+    for label, curves in sides:
+        for key, xs in curves.items():
+            step = max(1, len(xs) // 500)  # ≤ ~500 points per curve, the last always kept
+            idx = sorted({*range(0, len(xs), step), len(xs) - 1})
+            name = f"{key} ({len(xs)})" if not label else f"{label} {key} ({len(xs)})"
+            fig.add_trace(
+                go.Scatter(
+                    x=[xs[k] for k in idx],
+                    y=[(k + 1) / len(xs) for k in idx],
+                    mode="lines+markers" if len(xs) <= 60 else "lines",
+                    marker={"size": 4},
+                    line={"color": PALETTE[keys.index(key) % len(PALETTE)], "dash": "dot" if label == "old" else None},
+                    line_shape="hv",
+                    name=name,
+                    hovertemplate=f"{name}<br>%{{y:.1%}} of occurrences ≤ %{{x:.1f}} ms late<extra></extra>",
+                )
             )
-        )
-    log = min(everything) > 0 and max(everything) / min(everything) >= 100
+    log = bool(everything) and min(everything) > 0 and max(everything) / min(everything) >= 100
     fig.update_layout(
         height=380,
         margin={"t": 40},
@@ -523,13 +525,25 @@ def _lateness_distribution(doc: Mapping[str, Any], lateness: Mapping[str, list[f
             }
         ],
     )
+    return fig
+
+
+def _lateness_distribution(doc: Mapping[str, Any], lateness: Mapping[str, list[float]]) -> list[str]:
+    """The whole lateness distribution per source (lateness.csv): a cumulative curve of every counted occurrence's
+    lateness, the load's jobs as one curve."""
+    curves = lateness_curves(doc, lateness)
+    if not curves:
+        return [
+            '<p class="muted">No lateness was measured (nothing delivered, or only <code>@every</code> '
+            "bindings, whose phase is inferred).</p>"
+        ]
     return [
         "<h3>The whole distribution</h3>",
         '<p class="muted">Every counted occurrence that was delivered, by how late its first delivery came '
         "(lateness.csv: the samples behind the percentiles above; in brackets, how many). A curve that climbs at "
         "once is on time; a long flat tail is a stall (a fault, a catch-up burst). A delivery up to 5 ms early is "
         "on time and shows as a small negative value.</p>",
-        chart(fig, "lateness-distribution"),
+        chart(ecdf_figure([("", curves)]), "lateness-distribution"),
     ]
 
 
@@ -780,8 +794,27 @@ def comparison_sections(
         "</div>",
         "<h2>Key figures, old vs new</h2>",
         chart(fig, chart_id),
+        *_lateness_old_new(comparison, old_doc, new_doc, f"{chart_id}-lateness"),
         "<h2>Every figure</h2>",
         _comparison_table(comparison),
+    ]
+
+
+def _lateness_old_new(
+    comparison: Comparison, old_doc: Mapping[str, Any], new_doc: Mapping[str, Any], chart_id: str
+) -> list[str]:
+    """Both runs' whole lateness distributions on one chart (old dotted), when both run dirs have lateness.csv."""
+    found = [report.read_lateness_csv(Path(d)) if d else None for d in (comparison.old_dir, comparison.new_dir)]
+    if found[0] is None or found[1] is None:
+        return []
+    sides = [("old", lateness_curves(old_doc, found[0])), ("new", lateness_curves(new_doc, found[1]))]
+    if not any(curves for _, curves in sides):
+        return []
+    return [
+        "<h2>Lateness distribution, old vs new</h2>",
+        '<p class="muted">Every counted occurrence by how late it was delivered (each run\'s lateness.csv); old '
+        "dotted, new solid, one colour per source. A curve further right is later; a new tail is a new stall.</p>",
+        chart(ecdf_figure(sides), chart_id),
     ]
 
 

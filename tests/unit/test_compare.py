@@ -248,3 +248,21 @@ def test_the_lateness_floor_is_settable(tmp_path: Path) -> None:
     old, new = run_dir(tmp_path / "old", doc()), run_dir(tmp_path / "new", slower)
     assert run(["compare", str(old), str(new), "--lateness-floor", "50", "--out", str(tmp_path / "a")]) == 0
     assert run(["compare", str(old), str(new), "--lateness-floor", "30", "--out", str(tmp_path / "b")]) == 1
+
+
+def test_the_comparison_page_overlays_both_lateness_distributions_when_both_runs_have_them(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from tests.unit.test_report import DUE, PASSING, delivery
+
+    old, new = run_dir(tmp_path / "old", doc()), run_dir(tmp_path / "new", doc())
+    assert run(["compare", str(old), str(new), "--out", str(tmp_path / "a")]) == 0
+    assert "Lateness distribution, old vs new" not in (tmp_path / "a" / "report.html").read_text()
+    for path, late_ms in ((old, 3.0), (new, 900.0)):
+        samples = ((DUE, delivery(0, late_ms)),)
+        report.write_lateness_csv(path, [replace(PASSING, lateness_samples=samples)])
+    assert run(["compare", str(old), str(new), "--out", str(tmp_path / "b")]) == 0
+    page = (tmp_path / "b" / "report.html").read_text()
+    assert (
+        "Lateness distribution, old vs new" in page and "old jobs:ok-job (1)" in page and "new jobs:ok-job (1)" in page
+    )
