@@ -399,31 +399,36 @@ def lateness_figure(doc: Mapping[str, Any]) -> go.Figure:
             "type": "log" if log else "linear",
             "dtick": 1 if decades else None,
         },
-        updatemenus=[
-            {  # top left: the top right is plotly's toolbar, which these buttons used to cover
-                "type": "buttons",
-                "direction": "right",
-                "x": 0,
-                "xanchor": "left",
-                "y": 1.04,
-                "yanchor": "bottom",
-                "pad": {"t": 0, "b": 0},
-                "buttons": [
-                    {
-                        "label": "log",
-                        "method": "relayout",
-                        "args": [{"yaxis.type": "log", "yaxis.title.text": "ms (log scale)"}],
-                    },
-                    {
-                        "label": "linear",
-                        "method": "relayout",
-                        "args": [{"yaxis.type": "linear", "yaxis.title.text": "ms"}],
-                    },
-                ],
-            }
-        ],
+        updatemenus=scale_buttons("yaxis", "ms"),
     )
     return fig
+
+
+def scale_buttons(axis: str, title: str) -> list[dict[str, Any]]:
+    """log / linear buttons for ``axis`` (its title follows), top left: the top right is plotly's toolbar."""
+    return [
+        {
+            "type": "buttons",
+            "direction": "right",
+            "x": 0,
+            "xanchor": "left",
+            "y": 1.04,
+            "yanchor": "bottom",
+            "pad": {"t": 0, "b": 0},
+            "buttons": [
+                {
+                    "label": "log",
+                    "method": "relayout",
+                    "args": [{f"{axis}.type": "log", f"{axis}.title.text": f"{title} (log scale)"}],
+                },
+                {
+                    "label": "linear",
+                    "method": "relayout",
+                    "args": [{f"{axis}.type": "linear", f"{axis}.title.text": title}],
+                },
+            ],
+        }
+    ]
 
 
 def bar_value(ms: float | None) -> str:
@@ -509,21 +514,7 @@ def ecdf_figure(sides: Sequence[tuple[str, Mapping[str, list[float]]]]) -> go.Fi
         margin={"t": 40},
         xaxis={"title": "ms late (log scale)" if log else "ms late", "type": "log" if log else "linear"},
         yaxis={"title": "share of occurrences", "range": [0, 1.02]},
-        updatemenus=[
-            {
-                "type": "buttons",
-                "direction": "right",
-                "x": 0,
-                "xanchor": "left",
-                "y": 1.04,
-                "yanchor": "bottom",
-                "pad": {"t": 0, "b": 0},
-                "buttons": [
-                    {"label": "log", "method": "relayout", "args": [{"xaxis.type": "log"}]},
-                    {"label": "linear", "method": "relayout", "args": [{"xaxis.type": "linear"}]},
-                ],
-            }
-        ],
+        updatemenus=scale_buttons("xaxis", "ms late"),
     )
     return fig
 
