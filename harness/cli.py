@@ -493,7 +493,8 @@ def _results_of(run_dir: Path) -> dict[str, object]:
 
 
 ThresholdOpt = Annotated[
-    float, typer.Option("--lateness-threshold", help="Percent by which lateness p99 may grow (and > 5 ms).")
+    float,
+    typer.Option("--lateness-threshold", help="Percent by which lateness p99 may grow (and by --lateness-floor ms)."),
 ]
 FloorOpt = Annotated[
     float,
@@ -515,6 +516,7 @@ def compare(
         typer.Argument(
             help="OLD_RUN NEW_RUN: two finished run dirs (offline). Or TARGET: a scenario or suite file, with "
             "--dapr OLD --dapr NEW.",
+            metavar="TARGET | OLD_RUN NEW_RUN",
             show_default=False,
         ),
     ],
