@@ -598,7 +598,7 @@ def _print_comparison(result: Comparison, title: str) -> None:
         out.print(Text(f"warning: {w}", style="yellow"))
     for r in result.regressions:
         out.print(Text(f"regression: {r}", style="bold red"))
-    if any(": lateness_" in r for r in result.regressions):
+    if any(f.regression and f.name.startswith("lateness_") for row in result.rows for f in row.figures):
         out.print(Text(f"note: {LATENESS_CAVEAT}", style="yellow"))
 
 
