@@ -160,8 +160,10 @@ def main() -> None:
             time.sleep(3.0)  # late duplicates
             cpu1 = (cpu_seconds(onceonly_procs), cpu_seconds(dapr_procs))
             ds = [d for d in ledger.deliveries()[0] if d.name in wanted]
-            per_job = Counter(d.name for d in ds if 200 <= d.status < 300 or d.status == 404)
-            failed_answers = Counter(d.status for d in ds if not (200 <= d.status < 300 or d.status == 404))
+            per_job = Counter(d.name for d in ds if d.status is not None and (200 <= d.status < 300 or d.status == 404))
+            failed_answers = Counter(
+                d.status for d in ds if d.status is not None and not (200 <= d.status < 300 or d.status == 404)
+            )
             received = sorted(d.received_ns / 1e9 for d in ds)
             lateness = [(t - due_at) * 1000 for t in received]
             spread = (received[-1] - received[0]) if len(received) > 1 else float("nan")

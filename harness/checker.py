@@ -162,8 +162,8 @@ DEFAULT_EARLY_TOLERANCE_NS = 5_000_000
 DEFAULT_DELETE_GRACE_NS = NS
 MAX_WITNESSES = 20
 _RANK: dict[Verdict, int] = {"pass": 0, "unknown": 1, "fail": 2}
-WitnessKind = Literal["duplicate", "missed", "early", "spurious", "retry"]
-_WITNESS_ORDER: tuple[WitnessKind, ...] = ("early", "spurious", "missed", "duplicate", "retry")
+WitnessKind = Literal["duplicate", "missed", "early", "spurious", "retry", "ambiguous"]
+_WITNESS_ORDER: tuple[WitnessKind, ...] = ("ambiguous", "early", "spurious", "missed", "duplicate", "retry")
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +253,7 @@ def lateness_of(values_ns: Iterable[int]) -> Lateness:
 
 
 def _success(d: Delivery) -> bool:
-    return 200 <= d.status < 300 or d.status == 404
+    return d.status is not None and (200 <= d.status < 300 or d.status == 404)
 
 
 def _replica_list(ds: Iterable[Delivery]) -> str:

@@ -327,8 +327,9 @@ def _count(
     return sum(t <= lo_ns for t in times), sum(t <= hi_ns for t in times)
 
 
-def _ok(status: int) -> bool:
-    return 200 <= status < 300
+def _ok(status: int | None) -> bool:
+    """Answered 2xx. A cut-off delivery (no answer: the app died mid-handler) was never acknowledged."""
+    return status is not None and 200 <= status < 300
 
 
 def _binding(name: str, answered: bool) -> Callable[[Delivery], bool]:
@@ -370,7 +371,9 @@ def _scheduler_rows(
         return ok, ok, ok + sum(o.phase == "info" for o in done)  # "info": outcome unknown, maybe applied
 
     def jobs(keep: Callable[[int], bool]) -> tuple[int, int, int]:
-        lo, hi = _count(deliveries, lambda d: d.source == "jobs" and keep(d.status), None, lo_ns, hi_ns)
+        lo, hi = _count(
+            deliveries, lambda d: d.source == "jobs" and d.status is not None and keep(d.status), None, lo_ns, hi_ns
+        )
         return hi, lo, hi
 
     rows = []

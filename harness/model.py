@@ -62,15 +62,26 @@ class BindingPlan:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One request a target app received from its daprd, recorded before the app answered."""
+    """One request a target app received from its daprd: its arrival record, joined with its answer record.
+
+    The app writes the arrival before any handler work and the answer after it. A delivery with an arrival and no
+    answer is *cut off* (``status`` None): the app died, or the run ended, mid-handler. It still reached business
+    logic, so it counts as a delivery; Dapr never got an answer for it.
+    """
 
     delivery_id: str  # unique per request (uuid4 hex), so a retried ledger write is not a duplicate delivery
     source: SourceKind
     name: str  # job name, or binding name
     replica: int
-    received_ns: int  # the app's clock when the request arrived
-    status: int  # the HTTP status the app answered
+    received_ns: int  # the app's clock when the request arrived (the arrival record)
+    status: int | None  # the HTTP status the app answered; None: cut off (no answer record)
     headers: dict[str, str] = field(default_factory=dict)
+    answered_ns: int | None = None  # the app's clock when it answered; None: cut off, or a run from before answers
+    effects: tuple[str, ...] = ()  # the side effects the handler ran ("naive", "idempotent")
+
+    @property
+    def cut_off(self) -> bool:
+        return self.status is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +109,7 @@ class ReplicaWindow:
 class Witness:
     """Evidence for one anomaly: the deliveries involved, readable without the rest of the run."""
 
-    kind: Literal["duplicate", "missed", "early", "spurious", "retry"]
+    kind: Literal["duplicate", "missed", "early", "spurious", "retry", "ambiguous"]
     source: SourceKind
     name: str
     due_ns: int | None  # the occurrence (or tick) concerned; None when there is none (spurious)

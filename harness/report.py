@@ -635,7 +635,8 @@ def write_ledger_csv(run_dir: Path, deliveries: Sequence[Delivery], operations: 
             writer.writerow(columns)
             for row in rows:
                 writer.writerow(
-                    json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict) else v for v in astuple(row)
+                    json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict | tuple) else v
+                    for v in astuple(row)
                 )
         tmp.replace(run_dir / filename)
 
@@ -682,8 +683,10 @@ def read_ledger_csv(run_dir: Path) -> tuple[list[Delivery], list[Operation]]:
                 name=r["name"],
                 replica=int(r["replica"]),
                 received_ns=int(r["received_ns"]),
-                status=int(r["status"]),
+                status=int(r["status"]) if r["status"] else None,  # empty: cut off (no answer)
                 headers=json.loads(r["headers"]),
+                answered_ns=int(r["answered_ns"]) if r["answered_ns"] else None,
+                effects=tuple(json.loads(r["effects"])),
             )
             for r in csv.DictReader(fh)
         ]

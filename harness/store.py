@@ -92,7 +92,7 @@ def read_json(path: Path) -> Any:
 
 def load_history(run_dir: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((run_dir / HISTORY).read_text())
-    data["deliveries"] = [Delivery(**d) for d in data["deliveries"]]
+    data["deliveries"] = [Delivery(**{**d, "effects": tuple(d.get("effects", ()))}) for d in data["deliveries"]]
     data["operations"] = [Operation(**o) for o in data["operations"]]
     data["windows"] = [ReplicaWindow(**w) for w in data["windows"]]
     data.setdefault("actions", [])

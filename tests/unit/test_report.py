@@ -307,7 +307,7 @@ def test_ledger_csvs_round_trip(tmp_path: Path) -> None:
     ]
     report.write_ledger_csv(tmp_path, deliveries, operations)
     header = (tmp_path / report.DELIVERIES_CSV).read_text().splitlines()[0]
-    assert header == "delivery_id,source,name,replica,received_ns,status,headers"
+    assert header == "delivery_id,source,name,replica,received_ns,status,headers,answered_ns,effects"
     assert (tmp_path / report.OPERATIONS_CSV).read_text().splitlines()[0] == "op_id,kind,name,phase,at_ns,detail"
     assert report.read_ledger_csv(tmp_path) == (deliveries, operations)
 
