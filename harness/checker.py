@@ -256,6 +256,12 @@ def _success(d: Delivery) -> bool:
     return d.status is not None and (200 <= d.status < 300 or d.status == 404)
 
 
+def _closes(d: Delivery) -> bool:
+    """The attempt ends its occurrence: a success, or a cut-off delivery (it reached business logic, so whatever
+    Dapr sends for that occurrence next is a duplicate, not a retry)."""
+    return d.cut_off or _success(d)
+
+
 def _replica_list(ds: Iterable[Delivery]) -> str:
     return ", ".join(str(r) for r in sorted({d.replica for d in ds}))
 
@@ -484,7 +490,7 @@ def _check_job(
     max_attempts = policy.max_attempts
     n = len(occ)
     skips = choose_skips(
-        dues, [o.counted for o in occ], [d.received_ns for d in ds], [_success(d) for d in ds], tol, max_attempts
+        dues, [o.counted for o in occ], [d.received_ns for d in ds], [_closes(d) for d in ds], tol, max_attempts
     )
     cur = 0
     for i, d in enumerate(ds):
@@ -598,7 +604,7 @@ def _check_job(
 
 def _attempt(o: _Occ, d: Delivery, max_attempts: int | None) -> None:
     o.attempts.append(d)
-    if _success(d):
+    if _closes(d):
         o.closed = True
     else:
         o.failures += 1

@@ -35,7 +35,7 @@ def at(seconds: float) -> int:
 
 
 def delivery(
-    name: str, replica: int, when: int, status: int = 200, source: SourceKind = "jobs", *, id_: str | None = None
+    name: str, replica: int, when: int, status: int | None = 200, source: SourceKind = "jobs", *, id_: str | None = None
 ) -> Delivery:
     return Delivery(id_ or f"d{next(_ids)}", source, name, replica, when, status)
 
@@ -739,3 +739,14 @@ def test_a_job_deleted_before_it_could_fire_passes_unless_it_fires_after() -> No
     assert "deleted 400.0 ms after its creation" in r.notes[-1]
     r = only(run(jobs=[EVERY_1S], deliveries=[delivery("tick", 0, at(1) + 5 * MS)], operations=ops))
     assert (anomalies(r), r.verdict) == ((0, 0, 0, 1, 0), "fail")
+
+
+def test_a_resend_after_a_cut_off_delivery_is_a_duplicate() -> None:
+    """The app holding occurrence 6 s died mid-handler (arrival, no answer); Dapr sent it again to another replica
+    1.1 s later. It reached business logic twice: a duplicate, not a retry (issue 11, first finding)."""
+    ds = [delivery("tick", 0, at(3) + 5 * MS), delivery("tick", 1, at(6) + 5 * MS, status=None)]
+    ds += [delivery("tick", 2, at(7.1)), delivery("tick", 3, at(9) + 5 * MS)]
+    r = only(run(jobs=[JobPlan("tick", "@every 3s")], deliveries=ds, operations=op("schedule", "tick", T0)))
+    assert (r.duplicates, r.retries, r.missed, r.verdict) == (1, 0, 0, "fail")
+    dup = next(w for w in r.witnesses if w.kind == "duplicate")
+    assert {d.replica for d in dup.deliveries} == {1, 2}
