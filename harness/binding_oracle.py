@@ -1,0 +1,211 @@
+"""The binding oracle: one cron input binding's deliveries judged against its ticks (glossary: ``harness.checker``).
+
+Every daprd runs its own in-process cron (components-contrib v1.18.3 ``bindings/cron/cron.go`` ``Read``), so the
+unit of accounting is (replica, tick) under ``contract`` and the tick across replicas under ``exactly-once``.
+Pure.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+
+from harness.evidence import CheckInput
+from harness.model import BindingPlan, Delivery, SourceResult, Witness
+from harness.tally import Tally, ms, per_replica, replica_list
+from harness.ticks import EverySchedule, ScheduleError, binding_ticks, parse_schedule, schedule_period_ns
+
+
+def _windows_by_replica(inp: CheckInput, margin: int) -> dict[int, list[tuple[int, int]]]:
+    """Each replica's counted intervals: its windows ∩ [observe_start, observe_end], shrunk by ``margin``."""
+    out: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for w in inp.windows:
+        lo = max(w.start_ns, inp.observe_start_ns) + margin
+        hi = min(w.end_ns, inp.observe_end_ns) - margin
+        if lo <= hi:
+            out[w.replica].append((lo, hi))
+        else:
+            out.setdefault(w.replica, [])
+    return out
+
+
+def _in_any(t: int, intervals: list[tuple[int, int]]) -> bool:
+    return any(lo <= t <= hi for lo, hi in intervals)
+
+
+def _every_chain(received: list[int], delay: int) -> tuple[list[int], list[int]]:
+    """A replica's ``@every`` ticks inferred from its deliveries (sorted), and the tick index of each delivery.
+
+    The first delivery is tick 0; each later one is ``round(gap / delay)`` ticks after the last tick (0: the same
+    tick) and re-anchors the chain, so the slow drift of kit's ``wake + d`` rescheduling is followed.
+    """
+    ticks = [received[0]]
+    index = [0]
+    for x in received[1:]:
+        last = ticks[-1]
+        steps = (x - last + delay // 2) // delay
+        if steps > 0:
+            ticks.extend(last + k * delay for k in range(1, steps))
+            ticks.append(x)
+        index.append(len(ticks) - 1)
+    return ticks, index
+
+
+def _extend(ticks: list[int], delay: int, lo: int, hi: int) -> list[int]:
+    before = []
+    t = ticks[0] - delay
+    while t >= lo:
+        before.append(t)
+        t -= delay
+    after = []
+    t = ticks[-1] + delay
+    while t <= hi:
+        after.append(t)
+        t += delay
+    return [*reversed(before), *ticks, *after]
+
+
+def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> SourceResult:
+    tally = Tally()
+    replicas = per_replica(ds, inp)
+    tol = inp.early_tolerance_ns
+    try:
+        schedule = parse_schedule(plan.schedule, "binding")
+    except ScheduleError as e:
+        tally.deliveries = len(ds)
+        tally.unknown.append(f"cannot compute the binding's ticks: {e}")
+        return tally.result("binding", plan.name, plan.policy, inp, replicas)
+    period = schedule_period_ns(schedule, inp.observe_start_ns)
+    intervals = _windows_by_replica(inp, period)
+    if not inp.windows:
+        tally.notes.append("no replica windows were recorded")
+    by_replica: dict[int, list[Delivery]] = defaultdict(list)
+    for d in ds:
+        by_replica[d.replica].append(d)
+    lo = min([inp.observe_start_ns, *(d.received_ns for d in ds)]) - 2 * period
+    hi = max([inp.observe_end_ns, *(d.received_ns for d in ds)]) + 2 * period
+
+    # (replica, tick) -> deliveries, and each replica's tick list (for "the next tick")
+    assigned: dict[tuple[int, int], list[Delivery]] = defaultdict(list)
+    grids: dict[int, list[int]] = {}
+    every = isinstance(schedule, EverySchedule)
+    if isinstance(schedule, EverySchedule):
+        tally.notes.append("@every: each replica's phase is inferred from its deliveries, so lateness is not measured")
+        for replica in sorted(set(intervals) | set(by_replica)):
+            mine = by_replica.get(replica, [])
+            if mine:
+                ticks, index = _every_chain([d.received_ns for d in mine], schedule.delay_ns)
+                for d, k in zip(mine, index, strict=True):
+                    assigned[(replica, ticks[k])].append(d)
+                grids[replica] = _extend(ticks, schedule.delay_ns, lo, hi)
+            else:
+                start = min((a for a, _ in intervals.get(replica, [])), default=inp.observe_start_ns)
+                grids[replica] = binding_ticks(plan.schedule, start, hi)
+    else:
+        grid = binding_ticks(plan.schedule, lo, hi)
+        for replica in sorted(set(intervals) | set(by_replica)):
+            grids[replica] = grid
+        for d in ds:
+            k = bisect.bisect_right(grid, d.received_ns + tol) - 1
+            if k >= 0:
+                assigned[(d.replica, grid[k])].append(d)
+
+    if plan.policy == "contract":
+        units: list[tuple[int, list[int]]] = []  # (replica, its counted ticks)
+        for replica, spans in sorted(intervals.items()):
+            counted = [t for t in grids[replica] if _in_any(t, spans)]
+            units.append((replica, counted))
+        for replica in sorted(set(by_replica) - set(intervals)):
+            tally.notes.append(
+                f"replica {replica} delivered {len(by_replica[replica])} time(s) but has no window: not counted"
+            )
+        for replica, counted in units:
+            counts = {t: assigned.get((replica, t), []) for t in counted}
+            _judge_ticks(tally, plan, counts, grids[replica], every, f"replica {replica}")
+        with_ticks = sum(1 for _, counted in units if counted)
+        units_counted = tally.occurrences
+        # The figure reported is ticks (an occurrence of a binding is a tick), so deliveries / occurrences reads
+        # "N per tick" with N replicas; missed and duplicates above are still per (replica, tick) unit.
+        tally.occurrences = len({t for _, counted in units for t in counted})
+        if units_counted:
+            tally.notes.append(
+                f"{tally.occurrences} ticks, {units_counted} (replica, tick) units on {with_ticks} replica(s); "
+                f"contract: one delivery per replica per tick"
+            )
+    else:
+        if every:
+            firsts = sorted((ds_[0].received_ns, r) for r, ds_ in by_replica.items())
+            ref = firsts[0][1] if firsts else min(intervals, default=0)
+            grid = grids.get(ref) or binding_ticks(plan.schedule, inp.observe_start_ns, hi)
+            grid = _extend(grid, period, lo, hi)
+            assigned = defaultdict(list)
+            for d in ds:
+                k = bisect.bisect_right(grid, d.received_ns + tol) - 1
+                if k >= 0:
+                    assigned[(0, grid[k])].append(d)
+        else:
+            grid = grids[min(grids)] if grids else binding_ticks(plan.schedule, lo, hi)
+            merged: dict[tuple[int, int], list[Delivery]] = defaultdict(list)
+            for (_, t), got in assigned.items():
+                merged[(0, t)].extend(got)
+            for got in merged.values():
+                got.sort(key=lambda d: (d.received_ns, d.delivery_id))
+            assigned = merged
+        spans = [s for ss in intervals.values() for s in ss]
+        counted = [t for t in grid if _in_any(t, spans)]
+        counts = {t: assigned.get((0, t), []) for t in counted}
+        _judge_ticks(tally, plan, counts, grid, every, "")
+        if tally.occurrences:
+            tally.notes.append(f"{tally.deliveries / tally.occurrences:.2f} deliveries per tick across replicas")
+
+    outside = len(ds) - tally.deliveries
+    if outside > 0:
+        tally.notes.append(f"{outside} delivery(ies) fell on edge or uncounted ticks: in per_replica only")
+    if tally.occurrences == 0:
+        tally.unknown.append(
+            "no counted tick: the replica windows within the observation, less one period "
+            f"({ms(period)}) at each edge, hold none"
+        )
+    return tally.result("binding", plan.name, plan.policy, inp, replicas)
+
+
+def _judge_ticks(
+    tally: Tally,
+    plan: BindingPlan,
+    counts: dict[int, list[Delivery]],
+    grid: list[int],
+    every: bool,
+    who: str,
+) -> None:
+    """Count one unit per counted tick: missed, duplicates, early (re-labelled), lateness."""
+    prefix = f"{who}: " if who else ""
+    moved: dict[int, Delivery] = {}  # tick -> its extra delivery re-labelled early for the next tick
+    if not every:
+        for t, got in counts.items():
+            k = bisect.bisect_left(grid, t)
+            nxt = grid[k + 1] if k + 1 < len(grid) else None
+            if nxt is None or nxt not in counts or counts[nxt] or len(got) < 2:
+                continue
+            d = got[-1]
+            if d.received_ns > (t + nxt) // 2:
+                moved[t] = d
+                tally.early += 1
+                note = f"{prefix}replica {d.replica}, {ms(nxt - d.received_ns)} before its tick"
+                tally.witness(Witness("early", "binding", plan.name, nxt, (d,), note))
+    early_ticks = {grid[bisect.bisect_left(grid, t) + 1] for t in moved}
+    for t, got in counts.items():
+        tally.occurrences += 1
+        tally.deliveries += len(got)
+        if not got:
+            if t not in early_ticks:
+                tally.missed += 1
+                tally.witness(Witness("missed", "binding", plan.name, t, (), f"{prefix}nothing delivered"))
+            continue
+        if not every:
+            tally.late(t, got[0])
+        dups = [d for d in got if d is not moved.get(t)]
+        if len(dups) > 1:
+            tally.duplicates += len(dups) - 1
+            spread = dups[-1].received_ns - dups[0].received_ns
+            note = f"{prefix}{len(dups)} deliveries on replicas {replica_list(dups)}, spread {ms(spread)}"
+            tally.witness(Witness("duplicate", "binding", plan.name, t, tuple(dups), note))
