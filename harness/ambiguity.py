@@ -78,6 +78,7 @@ def describe(reading: Reading, due_text: Callable[[int], str]) -> str:
     if dups:
         parts.append(_listed([due_text(k) for k in dups if k is not None], "delivered again"))
     early = [r.occurrence for r in reading.roles if r.kind == "early"]
+    early += [0 for r in reading.roles if r.kind == "extra" and r.extra == "early"]
     if early:
         parts.append(_listed([due_text(k) for k in early if k is not None], "delivered early"))
     spurious = sum(1 for r in reading.roles if r.kind == "extra" and r.extra == "spurious")

@@ -169,6 +169,8 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
         return None
 
     def classify(i: int, cur: int) -> ExtraKind:
+        if cur == 0 and n and matched[i].received_ns + tol < occ[0].due:
+            return "early"  # a fire before the first due time, the occurrence still to come: early, not a re-send
         return "duplicate" if why_spurious(i, cur) is None else "spurious"
 
     policy = job.failure_policy or DEFAULT_FAILURE_POLICY
@@ -195,6 +197,8 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
         elif role.kind == "early":
             assert role.occurrence is not None
             occ[role.occurrence].early.append(d)
+        elif role.extra == "early":
+            occ[0].early.append(d)
         elif role.extra == "spurious" or role.occurrence is None:
             spurious(d, why_spurious(i, cur_of[i]) or "fits no occurrence")
         else:
@@ -245,7 +249,14 @@ def _tally_occurrences(tally: Tally, name: str, occ: Sequence[_Occ], missed: set
     for k, o in enumerate(occ):
         for d in o.early:
             tally.witness(
-                Witness("early", "jobs", name, o.due, (d,), f"replica {d.replica}, {ms(o.due - d.received_ns)} early")
+                Witness(
+                    "early",
+                    "jobs",
+                    name,
+                    o.due,
+                    (d,),
+                    f"replica {d.replica}, {ms(o.due - d.received_ns)} before its due",
+                )
             )
         tally.early += len(o.early)
         tally.duplicates += len(o.duplicates)

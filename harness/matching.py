@@ -15,19 +15,21 @@ occurrence already answered: a duplicate, or a spurious one after the job ended)
   have been sent — for a first attempt, the later of its due time and the previous delivery's answer; for a
   retry, that answer plus the retry interval; for an extra or early delivery, that answer;
 * one per **coincidence**: a delivery that came within the *pin window* after a due time at which the job was
-  idle (the previous delivery answered before it), read as anything but that occurrence's first attempt or a
-  retry. The pin window is ``min(half a period, 100 ms)``: a delivery that lands there is what an on-time trigger
-  looks like, and a re-send landing there by chance is a coincidence;
+  idle (the previous delivery answered before it), read as the first attempt of an older occurrence or a re-send
+  of one. The pin window is ``min(half a period, 100 ms)``: a delivery that lands there is what that occurrence's
+  on-time trigger looks like, and anything else landing there is a coincidence;
 * one more for an early delivery that came more than half a period before its due time.
 
 A hard rule comes from the answers, not the clock: a delivery that arrives before the previous delivery was
 answered is a re-send of that same occurrence (the scheduler had no result yet, so it cannot have moved on).
 
-Readings whose units are within ``margin`` (2) of the best are *plausible*. The search keeps, for every distinct
-signature (duplicates, missed, early, spurious), its cheapest reading; the caller decides whether the plausible
-signatures agree. Two units is the margin because a lost occurrence plus a duplicate of its neighbour keep both
-the count and the order of a history: wherever deliveries are not pinned to their due times (a catch-up after a
-stall), that pair cannot be excluded, so it must be shown, not ruled out by a tie-break.
+*Plausible* readings: those within one unit of the best (``MARGIN``), and — inside a **disturbed stretch** of
+the best reading, from a stall up to the next delivery pinned to its own due time — those within two units
+(``DISTURBED_MARGIN``). Two, because a lost occurrence plus a duplicate of its neighbour keep both the count and
+the order of a catch-up, so after a stall (a fault is under way) that pair cannot be excluded; in steady running
+the same pair needs two unrelated anomalies at once and is not taken as a rival. The search keeps, for every
+distinct signature (duplicates, missed, early, spurious), its cheapest reading; the caller decides whether the
+plausible signatures agree.
 """
 
 from __future__ import annotations
@@ -36,11 +38,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-MARGIN = 2
+MARGIN = 1
+DISTURBED_MARGIN = 2
 PIN_NS = 100_000_000
 Outcome = Literal["success", "failure", "cut"]
 RoleKind = Literal["attempt", "retry", "extra", "early"]
-ExtraKind = Literal["duplicate", "spurious"]
+ExtraKind = Literal["duplicate", "spurious", "early"]  # early: before the first due, with nothing answered yet
 State = tuple[int, int]  # (index of the first open occurrence, failed attempts on it)
 Signature = tuple[int, int, int, int]  # (duplicates, missed, early, spurious)
 Cost = tuple[int, int]  # (units, total lateness ns: only orders readings of equal units)
@@ -75,6 +78,7 @@ class Reading:
     unanswered: tuple[int, ...]  # counted occurrences never attempted after the last delivery
     units: int
     signature: Signature
+    stalls: tuple[int, ...] = ()  # deliveries that came over half a period after they could have been sent
 
     @property
     def missed(self) -> tuple[int, ...]:
@@ -106,7 +110,6 @@ def readings(
     retry_interval_ns: int,
     classify: Classify,
     idle_from: int | None = None,
-    margin: int = MARGIN,
     beam: int = 256,
 ) -> Readings:
     """Every plausible reading of one job's history (``arrivals`` sorted by arrival, ``occurrences`` by due).
@@ -117,15 +120,23 @@ def readings(
     """
     search = _Search(list(occurrences), arrivals, tolerance_ns, max_attempts, retry_interval_ns, classify, idle_from)
     rough = search.finals(search.run(0, 4, None))
-    bound = rough[0][0][0] + margin
-    finals = search.finals(search.run(margin, beam, bound))
+    bound = rough[0][0][0] + DISTURBED_MARGIN
+    finals = search.finals(search.run(DISTURBED_MARGIN, beam, bound))
     best_units = finals[0][0][0]
     chosen: dict[Signature, tuple[Cost, Signature, State, tuple[int, ...]]] = {}
     for f in finals:
-        if f[0][0] <= best_units + margin and f[1] not in chosen:
+        if f[0][0] <= best_units + DISTURBED_MARGIN and f[1] not in chosen:
             chosen[f[1]] = f
-    built = [_backtrack(search.layers, f[2], f[1], f[3], f[0][0]) for f in chosen.values()]
-    return Readings(built[0], tuple(built[1:]))
+    built = [search.reading(f[2], f[1], f[3], f[0][0]) for f in chosen.values()]
+    best = built[0]
+    disturbed = search.disturbed(best)
+    plausible = [
+        r
+        for r in built[1:]
+        if r.units <= best.units + MARGIN
+        or all(i in disturbed for i, (a, b) in enumerate(zip(best.roles, r.roles, strict=True)) if a != b)
+    ]
+    return Readings(best, tuple(plausible))
 
 
 @dataclass
@@ -158,13 +169,7 @@ class _Search:
                 cheapest = min(node.cost[0] for node in sigs.values())
                 budget = None if bound is None else bound - cheapest
                 for role, nxt, units, late in _moves(occ, a, i, state, overlap, last_due, classify, budget):
-                    units += _stall(occ, a, role, free, retry_interval_ns)
-                    if (
-                        pin is not None
-                        and role.kind != "retry"
-                        and not (role.kind == "attempt" and role.occurrence == pin)
-                    ):
-                        units += 1  # a coincidence: it came right when occurrence ``pin`` was due, the job idle
+                    units += _stall(occ, a, role, free, retry_interval_ns) + _coincidence(role, pin)
                     after = _after(nxt, failures if role.kind == "retry" else 0, a.outcome, max_attempts, role)
                     for sig, node in sigs.items():
                         cost = (node.cost[0] + units, node.cost[1] + late)
@@ -191,6 +196,45 @@ class _Search:
                 finals.append((cost, (d, m + len(unanswered), e, s), state, unanswered))
         finals.sort(key=lambda f: (f[0][0], sum(f[1]), f[0][1]))  # units, then fewer anomalies, then less lateness
         return finals
+
+    def _context(self, i: int) -> tuple[int | None, int | None]:
+        """(when the scheduler could send delivery i at the earliest, the occurrence it is pinned to)."""
+        prev = self.arrivals[i - 1] if i else None
+        free = self.idle_from if prev is None else prev.answered
+        return free, _pinned(self.occ, self.arrivals[i].received, free, self.tolerance_ns)
+
+    def reading(self, state: State, sig: Signature, unanswered: tuple[int, ...], units: int) -> Reading:
+        """The reading that ends in ``state`` with signature ``sig`` (found by walking the parents back)."""
+        d, m, e, s = sig
+        key: tuple[State, Signature] | None = (state, (d, m - len(unanswered), e, s))
+        roles: list[Role] = []
+        for i in range(len(self.layers) - 1, 0, -1):
+            assert key is not None
+            node = self.layers[i][key[0]][key[1]]
+            assert node.role is not None
+            roles.append(node.role)
+            key = node.parent
+        roles.reverse()
+        stalls = []
+        for i, role in enumerate(roles):
+            free, _pin = self._context(i)
+            if _stall(self.occ, self.arrivals[i], role, free, self.retry_interval_ns):
+                stalls.append(i)
+        return Reading(tuple(roles), unanswered, units, sig, tuple(stalls))
+
+    def disturbed(self, reading: Reading) -> set[int]:
+        """Deliveries from each stall of ``reading`` up to (not including) the next one pinned to its own due."""
+        out: set[int] = set()
+        inside = False
+        stalls = set(reading.stalls)
+        for i, role in enumerate(reading.roles):
+            _free, pin = self._context(i)
+            if inside and pin is not None and role.kind == "attempt" and role.occurrence == pin:
+                inside = False
+            inside = inside or i in stalls
+            if inside:
+                out.add(i)
+        return out
 
 
 def _last_due(dues: Sequence[int], t: int) -> int:
@@ -254,6 +298,13 @@ def _moves(
     return moves
 
 
+def _coincidence(role: Role, pin: int | None) -> int:
+    """1 when a delivery pinned to occurrence ``pin`` is read as the first attempt or a re-send of an older one."""
+    if pin is None or role.kind in ("retry", "early") or role.occurrence == pin:
+        return 0
+    return 1
+
+
 def _stall(occ: Sequence[Occurrence], a: Arrival, role: Role, free: int | None, retry_ns: int) -> int:
     """1 when the delivery came more than half a period after its role says it could first have been sent."""
     k = role.occurrence
@@ -278,6 +329,8 @@ def _add(sig: Signature, role: Role, occ: Sequence[Occurrence]) -> Signature:
     elif role.kind == "extra":
         if role.extra == "spurious":
             s += 1
+        elif role.extra == "early":
+            e += 1
         else:
             d += 1
     return (d, m, e, s)
@@ -312,23 +365,3 @@ def _prune(layer: dict[State, dict[Signature, _Node]], margin: int, beam: int) -
         keep = sorted(out, key=lambda s: min(node.cost for node in out[s].values()))[:beam]
         out = {s: out[s] for s in keep}
     return out
-
-
-def _backtrack(
-    layers: Sequence[dict[State, dict[Signature, _Node]]],
-    state: State,
-    sig_final: Signature,
-    unanswered: tuple[int, ...],
-    units: int,
-) -> Reading:
-    d, m, e, s = sig_final
-    key: tuple[State, Signature] | None = (state, (d, m - len(unanswered), e, s))
-    roles: list[Role] = []
-    for i in range(len(layers) - 1, 0, -1):
-        assert key is not None
-        node = layers[i][key[0]][key[1]]
-        assert node.role is not None
-        roles.append(node.role)
-        key = node.parent
-    roles.reverse()
-    return Reading(tuple(roles), unanswered, units, sig_final)
