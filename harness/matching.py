@@ -51,9 +51,14 @@ Cost = tuple[int, int]  # (units, total lateness ns: only orders readings of equ
 
 @dataclass(frozen=True, slots=True)
 class Occurrence:
-    due: int
+    due: int  # the earliest it can be due (early is judged against this)
     counted: bool  # expected: missed when no attempt answers it
     half_period: int  # half the interval to the next due time (the stall threshold)
+    latest: int | None = None  # the latest it can be due (Dapr read its clock at the end of the schedule call)
+
+    @property
+    def due_by(self) -> int:
+        return self.due if self.latest is None else self.latest
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +262,7 @@ def _pinned(occ: Sequence[Occurrence], received: int, free: int | None, tol: int
         return None
     o = occ[k]
     window = min(o.half_period, PIN_NS)
-    if free <= o.due and received <= o.due + window:
+    if free <= o.due_by and received <= o.due_by + window:
         return k
     return None
 
@@ -311,7 +316,7 @@ def _stall(occ: Sequence[Occurrence], a: Arrival, role: Role, free: int | None, 
     half = occ[k].half_period if k is not None and k < len(occ) else (occ[0].half_period if occ else 1 << 62)
     if role.kind == "attempt":
         assert k is not None
-        ready = occ[k].due if free is None else max(occ[k].due, free)
+        ready = occ[k].due_by if free is None else max(occ[k].due_by, free)
     elif free is None:
         return 0  # after a cut-off delivery: when Dapr learned of it is unknown
     elif role.kind == "retry":

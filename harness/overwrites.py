@@ -119,7 +119,7 @@ def describe(plan: JobPlan) -> str:
 
 @dataclass
 class SpanDues:
-    dues: list[tuple[int, int, bool]]  # (due, span index, counted), sorted
+    dues: list[tuple[int, int, bool, int]]  # (due, span index, counted, latest due), sorted
     beyond: int | None  # the last span's first due after the horizon; None when its schedule ended
     continuation: int | None  # when the last span would next have fired had repeats/ttl not ended it
     dropped: dict[int, int]  # span index -> the first old-plan due its overwrite dropped
@@ -135,7 +135,7 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
     a repeats count then adds at the end, the last tick before an absolute ttl) is *uncertain*: not counted, so
     neither missed when absent nor spurious when present.
     """
-    dues: list[tuple[int, int, bool]] = []
+    dues: list[tuple[int, int, bool, int]] = []
     dropped: dict[int, int] = {}
     beyond: int | None = None
     continuation: int | None = None
@@ -152,10 +152,10 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
         elif span.replaced_ns is not None and first_beyond is not None and first_beyond > span.replaced_ns:
             dropped[i] = first_beyond
         paired = _pair(early, late, latency, limit)
-        for due, certain in paired:
+        for due, latest, certain in paired:
             counted = certain and (span.cut_ns is None or due <= span.cut_ns)
             uncertain += not certain
-            dues.append((due, i, counted))
+            dues.append((due, i, counted, latest))
         if final and beyond is None and paired:
             ends = [job_continuation(span.plan, span.created_ns, early[-1])] if early else []
             if late:
@@ -175,20 +175,20 @@ def _dues_until(plan: JobPlan, created_ns: int, limit_ns: int) -> tuple[list[int
     return out, None
 
 
-def _pair(early: list[int], late: list[int], latency: int, limit: int) -> list[tuple[int, bool]]:
+def _pair(early: list[int], late: list[int], latency: int, limit: int) -> list[tuple[int, int, bool]]:
     """Each due computed from the earliest creation paired with the same occurrence computed from the latest (no
     later than ``latency`` after it): (due, certain). Unpaired dues of either list, up to ``limit``, are
-    uncertain."""
-    out: list[tuple[int, bool]] = []
+    uncertain. Each comes as (earliest due, latest due, certain)."""
+    out: list[tuple[int, int, bool]] = []
     j = 0
     for due in early:
         while j < len(late) and late[j] < due:
-            out.append((late[j], False))
+            out.append((late[j], late[j], False))
             j += 1
         if j < len(late) and late[j] <= due + latency:
-            out.append((due, True))
+            out.append((due, late[j], True))
             j += 1
         else:
-            out.append((due, False))
-    out.extend((d, False) for d in late[j:] if d <= limit)
+            out.append((due, due, False))
+    out.extend((d, d, False) for d in late[j:] if d <= limit)
     return out
