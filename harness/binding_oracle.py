@@ -2,13 +2,26 @@
 
 Every daprd runs its own in-process cron (components-contrib v1.18.3 ``bindings/cron/cron.go`` ``Read``), so the
 unit of accounting is (replica, tick) under ``contract`` and the tick across replicas under ``exactly-once``.
-Pure.
+
+A delivery is attributed to its tick by **when daprd's cron fired it**: the ``readtimeutc`` header daprd sends
+with every binding delivery is ``time.Now().UTC().String()`` taken inside the cron callback (``Read``), i.e. on
+daprd's clock when its timer woke for that tick, before the HTTP hop to the app. dapr/kit v0.18.2 ``cron/cron.go``
+``run()`` starts an entry only once its ``Next`` is not after the wake time, so a fire time is never before its
+tick: the tick is the latest one at or before it (within the early tolerance), whatever the hop to the app took.
+For ``@every d`` kit sets ``Next = wake + d``: each replica's ticks re-arm from its own wake, so a wake that came
+late moves every later tick, and a tick is only missing when the gap to the next fire holds two periods. Without
+the header (runs from before it was kept) the app's receive time stands in for the fire time. Lateness is
+received - tick (end to end, on the app's clock); a receive time before its fire time means the two clocks
+differ (skew), and the source says so. Pure.
 """
 
 from __future__ import annotations
 
 import bisect
+import re
 from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
 
 from harness.evidence import CheckInput
 from harness.model import BindingPlan, Delivery, SourceResult, Witness
@@ -33,22 +46,41 @@ def _in_any(t: int, intervals: list[tuple[int, int]]) -> bool:
     return any(lo <= t <= hi for lo, hi in intervals)
 
 
-def _every_chain(received: list[int], delay: int) -> tuple[list[int], list[int]]:
-    """A replica's ``@every`` ticks inferred from its deliveries (sorted), and the tick index of each delivery.
+_GO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))? ([+-]\d{4})")
 
-    The first delivery is tick 0; each later one is ``round(gap / delay)`` ticks after the last tick (0: the same
-    tick) and re-anchors the chain, so the slow drift of kit's ``wake + d`` rescheduling is followed.
+
+def fired_ns(d: Delivery) -> int | None:
+    """When daprd's cron fired this delivery, from its ``readtimeutc`` header (Go's ``Time.String()``, e.g.
+    ``2026-01-01 00:00:03.000412 +0000 UTC``); None without the header or when it does not parse."""
+    text = d.headers.get("readtimeutc")
+    m = _GO_TIME.match(text or "")
+    if m is None:
+        return None
+    date, clock, frac, offset = m.groups()
+    whole = datetime.strptime(f"{date} {clock} {offset}", "%Y-%m-%d %H:%M:%S %z")
+    return int(whole.timestamp()) * 1_000_000_000 + int((frac or "0").ljust(9, "0"))
+
+
+def _every_chain(fires: list[int], delay: int, tol: int) -> tuple[list[int], list[int], dict[int, int]]:
+    """A replica's ``@every`` ticks from its fire times (sorted): the ticks, the tick index of each delivery, and
+    the due time of each delivery that follows a recorded one (its index -> the previous fire + the periods between).
+
+    kit re-arms at wake + d, so the fire after one at f is due at f + d, and a gap under two periods holds one
+    tick however late the wake; a gap of n periods (within the early tolerance) holds n - 1 unrecorded ticks; a
+    gap under one period is a second fire of the same tick.
     """
-    ticks = [received[0]]
+    ticks = [fires[0]]
     index = [0]
-    for x in received[1:]:
+    dues: dict[int, int] = {}
+    for i, x in enumerate(fires[1:], 1):
         last = ticks[-1]
-        steps = (x - last + delay // 2) // delay
+        steps = (x - last + tol) // delay
         if steps > 0:
             ticks.extend(last + k * delay for k in range(1, steps))
             ticks.append(x)
+            dues[i] = last + steps * delay
         index.append(len(ticks) - 1)
-    return ticks, index
+    return ticks, index, dues
 
 
 def _extend(ticks: list[int], delay: int, lo: int, hi: int) -> list[int]:
@@ -79,24 +111,37 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
     intervals = _windows_by_replica(inp, period)
     if not inp.windows:
         tally.notes.append("no replica windows were recorded")
+    fired = {d.delivery_id: fired_ns(d) for d in ds}
+
+    def when(d: Delivery) -> int:
+        """The fire time (daprd's clock) where known, else the receive time."""
+        return fired[d.delivery_id] or d.received_ns
+
     by_replica: dict[int, list[Delivery]] = defaultdict(list)
-    for d in ds:
+    for d in sorted(ds, key=lambda d: (when(d), d.delivery_id)):
         by_replica[d.replica].append(d)
-    lo = min([inp.observe_start_ns, *(d.received_ns for d in ds)]) - 2 * period
-    hi = max([inp.observe_end_ns, *(d.received_ns for d in ds)]) + 2 * period
+    _skew_note(tally, ds, fired, tol)
+    lo = min([inp.observe_start_ns, *(when(d) for d in ds)]) - 2 * period
+    hi = max([inp.observe_end_ns, *(when(d) for d in ds)]) + 2 * period
+    dues: dict[str, int] = {}  # @every: delivery id -> the tick it was due at (its replica's previous fire + d)
 
     # (replica, tick) -> deliveries, and each replica's tick list (for "the next tick")
     assigned: dict[tuple[int, int], list[Delivery]] = defaultdict(list)
     grids: dict[int, list[int]] = {}
     every = isinstance(schedule, EverySchedule)
     if isinstance(schedule, EverySchedule):
-        tally.notes.append("@every: each replica's phase is inferred from its deliveries, so lateness is not measured")
+        tally.notes.append(
+            "@every: each replica's ticks re-arm from its own fires (kit: next = wake + period); lateness is measured "
+            "from the previous fire + the period"
+        )
         for replica in sorted(set(intervals) | set(by_replica)):
             mine = by_replica.get(replica, [])
             if mine:
-                ticks, index = _every_chain([d.received_ns for d in mine], schedule.delay_ns)
-                for d, k in zip(mine, index, strict=True):
+                ticks, index, due_of = _every_chain([when(d) for d in mine], schedule.delay_ns, tol)
+                for i, (d, k) in enumerate(zip(mine, index, strict=True)):
                     assigned[(replica, ticks[k])].append(d)
+                    if i in due_of:
+                        dues[d.delivery_id] = due_of[i]
                 grids[replica] = _extend(ticks, schedule.delay_ns, lo, hi)
             else:
                 start = min((a for a, _ in intervals.get(replica, [])), default=inp.observe_start_ns)
@@ -106,9 +151,11 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
         for replica in sorted(set(intervals) | set(by_replica)):
             grids[replica] = grid
         for d in ds:
-            k = bisect.bisect_right(grid, d.received_ns + tol) - 1
+            k = bisect.bisect_right(grid, when(d) + tol) - 1
             if k >= 0:
                 assigned[(d.replica, grid[k])].append(d)
+    for got in assigned.values():
+        got.sort(key=lambda d: (when(d), d.delivery_id))
 
     if plan.policy == "contract":
         units: list[tuple[int, list[int]]] = []  # (replica, its counted ticks)
@@ -121,7 +168,7 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
             )
         for replica, counted in units:
             counts = {t: assigned.get((replica, t), []) for t in counted}
-            _judge_ticks(tally, plan, counts, grids[replica], every, f"replica {replica}")
+            _judge_ticks(tally, plan, counts, grids[replica], every, f"replica {replica}", when, dues)
         with_ticks = sum(1 for _, counted in units if counted)
         units_counted = tally.occurrences
         # The figure reported is ticks (an occurrence of a binding is a tick), so deliveries / occurrences reads
@@ -134,27 +181,29 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
             )
     else:
         if every:
-            firsts = sorted((ds_[0].received_ns, r) for r, ds_ in by_replica.items())
+            firsts = sorted((when(ds_[0]), r) for r, ds_ in by_replica.items())
             ref = firsts[0][1] if firsts else min(intervals, default=0)
             grid = grids.get(ref) or binding_ticks(plan.schedule, inp.observe_start_ns, hi)
             grid = _extend(grid, period, lo, hi)
             assigned = defaultdict(list)
             for d in ds:
-                k = bisect.bisect_right(grid, d.received_ns + tol) - 1
+                k = bisect.bisect_right(grid, when(d) + tol) - 1
                 if k >= 0:
                     assigned[(0, grid[k])].append(d)
+            for got in assigned.values():
+                got.sort(key=lambda d: (when(d), d.delivery_id))
         else:
             grid = grids[min(grids)] if grids else binding_ticks(plan.schedule, lo, hi)
             merged: dict[tuple[int, int], list[Delivery]] = defaultdict(list)
             for (_, t), got in assigned.items():
                 merged[(0, t)].extend(got)
             for got in merged.values():
-                got.sort(key=lambda d: (d.received_ns, d.delivery_id))
+                got.sort(key=lambda d: (when(d), d.delivery_id))
             assigned = merged
         spans = [s for ss in intervals.values() for s in ss]
         counted = [t for t in grid if _in_any(t, spans)]
         counts = {t: assigned.get((0, t), []) for t in counted}
-        _judge_ticks(tally, plan, counts, grid, every, "")
+        _judge_ticks(tally, plan, counts, grid, every, "", when, {})
         if tally.occurrences:
             tally.notes.append(f"{tally.deliveries / tally.occurrences:.2f} deliveries per tick across replicas")
 
@@ -176,8 +225,11 @@ def _judge_ticks(
     grid: list[int],
     every: bool,
     who: str,
+    when: Callable[[Delivery], int],
+    dues: dict[str, int],
 ) -> None:
-    """Count one unit per counted tick: missed, duplicates, early (re-labelled), lateness."""
+    """Count one unit per counted tick: missed, duplicates, early (re-labelled), lateness (aligned: from the tick;
+    ``@every``: from ``dues``, the replica's previous fire + the period)."""
     prefix = f"{who}: " if who else ""
     moved: dict[int, Delivery] = {}  # tick -> its extra delivery re-labelled early for the next tick
     if not every:
@@ -187,10 +239,10 @@ def _judge_ticks(
             if nxt is None or nxt not in counts or counts[nxt] or len(got) < 2:
                 continue
             d = got[-1]
-            if d.received_ns > (t + nxt) // 2:
+            if when(d) > (t + nxt) // 2:
                 moved[t] = d
                 tally.early += 1
-                note = f"{prefix}replica {d.replica}, {ms(nxt - d.received_ns)} before its tick"
+                note = f"{prefix}replica {d.replica}, fired {ms(nxt - when(d))} before its tick"
                 tally.witness(Witness("early", "binding", plan.name, nxt, (d,), note))
     early_ticks = {grid[bisect.bisect_left(grid, t) + 1] for t in moved}
     for t, got in counts.items():
@@ -203,9 +255,25 @@ def _judge_ticks(
             continue
         if not every:
             tally.late(t, got[0])
+        elif got[0].delivery_id in dues:
+            tally.late(dues[got[0].delivery_id], got[0])
         dups = [d for d in got if d is not moved.get(t)]
         if len(dups) > 1:
             tally.duplicates += len(dups) - 1
             spread = dups[-1].received_ns - dups[0].received_ns
             note = f"{prefix}{len(dups)} deliveries on replicas {replica_list(dups)}, spread {ms(spread)}"
             tally.witness(Witness("duplicate", "binding", plan.name, t, tuple(dups), note))
+
+
+def _skew_note(tally: Tally, ds: list[Delivery], fired: dict[str, int | None], tol: int) -> None:
+    """Say so when an app received a delivery before its daprd fired it (the two clocks differ)."""
+    ahead: dict[int, int] = {}
+    for d in ds:
+        f = fired[d.delivery_id]
+        if f is not None and d.received_ns + tol < f:
+            ahead[d.replica] = max(ahead.get(d.replica, 0), f - d.received_ns)
+    for replica, by in sorted(ahead.items()):
+        tally.notes.append(
+            f"replica {replica}: its app received deliveries up to {ms(by)} before daprd fired them (readtimeutc): "
+            "their clocks differ; ticks are attributed on daprd's clock, lateness on the app's"
+        )

@@ -5,10 +5,12 @@ Jobs: handler time, ties and near-ties, silent false passes, the delete bound, t
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from harness.checker import CheckInput, check
-from harness.model import NS, Delivery, JobPlan, Operation, ReplicaWindow, SourceResult
+from harness.model import NS, BindingPlan, Delivery, JobPlan, Operation, ReplicaWindow, SourceResult
 from tests.unit.test_checker import MS, T0, anomalies, at, delivery, only, op, run
 
 EVERY_1S = JobPlan("tick", "@every 1s")
@@ -153,3 +155,45 @@ def test_a_ledger_gap_cannot_undo_a_duplicate() -> None:
     inp = CheckInput([EVERY_1S], [], ds, ops, [ReplicaWindow(r, T0 - NS, at(15)) for r in range(3)], T0, at(10), 3,
                      ledger_gaps=("a journal could not be read",))  # fmt: skip
     assert only(check(inp)).verdict == "fail"
+
+
+# --- bindings ------------------------------------------------------------------------------------------------
+
+
+def go_time(ns: int) -> str:
+    """``time.Now().UTC().String()`` as daprd puts it in ``readtimeutc`` (fraction without trailing zeros)."""
+    whole = datetime.fromtimestamp(ns // NS, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    frac = f"{ns % NS:09d}".rstrip("0")
+    return f"{whole}{'.' + frac if frac else ''} +0000 UTC"
+
+
+def fired(name: str, replica: int, fire: int, received: int) -> Delivery:
+    d = delivery(name, replica, received, source="binding")
+    return Delivery(d.delivery_id, "binding", name, replica, received, 200, {"readtimeutc": go_time(fire)})
+
+
+def test_an_every_binding_wake_that_came_late_is_not_a_missed_tick() -> None:
+    """kit re-arms an @every entry at wake + period: a wake 0.6 s late moves the later ticks, it loses none."""
+    fires = [at(0.3 + k) for k in range(1, 6)] + [at(0.3 + k + 0.6) for k in range(6, 20)]  # 6.9 s: 0.6 s late
+    ds = [fired("every", 0, f, f + 2 * MS) for f in fires]
+    r = only(run(bindings=[BindingPlan("every", "@every 1s")], deliveries=ds, replicas=1, end=at(19)))
+    assert (anomalies(r), r.verdict) == ((0, 0, 0, 0, 0), "pass")
+    assert r.lateness_ms.max == pytest.approx(602.0)  # that one fire, from the previous fire + 1 s, plus the hop
+
+
+def test_a_binding_is_attributed_to_its_tick_by_daprds_fire_time_not_the_apps_clock() -> None:
+    """Every delivery reached the app 8 ms before its tick by the app's clock, fired 0.4 ms after it by daprd's
+    (readtimeutc). By the app's clock each looked like the previous tick, ~992 ms late."""
+    ds = [fired("cron", r, at(k) + 400_000, at(k) - 8 * MS) for k in range(1, 20) for r in range(2)]
+    r = only(run(bindings=[BindingPlan("cron", "*/1 * * * * *")], deliveries=ds, replicas=2, end=at(20)))
+    assert (anomalies(r), r.verdict) == ((0, 0, 0, 0, 0), "pass")
+    assert r.lateness_ms.max == pytest.approx(-8.0)
+    assert any("received deliveries up to 8.4 ms before daprd fired them" in n for n in r.notes)
+
+
+def test_readtimeutc_parses_as_go_prints_it() -> None:
+    from harness.binding_oracle import fired_ns
+
+    for ns in (at(3) + 412_000, at(3), at(3) + 1):
+        assert fired_ns(fired("x", 0, ns, ns)) == ns
+    assert fired_ns(delivery("x", 0, at(1), source="binding")) is None
