@@ -286,8 +286,9 @@ def _moves(
     moves: list[tuple[Role, int, int, int]] = []
     closed = cur - 1 if cur > 0 else None
     extra = classify(i, cur)
-    moves.append((Role("extra", closed, (), extra), cur, 1, 0))
-    if overlap:
+    if closed is not None or extra == "early" or n == 0:  # with nothing answered yet there is nothing to re-send
+        moves.append((Role("extra", closed, (), extra), cur, 1, 0))
+    if overlap and moves:
         return moves  # the previous delivery had no answer yet: this is a re-send of its occurrence
     missed = 0
     for k in range(cur, min(last_due, n - 1) + 1):
