@@ -333,9 +333,10 @@ def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
     """Check a scenario file without starting anything."""
     sc = load(scenario, set_)
     jobs, bindings = sc.job_plans(), sc.binding_plans()
+    fans = "".join(f", fan-out {f.name} ({f.fanout.count} one-shot jobs)" for f in sc.fanouts if f.fanout)
     out.print(
         f"ok: {scenario}: scenario {sc.name!r} (hash {sc.canonical_hash()}): {sc.cluster.replicas} replica(s), "
-        f"{len(jobs)} job(s), {len(bindings)} cron binding(s)",
+        f"{len(jobs)} job(s){fans}, {len(bindings)} cron binding(s)",
         highlight=False,
     )
 
