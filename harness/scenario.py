@@ -13,6 +13,13 @@ Durations (``observe.duration``, ``observe.quiesce``, a failure policy's ``inter
 canonical form ("60s", "500ms", "250us"), so "1m" and "60s" are the same scenario and hash the same.
 Schedules, ``due_time`` and ``ttl`` are sent to Dapr verbatim; they are checked with the oracle's own parsers
 (``harness.ticks``), so a scenario that validates is one the checker can model.
+
+A job source is a recurring or one-shot job (``schedule`` / ``due_time`` / ``repeats`` / ``ttl``), or a fan-out:
+``fanout: {every: 1s, count: 60, start: 1s}`` (``start`` optional, default ``every``) is 60 one-shot jobs
+``<name>-000`` ... ``<name>-059``, member k due ``start + k x every`` after the runner begins creating them (an
+absolute RFC 3339 ``dueTime``: ``harness.fanout``), reported as one source. It excludes ``schedule``, ``due_time``,
+``repeats`` and ``ttl``; ``count`` is 1 to 1000; ``start`` must leave 4 ms per member to create them all before
+the first is due, and the last member must be due at least 2 s before ``observe.duration`` ends.
 """
 
 from __future__ import annotations
