@@ -391,6 +391,7 @@ class _JobSim:
     knobs: Knobs
     notes: list[str] = field(default_factory=list)
     injected: list[str] = field(default_factory=list)
+    ambiguity: list[str] = field(default_factory=list)  # why the evidence cannot tell the truth from a rival
 
     def run(self) -> GeneratedHistory | None:
         rng, knobs = self.rng, self.knobs
@@ -610,6 +611,12 @@ class _JobSim:
                 sent.append(ghost)
                 self.injected.append("spurious-end")
                 self.notes.append(f"spurious after repeats/ttl at +{_fmt_s(send - obs_start)}")
+                # The evidence knows the creation only within [invoke, ok], so the time the job would next have
+                # fired only within the two continuations: a ghost before the later one may be a late re-send.
+                _, latest_end = _job_dues(plan, t_ok, collect_end)
+                seen = ghost.arrival + self.offsets[ghost.replica]
+                if latest_end is not None and seen + EARLY_TOLERANCE_NS < latest_end:
+                    self.ambiguity.append("a ghost after the job ended, within the schedule call's uncertainty")
         if "spurious-delete" in chosen:
             later = [d for d in dues if d > first_delete_ok + 50 * MS]
             if later and later[0] < collect_end - 500 * MS and rng.random() < 0.5:
@@ -632,10 +639,14 @@ class _JobSim:
         retries = sum(1 for d in sent if d.role == "retry")
         missed = sum(1 for i, c in enumerate(counted) if c and not attempted[i])
         truth = Truth(duplicates, missed, early_n, spurious, retries)
-        ambiguous = any(
+        if any(
             d.could_first is not None and d.period is not None and d.arrival - d.could_first > d.period // 2
             for d in sent
-        )
+        ):
+            self.ambiguity.append("a stall")
+        ambiguous = bool(self.ambiguity)
+        if ambiguous:
+            self.notes.append("ambiguous: " + "; ".join(dict.fromkeys(self.ambiguity)))
         unsent = sum(1 for i, c in enumerate(counted) if c and not attempted[i] and i not in lost)
         if unsent:
             self.notes.append(f"{unsent} counted never sent before the delete")
@@ -667,6 +678,7 @@ class _JobSim:
             replicas=n,
             early_tolerance_ns=EARLY_TOLERANCE_NS,
             delete_grace_ns=DELETE_GRACE_NS,
+            down=[ReplicaWindow(r, a, b) for r, cut in sorted(self.down.items()) for a, b in cut],
         )
         fp = "default" if failure is None else ("drop" if failure.kind == "drop" else "constant")
         head = (
@@ -993,6 +1005,7 @@ class _BindingSim:
             replicas=n,
             early_tolerance_ns=EARLY_TOLERANCE_NS,
             delete_grace_ns=DELETE_GRACE_NS,
+            down=[ReplicaWindow(r, a, b) for r, cut in sorted(cuts.items()) for a, b in cut],
         )
         head = (
             f"binding {text} N={n} h={regime}:{_fmt_ms(h_base)} fail={fail_rate:g}"

@@ -21,11 +21,12 @@ import bisect
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from harness.evidence import CheckInput
 from harness.model import BindingPlan, Delivery, SourceResult, Witness
-from harness.tally import Tally, ms, per_replica, replica_list
+from harness.tally import Tally, ms, per_replica, replica_list, zombies
 from harness.ticks import EverySchedule, ScheduleError, binding_ticks, parse_schedule, schedule_period_ns
 
 
@@ -61,26 +62,35 @@ def fired_ns(d: Delivery) -> int | None:
     return int(whole.timestamp()) * 1_000_000_000 + int((frac or "0").ljust(9, "0"))
 
 
-def _every_chain(fires: list[int], delay: int, tol: int) -> tuple[list[int], list[int], dict[int, int]]:
-    """A replica's ``@every`` ticks from its fire times (sorted): the ticks, the tick index of each delivery, and
-    the due time of each delivery that follows a recorded one (its index -> the previous fire + the periods between).
+@dataclass
+class _Chain:
+    """A replica's ``@every`` ticks (from its fire times), the tick index of each delivery, the due time of each
+    delivery that follows a recorded fire, and the deliveries that fired early (index -> the tick they fired for)."""
 
-    kit re-arms at wake + d, so the fire after one at f is due at f + d, and a gap under two periods holds one
-    tick however late the wake; a gap of n periods (within the early tolerance) holds n - 1 unrecorded ticks; a
-    gap under one period is a second fire of the same tick.
-    """
-    ticks = [fires[0]]
-    index = [0]
-    dues: dict[int, int] = {}
+    ticks: list[int]
+    index: list[int]
+    dues: dict[int, int]
+    early: dict[int, int]
+
+
+def _every_chain(fires: list[int], delay: int, tol: int, distinct: bool) -> _Chain:
+    """kit re-arms at wake + d, so the fire after one at f is due at f + d: a gap under two periods holds one tick
+    however late the wake, and a gap of n periods (within the early tolerance) holds n - 1 unrecorded ticks. A gap
+    under one period is a second fire of the same wake (within the tolerance: a duplicate) or, when fire times are
+    known (``distinct``), a wake before its tick: early, and kit re-arms from it."""
+    chain = _Chain([fires[0]], [0], {}, {})
     for i, x in enumerate(fires[1:], 1):
-        last = ticks[-1]
+        last = chain.ticks[-1]
         steps = (x - last + tol) // delay
-        if steps > 0:
-            ticks.extend(last + k * delay for k in range(1, steps))
-            ticks.append(x)
-            dues[i] = last + steps * delay
-        index.append(len(ticks) - 1)
-    return ticks, index, dues
+        if steps == 0 and distinct and x - last >= tol:
+            chain.early[i] = last + delay
+            chain.ticks.append(x)
+        elif steps > 0:
+            chain.ticks.extend(last + k * delay for k in range(1, steps))
+            chain.ticks.append(x)
+            chain.dues[i] = last + steps * delay
+        chain.index.append(len(chain.ticks) - 1)
+    return chain
 
 
 def _extend(ticks: list[int], delay: int, lo: int, hi: int) -> list[int]:
@@ -101,6 +111,10 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
     tally = Tally()
     replicas = per_replica(ds, inp)
     tol = inp.early_tolerance_ns
+    ds, found = zombies(ds, inp)
+    for d, why in found:
+        tally.spurious += 1
+        tally.witness(Witness("spurious", "binding", plan.name, None, (d,), f"a zombie: {why}"))
     try:
         schedule = parse_schedule(plan.schedule, "binding")
     except ScheduleError as e:
@@ -124,6 +138,7 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
     lo = min([inp.observe_start_ns, *(when(d) for d in ds)]) - 2 * period
     hi = max([inp.observe_end_ns, *(when(d) for d in ds)]) + 2 * period
     dues: dict[str, int] = {}  # @every: delivery id -> the tick it was due at (its replica's previous fire + d)
+    early: dict[str, tuple[Delivery, int]] = {}  # delivery id -> (it, the tick it fired early for)
 
     # (replica, tick) -> deliveries, and each replica's tick list (for "the next tick")
     assigned: dict[tuple[int, int], list[Delivery]] = defaultdict(list)
@@ -137,12 +152,15 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
         for replica in sorted(set(intervals) | set(by_replica)):
             mine = by_replica.get(replica, [])
             if mine:
-                ticks, index, due_of = _every_chain([when(d) for d in mine], schedule.delay_ns, tol)
-                for i, (d, k) in enumerate(zip(mine, index, strict=True)):
-                    assigned[(replica, ticks[k])].append(d)
-                    if i in due_of:
-                        dues[d.delivery_id] = due_of[i]
-                grids[replica] = _extend(ticks, schedule.delay_ns, lo, hi)
+                distinct = all(fired[d.delivery_id] is not None for d in mine)
+                chain = _every_chain([when(d) for d in mine], schedule.delay_ns, tol, distinct)
+                for i, (d, k) in enumerate(zip(mine, chain.index, strict=True)):
+                    assigned[(replica, chain.ticks[k])].append(d)
+                    if i in chain.dues:
+                        dues[d.delivery_id] = chain.dues[i]
+                    if i in chain.early:
+                        early[d.delivery_id] = (d, chain.early[i])
+                grids[replica] = _extend(chain.ticks, schedule.delay_ns, lo, hi)
             else:
                 start = min((a for a, _ in intervals.get(replica, [])), default=inp.observe_start_ns)
                 grids[replica] = binding_ticks(plan.schedule, start, hi)
@@ -156,6 +174,8 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
                 assigned[(d.replica, grid[k])].append(d)
     for got in assigned.values():
         got.sort(key=lambda d: (when(d), d.delivery_id))
+    if not every:
+        early.update(_aligned_early(assigned, grid, fired, tol))
 
     if plan.policy == "contract":
         units: list[tuple[int, list[int]]] = []  # (replica, its counted ticks)
@@ -168,7 +188,7 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
             )
         for replica, counted in units:
             counts = {t: assigned.get((replica, t), []) for t in counted}
-            _judge_ticks(tally, plan, counts, grids[replica], every, f"replica {replica}", when, dues)
+            _judge_ticks(tally, plan, counts, grids[replica], every, f"replica {replica}", when, dues, early, replica)
         with_ticks = sum(1 for _, counted in units if counted)
         units_counted = tally.occurrences
         # The figure reported is ticks (an occurrence of a binding is a tick), so deliveries / occurrences reads
@@ -203,11 +223,12 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
         spans = [s for ss in intervals.values() for s in ss]
         counted = [t for t in grid if _in_any(t, spans)]
         counts = {t: assigned.get((0, t), []) for t in counted}
-        _judge_ticks(tally, plan, counts, grid, every, "", when, {})
+        _judge_ticks(tally, plan, counts, grid, every, "", when, {}, early, None)
         if tally.occurrences:
             tally.notes.append(f"{tally.deliveries / tally.occurrences:.2f} deliveries per tick across replicas")
 
     outside = len(ds) - tally.deliveries
+    tally.deliveries += len(found)
     if outside > 0:
         tally.notes.append(f"{outside} delivery(ies) fell on edge or uncounted ticks: in per_replica only")
     if tally.occurrences == 0:
@@ -227,12 +248,25 @@ def _judge_ticks(
     who: str,
     when: Callable[[Delivery], int],
     dues: dict[str, int],
+    early: dict[str, tuple[Delivery, int]],
+    replica: int | None,
 ) -> None:
-    """Count one unit per counted tick: missed, duplicates, early (re-labelled), lateness (aligned: from the tick;
-    ``@every``: from ``dues``, the replica's previous fire + the period)."""
+    """Count one unit per counted tick: missed, duplicates, early (``early``: fired before the tick it stands in
+    for; without fire times, re-labelled here), lateness (aligned: from the tick; ``@every``: from ``dues``, the
+    replica's previous fire + the period)."""
     prefix = f"{who}: " if who else ""
     moved: dict[int, Delivery] = {}  # tick -> its extra delivery re-labelled early for the next tick
-    if not every:
+    stands_in: set[int] = set()  # ticks an early fire answered
+    inside = {d.delivery_id for got in counts.values() for d in got}
+    for d, target in early.values():
+        if target not in counts or (replica is not None and d.replica != replica):
+            continue  # an early fire for a tick that is not counted here
+        stands_in.add(target)
+        tally.early += 1
+        tally.deliveries += d.delivery_id not in inside  # it sits on an uncounted tick (the one before)
+        note = f"{prefix}replica {d.replica}, fired {ms(target - when(d))} before its tick"
+        tally.witness(Witness("early", "binding", plan.name, target, (d,), note))
+    if not every and not early:
         for t, got in counts.items():
             k = bisect.bisect_left(grid, t)
             nxt = grid[k + 1] if k + 1 < len(grid) else None
@@ -244,10 +278,11 @@ def _judge_ticks(
                 tally.early += 1
                 note = f"{prefix}replica {d.replica}, fired {ms(nxt - when(d))} before its tick"
                 tally.witness(Witness("early", "binding", plan.name, nxt, (d,), note))
-    early_ticks = {grid[bisect.bisect_left(grid, t) + 1] for t in moved}
+    early_ticks = {grid[bisect.bisect_left(grid, t) + 1] for t in moved} | stands_in
     for t, got in counts.items():
         tally.occurrences += 1
         tally.deliveries += len(got)
+        got = [d for d in got if d.delivery_id not in early]
         if not got:
             if t not in early_ticks:
                 tally.missed += 1
@@ -277,3 +312,23 @@ def _skew_note(tally: Tally, ds: list[Delivery], fired: dict[str, int | None], t
             f"replica {replica}: its app received deliveries up to {ms(by)} before daprd fired them (readtimeutc): "
             "their clocks differ; ticks are attributed on daprd's clock, lateness on the app's"
         )
+
+
+def _aligned_early(
+    assigned: dict[tuple[int, int], list[Delivery]], grid: list[int], fired: dict[str, int | None], tol: int
+) -> dict[str, tuple[Delivery, int]]:
+    """Aligned schedules, fire times known: a second fire of one replica within one tick's interval, past its
+    midpoint and not the same wake as the first (same ``readtimeutc``), fired early for the next tick (kit never
+    runs an entry before its Next, so it is an anomaly either way; closer to the next tick, it is named early)."""
+    out: dict[str, tuple[Delivery, int]] = {}
+    for (_replica, t), got in assigned.items():
+        k = bisect.bisect_left(grid, t)
+        if len(got) < 2 or k + 1 >= len(grid):
+            continue
+        nxt = grid[k + 1]
+        first = fired[got[0].delivery_id]
+        for d in got[1:]:
+            f = fired[d.delivery_id]
+            if first is not None and f is not None and f - first >= tol and f > (t + nxt) // 2:
+                out[d.delivery_id] = (d, nxt)
+    return out

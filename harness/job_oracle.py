@@ -16,7 +16,7 @@ from harness.evidence import CheckInput
 from harness.matching import Arrival, ExtraKind, Occurrence, Outcome, readings
 from harness.model import DEFAULT_FAILURE_POLICY, Delivery, JobPlan, Operation, OpPhase, SourceResult, Witness
 from harness.overwrites import ScheduleCall, plan_spans, span_dues
-from harness.tally import Tally, closes, iso, ms, per_replica, replica_list, success
+from harness.tally import Tally, closes, iso, ms, per_replica, replica_list, success, zombies
 from harness.ticks import ScheduleError
 
 PERIODLESS = 1 << 62  # the half period of a job with a single due time: no stall or pin can be measured
@@ -84,6 +84,10 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
         tally.spurious += 1
         tally.deliveries += 1
         tally.witness(Witness("spurious", "jobs", job.name, None, (d,), f"replica {d.replica}: {why}"))
+
+    ds, zombied = zombies(ds, inp)
+    for d, why in zombied:
+        spurious(d, f"a zombie: {why}")
 
     schedules = ops.get(("schedule", job.name), [])
     live = [o for o in schedules if o.outcome != "fail"]
@@ -174,10 +178,17 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
             return f"after the job ended ({why}); it would next have fired at {iso(end)}"
         return None
 
-    def classify(i: int, cur: int) -> ExtraKind:
-        if cur == 0 and n and matched[i].received_ns + tol < occ[0].due:
-            return "early"  # a fire before the first due time, the occurrence still to come: early, not a re-send
-        return "duplicate" if why_spurious(i, cur) is None else "spurious"
+    def classify(i: int, cur: int) -> tuple[ExtraKind, ...]:
+        r = matched[i].received_ns
+        if cur == 0 and n and r + tol < occ[0].due:
+            return ("early",)  # a fire before the first due time, the occurrence still to come: early, not a re-send
+        if why_spurious(i, cur) is not None:
+            return ("spurious",)
+        ended_from = planned.continuation_from
+        if planned.beyond is None and cur >= n and ended_from is not None and r + tol >= ended_from:
+            # the job would next have fired somewhere within its schedule call's span: a re-send, or after its end
+            return ("duplicate", "spurious")
+        return ("duplicate",)
 
     policy = job.failure_policy or DEFAULT_FAILURE_POLICY
     found = readings(

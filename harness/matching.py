@@ -13,7 +13,7 @@ occurrence already answered: a duplicate, or a spurious one after the job ended)
 * one per anomaly: a counted occurrence left without an attempt (missed), an extra delivery, an early one;
 * one per **stall**: a delivery that came more than half a period after the time its role says it could first
   have been sent — for a first attempt, the later of its due time and the previous delivery's answer; for a
-  retry, that answer plus the retry interval; for an extra or early delivery, that answer;
+  retry, that answer plus the retry interval; for an extra delivery (a re-send), that answer;
 * one per **coincidence**: a delivery that came within the *pin window* after a due time at which the job was
   idle (the previous delivery answered before it), read as the first attempt of an older occurrence or a re-send
   of one. The pin window is ``min(half a period, 100 ms)``: a delivery that lands there is what that occurrence's
@@ -103,7 +103,8 @@ class _Node:
     role: Role | None
 
 
-Classify = Callable[[int, int], ExtraKind]  # (delivery index, first open occurrence) -> what an extra one is
+# (delivery index, first open occurrence) -> what an extra one may be (two kinds: the evidence cannot tell which)
+Classify = Callable[[int, int], tuple[ExtraKind, ...]]
 
 
 def readings(
@@ -285,9 +286,9 @@ def _moves(
         return [(Role("retry", cur), cur, 0, 0)]
     moves: list[tuple[Role, int, int, int]] = []
     closed = cur - 1 if cur > 0 else None
-    extra = classify(i, cur)
-    if closed is not None or extra == "early" or n == 0:  # with nothing answered yet there is nothing to re-send
-        moves.append((Role("extra", closed, (), extra), cur, 1, 0))
+    for extra in classify(i, cur):
+        if closed is not None or extra == "early" or n == 0:  # with nothing answered yet there is nothing to re-send
+            moves.append((Role("extra", closed, (), extra), cur, 1, 0))
     if overlap and moves:
         return moves  # the previous delivery had no answer yet: this is a re-send of its occurrence
     missed = 0
@@ -318,6 +319,8 @@ def _stall(occ: Sequence[Occurrence], a: Arrival, role: Role, free: int | None, 
     if role.kind == "attempt":
         assert k is not None
         ready = occ[k].due_by if free is None else max(occ[k].due_by, free)
+    elif role.kind == "early" or role.extra == "early":
+        return 0  # fired before its due: how far before is scored as such, not as a wait
     elif free is None:
         return 0  # after a cut-off delivery: when Dapr learned of it is unknown
     elif role.kind == "retry":

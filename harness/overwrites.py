@@ -124,6 +124,7 @@ class SpanDues:
     continuation: int | None  # when the last span would next have fired had repeats/ttl not ended it
     dropped: dict[int, int]  # span index -> the first old-plan due its overwrite dropped
     uncertain: int = 0  # dues that exist only if Dapr created the job early (or only late) within its call
+    continuation_from: int | None = None  # the earliest the continuation can be (``continuation`` is the latest)
 
 
 def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
@@ -139,6 +140,7 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
     dropped: dict[int, int] = {}
     beyond: int | None = None
     continuation: int | None = None
+    continuation_from: int | None = None
     uncertain = 0
     for i, span in enumerate(spans):
         final = i == len(spans) - 1
@@ -161,8 +163,9 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
             if late:
                 ends.append(job_continuation(span.plan, late_from, late[-1]))
             continuation = max((e for e in ends if e is not None), default=None)
+            continuation_from = min((e for e in ends if e is not None), default=None)
     dues.sort()
-    return SpanDues(dues, beyond, continuation, dropped, uncertain)
+    return SpanDues(dues, beyond, continuation, dropped, uncertain, continuation_from)
 
 
 def _dues_until(plan: JobPlan, created_ns: int, limit_ns: int) -> tuple[list[int], int | None]:

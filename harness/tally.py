@@ -157,3 +157,19 @@ def per_replica(ds: Sequence[Delivery], inp: CheckInput) -> dict[int, int]:
     for d in ds:
         counts[d.replica] = counts.get(d.replica, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def zombies(ds: Sequence[Delivery], inp: CheckInput) -> tuple[list[Delivery], list[tuple[Delivery, str]]]:
+    """Split off the deliveries a replica received while it was surely down (``CheckInput.down``: killed, paused,
+    or removed by scale): (the rest, [(zombie, why)]). Such a delivery is an anomaly, not a note."""
+    kept: list[Delivery] = []
+    found: list[tuple[Delivery, str]] = []
+    for d in ds:
+        cut = next((w for w in inp.down if w.replica == d.replica and w.start_ns < d.received_ns < w.end_ns), None)
+        if cut is None:
+            kept.append(d)
+        else:
+            found.append(
+                (d, f"replica {d.replica} received it while surely down ({iso(cut.start_ns)} to {iso(cut.end_ns)})")
+            )
+    return kept, found

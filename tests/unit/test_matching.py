@@ -17,8 +17,8 @@ def arrive(received: int, handler_ms: float = 2, outcome: Outcome = "success") -
     return Arrival(received, answered, outcome)
 
 
-def duplicate(_i: int, _cur: int) -> ExtraKind:
-    return "duplicate"
+def duplicate(_i: int, _cur: int) -> tuple[ExtraKind, ...]:
+    return ("duplicate",)
 
 
 def read(occ: list[Occurrence], arrivals: list[Arrival], max_attempts: int | None = 4) -> Readings:
