@@ -130,6 +130,7 @@ Ambiguity (issue 11's initial rule, applied to the truth)
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -1019,7 +1020,35 @@ class _BindingSim:
             ),
             *(_trace_fire(f, obs_start, offsets[f.replica]) for f in sorted(fires, key=lambda f: f.readtime)),
         ]
-        return _history(self.seed, "binding", inp, truth, False, head, self.notes, self.injected, trace)
+        ambiguous = self.lone_late_fire(fires, spans, schedule, period)
+        if ambiguous:
+            self.notes.append("ambiguous: a lone fire past its interval's midpoint (late, or a lost tick + early)")
+        return _history(self.seed, "binding", inp, truth, ambiguous, head, self.notes, self.injected, trace)
+
+    def lone_late_fire(
+        self, fires: list[_Fire], spans: Mapping[int, list[tuple[int, int]]], schedule: object, period: int
+    ) -> bool:
+        """Whether some tick's only fire came more than half a period after it, that tick or the next one counted: a
+        late wake reads the same as a lost tick plus an early fire for the next one (the stall rule's twin for
+        bindings)."""
+        for r, ss in spans.items():
+            mine = sorted(f.readtime for f in fires if f.replica == r and f.arrival is not None)
+            for a, b in itertools.pairwise(mine):
+                if isinstance(schedule, EverySchedule):
+                    late = b - a - period
+                    near = (a + period, a + 2 * period)  # the tick it is late for, and the one it may be early for
+                    if period // 2 < late < period - EARLY_TOLERANCE_NS and any(
+                        lo <= t <= hi for lo, hi in ss for t in near
+                    ):
+                        return True
+            if not isinstance(schedule, EverySchedule):
+                for x in mine:
+                    tick = (x // period) * period  # the tick at or before x: */k seconds ticks are multiples of k s
+                    alone = sum(1 for y in mine if tick <= y < tick + period) == 1
+                    near = (tick, tick + period)
+                    if alone and x - tick > period // 2 and any(lo <= t <= hi for lo, hi in ss for t in near):
+                        return True
+        return False
 
     def fire(
         self,

@@ -73,16 +73,19 @@ class _Chain:
     early: dict[int, int]
 
 
-def _every_chain(fires: list[int], delay: int, tol: int, distinct: bool) -> _Chain:
+def _every_chain(fires: list[int], delay: int, tol: int, distinct: bool, restarts: list[int]) -> _Chain:
     """kit re-arms at wake + d, so the fire after one at f is due at f + d: a gap under two periods holds one tick
     however late the wake, and a gap of n periods (within the early tolerance) holds n - 1 unrecorded ticks. A gap
-    under one period is a second fire of the same wake (within the tolerance: a duplicate) or, when fire times are
-    known (``distinct``), a wake before its tick: early, and kit re-arms from it."""
+    under one period is a second fire for the same tick (under half a period: a duplicate) or, when fire times are
+    known (``distinct``) and it is past half a period, a wake before its tick: early, and kit re-arms from it. A
+    restart of the replica (``restarts``: its window starting again) starts a new chain: its cron starts over."""
     chain = _Chain([fires[0]], [0], {}, {})
     for i, x in enumerate(fires[1:], 1):
         last = chain.ticks[-1]
         steps = (x - last + tol) // delay
-        if steps == 0 and distinct and x - last >= tol:
+        if any(last < r <= x for r in restarts):
+            chain.ticks.append(x)
+        elif steps == 0 and distinct and x - last >= delay // 2:
             chain.early[i] = last + delay
             chain.ticks.append(x)
         elif steps > 0:
@@ -138,7 +141,8 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
     lo = min([inp.observe_start_ns, *(when(d) for d in ds)]) - 2 * period
     hi = max([inp.observe_end_ns, *(when(d) for d in ds)]) + 2 * period
     dues: dict[str, int] = {}  # @every: delivery id -> the tick it was due at (its replica's previous fire + d)
-    early: dict[str, tuple[Delivery, int]] = {}  # delivery id -> (it, the tick it fired early for)
+    early: dict[str, tuple[Delivery, int, int]] = {}  # delivery id -> (it, the tick it stands in for, its due)
+    late: set[str] = set()  # deliveries that fired over half a period after their tick
 
     # (replica, tick) -> deliveries, and each replica's tick list (for "the next tick")
     assigned: dict[tuple[int, int], list[Delivery]] = defaultdict(list)
@@ -153,13 +157,17 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
             mine = by_replica.get(replica, [])
             if mine:
                 distinct = all(fired[d.delivery_id] is not None for d in mine)
-                chain = _every_chain([when(d) for d in mine], schedule.delay_ns, tol, distinct)
+                starts = sorted(w.start_ns for w in inp.windows if w.replica == replica)[1:]
+                starts += [w.end_ns for w in inp.down if w.replica == replica]
+                chain = _every_chain([when(d) for d in mine], schedule.delay_ns, tol, distinct, starts)
                 for i, (d, k) in enumerate(zip(mine, chain.index, strict=True)):
                     assigned[(replica, chain.ticks[k])].append(d)
                     if i in chain.dues:
                         dues[d.delivery_id] = chain.dues[i]
+                        if when(d) - chain.dues[i] > schedule.delay_ns // 2:
+                            late.add(d.delivery_id)
                     if i in chain.early:
-                        early[d.delivery_id] = (d, chain.early[i])
+                        early[d.delivery_id] = (d, chain.ticks[k], chain.early[i])
                 grids[replica] = _extend(chain.ticks, schedule.delay_ns, lo, hi)
             else:
                 start = min((a for a, _ in intervals.get(replica, [])), default=inp.observe_start_ns)
@@ -176,6 +184,19 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
         got.sort(key=lambda d: (when(d), d.delivery_id))
     if not every:
         early.update(_aligned_early(assigned, grid, fired, tol))
+        late.update(_aligned_late(assigned, grid, when))
+    lone_late = [
+        d
+        for (replica, t), got in assigned.items()
+        for d in [x for x in got if x.delivery_id not in early][:1]
+        if len([x for x in got if x.delivery_id not in early]) == 1
+        and d.delivery_id in late
+        and _in_any(_next_tick(t, d, grids.get(replica, []), dues, period), intervals.get(replica, []))
+    ]
+
+    def counted_for(replica: int | None) -> Callable[[int], bool]:
+        spans = intervals.get(replica, []) if replica is not None else [s for ss in intervals.values() for s in ss]
+        return lambda t: _in_any(t, spans)
 
     if plan.policy == "contract":
         units: list[tuple[int, list[int]]] = []  # (replica, its counted ticks)
@@ -188,7 +209,10 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
             )
         for replica, counted in units:
             counts = {t: assigned.get((replica, t), []) for t in counted}
-            _judge_ticks(tally, plan, counts, grids[replica], every, f"replica {replica}", when, dues, early, replica)
+            who = f"replica {replica}"
+            _judge_ticks(
+                tally, plan, counts, grids[replica], every, who, when, dues, early, replica, counted_for(replica)
+            )
         with_ticks = sum(1 for _, counted in units if counted)
         units_counted = tally.occurrences
         # The figure reported is ticks (an occurrence of a binding is a tick), so deliveries / occurrences reads
@@ -223,10 +247,11 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
         spans = [s for ss in intervals.values() for s in ss]
         counted = [t for t in grid if _in_any(t, spans)]
         counts = {t: assigned.get((0, t), []) for t in counted}
-        _judge_ticks(tally, plan, counts, grid, every, "", when, {}, early, None)
+        _judge_ticks(tally, plan, counts, grid, every, "", when, {}, early, None, counted_for(None))
         if tally.occurrences:
             tally.notes.append(f"{tally.deliveries / tally.occurrences:.2f} deliveries per tick across replicas")
 
+    _ambiguous_late(tally, plan, lone_late)
     outside = len(ds) - tally.deliveries
     tally.deliveries += len(found)
     if outside > 0:
@@ -248,8 +273,9 @@ def _judge_ticks(
     who: str,
     when: Callable[[Delivery], int],
     dues: dict[str, int],
-    early: dict[str, tuple[Delivery, int]],
+    early: dict[str, tuple[Delivery, int, int]],
     replica: int | None,
+    counted: Callable[[int], bool],
 ) -> None:
     """Count one unit per counted tick: missed, duplicates, early (``early``: fired before the tick it stands in
     for; without fire times, re-labelled here), lateness (aligned: from the tick; ``@every``: from ``dues``, the
@@ -258,14 +284,14 @@ def _judge_ticks(
     moved: dict[int, Delivery] = {}  # tick -> its extra delivery re-labelled early for the next tick
     stands_in: set[int] = set()  # ticks an early fire answered
     inside = {d.delivery_id for got in counts.values() for d in got}
-    for d, target in early.values():
-        if target not in counts or (replica is not None and d.replica != replica):
+    for d, target, due in early.values():
+        if (target not in counts and not counted(due)) or (replica is not None and d.replica != replica):
             continue  # an early fire for a tick that is not counted here
         stands_in.add(target)
         tally.early += 1
         tally.deliveries += d.delivery_id not in inside  # it sits on an uncounted tick (the one before)
-        note = f"{prefix}replica {d.replica}, fired {ms(target - when(d))} before its tick"
-        tally.witness(Witness("early", "binding", plan.name, target, (d,), note))
+        note = f"{prefix}replica {d.replica}, fired {ms(due - when(d))} before its tick"
+        tally.witness(Witness("early", "binding", plan.name, due, (d,), note))
     if not every and not early:
         for t, got in counts.items():
             k = bisect.bisect_left(grid, t)
@@ -316,11 +342,11 @@ def _skew_note(tally: Tally, ds: list[Delivery], fired: dict[str, int | None], t
 
 def _aligned_early(
     assigned: dict[tuple[int, int], list[Delivery]], grid: list[int], fired: dict[str, int | None], tol: int
-) -> dict[str, tuple[Delivery, int]]:
+) -> dict[str, tuple[Delivery, int, int]]:
     """Aligned schedules, fire times known: a second fire of one replica within one tick's interval, past its
     midpoint and not the same wake as the first (same ``readtimeutc``), fired early for the next tick (kit never
     runs an entry before its Next, so it is an anomaly either way; closer to the next tick, it is named early)."""
-    out: dict[str, tuple[Delivery, int]] = {}
+    out: dict[str, tuple[Delivery, int, int]] = {}
     for (_replica, t), got in assigned.items():
         k = bisect.bisect_left(grid, t)
         if len(got) < 2 or k + 1 >= len(grid):
@@ -330,5 +356,47 @@ def _aligned_early(
         for d in got[1:]:
             f = fired[d.delivery_id]
             if first is not None and f is not None and f - first >= tol and f > (t + nxt) // 2:
-                out[d.delivery_id] = (d, nxt)
+                out[d.delivery_id] = (d, nxt, nxt)
     return out
+
+
+def _aligned_late(
+    assigned: dict[tuple[int, int], list[Delivery]], grid: list[int], when: Callable[[Delivery], int]
+) -> set[str]:
+    """Aligned schedules: deliveries that fired more than half an interval after their tick."""
+    out: set[str] = set()
+    for (_replica, t), got in assigned.items():
+        k = bisect.bisect_left(grid, t)
+        if k + 1 < len(grid):
+            half = (grid[k + 1] - t) // 2
+            out.update(d.delivery_id for d in got if when(d) - t > half)
+    return out
+
+
+def _ambiguous_late(tally: Tally, plan: BindingPlan, lone_late: list[Delivery]) -> None:
+    """A tick whose only fire came over half a period late reads the same as that tick lost and the next one fired
+    early (kit never fires early, but a verdict may not lean on that): if that reading fails where the one taken
+    passes, the source is unknown."""
+    if not lone_late:
+        return
+    shown = tuple(lone_late[:6])
+    note = (
+        f"{len(lone_late)} tick(s) whose only fire came over half a period late: read as late; also plausible: "
+        "each such tick lost and the next one fired early"
+    )
+    tally.witness(Witness("ambiguous", "binding", plan.name, None, shown, note))
+    passes = tally.missed + tally.early + tally.spurious + (tally.duplicates if plan.policy == "exactly-once" else 0)
+    if not passes:
+        tally.undecided = True
+        tally.unknown.append(
+            "ambiguous: a fire over half a period late cannot be told from a lost tick plus an early fire by time "
+            "alone; the two readings disagree on the verdict"
+        )
+
+
+def _next_tick(t: int, d: Delivery, grid: list[int], dues: dict[str, int], period: int) -> int:
+    """The tick after the one ``d`` was read as late for: what it would be early for in the rival reading."""
+    if d.delivery_id in dues:
+        return dues[d.delivery_id] + period
+    k = bisect.bisect_left(grid, t)
+    return grid[k + 1] if k + 1 < len(grid) else t + period

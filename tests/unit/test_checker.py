@@ -255,11 +255,9 @@ def test_duplicate_followed_by_a_silent_occurrence_is_early_for_that_occurrence(
     ds.append(delivery("tick", 2, at(6) - 100 * MS))  # occurrence 6 fired 100 ms before its due
     r = only(run(jobs=[EVERY_1S], deliveries=ds, operations=op("schedule", "tick", T0)))
     assert (anomalies(r), r.verdict) == ((0, 0, 1, 0, 0), "fail")
-    early, ambiguous = sorted(r.witnesses, key=lambda w: w.kind, reverse=True)
+    # (a re-send of 5 s after a stall of 880 ms plus 6 s lost would explain it too, but three units dearer)
+    (early,) = r.witnesses
     assert (early.kind, early.due_ns) == ("early", at(6))
-    # a late re-send of 5 s plus a lost 6 s would look the same; both fail, so the verdict stands
-    assert (ambiguous.kind, ambiguous.due_ns) == ("ambiguous", at(5))
-    assert "06.000Z missed, 2026-01-01T00:00:05.000Z delivered again" in ambiguous.note
 
 
 def test_spurious_after_delete() -> None:
@@ -284,9 +282,11 @@ def test_an_extra_delivery_before_a_deleted_occurrence_is_a_duplicate_or_an_earl
     ds = [*clean_job(count=5), delivery("tick", 2, at(5.9))]  # a re-send of 5 s, or 6 s firing 100 ms early?
     job = JobPlan("tick", "@every 1s", policy="contract")
     r = only(run(jobs=[job], deliveries=ds, operations=ops))
-    # the two readings cost the same; under contract one passes and the other fails: no tie-break may decide
-    assert (anomalies(r), r.verdict) == ((1, 0, 0, 0, 0), "unknown")
-    assert "delivered early" in next(w.note for w in r.witnesses if w.kind == "ambiguous")
+    # the two readings explain it about as well; under contract one passes and the other fails: no tie-break may
+    # decide
+    assert r.verdict == "unknown"
+    note = next(w.note for w in r.witnesses if w.kind == "ambiguous")
+    assert "delivered early" in note and "delivered again" in note
 
 
 def test_delete_with_unknown_outcome_stops_counting_but_is_not_proof() -> None:

@@ -119,8 +119,12 @@ def test_job_deliveries_are_sequential_without_resends(seed: int) -> None:
 )
 def test_without_a_stall_or_a_far_resend_no_job_history_is_ambiguous(seed: int, inject: list[str]) -> None:
     """The ambiguity rule marks a delivery arriving more than half a period after it could first have been sent:
-    only a stall or a far re-send does that (retries and slow handlers do not)."""
-    assert not generate(seed, kind="jobs", inject=inject).ambiguous
+    only a stall or a far re-send does that (retries and slow handlers do not); and a ghost after the job ended
+    that lands within the schedule call's uncertainty about when it would next have fired."""
+    h = generate(seed, kind="jobs", inject=inject)
+    assert not h.ambiguous or h.description.endswith(
+        "ambiguous: a ghost after the job ended, within the schedule call's uncertainty"
+    )
 
 
 def test_a_long_stall_marks_the_history_ambiguous() -> None:
@@ -136,7 +140,9 @@ def test_a_long_stall_marks_the_history_ambiguous() -> None:
 )
 def test_binding_deliveries_carry_daprds_read_time(seed: int, inject: list[str]) -> None:
     h = generate(seed, kind="binding", inject=inject)
-    assert not h.ambiguous
+    # readtimeutc places every fire; only a lone fire past its interval's midpoint stays ambiguous (late, or a lost
+    # tick + an early fire for the next)
+    assert not h.ambiguous or "a lone fire past its interval's midpoint" in h.description
     pattern = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d{1,9}))? \+0000 UTC")
     for d in h.check_input.deliveries:
         assert d.headers["timezone"] == "Local"
