@@ -645,6 +645,13 @@ class _JobSim:
             for d in sent
         ):
             self.ambiguity.append("a stall")
+        if any(
+            d.role == "attempt" and d.period is not None and d.arrival - dues[d.occ] > min(d.period // 2, 100 * MS)
+            for d in sent
+        ):
+            # off schedule (a backlog behind slow handlers or retries): the deliveries are not pinned to their due
+            # times, so a lost occurrence plus a duplicate of its neighbour keep the count and the order there too
+            self.ambiguity.append("the job ran behind schedule")
         ambiguous = bool(self.ambiguity)
         if ambiguous:
             self.notes.append("ambiguous: " + "; ".join(dict.fromkeys(self.ambiguity)))

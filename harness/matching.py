@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-MARGIN = 1
+MARGIN = 0
 DISTURBED_MARGIN = 2
 PIN_NS = 100_000_000
 Outcome = Literal["success", "failure", "cut"]
@@ -229,7 +229,8 @@ class _Search:
         return Reading(tuple(roles), unanswered, units, sig, tuple(stalls))
 
     def disturbed(self, reading: Reading) -> set[int]:
-        """Deliveries from each stall of ``reading`` up to (not including) the next one pinned to its own due."""
+        """Deliveries from each stall of ``reading``, or each first attempt that came later than the pin window after
+        its due (the job is behind: a backlog), up to (not including) the next one pinned to its own due."""
         out: set[int] = set()
         inside = False
         stalls = set(reading.stalls)
@@ -237,7 +238,11 @@ class _Search:
             _free, pin = self._context(i)
             if inside and pin is not None and role.kind == "attempt" and role.occurrence == pin:
                 inside = False
-            inside = inside or i in stalls
+            behind = False
+            if role.kind == "attempt" and role.occurrence is not None:
+                o = self.occ[role.occurrence]
+                behind = self.arrivals[i].received - o.due_by > min(o.half_period, PIN_NS)
+            inside = inside or i in stalls or behind
             if inside:
                 out.add(i)
         return out
