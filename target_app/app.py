@@ -39,7 +39,7 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
-from target_app.contract import KEPT_HEADERS, AnswerRecord, ArrivalRecord
+from target_app.contract import KEPT_HEADERS, AnswerRecord, ArrivalRecord, as_dict
 from target_app.recorder import LedgerUnavailable, Recorder, RedisRecorder
 from target_app.settings import Settings
 
@@ -117,9 +117,8 @@ def create_app(settings: Settings, recorder: Recorder | None = None) -> FastAPI:
         status = 500 if attempt is not None and attempt <= behaviour.fail_first else behaviour.status
         if behaviour.delay_ms:
             await asyncio.sleep(behaviour.delay_ms / 1000)
-        answer = AnswerRecord(arrival.delivery_id, settings.replica, pid, status, time.time_ns())
         if recorder is None:
-            return answer
+            return AnswerRecord(arrival.delivery_id, settings.replica, pid, status, time.time_ns())
         effects: tuple[str, ...] = ()
         try:
             if 200 <= status < 300:
@@ -129,10 +128,10 @@ def create_app(settings: Settings, recorder: Recorder | None = None) -> FastAPI:
                 effects = await recorder.side_effects(
                     arrival.source, arrival.name, occurrence, arrival.delivery_id, naive, idem
                 )
-            answer = replace(answer, effects=effects, answered_ns=time.time_ns())
+            answer = AnswerRecord(arrival.delivery_id, settings.replica, pid, status, time.time_ns(), effects)
             await recorder.answer(answer)
         except LedgerUnavailable as exc:
-            answer = replace(answer, status=503, effects=effects, answered_ns=time.time_ns(), ledger="journal")
+            answer = AnswerRecord(arrival.delivery_id, settings.replica, pid, 503, time.time_ns(), effects, "journal")
             recorder.journal(answer)
             sys.stderr.write(f"ledger unavailable, answer {arrival.delivery_id} journaled, answering 503: {exc}\n")
         return answer
@@ -167,9 +166,8 @@ def create_app(settings: Settings, recorder: Recorder | None = None) -> FastAPI:
 
 def _log(arrival: ArrivalRecord, answer: AnswerRecord) -> None:
     """One stdout line per answered delivery: the arrival's fields (no headers) and the answer's."""
-    line: dict[str, Any] = {"event": "delivery", **json.loads(arrival.to_json()), **json.loads(answer.to_json())}
-    for key in ("headers", "kind"):
-        line.pop(key)
+    line: dict[str, Any] = {"event": "delivery", **as_dict(arrival), **as_dict(answer)}
+    del line["headers"]
     sys.stdout.write(json.dumps(line) + "\n")
     sys.stdout.flush()
 
