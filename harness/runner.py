@@ -217,7 +217,14 @@ def execute(
                 )
             else:
                 handles = run_timeline(
-                    Nemesis(cluster, random.Random(scenario.seed), http, events.emit, upgrade=upgrade),
+                    Nemesis(
+                        cluster,
+                        random.Random(scenario.seed),
+                        http,
+                        events.emit,
+                        upgrade=upgrade,
+                        has_jobs=bool(scenario.sources.jobs) or scenario.workload.load is not None,
+                    ),
                     scenario.faults,
                     scenario.observe.duration.total_seconds(),
                     lambda label, secs: sleep_with(countdown, label, secs),
