@@ -46,7 +46,6 @@ from target_app import contract
 from target_app.settings import Behaviour
 
 console = Console(width=200)
-RUN_ID = "bench"
 TOKEN = secrets.token_urlsafe(16)
 
 
@@ -102,7 +101,7 @@ def start_app(sup: Supervisor, app: App, redis_member: RedisMember, journal_dir:
     env |= {
         "ONCEONLY_REPLICA": str(app.member.index),
         "ONCEONLY_APP_TOKEN": TOKEN,
-        "ONCEONLY_RUN_ID": RUN_ID,
+        "ONCEONLY_RUN_ID": f"bench-{app.label}",  # its own ledger: counters (fail-first) are not shared
         "ONCEONLY_REDIS_PORT": str(redis_member.port),
         "ONCEONLY_REDIS_PASSWORD": redis_member.password,
         "ONCEONLY_JOURNAL": str(journal_dir / f"{app.label}.jsonl"),
@@ -157,12 +156,12 @@ def main() -> None:
                     raise
                 time.sleep(0.05)
         pids = {a.label: start_app(sup, a, redis_member, work / "journal", behaviour) for a in apps}
-        key = contract.deliveries_key(RUN_ID)
         for a in apps:  # warm-up: imports, connections, the pool
             asyncio.run(fire(f"{a.member.app_url}/job/warm-{a.label}", 300, args.concurrency))
         for rnd in range(args.rounds):
             for a in apps:
                 before_cpu = cpu([pids[a.label], redis_pid])
+                key = contract.deliveries_key(f"bench-{a.label}")
                 before_len = int(r.xinfo_stream(key)["entries-added"])
                 secs, lat, bad = asyncio.run(fire(f"{a.member.app_url}/job/r{rnd}", args.requests, args.concurrency))
                 time.sleep(0.2)  # the last answers' writes are done before the answer; this is only for the CPU
