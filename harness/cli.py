@@ -333,9 +333,10 @@ def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
     """Check a scenario file without starting anything."""
     sc = load(scenario, set_)
     jobs, bindings = sc.job_plans(), sc.binding_plans()
+    fans = "".join(f", fan-out {f.name} ({f.fanout.count} one-shot jobs)" for f in sc.fanouts if f.fanout)
     out.print(
         f"ok: {scenario}: scenario {sc.name!r} (hash {sc.canonical_hash()}): {sc.cluster.replicas} replica(s), "
-        f"{len(jobs)} job(s), {len(bindings)} cron binding(s)",
+        f"{len(jobs)} job(s){fans}, {len(bindings)} cron binding(s)",
         highlight=False,
     )
 
@@ -724,6 +725,8 @@ def suite(
     reports: ReportsOpt = Path("reports"),
 ) -> None:
     """Run a list of scenarios, one JUnit test case each; a case passes when its predicted verdict holds."""
+    from rich.text import Text
+
     from harness import runner, store
     from harness import suite as suites
 
@@ -736,12 +739,14 @@ def suite(
     outcomes: list[suites.CaseOutcome] = []
     daprds = sorted({b.daprd_version for b, _ in plans})
     table = Table(title=f"suite {name} on daprd {', '.join(daprds)}")
-    for col in ("scenario", "predicted", "verdict", "outcome", "seconds", "run dir"):
+    for col in ("scenario", "predicted", "verdict", "outcome", "differences", "seconds", "run dir"):
         table.add_column(col, overflow="fold")
     try:
         with exit_on_signals():
             for i, (case, (bins, upgrade)) in enumerate(zip(cases, plans, strict=True), 1):
-                console.print(f"[{i}/{len(cases)}] {case.name} (predicts {case.predict})", highlight=False)
+                console.print(
+                    f"[{i}/{len(cases)}] {case.name} (predicts {case.prediction.describe()})", highlight=False
+                )
                 run_dir = store.new_run_dir(reports, case.scenario.name, case.scenario.canonical_hash())
                 t0 = time.monotonic()
                 try:
@@ -749,14 +754,20 @@ def suite(
                         result = runner.execute(
                             case.scenario, bins, run_dir, progress=status.update, toxiproxy=proxy, upgrade=upgrade
                         )
-                    verdict = result.results["verdict"]
-                    detail = suites.anomalies_text(result.results)
+                    outcome = suites.CaseOutcome.judged(case, result.results, run_dir, time.monotonic() - t0)
                 except HarnessError as exc:
-                    verdict, detail = None, f"error: {exc}"
-                outcome = suites.CaseOutcome(case, verdict, run_dir, time.monotonic() - t0, detail)
+                    outcome = suites.CaseOutcome(case, None, run_dir, time.monotonic() - t0, f"error: {exc}")
                 outcomes.append(outcome)
+                for line in outcome.differences:
+                    console.print(Text(f"  differs: {line}", style="red"))
                 table.add_row(
-                    case.name, case.predict, str(verdict), outcome.outcome, f"{outcome.seconds:.0f}", str(run_dir)
+                    case.name,
+                    case.prediction.describe(),
+                    str(outcome.verdict),
+                    outcome.outcome,
+                    "\n".join(outcome.differences),
+                    f"{outcome.seconds:.0f}",
+                    str(run_dir),
                 )
                 suites.write_junit(junit, name, outcomes)  # after every case: an interrupted suite keeps its results
     except (KeyboardInterrupt, Interrupted):

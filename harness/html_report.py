@@ -26,7 +26,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from harness import dapr_metrics as dm
-from harness import report, store, upgrade
+from harness import fanout, report, store, upgrade
 
 if TYPE_CHECKING:
     from harness.compare import Comparison, VersionPair
@@ -251,8 +251,10 @@ def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Fi
     groups: dict[str, list[Mapping[str, Any]]] = collections.defaultdict(list)
     names = [f"{s['source']}:{s['name']}" for s in doc["sources"] if not str(s["name"]).startswith("load-")]
     named = set(names[:NAMED_TRACES])
+    owner = fanout.owners(doc["sources"])  # a fan-out's members share its trace
     for d in deliveries:
-        label = f"{d['source']}:{d['name']}"
+        name = owner.get(d["name"], d["name"]) if d["source"] == "jobs" else d["name"]
+        label = f"{d['source']}:{name}"
         if label not in named:
             label = "jobs:load-*" if str(d["name"]).startswith(report.LOAD_PREFIX) else "other sources"
         groups[label].append(d)

@@ -49,6 +49,7 @@ class PlanSpan:
     created_ns: int  # the invoke time of the call that set this plan
     replaced_ns: int | None = None  # the ok time of the overwrite that replaced it; None: in force to the end
     cut_ns: int | None = None  # occurrences due after this are not counted (the overwrite's invoke - grace)
+    confirmed_ns: int | None = None  # the ok time of the call that set this plan; None: its outcome is unknown
 
 
 @dataclass
@@ -73,7 +74,8 @@ def plan_spans(
     """
     live = [c for c in calls if c.outcome != "fail"]
     first = live[0]
-    out = Spans([PlanSpan(op_plans.get(first.op_id, job), first.start_ns)])
+    confirmed = first.outcome_ns if first.outcome == "ok" else None
+    out = Spans([PlanSpan(op_plans.get(first.op_id, job), first.start_ns, confirmed_ns=confirmed)])
     for call in calls:
         if call is first or call.start_ns < first.start_ns:
             continue
@@ -93,9 +95,10 @@ def plan_spans(
             continue
         last = out.spans[-1]
         latency = call.outcome_ns - call.start_ns
-        out.spans[-1] = PlanSpan(last.plan, last.created_ns, call.outcome_ns, call.start_ns - max(grace_ns, latency))
+        cut = call.start_ns - max(grace_ns, latency)
+        out.spans[-1] = PlanSpan(last.plan, last.created_ns, call.outcome_ns, cut, last.confirmed_ns)
         plan = op_plans.get(call.op_id, job)
-        out.spans.append(PlanSpan(plan, call.start_ns))
+        out.spans.append(PlanSpan(plan, call.start_ns, confirmed_ns=call.outcome_ns))
         out.notes.append(f"overwritten at {when} ({describe(plan)}): occurrences after it follow the new plan")
     return out
 
@@ -116,36 +119,79 @@ def describe(plan: JobPlan) -> str:
 
 @dataclass
 class SpanDues:
-    dues: list[tuple[int, int, bool]]  # (due, span index, counted by its span), sorted
+    dues: list[tuple[int, int, bool, int]]  # (due, span index, counted, latest due), sorted
     beyond: int | None  # the last span's first due after the horizon; None when its schedule ended
     continuation: int | None  # when the last span would next have fired had repeats/ttl not ended it
     dropped: dict[int, int]  # span index -> the first old-plan due its overwrite dropped
+    uncertain: int = 0  # dues that exist only if Dapr created the job early (or only late) within its call
+    continuation_from: int | None = None  # the earliest the continuation can be (``continuation`` is the latest)
 
 
 def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
-    """Every expected due time, span by span, up to ``horizon_ns``. Raises ``ScheduleError`` like ``ticks``."""
-    dues: list[tuple[int, int, bool]] = []
+    """Every expected due time, span by span, up to ``horizon_ns``. Raises ``ScheduleError`` like ``ticks``.
+
+    Dapr reads its clock for a job's creation somewhere between the schedule call's invoke and ok. Due times are
+    computed from both ends: one that exists either way is certain (its earlier value is kept, so no delivery is
+    wrongly called early); one that exists only one way (the first aligned tick falling inside the call, the tick
+    a repeats count then adds at the end, the last tick before an absolute ttl) is *uncertain*: not counted, so
+    neither missed when absent nor spurious when present.
+    """
+    dues: list[tuple[int, int, bool, int]] = []
     dropped: dict[int, int] = {}
     beyond: int | None = None
-    last_dues: list[int] = []
+    continuation: int | None = None
+    continuation_from: int | None = None
+    uncertain = 0
     for i, span in enumerate(spans):
         final = i == len(spans) - 1
         limit = horizon_ns if span.replaced_ns is None else min(horizon_ns, span.replaced_ns)
-        mine: list[int] = []
-        for due in iter_job_occurrences(span.plan, span.created_ns):
-            if due > limit:
-                if final:
-                    beyond = due
-                elif span.replaced_ns is not None and due > span.replaced_ns:
-                    dropped[i] = due
-                break
-            mine.append(due)
-            dues.append((due, i, span.cut_ns is None or due <= span.cut_ns))
+        early, first_beyond = _dues_until(span.plan, span.created_ns, limit)
+        late_from = span.confirmed_ns if span.confirmed_ns is not None else span.created_ns
+        latency = late_from - span.created_ns
+        late, _ = _dues_until(span.plan, late_from, limit + latency)
         if final:
-            last_dues = mine
+            beyond = first_beyond
+        elif span.replaced_ns is not None and first_beyond is not None and first_beyond > span.replaced_ns:
+            dropped[i] = first_beyond
+        paired = _pair(early, late, latency, limit)
+        for due, latest, certain in paired:
+            counted = certain and (span.cut_ns is None or due <= span.cut_ns)
+            uncertain += not certain
+            dues.append((due, i, counted, latest))
+        if final and beyond is None and paired:
+            ends = [job_continuation(span.plan, span.created_ns, early[-1])] if early else []
+            if late:
+                ends.append(job_continuation(span.plan, late_from, late[-1]))
+            continuation = max((e for e in ends if e is not None), default=None)
+            continuation_from = min((e for e in ends if e is not None), default=None)
     dues.sort()
-    last = spans[-1]
-    continuation = None
-    if beyond is None and last_dues:
-        continuation = job_continuation(last.plan, last.created_ns, last_dues[-1])
-    return SpanDues(dues, beyond, continuation, dropped)
+    return SpanDues(dues, beyond, continuation, dropped, uncertain, continuation_from)
+
+
+def _dues_until(plan: JobPlan, created_ns: int, limit_ns: int) -> tuple[list[int], int | None]:
+    """The plan's due times up to ``limit_ns`` and the first one after it (None: the schedule ended first)."""
+    out: list[int] = []
+    for due in iter_job_occurrences(plan, created_ns):
+        if due > limit_ns:
+            return out, due
+        out.append(due)
+    return out, None
+
+
+def _pair(early: list[int], late: list[int], latency: int, limit: int) -> list[tuple[int, int, bool]]:
+    """Each due computed from the earliest creation paired with the same occurrence computed from the latest (no
+    later than ``latency`` after it): (due, certain). Unpaired dues of either list, up to ``limit``, are
+    uncertain. Each comes as (earliest due, latest due, certain)."""
+    out: list[tuple[int, int, bool]] = []
+    j = 0
+    for due in early:
+        while j < len(late) and late[j] < due:
+            out.append((late[j], late[j], False))
+            j += 1
+        if j < len(late) and late[j] <= due + latency:
+            out.append((due, late[j], True))
+            j += 1
+        else:
+            out.append((due, due, False))
+    out.extend((d, d, False) for d in late[j:] if d <= limit)
+    return out

@@ -110,9 +110,9 @@ def _witness(w: Witness) -> dict[str, Any]:
     }
 
 
-def _source(s: SourceResult) -> dict[str, Any]:
+def _source(s: SourceResult, fanout: Mapping[str, Any] | None = None) -> dict[str, Any]:
     per_occurrence = s.deliveries_per_occurrence
-    return {
+    row = {
         "source": s.source,
         "name": s.name,
         "policy": s.policy,
@@ -137,6 +137,7 @@ def _source(s: SourceResult) -> dict[str, Any]:
         "witnesses": [_witness(w) for w in s.witnesses],
         "notes": list(s.notes),
     }
+    return row if fanout is None else row | {"fanout": dict(fanout)}
 
 
 def results_document(
@@ -148,6 +149,7 @@ def results_document(
     timings: Mapping[str, float],
     faults: Sequence[Mapping[str, object]] = (),
     dapr_metrics: Mapping[str, Any] | None = None,
+    fanouts: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The results.json structure (schema ``SCHEMA``) of one judged run; deterministic for the same inputs.
 
@@ -155,7 +157,8 @@ def results_document(
     ``upgrade``, ``harness.upgrade.accounting``, to a rolling upgrade's document).
     ``dapr_metrics``: the cross-check with Dapr's own counters (``harness.dapr_metrics.cross_check``), None for
     a run dir without ``dapr_metrics.json`` (then the key is absent). A disagreement adds a note; it never
-    changes the verdict.
+    changes the verdict. ``fanouts``: source name -> what the fan-out was (``harness.fanout.describe``), added to
+    that source's row as ``fanout``.
     """
     doc: dict[str, Any] = {
         "schema": SCHEMA,
@@ -167,7 +170,7 @@ def results_document(
         "timings": dict(timings),
         "faults": [dict(f) for f in faults],
         "notes": list(result.notes),
-        "sources": [_source(s) for s in result.sources],
+        "sources": [_source(s, (fanouts or {}).get(s.name) if s.source == "jobs" else None) for s in result.sources],
         "actions": [_action(a) for a in getattr(result, "actions", ())],
     }
     if dapr_metrics is not None:

@@ -1,12 +1,13 @@
 """The one orchestrator: scenario → cluster → schedule → observe → quiesce → collect → judge → write.
 
 Phases (each an event in ``events.jsonl``): stage 0 files; cluster start and readiness; ``observe`` starts and
-every job is scheduled through replica 0's daprd; the scenario's faults (``harness.nemesis``) or its job actions
-(``harness.actions``) are played; after ``observe.duration`` the jobs are deleted (a delivery after that is
-spurious); ``quiesce`` lets late deliveries land; every scheduler's and daprd's ``/metrics`` is scraped
-(``harness.dapr_metrics``: Dapr's counters die with the processes); the ledger is read; the cluster is torn down
-(always, in ``finally`` via the context manager); then the checker judges and the reports are written.
-The runner holds no judgement logic and imports nothing of the report's presentation.
+every job is scheduled through replica 0's daprd (each fan-out's members first, ``harness.fanout``); the
+scenario's faults (``harness.nemesis``) or its job actions (``harness.actions``) are played; after
+``observe.duration`` the jobs are deleted (a delivery after that is spurious); ``quiesce`` lets late deliveries
+land; every scheduler's and daprd's ``/metrics`` is scraped (``harness.dapr_metrics``: Dapr's counters die with
+the processes); the ledger is read; the cluster is torn down (always, in ``finally`` via the context manager);
+then the checker judges (each fan-out's members folded into one row, ``harness.fanout_fold``) and the reports
+are written. The runner holds no judgement logic and imports nothing of the report's presentation.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from typing import Any
 import httpx
 
 from dapr.binaries import Binaries
-from harness import dapr_metrics, html_report, report, store
+from harness import dapr_metrics, fanout, html_report, report, store
 from harness.actions import run_actions, schedule_kwargs
 from harness.checker import CheckInput, CheckResult, check
 from harness.claims import ActionClaim
 from harness.cluster.local import ClusterSpec, LocalCluster
 from harness.cluster.members import ReplicaMember, version_tuple
 from harness.errors import InputError
+from harness.fanout_fold import fold
 from harness.jobs_client import JobsClient
 from harness.ledger import Ledger
 from harness.locust_process import start_load, stop_load
@@ -156,6 +158,7 @@ def execute(
         {
             "jobs": [_job_body(scenario, j.name) | {"name": j.name} for j in jobs],
             "bindings": [{"name": b.name, "schedule": b.schedule} for b in bindings],
+            "fanouts": [{"name": name, **fan} for name, fan in fanout.describe(scenario).items()],
             "actions": [
                 {"at": scenario.canonical()["actions"][i]["at"], "op": a.op, "job": a.job}
                 | (
@@ -208,6 +211,9 @@ def execute(
             client = JobsClient(http, first.dapr_http, cluster.tokens.dapr_api, stable_api, record)
             observe_start_ns = time.time_ns()
             events.emit("observe_started")
+            for source in scenario.fanouts:  # first, so the other jobs keep their phase against the fault timeline
+                say(f"creating fan-out {source.name}: {fanout.spec_of(source).count} one-shot jobs")
+                fanout.create(client, source)
             say(f"scheduling {len(jobs)} job(s) through replica {first.index}'s daprd")
             for job in jobs:
                 client.schedule(job.name, **schedule_kwargs(scenario, job.name))
@@ -250,8 +256,8 @@ def execute(
                 if alive is first
                 else JobsClient(http, alive.dapr_http, cluster.tokens.dapr_api, stable_api, record)
             )
-            for job in jobs:
-                deleter.delete(job.name)
+            for name in [j.name for j in jobs] + fanout.member_names(scenario):
+                deleter.delete(name)
             sleep_with(countdown, "quiescing", scenario.observe.quiesce.total_seconds())
             # Dapr's own counters die with the processes: read them now, before the ledger (so the ledger has
             # every delivery Dapr counted)
@@ -334,9 +340,10 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
     if scenario.workload.load is not None:  # every job the load created, from its recorded schedule calls
         load_jobs, load_op_plans = load_plans(history["operations"], scenario.expect.jobs)
         op_plans = {**op_plans, **load_op_plans}
+    plans = fanout.job_plans(scenario, history["operations"]) + load_jobs  # fan-outs: one plan per member
     result = check(
         CheckInput(
-            jobs=scenario.job_plans() + load_jobs,
+            jobs=plans,
             bindings=scenario.binding_plans(),
             deliveries=history["deliveries"],
             operations=history["operations"],
@@ -350,6 +357,7 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
             actions=claims,
         )
     )
+    result = fold(result, scenario, history["operations"], plans)  # one row per fan-out source
     dapr = {k: info["dapr"][k] for k in ("daprd", "scheduler", "upgrade_to") if k in info["dapr"]}
     faults = info.get("faults", [])
     scraped = dapr_metrics.load(run_dir)  # None for a run made before onceonly read Dapr's metrics
@@ -371,6 +379,7 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
             scheduler_version=info["dapr"]["scheduler"],
             margin_ns=dapr_metrics.in_flight_margin_ns(behaviour_of(scenario).delay_ms),
         ),
+        fanouts=fanout.describe(scenario),
     )
     upgraded = upgrade_accounting(
         faults,
@@ -382,7 +391,7 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
         new=dapr.get("upgrade_to", dapr),
     )
     if upgraded is not None:
-        doc["upgrade"] = upgraded
+        doc["upgrade"] = fanout.fold_upgrade(upgraded, scenario)
     report.write_results(run_dir, doc)
     report.write_lateness_csv(run_dir, result.sources)
     report.write_summary_md(run_dir, doc)

@@ -13,6 +13,13 @@ Durations (``observe.duration``, ``observe.quiesce``, a failure policy's ``inter
 canonical form ("60s", "500ms", "250us"), so "1m" and "60s" are the same scenario and hash the same.
 Schedules, ``due_time`` and ``ttl`` are sent to Dapr verbatim; they are checked with the oracle's own parsers
 (``harness.ticks``), so a scenario that validates is one the checker can model.
+
+A job source is a recurring or one-shot job (``schedule`` / ``due_time`` / ``repeats`` / ``ttl``), or a fan-out:
+``fanout: {every: 1s, count: 60, start: 1s}`` (``start`` optional, default ``every``) is 60 one-shot jobs
+``<name>-000`` ... ``<name>-059``, member k due ``start + k x every`` after the runner begins creating them (an
+absolute RFC 3339 ``dueTime``: ``harness.fanout``), reported as one source. It excludes ``schedule``, ``due_time``,
+``repeats`` and ``ttl``; ``count`` is 1 to 1000; ``start`` must leave 4 ms per member to create them all before
+the first is due, and the last member must be due at least 2 s before ``observe.duration`` ends.
 """
 
 from __future__ import annotations
@@ -279,12 +286,70 @@ class FailurePolicySpec(_Section):
         return FailurePolicy("constant", timedelta_ns(self.constant.interval), self.constant.max_retries)
 
 
+FANOUT_MAX = 1000  # members of one fan-out; their names carry FANOUT_WIDTH digits
+FANOUT_WIDTH = 3
+FANOUT_CREATE_NS = 4_000_000  # creating a job takes about this long at least (~260 schedule calls/s, README)
+FANOUT_END_MARGIN = timedelta(seconds=2)  # the last member is due at least this long before observe.duration ends
+
+
+def fanout_member_names(name: str, count: int) -> list[str]:
+    """The members of fan-out ``name``: ``name-000``, ``name-001``, ... (zero-padded, so they sort in due order)."""
+    return [f"{name}-{k:0{FANOUT_WIDTH}d}" for k in range(count)]
+
+
+class FanOutSpec(_Section):
+    """A cadence fanned out into one-shot jobs, one per occurrence (``harness.fanout``).
+
+    Member ``k`` (``<name>-000`` ... ) is a job with only a ``dueTime``: the absolute RFC 3339 time ``start + k x
+    every`` after the runner begins creating the members (``start`` defaults to ``every``, as an ``@every`` job's
+    first tick comes one period after its creation). Each delivery names its member, so it belongs to exactly one
+    occurrence: duplicates and missed occurrences are counted without matching by time.
+    """
+
+    every: PositiveDuration
+    count: int = Field(ge=1, le=FANOUT_MAX)
+    start: PositiveDuration | None = None
+
+    @property
+    def first_due(self) -> timedelta:
+        """When member 000 is due, after the runner begins creating the members."""
+        return self.every if self.start is None else self.start
+
+    @property
+    def last_due(self) -> timedelta:
+        return self.first_due + self.every * (self.count - 1)
+
+    @model_validator(mode="after")
+    def _time_to_create(self) -> FanOutSpec:
+        need = timedelta(microseconds=self.count * FANOUT_CREATE_NS // 1_000)
+        if self.first_due < need:
+            given = "start" if self.start is not None else "start (by default every)"
+            raise Invalid(
+                f"{given} {format_duration(self.first_due)} is too short to create {self.count} jobs before the "
+                f"first is due (a schedule call takes about {FANOUT_CREATE_NS // 1_000_000} ms here): use at least "
+                f"{format_duration(need)}",
+                "start",
+            )
+        return self
+
+    def members(self, name: str) -> list[str]:
+        return fanout_member_names(name, self.count)
+
+
 class JobSource(_Section):
+    """One Jobs API job: ``schedule`` and/or ``due_time`` (with ``repeats``, ``ttl``), sent to Dapr verbatim.
+
+    Or ``fanout: {every, count, start}``: the cadence as ``count`` one-shot jobs (``FanOutSpec``), judged one by one
+    and reported as one source; it excludes ``schedule``, ``due_time``, ``repeats`` and ``ttl``. ``data``: the
+    job's data (default ``{"job": <name>}``; a fan-out's members each get ``{"job": <member name>}``).
+    """
+
     name: Name
     schedule: Annotated[str | None, AfterValidator(_job_schedule)] = None
     due_time: DueTime = None
     repeats: int | None = Field(default=None, ge=1)
     ttl: Ttl = None
+    fanout: FanOutSpec | None = None  # before data: its default depends on it
     data: JsonValue = Field(default=None, validate_default=True)
     failure_policy: FailurePolicySpec | None = None
     overwrite: bool = False
@@ -292,15 +357,32 @@ class JobSource(_Section):
     @field_validator("data")
     @classmethod
     def _some_data(cls, value: JsonValue, info: ValidationInfo) -> JsonValue:
-        # Dapr never delivers a job created without data, so every job carries some.
-        if value is None and isinstance(info.data.get("name"), str):
+        # Dapr never delivers a job created without data, so every job carries some (a fan-out's members: their own)
+        if value is None and isinstance(info.data.get("name"), str) and info.data.get("fanout") is None:
             return {"job": info.data["name"]}
         return value
 
     @model_validator(mode="after")
     def _dapr_rules(self) -> JobSource:  # go-etcd-cron internal/scheduler/builder.go
+        if self.fanout is not None:
+            for key in ("schedule", "due_time", "repeats", "ttl"):
+                value = getattr(self, key)
+                if value is not None:
+                    raise Invalid(
+                        f"{show(value)} is not valid with fanout: each member is a one-shot job due at its "
+                        f"occurrence (fanout.every, fanout.count, fanout.start); remove {key}",
+                        key,
+                    )
+            longest = 63 - 1 - FANOUT_WIDTH
+            if len(self.name) > longest:
+                raise Invalid(
+                    f"{show(self.name)} is too long for a fan-out: its members are named {self.name}-000 and "
+                    f"must fit 63 characters; use at most {longest}",
+                    "name",
+                )
+            return self
         if self.schedule is None and self.due_time is None:
-            raise Invalid("needs a schedule or a due_time (or both)")
+            raise Invalid("needs a schedule or a due_time (or both), or a fanout")
         if self.schedule is None and self.repeats is not None and self.repeats > 1:
             raise Invalid(
                 f"{self.repeats} is not valid without a schedule: a job with only a due_time fires once", "repeats"
@@ -310,6 +392,8 @@ class JobSource(_Section):
         return self
 
     def plan(self, policy: Policy) -> JobPlan:
+        if self.fanout is not None:
+            raise ValueError(f"{self.name} is a fan-out: its members' plans come from their schedule calls")
         fp = None if self.failure_policy is None else self.failure_policy.to_model()
         return JobPlan(self.name, self.schedule, self.due_time, self.repeats, self.ttl, fp, policy)
 
@@ -341,6 +425,15 @@ class Sources(_Section):
                     f"{show(name)} is already used by sources.{seen[name]}: source names must be unique", where
                 )
             seen[name] = where
+        for i, job in enumerate(self.jobs):
+            members = [] if job.fanout is None else job.fanout.members(job.name)
+            for where, name in entries:
+                if name in members:
+                    raise Invalid(
+                        f"{show(name)} is a member of the fan-out sources.jobs.{i} ({members[0]} to {members[-1]}): "
+                        "source names must be unique",
+                        where,
+                    )
         return self
 
 
@@ -605,6 +698,29 @@ class Scenario(_Section):
         return self
 
     @model_validator(mode="after")
+    def _fanouts_fit(self) -> Scenario:
+        latest = self.observe.duration - FANOUT_END_MARGIN
+        for i, job in enumerate(self.sources.jobs):
+            fan = job.fanout
+            if fan is None or fan.last_due <= latest:
+                continue
+            fits = 0 if fan.first_due > latest else (latest - fan.first_due) // fan.every + 1
+            need = format_duration(fan.last_due + FANOUT_END_MARGIN)
+            instead = (
+                f"count at most {fits}, or observe.duration at least {need}"
+                if fits
+                else f"observe.duration at least {need}"
+            )
+            raise Invalid(
+                f"{fan.count} members every {format_duration(fan.every)} from {format_duration(fan.first_due)} put "
+                f"the last at {format_duration(fan.last_due)}, past observe.duration "
+                f"{format_duration(self.observe.duration)} minus {format_duration(FANOUT_END_MARGIN)} (jobs are "
+                f"deleted when the observation ends, and the last second before is not counted): use {instead}",
+                f"sources.jobs.{i}.fanout.count",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _faults_fit(self) -> Scenario:
         jobs, bindings = [j.name for j in self.sources.jobs], [b.name for b in self.sources.bindings]
         for i, fault in enumerate(self.faults):
@@ -653,7 +769,8 @@ class Scenario(_Section):
     def _actions_fit(self) -> Scenario:
         if self.actions and self.faults:
             raise Invalid("faults and actions in one scenario are not supported yet: use one or the other", "actions")
-        jobs = {j.name: j for j in self.sources.jobs}
+        jobs = {j.name: j for j in self.sources.jobs if j.fanout is None}
+        fanouts = {j.name for j in self.sources.jobs if j.fanout is not None}
         deleted: set[str] = set()
         previous = timedelta(0)
         for i, action in enumerate(self.actions):
@@ -666,6 +783,12 @@ class Scenario(_Section):
                     f"{where}.at",
                 )
             previous = action.at
+            if action.job in fanouts:
+                raise Invalid(
+                    f"{show(action.job)} is a fan-out source: its members are one-shot jobs the runner creates, "
+                    "which actions cannot target",
+                    f"{where}.job",
+                )
             if action.job not in jobs:
                 close = difflib.get_close_matches(action.job, list(jobs), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -684,6 +807,11 @@ class Scenario(_Section):
                 except ScheduleError as exc:
                     raise Invalid(str(exc).split(": ", 1)[-1], where) from None
         for name in self.app.bodies:
+            if name in fanouts:
+                raise Invalid(
+                    f"{show(name)} is a fan-out source: bodies are per job name, and its members have their own",
+                    f"app.bodies.{name}",
+                )
             if name not in jobs:
                 raise Invalid(
                     f"{show(name)} is not a job of sources.jobs: bodies are per job name", f"app.bodies.{name}"
@@ -701,7 +829,13 @@ class Scenario(_Section):
         return self.action_job(index).plan(self.expect.jobs)
 
     def job_plans(self) -> list[JobPlan]:
-        return [job.plan(self.expect.jobs) for job in self.sources.jobs]
+        """The plans of the jobs that are not fan-outs (``harness.fanout`` plans those from their calls)."""
+        return [job.plan(self.expect.jobs) for job in self.sources.jobs if job.fanout is None]
+
+    @property
+    def fanouts(self) -> list[JobSource]:
+        """The fan-out job sources, in scenario order."""
+        return [job for job in self.sources.jobs if job.fanout is not None]
 
     def binding_plans(self) -> list[BindingPlan]:
         return [BindingPlan(b.name, b.schedule, self.expect.bindings) for b in self.sources.bindings]

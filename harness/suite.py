@@ -1,4 +1,4 @@
-"""A suite: a list of scenarios, each with the verdict its oracle predicts, run one after another.
+"""A suite: a list of scenarios, each with what its oracle predicts, run one after another.
 
 ```yaml
 name: regression
@@ -6,11 +6,21 @@ cases:
   - scenario: jobs-vs-cron.yaml          # relative to the suite file
     set: [observe.duration=20s]          # optional --set overrides
     predict: pass                        # the verdict the scenario states it should get (default pass)
+  - scenario: kill-daprd-mid-handler.yaml
+    predict: {verdict: fail, duplicates: ">=1", missed: 0, early: 0, spurious: 0}   # and the anomalies
+  - scenario: network-ack-loss.yaml
+    predict:
+      verdict: fail
+      sources: {job-a: {verdict: fail, duplicates: ">=1", missed: 0}, job-fan: {duplicates: ">=1"}}
 ```
 
-A case passes when the run's verdict is the predicted one: a scenario built to provoke a duplicate predicts
-``fail`` under exactly-once, and the suite checks that the checker does flag it. One JUnit test case per
-scenario, with the run's anomalies in the failure text. The suite's exit code is the worst case outcome.
+``predict`` (``harness.prediction``): the verdict, or a mapping with the run's verdict and counts (summed over
+sources) and per-source verdicts and counts. A case passes when everything predicted holds: a scenario built to
+provoke a duplicate predicts ``fail`` and the duplicate, and the suite checks that the checker flags that anomaly,
+not just any. A case whose verdict matches but whose counts do not fails, naming each difference
+(``job-a duplicates: predicted >=1, got 0``). Every prediction is checked against its scenario's sources before
+anything starts. One JUnit test case per scenario, with the differences and the run's anomalies in the failure
+text. The suite's exit code is the worst case outcome.
 """
 
 from __future__ import annotations
@@ -18,13 +28,14 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from harness.errors import InputError
 from harness.model import Verdict
+from harness.prediction import Prediction, PredictionError, parse
 from harness.scenario import Scenario
 from harness.scenario_loader import load_scenario
 
@@ -38,7 +49,7 @@ class SuiteCase(BaseModel):
 
     scenario: str
     set: list[str] = Field(default_factory=list)
-    predict: Literal["pass", "fail", "unknown"] = "pass"
+    predict: JsonValue = "pass"  # harness.prediction checks it, against the scenario's sources
 
 
 class SuiteFile(BaseModel):
@@ -53,7 +64,12 @@ class Case:
     name: str
     path: Path
     scenario: Scenario
-    predict: Verdict
+    prediction: Prediction
+
+    @property
+    def predict(self) -> Verdict:
+        """The predicted verdict of the run."""
+        return self.prediction.verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +79,21 @@ class CaseOutcome:
     run_dir: Path | None
     seconds: float
     detail: str  # anomalies, or the error
+    differences: tuple[str, ...] = ()  # how the run differs from the prediction (verdict and counts)
+
+    @classmethod
+    def judged(cls, case: Case, results: dict[str, Any], run_dir: Path, seconds: float) -> CaseOutcome:
+        """The outcome of a case whose run was judged (``results``: its results.json document)."""
+        differences = tuple(case.prediction.differences(results))
+        return cls(case, results["verdict"], run_dir, seconds, anomalies_text(results), differences)
 
     @property
     def outcome(self) -> Verdict:
-        """pass when the prediction held; unknown when the run could not judge; fail otherwise."""
-        if self.verdict == self.case.predict:
-            return "pass"
-        return "unknown" if self.verdict in (None, "unknown") else "fail"
+        """pass when everything predicted held; unknown when the run could not judge (and unknown was not
+        predicted); fail otherwise, also when the verdict held and a predicted count did not."""
+        if self.verdict != self.case.predict:
+            return "unknown" if self.verdict in (None, "unknown") else "fail"
+        return "fail" if self.differences else "pass"
 
 
 def load_suite(path: Path, only: list[str] | None = None, skip: list[str] | None = None) -> tuple[str, list[Case]]:
@@ -82,10 +106,19 @@ def load_suite(path: Path, only: list[str] | None = None, skip: list[str] | None
     except (yaml.YAMLError, ValidationError) as exc:
         raise SuiteError(f"{path}: not a valid suite: {exc}") from None
     cases: list[Case] = []
-    for entry in suite.cases:
+    problems: list[str] = []
+    for i, entry in enumerate(suite.cases):
         scenario_path = (path.parent / entry.scenario).resolve()
         scenario = load_scenario(scenario_path, entry.set)
-        cases.append(Case(scenario.name, scenario_path, scenario, entry.predict))
+        sources = [j.name for j in scenario.sources.jobs] + [b.name for b in scenario.sources.bindings]
+        try:
+            prediction = parse(entry.predict, f"cases.{i}.predict", scenario.name, sources)
+        except PredictionError as exc:
+            problems += [f"{path}: {line}" for line in exc.lines]
+            continue
+        cases.append(Case(scenario.name, scenario_path, scenario, prediction))
+    if problems:
+        raise SuiteError("\n".join(problems))
     names = [c.name for c in cases]
     for wanted in (only or []) + (skip or []):
         if wanted not in names:
@@ -123,9 +156,10 @@ def write_junit(path: Path, suite_name: str, outcomes: list[CaseOutcome]) -> Non
     )
     for o in outcomes:
         case = ET.SubElement(root, "testcase", classname=suite_name, name=o.case.name, time=f"{o.seconds:.1f}")
-        said = f"predicted {o.case.predict}, got {o.verdict or 'no verdict (error)'}; run dir {o.run_dir}"
+        said = f"predicted {o.case.prediction.describe()}; got {o.verdict or 'no verdict (error)'}; run dir {o.run_dir}"
         if o.outcome == "fail":
-            ET.SubElement(case, "failure", message=said).text = o.detail
+            differs = "".join(f"differs: {d}\n" for d in o.differences)
+            ET.SubElement(case, "failure", message=said).text = differs + o.detail
         elif o.outcome == "unknown":
             ET.SubElement(case, "skipped", message=said).text = o.detail
         else:

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.integration
 
 def test_killing_a_daprd_mid_handler_yields_a_duplicate(dapr_bins: Binaries, tmp_path: Path) -> None:
     """At-least-once, measured: the in-flight trigger of the killed daprd's stream is sent to another replica
-    while the first app still finishes its handler, so one occurrence is handled twice."""
+    while the first app still finishes its handler, so one occurrence is handled twice: slow-job's occurrence or
+    a member of the slow-fan fan-out (one-shot jobs, one per occurrence), whichever the killed replica held."""
     proc = onceonly("run", "scenarios/kill-daprd-mid-handler.yaml", "--reports", str(tmp_path), bins=dapr_bins)
     (run_dir,) = list(tmp_path.glob("kill-daprd-mid-handler/*"))
     results = json.loads((run_dir / "results.json").read_text())
@@ -34,11 +35,16 @@ def test_killing_a_daprd_mid_handler_yields_a_duplicate(dapr_bins: Binaries, tmp
     log = (run_dir / "logs" / f"daprd-{victim}.log").read_text()
     assert log.count("--- onceonly: starting daprd") == 2  # killed, then started again by the heal
 
-    (job,) = results["sources"]
-    assert job["duplicates"] >= 1 and job["verdict"] == "fail" and proc.returncode == 1, job
-    witness = next(w for w in job["witnesses"] if w["kind"] == "duplicate")
-    assert victim in witness["replicas"] and len(witness["replicas"]) == 2
-    assert job["missed"] == 0 and job["early"] == 0
+    rows = {s["name"]: s for s in results["sources"]}
+    assert list(rows) == ["slow-job", "slow-fan"], rows  # the fan-out is one row, beside the recurring job
+    assert results["verdict"] == "fail" and proc.returncode == 1, rows
+    assert sum(s["duplicates"] for s in rows.values()) >= 1, rows
+    duplicates = [(s["name"], w) for s in rows.values() for w in s["witnesses"] if w["kind"] == "duplicate"]
+    assert duplicates and all(victim in w["replicas"] and len(w["replicas"]) == 2 for _, w in duplicates)
+    assert all(w["note"].startswith("slow-fan-00") for name, w in duplicates if name == "slow-fan")
+    assert all(s["missed"] == 0 and s["early"] == 0 and s["spurious"] == 0 for s in rows.values()), rows
+    fan = rows["slow-fan"]
+    assert (fan["occurrences"], fan["fanout"]["count"]) == (5, 5), fan
     assert f"fault kill on replica {victim}" in (run_dir / "summary.md").read_text()
 
 

@@ -19,7 +19,8 @@ from tests.integration.test_headline import ROOT, onceonly
 pytestmark = [pytest.mark.integration, needs_chromium]
 ARTIFACTS = ROOT / "reports" / "artifacts"
 # A fault run with a shaded window and witnesses: acks from daprd to the scheduler blackholed for 10 s on the links
-# to every scheduler member ("all"), which measured 3-4 duplicates per job (ARCHITECTURE, "Network faults").
+# to every scheduler member ("all"), which measured 3-4 duplicates per job (ARCHITECTURE, "Network faults") and more
+# on the job-fan fan-out (its members share one timeline trace).
 SCENARIO = "network-ack-loss"
 WINDOW = (1400, 2400)
 BUDGET_MS = 10_000  # virtual time for plotly to lay out and draw every chart
@@ -100,6 +101,8 @@ def test_every_chart_of_a_real_run_drew(run: Run) -> None:
     assert fault["target"] == -1
     assert "fault #0 network-blackhole to-scheduler, all schedulers" in timeline
     assert 'class="shapelayer"' in timeline
+    # the fan-out's members (job-fan-000 ...) are one trace, named like its row
+    assert "jobs:job-fan (" in run.page and "other sources" not in run.page
     # the bars: one per shown source on deliveries per occurrence
     assert drawn["per-occurrence"].count('class="point"') == len(results["sources"])
 

@@ -198,15 +198,21 @@ def test_missed_occurrence_has_a_witness_and_fails_both_policies() -> None:
     assert r.lateness_ms.max == pytest.approx(20.0)  # the next occurrences are not blamed a period late
 
 
-def test_catch_up_burst_is_late_not_missed() -> None:
+def test_catch_up_burst_reads_late_not_missed_but_cannot_exclude_a_lost_and_duplicated_pair() -> None:
     ds = [d for d in clean_job() if not at(3) <= d.received_ns < at(7)]
     ds += [delivery("tick", k % 3, at(6.5) + k * MS) for k in range(3, 7)]  # 3, 4, 5, 6 back to back
     r = only(run(jobs=[EVERY_1S], deliveries=ds, operations=op("schedule", "tick", T0)))
-    assert (anomalies(r), r.verdict) == ((0, 0, 0, 0, 0), "pass")
+    # the best reading: a stall, then the stalled occurrences back to back (late, not lost) ...
+    assert anomalies(r) == (0, 0, 0, 0, 0)
     assert r.lateness_ms.max == pytest.approx(3503.0)  # occurrence 3, due at 3 s, came at 6.503 s
+    # ... but Dapr sends no occurrence id: one occurrence lost and its neighbour delivered twice looks the same
+    assert r.verdict == "unknown"
+    (w,) = [w for w in r.witnesses if w.kind == "ambiguous"]
+    assert "no anomaly (late, not lost)" in w.note and "missed" in w.note and "delivered again" in w.note
+    assert any(n.startswith("ambiguous: readings") for n in r.notes)
 
 
-def test_long_catch_up_burst_that_runs_past_the_next_due_is_late_not_missed() -> None:
+def test_long_catch_up_burst_that_runs_past_the_next_due_reads_late_not_missed() -> None:
     # What a 1-of-3 scheduler kill looks like (Dapr 1.18.2): 20 s of silence, then the stalled occurrences back to
     # back; here the burst starts 2 ms before a due time and runs 1.6 s, past the next ones.
     job = JobPlan("tick", "@every 1s")
@@ -215,8 +221,9 @@ def test_long_catch_up_burst_that_runs_past_the_next_due_is_late_not_missed() ->
     on_time = [delivery("tick", k % 3, at(k) + 5 * MS) for k in [*range(1, 5), *range(27, 31)]]
     ds = sorted(on_time + burst + after, key=lambda d: d.received_ns)
     r = only(run(jobs=[job], deliveries=ds, operations=op("schedule", "tick", T0), end=at(30.5)))
-    assert (r.occurrences, r.deliveries, anomalies(r), r.verdict) == (30, 30, (0, 0, 0, 0, 0), "pass")
+    assert (r.occurrences, r.deliveries, anomalies(r), r.verdict) == (30, 30, (0, 0, 0, 0, 0), "unknown")
     assert r.lateness_ms.max == pytest.approx(19_998.0)  # occurrence 5 came at 24.998 s
+    assert [w.kind for w in r.witnesses] == ["ambiguous"]
 
 
 def test_lost_trigger_followed_by_on_time_deliveries_right_before_a_delete() -> None:
@@ -248,8 +255,11 @@ def test_duplicate_followed_by_a_silent_occurrence_is_early_for_that_occurrence(
     ds.append(delivery("tick", 2, at(6) - 100 * MS))  # occurrence 6 fired 100 ms before its due
     r = only(run(jobs=[EVERY_1S], deliveries=ds, operations=op("schedule", "tick", T0)))
     assert (anomalies(r), r.verdict) == ((0, 0, 1, 0, 0), "fail")
-    (w,) = r.witnesses
-    assert (w.kind, w.due_ns) == ("early", at(6))
+    early, ambiguous = sorted(r.witnesses, key=lambda w: w.kind, reverse=True)
+    assert (early.kind, early.due_ns) == ("early", at(6))
+    # a late re-send of 5 s plus a lost 6 s would look the same; both fail, so the verdict stands
+    assert (ambiguous.kind, ambiguous.due_ns) == ("ambiguous", at(5))
+    assert "06.000Z missed, 2026-01-01T00:00:05.000Z delivered again" in ambiguous.note
 
 
 def test_spurious_after_delete() -> None:
@@ -269,12 +279,14 @@ def test_occurrences_just_before_a_delete_are_not_expected() -> None:
     assert "1 occurrence(s) due in the 1000.0 ms before the delete call are not counted" in r.notes[0]
 
 
-def test_duplicate_before_a_deleted_occurrence_stays_a_duplicate() -> None:
+def test_an_extra_delivery_before_a_deleted_occurrence_is_a_duplicate_or_an_early_fire() -> None:
     ops = [*op("schedule", "tick", T0), *op("delete", "tick", at(6.2))]
-    ds = [*clean_job(count=5), delivery("tick", 2, at(5.9))]  # 6 s was deleted, not fired early
+    ds = [*clean_job(count=5), delivery("tick", 2, at(5.9))]  # a re-send of 5 s, or 6 s firing 100 ms early?
     job = JobPlan("tick", "@every 1s", policy="contract")
     r = only(run(jobs=[job], deliveries=ds, operations=ops))
-    assert (anomalies(r), r.verdict) == ((1, 0, 0, 0, 0), "pass")
+    # the two readings cost the same; under contract one passes and the other fails: no tie-break may decide
+    assert (anomalies(r), r.verdict) == ((1, 0, 0, 0, 0), "unknown")
+    assert "delivered early" in next(w.note for w in r.witnesses if w.kind == "ambiguous")
 
 
 def test_delete_with_unknown_outcome_stops_counting_but_is_not_proof() -> None:
@@ -292,7 +304,8 @@ def test_spurious_after_repeats_exhausted() -> None:
     r = only(run(jobs=[job], deliveries=ds, operations=op("schedule", "three", T0)))
     assert (r.occurrences, anomalies(r), r.verdict) == (3, (0, 0, 0, 1, 0), "fail")
     assert "repeats ran out" in r.witnesses[0].note
-    assert "would next have fired at 2026-01-01T00:00:04.000Z" in r.witnesses[0].note
+    # Dapr created the job somewhere within its 5 ms schedule call: the latest it would next have fired
+    assert "would next have fired at 2026-01-01T00:00:04.005Z" in r.witnesses[0].note
     # before the schedule's continuation, an extra delivery is a duplicate of the last occurrence instead
     ds = [*clean_job(job, count=3), delivery("three", 0, at(3.5))]
     r = only(run(jobs=[job], deliveries=ds, operations=op("schedule", "three", T0)))
@@ -482,7 +495,7 @@ def test_binding_every_infers_each_replicas_phase() -> None:
     ]
     contract = only(run(bindings=[BindingPlan("tick", "@every 1s")], deliveries=ds, end=at(20)))
     assert (anomalies(contract), contract.verdict) == ((0, 0, 0, 0, 0), "pass")
-    assert contract.lateness_ms.p50 is None
+    assert contract.lateness_ms.p50 == pytest.approx(0.2)  # each fire 0.2 ms after the previous one + 1 s
     strict = only(run(bindings=[BindingPlan("tick", "@every 1s", "exactly-once")], deliveries=ds, end=at(20)))
     assert strict.duplicates == 2 * strict.occurrences
     assert (strict.missed, strict.verdict) == (0, "fail")
@@ -518,7 +531,9 @@ def job_histories(draw: st.DrawFn) -> tuple[int, int, int, list[Delivery], int]:
     end = T0 + count * period + draw(st.integers(0, period // MS - 1)) * MS
     ds = []
     for k in range(1, count + beyond + 1):
-        late = draw(st.integers(0, period // 2 - 1))
+        # on time: well inside the pin window (min(half a period, 100 ms)); a delivery half a period late is a
+        # stall by the oracle's definition, where one lost occurrence more or less is genuinely ambiguous
+        late = draw(st.integers(0, min(period // 4, 50 * MS)))
         ds.append(delivery("job", draw(st.integers(0, replicas - 1)), T0 + k * period + late))
     return period, count, end, ds, replicas
 

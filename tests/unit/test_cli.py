@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import stat
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,3 +186,52 @@ def test_dapr_which_without_binaries_says_how_to_build(capsys: pytest.CaptureFix
     assert "Nothing usable" in out
     assert "`onceonly dapr build --version 1.16.0` builds it" in out
     assert "→" not in out
+
+
+HEADLINE = Path(__file__).resolve().parents[2] / "scenarios" / "jobs-vs-cron.yaml"
+
+
+def suite_with(tmp_path: Path, predict: object) -> Path:
+    import yaml
+
+    path = tmp_path / "suite.yaml"
+    path.write_text(yaml.safe_dump({"name": "s", "cases": [{"scenario": str(HEADLINE), "predict": predict}]}))
+    return path
+
+
+def test_suite_refuses_a_bad_prediction_before_anything_starts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    suite = suite_with(tmp_path, {"verdict": "fail", "duplicates": "lots"})
+    assert run(["suite", str(suite), "--reports", str(tmp_path / "r")]) == 3
+    err = capsys.readouterr().err
+    assert f"{suite}: cases.0.predict.duplicates: 'lots' is not a count" in err
+    assert_nothing_started(tmp_path / "r")
+
+
+def test_suite_fails_a_case_whose_verdict_held_and_a_count_did_not(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite loop with a FAKE runner (it returns a judged run's results; nothing starts)."""
+    from types import SimpleNamespace
+
+    from harness import runner
+
+    def fake_execute(scenario: object, bins: object, run_dir: Path, **_: object) -> SimpleNamespace:
+        zero = dict.fromkeys(("duplicates", "retries", "missed", "early", "spurious"), 0)
+        rows = [
+            {"source": "jobs", "name": "tick-job", "policy": "exactly-once", "verdict": "pass", **zero},
+            {"source": "binding", "name": "tick-cron", "policy": "contract", "verdict": "fail", **zero, "missed": 3},
+        ]
+        return SimpleNamespace(results={"verdict": "fail", "sources": rows})
+
+    monkeypatch.setattr(cli, "case_binaries", lambda *_: (SimpleNamespace(daprd_version="1.18.2"), None))
+    monkeypatch.setattr(runner, "execute", fake_execute)
+    suite = suite_with(tmp_path, {"verdict": "fail", "sources": {"tick-job": {"duplicates": ">=1"}}})
+    junit = tmp_path / "junit.xml"
+    assert run(["suite", str(suite), "--junit", str(junit), "--reports", str(tmp_path / "r")]) == 1
+    captured = capsys.readouterr()
+    assert "differs: tick-job duplicates: predicted >=1, got 0" in captured.err
+    assert "suite s: fail" in captured.out
+    failure = ET.parse(junit).getroot().find("testcase/failure")
+    assert failure is not None and "differs: tick-job duplicates: predicted >=1, got 0" in (failure.text or "")

@@ -161,7 +161,10 @@ INVALID: dict[str, tuple[Change, str]] = {
         TtlWithoutSchedule,
         "sources.jobs.0.ttl: '1h' is not valid without a schedule: ttl needs a schedule",
     ),
-    "neither schedule nor due_time": (NoScheduleNoDueTime, "sources.jobs.0: needs a schedule or a due_time (or both)"),
+    "neither schedule nor due_time": (
+        NoScheduleNoDueTime,
+        "sources.jobs.0: needs a schedule or a due_time (or both), or a fanout",
+    ),
     "bad due_time": (
         BadDueTime,
         "sources.jobs.0.due_time: bad due_time 'soon': expected a Go duration ('5s', '1m30s'), an RFC 3339 time "

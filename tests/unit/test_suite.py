@@ -1,12 +1,16 @@
-"""Suite loading, case outcomes and the suite's JUnit file (no Dapr: outcomes are built by hand)."""
+"""Suite loading, predictions (the schema, the comparisons, the difference text), case outcomes and the suite's
+JUnit file (no Dapr: outcomes are built by hand)."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
+from harness.prediction import Count, Expected, Prediction, parse
 from harness.suite import CaseOutcome, SuiteError, load_suite, worst, write_junit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,4 +56,167 @@ def test_outcomes_compare_the_verdict_with_the_prediction(tmp_path: Path) -> Non
     assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("4", "1", "1")
     failure = root.findall("testcase")[2].find("failure")
     assert failure is not None and "duplicates=1" in (failure.text or "")
-    assert "predicted pass, got fail" in (failure.get("message") or "")
+    assert (failure.get("message") or "").startswith(
+        "predicted pass, duplicates 0, retries 0, missed 0, early 0, spurious 0; got fail"
+    )
+
+
+# --- predictions: the schema, the comparisons, the differences -------------------------------------------------
+
+HEADLINE = ROOT / "scenarios" / "jobs-vs-cron.yaml"
+
+
+def suite_file(tmp_path: Path, predict: object) -> Path:
+    path = tmp_path / "suite.yaml"
+    path.write_text(
+        yaml.safe_dump({"name": "s", "cases": [{"scenario": str(HEADLINE), "predict": predict}]}, sort_keys=False)
+    )
+    return path
+
+
+def test_predict_takes_the_verdict_or_a_mapping_of_verdicts_and_counts(tmp_path: Path) -> None:
+    [case] = load_suite(suite_file(tmp_path, "fail"))[1]
+    assert (case.predict, case.prediction) == ("fail", Prediction(Expected("fail")))
+    predict = {
+        "verdict": "fail",
+        "duplicates": ">=1",
+        "missed": 0,
+        "early": "0",
+        "sources": {"tick-job": {"duplicates": "<= 2", "retries": ">0"}, "tick-cron": {"verdict": "pass"}},
+    }
+    [case] = load_suite(suite_file(tmp_path, predict))[1]
+    assert case.prediction == Prediction(
+        Expected("fail", (("duplicates", Count(">=", 1)), ("missed", Count("==", 0)), ("early", Count("==", 0)))),
+        (
+            ("tick-job", Expected(None, (("duplicates", Count("<=", 2)), ("retries", Count(">", 0))))),
+            ("tick-cron", Expected("pass")),
+        ),
+    )
+    assert case.prediction.describe() == (
+        "fail, duplicates >=1, missed 0, early 0; tick-job: duplicates <=2, retries >0; tick-cron: pass"
+    )
+
+
+@pytest.mark.parametrize(
+    ("count", "holds", "fails"),
+    [(2, [2], [1, 3]), ("0", [0], [1]), (">=1", [1, 5], [0]), ("<=2", [0, 2], [3]), (">0", [1], [0]), ("<3", [2], [3])],
+)
+def test_a_count_is_exact_or_a_comparison(count: object, holds: list[int], fails: list[int]) -> None:
+    parsed = parse({"verdict": "pass", "duplicates": count}, "p", "x", []).run.counts[0][1]
+    assert all(parsed.holds(n) for n in holds) and not any(parsed.holds(n) for n in fails)
+
+
+BAD_PREDICTIONS: dict[str, tuple[object, list[str]]] = {
+    "not a verdict": (
+        "green",
+        ["cases.0.predict: expected pass, fail, unknown or a mapping, got 'green'"],
+    ),
+    "no verdict in a mapping": (
+        {"duplicates": 1},
+        ["cases.0.predict: missing key 'verdict' (the run's predicted verdict: pass, fail, unknown)"],
+    ),
+    "a misspelt count": (
+        {"verdict": "fail", "duplicate": 1},
+        [
+            "cases.0.predict: unknown key 'duplicate' (did you mean 'duplicates'?); valid keys: verdict, duplicates, "
+            "retries, missed, early, spurious, sources"
+        ],
+    ),
+    "a bad verdict": (
+        {"verdict": "failed"},
+        ["cases.0.predict.verdict: 'failed' is not valid: must be one of pass, fail, unknown"],
+    ),
+    "counts that are not counts": (
+        {"verdict": "fail", "duplicates": ">= one", "missed": -1, "early": True, "spurious": "=>1"},
+        [
+            f"cases.0.predict.{key}: {shown} is not a count: give a whole number (2) or a comparison such as "
+            '">=1", "<=2", ">0", "==0"'
+            for key, shown in (("duplicates", "'>= one'"), ("missed", "-1"), ("early", "true"), ("spurious", "'=>1'"))
+        ],
+    ),
+    "a source the scenario does not have": (
+        {"verdict": "pass", "sources": {"tick-jobs": {"duplicates": 0}}},
+        [
+            "cases.0.predict.sources.tick-jobs: not a source of scenario jobs-vs-cron (did you mean 'tick-job'?); "
+            "its sources: tick-job, tick-cron"
+        ],
+    ),
+    "sources inside a source": (
+        {"verdict": "pass", "sources": {"tick-job": {"sources": {}, "missed": "x"}}},
+        [
+            "cases.0.predict.sources.tick-job: unknown key 'sources'; valid keys: verdict, duplicates, retries, "
+            "missed, early, spurious",
+            "cases.0.predict.sources.tick-job.missed: 'x' is not a count: give a whole number (2) or a comparison "
+            'such as ">=1", "<=2", ">0", "==0"',
+        ],
+    ),
+    "a source that is not a mapping": (
+        {"verdict": "pass", "sources": {"tick-job": 0}},
+        ["cases.0.predict.sources.tick-job: expected a mapping such as {verdict: fail, duplicates: '>=1'}, got 0"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("predict", "lines"), BAD_PREDICTIONS.values(), ids=list(BAD_PREDICTIONS))
+def test_a_bad_prediction_is_refused_at_load_naming_the_field(
+    tmp_path: Path, predict: object, lines: list[str]
+) -> None:
+    path = suite_file(tmp_path, predict)
+    with pytest.raises(SuiteError) as exc:
+        load_suite(path)
+    assert str(exc.value) == "\n".join(f"{path}: {line}" for line in lines)
+
+
+def results(verdict: str, *sources: tuple[str, str, dict[str, int]]) -> dict[str, Any]:
+    zero = dict.fromkeys(("duplicates", "retries", "missed", "early", "spurious"), 0)
+    rows = [{"source": "jobs", "name": n, "policy": "exactly-once", "verdict": v, **zero, **c} for n, v, c in sources]
+    return {"verdict": verdict, "sources": rows}
+
+
+def test_differences_name_each_count_and_verdict_that_did_not_hold() -> None:
+    prediction = parse(
+        {
+            "verdict": "fail",
+            "duplicates": ">=3",
+            "missed": 0,
+            "sources": {"tick-job": {"verdict": "fail", "duplicates": ">=1"}, "tick-fan": {"duplicates": ">=1"}},
+        },
+        "p",
+        "x",
+        ["tick-job", "tick-fan"],
+    )
+    held = results("fail", ("tick-job", "fail", {"duplicates": 1}), ("tick-fan", "fail", {"duplicates": 4}))
+    assert prediction.differences(held) == []
+    run = results("fail", ("tick-job", "pass", {}), ("tick-fan", "fail", {"duplicates": 2, "missed": 1}))
+    assert prediction.differences(run) == [
+        "duplicates: predicted >=3, got 2",  # run-level counts are sums over the sources
+        "missed: predicted 0, got 1",
+        "tick-job verdict: predicted fail, got pass",
+        "tick-job duplicates: predicted >=1, got 0",
+    ]
+    assert prediction.differences(results("pass", ("tick-job", "fail", {"duplicates": 3}))) == [
+        "verdict: predicted fail, got pass",
+        "tick-fan: predicted, but the run has no such source",
+    ]
+
+
+def test_a_case_whose_verdict_held_and_counts_did_not_fails_with_each_difference(tmp_path: Path) -> None:
+    predict = {"verdict": "fail", "sources": {"tick-job": {"duplicates": ">=1"}, "tick-cron": {"duplicates": 0}}}
+    [case] = load_suite(suite_file(tmp_path, predict))[1]
+    run = results("fail", ("tick-job", "pass", {}), ("tick-cron", "fail", {"missed": 2}))
+    outcome = CaseOutcome.judged(case, run, tmp_path, 1.0)
+    assert outcome.differences == ("tick-job duplicates: predicted >=1, got 0",)
+    assert outcome.outcome == "fail"
+    assert CaseOutcome.judged(case, results("unknown", ("tick-job", "pass", {})), tmp_path, 1.0).outcome == "unknown"
+    run = results("fail", ("tick-job", "fail", {"duplicates": 2}), ("tick-cron", "fail", {"missed": 2}))
+    held = CaseOutcome.judged(case, run, tmp_path, 1.0)
+    assert held.outcome == "pass"
+
+    path = tmp_path / "junit.xml"
+    write_junit(path, "s", [outcome, held])
+    failure = ET.parse(path).getroot().findall("testcase")[0].find("failure")
+    assert failure is not None
+    assert (failure.text or "").startswith("differs: tick-job duplicates: predicted >=1, got 0\n")
+    assert "predicted fail; tick-job: duplicates >=1; tick-cron: duplicates 0; got fail" in (
+        failure.get("message") or ""
+    )
