@@ -34,6 +34,23 @@ daprd — ``pkg/diagnostics/component_monitoring.go`` and ``http_monitoring.go``
 
 The counters are absent from ``/metrics`` until their first increment, so a figure the version has is 0 when no
 sample is there; which figures a version has is decided by the version, not by the text.
+
+A delivery **cut off** mid-handler (the ledger has its arrival and no answer: its app died, or was still in the
+handler when the ledger was read) was never acknowledged. What each counter makes of it (read in v1.18.2 and
+v1.16.0; a daprd killed with its app takes its own counters with it, see ``lives`` below):
+
+- scheduler ``jobs_triggered_total``: never counted (no SUCCESS); the ledger side is "answered 2xx or 404", so a
+  cut-off delivery is left out. ``jobs_failed_total``: counted when its daprd lived on (the app's connection
+  broke: ``http_channel.go`` ``sendJob`` returns the client's error, ``streamer.go`` ``handleJob`` answers FAILED);
+  when its daprd died the stream broke and the trigger is ``jobs_undelivered_total`` (``pkg/scheduler/server/
+  internal/cron/cron.go`` ``respHandler``). Either way only faults cut a delivery off, and under a fault the
+  failed figure is not comparable; without one, a cut-off delivery was still in flight at the scrape, uncounted.
+- daprd ``dapr_component_job_success_count`` / ``_failure_count`` (1.17+): in neither (``streamer.go``
+  ``invokeApp`` returns the channel's error before counting), so the ledger's "answered otherwise" leaves it out.
+- daprd ``dapr_http_client_completed_count`` (the job figure before 1.17): ``status="500"`` (``sendJob`` records
+  a client error as 500), so "answered otherwise" includes it.
+- daprd ``dapr_component_input_binding_count``: ``success="false"`` (``pkg/runtime/processor/binding/input/
+  input.go`` ``read``: the handler's error is a failure), so a binding's "answered otherwise" includes it.
 """
 
 from __future__ import annotations
@@ -520,12 +537,15 @@ def _daprd_rows(
         )
         ok_value = int(sum(s["value"] for s in http if s["labels"].get("status", "").startswith("2")))
         bad_value = int(sum(s["value"] for s in http if not s["labels"].get("status", "").startswith("2")))
+    # a cut-off delivery (no answer) is a failure to the HTTP client counter (status 500), and in neither of 1.17's
+    # job counters (module docstring)
+    cut_off_counted = version_tuple(version) < DAPRD_JOB_METRICS_SINCE
     row("job deliveries answered 2xx", ok_metric, ok_value, lambda d: jobs(d) and _ok(d.status), True, mine + path)
     row(
         "job deliveries answered otherwise",
         bad_metric,
         bad_value,
-        lambda d: jobs(d) and not _ok(d.status),
+        lambda d: jobs(d) and not _ok(d.status) and (d.status is not None or cut_off_counted),
         False,
         mine + path,
     )

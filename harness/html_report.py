@@ -37,6 +37,7 @@ ANOMALY_MARKERS = 2000  # timeline: witnesses' deliveries marked, at most (resul
 SVG_POINTS = 5000  # timeline: drawn as SVG up to this many points, with WebGL (scattergl) above
 WITNESSES_SHOWN = 20  # per source in the witnesses list
 VERDICT_COLOUR = {"pass": "#1a7f37", "fail": "#cf222e", "unknown": "#9a6700"}
+CUT_OFF_SYMBOL = "hourglass"  # timeline: a delivery with an arrival and no answer (the app died mid-handler)
 KIND_COLOUR = {"retry": "#ff7f0e"}  # every other kind (duplicate, missed, early, spurious) red
 PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#aec7e8", "#98df8a")
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -144,7 +145,9 @@ def render_report(
         *_upgrade(doc),
         "<h2>Timeline</h2>",
         '<p class="muted">Every delivery the apps recorded, by replica (hover for the job and the status; a cross '
-        "is a non-2xx answer). Shaded: fault windows. Large red markers: the deliveries of a duplicate, early or "
+        "is a non-2xx answer, an hourglass a delivery cut off mid-handler: it arrived, and its app never answered, "
+        "because it died or the run ended). Shaded: fault windows (a <code>busy</code> fault names the delivery "
+        "in flight when it struck). Large red markers: the deliveries of a duplicate, early or "
         "spurious witness (orange: a retry), hover for the checker's note; missed occurrences sit at their due "
         "time on the row <i>missed</i>. The legend counts every delivery recorded, also those the checker does "
         "not count (before the observation starts, after the jobs are deleted, a binding's edge ticks: see the "
@@ -199,7 +202,13 @@ def _ms(ns: int) -> int:
 
 def fault_label(i: int, f: Mapping[str, Any]) -> str:
     """The short label of a shaded fault window: ``fault #0 kill daprd, replica 2``; what the target is, is said
-    the way ``report.fault_line`` says it (a network fault on every member's link: ``all schedulers``)."""
+    the way ``report.fault_line`` says it (a network fault on every member's link: ``all schedulers``); a ``busy``
+    target's adds the delivery in flight when it struck: ``…, replica 2, in flight: delivery 9f1c… (jobs j)``."""
+    held = report.in_flight_words(f)
+    return _fault_label(i, f) + (f", in flight: {held}" if held else "")
+
+
+def _fault_label(i: int, f: Mapping[str, Any]) -> str:
     kind, target = str(f.get("kind", "?")), f.get("target", "?")
     part = f" {f['part']}" if f.get("part") and f["part"] != "-" else ""
     if kind == "scale":
@@ -209,6 +218,22 @@ def fault_label(i: int, f: Mapping[str, Any]) -> str:
     else:
         where = f"{'scheduler' if kind.startswith('scheduler') else 'replica'} {target}"
     return f"fault #{i} {kind}{part}, {where}"
+
+
+def _symbol(status: int | None) -> str:
+    """A delivery's marker: a circle answered 2xx, a cross answered otherwise, an hourglass cut off (no answer)."""
+    if status is None:
+        return CUT_OFF_SYMBOL
+    return "circle" if 200 <= int(status) < 300 else "x"
+
+
+def _answer(status: int | None) -> str:
+    return " cut off (no answer)" if status is None else f" answered {status}"
+
+
+def _cut_off_words(ds: Sequence[Mapping[str, Any]]) -> str:
+    cut = sum(d["status"] is None for d in ds)
+    return f", {cut} cut off" if cut else ""
 
 
 def witness_legend(kind: str, witnesses: int, marked: int) -> str:
@@ -248,13 +273,9 @@ def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Fi
                 x=[_ms(int(d["received_ns"])) for d in ds],
                 y=[int(d["replica"]) + offset for d in ds],
                 mode="markers",
-                name=f"{label} ({len(ds)} recorded)",
-                marker={
-                    "size": 6,
-                    "color": PALETTE[i % len(PALETTE)],
-                    "symbol": ["circle" if 200 <= int(d["status"]) < 300 else "x" for d in ds],
-                },
-                text=[f"{d['name']} → replica {d['replica']}, answered {d['status']}" for d in ds],
+                name=f"{label} ({len(ds)} recorded{_cut_off_words(ds)})",
+                marker={"size": 6, "color": PALETTE[i % len(PALETTE)], "symbol": [_symbol(d["status"]) for d in ds]},
+                text=[f"{d['name']} → replica {d['replica']},{_answer(d['status'])}" for d in ds],
                 hovertemplate="%{x}<br>%{text}<extra></extra>",
             )
         )
@@ -279,7 +300,7 @@ def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Fi
                 m["x"].append(_ms(int(d["received_ns"])))
                 m["y"].append(int(d["replica"]))
                 late = "" if d.get("late_ms") is None else f", {d['late_ms']:+.1f} ms late"
-                m["text"].append(f"{note}<br>replica {d['replica']}{late}, answered {d['status']}")
+                m["text"].append(f"{note}<br>replica {d['replica']}{late},{_answer(d['status'])}")
                 shown += 1
     for kind, m in marks.items():
         fig.add_trace(

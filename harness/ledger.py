@@ -1,37 +1,76 @@
 """Reads a run's ledger back out of Redis (and the replicas' journals), and records the harness's operations.
 
-Deliveries come from the stream the apps write (``target_app.contract``) merged with every replica's local
-journal, de-duplicated by delivery id: a record written twice (a retried XADD) is one delivery, never a
-duplicate one. Judging is the checker's job, not this module's.
+The apps write two records per delivery (``target_app.contract``): an arrival before any handler work and an
+answer after it. ``Ledger.deliveries`` reads both kinds from the stream and from every replica's journal, drops
+retried writes (the same kind and delivery id again: one delivery, never a duplicate one), and joins them by
+delivery id into ``Delivery`` rows; an arrival without an answer is a delivery **cut off** mid-handler
+(``status`` None). When the stream and a journal both hold an answer for one delivery, the journal's wins: the app
+journals an answer only when its stream write failed, and then answers what it journaled (503), whatever the
+failed write may have left behind.
+
+Its statistics say where the records came from and name every **ledger gap**: something the ledger cannot vouch
+for, so a verdict built on it may be missing a delivery. ``ledger_gaps`` turns them into one reason per kind.
+Judging (and what a gap does to a verdict) is the checker's job, not this module's.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, cast
 
 import redis
 
 from harness.model import Delivery, Operation, SourceKind
 from target_app import contract
-from target_app.contract import DeliveryRecord
+from target_app.contract import AnswerRecord, ArrivalRecord, RecordError, record_from_json
+
+# Counts in the statistics that are ledger gaps, and how each reads for people (``ledger_gaps``).
+GAPS: dict[str, str] = {
+    "stream_missing_entries": "record(s) the apps added to the stream are no longer in it (trimmed or deleted: "
+    "XINFO STREAM entries-added is larger than what was read)",
+    "stream_unparseable": "stream entr(y/ies) could not be read as a record",
+    "journal_unreadable_files": "replica journal file(s) could not be read",
+    "journal_torn_lines": "journal line(s) were torn (an app died while writing its journal)",
+    "answers_without_arrival": "answer record(s) have no arrival record, so their delivery cannot be placed",
+}
+STATS = (
+    "stream_entries",  # records read from the stream
+    "journal_files",
+    "journal_entries",  # records read from the journals
+    "arrivals",  # distinct deliveries (arrival records)
+    "answers",  # distinct answer records joined to an arrival
+    "cut_off",  # arrivals without an answer: reached business logic, never answered
+    "duplicate_writes",  # a record read again (a retried write, or in both stream and journal)
+    "answers_from_journal",  # a stream answer replaced by the journal's (what the app really answered)
+    *GAPS,
+)
 
 
 def ops_key(run_id: str) -> str:
     return f"onceonly:{run_id}:ops"
 
 
-def to_delivery(rec: DeliveryRecord) -> Delivery:
+def ledger_gaps(stats: Mapping[str, int]) -> list[str]:
+    """One readable reason per kind of ledger gap in ``stats`` (``Ledger.deliveries``' statistics, or a run's
+    ``history.json`` ``ledger_stats``), with its count; empty when the ledger is complete."""
+    return [f"{stats[key]} {text}" for key, text in GAPS.items() if stats.get(key, 0) > 0]
+
+
+def join(arrival: ArrivalRecord, answer: AnswerRecord | None) -> Delivery:
+    """One delivery from its arrival and its answer (None: cut off)."""
     return Delivery(
-        delivery_id=rec.delivery_id,
-        source=cast(SourceKind, rec.source),
-        name=rec.name,
-        replica=rec.replica,
-        received_ns=rec.received_ns,
-        status=rec.status,
-        headers=dict(rec.headers),
+        delivery_id=arrival.delivery_id,
+        source=cast(SourceKind, arrival.source),
+        name=arrival.name,
+        replica=arrival.replica,
+        received_ns=arrival.received_ns,
+        status=None if answer is None else answer.status,
+        headers=dict(arrival.headers),
+        answered_ns=None if answer is None else answer.answered_ns,
+        effects=() if answer is None else answer.effects,
     )
 
 
@@ -42,6 +81,47 @@ def operation_to_json(op: Operation) -> str:
 def operation_from_json(text: str | bytes) -> Operation:
     data = json.loads(text)
     return Operation(**data)
+
+
+class _Records:
+    """Arrivals and answers as they are read, de-duplicated, with the statistics."""
+
+    def __init__(self) -> None:
+        self.arrivals: dict[str, ArrivalRecord] = {}
+        self.answers: dict[str, AnswerRecord] = {}
+        self.stats = dict.fromkeys(STATS, 0)
+
+    def add(self, raw: str | bytes, origin: str) -> None:
+        try:
+            rec = record_from_json(raw)
+        except RecordError:
+            self.stats["stream_unparseable" if origin == "stream" else "journal_torn_lines"] += 1
+            return
+        self.stats[f"{origin}_entries"] += 1
+        if isinstance(rec, ArrivalRecord):
+            if rec.delivery_id in self.arrivals:
+                self.stats["duplicate_writes"] += 1
+            else:
+                self.arrivals[rec.delivery_id] = rec
+            return
+        seen = self.answers.get(rec.delivery_id)
+        if seen is None:
+            self.answers[rec.delivery_id] = rec
+        elif seen == rec:
+            self.stats["duplicate_writes"] += 1
+        elif origin == "journal" and seen.ledger == "redis":
+            self.answers[rec.delivery_id] = rec
+            self.stats["answers_from_journal"] += 1
+        else:
+            self.stats["duplicate_writes"] += 1
+
+    def deliveries(self) -> list[Delivery]:
+        joined = [join(a, self.answers.get(i)) for i, a in self.arrivals.items()]
+        self.stats["arrivals"] = len(self.arrivals)
+        self.stats["answers"] = sum(i in self.arrivals for i in self.answers)
+        self.stats["cut_off"] = sum(d.cut_off for d in joined)
+        self.stats["answers_without_arrival"] = sum(i not in self.arrivals for i in self.answers)
+        return sorted(joined, key=lambda d: (d.received_ns, d.delivery_id))
 
 
 class Ledger:
@@ -55,58 +135,60 @@ class Ledger:
     def record_op(self, op: Operation) -> None:
         self._redis.xadd(ops_key(self.run_id), {"o": operation_to_json(op)})
 
-    def _entries(self, key: str, field: str) -> list[bytes]:
-        """The ``field`` of every entry of stream ``key``, oldest first."""
-        rows = cast(list[tuple[bytes, dict[bytes, bytes]]], self._redis.xrange(key) or [])
-        return [fields[field.encode()] for _id, fields in rows]
-
     def operations(self) -> list[Operation]:
-        return [operation_from_json(raw) for raw in self._entries(ops_key(self.run_id), "o")]
+        rows = cast(list[tuple[bytes, dict[bytes, bytes]]], self._redis.xrange(ops_key(self.run_id)) or [])
+        return [operation_from_json(fields[b"o"]) for _id, fields in rows]
+
+    def _stream(self) -> tuple[list[dict[bytes, bytes]], int]:
+        """Every entry of the deliveries stream, and how many entries were ever added to it (XINFO STREAM
+        ``entries-added``, Redis 7.0+), read in one transaction so no write falls between the two."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.xinfo_stream(contract.deliveries_key(self.run_id))
+        pipe.xrange(contract.deliveries_key(self.run_id))
+        info, rows = pipe.execute(raise_on_error=False)
+        if isinstance(info, redis.ResponseError):  # no such key: no app recorded anything
+            return [], 0
+        entries = [fields for _id, fields in cast(list[tuple[bytes, dict[bytes, bytes]]], rows)]
+        return entries, int(cast(dict[str, Any], info).get("entries-added", len(entries)))
 
     def deliveries(self) -> tuple[list[Delivery], dict[str, int]]:
-        """Every delivery of the run in received order, and where they came from (counts for the report)."""
-        seen: dict[str, DeliveryRecord] = {}
-        stats = {"stream_entries": 0, "journal_entries": 0, "duplicate_writes": 0}
-        for raw in self._entries(contract.deliveries_key(self.run_id), contract.STREAM_FIELD):
-            stats["stream_entries"] += 1
-            self._add(seen, DeliveryRecord.from_json(raw), stats)
+        """Every delivery of the run in received order, and the statistics (``STATS``; the gaps are ``GAPS``)."""
+        records = _Records()
+        entries, added = self._stream()
+        for fields in entries:
+            raw = fields.get(contract.STREAM_FIELD.encode())
+            if raw is None:
+                records.stats["stream_unparseable"] += 1
+                continue
+            records.add(raw, "stream")
+        records.stats["stream_missing_entries"] = max(0, added - len(entries))
         for path in sorted(self.journal_dir.glob("*.jsonl")):
-            text = path.read_text()
-            lines = text.split("\n")
-            for line in lines:
-                if not line.strip():
-                    continue
-                try:
-                    rec = DeliveryRecord.from_json(line)
-                except ValueError:
-                    # The last line of a journal an app is still writing (or died writing) can be torn. Its
-                    # delivery was never answered 2xx: the app answers only after the fsync of a whole line.
-                    stats["journal_torn_lines"] = stats.get("journal_torn_lines", 0) + 1
-                    continue
-                stats["journal_entries"] += 1
-                self._add(seen, rec, stats)
-        ordered = sorted(seen.values(), key=lambda r: (r.received_ns, r.delivery_id))
-        return [to_delivery(r) for r in ordered], stats
-
-    @staticmethod
-    def _add(seen: dict[str, DeliveryRecord], rec: DeliveryRecord, stats: dict[str, int]) -> None:
-        if rec.delivery_id in seen:
-            stats["duplicate_writes"] += 1
-            return
-        seen[rec.delivery_id] = rec
+            records.stats["journal_files"] += 1
+            try:
+                text = path.read_text()
+            except (OSError, UnicodeDecodeError):
+                records.stats["journal_unreadable_files"] += 1
+                continue
+            for line in text.split("\n"):
+                # A torn line is the last one of a journal whose app died writing it; the app answers only after
+                # the fsync of whole lines, so that delivery was never answered 2xx: a gap all the same.
+                if line.strip():
+                    records.add(line, "journal")
+        return records.deliveries(), records.stats
 
     def side_effects(self) -> dict[tuple[str, str], dict[str, int]]:
-        """{(source, name): {"naive": n, "idempotent": m}} from the apps' counters."""
+        """{(source, name): {"naive": n, "idempotent": m}}: the naive counters, and the idempotency guard keys
+        (one per occurrence key whose idempotent side effect ran)."""
         result: dict[tuple[str, str], dict[str, int]] = {}
         prefix = f"onceonly:{self.run_id}:effect:"
         for key in self._redis.scan_iter(match=contract.effect_pattern(self.run_id), count=1000):
-            text = key.decode()
-            kind, _, rest = text.removeprefix(prefix).partition(":")
-            if kind not in ("naive", "idem"):
-                continue  # idempotency guard keys
-            source, _, name = rest.partition(":")
-            value = self._redis.get(key)
-            flavour: Literal["naive", "idempotent"] = "naive" if kind == "naive" else "idempotent"
-            entry = result.setdefault((source, name), {"naive": 0, "idempotent": 0})
-            entry[flavour] = int(value or 0)
+            kind, _, rest = key.decode().removeprefix(prefix).partition(":")
+            if kind == "naive":
+                source, _, name = rest.partition(":")
+                entry = result.setdefault((source, name), {"naive": 0, "idempotent": 0})
+                entry["naive"] = int(self._redis.get(key) or 0)
+            elif kind == "key":
+                source, _, name_occurrence = rest.partition(":")
+                name = name_occurrence.rpartition(":")[0]
+                result.setdefault((source, name), {"naive": 0, "idempotent": 0})["idempotent"] += 1
         return result

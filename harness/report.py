@@ -41,9 +41,11 @@ __all__ = [
     "VERDICT_STYLE",
     "CheckOutcome",
     "action_lines",
+    "answer_words",
     "dapr_metrics_lines",
     "fault_context",
     "fault_line",
+    "in_flight_words",
     "load_aggregate",
     "read_ledger_csv",
     "results_document",
@@ -99,7 +101,8 @@ def _witness(w: Witness) -> dict[str, Any]:
                 "replica": d.replica,
                 "received_ns": d.received_ns,
                 "late_ms": None if w.due_ns is None else (d.received_ns - w.due_ns) / 1e6,
-                "status": d.status,
+                "status": d.status,  # null: cut off (an arrival record and no answer)
+                "cut_off": d.cut_off,
                 "delivery_id": d.delivery_id,
             }
             for d in w.deliveries
@@ -216,14 +219,25 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def in_flight_words(f: Mapping[str, Any]) -> str:
+    """The delivery a ``busy`` fault's replica held when it struck: "delivery 9f1c… (jobs tick-job)"; "" if none."""
+    d = f.get("in_flight")
+    if not isinstance(d, Mapping):
+        return ""
+    return f"delivery {d.get('delivery_id', '?')} ({d.get('source', '?')} {d.get('name', '?')})"
+
+
 def fault_line(f: Mapping[str, Any]) -> str:
-    """One fault window for people: what, on which target, from when to when."""
+    """One fault window for people: what, on which target, from when to when (and, for a ``busy`` target, which
+    delivery was in flight when it struck)."""
     kind = str(f.get("kind", "?"))
     injected = f.get("injected_ns")
     healed = f.get("healed_ns")
     span = f"{utc(int(injected)) if injected else '-'} → {utc(int(healed)) if healed else 'no heal'}"
     how = ", ".join(str(f[k]) for k in ("part", "signal") if f.get(k) and f[k] != "-")
-    note = f" — {f['note']}" if f.get("note") else ""
+    held = in_flight_words(f)
+    note = "; ".join(filter(None, [str(f.get("note") or ""), f"in flight: {held}" if held else ""]))
+    note = f" — {note}" if note else ""
     if kind == "scale":
         return f"scale to {f.get('target', '?')} replicas: {span}{note}"
     if kind.startswith("network"):
@@ -360,11 +374,18 @@ def fault_context(w: Mapping[str, Any], faults: Sequence[Mapping[str, Any]], aft
     return ""
 
 
+def answer_words(status: int | None) -> str:
+    """How a witness delivery's answer reads: "" for 2xx, "answered 503", "cut off (no answer)" for None."""
+    if status is None:
+        return " cut off (no answer)"
+    return "" if 200 <= status < 300 else f" answered {status}"
+
+
 def witness_line(w: Mapping[str, Any]) -> str:
     hits = ", ".join(
         f"replica {d['replica']} at {utc(d['received_ns'])}"
         + ("" if d["late_ms"] is None else f" ({d['late_ms']:+.1f} ms)")
-        + ("" if 200 <= d["status"] < 300 else f" answered {d['status']}")
+        + answer_words(d["status"])
         for d in w["deliveries"]
     )
     apart = "" if w["spread_ms"] is None else f"; {w['spread_ms']:.1f} ms apart"
@@ -626,8 +647,10 @@ _OPERATION_COLUMNS = [f.name for f in fields(Operation)]
 
 
 def write_ledger_csv(run_dir: Path, deliveries: Sequence[Delivery], operations: Sequence[Operation]) -> None:
-    """deliveries.csv and operations.csv: one row per record, columns as in ``harness.model``; ``headers`` and
-    ``detail`` are JSON objects (keys sorted)."""
+    """deliveries.csv and operations.csv: one row per delivery (its arrival joined with its answer) and per
+    operation, columns as in ``harness.model``; ``headers`` and ``detail`` are JSON objects (keys sorted),
+    ``effects`` a JSON list. A delivery **cut off** mid-handler (an arrival, no answer) has ``status`` and
+    ``answered_ns`` empty and ``effects`` ``[]``."""
     for filename, columns, rows in (
         (DELIVERIES_CSV, _DELIVERY_COLUMNS, deliveries),
         (OPERATIONS_CSV, _OPERATION_COLUMNS, operations),

@@ -29,7 +29,7 @@ from harness.actions import run_actions, schedule_kwargs
 from harness.checker import CheckInput, CheckResult, check
 from harness.claims import ActionClaim
 from harness.cluster.local import ClusterSpec, LocalCluster
-from harness.cluster.members import version_tuple
+from harness.cluster.members import ReplicaMember, version_tuple
 from harness.errors import InputError
 from harness.fanout_fold import fold
 from harness.jobs_client import JobsClient
@@ -79,6 +79,15 @@ def replica_windows(
         if t < hi:
             windows.append(ReplicaWindow(replica, t, hi))
     return windows
+
+
+def live_replica(cluster: LocalCluster) -> ReplicaMember | None:
+    """The lowest-indexed replica whose daprd is running now, or None."""
+    for index in sorted(cluster.replicas):
+        child = cluster.supervisor.children.get(cluster.replicas[index].daprd_name)
+        if child is not None and child.alive() and not child.paused:
+            return cluster.replicas[index]
+    return None
 
 
 def binding_component(plan: BindingPlan) -> str:
@@ -223,7 +232,14 @@ def execute(
                 )
             else:
                 handles = run_timeline(
-                    Nemesis(cluster, random.Random(scenario.seed), http, events.emit, upgrade=upgrade),
+                    Nemesis(
+                        cluster,
+                        random.Random(scenario.seed),
+                        http,
+                        events.emit,
+                        upgrade=upgrade,
+                        has_jobs=bool(scenario.sources.jobs) or scenario.workload.load is not None,
+                    ),
                     scenario.faults,
                     scenario.observe.duration.total_seconds(),
                     lambda label, secs: sleep_with(countdown, label, secs),
@@ -232,8 +248,16 @@ def execute(
             events.emit("observe_ended")
             if scenario.workload.load is not None:
                 stop_load(cluster, events.emit)
+            # through a daprd that is still up: a fault may have killed the first replica for good (seen: the
+            # delete refused, the job kept firing into the quiesce, and a delivery read mid-handler as cut off)
+            alive = live_replica(cluster) or first
+            deleter = (
+                client
+                if alive is first
+                else JobsClient(http, alive.dapr_http, cluster.tokens.dapr_api, stable_api, record)
+            )
             for name in [j.name for j in jobs] + fanout.member_names(scenario):
-                client.delete(name)
+                deleter.delete(name)
             sleep_with(countdown, "quiescing", scenario.observe.quiesce.total_seconds())
             # Dapr's own counters die with the processes: read them now, before the ledger (so the ledger has
             # every delivery Dapr counted)

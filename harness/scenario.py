@@ -469,6 +469,62 @@ NETWORK_KINDS = ("network-delay", "network-blackhole", "network-reset")
 UPGRADE_KINDS = ("upgrade", "scheduler-upgrade")
 
 
+BusyKind = Literal["jobs", "binding"]
+
+
+class BusySource(_Section):
+    """What a ``busy`` target waits for: a delivery of ``source`` (and of the source ``name``, when given). Written
+    ``busy: jobs`` / ``busy: binding`` (any source of the kind) or ``busy: {source: jobs, name: tick-job}``."""
+
+    source: BusyKind
+    name: Name | None = None
+
+
+def _busy_shorthand(value: object) -> object:
+    if isinstance(value, str):
+        return {"source": value}
+    if value is None or isinstance(value, dict | BusySource):
+        return value
+    raise Invalid(f"expected jobs, binding or {{source: jobs, name: <a job>}}, got {show(value)}")
+
+
+def busy_source(fault: FaultSpec, has_jobs: bool) -> tuple[BusyKind, str | None]:
+    """What a ``busy`` target waits for: (source kind, source name or None for any of that kind). Without ``busy``:
+    a Jobs API delivery when the scenario has jobs (``has_jobs``), else a cron-binding delivery."""
+    if fault.busy is not None:
+        return fault.busy.source, fault.busy.name
+    return ("jobs" if has_jobs else "binding"), None
+
+
+def _busy_fits(fault: FaultSpec, where: str, jobs: list[str], bindings: list[str], has_jobs: bool) -> None:
+    """``busy`` only with ``target: busy``, naming a kind the scenario has and, with a name, one of its sources."""
+    if fault.busy is None:
+        return
+    if fault.target != "busy":
+        raise Invalid(f"is only valid with target busy, not target {show(fault.target)}", f"{where}.busy")
+    kind, name = busy_source(fault, has_jobs)
+    planned = jobs if kind == "jobs" else bindings
+    what = "sources.jobs" if kind == "jobs" else "sources.bindings"
+    if name is None:
+        if not planned and not (kind == "jobs" and has_jobs):
+            raise Invalid(f"{show(kind)} is not valid: the scenario has no {what}", f"{where}.busy")
+        return
+    other = bindings if kind == "jobs" else jobs
+    if name not in planned and name in other:
+        right = "binding" if kind == "jobs" else "jobs"
+        raise Invalid(
+            f"{show(name)} is not a source of {what}: it is one of the other kind (use source: {right})",
+            f"{where}.busy.name",
+        )
+    if name not in planned:
+        close = difflib.get_close_matches(name, planned, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise Invalid(
+            f"{show(name)} is not a source of {what}{hint}; {kind}: {', '.join(planned) or 'none'}",
+            f"{where}.busy.name",
+        )
+
+
 class FaultSpec(_Section):
     """One entry of the fault timeline (``harness.nemesis`` carries it out).
 
@@ -477,8 +533,12 @@ class FaultSpec(_Section):
     scale: scale to ``replicas`` (new replicas get new indices; the newest are removed first).
     scheduler-restart: stop and start scheduler member ``target``. scheduler-kill: SIGKILL that member; with
     ``heal_after`` it is started again with the same id and data. ``target``: a replica (or member) index,
-    ``random`` (picked with the scenario's seed), or ``busy`` (a replica whose app is inside a handler, i.e. holds
-    a delivery in flight; onceonly waits for one up to 30 s).
+    ``random`` (picked with the scenario's seed), or ``busy``: a replica whose app is inside the handler of a
+    delivery of the kind ``busy`` names (onceonly waits for one up to 30 s, and records which delivery was in
+    flight: its id, source and name, in the fault's event, results.json ``faults`` ``in_flight`` and the reports).
+    ``busy``: ``jobs`` (any Jobs API delivery), ``binding`` (any cron-binding delivery), or ``{source: jobs, name:
+    tick-job}`` (one planned source); only with ``target: busy``. Without it: a Jobs API delivery when the scenario
+    has jobs (or a load), else a cron-binding delivery.
     network-delay / network-blackhole / network-reset: a fault on the fault proxy's link between every daprd and
     scheduler member ``target`` (or ``all`` members), in ``direction`` (default both), healed after
     ``heal_after`` (default 10 s): every byte held ``delay``; bytes dropped with connections left open; every
@@ -497,6 +557,7 @@ class FaultSpec(_Section):
     replicas: int | None = Field(default=None, ge=1, le=20)  # scale: the replica count to scale to
     delay: PositiveDuration | None = None  # network-delay: how long each byte is held, per direction
     direction: Literal["both", "to-scheduler", "from-scheduler"] | None = None  # network faults; None: both
+    busy: Annotated[BusySource | None, BeforeValidator(_busy_shorthand)] = None  # target busy: what it waits for
 
     @property
     def on_scheduler(self) -> bool:
@@ -661,6 +722,7 @@ class Scenario(_Section):
 
     @model_validator(mode="after")
     def _faults_fit(self) -> Scenario:
+        jobs, bindings = [j.name for j in self.sources.jobs], [b.name for b in self.sources.bindings]
         for i, fault in enumerate(self.faults):
             if fault.at >= self.observe.duration:
                 raise Invalid(f"at {format_duration(fault.at)} is not within observe.duration", f"faults.{i}.at")
@@ -674,6 +736,7 @@ class Scenario(_Section):
                 raise Invalid("replicas is required for kind scale, and only for it", f"faults.{i}.replicas")
             if fault.target == "busy" and fault.on_scheduler:
                 raise Invalid("busy is only valid for replica faults", f"faults.{i}.target")
+            _busy_fits(fault, f"faults.{i}", jobs, bindings, bool(jobs) or self.workload.load is not None)
             network = fault.kind in NETWORK_KINDS
             if fault.target == "all" and not network:
                 raise Invalid("all is only valid for network faults", f"faults.{i}.target")

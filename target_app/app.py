@@ -1,17 +1,23 @@
-"""The FastAPI app that runs in every replica: it records each delivery Dapr makes, then answers.
+"""The FastAPI app that runs in every replica: it records each delivery Dapr makes on arrival, handles it, records
+its answer, then answers.
 
 Routes:
 
 - ``POST /job/{name}`` — a Jobs API trigger (v1.18.3:pkg/channel/http/http_channel.go constructJobRequest);
 - ``POST /cron/{name}`` — a cron input binding delivery (onceonly sets each binding's ``route`` to this path);
-- ``GET /healthz``; ``GET /metrics`` — Prometheus text with deliveries by source, name and answer.
+- ``GET /healthz`` — the replica and the deliveries inside the handler right now (id, source, name, received
+  time: what the nemesis's ``busy`` target waits for); ``GET /metrics`` — Prometheus text with deliveries by
+  source, name and answer.
 
-A delivery without the right ``dapr-api-token`` gets 401 and is not recorded. Otherwise the app decides its
-answer (the run's ``Behaviour``: fail the first k, a fixed status, a delay, and for a job named in
-``bodies`` a JSON body such as ``{"status": "RETRY"}``), runs the side effects on success, writes the record to the
-ledger **before** answering, and answers. If the ledger cannot take the record, the
-record goes to the replica's journal with status 503 and the app answers 503, so Dapr delivers again: a delivery
-is never acknowledged without a record. It never judges or de-duplicates anything.
+A delivery without the right ``dapr-api-token`` gets 401 and is not recorded. Otherwise the app writes the
+**arrival** record before any handler work (with the fail-first attempt counter in the same round trip), then
+handles the delivery as the run's ``Behaviour`` says (fail the first k, a fixed status, a delay, the side effects on
+success, for a job named in ``bodies`` a JSON body such as ``{"status": "RETRY"}``), writes the **answer** record,
+and answers. A delivery whose app dies mid-handler leaves an arrival and no answer: the ledger calls it cut off.
+
+A delivery is never acknowledged without a record: if the arrival cannot go to Redis, the arrival and an answer
+503 go to the replica's journal and the app answers 503 without any handler work (Dapr delivers again); if the
+answer cannot, it goes to the journal with status 503 and the app answers 503. It never judges or de-duplicates.
 """
 
 from __future__ import annotations
@@ -27,12 +33,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
-from target_app.contract import KEPT_HEADERS, DeliveryRecord
+from target_app.contract import KEPT_HEADERS, AnswerRecord, ArrivalRecord, as_dict
 from target_app.recorder import LedgerUnavailable, Recorder, RedisRecorder
 from target_app.settings import Settings
 
@@ -57,7 +64,8 @@ def create_app(settings: Settings, recorder: Recorder | None = None) -> FastAPI:
         registry=registry,
     )
     behaviour = settings.behaviour
-    inflight = [0]  # deliveries inside the handler right now (the nemesis's "busy" target looks for > 0)
+    pid = os.getpid()
+    inflight: dict[str, dict[str, str | int]] = {}  # delivery id -> what /healthz says about it
 
     def authorized(request: Request) -> bool:
         if settings.app_token is None:
@@ -70,54 +78,76 @@ def create_app(settings: Settings, recorder: Recorder | None = None) -> FastAPI:
         received_ns = time.time_ns()
         if not authorized(request):
             return Response(status_code=401)
-        inflight[0] += 1
-        try:
-            return await handle(source, name, request, received_ns)
-        finally:
-            inflight[0] -= 1
-
-    async def handle(source: str, name: str, request: Request, received_ns: int) -> Response:
         body = await request.body()
-        rec = DeliveryRecord(
+        arrival = ArrivalRecord(
             delivery_id=uuid.uuid4().hex,
             source=source,
             name=name,
             replica=settings.replica,
-            pid=os.getpid(),
+            pid=pid,
             received_ns=received_ns,
-            status=behaviour.status,
             headers={k: v for k, v in request.headers.items() if k.lower() in KEPT_HEADERS},
             body_bytes=len(body),
         )
+        attempt: int | None = None
+        if recorder is not None:
+            try:  # the arrival, before any handler work: a delivery cut off mid-handler is still on record
+                attempt = await recorder.arrive(arrival, count_attempt=behaviour.fail_first > 0)
+            except LedgerUnavailable as exc:
+                answer = AnswerRecord(arrival.delivery_id, settings.replica, pid, 503, time.time_ns(), (), "journal")
+                recorder.journal(replace(arrival, ledger="journal"), answer)
+                sys.stderr.write(
+                    f"ledger unavailable, delivery {arrival.delivery_id} journaled, answering 503: {exc}\n"
+                )
+                return respond(arrival, answer)
+        inflight[arrival.delivery_id] = {
+            "delivery_id": arrival.delivery_id,
+            "source": source,
+            "name": name,
+            "received_ns": received_ns,
+        }
         try:
-            if recorder is not None:
-                if behaviour.fail_first and await recorder.next_attempt(source, name) <= behaviour.fail_first:
-                    rec = replace(rec, status=500)
-                if behaviour.delay_ms:
-                    await asyncio.sleep(behaviour.delay_ms / 1000)
-                if 200 <= rec.status < 300:
-                    occurrence = str(received_ns // (behaviour.effect_window_ms * 1_000_000))
-                    naive = behaviour.side_effect in ("naive", "both")
-                    idem = behaviour.side_effect in ("idempotent", "both")
-                    await recorder.side_effect(source, name, occurrence, naive, idem)
-                await recorder.record(rec)
-            elif behaviour.delay_ms:
-                await asyncio.sleep(behaviour.delay_ms / 1000)
+            answer = await handle(arrival, attempt)
+        finally:
+            del inflight[arrival.delivery_id]
+        return respond(arrival, answer)
+
+    async def handle(arrival: ArrivalRecord, attempt: int | None) -> AnswerRecord:
+        """The handler: fail-first, the delay, the side effects on success; then the answer record."""
+        status = 500 if attempt is not None and attempt <= behaviour.fail_first else behaviour.status
+        if behaviour.delay_ms:
+            await asyncio.sleep(behaviour.delay_ms / 1000)
+        if recorder is None:
+            return AnswerRecord(arrival.delivery_id, settings.replica, pid, status, time.time_ns())
+        effects: tuple[str, ...] = ()
+        try:
+            if 200 <= status < 300:
+                occurrence = str(arrival.received_ns // (behaviour.effect_window_ms * 1_000_000))
+                naive = behaviour.side_effect in ("naive", "both")
+                idem = behaviour.side_effect in ("idempotent", "both")
+                effects = await recorder.side_effects(
+                    arrival.source, arrival.name, occurrence, arrival.delivery_id, naive, idem
+                )
+            answer = AnswerRecord(arrival.delivery_id, settings.replica, pid, status, time.time_ns(), effects)
+            await recorder.answer(answer)
         except LedgerUnavailable as exc:
-            assert recorder is not None
-            rec = replace(rec, status=503, ledger="journal")
-            recorder.journal(rec)
-            sys.stderr.write(f"ledger unavailable, delivery {rec.delivery_id} journaled, answering 503: {exc}\n")
-        _log(rec)
-        counter.labels(source, name, str(rec.status)).inc()
-        if source == "jobs" and name in behaviour.bodies and rec.ledger != "journal":
-            content = json.dumps(behaviour.bodies[name]).encode()
-            return Response(content=content, status_code=rec.status, media_type="application/json")
-        return Response(status_code=rec.status)
+            answer = AnswerRecord(arrival.delivery_id, settings.replica, pid, 503, time.time_ns(), effects, "journal")
+            recorder.journal(answer)
+            sys.stderr.write(f"ledger unavailable, answer {arrival.delivery_id} journaled, answering 503: {exc}\n")
+        return answer
+
+    def respond(arrival: ArrivalRecord, answer: AnswerRecord) -> Response:
+        _log(arrival, answer)
+        counter.labels(arrival.source, arrival.name, str(answer.status)).inc()
+        if arrival.source == "jobs" and arrival.name in behaviour.bodies and answer.ledger != "journal":
+            content = json.dumps(behaviour.bodies[arrival.name]).encode()
+            return Response(content=content, status_code=answer.status, media_type="application/json")
+        return Response(status_code=answer.status)
 
     @app.get("/healthz")
-    def healthz() -> dict[str, int | str]:
-        return {"status": "ok", "replica": settings.replica, "inflight": inflight[0]}
+    async def healthz() -> dict[str, Any]:  # async: no thread-pool hop, the nemesis polls it every 50 ms
+        held = sorted(inflight.values(), key=lambda d: (d["received_ns"], d["delivery_id"]))
+        return {"status": "ok", "replica": settings.replica, "inflight": len(held), "deliveries": held}
 
     @app.get("/metrics")
     def metrics() -> Response:
@@ -134,9 +164,10 @@ def create_app(settings: Settings, recorder: Recorder | None = None) -> FastAPI:
     return app
 
 
-def _log(rec: DeliveryRecord) -> None:
-    line = {"event": "delivery", **json.loads(rec.to_json())}
-    line.pop("headers", None)
+def _log(arrival: ArrivalRecord, answer: AnswerRecord) -> None:
+    """One stdout line per answered delivery: the arrival's fields (no headers) and the answer's."""
+    line: dict[str, Any] = {"event": "delivery", **as_dict(arrival), **as_dict(answer)}
+    del line["headers"]
     sys.stdout.write(json.dumps(line) + "\n")
     sys.stdout.flush()
 

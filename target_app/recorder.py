@@ -1,7 +1,13 @@
 """Where the app writes what it received: the run's Redis (the ledger), with a local journal as the fallback.
 
-``Recorder`` is the protocol the app uses. ``RedisRecorder`` is the real one; ``FakeRecorder`` keeps everything
-in memory for unit tests of the app (and can be told to fail, to test the 503 path). Neither judges anything.
+``Recorder`` is the protocol the app uses: ``arrive`` (the arrival record, and the fail-first attempt counter in
+the same round trip), ``side_effects`` (the "cleanup ran" effects, both in one round trip), ``answer`` (the answer
+record), ``journal`` (either record, to the replica's local file). ``RedisRecorder`` is the real one;
+``FakeRecorder`` keeps everything in memory for unit tests of the app (and can be told to fail, to test the 503
+paths). Neither judges anything.
+
+Round trips per delivery answered 2xx with both side effects: 3 (arrival [+ INCR], INCR + SET NX, XADD), where the
+recorder that wrote one record after the handler made 4 (INCR, SET NX, INCR, XADD) and 5 with fail-first.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from target_app import contract
-from target_app.contract import DeliveryRecord
+from target_app.contract import AnswerRecord, ArrivalRecord, Record
 
 
 class LedgerUnavailable(RuntimeError):
@@ -24,29 +30,34 @@ class LedgerUnavailable(RuntimeError):
 
 
 class Recorder(Protocol):
-    async def next_attempt(self, source: str, name: str) -> int:
-        """1 for the first delivery of (source, name) in this run across all replicas, 2 for the second, ..."""
+    async def arrive(self, rec: ArrivalRecord, count_attempt: bool) -> int | None:
+        """Write the arrival record; with ``count_attempt`` also count the attempt of (source, name) across all
+        replicas and return it (1 for the first delivery of the name in this run, ...). Raises LedgerUnavailable."""
         ...
 
-    async def side_effect(self, source: str, name: str, occurrence: str, naive: bool, idempotent: bool) -> None:
-        """Run the "cleanup ran" side effects: naive counts every run; idempotent once per occurrence key."""
+    async def side_effects(
+        self, source: str, name: str, occurrence: str, delivery_id: str, naive: bool, idempotent: bool
+    ) -> tuple[str, ...]:
+        """Run the side effects asked for and return those that ran: naive always, idempotent once per occurrence
+        key. Raises LedgerUnavailable (then whether they ran is unknown)."""
         ...
 
-    async def record(self, rec: DeliveryRecord) -> None:
-        """Write ``rec`` to the ledger; raises LedgerUnavailable if it cannot."""
+    async def answer(self, rec: AnswerRecord) -> None:
+        """Write the answer record; raises LedgerUnavailable if it cannot."""
         ...
 
-    def journal(self, rec: DeliveryRecord) -> None:
-        """Append ``rec`` to the replica's local journal (durable before returning)."""
+    def journal(self, *recs: Record) -> None:
+        """Append ``recs`` to the replica's local journal (durable before returning)."""
         ...
 
     async def close(self) -> None: ...
 
 
-def append_journal(path: Path, rec: DeliveryRecord) -> None:
+def append_journal(path: Path, *recs: Record) -> None:
+    """Append whole lines and fsync: a reader sees at most the last line torn."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as fh:
-        fh.write(rec.to_json() + "\n")
+        fh.write("".join(rec.to_json() + "\n" for rec in recs))
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -55,37 +66,52 @@ class RedisRecorder:
     def __init__(self, client: aioredis.Redis, run_id: str, journal_path: Path) -> None:
         self._redis = client
         self._run = run_id
+        self._stream = contract.deliveries_key(run_id)
         self._journal = journal_path
 
-    async def next_attempt(self, source: str, name: str) -> int:
+    async def arrive(self, rec: ArrivalRecord, count_attempt: bool) -> int | None:
+        entry = {contract.STREAM_FIELD: rec.to_json()}
         try:
-            return int(await self._redis.incr(contract.attempts_key(self._run, source, name)))
+            if not count_attempt:  # one command: a pipeline's bookkeeping costs more than it saves
+                await self._redis.xadd(self._stream, entry)  # type: ignore[arg-type]
+                return None
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.xadd(self._stream, entry)  # type: ignore[arg-type]
+            pipe.incr(contract.attempts_key(self._run, rec.source, rec.name))
+            results = await pipe.execute()
         except RedisError as exc:
             raise LedgerUnavailable(str(exc)) from exc
+        return int(results[1])
 
-    async def side_effect(self, source: str, name: str, occurrence: str, naive: bool, idempotent: bool) -> None:
+    async def side_effects(
+        self, source: str, name: str, occurrence: str, delivery_id: str, naive: bool, idempotent: bool
+    ) -> tuple[str, ...]:
+        if not (naive or idempotent):
+            return ()
+        pipe = self._redis.pipeline(transaction=False)
+        if naive:
+            pipe.incr(contract.naive_effect_key(self._run, source, name))
+        if idempotent:
+            pipe.set(contract.idempotency_guard_key(self._run, source, name, occurrence), delivery_id, nx=True)
         try:
-            if naive:
-                await self._redis.incr(contract.naive_effect_key(self._run, source, name))
-            if idempotent:
-                guard = contract.idempotency_guard_key(self._run, source, name, occurrence)
-                if await self._redis.set(guard, "1", nx=True):
-                    await self._redis.incr(contract.idempotent_effect_key(self._run, source, name))
+            results = await pipe.execute()
         except RedisError as exc:
             raise LedgerUnavailable(str(exc)) from exc
+        ran = ("naive",) if naive else ()
+        return (*ran, "idempotent") if idempotent and results[-1] else ran
 
-    async def record(self, rec: DeliveryRecord) -> None:
+    async def answer(self, rec: AnswerRecord) -> None:
         last: Exception | None = None
-        for _ in range(2):  # a retried XADD may land twice: the reader de-duplicates by delivery_id
+        for _ in range(2):  # a retried XADD may land twice: the reader de-duplicates by (kind, delivery_id)
             try:
-                await self._redis.xadd(contract.deliveries_key(self._run), {contract.STREAM_FIELD: rec.to_json()})
+                await self._redis.xadd(self._stream, {contract.STREAM_FIELD: rec.to_json()})
                 return
             except RedisError as exc:
                 last = exc
         raise LedgerUnavailable(str(last))
 
-    def journal(self, rec: DeliveryRecord) -> None:
-        append_journal(self._journal, rec)
+    def journal(self, *recs: Record) -> None:
+        append_journal(self._journal, *recs)
 
     async def close(self) -> None:
         with contextlib.suppress(RedisError):
@@ -94,36 +120,48 @@ class RedisRecorder:
 
 @dataclass
 class FakeRecorder:
-    """In-memory recorder for unit tests. ``fail`` makes every ledger write raise LedgerUnavailable."""
+    """In-memory recorder for unit tests (a fake of the ledger). ``fail`` makes every ledger write raise
+    LedgerUnavailable; ``fail_answers`` only the answer record's."""
 
     fail: bool = False
-    records: list[DeliveryRecord] = field(default_factory=list)
-    journaled: list[DeliveryRecord] = field(default_factory=list)
+    fail_answers: bool = False
+    arrivals: list[ArrivalRecord] = field(default_factory=list)
+    answers: list[AnswerRecord] = field(default_factory=list)
+    journaled: list[Record] = field(default_factory=list)
     attempts: dict[tuple[str, str], int] = field(default_factory=dict)
     naive: dict[tuple[str, str], int] = field(default_factory=dict)
     idempotent_keys: set[tuple[str, str, str]] = field(default_factory=set)
 
-    async def next_attempt(self, source: str, name: str) -> int:
+    async def arrive(self, rec: ArrivalRecord, count_attempt: bool) -> int | None:
         if self.fail:
             raise LedgerUnavailable("fake ledger is down")
-        self.attempts[(source, name)] = self.attempts.get((source, name), 0) + 1
-        return self.attempts[(source, name)]
+        self.arrivals.append(rec)
+        if not count_attempt:
+            return None
+        self.attempts[(rec.source, rec.name)] = self.attempts.get((rec.source, rec.name), 0) + 1
+        return self.attempts[(rec.source, rec.name)]
 
-    async def side_effect(self, source: str, name: str, occurrence: str, naive: bool, idempotent: bool) -> None:
+    async def side_effects(
+        self, source: str, name: str, occurrence: str, delivery_id: str, naive: bool, idempotent: bool
+    ) -> tuple[str, ...]:
         if self.fail:
             raise LedgerUnavailable("fake ledger is down")
+        ran: tuple[str, ...] = ()
         if naive:
             self.naive[(source, name)] = self.naive.get((source, name), 0) + 1
-        if idempotent:
+            ran += ("naive",)
+        if idempotent and (source, name, occurrence) not in self.idempotent_keys:
             self.idempotent_keys.add((source, name, occurrence))
+            ran += ("idempotent",)
+        return ran
 
-    async def record(self, rec: DeliveryRecord) -> None:
-        if self.fail:
+    async def answer(self, rec: AnswerRecord) -> None:
+        if self.fail or self.fail_answers:
             raise LedgerUnavailable("fake ledger is down")
-        self.records.append(rec)
+        self.answers.append(rec)
 
-    def journal(self, rec: DeliveryRecord) -> None:
-        self.journaled.append(rec)
+    def journal(self, *recs: Record) -> None:
+        self.journaled.extend(recs)
 
     async def close(self) -> None:
         pass

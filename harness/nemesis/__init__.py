@@ -1,12 +1,13 @@
 """Faults: each an inject/heal pair carried out through ``LocalCluster`` operations, with a recorded handle.
 
 ``Nemesis.inject(spec)`` picks the target (an index, ``random`` with the scenario's seeded RNG, or ``busy``: a
-replica whose app is inside a handler, i.e. holds a delivery in flight), does the fault and returns a
-``FaultHandle``; ``Nemesis.heal(handle)`` undoes it (restart a killed part, SIGCONT a paused one, start a killed
-scheduler member, remove a network fault's toxics from the fault proxy). ``run_timeline`` plays a scenario's
-faults during the observation window and heals whatever is still open in ``finally``, also when the run fails
-or is interrupted (a toxic left by a failed inject dies with the proxy process at teardown). Every inject and
-heal is an event, and the handles become the fault windows of the report.
+replica whose app is inside the handler of a delivery of the kind the fault's ``busy`` names, read from each
+app's ``/healthz``; the handle and the event record which delivery was in flight: ``in_flight``), does the fault
+and returns a ``FaultHandle``; ``Nemesis.heal(handle)`` undoes it (restart a killed part, SIGCONT a paused one,
+start a killed scheduler member, remove a network fault's toxics from the fault proxy). ``run_timeline`` plays a
+scenario's faults during the observation window and heals whatever is still open in ``finally``, also when the
+run fails or is interrupted (a toxic left by a failed inject dies with the proxy process at teardown). Every
+inject and heal is an event, and the handles become the fault windows of the report.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dapr.binaries import Binaries
 from harness.cluster.local import LocalCluster
 from harness.cluster.proxy import FaultProxyMember, NetworkKind, Toxic, toxics_for
 from harness.errors import ClusterError, InputError
-from harness.scenario import NETWORK_KINDS, UPGRADE_KINDS, FaultSpec
+from harness.scenario import NETWORK_KINDS, UPGRADE_KINDS, FaultSpec, busy_source
 
 Emit = Callable[..., None]
 BUSY_WAIT_S = 30.0
@@ -47,6 +48,8 @@ class FaultHandle:
     heal_due_s: float | None  # seconds after injection when the heal is due; None: no heal needed
     healed_ns: int | None = None
     note: str = ""
+    # target busy: the delivery the replica held when the fault struck (delivery_id, source, name, received_ns)
+    in_flight: dict[str, Any] | None = None
 
     def window(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,9 +63,12 @@ class Nemesis:
         http: httpx.Client,
         emit: Emit,
         upgrade: Binaries | None = None,
+        has_jobs: bool = True,
     ) -> None:
-        """``upgrade``: the binaries the upgrade steps switch members to."""
+        """``upgrade``: the binaries the upgrade steps switch members to. ``has_jobs``: the scenario has Jobs API
+        jobs (or a load), so a ``busy`` target without ``busy`` waits for a Jobs API delivery, else a binding's."""
         self.cluster = cluster
+        self.has_jobs = has_jobs
         self.upgrade = upgrade
         self.rng = rng
         self.http = http
@@ -81,7 +87,7 @@ class Nemesis:
             handle = FaultHandle(index, "scale", spec.replicas, "both", "-", started_ns, None, time.time_ns(), note)
             self.emit("fault_injected", **handle.window())
             return handle
-        target, note = self._target(spec)
+        target, note, in_flight = self._target(spec)
         sig = signal.SIGKILL if spec.signal == "KILL" else signal.SIGTERM
         heal_s = spec.heal_after.total_seconds() if spec.heal_after is not None else None
         started_ns = time.time_ns()  # the fault window opens when the fault starts, not when the call returns
@@ -109,9 +115,11 @@ class Nemesis:
         if spec.kind in SELF_HEALING:  # a restart heals itself: the window is the restart
             sig_name = "TERM" if spec.kind in UPGRADE_KINDS else spec.signal  # an upgrade stops members gracefully
             part = "-" if spec.kind == "scheduler-upgrade" else spec.part
-            handle = FaultHandle(index, spec.kind, target, part, sig_name, started_ns, None, done_ns, note)
+            handle = FaultHandle(index, spec.kind, target, part, sig_name, started_ns, None, done_ns, note, in_flight)
         else:
-            handle = FaultHandle(index, spec.kind, target, spec.part, spec.signal, started_ns, heal_s, note=note)
+            handle = FaultHandle(
+                index, spec.kind, target, spec.part, spec.signal, started_ns, heal_s, note=note, in_flight=in_flight
+            )
         self.emit("fault_injected", **handle.window())
         return handle
 
@@ -137,7 +145,7 @@ class Nemesis:
         if spec.target == "all":
             target, members, note = ALL_MEMBERS, list(range(len(self.cluster.schedulers))), "all scheduler members"
         else:
-            target, note = self._target(spec)
+            target, note, _ = self._target(spec)
             members = [target]
         kind: NetworkKind = spec.kind.removeprefix("network-")  # type: ignore[assignment]
         delay_ms = 0 if spec.delay is None else round(spec.delay.total_seconds() * 1000)
@@ -158,28 +166,41 @@ class Nemesis:
         self.emit("fault_injected", **handle.window())
         return handle
 
-    def _target(self, spec: FaultSpec) -> tuple[int, str]:
+    def _target(self, spec: FaultSpec) -> tuple[int, str, dict[str, Any] | None]:
+        """(target index, a note on how it was chosen, the delivery in flight for a ``busy`` target)."""
         if isinstance(spec.target, int):
-            return spec.target, ""
+            return spec.target, "", None
         if spec.on_scheduler:
-            return self.rng.randrange(len(self.cluster.schedulers)), "picked at random (seeded)"
+            return self.rng.randrange(len(self.cluster.schedulers)), "picked at random (seeded)", None
         replicas = sorted(self.cluster.replicas)
         if spec.target == "random":
-            return self.rng.choice(replicas), "picked at random (seeded)"
+            return self.rng.choice(replicas), "picked at random (seeded)", None
+        source, name = busy_source(spec, self.has_jobs)
+        wanted = f"a {'Jobs API' if source == 'jobs' else 'cron-binding'} delivery" + (f" of {name}" if name else "")
         deadline = time.monotonic() + BUSY_WAIT_S
         while time.monotonic() < deadline:
-            busy = [i for i in replicas if self._inflight(i) > 0]
+            held = {i: [d for d in self._held(i) if matches(d, source, name)] for i in replicas}
+            busy = [i for i in replicas if held[i]]
             if busy:
-                return self.rng.choice(busy), "busy: its app held a delivery in flight"
+                target = self.rng.choice(busy)
+                # the youngest: the most handler time left, so it is still in flight when the fault lands
+                delivery = max(held[target], key=lambda d: (int(d["received_ns"]), str(d["delivery_id"])))
+                return target, f"busy: picked a replica holding {wanted}", delivery
             time.sleep(0.05)
-        raise ClusterError(f"no replica had a delivery in flight within {BUSY_WAIT_S:.0f} s (fault target 'busy')")
+        raise ClusterError(f"no replica held {wanted} in flight within {BUSY_WAIT_S:.0f} s (fault target 'busy')")
 
-    def _inflight(self, index: int) -> int:
+    def _held(self, index: int) -> list[dict[str, Any]]:
+        """The deliveries replica ``index``'s app is handling now (its ``/healthz``); none if it does not answer."""
         try:
             resp = self.http.get(f"{self.cluster.replicas[index].app_url}/healthz", timeout=1.0)
-            return int(resp.json().get("inflight", 0))
-        except (httpx.HTTPError, ValueError):
-            return 0
+            held = resp.json().get("deliveries", [])
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return []
+        return [d for d in held if isinstance(d, dict) and {"delivery_id", "source", "name", "received_ns"} <= set(d)]
+
+
+def matches(delivery: dict[str, Any], source: str, name: str | None) -> bool:
+    return delivery["source"] == source and (name is None or delivery["name"] == name)
 
 
 def run_timeline(

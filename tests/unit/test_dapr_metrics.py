@@ -284,6 +284,31 @@ def test_a_404_is_a_done_trigger_for_the_scheduler_and_a_failure_for_daprd() -> 
     assert rows[("daprd-1", JOBS_BAD)]["ledger"] == 3 and rows[("daprd-1", JOBS_BAD)]["status"] == "agree"
 
 
+def cut_off(deliveries: list[Delivery], delivery_id: str) -> list[Delivery]:
+    """``deliveries`` with one of them cut off: its arrival recorded, no answer (status None)."""
+    return [
+        d if d.delivery_id != delivery_id else Delivery(d.delivery_id, d.source, d.name, d.replica, d.received_ns, None)
+        for d in deliveries
+    ]
+
+
+def test_a_cut_off_delivery_is_counted_as_each_counter_counts_it() -> None:
+    # 1.16.0: daprd's HTTP client counts a request the app never answered as status 500 (http_channel.go sendJob);
+    # the captured run's 500s stand in for it, so the figures still agree with one of them cut off
+    rows = rows_by(check("1.16.0", cut_off(ledger("1.16.0"), "0-jobs-500-0")))
+    assert rows[("daprd-0", JOBS_BAD)]["ledger"] == 3 and rows[("daprd-0", JOBS_BAD)]["status"] == "agree"
+    # the cron binding: the handler's error is success="false" (input.go read)
+    rows = rows_by(check("1.18.2", cut_off(ledger("1.18.2"), "0-binding-500-0")))
+    assert rows[("daprd-0", CRON_BAD)]["ledger"] == 1 and rows[("daprd-0", CRON_BAD)]["status"] == "agree"
+    # 1.18.2: a job delivery with no answer is in neither job counter (streamer.go invokeApp) nor the scheduler's
+    # triggered count; without a fault it was still in flight, so not failed either
+    extra = Delivery("cut", "jobs", "jx", 0, EARLY + 5 * NS, None)
+    rows = rows_by(check("1.18.2", [*ledger("1.18.2"), extra]))
+    for key in (("daprd-0", JOBS_BAD), ("daprd-0", JOBS_OK), (SCHED, TRIGGERED), (SCHED, FAILED)):
+        assert rows[key]["status"] == "agree", (key, rows[key])
+    assert rows[("daprd-0", JOBS_BAD)]["ledger"] == 1
+
+
 def test_a_delivery_in_flight_at_the_scrape_agrees_one_long_before_does_not() -> None:
     in_flight = Delivery("late", "binding", "cr", 0, T0 - MARGIN // 2, 200)  # the app had it, daprd not yet
     rows = rows_by(check("1.18.2", [*ledger("1.18.2"), in_flight]))

@@ -233,3 +233,22 @@ def test_lateness_csv_round_trips_and_the_page_draws_the_whole_distribution(tmp_
 def test_a_run_dir_without_lateness_csv_keeps_the_percentiles_only(tmp_path: Path) -> None:
     rest = without_library(html_report.write_report_html(run_dir(tmp_path)).read_text())
     assert 'id="lateness"' in rest and 'id="lateness-distribution"' not in rest
+
+
+def test_a_cut_off_delivery_is_marked_apart_and_a_busy_fault_names_its_delivery(tmp_path: Path) -> None:
+    busy = {**FAULT, "in_flight": {"delivery_id": "9f1c", "source": "jobs", "name": "tick-job", "received_ns": DUE}}
+    directory = run_dir(tmp_path, faults=(busy,), deliveries=3)
+    history = store.read_json(directory / store.HISTORY)
+    history["deliveries"][1]["status"] = None  # its app died mid-handler: an arrival, no answer
+    doc = store.read_json(directory / report.RESULTS_JSON)
+    fig = html_report.timeline_figure(doc, history)
+    (trace,) = [t for t in fig.data if str(t.name).startswith("jobs:tick-job")]
+    assert trace.name == "jobs:tick-job (3 recorded, 1 cut off)"
+    assert list(trace.marker.symbol) == ["circle", html_report.CUT_OFF_SYMBOL, "circle"]
+    assert "cut off (no answer)" in trace.text[1] and "answered 200" in trace.text[0]
+    label = "fault #0 kill daprd, replica 2, in flight: delivery 9f1c (jobs tick-job)"
+    assert html_report.fault_label(0, busy) == label
+    assert label in str(fig.layout.shapes[0].label.text)
+    store.write_json(directory / store.HISTORY, history)
+    page = without_library(html_report.write_report_html(directory).read_text())
+    assert "in flight: delivery 9f1c (jobs tick-job)" in page  # the shaded label and the fault list

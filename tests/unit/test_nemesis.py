@@ -1,12 +1,16 @@
-"""The fault timeline (with a FAKE nemesis that only records what it is asked) and the replica windows."""
+"""The fault timeline (with a FAKE nemesis that only records what it is asked), the replica windows, and the daprd
+the runner deletes jobs through (a FAKE cluster)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
+from harness.cluster.members import ReplicaMember
 from harness.model import ReplicaWindow
 from harness.nemesis import FaultHandle, run_timeline
-from harness.runner import replica_windows
+from harness.runner import live_replica, replica_windows
 from harness.scenario import FaultSpec
 
 
@@ -63,3 +67,21 @@ def test_replica_windows_follow_scale_ups_and_downs() -> None:
         ReplicaWindow(1, 30, 100),
         ReplicaWindow(2, 10, 100),
     ]
+
+
+def test_jobs_are_deleted_through_a_daprd_that_is_still_up() -> None:
+    """A kill without heal may take replica 0's daprd for good; the delete at the end must not go there."""
+
+    class FakeChild:  # a FAKE supervised process
+        def __init__(self, alive: bool, paused: bool = False) -> None:
+            self._alive, self.paused = alive, paused
+
+        def alive(self) -> bool:
+            return self._alive
+
+    replicas = {i: ReplicaMember(i, 1, 2, 3, 4, 5) for i in range(3)}
+    children = {"daprd-0": FakeChild(False), "daprd-1": FakeChild(True, paused=True), "daprd-2": FakeChild(True)}
+    cluster = SimpleNamespace(replicas=replicas, supervisor=SimpleNamespace(children=children))
+    assert live_replica(cluster) is replicas[2]  # type: ignore[arg-type]
+    children["daprd-2"] = FakeChild(False)
+    assert live_replica(cluster) is None  # type: ignore[arg-type]

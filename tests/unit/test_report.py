@@ -183,6 +183,7 @@ def test_results_figures_and_witnesses(doc: dict[str, Any]) -> None:
                 "received_ns": DUE + 2_000_000,
                 "late_ms": 2.0,
                 "status": 200,
+                "cut_off": False,
                 "delivery_id": "d-tick-job-0-2.0",
             },
             {
@@ -190,6 +191,7 @@ def test_results_figures_and_witnesses(doc: dict[str, Any]) -> None:
                 "received_ns": DUE + 14_500_000,
                 "late_ms": 14.5,
                 "status": 200,
+                "cut_off": False,
                 "delivery_id": "d-tick-job-2-14.5",
             },
         ],
@@ -203,6 +205,35 @@ def test_a_witness_without_due_time_or_with_one_delivery() -> None:
     doc = document(source(name="gone", spurious=1, verdict="fail", witnesses=(spurious,)))
     (w,) = doc["sources"][0]["witnesses"]
     assert w["due_ns"] is None and w["spread_ms"] is None and w["deliveries"][0]["late_ms"] is None
+
+
+def test_a_cut_off_witness_delivery_says_so_in_results_and_summary() -> None:
+    first = delivery(0, 2.0)
+    cut = Delivery("d-cut", "jobs", "tick-job", 1, DUE + 1_100_000_000, None)  # arrival recorded, no answer
+    dup = Witness("duplicate", "jobs", "tick-job", DUE, (cut, first), "after a cut-off attempt")
+    doc = document(source(duplicates=1, verdict="fail", witnesses=(dup,)))
+    (w,) = doc["sources"][0]["witnesses"]
+    assert [(d["status"], d["cut_off"]) for d in w["deliveries"]] == [(None, True), (200, False)]
+    line = report.witness_line(w)
+    assert "replica 1 at" in line and "(+1100.0 ms) cut off (no answer)" in line
+    assert "(+2.0 ms), replica 0" not in line and "answered None" not in line
+
+
+def test_a_busy_fault_line_names_the_delivery_in_flight() -> None:
+    fault = {
+        "kind": "kill",
+        "target": 3,
+        "part": "both",
+        "signal": "KILL",
+        "injected_ns": DUE,
+        "healed_ns": None,
+        "note": "busy: picked a replica holding a Jobs API delivery",
+        "in_flight": {"delivery_id": "9f1c", "source": "jobs", "name": "tick-job", "received_ns": DUE - 1},
+    }
+    assert report.fault_line(fault).endswith(
+        "no heal — busy: picked a replica holding a Jobs API delivery; in flight: delivery 9f1c (jobs tick-job)"
+    )
+    assert report.fault_line({**fault, "in_flight": None}).endswith("a Jobs API delivery")
 
 
 def test_the_document_is_deterministic(tmp_path: Path) -> None:
