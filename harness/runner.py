@@ -33,7 +33,7 @@ from harness.cluster.members import ReplicaMember, version_tuple
 from harness.errors import InputError
 from harness.fanout_fold import fold
 from harness.jobs_client import JobsClient
-from harness.ledger import Ledger
+from harness.ledger import Ledger, ledger_gaps
 from harness.locust_process import start_load, stop_load
 from harness.model import BindingPlan, JobPlan, ReplicaWindow
 from harness.nemesis import FaultHandle, Nemesis, run_timeline
@@ -79,6 +79,19 @@ def replica_windows(
         if t < hi:
             windows.append(ReplicaWindow(replica, t, hi))
     return windows
+
+
+def down_intervals(handles: list[FaultHandle], removed: dict[int, int], end_ns: int) -> list[ReplicaWindow]:
+    """When each replica was surely unable to receive: from a kill (which waits for the exit) or a pause taking
+    effect to the start of its heal, and from when scale had stopped it to the end. A delivery recorded then is a
+    zombie (``CheckInput.down``). Restarts and upgrade steps are left out: their down time is inside one call."""
+    down = [
+        ReplicaWindow(h.target, h.struck_ns, h.heal_started_ns or end_ns)
+        for h in handles
+        if h.kind in ("kill", "pause") and h.struck_ns is not None
+    ]
+    down += [ReplicaWindow(index, at, end_ns) for index, at in sorted(removed.items())]
+    return down
 
 
 def live_replica(cluster: LocalCluster) -> ReplicaMember | None:
@@ -275,6 +288,7 @@ def execute(
         side_effects = ledger.side_effects()
         replicas = sorted(set(cluster.replicas) | set(cluster.lifetimes))
         lifetimes = dict(cluster.lifetimes)
+        removed = dict(cluster.removed)
         events.emit("collected", deliveries=len(deliveries), operations=len(operations), ledger=ledger_stats)
         say("stopping the cluster")
     t_observed = time.monotonic()
@@ -285,6 +299,7 @@ def execute(
         deliveries=deliveries,
         operations=operations,
         windows=windows,
+        down=down_intervals(handles, removed, collect_end_ns),
         observe_start_ns=observe_start_ns,
         observe_end_ns=observe_end_ns,
         collect_end_ns=collect_end_ns,
@@ -355,6 +370,8 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
             lateness_p99_ms=scenario.expect.lateness_p99_ms,
             op_plans=op_plans,
             actions=claims,
+            ledger_gaps=ledger_gaps(history["ledger_stats"]),
+            down=history["down"],
         )
     )
     result = fold(result, scenario, history["operations"], plans)  # one row per fan-out source

@@ -68,6 +68,7 @@ def save_history(
     side_effects: dict[tuple[str, str], dict[str, int]],
     ledger_stats: dict[str, int],
     actions: list[dict[str, Any]] | None = None,
+    down: list[ReplicaWindow] | None = None,
 ) -> None:
     write_json(
         run_dir / HISTORY,
@@ -75,6 +76,7 @@ def save_history(
             "deliveries": [asdict(d) for d in deliveries],
             "operations": [asdict(o) for o in operations],
             "windows": [asdict(w) for w in windows],
+            "down": [asdict(w) for w in down or []],  # when a replica was surely down (a delivery then: a zombie)
             "observe_start_ns": observe_start_ns,
             "observe_end_ns": observe_end_ns,
             "collect_end_ns": collect_end_ns,
@@ -95,6 +97,7 @@ def load_history(run_dir: Path) -> dict[str, Any]:
     data["deliveries"] = [Delivery(**{**d, "effects": tuple(d.get("effects", ()))}) for d in data["deliveries"]]
     data["operations"] = [Operation(**o) for o in data["operations"]]
     data["windows"] = [ReplicaWindow(**w) for w in data["windows"]]
+    data["down"] = [ReplicaWindow(**w) for w in data.get("down", [])]  # runs from before it was recorded: none
     data.setdefault("actions", [])
     data["side_effects"] = {
         (e["source"], e["name"]): {"naive": e["naive"], "idempotent": e["idempotent"]} for e in data["side_effects"]

@@ -133,6 +133,7 @@ class LocalCluster:
         # replica index -> (ready since, removed at) in ns, for replicas added or removed by scale() after start;
         # replicas of the initial start are absent until scale() removes one
         self.lifetimes: dict[int, tuple[int, int | None]] = {}
+        self.removed: dict[int, int] = {}  # replica index -> when scale had stopped its app and daprd (surely gone)
         self.ready_seconds: float | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------------
@@ -254,6 +255,7 @@ class LocalCluster:
             member = self.replicas.pop(index)
             self.supervisor.stop(member.daprd_name)
             self.supervisor.stop(member.app_name)
+            self.removed[index] = time.time_ns()
         self.wait_ready()
         for index in added:
             self.lifetimes[index] = (time.time_ns(), None)

@@ -50,6 +50,8 @@ class FaultHandle:
     note: str = ""
     # target busy: the delivery the replica held when the fault struck (delivery_id, source, name, received_ns)
     in_flight: dict[str, Any] | None = None
+    struck_ns: int | None = None  # kill / pause: when the part was surely down (the signal done, a kill waited for)
+    heal_started_ns: int | None = None  # when the heal began (the part could receive again only after it)
 
     def window(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,11 +122,14 @@ class Nemesis:
             handle = FaultHandle(
                 index, spec.kind, target, spec.part, spec.signal, started_ns, heal_s, note=note, in_flight=in_flight
             )
+            if spec.kind in ("kill", "pause"):
+                handle.struck_ns = done_ns
         self.emit("fault_injected", **handle.window())
         return handle
 
     def heal(self, handle: FaultHandle) -> None:
         c = self.cluster
+        handle.heal_started_ns = time.time_ns()
         part: Literal["app", "daprd", "both"] = handle.part  # type: ignore[assignment]
         if handle.kind == "kill":
             c.restart_replica(handle.target, part, wait=True)
