@@ -645,6 +645,12 @@ class _JobSim:
             for d in sent
         ):
             self.ambiguity.append("a stall")
+        if any(d.role == "early" and d.occ > 0 for d in sent):
+            # an early fire after the previous occurrence was answered reads as a late re-send of that one
+            self.ambiguity.append("an early fire (or a late re-send of the occurrence before)")
+        if lost and any(d.role in ("dup", "spurious", "early") for d in sent):
+            # a lost occurrence and an extra delivery can trade places: the count and the order stay the same
+            self.ambiguity.append("a lost occurrence and an extra delivery")
         if any(
             d.role == "attempt" and d.period is not None and d.arrival - dues[d.occ] > min(d.period // 2, 100 * MS)
             for d in sent
@@ -653,11 +659,11 @@ class _JobSim:
             # times, so a lost occurrence plus a duplicate of its neighbour keep the count and the order there too
             self.ambiguity.append("the job ran behind schedule")
         ambiguous = bool(self.ambiguity)
-        if ambiguous:
-            self.notes.append("ambiguous: " + "; ".join(dict.fromkeys(self.ambiguity)))
         unsent = sum(1 for i, c in enumerate(counted) if c and not attempted[i] and i not in lost)
         if unsent:
             self.notes.append(f"{unsent} counted never sent before the delete")
+        if ambiguous:
+            self.notes.append("ambiguous: " + "; ".join(dict.fromkeys(self.ambiguity)))
 
         deliveries = [
             Delivery(

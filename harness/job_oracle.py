@@ -168,10 +168,10 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
                 f"fits neither plan: the job was overwritten at {iso(replaced)} and the old plan would next have "
                 f"fired at {iso(old_next)}"
             )
-        if latest is None:
+        if latest is None and n == 0:
             return "the job's schedule has no occurrence (its ttl ends before the first tick)"
         end = planned.continuation
-        if planned.beyond is None and cur >= n and end is not None and r + tol >= end:
+        if planned.beyond is None and end is not None and r + tol >= end:
             last = spans.spans[-1].plan
             ran_out = last.repeats is not None and sum(1 for o in occ if o.span == occ[-1].span) >= last.repeats
             why = "repeats ran out" if ran_out else "its ttl ran out"
@@ -192,7 +192,10 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
 
     policy = job.failure_policy or DEFAULT_FAILURE_POLICY
     found = readings(
-        [Occurrence(o.due, o.counted, _half_period(occ, k), o.latest) for k, o in enumerate(occ)],
+        [
+            Occurrence(o.due, o.counted, _half_period(occ, k, planned.beyond or planned.continuation), o.latest)
+            for k, o in enumerate(occ)
+        ],  # fmt: skip
         [_arrival(d, deleted_ok) for d in matched],
         tolerance_ns=tol,
         max_attempts=policy.max_attempts,
@@ -248,11 +251,15 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
     return tally.result("jobs", job.name, job.policy, inp, replicas)
 
 
-def _half_period(occ: Sequence[_Occ], k: int) -> int:
-    if len(occ) < 2:
-        return PERIODLESS
+def _half_period(occ: Sequence[_Occ], k: int, after_last: int | None) -> int:
+    """Half the interval from occurrence k to the next due time (after the last: when the schedule would next fire,
+    ``after_last``); a one-shot job has none."""
     if k + 1 < len(occ):
         return max(1, (occ[k + 1].due - occ[k].due) // 2)
+    if after_last is not None and after_last > occ[k].due:
+        return max(1, (after_last - occ[k].due) // 2)
+    if len(occ) < 2:
+        return PERIODLESS
     return max(1, (occ[k].due - occ[k - 1].due) // 2)
 
 

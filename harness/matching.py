@@ -13,7 +13,8 @@ occurrence already answered: a duplicate, or a spurious one after the job ended)
 * one per anomaly: a counted occurrence left without an attempt (missed), an extra delivery, an early one;
 * one per **stall**: a delivery that came more than half a period after the time its role says it could first
   have been sent — for a first attempt, the later of its due time and the previous delivery's answer; for a
-  retry, that answer plus the retry interval; for an extra delivery (a re-send), that answer;
+  retry, that answer plus the retry interval; for a re-send (a duplicate), that answer (an early or spurious
+  delivery has no time it was due to be sent, so no wait);
 * one per **coincidence**: a delivery that came within the *pin window* after a due time at which the job was
   idle (the previous delivery answered before it), read as the first attempt of an older occurrence or a re-send
   of one. The pin window is ``min(half a period, 100 ms)``: a delivery that lands there is what that occurrence's
@@ -136,12 +137,16 @@ def readings(
     built = [search.reading(f[2], f[1], f[3], f[0][0]) for f in chosen.values()]
     best = built[0]
     disturbed = search.disturbed(best)
-    plausible = [
-        r
-        for r in built[1:]
-        if r.units <= best.units + MARGIN
-        or all(i in disturbed for i, (a, b) in enumerate(zip(best.roles, r.roles, strict=True)) if a != b)
-    ]
+
+    def plausible_rival(r: Reading) -> bool:
+        differ = [i for i, (a, b) in enumerate(zip(best.roles, r.roles, strict=True)) if a != b]
+        if r.units <= best.units + MARGIN:
+            return True
+        if r.units <= best.units + 1:  # one unit dearer: where either reading has the job disturbed
+            return all(i in disturbed or i in search.disturbed(r) for i in differ)
+        return all(i in disturbed for i in differ)  # two: a cancelling pair, in the best reading's disturbed stretch
+
+    plausible = [r for r in built[1:] if plausible_rival(r)]
     return Readings(best, tuple(plausible))
 
 
@@ -230,13 +235,14 @@ class _Search:
 
     def disturbed(self, reading: Reading) -> set[int]:
         """Deliveries from each stall of ``reading``, or each first attempt that came later than the pin window after
-        its due (the job is behind: a backlog), up to (not including) the next one pinned to its own due."""
+        its due (the job is behind: a backlog), up to the next one pinned to its own due."""
         out: set[int] = set()
         inside = False
         stalls = set(reading.stalls)
         for i, role in enumerate(reading.roles):
             _free, pin = self._context(i)
             if inside and pin is not None and role.kind == "attempt" and role.occurrence == pin:
+                out.add(i)  # the stretch ends here, but what it skipped shows on this delivery's role
                 inside = False
             behind = False
             if role.kind == "attempt" and role.occurrence is not None:
@@ -292,7 +298,7 @@ def _moves(
     moves: list[tuple[Role, int, int, int]] = []
     closed = cur - 1 if cur > 0 else None
     for extra in classify(i, cur):
-        if closed is not None or extra == "early" or n == 0:  # with nothing answered yet there is nothing to re-send
+        if closed is not None or extra != "duplicate":  # with nothing answered yet there is nothing to re-send
             moves.append((Role("extra", closed, (), extra), cur, 1, 0))
     if overlap and moves:
         return moves  # the previous delivery had no answer yet: this is a re-send of its occurrence
@@ -324,8 +330,8 @@ def _stall(occ: Sequence[Occurrence], a: Arrival, role: Role, free: int | None, 
     if role.kind == "attempt":
         assert k is not None
         ready = occ[k].due_by if free is None else max(occ[k].due_by, free)
-    elif role.kind == "early" or role.extra == "early":
-        return 0  # fired before its due: how far before is scored as such, not as a wait
+    elif role.kind == "early" or role.extra in ("early", "spurious"):
+        return 0  # fired before its due, or after the job was gone: no time it was due to be sent, so no wait
     elif free is None:
         return 0  # after a cut-off delivery: when Dapr learned of it is unknown
     elif role.kind == "retry":

@@ -95,7 +95,8 @@ def test_clean_histories_have_a_clean_truth(seed: int, kind: SourceKind) -> None
         if kind == "binding" or t.missed:  # a job's slow handler can leave counted occurrences unsent
             assert t.missed == 0 or "never sent" in h.description, h.description
         assert h.expected[policy] == ("fail" if t.missed else "pass")
-    assert not h.ambiguous
+    # with nothing injected, only a job running behind schedule (slow handlers, retries) is marked ambiguous
+    assert not h.ambiguous or h.description.endswith("ambiguous: the job ran behind schedule")
 
 
 @settings(max_examples=150, deadline=None)
@@ -118,13 +119,18 @@ def test_job_deliveries_are_sequential_without_resends(seed: int) -> None:
     ),
 )
 def test_without_a_stall_or_a_far_resend_no_job_history_is_ambiguous(seed: int, inject: list[str]) -> None:
-    """The ambiguity rule marks a delivery arriving more than half a period after it could first have been sent:
-    only a stall or a far re-send does that (retries and slow handlers do not); and a ghost after the job ended
-    that lands within the schedule call's uncertainty about when it would next have fired."""
+    """The stall rule marks a delivery arriving more than half a period after it could first have been sent: only a
+    stall or a far re-send does that. The other marks: a job running behind schedule (slow handlers, retries), and
+    a ghost after the job ended within the schedule call's uncertainty about when it would next have fired."""
     h = generate(seed, kind="jobs", inject=inject)
-    assert not h.ambiguous or h.description.endswith(
-        "ambiguous: a ghost after the job ended, within the schedule call's uncertainty"
-    )
+    reasons = h.description.partition("ambiguous: ")[2].split("; ") if h.ambiguous else []
+    allowed = {
+        "a ghost after the job ended, within the schedule call's uncertainty",
+        "the job ran behind schedule",
+        "an early fire (or a late re-send of the occurrence before)",
+        "a lost occurrence and an extra delivery",
+    }
+    assert set(reasons) <= allowed, h.description
 
 
 def test_a_long_stall_marks_the_history_ambiguous() -> None:
