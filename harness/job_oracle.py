@@ -139,10 +139,11 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
         occ.append(_Occ(planned.beyond, False, len(spans.spans) - 1, planned.beyond))
     n = len(occ)
     schedule_latency = (live[0].outcome_ns or live[0].start_ns) - live[0].start_ns
-    if n > 1 and spans.spans[0].plan.due_time is None and schedule_latency > (occ[1].due - occ[0].due) // 4:
-        tally.notes.append(
-            f"the schedule call took {ms(schedule_latency)}, over a quarter of the period: due times are computed "
-            "from its start, so matching deliveries to occurrences may be off"
+    if n > 1 and schedule_latency > (occ[1].due - occ[0].due) // 2:
+        tally.undecided = True  # due times known only within more than half a period: no reading can be trusted
+        tally.unknown.append(
+            f"the schedule call took {ms(schedule_latency)}, over half the period: Dapr read its clock for the job's "
+            "creation somewhere in that span, so due times are known only within it and deliveries cannot be matched"
         )
 
     matched: list[Delivery] = []

@@ -22,7 +22,8 @@ occurrence already answered: a duplicate, or a spurious one after the job ended)
 * one more for an early delivery that came more than half a period before its due time.
 
 A hard rule comes from the answers, not the clock: a delivery that arrives before the previous delivery was
-answered is a re-send of that same occurrence (the scheduler had no result yet, so it cannot have moved on).
+answered (by more than the early tolerance: two replicas' clocks may differ by a few ms) is a re-send of that same
+occurrence (the scheduler had no result yet, so it cannot have moved on).
 
 *Plausible* readings: those within one unit of the best (``MARGIN``), and — inside a **disturbed stretch** of
 the best reading, from a stall up to the next delivery pinned to its own due time — those within two units
@@ -171,7 +172,8 @@ class _Search:
         for i, a in enumerate(arrivals):
             prev = arrivals[i - 1] if i else None
             free = self.idle_from if prev is None else prev.answered  # when the scheduler could send again
-            overlap = prev is not None and free is not None and a.received < free  # the previous one unanswered
+            # the previous one was not answered yet (beyond the tolerance: replicas' clocks may differ by a few ms)
+            overlap = prev is not None and free is not None and a.received + tolerance_ns < free
             pin = _pinned(occ, a.received, free, tolerance_ns)
             last_due = _last_due(dues, a.received + tolerance_ns)
             layer: dict[State, dict[Signature, _Node]] = {}
@@ -274,7 +276,7 @@ def _pinned(occ: Sequence[Occurrence], received: int, free: int | None, tol: int
         return None
     o = occ[k]
     window = min(o.half_period, PIN_NS)
-    if free <= o.due_by and received <= o.due_by + window:
+    if free <= o.due_by + tol and received <= o.due_by + window:
         return k
     return None
 
