@@ -322,10 +322,10 @@ def _kit(schedule: CronSchedule | EverySchedule) -> KitSchedule:
 
 
 def kit_next(schedule: KitSchedule, t: int) -> int:
-    """dapr/kit ``Schedule.Next``: aligned specs by the tick model; ``@every`` lands on the ms (constantdelay.go)."""
+    """dapr/kit ``Schedule.Next``: aligned specs by the tick model; ``@every d`` is ``t + d`` (kit v0.18.2
+    ``cron/constantdelay.go``: ``Every`` keeps the duration as given and ``Next`` adds it, no rounding)."""
     if isinstance(schedule, EverySchedule):
-        delay = max(MS, schedule.delay_ns - schedule.delay_ns % MS)
-        return t + delay - t % MS
+        return t + schedule.delay_ns
     return schedule.next_after(t)
 
 
@@ -650,7 +650,8 @@ class _JobSim:
         if any(d.role == "early" and d.occ > 0 for d in sent):
             # an early fire after the previous occurrence was answered reads as a late re-send of that one
             self.ambiguity.append("an early fire (or a late re-send of the occurrence before)")
-        if lost and any(d.role in ("dup", "spurious", "early") for d in sent):
+        missing = lost or any(c and not attempted[i] for i, c in enumerate(counted))  # lost, or never sent
+        if missing and any(d.role in ("dup", "spurious", "early") for d in sent):
             # a lost occurrence and an extra delivery can trade places: the count and the order stay the same
             self.ambiguity.append("a lost occurrence and an extra delivery")
         if any(

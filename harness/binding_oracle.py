@@ -255,6 +255,7 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
     outside = len(ds) - tally.deliveries
     tally.deliveries += len(found)
     if outside > 0:
+        tally.uncounted["on edge ticks or from a replica without a window"] = outside
         tally.notes.append(f"{outside} delivery(ies) fell on edge or uncounted ticks: in per_replica only")
     if tally.occurrences == 0:
         tally.unknown.append(

@@ -196,7 +196,7 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
         [
             Occurrence(o.due, o.counted, _half_period(occ, k, planned.beyond or planned.continuation), o.latest)
             for k, o in enumerate(occ)
-        ],  # fmt: skip
+        ],
         [_arrival(d, deleted_ok) for d in matched],
         tolerance_ns=tol,
         max_attempts=policy.max_attempts,
@@ -302,6 +302,9 @@ def _tally_occurrences(tally: Tally, name: str, occ: Sequence[_Occ], missed: set
             )
             tally.witness(Witness("duplicate", "jobs", name, o.due, shown, f"replicas {replica_list(shown)}{gap}{cut}"))
         if not o.counted:
+            if o.attempts:
+                why = "on occurrences not counted (due after the window, in a delete's grace, or uncertain)"
+                tally.uncounted[why] = tally.uncounted.get(why, 0) + len(o.attempts)
             continue
         tally.occurrences += 1
         tally.deliveries += len(o.attempts)

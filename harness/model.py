@@ -149,6 +149,13 @@ class SourceResult:
     # one per counted occurrence that was delivered: its due time and the delivery that answered it first (the
     # lateness percentiles are over these); lateness.csv holds them
     lateness_samples: tuple[tuple[int, Delivery], ...] = ()
+    # deliveries recorded but not counted against an occurrence, by why (after the window, edge ticks, ...)
+    uncounted: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def received(self) -> int:
+        """Every delivery the apps recorded for this source (``deliveries`` counts those judged against it)."""
+        return sum(self.per_replica.values())
 
     @property
     def deliveries_per_occurrence(self) -> float | None:

@@ -75,6 +75,7 @@ class Tally:
     notes: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # reasons the verdict cannot be pass
     undecided: bool = False  # plausible readings disagree on the verdict: unknown, whatever the best one says
+    uncounted: dict[str, int] = field(default_factory=dict)  # recorded deliveries not counted, by why
 
     def witness(self, w: Witness) -> None:
         self.witnesses[w.kind].append(w)
@@ -143,6 +144,7 @@ class Tally:
             witnesses=witnesses,
             notes=(*self.unknown, *self.notes),
             lateness_samples=tuple(sorted(self.lateness_samples, key=lambda x: (x[0], x[1].received_ns))),
+            uncounted=dict(self.uncounted),
         )
 
 

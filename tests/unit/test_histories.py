@@ -46,9 +46,10 @@ def test_aligned_grid_matches_the_tick_model(step: int) -> None:
     assert got == expected
 
 
-def test_every_lands_on_the_millisecond_like_kit() -> None:
+def test_every_adds_its_duration_like_kit() -> None:
+    """dapr/kit v0.18.2 cron/constantdelay.go: ``Every(d)`` keeps d as given and ``Next(t)`` is ``t.Add(d)``."""
     every = EverySchedule("@every 1500ms", 1_500 * MS)
-    assert kit_next(every, T0 + 123_456_789) == T0 + 123 * MS + 1_500 * MS
+    assert kit_next(every, T0 + 123_456_789) == T0 + 123_456_789 + 1_500 * MS
     assert kit_next(every, T0 + 2 * NS) == T0 + 3_500 * MS
 
 

@@ -110,6 +110,8 @@ SOURCE_TYPES: dict[str, type | tuple[type, ...]] = {
     "name": str,
     "replicas": int,
     "occurrences": int,
+    "received": int,
+    "uncounted": dict,
     "deliveries": int,
     "deliveries_per_occurrence": (float, type(None)),
     "duplicates": int,
