@@ -57,9 +57,10 @@ def judge_ambiguity(
     if split:
         tally.undecided = True
         tally.unknown.append(
-            "ambiguous: readings that explain the deliveries about equally well (within 2 units) disagree on the "
-            "verdict. Dapr sends no occurrence id, so these deliveries cannot be matched to occurrences by time "
-            "alone; a fan-out source (one named one-shot job per occurrence) can"
+            "ambiguous: readings that explain the deliveries about equally well (as few units, or one or two more "
+            "where the job was disturbed: a stall or a backlog) disagree on the verdict. Dapr sends no occurrence "
+            "id, so these deliveries cannot be matched to occurrences by time alone; a fan-out source (one named "
+            "one-shot job per occurrence) can"
         )
     else:
         tally.notes.append(
