@@ -7,10 +7,12 @@
       verdict: fail
       sources: {tick-job: {verdict: fail, duplicates: ">=1", missed: 0}, tick-fan: {duplicates: ">=1"}}
 
-``verdict`` is required at the top of a mapping and optional per source. A count (``duplicates``, ``retries``,
-``missed``, ``early``, ``spurious``) is a whole number (exact) or a comparison string: ``">=1"``, ``"<=2"``,
-``">0"``, ``"<3"``, ``"==0"``, ``"0"``. Run-level counts are sums over the run's sources (results.json
-``sources``); a source is named by its name as in the scenario (a fan-out by its own name, not its members').
+``verdict`` is required at the top of a mapping and optional per source; a list (``verdict: [pass, unknown]``)
+accepts any of its verdicts (a recurring job after a stall: its catch-up may or may not read two ways). A count
+(``duplicates``, ``retries``, ``missed``, ``early``, ``spurious``) is a whole number (exact) or a comparison
+string: ``">=1"``, ``"<=2"``, ``">0"``, ``"<3"``, ``"==0"``, ``"0"``. Run-level counts are sums over the run's
+sources (results.json ``sources``); a source is named by its name as in the scenario (a fan-out by its own name,
+not its members').
 ``parse`` checks all of it before anything runs; ``Prediction.differences`` names each way a run differs,
 e.g. ``tick-job duplicates: predicted >=1, got 0``.
 """
@@ -62,9 +64,14 @@ class Expected:
 
     verdict: Verdict | None
     counts: tuple[tuple[str, Count], ...] = ()
+    also: tuple[Verdict, ...] = ()  # other verdicts that hold (``verdict: [pass, unknown]``)
+
+    @property
+    def verdicts(self) -> tuple[Verdict, ...]:
+        return () if self.verdict is None else (self.verdict, *self.also)
 
     def describe(self) -> str:
-        parts = ([self.verdict] if self.verdict else []) + [f"{k} {c}" for k, c in self.counts]
+        parts = ([" or ".join(self.verdicts)] if self.verdict else []) + [f"{k} {c}" for k, c in self.counts]
         return ", ".join(parts)
 
 
@@ -98,8 +105,8 @@ class Prediction:
 
 def _differ(prefix: str, expected: Expected, verdict: str, counts: Mapping[str, int]) -> list[str]:
     found = []
-    if expected.verdict is not None and verdict != expected.verdict:
-        found.append(f"{prefix}verdict: predicted {expected.verdict}, got {verdict}")
+    if expected.verdict is not None and verdict not in expected.verdicts:
+        found.append(f"{prefix}verdict: predicted {' or '.join(expected.verdicts)}, got {verdict}")
     for key, want in expected.counts:
         got = counts[key]
         if not want.holds(got):
@@ -155,9 +162,13 @@ def _expected(raw: Mapping[Any, Any], where: str, problems: list[str], *, top: b
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             problems.append(f"{where}: unknown key {show(key)}{hint}; valid keys: {', '.join(valid)}")
     verdict = raw.get("verdict")
-    if verdict is not None and verdict not in VERDICTS:
-        problems.append(f"{where}.verdict: {show(verdict)} is not valid: must be one of {', '.join(VERDICTS)}")
-        verdict = None
+    also: list[str] = []
+    if isinstance(verdict, list) and verdict:  # several verdicts hold: [pass, unknown]
+        verdict, also = verdict[0], list(verdict[1:])
+    for v in [verdict, *also]:
+        if v is not None and v not in VERDICTS:
+            problems.append(f"{where}.verdict: {show(v)} is not valid: must be one of {', '.join(VERDICTS)}")
+            verdict = None
     counts = []
     for key in COUNTS:
         if key in raw:
@@ -166,7 +177,7 @@ def _expected(raw: Mapping[Any, Any], where: str, problems: list[str], *, top: b
                 problems.append(f"{where}.{key}: {show(raw[key])} is not a count: {COUNT_HINT}")
             else:
                 counts.append((key, count))
-    return Expected(cast(Verdict | None, verdict), tuple(counts))
+    return Expected(cast(Verdict | None, verdict), tuple(counts), tuple(cast(list[Verdict], also)))
 
 
 def _count(value: object) -> Count | None:

@@ -91,7 +91,7 @@ class CaseOutcome:
     def outcome(self) -> Verdict:
         """pass when everything predicted held; unknown when the run could not judge (and unknown was not
         predicted); fail otherwise, also when the verdict held and a predicted count did not."""
-        if self.verdict != self.case.predict:
+        if self.verdict not in self.case.prediction.run.verdicts:
             return "unknown" if self.verdict in (None, "unknown") else "fail"
         return "fail" if self.differences else "pass"
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.prediction import Count, Expected, Prediction, parse
+from harness.prediction import COUNTS, Count, Expected, Prediction, parse
 from harness.suite import CaseOutcome, SuiteError, load_suite, worst, write_junit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,3 +220,13 @@ def test_a_case_whose_verdict_held_and_counts_did_not_fails_with_each_difference
     assert "predicted fail; tick-job: duplicates >=1; tick-cron: duplicates 0; got fail" in (
         failure.get("message") or ""
     )
+
+
+def test_a_prediction_may_accept_several_verdicts() -> None:
+    p = parse({"verdict": ["pass", "unknown"], "missed": 0}, "cases.0.predict", "s", ["job"])
+    assert p.run.verdicts == ("pass", "unknown")
+    assert p.describe() == "pass or unknown, missed 0"
+    doc = {"verdict": "unknown", "sources": [{"name": "job", "verdict": "unknown", **dict.fromkeys(COUNTS, 0)}]}
+    assert p.differences(doc) == []
+    doc["verdict"] = "fail"
+    assert p.differences(doc) == ["verdict: predicted pass or unknown, got fail"]
