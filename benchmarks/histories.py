@@ -913,7 +913,7 @@ class _BindingSim:
                 start = ws + rng.randint(-50 * MS, min(300 * MS, period // 2))
                 runs.append((r, start, we, killed))
                 lo, hi = max(ws, obs_start) + period, min(we, obs_end) - period
-                if lo <= hi:
+                if hi - lo >= period:  # a span shorter than a period may hold no tick: nothing would be counted
                     spans[r].append((lo, hi))
         if not any(spans.values()):
             return None

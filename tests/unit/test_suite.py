@@ -21,7 +21,7 @@ def test_the_regression_suite_loads_and_validates_every_scenario() -> None:
     assert name == "regression"
     names = [c.name for c in cases]
     assert len(names) == len(set(names)) >= 10
-    assert {c.predict for c in cases} == {"pass", "fail"}
+    assert {c.predict for c in cases} == {"pass", "fail", "unknown"}
     only = load_suite(ROOT / "scenarios" / "regression.yaml", only=["handler-404"])[1]
     assert [c.name for c in only] == ["handler-404"]
     skipped = load_suite(ROOT / "scenarios" / "regression.yaml", skip=["handler-404"])[1]
