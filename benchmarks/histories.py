@@ -1022,7 +1022,8 @@ class _BindingSim:
             replicas=n,
             early_tolerance_ns=EARLY_TOLERANCE_NS,
             delete_grace_ns=DELETE_GRACE_NS,
-            down=[ReplicaWindow(r, a, b) for r, cut in sorted(cuts.items()) for a, b in cut],
+            # surely down: from the kill until the replica's cron may start again (up to 50 ms before its window)
+            down=[ReplicaWindow(r, a, b - 50 * MS) for r, cut in sorted(cuts.items()) for a, b in cut],
         )
         head = (
             f"binding {text} N={n} h={regime}:{_fmt_ms(h_base)} fail={fail_rate:g}"
