@@ -186,7 +186,7 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
         if why_spurious(i, cur) is not None:
             return ("spurious",)
         ended_from = planned.continuation_from
-        if planned.beyond is None and cur >= n and ended_from is not None and r + tol >= ended_from:
+        if planned.beyond is None and ended_from is not None and r + tol >= ended_from:
             # the job would next have fired somewhere within its schedule call's span: a re-send, or after its end
             return ("duplicate", "spurious")
         return ("duplicate",)

@@ -25,13 +25,14 @@ A hard rule comes from the answers, not the clock: a delivery that arrives befor
 answered (by more than the early tolerance: two replicas' clocks may differ by a few ms) is a re-send of that same
 occurrence (the scheduler had no result yet, so it cannot have moved on).
 
-*Plausible* readings: those within one unit of the best (``MARGIN``), and — inside a **disturbed stretch** of
-the best reading, from a stall up to the next delivery pinned to its own due time — those within two units
-(``DISTURBED_MARGIN``). Two, because a lost occurrence plus a duplicate of its neighbour keep both the count and
-the order of a catch-up, so after a stall (a fault is under way) that pair cannot be excluded; in steady running
-the same pair needs two unrelated anomalies at once and is not taken as a rival. The search keeps, for every
-distinct signature (duplicates, missed, early, spurious), its cheapest reading; the caller decides whether the
-plausible signatures agree.
+*Plausible* rivals of the best reading: any of the same units (``MARGIN`` 0: a tie is never broken); one unit
+dearer where either reading has the job *disturbed* — from a stall, or from a first attempt later than the pin
+window after its due (the job behind schedule), up to the next delivery pinned to its own due; two units dearer
+(``DISTURBED_MARGIN``) inside the best reading's disturbed stretch, because there a lost occurrence plus a
+duplicate of its neighbour keep both the count and the order, so that pair cannot be ruled out. A rival that reads
+a pinned delivery as something else is plausible only at the same units: a pin is the strongest evidence time
+gives. The search keeps, for every distinct signature (duplicates, missed, early, spurious), its cheapest
+reading; the caller decides whether the plausible signatures agree.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ class Reading:
     units: int
     signature: Signature
     stalls: tuple[int, ...] = ()  # deliveries that came over half a period after they could have been sent
+    coincidences: tuple[int, ...] = ()  # deliveries pinned to a due time read as something else
 
     @property
     def missed(self) -> tuple[int, ...]:
@@ -143,6 +145,8 @@ def readings(
         differ = [i for i, (a, b) in enumerate(zip(best.roles, r.roles, strict=True)) if a != b]
         if r.units <= best.units + MARGIN:
             return True
+        if any(i in r.coincidences and i not in best.coincidences for i in differ):
+            return False  # a rival that reads a delivery pinned to its due time as something else must be cheaper
         if r.units <= best.units + 1:  # one unit dearer: where either reading has the job disturbed
             return all(i in disturbed or i in search.disturbed(r) for i in differ)
         return all(i in disturbed for i in differ)  # two: a cancelling pair, in the best reading's disturbed stretch
@@ -228,12 +232,14 @@ class _Search:
             roles.append(node.role)
             key = node.parent
         roles.reverse()
-        stalls = []
+        stalls, coincidences = [], []
         for i, role in enumerate(roles):
-            free, _pin = self._context(i)
+            free, pin = self._context(i)
             if _stall(self.occ, self.arrivals[i], role, free, self.retry_interval_ns):
                 stalls.append(i)
-        return Reading(tuple(roles), unanswered, units, sig, tuple(stalls))
+            if _coincidence(role, pin):
+                coincidences.append(i)
+        return Reading(tuple(roles), unanswered, units, sig, tuple(stalls), tuple(coincidences))
 
     def disturbed(self, reading: Reading) -> set[int]:
         """Deliveries from each stall of ``reading``, or each first attempt that came later than the pin window after
