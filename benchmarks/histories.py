@@ -645,8 +645,11 @@ class _JobSim:
             for d in sent
         ):
             self.ambiguity.append("a stall")
-        if len(dues) > 1 and t_ok - t_inv > (dues[1] - dues[0]) // 2:
-            self.ambiguity.append("the schedule call took over half a period")
+        if schedule is not None:
+            kit = _kit(parse_schedule(schedule, "jobs"))
+            period = kit_next(kit, kit_next(kit, t_inv)) - kit_next(kit, t_inv)  # the schedule's, repeats or not
+            if t_ok - t_inv > period // 2:
+                self.ambiguity.append("the schedule call took over half a period")
         if any(d.role == "early" and d.occ > 0 for d in sent):
             # an early fire after the previous occurrence was answered reads as a late re-send of that one
             self.ambiguity.append("an early fire (or a late re-send of the occurrence before)")
