@@ -71,9 +71,10 @@ ambiguous, about equally well
     behind schedule: a backlog behind slow handlers or retries), up to the next delivery pinned to its own due:
     there a lost occurrence plus a duplicate of its neighbour keep both the count and the order, so that pair
     cannot be ruled out. A rival that reads a delivery pinned to its due time as something else (where the best
-    reading does not) is plausible only at the same units. When the plausible readings disagree on the verdict the source is *unknown* (exit 2);
-    when they agree but differ in counts the verdict stands and the counts are the best reading's. Either way a
-    witness of kind ``ambiguous`` shows the best reading and the others, and the deliveries they read differently.
+    reading does not) is plausible only at the same units. When the plausible readings disagree on the verdict
+    the source is *unknown* (exit 2); when they agree but differ in counts the verdict stands and the counts are
+    the best reading's. Either way a witness of kind ``ambiguous`` shows the best reading and the others, and the
+    deliveries they read differently.
     A fan-out source (one named one-shot job per occurrence) needs no timing inference.
 tick / occurrence (binding)
     One firing time of a cron binding. A delivery is attributed by when daprd's cron *fired* it: the
