@@ -205,7 +205,11 @@ class Nemesis:
 
 
 def matches(delivery: dict[str, Any], source: str, name: str | None) -> bool:
-    return delivery["source"] == source and (name is None or delivery["name"] == name)
+    """A delivery of ``source`` named ``name`` (any name when None); a fan-out source's name matches its members
+    (``<name>-000`` ...)."""
+    got = str(delivery["name"])
+    member = got.startswith(f"{name}-") and got[len(f"{name}-") :].isdigit()
+    return delivery["source"] == source and (name is None or got == name or member)
 
 
 def run_timeline(

@@ -1,5 +1,6 @@
 """Issue 11 on real Dapr: a replica killed mid-handler leaves a delivery cut off (an arrival record, no answer),
-the occurrence is delivered again elsewhere, and exactly-once fails with the duplicate's witness."""
+the occurrence is delivered again elsewhere, and exactly-once fails with the duplicate's witness; the fan-out
+source beside the recurring job shows the same by its member's name."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def test_a_busy_kill_mid_handler_is_a_cut_off_delivery_and_a_duplicate(dapr_bins
     output = proc.stdout + proc.stderr
 
     # the fault struck a replica inside tick-job's handler, and says which delivery that was
-    (fault,) = results["faults"]
+    fault, fan_fault = results["faults"]
     assert (fault["kind"], fault["part"], fault["signal"]) == ("kill", "both", "KILL"), fault
     victim, in_flight = fault["target"], fault["in_flight"]
     assert in_flight is not None and (in_flight["source"], in_flight["name"]) == ("jobs", "tick-job"), fault
@@ -34,12 +35,13 @@ def test_a_busy_kill_mid_handler_is_a_cut_off_delivery_and_a_duplicate(dapr_bins
     cut = by_id[in_flight["delivery_id"]]
     assert (cut.replica, cut.status, cut.answered_ns, cut.effects) == (victim, None, None, ()), cut
     assert cut.received_ns < fault["injected_ns"]
-    assert all(d.replica == victim for d in deliveries if d.cut_off)
+    assert all(d.replica in (victim, fan_fault["target"]) for d in deliveries if d.cut_off)
     stats = store.load_history(run_dir)["ledger_stats"]
     assert stats["cut_off"] >= 1 and ledger_gaps(stats) == [], stats
 
     # the checker: one occurrence delivered twice, first to the killed replica (cut off), then to another one
-    (job,) = results["sources"]
+    job, fan = results["sources"]
+    assert (job["name"], fan["name"]) == ("tick-job", "tick-fan")
     assert job["policy"] == "exactly-once" and job["verdict"] == "fail" and proc.returncode == 1, output
     assert job["duplicates"] >= 1 and job["missed"] == 0 and job["early"] == 0, job
     witness = next(
@@ -57,3 +59,15 @@ def test_a_busy_kill_mid_handler_is_a_cut_off_delivery_and_a_duplicate(dapr_bins
     assert f"in flight: delivery {cut.delivery_id} (jobs tick-job)" in summary
     assert "cut off (no answer)" in summary
     assert f"in flight: delivery {cut.delivery_id} (jobs tick-job)" in (run_dir / "report.html").read_text()
+
+    # the fan-out: the second kill struck a replica inside a member's handler; that member, named, was delivered
+    # twice: by its name, with no timing inference
+    member = fan_fault["in_flight"]
+    assert member is not None and member["name"].startswith("tick-fan-"), fan_fault
+    fan_cut = by_id[member["delivery_id"]]
+    assert (fan_cut.replica, fan_cut.status) == (fan_fault["target"], None), fan_cut
+    assert fan["verdict"] == "fail" and fan["duplicates"] >= 1 and fan["missed"] == 0, fan
+    named = [w for w in fan["witnesses"] if w["kind"] == "duplicate" and w["note"].startswith(f"{member['name']}:")]
+    assert named and member["delivery_id"] in [d["delivery_id"] for d in named[0]["deliveries"]], fan["witnesses"]
+    again_fan = [d for d in deliveries if d.name == member["name"] and d.delivery_id != member["delivery_id"]]
+    assert again_fan and all(d.replica != fan_fault["target"] for d in again_fan), again_fan
