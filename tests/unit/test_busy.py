@@ -162,3 +162,15 @@ def test_busy_gives_up_naming_what_it_waited_for(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ClusterError, match="no replica held a Jobs API delivery of tick-job in flight within 0 s"):
         nem.inject(0, fault(busy={"source": "jobs", "name": "tick-job"}))
     assert nem.cluster.kills == []  # type: ignore[attr-defined]
+
+
+def test_a_fan_out_name_matches_its_members_and_nothing_else() -> None:
+    from harness.nemesis import matches
+
+    def d(name: str) -> dict[str, Any]:
+        return {"source": "jobs", "name": name}
+
+    assert matches(d("tick-fan-003"), "jobs", "tick-fan") and matches(d("tick-fan"), "jobs", "tick-fan")
+    assert not matches(d("tick-fanatic"), "jobs", "tick-fan") and not matches(d("tick-fan-x"), "jobs", "tick-fan")
+    assert not matches(d("tick-fan-003"), "binding", "tick-fan")
+    assert matches(d("anything"), "jobs", None)
