@@ -66,7 +66,8 @@ reading (jobs)
     lateness).
 ambiguous, about equally well
     Readings that explain the deliveries about equally well: the same units as the best; one unit more where
-    either reading has the job *disturbed*; two more inside the best reading's disturbed stretch. A disturbed
+    either reading has the job *disturbed*; two more inside the best reading's disturbed stretch for a rival that
+    differs by cancelling pairs only (as many more, or fewer, lost occurrences as extra deliveries). A disturbed
     stretch runs from a stall, or from a first attempt that came later than the pin window after its due (the job
     behind schedule: a backlog behind slow handlers or retries), up to the next delivery pinned to its own due:
     there a lost occurrence plus a duplicate of its neighbour keep both the count and the order, so that pair

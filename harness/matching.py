@@ -28,8 +28,9 @@ occurrence (the scheduler had no result yet, so it cannot have moved on).
 *Plausible* rivals of the best reading: any of the same units (``MARGIN`` 0: a tie is never broken); one unit
 dearer where either reading has the job *disturbed* — from a stall, or from a first attempt later than the pin
 window after its due (the job behind schedule), up to the next delivery pinned to its own due; two units dearer
-(``DISTURBED_MARGIN``) inside the best reading's disturbed stretch, because there a lost occurrence plus a
-duplicate of its neighbour keep both the count and the order, so that pair cannot be ruled out. A rival that reads
+(``DISTURBED_MARGIN``) inside the best reading's disturbed stretch for a rival that differs by such a pair only
+(as many more, or fewer, lost occurrences as extra deliveries), because there a lost occurrence plus a duplicate
+of its neighbour keep both the count and the order, so that pair cannot be ruled out. A rival that reads
 a pinned delivery as something else is plausible only at the same units: a pin is the strongest evidence time
 gives. The search keeps, for every distinct signature (duplicates, missed, early, spurious), its cheapest
 reading; the caller decides whether the plausible signatures agree.
@@ -149,7 +150,11 @@ def readings(
             return False  # a rival that reads a delivery pinned to its due time as something else must be cheaper
         if r.units <= best.units + 1:  # one unit dearer: where either reading has the job disturbed
             return all(i in disturbed or i in search.disturbed(r) for i in differ)
-        return all(i in disturbed for i in differ)  # two: a cancelling pair, in the best reading's disturbed stretch
+        # two: a cancelling pair (as many more, or fewer, lost occurrences as extra deliveries: the count kept), in
+        # the best reading's disturbed stretch
+        missed = r.signature[1] - best.signature[1]
+        extra = sum(r.signature) - r.signature[1] - (sum(best.signature) - best.signature[1])
+        return missed != 0 and missed == extra and all(i in disturbed for i in differ)
 
     plausible = [r for r in built[1:] if plausible_rival(r)]
     return Readings(best, tuple(plausible))
