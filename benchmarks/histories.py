@@ -530,6 +530,10 @@ class _JobSim:
             depends = first_depends if i == 0 else relative_chain and first_depends
             return due - (created - t_inv) - MS if depends else due
 
+        def upper_bound(i: int, due: int) -> int:
+            depends = first_depends if i == 0 else relative_chain and first_depends
+            return due + (t_ok - created) + MS if depends else due
+
         # the sequential delivery loop
         sent: list[_Sent] = []
         t_free = created  # when the scheduler may send the next trigger
@@ -609,6 +613,12 @@ class _JobSim:
             send = self.defer(max(continuation, t_free) + self.delay())
             ghost = self.deliver(-1, "spurious", send, None, None, 200)
             if ghost is not None and ghost.arrival < collect_end - 300 * MS:
+                lows = [lower_bound(k, due) for k, due in enumerate(live_dues)]
+                if self.trades_with_ghost(sent, ghost, lows):
+                    # the last attempt went out on its predecessor's answer (the job was busy when it fell due),
+                    # so it reads as a re-send of the occurrence before; the ghost, within half a period of that
+                    # answer, then reads as the last occurrence sent late: a duplicate and a spurious trade places
+                    self.ambiguity.append("a ghost after the end, and a last attempt sent on its predecessor's answer")
                 sent.append(ghost)
                 self.injected.append("spurious-end")
                 self.notes.append(f"spurious after repeats/ttl at +{_fmt_s(send - obs_start)}")
@@ -653,6 +663,13 @@ class _JobSim:
         if any(d.role == "early" and d.occ > 0 for d in sent):
             # an early fire after the previous occurrence was answered reads as a late re-send of that one
             self.ambiguity.append("an early fire (or a late re-send of the occurrence before)")
+        for d in sent:
+            k = d.occ + 1
+            if d.role == "dup" and d.period is not None and k < len(dues):
+                ahead = lower_bound(k, dues[k]) - (d.arrival + self.offsets[d.replica])
+                if -EARLY_TOLERANCE_NS < ahead <= d.period // 2 + EARLY_TOLERANCE_NS:
+                    # a re-send just before the next due reads as well as an early fire of the next occurrence
+                    self.ambiguity.append("a re-send just before the next due (or an early fire of it)")
         missing = lost or any(c and not attempted[i] for i, c in enumerate(counted))  # lost, or never sent
         if missing and any(d.role in ("dup", "spurious", "early") for d in sent):
             # a lost occurrence and an extra delivery can trade places: the count and the order stay the same
@@ -664,6 +681,19 @@ class _JobSim:
             # off schedule (a backlog behind slow handlers or retries): the deliveries are not pinned to their due
             # times, so a lost occurrence plus a duplicate of its neighbour keep the count and the order there too
             self.ambiguity.append("the job ran behind schedule")
+        if any(
+            lower_bound(i, due) <= counted_until < upper_bound(i, due) and not (i < len(attempted) and attempted[i])
+            for i, due in enumerate(dues)
+        ):
+            # the evidence knows this due only within the schedule call's span, and counting ends inside it
+            self.ambiguity.append("an occurrence due across the end of counting (by the evidence), never delivered")
+        _, earliest_end = _job_dues(plan, t_inv, collect_end)
+        if earliest_end is not None and any(
+            d.occ >= 0 and d.role != "dup" and live_dues[d.occ] + EARLY_TOLERANCE_NS >= earliest_end for d in sent
+        ):
+            # a delivery on a due time that exists only if Dapr created the job late within the call: read early,
+            # the job had ended before it, and it is a fire after the end
+            self.ambiguity.append("a due time past the job's earliest end (by the evidence) fired")
         ambiguous = bool(self.ambiguity)
         unsent = sum(1 for i, c in enumerate(counted) if c and not attempted[i] and i not in lost)
         if unsent:
@@ -738,6 +768,26 @@ class _JobSim:
         if draw < self.fail_rate:
             return self.rng.choice((500, 503))
         return 404 if draw < self.fail_rate + 0.03 else 200
+
+    def trades_with_ghost(self, sent: Sequence[_Sent], ghost: _Sent, lows: Sequence[int]) -> bool:
+        """Whether the last attempt before a ghost and the ghost can trade roles on the evidence.
+
+        The last attempt could not go out before its predecessor's answer, by the evidence (that answer came after
+        the earliest the evidence allows for its due: ``lows``), so it is answer-shaped, not pinned to its due, and
+        reads as a re-send of the occurrence before; any re-sends of it after it read the same way; the ghost,
+        within half a period of the answer just before it (no stall), then reads as that occurrence sent late."""
+        j = max((k for k, d in enumerate(sent) if d.role == "attempt"), default=None)
+        if j is None or not sent or sent[-1].answer is None:
+            return False
+        last = sent[j]
+        if last.occ < 1 or last.could_first is None or last.period is None:
+            return False
+        if any(d.role != "dup" or d.occ != last.occ for d in sent[j + 1 :]):
+            return False
+        answer = sent[-1].answer + self.offsets[sent[-1].replica]
+        seen = ghost.arrival + self.offsets[ghost.replica]
+        busy_at_due = last.could_first + EARLY_TOLERANCE_NS > lows[last.occ]
+        return busy_at_due and seen - answer <= last.period // 2 + EARLY_TOLERANCE_NS
 
     def defer(self, t: int) -> int:
         for a, b in self.stalls:

@@ -48,7 +48,7 @@ PIN_NS = 100_000_000
 Outcome = Literal["success", "failure", "cut"]
 RoleKind = Literal["attempt", "retry", "extra", "early"]
 ExtraKind = Literal["duplicate", "spurious", "early"]  # early: before the first due, with nothing answered yet
-State = tuple[int, int]  # (index of the first open occurrence, failed attempts on it)
+State = tuple[int, int, int]  # (index of the first open occurrence, failed attempts on it, world: see Occurrence)
 Signature = tuple[int, int, int, int]  # (duplicates, missed, early, spurious)
 Cost = tuple[int, int]  # (units, total lateness ns: only orders readings of equal units)
 
@@ -59,6 +59,9 @@ class Occurrence:
     counted: bool  # expected: missed when no attempt answers it
     half_period: int  # half the interval to the next due time (the stall threshold)
     latest: int | None = None  # the latest it can be due (Dapr read its clock at the end of the schedule call)
+    # 0: exists either way; 1: only if Dapr read its clock early in the schedule call, 2: only if late. A reading
+    # that attempts an occurrence of one world cannot attempt one of the other: they never both exist
+    world: int = 0
 
     @property
     def due_by(self) -> int:
@@ -177,7 +180,7 @@ class _Search:
         retry_interval_ns, max_attempts, classify = self.retry_interval_ns, self.max_attempts, self.classify
         dues = [o.due for o in occ]
         empty: Signature = (0, 0, 0, 0)
-        layers: list[dict[State, dict[Signature, _Node]]] = [{(0, 0): {empty: _Node((0, 0), None, None)}}]
+        layers: list[dict[State, dict[Signature, _Node]]] = [{(0, 0, 0): {empty: _Node((0, 0), None, None)}}]
         for i, a in enumerate(arrivals):
             prev = arrivals[i - 1] if i else None
             free = self.idle_from if prev is None else prev.answered  # when the scheduler could send again
@@ -191,8 +194,14 @@ class _Search:
                 cheapest = min(node.cost[0] for node in sigs.values())
                 budget = None if bound is None else bound - cheapest
                 for role, nxt, units, late in _moves(occ, a, i, state, overlap, last_due, classify, budget):
+                    world = state[2]
+                    if role.kind != "extra" and role.occurrence is not None and occ[role.occurrence].world:
+                        if world and world != occ[role.occurrence].world:
+                            continue  # an occurrence of the other creation time: it does not exist in this one
+                        world = occ[role.occurrence].world
                     units += _stall(occ, a, role, free, retry_interval_ns) + _coincidence(role, pin)
-                    after = _after(nxt, failures if role.kind == "retry" else 0, a.outcome, max_attempts, role)
+                    k, f = _after(nxt, failures if role.kind == "retry" else 0, a.outcome, max_attempts, role)
+                    after = (k, f, world)
                     for sig, node in sigs.items():
                         cost = (node.cost[0] + units, node.cost[1] + late)
                         if bound is None or cost[0] <= bound:
@@ -209,7 +218,7 @@ class _Search:
         n = len(occ)
         finals: list[tuple[Cost, Signature, State, tuple[int, ...]]] = []
         for state, sigs in layers[-1].items():
-            cur, failures = state
+            cur, failures, _world = state
             first_unattempted = cur + 1 if failures else cur
             unanswered = tuple(k for k in range(first_unattempted, n) if occ[k].counted)
             for sig, node in sigs.items():
@@ -287,7 +296,7 @@ def _pinned(occ: Sequence[Occurrence], received: int, free: int | None, tol: int
         return None
     o = occ[k]
     window = min(o.half_period, PIN_NS)
-    if free <= o.due_by + tol and received <= o.due_by + window:
+    if free <= o.due + tol and received <= o.due_by + window:
         return k
     return None
 
@@ -304,7 +313,7 @@ def _moves(
 ) -> list[tuple[Role, int, int, int]]:
     """(role, first open occurrence after it, anomaly units, lateness ns) for each role the delivery may take;
     none that would skip more counted occurrences than ``budget`` units allow."""
-    cur, failures = state
+    cur, failures, _world = state
     n = len(occ)
     if cur < n and failures > 0:  # the open occurrence failed: sequential triggers retry it first
         return [(Role("retry", cur), cur, 0, 0)]
@@ -351,6 +360,8 @@ def _stall(occ: Sequence[Occurrence], a: Arrival, role: Role, free: int | None, 
         ready = free + retry_ns
     else:
         ready = free
+    if role.kind == "attempt":  # a first attempt has a due time: late by over a quarter period is a stall too
+        return 1 if a.received - ready > min(half, PIN_NS) else 0
     return 1 if a.received - ready > half else 0
 
 
@@ -369,7 +380,7 @@ def _add(sig: Signature, role: Role, occ: Sequence[Occurrence]) -> Signature:
     return (d, m, e, s)
 
 
-def _after(k: int, failures: int, outcome: Outcome, max_attempts: int | None, role: Role) -> State:
+def _after(k: int, failures: int, outcome: Outcome, max_attempts: int | None, role: Role) -> tuple[int, int]:
     """The state after a delivery in ``role`` on occurrence k that already had ``failures`` failed attempts."""
     if role.kind == "extra":
         return (k, 0)

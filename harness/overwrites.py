@@ -125,6 +125,7 @@ class SpanDues:
     dropped: dict[int, int]  # span index -> the first old-plan due its overwrite dropped
     uncertain: int = 0  # dues that exist only if Dapr created the job early (or only late) within its call
     continuation_from: int | None = None  # the earliest the continuation can be (``continuation`` is the latest)
+    worlds: dict[int, int] = field(default_factory=dict)  # uncertain due -> 1: exists only if created early, 2: late
 
 
 def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
@@ -141,7 +142,7 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
     beyond: int | None = None
     continuation: int | None = None
     continuation_from: int | None = None
-    uncertain = 0
+    worlds: dict[int, int] = {}
     for i, span in enumerate(spans):
         final = i == len(spans) - 1
         limit = horizon_ns if span.replaced_ns is None else min(horizon_ns, span.replaced_ns)
@@ -154,9 +155,10 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
         elif span.replaced_ns is not None and first_beyond is not None and first_beyond > span.replaced_ns:
             dropped[i] = first_beyond
         paired = _pair(early, late, latency, limit)
-        for due, latest, certain in paired:
-            counted = certain and (span.cut_ns is None or due <= span.cut_ns)
-            uncertain += not certain
+        for due, latest, world in paired:
+            counted = not world and (span.cut_ns is None or due <= span.cut_ns)
+            if world:
+                worlds[due] = world
             dues.append((due, i, counted, latest))
         if final and beyond is None and paired:
             ends = [job_continuation(span.plan, span.created_ns, early[-1])] if early else []
@@ -165,7 +167,7 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
             continuation = max((e for e in ends if e is not None), default=None)
             continuation_from = min((e for e in ends if e is not None), default=None)
     dues.sort()
-    return SpanDues(dues, beyond, continuation, dropped, uncertain, continuation_from)
+    return SpanDues(dues, beyond, continuation, dropped, len(worlds), continuation_from, worlds)
 
 
 def _dues_until(plan: JobPlan, created_ns: int, limit_ns: int) -> tuple[list[int], int | None]:
@@ -178,20 +180,20 @@ def _dues_until(plan: JobPlan, created_ns: int, limit_ns: int) -> tuple[list[int
     return out, None
 
 
-def _pair(early: list[int], late: list[int], latency: int, limit: int) -> list[tuple[int, int, bool]]:
+def _pair(early: list[int], late: list[int], latency: int, limit: int) -> list[tuple[int, int, int]]:
     """Each due computed from the earliest creation paired with the same occurrence computed from the latest (no
-    later than ``latency`` after it): (due, certain). Unpaired dues of either list, up to ``limit``, are
-    uncertain. Each comes as (earliest due, latest due, certain)."""
-    out: list[tuple[int, int, bool]] = []
+    later than ``latency`` after it). Unpaired dues of either list, up to ``limit``, are uncertain. Each comes as
+    (earliest due, latest due, world): world 0 when certain, 1 when only the early list has it, 2 only the late."""
+    out: list[tuple[int, int, int]] = []
     j = 0
     for due in early:
         while j < len(late) and late[j] < due:
-            out.append((late[j], late[j], False))
+            out.append((late[j], late[j], 2))
             j += 1
         if j < len(late) and late[j] <= due + latency:
-            out.append((due, late[j], True))
+            out.append((due, late[j], 0))
             j += 1
         else:
-            out.append((due, due, False))
-    out.extend((d, d, False) for d in late[j:] if d <= limit)
+            out.append((due, due, 1))
+    out.extend((d, d, 2) for d in late[j:] if d <= limit)
     return out

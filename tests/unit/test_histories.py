@@ -133,6 +133,10 @@ def test_without_a_stall_or_a_far_resend_no_job_history_is_ambiguous(seed: int, 
         "an early fire (or a late re-send of the occurrence before)",
         "a lost occurrence and an extra delivery",
         "the schedule call took over half a period",
+        "a ghost after the end, and a last attempt sent on its predecessor's answer",
+        "an occurrence due across the end of counting (by the evidence), never delivered",
+        "a due time past the job's earliest end (by the evidence) fired",
+        "a re-send just before the next due (or an early fire of it)",
     }
     assert set(reasons) <= allowed, h.description
 
