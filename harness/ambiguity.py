@@ -12,18 +12,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from harness.matching import Reading, Readings, Signature
-from harness.model import Delivery, JobPlan, Policy, Witness
+from harness.model import Delivery, JobPlan, Policy, Verdict, Witness
 from harness.tally import Tally
 
 SHOWN_ALTERNATIVES = 2
 SHOWN_DELIVERIES = 6
 
 
-def fails(sig: Signature, policy: Policy, extra_spurious: int = 0) -> bool:
-    """Whether a reading with these counts fails the policy (the glossary's verdict rule, lateness aside)."""
-    duplicates, missed, early, spurious = sig
+def verdict_of(sig: Signature, policy: Policy, extra_spurious: int = 0) -> Verdict:
+    """The verdict of a reading with these counts under the policy (the glossary's verdict rule, lateness aside):
+    unknown when it fails nothing but leaves a doubtful occurrence (one that may be expected) unanswered."""
+    duplicates, missed, early, spurious, doubtful = sig
     anomalies = missed + early + spurious + extra_spurious
-    return anomalies + (duplicates if policy == "exactly-once" else 0) > 0
+    if anomalies + (duplicates if policy == "exactly-once" else 0) > 0:
+        return "fail"
+    return "unknown" if doubtful else "pass"
 
 
 def judge_ambiguity(
@@ -39,7 +42,7 @@ def judge_ambiguity(
     plausible readings disagree on the verdict. ``pre_spurious``: spurious deliveries every reading shares."""
     if not found.plausible:
         return
-    verdicts = {fails(r.signature, job.policy, pre_spurious) for r in (found.best, *found.plausible)}
+    verdicts = {verdict_of(r.signature, job.policy, pre_spurious) for r in (found.best, *found.plausible)}
     split = len(verdicts) > 1
     best = found.best
     shown = found.plausible[:SHOWN_ALTERNATIVES]

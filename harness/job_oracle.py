@@ -8,12 +8,12 @@ made from the best one, and ``harness.ambiguity`` says when the plausible readin
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from harness.ambiguity import judge_ambiguity
 from harness.evidence import CheckInput
-from harness.matching import Arrival, ExtraKind, Occurrence, Outcome, Reading, Readings, readings
+from harness.matching import PIN_NS, Arrival, ExtraKind, Occurrence, Outcome, Reading, Readings, readings
 from harness.model import DEFAULT_FAILURE_POLICY, Delivery, JobPlan, Operation, OpPhase, SourceResult, Witness
 from harness.overwrites import ScheduleCall, plan_spans, span_dues
 from harness.tally import Tally, closes, iso, ms, per_replica, replica_list, success, zombies
@@ -70,6 +70,8 @@ class _Occ:
     counted: bool
     span: int  # which plan span (harness.overwrites) it comes from
     latest: int  # the due time had Dapr read its clock at the end of the schedule call
+    expected: bool = True  # by its plan (certain, before any cut); counted if also surely due by the end of counting
+    doubtful: bool = False  # expected, but its due lies across the end of counting: may or may not be counted
     attempts: list[Delivery] = field(default_factory=list)  # the first attempt, then retries
     early: list[Delivery] = field(default_factory=list)
     duplicates: list[Delivery] = field(default_factory=list)
@@ -134,9 +136,10 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
             f"{planned.uncertain} due time(s) exist only if Dapr read its clock early (or only late) within the "
             "schedule call: not counted, neither missed when absent nor spurious when present"
         )
-    occ = [_Occ(due, counted and due <= counted_until, k, latest) for due, k, counted, latest in planned.dues]
+    occ = [_Occ(due, False, k, latest, counted) for due, k, counted, latest in planned.dues]
+    _count(occ, counted_until)
     if planned.beyond is not None and deleted_ok is None:  # what a very early delivery may answer
-        occ.append(_Occ(planned.beyond, False, len(spans.spans) - 1, planned.beyond))
+        occ.append(_Occ(planned.beyond, False, len(spans.spans) - 1, planned.beyond, expected=False))
     n = len(occ)
     schedule_latency = (live[0].outcome_ns or live[0].start_ns) - live[0].start_ns
     if n > 1 and schedule_latency > (occ[1].due - occ[0].due) // 2:
@@ -194,15 +197,16 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
     policy = job.failure_policy or DEFAULT_FAILURE_POLICY
     arrivals = [_arrival(d, deleted_ok) for d in matched]
 
-    def match() -> Readings:
+    def match(delays: Mapping[int, int] | None = None) -> Readings:
         return readings(
             [
                 Occurrence(
                     o.due,
                     o.counted,
                     _half_period(occ, k, planned.beyond or planned.continuation),
-                    o.latest,
+                    o.latest + (delays or {}).get(k, 0),
                     planned.worlds.get(o.due, 0) if len(spans.spans) == 1 else 0,  # worlds of one creation
+                    o.doubtful,
                 )
                 for k, o in enumerate(occ)
             ],
@@ -216,10 +220,11 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
 
     found = match()
     if _narrow(occ, found.best, arrivals, tol):
+        _count(occ, counted_until)
         found = match()
-    # a due known only within a span that the end of counting cuts: it may be due after that end (not counted), so
-    # its miss is no evidence, though a pass cannot stand on it either (below)
-    straddle = {k for k, o in enumerate(occ) if o.counted and counted_until < o.latest}
+    delays = _path_delays(occ, found.best, arrivals, created, tol)
+    if delays:
+        found = match(delays)
     best = found.best
     cur_of: list[int] = []  # the first open occurrence when each delivery arrived (for a spurious one's reason)
     state = 0
@@ -240,7 +245,7 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
             spurious(d, why_spurious(i, cur_of[i]) or "fits no occurrence")
         else:
             occ[role.occurrence].duplicates.append(d)
-    _tally_occurrences(tally, job.name, occ, set(best.missed) - straddle)
+    _tally_occurrences(tally, job.name, occ, set(best.missed))
     # a delivery on a due time past the job's earliest end that exists only if Dapr created the job late within
     # the schedule call: it is as well a fire after the end (the one-too-many a ghost is)
     end_from = planned.continuation_from
@@ -254,7 +259,7 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
             f"a delivery answered the occurrence due {iso(unsure[-1].due)}, which exists only if Dapr read its clock "
             f"late within the schedule call; read early, the job ended at {iso(end_from)} and this is a fire after it"
         )
-    for k in sorted(straddle & set(best.missed)):
+    for k in best.doubtful:
         tally.unknown.append(
             f"nothing was delivered for the occurrence due between {iso(occ[k].due)} and {iso(occ[k].latest)} (the "
             f"schedule call's span): counting ended at {iso(counted_until)}, within it, so it may have been due "
@@ -285,6 +290,39 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
             f"{iso(counted_until)}: nothing to count"
         )
     return tally.result("jobs", job.name, job.policy, inp, replicas)
+
+
+def _count(occ: Sequence[_Occ], counted_until: int) -> None:
+    """Counted: expected and surely due by the end of counting. A due known only within a span (the schedule call's)
+    that the end of counting cuts is doubtful: it may be due after that end, so its miss is no evidence, though a
+    pass cannot stand on it either."""
+    for o in occ:
+        o.counted = o.expected and o.latest <= counted_until
+        o.doubtful = o.expected and o.due <= counted_until < o.latest
+
+
+def _path_delays(
+    occ: Sequence[_Occ], best: Reading, arrivals: Sequence[Arrival], created: int, tol: int
+) -> dict[int, int]:
+    """A delay on the path (a slow network, a loaded app) makes on-time deliveries arrive late, all alike; a stall
+    makes one late alone. So each first attempt sent while the job was idle (the previous answer came before the
+    earliest due) is judged against the lateness of its neighbours: the idle first attempts just before and after
+    it: when at least two of the four nearest (two each side, as the best reading has them) came as late as it,
+    within the pin window, their smallest lateness (past the latest due, over the tolerance) is the path's delay
+    and its due is moved by it. A lone late one (or two) keeps its due."""
+    idle: list[tuple[int, int]] = []  # (occurrence, arrival minus its latest due)
+    for i, (a, role) in enumerate(zip(arrivals, best.roles, strict=True)):
+        free = created if i == 0 else arrivals[i - 1].answered
+        if role.kind == "attempt" and role.occurrence is not None and free is not None:
+            o = occ[role.occurrence]
+            if free <= o.due + tol:
+                idle.append((role.occurrence, a.received - o.latest))
+    delays: dict[int, int] = {}
+    for j, (k, late) in enumerate(idle):
+        alike = [x for n, (_, x) in enumerate(idle) if n != j and abs(n - j) <= 2 and abs(x - late) <= PIN_NS]
+        if len(alike) >= 2 and min(late, *alike) > tol:
+            delays[k] = min(late, *alike)
+    return delays
 
 
 def _narrow(occ: Sequence[_Occ], best: Reading, arrivals: Sequence[Arrival], tol: int) -> bool:
@@ -355,7 +393,7 @@ def _tally_occurrences(tally: Tally, name: str, occ: Sequence[_Occ], missed: set
                 " (the first was cut off: the app died mid-handler)" if closing is not None and closing.cut_off else ""
             )
             tally.witness(Witness("duplicate", "jobs", name, o.due, shown, f"replicas {replica_list(shown)}{gap}{cut}"))
-        if not o.counted:
+        if not o.counted and not (o.doubtful and o.attempts):  # a doubtful one is counted once delivered
             if o.attempts:
                 why = "on occurrences not counted (due after the window, in a delete's grace, or uncertain)"
                 tally.uncounted[why] = tally.uncounted.get(why, 0) + len(o.attempts)

@@ -44,12 +44,13 @@ from typing import Literal
 
 MARGIN = 0
 DISTURBED_MARGIN = 2
+SEARCH_MARGIN = DISTURBED_MARGIN + 1  # a cancelling pair whose re-send is late as the reading it rivals (below)
 PIN_NS = 100_000_000
 Outcome = Literal["success", "failure", "cut"]
 RoleKind = Literal["attempt", "retry", "extra", "early"]
 ExtraKind = Literal["duplicate", "spurious", "early"]  # early: before the first due, with nothing answered yet
 State = tuple[int, int, int]  # (index of the first open occurrence, failed attempts on it, world: see Occurrence)
-Signature = tuple[int, int, int, int]  # (duplicates, missed, early, spurious)
+Signature = tuple[int, int, int, int, int]  # (duplicates, missed, early, spurious, doubtful left unanswered)
 Cost = tuple[int, int]  # (units, total lateness ns: only orders readings of equal units)
 
 
@@ -62,6 +63,8 @@ class Occurrence:
     # 0: exists either way; 1: only if Dapr read its clock early in the schedule call, 2: only if late. A reading
     # that attempts an occurrence of one world cannot attempt one of the other: they never both exist
     world: int = 0
+    # may be expected (its due lies across the end of counting): left unanswered it is no miss, but no pass either
+    doubtful: bool = False
 
     @property
     def due_by(self) -> int:
@@ -92,6 +95,8 @@ class Reading:
     signature: Signature
     stalls: tuple[int, ...] = ()  # deliveries that came over half a period after they could have been sent
     coincidences: tuple[int, ...] = ()  # deliveries pinned to a due time read as something else
+
+    doubtful: tuple[int, ...] = ()  # doubtful occurrences (see Occurrence) left without an attempt
 
     @property
     def missed(self) -> tuple[int, ...]:
@@ -134,16 +139,17 @@ def readings(
     """
     search = _Search(list(occurrences), arrivals, tolerance_ns, max_attempts, retry_interval_ns, classify, idle_from)
     rough = search.finals(search.run(0, 4, None))
-    bound = rough[0][0][0] + DISTURBED_MARGIN
-    finals = search.finals(search.run(DISTURBED_MARGIN, beam, bound))
+    bound = rough[0][0][0] + SEARCH_MARGIN
+    finals = search.finals(search.run(SEARCH_MARGIN, beam, bound))
     best_units = finals[0][0][0]
     chosen: dict[Signature, tuple[Cost, Signature, State, tuple[int, ...]]] = {}
     for f in finals:
-        if f[0][0] <= best_units + DISTURBED_MARGIN and f[1] not in chosen:
+        if f[0][0] <= best_units + SEARCH_MARGIN and f[1] not in chosen:
             chosen[f[1]] = f
     built = [search.reading(f[2], f[1], f[3], f[0][0]) for f in chosen.values()]
     best = built[0]
     disturbed = search.disturbed(best)
+    late_idle = search.late_idle(best)
 
     def plausible_rival(r: Reading) -> bool:
         differ = [i for i, (a, b) in enumerate(zip(best.roles, r.roles, strict=True)) if a != b]
@@ -155,8 +161,14 @@ def readings(
             return all(i in disturbed or i in search.disturbed(r) for i in differ)
         # two: a cancelling pair (as many more, or fewer, lost occurrences as extra deliveries: the count kept), in
         # the best reading's disturbed stretch
-        missed = r.signature[1] - best.signature[1]
-        extra = sum(r.signature) - r.signature[1] - (sum(best.signature) - best.signature[1])
+        (bd, bm, be, bs, bx), (rd, rm, re, rs, rx) = best.signature, r.signature
+        missed = rm + rx - bm - bx
+        extra = rd + re + rs - bd - be - bs
+        # where the best reading has an idle job's first attempt late, a re-send standing in for it is late the
+        # same way: that stall of the rival is the same lateness, not a further unit
+        same_lateness = sum(1 for i in r.stalls if i in late_idle and i not in best.stalls)
+        if r.units - same_lateness > best.units + DISTURBED_MARGIN:
+            return False
         return missed != 0 and missed == extra and all(i in disturbed for i in differ)
 
     plausible = [r for r in built[1:] if plausible_rival(r)]
@@ -179,7 +191,7 @@ class _Search:
         occ, arrivals, tolerance_ns = self.occ, self.arrivals, self.tolerance_ns
         retry_interval_ns, max_attempts, classify = self.retry_interval_ns, self.max_attempts, self.classify
         dues = [o.due for o in occ]
-        empty: Signature = (0, 0, 0, 0)
+        empty: Signature = (0, 0, 0, 0, 0)
         layers: list[dict[State, dict[Signature, _Node]]] = [{(0, 0, 0): {empty: _Node((0, 0), None, None)}}]
         for i, a in enumerate(arrivals):
             prev = arrivals[i - 1] if i else None
@@ -221,10 +233,11 @@ class _Search:
             cur, failures, _world = state
             first_unattempted = cur + 1 if failures else cur
             unanswered = tuple(k for k in range(first_unattempted, n) if occ[k].counted)
+            left = sum(1 for k in range(first_unattempted, n) if occ[k].doubtful)
             for sig, node in sigs.items():
-                d, m, e, s = sig
+                d, m, e, s, x = sig
                 cost = (node.cost[0] + len(unanswered), node.cost[1])
-                finals.append((cost, (d, m + len(unanswered), e, s), state, unanswered))
+                finals.append((cost, (d, m + len(unanswered), e, s, x + left), state, unanswered))
         finals.sort(key=lambda f: (f[0][0], sum(f[1]), f[0][1]))  # units, then fewer anomalies, then less lateness
         return finals
 
@@ -236,8 +249,10 @@ class _Search:
 
     def reading(self, state: State, sig: Signature, unanswered: tuple[int, ...], units: int) -> Reading:
         """The reading that ends in ``state`` with signature ``sig`` (found by walking the parents back)."""
-        d, m, e, s = sig
-        key: tuple[State, Signature] | None = (state, (d, m - len(unanswered), e, s))
+        d, m, e, s, x = sig
+        first_unattempted = state[0] + 1 if state[1] else state[0]
+        left = tuple(k for k in range(first_unattempted, len(self.occ)) if self.occ[k].doubtful)
+        key: tuple[State, Signature] | None = (state, (d, m - len(unanswered), e, s, x - len(left)))
         roles: list[Role] = []
         for i in range(len(self.layers) - 1, 0, -1):
             assert key is not None
@@ -253,7 +268,21 @@ class _Search:
                 stalls.append(i)
             if _coincidence(role, pin):
                 coincidences.append(i)
-        return Reading(tuple(roles), unanswered, units, sig, tuple(stalls), tuple(coincidences))
+        doubtful = tuple(sorted({k for r in roles for k in r.skipped if self.occ[k].doubtful} | set(left)))
+        return Reading(tuple(roles), unanswered, units, sig, tuple(stalls), tuple(coincidences), doubtful)
+
+    def late_idle(self, reading: Reading) -> set[int]:
+        """Deliveries ``reading`` has as first attempts sent while the job was idle (the previous answer came before
+        the earliest due) that came later than the pin window after the latest due."""
+        out: set[int] = set()
+        for i, role in enumerate(reading.roles):
+            if role.kind == "attempt" and role.occurrence is not None:
+                free, _pin = self._context(i)
+                o = self.occ[role.occurrence]
+                idle = free is None or free <= o.due + self.tolerance_ns
+                if idle and self.arrivals[i].received - o.due_by > min(o.half_period, PIN_NS):
+                    out.add(i)
+        return out
 
     def disturbed(self, reading: Reading) -> set[int]:
         """Deliveries from each stall of ``reading``, or each first attempt that came later than the pin window after
@@ -360,14 +389,16 @@ def _stall(occ: Sequence[Occurrence], a: Arrival, role: Role, free: int | None, 
         ready = free + retry_ns
     else:
         ready = free
-    if role.kind == "attempt":  # a first attempt has a due time: late by over a quarter period is a stall too
+    if role.kind == "attempt" and k is not None and (free is None or free <= occ[k].due):
+        # the job was idle when it fell due: a first attempt later than the pin window is a stall too
         return 1 if a.received - ready > min(half, PIN_NS) else 0
     return 1 if a.received - ready > half else 0
 
 
 def _add(sig: Signature, role: Role, occ: Sequence[Occurrence]) -> Signature:
-    d, m, e, s = sig
+    d, m, e, s, x = sig
     m += sum(1 for j in role.skipped if occ[j].counted)
+    x += sum(1 for j in role.skipped if occ[j].doubtful)
     if role.kind == "early":
         e += 1
     elif role.kind == "extra":
@@ -377,7 +408,7 @@ def _add(sig: Signature, role: Role, occ: Sequence[Occurrence]) -> Signature:
             e += 1
         else:
             d += 1
-    return (d, m, e, s)
+    return (d, m, e, s, x)
 
 
 def _after(k: int, failures: int, outcome: Outcome, max_attempts: int | None, role: Role) -> tuple[int, int]:

