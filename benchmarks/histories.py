@@ -119,7 +119,14 @@ Ambiguity (issue 11's initial rule, applied to the truth)
   delivery's answer (an overlapping re-send after the moment the stream died), a retry after max(the previous
   answer, its scheduled retry time). There a lost occurrence plus a duplicate of its neighbour keep both the count
   and the order. A one-shot job has no period and is never ambiguous. Binding histories carry ``readtimeutc`` and
-  are never ambiguous.
+  are never ambiguous (but for a lone fire past its interval's midpoint).
+
+  Extended since, each mark argued where it is set: the job ran behind schedule (a first attempt later than the
+  pin window after its due); a schedule call over half a period; an early fire after the previous occurrence was
+  answered (it reads as a late re-send), and a re-send just before the next due (it reads as an early fire); a
+  lost occurrence next to an extra delivery; a ghost after the end within the schedule call's uncertainty, or
+  after a last attempt that went out on its predecessor's answer (the two trade places); a due across the end of
+  counting, by the evidence, never delivered; a due past the job's earliest end, by the evidence, that fired.
 
   Not marked, on purpose (the rule is for the maintainers to extend, not for this generator to fit the checker):
   histories whose truth has no stall but whose evidence also fits a reading *with* one (a lost occurrence next to

@@ -21,9 +21,14 @@ creation time, uncertain due
     computed from both ends (``harness.overwrites.span_dues``): one that exists either way is certain (early is
     judged against the earlier value, waits against the later); one that exists only one way (the first aligned
     tick inside the call, the tick repeats then adds at the end, the last tick before an absolute ttl) is
-    *uncertain*: not counted, neither missed when absent nor spurious when present. All schedule ops ``fail``: no
-    delivery is expected. Only ``info`` outcomes and nothing delivered: *unknown*. A call slower than half a period
-    leaves every due time too uncertain to match: *unknown*.
+    *uncertain*: not counted, neither missed when absent nor spurious when present; the two kinds (early-only,
+    late-only) never both exist, so no reading attempts both, and a delivery on a late-only due past the job's
+    earliest end may as well be a fire after it: *unknown* (unless read early the job also lost its early-only
+    tick). The deliveries narrow the span: every due of a plan moves with the one creation time and no first
+    attempt comes before its due, so the latest dues are the earliest plus the smallest lead of a first attempt.
+    A due that still lies across the end of counting is *doubtful*: not missed when absent, but then no *pass*.
+    All schedule ops ``fail``: no delivery is expected. Only ``info`` outcomes and nothing delivered: *unknown*. A
+    call slower than half a period leaves every due time too uncertain to match: *unknown*.
 overwrite
     A later schedule call of the same job that ended ``ok`` (``overwrite: true``) replaces its plan
     (``harness.overwrites``): occurrences after the overwrite come from the new fields (``CheckInput.op_plans``);
@@ -58,9 +63,11 @@ reading (jobs)
     scores it in **units**: one per anomaly; one per *stall* (a delivery that came more than half a period after
     its role says it could first have been sent: a first attempt after the later of its due and the previous
     delivery's *answer* — the app's handler time counts —, a retry after that answer plus the retry interval, a
-    re-send after that answer); one per *coincidence* (a delivery within the pin window, ``min(half a period,
-    100 ms)``, after a due time at which the job was idle, read as anything but that occurrence's first attempt
-    or a re-send of it); one more for an early fire over half a period before its due. A hard rule comes from the
+    re-send after that answer; a first attempt of a job idle at its due already past the pin window, unless two of
+    its four nearest idle first attempts came as late, within the pin window: that is the path's delay, and moves
+    its due); one per *coincidence* (a delivery within the pin window, ``min(half a period, 100 ms)``, after a due
+    time at which the job was idle, read as anything but that occurrence's first attempt or a re-send of it); one
+    more for an early fire over half a period before its due. A hard rule comes from the
     answers: a delivery that arrives before the previous one was answered (beyond the early tolerance) is a
     re-send of the same occurrence. The counts are the cheapest reading's (ties: fewer anomalies, then less
     lateness).
@@ -71,11 +78,13 @@ ambiguous, about equally well
     stretch runs from a stall, or from a first attempt that came later than the pin window after its due (the job
     behind schedule: a backlog behind slow handlers or retries), up to the next delivery pinned to its own due:
     there a lost occurrence plus a duplicate of its neighbour keep both the count and the order, so that pair
-    cannot be ruled out. A rival that reads a delivery pinned to its due time as something else (where the best
-    reading does not) is plausible only at the same units. When the plausible readings disagree on the verdict
-    the source is *unknown* (exit 2); when they agree but differ in counts the verdict stands and the counts are
-    the best reading's. Either way a witness of kind ``ambiguous`` shows the best reading and the others, and the
-    deliveries they read differently.
+    cannot be ruled out; where the best reading has an idle job's first attempt late, a re-send standing in for
+    it is late the same way, so that stall is not charged again. A rival that reads a delivery pinned to its due
+    time as something else (where the best reading does not) is plausible only at the same units. When the
+    plausible readings disagree on the verdict (a reading that leaves a doubtful occurrence unanswered counts
+    as *unknown*) the source is *unknown* (exit 2); when they agree but differ in counts the verdict stands and
+    the counts are the best reading's. Either way a witness of kind ``ambiguous`` shows the best reading and the
+    others, and the deliveries they read differently.
     A fan-out source (one named one-shot job per occurrence) needs no timing inference.
 tick / occurrence (binding)
     One firing time of a cron binding. A delivery is attributed by when daprd's cron *fired* it: the

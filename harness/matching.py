@@ -8,17 +8,18 @@ k (having skipped — lost — the ones before it), a retry after a failed answe
 occurrence already answered: a duplicate, or a spurious one after the job ended), or an early first attempt.
 
 ``readings`` searches every assignment of roles (a shortest-path search, one layer per delivery, states =
-(first open occurrence, failed attempts on it)) and scores each by **units** of implausibility:
+(first open occurrence, failed attempts on it, creation world)) and scores each by **units** of implausibility:
 
 * one per anomaly: a counted occurrence left without an attempt (missed), an extra delivery, an early one;
 * one per **stall**: a delivery that came more than half a period after the time its role says it could first
-  have been sent — for a first attempt, the later of its due time and the previous delivery's answer; for a
-  retry, that answer plus the retry interval; for a re-send (a duplicate), that answer (an early or spurious
-  delivery has no time it was due to be sent, so no wait);
+  have been sent — for a first attempt, the later of its (latest) due time and the previous delivery's answer; for
+  a retry, that answer plus the retry interval; for a re-send (a duplicate), that answer (an early or spurious
+  delivery has no time it was due to be sent, so no wait). A first attempt of a job that was idle when it fell due
+  is a stall already past the pin window (below): nothing held it back;
 * one per **coincidence**: a delivery that came within the *pin window* after a due time at which the job was
-  idle (the previous delivery answered before it), read as the first attempt of an older occurrence or a re-send
-  of one. The pin window is ``min(half a period, 100 ms)``: a delivery that lands there is what that occurrence's
-  on-time trigger looks like, and anything else landing there is a coincidence;
+  idle (the previous delivery answered before the earliest that due can be), read as the first attempt of
+  an older occurrence or a re-send of one. The pin window is ``min(half a period, 100 ms)``: a delivery that lands
+  there is what that occurrence's on-time trigger looks like, and anything else landing there is a coincidence;
 * one more for an early delivery that came more than half a period before its due time.
 
 A hard rule comes from the answers, not the clock: a delivery that arrives before the previous delivery was
@@ -30,10 +31,17 @@ dearer where either reading has the job *disturbed* — from a stall, or from a 
 window after its due (the job behind schedule), up to the next delivery pinned to its own due; two units dearer
 (``DISTURBED_MARGIN``) inside the best reading's disturbed stretch for a rival that differs by such a pair only
 (as many more, or fewer, lost occurrences as extra deliveries), because there a lost occurrence plus a duplicate
-of its neighbour keep both the count and the order, so that pair cannot be ruled out. A rival that reads
-a pinned delivery as something else is plausible only at the same units: a pin is the strongest evidence time
-gives. The search keeps, for every distinct signature (duplicates, missed, early, spurious), its cheapest
-reading; the caller decides whether the plausible signatures agree.
+of its neighbour keep both the count and the order, so that pair cannot be ruled out. Where the best reading has
+an idle job's first attempt late, a re-send standing in for it is late the same way: that stall of the rival is
+not charged again (so the search keeps readings up to ``SEARCH_MARGIN`` 3 dearer). A rival that reads a pinned
+delivery as something else is plausible only at the same units: a pin is the strongest evidence time gives.
+
+Two kinds of occurrence come from the schedule call's span (``harness.job_oracle`` builds them): a due that
+exists only if Dapr read its clock early, or only if late, has a *world* (1 or 2), and a reading never attempts
+occurrences of both; a due across the end of counting is *doubtful*: left unanswered it is no miss, but it is
+counted in the signature's fifth field, so the caller judges that reading unknown, never pass. The search keeps,
+for every distinct signature (duplicates, missed, early, spurious, doubtful), its cheapest reading; the caller
+decides whether the plausible signatures agree.
 """
 
 from __future__ import annotations
