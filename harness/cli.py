@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -782,7 +783,13 @@ def suite(
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
-    """Console entry point. Click's usage errors exit 2 by default, which is "unknown" here: remap to 3."""
+    """Console entry point. Click's usage errors exit 2 by default, which is "unknown" here: remap to 3.
+
+    Ctrl-C raises KeyboardInterrupt whatever the process inherited: started as a background job of a
+    non-interactive shell (nohup, some CI runners), a process inherits SIGINT ignored and Python then installs no
+    handler, so Ctrl-C would do nothing and a run could not be interrupted cleanly. SIGTERM and SIGHUP get their
+    handlers around each command (``exit_on_signals``), whatever was inherited."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code = app(args=argv, standalone_mode=False)  # with standalone_mode off, typer.Exit returns its code
     except UsageError as exc:

@@ -19,7 +19,8 @@ from tests.integration.helpers import wait_gone
 pytestmark = pytest.mark.integration
 
 
-def _start_up(run_dir: Path, bins: Binaries, *args: str) -> subprocess.Popen[str]:
+def _start_up(run_dir: Path, bins: Binaries, *args: str, sigint: int = signal.SIG_DFL) -> subprocess.Popen[str]:
+    """Start `onceonly up` with a known SIGINT disposition (``sigint``), whatever this test process has."""
     env = {**os.environ, "ONCEONLY_DAPR_BIN_DIR": str(bins.daprd.parent)}
     return subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "up", "--run-dir", str(run_dir), *args],
@@ -27,7 +28,12 @@ def _start_up(run_dir: Path, bins: Binaries, *args: str) -> subprocess.Popen[str
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=lambda: _set_sigint(sigint),
     )
+
+
+def _set_sigint(disposition: int) -> None:
+    signal.signal(signal.SIGINT, disposition)
 
 
 def _wait_ready(proc: subprocess.Popen[str], run_dir: Path, timeout: float = 120) -> tuple[list[int], list[int]]:
@@ -43,22 +49,24 @@ def _wait_ready(proc: subprocess.Popen[str], run_dir: Path, timeout: float = 120
 
 
 @pytest.mark.parametrize(
-    ("sig", "args"),
+    ("sig", "args", "inherited"),
     [
-        (signal.SIGINT, ("--replicas", "3")),  # Ctrl-C
-        (signal.SIGTERM, ("--replicas", "3", "--schedulers", "3")),
+        (signal.SIGINT, ("--replicas", "3"), signal.SIG_DFL),  # Ctrl-C
+        (signal.SIGTERM, ("--replicas", "3", "--schedulers", "3"), signal.SIG_DFL),
+        # started as a background job of a non-interactive shell: SIGINT inherited ignored (issue 12, item 8)
+        (signal.SIGINT, ("--replicas", "1"), signal.SIG_IGN),
     ],
-    ids=["ctrl-c-3-replicas", "sigterm-3-replicas-3-schedulers"],
+    ids=["ctrl-c-3-replicas", "sigterm-3-replicas-3-schedulers", "ctrl-c-with-sigint-inherited-ignored"],
 )
 def test_up_runs_until_signalled_and_leaves_nothing(
-    dapr_bins: Binaries, tmp_path: Path, sig: signal.Signals, args: tuple[str, ...]
+    dapr_bins: Binaries, tmp_path: Path, sig: signal.Signals, args: tuple[str, ...], inherited: int
 ) -> None:
     run_dir = tmp_path / "up"
-    proc = _start_up(run_dir, dapr_bins, *args)
+    proc = _start_up(run_dir, dapr_bins, *args, sigint=inherited)
     try:
         pids, ports = _wait_ready(proc, run_dir)
         endpoints = json.loads((run_dir / "endpoints.json").read_text())
-        assert len(endpoints["replicas"]) == 3
+        assert len(endpoints["replicas"]) == int(args[1])
         assert len(endpoints["schedulers"]) == (3 if "--schedulers" in args else 1)
         assert endpoints["ready_seconds"] > 0
         time.sleep(1)
