@@ -24,11 +24,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from dapr import binaries as dapr_binaries
-from dapr.build import build
-from dapr.versions import DEFAULT_VERSION, lookup
 from harness.cli import cache_root
 from harness.cluster.local import ClusterSpec, LocalCluster
+from toolchain import binaries as dapr_binaries
+from toolchain.build import build
+from toolchain.versions import DEFAULT_VERSION, lookup
 
 console = Console()
 

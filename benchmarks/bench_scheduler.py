@@ -37,11 +37,11 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from dapr import binaries as dapr_binaries
-from dapr.versions import DEFAULT_VERSION
 from harness.cli import cache_root
 from harness.cluster.local import ClusterSpec, LocalCluster
 from harness.ledger import Ledger
+from toolchain import binaries as dapr_binaries
+from toolchain.versions import DEFAULT_VERSION
 
 console = Console(width=220)
 

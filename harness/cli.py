@@ -33,15 +33,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from dapr import binaries as dapr_binaries
-from dapr import toxiproxy
-from dapr.build import BuildError, build
-from dapr.probe import ProbeError
-from dapr.versions import DEFAULT_VERSION, SUPPORTED, DaprVersion, UnknownVersionError, lookup
 from harness.cluster.local import ClusterSpec, LocalCluster, find_redis_server
 from harness.cluster.ports import is_listening
 from harness.cluster.processes import Interrupted, exit_on_signals
 from harness.errors import ExitCode, HarnessError, InputError
+from toolchain import binaries as dapr_binaries
+from toolchain import toxiproxy
+from toolchain.build import BuildError, build
+from toolchain.probe import ProbeError
+from toolchain.versions import DEFAULT_VERSION, SUPPORTED, DaprVersion, UnknownVersionError, lookup
 
 if TYPE_CHECKING:
     from harness.compare import Comparison

@@ -8,8 +8,9 @@ Our exception hierarchy:
     - MissingTool         a program onceonly needs is not installed (the message names the package)
     - ClusterError        a process of the run did not start or did not become ready (names it, shows its log)
 
-``dapr.build.BuildError``, ``dapr.probe.ProbeError`` and ``dapr.versions.UnknownVersionError`` come from the
-``dapr`` package, which does not import the harness; the CLI maps them (unknown version: 3, the rest: 4).
+``toolchain.build.BuildError``, ``toolchain.probe.ProbeError`` and ``toolchain.versions.UnknownVersionError``
+come from the ``toolchain`` package, which does not import the harness; the CLI maps them (unknown version: 3,
+the rest: 4).
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ from typing import Any
 
 import httpx
 
-from dapr.binaries import Binaries
 from harness import dapr_metrics, fanout, html_report, report, store
 from harness.actions import run_actions, schedule_kwargs
 from harness.checker import CheckInput, CheckResult, check
@@ -41,6 +40,7 @@ from harness.scenario import Scenario
 from harness.upgrade import accounting as upgrade_accounting
 from harness.workload import load_plans
 from target_app.settings import Behaviour
+from toolchain.binaries import Binaries
 
 Progress = Callable[[str], None]
 Countdown = Callable[[str, float], None]  # (label, seconds): wait that long, showing progress

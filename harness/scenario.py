@@ -47,11 +47,11 @@ from pydantic import (
     model_validator,
 )
 
-from dapr.versions import SUPPORTED
 from harness.errors import InputError
 from harness.model import NS, BindingPlan, FailurePolicy, JobPlan, Policy
 from harness.ticks import ScheduleError, parse_due_time, validate_job, validate_schedule
 from target_app.settings import SideEffect
+from toolchain.versions import SUPPORTED
 
 REQUIRED_SECTIONS = ("name", "cluster", "sources", "observe")
 MAX_ERRORS = 10

@@ -30,13 +30,13 @@ from typing import Literal
 import httpx
 import redis
 
-from dapr.binaries import Binaries
 from harness.cluster import readiness
 from harness.cluster.members import DAPR_CONFIG, RedisMember, ReplicaMember, SchedulerMember
 from harness.cluster.ports import PortAllocator, is_listening
 from harness.cluster.processes import Supervisor
 from harness.cluster.proxy import FaultProxyMember, ToxiproxyClient
 from harness.errors import ClusterError, InputError, MissingTool
+from toolchain.binaries import Binaries
 
 Part = Literal["app", "daprd", "both"]
 PARTS: tuple[Part, ...] = ("app", "daprd", "both")

@@ -21,11 +21,11 @@ from typing import Any, Literal
 
 import httpx
 
-from dapr.binaries import Binaries
 from harness.cluster.local import LocalCluster
 from harness.cluster.proxy import FaultProxyMember, NetworkKind, Toxic, toxics_for
 from harness.errors import ClusterError, InputError
 from harness.scenario import NETWORK_KINDS, UPGRADE_KINDS, FaultSpec, busy_source
+from toolchain.binaries import Binaries
 
 Emit = Callable[..., None]
 BUSY_WAIT_S = 30.0

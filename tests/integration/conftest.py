@@ -13,12 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dapr import binaries as dapr_binaries
-from dapr.binaries import Binaries
-from dapr.build import build
-from dapr.versions import DEFAULT_VERSION, lookup
 from harness.cli import cache_root
 from harness.cluster.local import ClusterSpec, LocalCluster
+from toolchain import binaries as dapr_binaries
+from toolchain.binaries import Binaries
+from toolchain.build import build
+from toolchain.versions import DEFAULT_VERSION, lookup
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dapr.binaries import Binaries
 from harness.model import NS
 from tests.integration.test_headline import onceonly
+from toolchain.binaries import Binaries
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dapr.binaries import Binaries
 from harness.cluster.local import ClusterSpec, LocalCluster
 from harness.ledger import Ledger
 from tests.integration.helpers import jobs_url
+from toolchain.binaries import Binaries
 
 pytestmark = pytest.mark.integration
 N = 600

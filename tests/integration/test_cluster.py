@@ -11,12 +11,12 @@ import httpx
 import psutil
 import pytest
 
-from dapr.binaries import Binaries
-from dapr.probe import DAPRD_BANNER, SCHEDULER_BANNER
 from harness.cluster import readiness
 from harness.cluster.local import ClusterSpec, LocalCluster
 from harness.cluster.ports import is_listening
 from tests.integration.helpers import schedule_job, wait_for_deliveries, wait_gone
+from toolchain.binaries import Binaries
+from toolchain.probe import DAPRD_BANNER, SCHEDULER_BANNER
 
 pytestmark = pytest.mark.integration
 

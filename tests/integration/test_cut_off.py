@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from dapr.binaries import Binaries
 from harness import report, store
 from harness.ledger import ledger_gaps
 from tests.integration.test_headline import onceonly
+from toolchain.binaries import Binaries
 
 pytestmark = pytest.mark.integration
 

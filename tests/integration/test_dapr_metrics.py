@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from dapr.binaries import Binaries
 from harness import dapr_metrics, store
 from harness.cluster.members import version_tuple
 from tests.integration.test_headline import onceonly
+from toolchain.binaries import Binaries
 
 pytestmark = pytest.mark.integration
 

@@ -13,14 +13,14 @@ import httpx
 import psutil
 import pytest
 
-from dapr import toxiproxy
-from dapr.binaries import Binaries
 from harness.cli import cache_root
 from harness.cluster.local import ClusterSpec, LocalCluster
 from harness.cluster.ports import is_listening
 from harness.nemesis import ALL_MEMBERS, FaultHandle, Nemesis
 from harness.scenario import FaultSpec
 from tests.integration.helpers import deliveries, schedule_job, wait_gone
+from toolchain import toxiproxy
+from toolchain.binaries import Binaries
 
 pytestmark = pytest.mark.integration
 NS = 1_000_000_000

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from dapr.binaries import Binaries
 from tests.integration.helpers import wait_gone
 from tests.integration.test_headline import onceonly
+from toolchain.binaries import Binaries
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dapr.binaries import Binaries
+from toolchain.binaries import Binaries
 
 pytestmark = pytest.mark.integration
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dapr.binaries import Binaries
 from harness.cluster.ports import PortAllocator
 from tests.integration.browser import chromium, needs_chromium
 from tests.integration.helpers import wait_gone
 from tests.integration.test_headline import ROOT, onceonly
+from toolchain.binaries import Binaries
 
 pytestmark = pytest.mark.integration
 ARTIFACTS = ROOT / "reports" / "artifacts"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from dapr.binaries import Binaries
 from tests.integration.browser import chromium, needs_chromium, page_requests
 from tests.integration.test_headline import ROOT, onceonly
+from toolchain.binaries import Binaries
 
 pytestmark = [pytest.mark.integration, needs_chromium]
 ARTIFACTS = ROOT / "reports" / "artifacts"

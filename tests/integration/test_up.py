@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from dapr.binaries import Binaries
 from harness.cluster.ports import is_listening
 from tests.integration.helpers import wait_gone
+from toolchain.binaries import Binaries
 
 pytestmark = pytest.mark.integration
 

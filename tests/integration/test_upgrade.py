@@ -17,13 +17,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from dapr import binaries as dapr_binaries
-from dapr.binaries import Binaries
-from dapr.build import build
-from dapr.versions import lookup
 from harness.cli import cache_root
 from harness.cluster.local import ClusterSpec, LocalCluster
 from tests.integration.helpers import deliveries, schedule_job
+from toolchain import binaries as dapr_binaries
+from toolchain.binaries import Binaries
+from toolchain.build import build
+from toolchain.versions import lookup
 
 pytestmark = pytest.mark.integration
 

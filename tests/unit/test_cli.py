@@ -17,8 +17,8 @@ import psutil
 import pytest
 from rich.console import Console
 
-from dapr.versions import SUPPORTED
 from harness import cli
+from toolchain.versions import SUPPORTED
 
 CLUSTER_PROCESSES = {"redis-server", "daprd", "scheduler"}
 

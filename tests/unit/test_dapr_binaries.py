@@ -1,4 +1,4 @@
-"""dapr.probe and dapr.binaries with FAKE daprd / scheduler shell scripts: no real Dapr is run."""
+"""toolchain.probe and toolchain.binaries with FAKE daprd / scheduler shell scripts: no real Dapr is run."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from dapr import binaries, probe
-from dapr.binaries import SOURCE_BIN_DIR, SOURCE_CACHE, SOURCE_DAPR_CLI, candidates, from_dir, locate
-from dapr.build import BUILD_RECORD, BuildError
+from toolchain import binaries, probe
+from toolchain.binaries import SOURCE_BIN_DIR, SOURCE_CACHE, SOURCE_DAPR_CLI, candidates, from_dir, locate
+from toolchain.build import BUILD_RECORD, BuildError
 
 WANTED = "1.18.2"
 

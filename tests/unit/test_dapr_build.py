@@ -1,4 +1,4 @@
-"""dapr.build with a FAKE `go` (a shell script in tmp_path): no network, no real Go, no real Dapr."""
+"""toolchain.build with a FAKE `go` (a shell script in tmp_path): no network, no real Go, no real Dapr."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dapr import binaries
-from dapr.build import BUILD_RECORD, BuildError, build, is_built, version_dir
-from dapr.versions import DaprVersion, lookup
+from toolchain import binaries
+from toolchain.build import BUILD_RECORD, BuildError, build, is_built, version_dir
+from toolchain.versions import DaprVersion, lookup
 
 FAKE_GO = "fake_go"  # the name build() looks up on PATH via its go= argument; never the real go
 
@@ -27,7 +27,7 @@ def _fake_go(directory: Path, cases: str) -> dict[str, str]:
     directory.mkdir(parents=True, exist_ok=True)
     script = (
         "#!/bin/sh\n"
-        "# FAKE go for unit tests: answers only the sub-commands dapr.build runs.\n"
+        "# FAKE go for unit tests: answers only the sub-commands toolchain.build runs.\n"
         'case "$1 $2" in\n'
         f"{cases}"
         '*) echo "fake_go: unexpected call: $*" >&2; exit 97 ;;\n'

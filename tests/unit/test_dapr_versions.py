@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from dapr.versions import (
+from toolchain.versions import (
     DEFAULT_VERSION,
     SUPPORTED,
     DaprVersion,
@@ -31,7 +31,7 @@ def test_lookup_of_unknown_version_lists_known_versions_and_names_the_table() ->
     assert "9.9.9" in message
     for version in SUPPORTED:
         assert version in message
-    assert "dapr/versions.py" in message
+    assert "toolchain/versions.py" in message
 
 
 def test_unknown_version_error_is_a_lookup_error() -> None:

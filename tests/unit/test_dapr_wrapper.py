@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 
-from dapr.versions import lookup
-from dapr.wrapper import MODULE, Replace, TagModule, ldflags, parse_go_mod_json, render_go_mod
+from toolchain.versions import lookup
+from toolchain.wrapper import MODULE, Replace, TagModule, ldflags, parse_go_mod_json, render_go_mod
 
 # The shape `go mod edit -json go.mod` prints (trimmed): Old.Version is present only for versioned replaces.
 GO_MOD_JSON = json.dumps(

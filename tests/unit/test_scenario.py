@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 import yaml
 
-from dapr.versions import SUPPORTED
 from harness.errors import ExitCode, InputError
 from harness.model import NS, FailurePolicy, JobPlan
 from harness.scenario import Scenario, ScenarioError, duration_ns, format_duration
 from harness.scenario_loader import load_scenario, parse_scenario
 from harness.ticks import ScheduleError, validate_schedule
+from toolchain.versions import SUPPORTED
 
 HEADLINE = Path(__file__).resolve().parents[2] / "scenarios" / "jobs-vs-cron.yaml"
 

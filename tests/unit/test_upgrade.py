@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from dapr.binaries import Binaries
 from harness.model import Delivery
 from harness.nemesis import FaultHandle, Nemesis
 from harness.runner import replica_windows
 from harness.scenario import FaultSpec, ScenarioError
 from harness.scenario_loader import load_scenario, parse_scenario
 from harness.upgrade import accounting, lines
+from toolchain.binaries import Binaries
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 S = 1_000_000_000

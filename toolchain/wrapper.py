@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from dapr.versions import DaprVersion
+from toolchain.versions import DaprVersion
 
 MODULE = "github.com/dapr/dapr"
 DAPRD_PACKAGE = f"{MODULE}/cmd/daprd"
@@ -67,7 +67,7 @@ def parse_go_mod_json(text: str) -> TagModule:
 def render_go_mod(entry: DaprVersion, tag_module: TagModule) -> str:
     """The wrapper's go.mod for ``entry``."""
     lines = [
-        "// Rendered by onceonly (dapr/wrapper.py). Builds Dapr's own cmd/daprd and cmd/scheduler at one tag.",
+        "// Rendered by onceonly (toolchain/wrapper.py). Builds Dapr's own cmd/daprd and cmd/scheduler at one tag.",
         "module example.invalid/onceonly-daprbuild",
         "",
         f"go {tag_module.go}",

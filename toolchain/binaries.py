@@ -5,7 +5,7 @@ Order of preference for a requested version:
 1. ``--dapr-bin-dir DIR``: the user's binaries, used whatever version they print (the version is reported);
 2. ``~/.dapr/bin``, as ``dapr init --slim`` leaves it, when both binaries print the requested version;
 3. onceonly's own build cache;
-4. otherwise nothing is found and the caller builds (``dapr.build``).
+4. otherwise nothing is found and the caller builds (``toolchain.build``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from dapr import probe
-from dapr.build import BUILD_RECORD, BuildError, is_built, version_dir
+from toolchain import probe
+from toolchain.build import BUILD_RECORD, BuildError, is_built, version_dir
 
 NAMES = ("daprd", "scheduler")
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from dapr import probe, wrapper
-from dapr.versions import DaprVersion, served_alternative
+from toolchain import probe, wrapper
+from toolchain.versions import DaprVersion, served_alternative
 
 BUILD_RECORD = "build.json"
 
@@ -124,7 +124,7 @@ def build(
             if printed != entry.version:
                 raise BuildError(
                     f"the {name} just built prints version {printed!r}, expected {entry.version!r}; "
-                    "the -ldflags version stamp did not take (see dapr/wrapper.py ldflags)"
+                    "the -ldflags version stamp did not take (see toolchain/wrapper.py ldflags)"
                 )
         rep.step("verified: daprd and scheduler print " + entry.version)
         seconds = time.monotonic() - started
@@ -170,7 +170,7 @@ def _render_wrapper(go_bin: str, entry: DaprVersion, work: Path, env: dict[str, 
     tag_module = wrapper.parse_go_mod_json(_run(go_bin, ["mod", "edit", "-json", info["GoMod"]], None, env))
     if tag_module.go != entry.go:
         raise BuildError(
-            f"dapr/versions.py says {entry.tag} needs Go {entry.go}, but its go.mod says {tag_module.go}; "
+            f"toolchain/versions.py says {entry.tag} needs Go {entry.go}, but its go.mod says {tag_module.go}; "
             "correct the table entry"
         )
     work.mkdir(parents=True, exist_ok=True)

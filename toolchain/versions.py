@@ -3,7 +3,7 @@
 Adding a version is one line in ``SUPPORTED``: the release tag (without ``v``), the commit the tag points at
 (stamped into the binaries as the release build does) and the ``go`` line of that tag's ``go.mod`` (checked
 before anything is downloaded, so a too-old Go is reported up front). The replace blocks are not copied here:
-the wrapper module takes them from the tag's own ``go.mod`` when it is rendered (see ``dapr.wrapper``).
+the wrapper module takes them from the tag's own ``go.mod`` when it is rendered (see ``toolchain.wrapper``).
 
 ``refused`` records what the Go module proxy our machines reach refused for that tag when we last tried
 (403 "This module version is not available", 2026-11-29). It is information for error messages, not a switch:
@@ -91,7 +91,7 @@ def lookup(version: str) -> DaprVersion:
         known = ", ".join(SUPPORTED)
         raise UnknownVersionError(
             f"unknown Dapr version {version!r}: onceonly can build {known}. "
-            "To add a release, add one DaprVersion entry to dapr/versions.py."
+            "To add a release, add one DaprVersion entry to toolchain/versions.py."
         ) from None
 
 

@@ -1,0 +1,9 @@
+"""How onceonly gets a real Dapr: the table of supported versions, the wrapper Go module, the build cache.
+
+This is onceonly's own package, not the Dapr Python SDK (which onceonly does not use).
+
+- ``toolchain.versions``: the table of versions onceonly can build (one entry per version);
+- ``toolchain.wrapper``: the per-version wrapper Go module and the version-stamping linker flags;
+- ``toolchain.build``: the build into the per-version cache, with progress and honest errors;
+- ``toolchain.binaries``: which daprd and scheduler a run uses (``--dapr-bin-dir``, ``~/.dapr/bin``, the cache).
+"""
