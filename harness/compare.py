@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness import report
+from harness.model import rank
 
 LATENESS_FLOOR_MS = 5.0
 LATENESS_CAVEAT = (
@@ -25,7 +26,6 @@ LATENESS_CAVEAT = (
     "before believing a lateness regression (counts of duplicates and missed are steadier)."
 )
 LOAD_KEY = f"jobs:{report.LOAD_PREFIX}*"
-_RANK = {"pass": 0, "unknown": 1, "fail": 2}
 # Every results.json figure of a source, as named in comparison.json (lateness_* from lateness_ms, side_effects_*).
 FIGURES: tuple[str, ...] = (
     "occurrences",
@@ -166,7 +166,7 @@ def _value(src: Mapping[str, Any] | None, name: str) -> Any:
 
 
 def _worse_verdict(old: Any, new: Any) -> bool:
-    return old is not None and new is not None and _RANK.get(str(new), 1) > _RANK.get(str(old), 1)
+    return old is not None and new is not None and rank(str(new)) > rank(str(old))
 
 
 def _lateness_worse(old: Any, new: Any, pct: float, floor_ms: float) -> bool:

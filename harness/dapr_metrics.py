@@ -66,8 +66,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness import store
-from harness.cluster.members import version_tuple
-from harness.model import NS, Delivery, Operation
+from harness.model import NS, Delivery, Operation, version_tuple
 
 if TYPE_CHECKING:
     from harness.cluster.local import LocalCluster

@@ -25,13 +25,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from harness.checker import MAX_WITNESSES, CheckResult, lateness_of
-from harness.model import JobPlan, Operation, SourceResult, Verdict, Witness
+from harness.model import VERDICT_RANK, JobPlan, Operation, SourceResult, Verdict, Witness
 from harness.scenario import JobSource, Scenario, format_duration
 from harness.ticks import ScheduleError, parse_due_time
 
 __all__ = ["fold"]
 
-RANK: dict[Verdict, int] = {"pass": 0, "unknown": 1, "fail": 2}
 KIND_ORDER = ("ambiguous", "early", "spurious", "missed", "duplicate", "retry")
 COUNTS = ("occurrences", "deliveries", "duplicates", "retries", "missed", "early", "spurious")
 MAX_NOTES = 12
@@ -195,7 +194,7 @@ def _relaxed(m: SourceResult) -> Verdict:
 
 
 def _rank(v: Verdict) -> int:
-    return RANK[v]
+    return VERDICT_RANK[v]
 
 
 def _worst(verdicts: Sequence[Verdict]) -> Verdict:

@@ -27,6 +27,7 @@ from plotly.subplots import make_subplots
 
 from harness import dapr_metrics as dm
 from harness import fanout, report, store, upgrade
+from harness.model import ALL_MEMBERS
 
 if TYPE_CHECKING:
     from harness.compare import Comparison, VersionPair
@@ -41,7 +42,6 @@ CUT_OFF_SYMBOL = "hourglass"  # timeline: a delivery with an arrival and no answ
 KIND_COLOUR = {"retry": "#ff7f0e"}  # every other kind (duplicate, missed, early, spurious) red
 PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#aec7e8", "#98df8a")
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
-ALL_MEMBERS = -1  # a network fault's target when it cuts every scheduler member's link (harness.nemesis's value)
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1f2328;max-width:1400px}

@@ -37,10 +37,9 @@ from locust.env import Environment
 
 from harness.jobs_client import JobsClient
 from harness.ledger import Ledger
-from harness.model import Operation
+from harness.model import LOAD_PREFIX, Operation
 from harness.workload import (
     CONFIG_ENV,
-    LOAD_PREFIX,
     REDIS_PASSWORD_ENV,
     TOKEN_ENV,
     LiveTally,

@@ -8,12 +8,37 @@ the local backend shares one clock).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 SourceKind = Literal["jobs", "binding"]
 Policy = Literal["exactly-once", "contract"]
 Verdict = Literal["pass", "fail", "unknown"]
+VERDICT_RANK: dict[Verdict, int] = {"pass": 0, "unknown": 1, "fail": 2}  # worse is higher; unknown is not pass
+LOAD_PREFIX = "load-"  # the name of every job the load creates starts with it (harness.workload)
+ALL_MEMBERS = -1  # a network fault's target when it cuts the links to every scheduler member (harness.nemesis)
+
+
+def rank(verdict: str) -> int:
+    """How bad a verdict is (``VERDICT_RANK``); anything else, e.g. a missing verdict, counts as unknown."""
+    return VERDICT_RANK.get(cast(Verdict, verdict), 1)
+
+
+def worst(verdicts: Iterable[str]) -> Verdict:
+    """The worst of ``verdicts`` (pass < unknown < fail); ``pass`` for none."""
+    order: tuple[Verdict, ...] = ("pass", "unknown", "fail")
+    return order[max((rank(v) for v in verdicts), default=0)]
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """(1, 16, 0) for "1.16.0"; a version that is not numeric (a user's "edge" build) counts as newest."""
+    try:
+        return tuple(int(p) for p in version.removeprefix("v").split("-")[0].split("."))
+    except ValueError:
+        return (999,)
+
+
 OpPhase = Literal["invoke", "ok", "fail", "info"]  # info: outcome unknown (e.g. read timeout)
 
 NS = 1_000_000_000

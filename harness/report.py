@@ -27,7 +27,7 @@ from rich.text import Text
 from harness import dapr_metrics as dm
 from harness import upgrade
 from harness.claims import ActionResult
-from harness.model import Delivery, Operation, SourceResult, Witness
+from harness.model import LOAD_PREFIX, Delivery, Operation, SourceResult, Witness, rank, worst
 
 __all__ = [
     "COLUMNS",
@@ -70,7 +70,6 @@ DELIVERIES_CSV = "deliveries.csv"
 OPERATIONS_CSV = "operations.csv"
 WITNESSES_SHOWN = 5  # per source, in summary.md and junit.xml (results.json keeps every witness)
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow"}
-_RANK = {"pass": 0, "unknown": 1, "fail": 2}
 ANOMALIES = ("duplicates", "missed", "early", "spurious")
 
 
@@ -265,7 +264,6 @@ def utc(ns: int | None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{rest // 1_000_000:03d}Z"
 
 
-LOAD_PREFIX = "load-"  # harness.workload names every job the load creates so
 COLLAPSE_OVER = 10  # more load jobs than this: one aggregate row, anomalous ones still listed
 SOURCES_SHOWN = 20  # sources with anomalies given a section each in summary.md
 
@@ -586,7 +584,7 @@ def action_lines(doc: Mapping[str, Any]) -> list[Text]:
 
 
 def _worst(verdicts: Sequence[str]) -> str:
-    return max(verdicts, key=lambda v: _RANK.get(v, 1), default="pass")
+    return worst(verdicts)
 
 
 def write_junit(run_dir: Path, doc: Mapping[str, Any], suite_name: str) -> Path:
@@ -607,7 +605,7 @@ def write_junit(run_dir: Path, doc: Mapping[str, Any], suite_name: str) -> Path:
     for a in doc.get("actions", []):
         if a["expect_status"] is not None:
             cases.append((_action_label(a), a["verdict"], a["note"], a["note"]))
-    if not cases or _RANK.get(doc["verdict"], 1) > _RANK.get(_worst([c[1] for c in cases]), 1):
+    if not cases or rank(doc["verdict"]) > rank(_worst([c[1] for c in cases])):
         cases.append(("run", doc["verdict"], "; ".join(doc["notes"]) or f"run verdict {doc['verdict']}", ""))
     root = ET.Element("testsuites", name="onceonly")
     suite = ET.SubElement(root, "testsuite", name=suite_name, errors="0")

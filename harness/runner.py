@@ -28,13 +28,13 @@ from harness.actions import run_actions, schedule_kwargs
 from harness.checker import CheckInput, CheckResult, check
 from harness.claims import ActionClaim
 from harness.cluster.local import ClusterSpec, LocalCluster
-from harness.cluster.members import ReplicaMember, version_tuple
+from harness.cluster.members import ReplicaMember
 from harness.errors import InputError
 from harness.fanout_fold import fold
 from harness.jobs_client import JobsClient
 from harness.ledger import Ledger, ledger_gaps
 from harness.locust_process import start_load, stop_load
-from harness.model import BindingPlan, JobPlan, ReplicaWindow
+from harness.model import BindingPlan, JobPlan, ReplicaWindow, version_tuple
 from harness.nemesis import FaultHandle, Nemesis, run_timeline
 from harness.scenario import Scenario
 from harness.upgrade import accounting as upgrade_accounting

@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
+from harness import model
 from harness.errors import InputError
 from harness.model import Verdict
 from harness.prediction import Prediction, PredictionError, parse
@@ -169,5 +170,4 @@ def write_junit(path: Path, suite_name: str, outcomes: list[CaseOutcome]) -> Non
 
 
 def worst(outcomes: list[CaseOutcome]) -> Verdict:
-    kinds = {o.outcome for o in outcomes}
-    return "fail" if "fail" in kinds else "unknown" if "unknown" in kinds else "pass"
+    return model.worst(o.outcome for o in outcomes)

@@ -17,9 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.model import JobPlan, Operation, Policy
+from harness.model import LOAD_PREFIX, JobPlan, Operation, Policy
 
-LOAD_PREFIX = "load-"
 CONFIG_ENV = "ONCEONLY_LOAD_CONFIG"
 TOKEN_ENV = "ONCEONLY_DAPR_API_TOKEN"
 REDIS_PASSWORD_ENV = "ONCEONLY_REDIS_PASSWORD"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.cluster.ports import PortAllocator
+from harness.model import version_tuple
 
 LOOPBACK = "127.0.0.1"
 
@@ -35,14 +36,6 @@ spec:
     http:
       increasedCardinality: true
 """
-
-
-def version_tuple(version: str) -> tuple[int, ...]:
-    """(1, 16, 0) for "1.16.0"; a version that is not numeric (a user's "edge" build) counts as newest."""
-    try:
-        return tuple(int(p) for p in version.removeprefix("v").split("-")[0].split("."))
-    except ValueError:
-        return (999,)
 
 
 @dataclass(frozen=True, slots=True)

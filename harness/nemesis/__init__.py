@@ -24,6 +24,7 @@ import httpx
 from harness.cluster.local import LocalCluster
 from harness.cluster.proxy import FaultProxyMember, NetworkKind, Toxic, toxics_for
 from harness.errors import ClusterError, InputError
+from harness.model import ALL_MEMBERS
 from harness.scenario import NETWORK_KINDS, UPGRADE_KINDS, FaultSpec, busy_source
 from toolchain.binaries import Binaries
 
@@ -32,7 +33,6 @@ BUSY_WAIT_S = 30.0
 DEFAULT_PAUSE_S = 5.0
 DEFAULT_NETWORK_S = 10.0
 SELF_HEALING = ("restart", "scheduler-restart", *UPGRADE_KINDS)
-ALL_MEMBERS = -1  # FaultHandle.target of a network fault on the links to every scheduler member
 
 
 @dataclass

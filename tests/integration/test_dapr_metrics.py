@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness import dapr_metrics, store
-from harness.cluster.members import version_tuple
+from harness.model import version_tuple
 from tests.integration.test_headline import onceonly
 from toolchain.binaries import Binaries
 

@@ -16,7 +16,8 @@ import pytest
 from harness.cli import cache_root
 from harness.cluster.local import ClusterSpec, LocalCluster
 from harness.cluster.ports import is_listening
-from harness.nemesis import ALL_MEMBERS, FaultHandle, Nemesis
+from harness.model import ALL_MEMBERS
+from harness.nemesis import FaultHandle, Nemesis
 from harness.scenario import FaultSpec
 from tests.integration.helpers import deliveries, schedule_job, wait_gone
 from toolchain import toxiproxy

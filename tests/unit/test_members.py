@@ -16,9 +16,9 @@ from harness.cluster.members import (
     RedisMember,
     ReplicaMember,
     SchedulerMember,
-    version_tuple,
 )
 from harness.cluster.ports import HIGH, LOW, PortAllocator, is_free
+from harness.model import version_tuple
 
 RUN = Path("/run/onceonly-test")
 SCHEDULER_BIN = Path("/opt/dapr/bin/scheduler")
