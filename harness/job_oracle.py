@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from harness.ambiguity import judge_ambiguity
+from harness.due_windows import Occ, count_expected, half_period, narrow, path_delays
 from harness.evidence import CheckInput
-from harness.matching import PIN_NS, Arrival, ExtraKind, Occurrence, Outcome, Reading, Readings, readings
+from harness.matching import Arrival, ExtraKind, Occurrence, Outcome, Readings, readings
 from harness.model import DEFAULT_FAILURE_POLICY, Delivery, JobPlan, Operation, OpPhase, SourceResult, Witness
 from harness.overwrites import ScheduleCall, plan_spans, span_dues
 from harness.tally import Tally, closes, iso, ms, per_replica, replica_list, success, zombies
 from harness.ticks import ScheduleError
 
-PERIODLESS = 1 << 62  # the half period of a job with a single due time: no stall or pin can be measured
 # After a delete's ok, a trigger the scheduler sent before it handled the delete can still be on its way to the app
 # (the daprd-to-app hop, milliseconds). A delivery that arrives within this margin may answer an occurrence that is
 # not counted (one due just before the delete); any later one is spurious: a later delivery never answers an
@@ -62,19 +62,6 @@ def group_operations(operations: Sequence[Operation]) -> dict[tuple[str, str], l
     for ops in grouped.values():
         ops.sort(key=lambda o: o.start_ns)
     return grouped
-
-
-@dataclass
-class _Occ:
-    due: int
-    counted: bool
-    span: int  # which plan span (harness.overwrites) it comes from
-    latest: int  # the due time had Dapr read its clock at the end of the schedule call
-    expected: bool = True  # by its plan (certain, before any cut); counted if also surely due by the end of counting
-    doubtful: bool = False  # expected, but its due lies across the end of counting: may or may not be counted
-    attempts: list[Delivery] = field(default_factory=list)  # the first attempt, then retries
-    early: list[Delivery] = field(default_factory=list)
-    duplicates: list[Delivery] = field(default_factory=list)
 
 
 def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[Op]], inp: CheckInput) -> SourceResult:
@@ -136,10 +123,10 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
             f"{planned.uncertain} due time(s) exist only if Dapr read its clock early (or only late) within the "
             "schedule call: not counted, neither missed when absent nor spurious when present"
         )
-    occ = [_Occ(due, False, k, latest, counted) for due, k, counted, latest in planned.dues]
-    _count(occ, counted_until)
+    occ = [Occ(due, False, k, latest, counted) for due, k, counted, latest in planned.dues]
+    count_expected(occ, counted_until)
     if planned.beyond is not None and deleted_ok is None:  # what a very early delivery may answer
-        occ.append(_Occ(planned.beyond, False, len(spans.spans) - 1, planned.beyond, expected=False))
+        occ.append(Occ(planned.beyond, False, len(spans.spans) - 1, planned.beyond, expected=False))
     n = len(occ)
     schedule_latency = (live[0].outcome_ns or live[0].start_ns) - live[0].start_ns
     if n > 1 and schedule_latency > (occ[1].due - occ[0].due) // 2:
@@ -203,7 +190,7 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
                 Occurrence(
                     o.due,
                     o.counted,
-                    _half_period(occ, k, planned.beyond or planned.continuation),
+                    half_period(occ, k, planned.beyond or planned.continuation),
                     o.latest + (delays or {}).get(k, 0),
                     planned.worlds.get(o.due, 0) if len(spans.spans) == 1 else 0,  # worlds of one creation
                     o.doubtful,
@@ -219,10 +206,10 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
         )
 
     found = match()
-    if _narrow(occ, found.best, arrivals, tol):
-        _count(occ, counted_until)
+    if narrow(occ, found.best, arrivals, tol):
+        count_expected(occ, counted_until)
         found = match()
-    delays = _path_delays(occ, found.best, arrivals, created, tol)
+    delays = path_delays(occ, found.best, arrivals, created, tol)
     if delays:
         found = match(delays)
     best = found.best
@@ -292,77 +279,13 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
     return tally.result("jobs", job.name, job.policy, inp, replicas)
 
 
-def _count(occ: Sequence[_Occ], counted_until: int) -> None:
-    """Counted: expected and surely due by the end of counting. A due known only within a span (the schedule call's)
-    that the end of counting cuts is doubtful: it may be due after that end, so its miss is no evidence, though a
-    pass cannot stand on it either."""
-    for o in occ:
-        o.counted = o.expected and o.latest <= counted_until
-        o.doubtful = o.expected and o.due <= counted_until < o.latest
-
-
-def _path_delays(
-    occ: Sequence[_Occ], best: Reading, arrivals: Sequence[Arrival], created: int, tol: int
-) -> dict[int, int]:
-    """A delay on the path (a slow network, a loaded app) makes on-time deliveries arrive late, all alike; a stall
-    makes one late alone. So each first attempt sent while the job was idle (the previous answer came before the
-    earliest due) is judged against the lateness of its neighbours: the idle first attempts just before and after
-    it: when at least two of the four nearest (two each side, as the best reading has them) came as late as it,
-    within the pin window, their smallest lateness (past the latest due, over the tolerance) is the path's delay
-    and its due is moved by it. A lone late one (or two) keeps its due."""
-    idle: list[tuple[int, int]] = []  # (occurrence, arrival minus its latest due)
-    for i, (a, role) in enumerate(zip(arrivals, best.roles, strict=True)):
-        free = created if i == 0 else arrivals[i - 1].answered
-        if role.kind == "attempt" and role.occurrence is not None and free is not None:
-            o = occ[role.occurrence]
-            if free <= o.due + tol:
-                idle.append((role.occurrence, a.received - o.latest))
-    delays: dict[int, int] = {}
-    for j, (k, late) in enumerate(idle):
-        alike = [x for n, (_, x) in enumerate(idle) if n != j and abs(n - j) <= 2 and abs(x - late) <= PIN_NS]
-        if len(alike) >= 2 and min(late, *alike) > tol:
-            delays[k] = min(late, *alike)
-    return delays
-
-
-def _narrow(occ: Sequence[_Occ], best: Reading, arrivals: Sequence[Arrival], tol: int) -> bool:
-    """Narrow each plan span's due windows by its deliveries: Dapr read its clock for the creation once, so every
-    due of a span moves with it, and no first attempt (as the best reading has them) came before its due. The
-    latest a span's dues can be is then its earliest plus the smallest lead of an attempt over its earliest due.
-    True if a window narrowed (the caller matches again)."""
-    lead: dict[int, int] = {}
-    for a, role in zip(arrivals, best.roles, strict=True):
-        if role.kind == "attempt" and role.occurrence is not None:
-            o = occ[role.occurrence]
-            if o.latest > o.due:
-                lead[o.span] = min(lead.get(o.span, o.latest - o.due), max(0, a.received - o.due) + tol)
-    narrowed = False
-    for o in occ:
-        if o.span in lead and o.latest - o.due > lead[o.span]:
-            o.latest = o.due + lead[o.span]
-            narrowed = True
-    return narrowed
-
-
-def _half_period(occ: Sequence[_Occ], k: int, after_last: int | None) -> int:
-    """Half the interval from occurrence k to the next due time (after the last: when the schedule would next fire,
-    ``after_last``); a one-shot job has none."""
-    if k + 1 < len(occ):
-        return max(1, (occ[k + 1].due - occ[k].due) // 2)
-    if after_last is not None and after_last > occ[k].due:
-        return max(1, (after_last - occ[k].due) // 2)
-    if len(occ) < 2:
-        return PERIODLESS
-    return max(1, (occ[k].due - occ[k - 1].due) // 2)
-
-
 def _arrival(d: Delivery, deleted_ok: int | None) -> Arrival:
     outcome: Outcome = "cut" if d.cut_off else "success" if success(d) else "failure"
     answered = d.answered_ns if d.answered_ns is not None or d.cut_off else d.received_ns  # older runs: arrival
     return Arrival(d.received_ns, answered, outcome, restricted=deleted_ok is not None and d.received_ns > deleted_ok)
 
 
-def _tally_occurrences(tally: Tally, name: str, occ: Sequence[_Occ], missed: set[int]) -> None:
+def _tally_occurrences(tally: Tally, name: str, occ: Sequence[Occ], missed: set[int]) -> None:
     for k, o in enumerate(occ):
         for d in o.early:
             tally.witness(
