@@ -17,3 +17,17 @@ def test_nothing_the_wheel_installs_is_called_dapr() -> None:
     assert not (ROOT / "dapr").exists()
     spec = importlib.util.find_spec("dapr")  # the SDK, if installed here: never this repository
     assert spec is None or ROOT not in Path(spec.origin or "").parents
+
+
+def test_the_readme_has_two_commands_and_ci_calls_its_test_command() -> None:
+    """Issue 12: the quick start is exactly two commands, each doing its own set-up; CI runs the test one."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## The two commands", 1)[1].split("### The same by hand", 1)[0]
+    blocks = [b.split("```", 1)[0].strip() for b in section.split("```sh\n")[1:]]
+    assert blocks == ["./run-demo", "./run-tests"]
+    for command in ("run-demo", "run-tests"):
+        script = ROOT / command
+        assert script.stat().st_mode & 0o111, f"{command} is not executable"
+        assert ". scripts/setup.sh" in script.read_text()
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert "./run-tests" in ci

@@ -1,0 +1,48 @@
+# Sourced by ./run-demo, ./run-tests and .ci/run: install what a fresh Debian machine lacks, or say clearly what
+# cannot be installed and how to fix it. Idempotent and quick when everything is there.
+#   need_system redis-server [chromium]   Debian packages (apt-get as root; otherwise a message naming them)
+#   need_go                               Go on PATH (onceonly builds Dapr from Go modules; versions checked later)
+#   need_env                              uv (pip) and the project environment from the committed uv.lock
+#   need_dapr [ARGS...]                   the Dapr binaries (default version, or --version V), built once per machine
+#                                         into ~/.cache/onceonly/dapr
+
+step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+
+need_system() {
+  local missing=() cmd
+  for cmd in "$@"; do command -v "$cmd" >/dev/null || missing+=("$cmd"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+    echo "error: ${missing[*]} not installed, and this is not root on a Debian-like machine." >&2
+    echo "fix: sudo apt-get install -y ${missing[*]}   (then run this command again)" >&2
+    exit 4
+  fi
+  echo "installing ${missing[*]} (apt-get) ..."
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+need_go() {
+  if ! command -v go >/dev/null; then
+    echo "error: Go is not installed; onceonly builds Dapr from Go modules and needs Go 1.26.5 or newer." >&2
+    echo "fix: install Go from https://go.dev/dl/ (or your package manager) and put it on PATH" >&2
+    exit 4
+  fi
+}
+
+need_env() {
+  if ! command -v uv >/dev/null; then
+    echo "installing uv (pip) ..."
+    python3 -m pip install --quiet uv || {
+      echo "error: could not install uv with pip; fix: see https://docs.astral.sh/uv/ and run this again" >&2
+      exit 4
+    }
+  fi
+  uv sync --frozen --quiet
+}
+
+need_dapr() {
+  # `onceonly dapr build` shows its own progress (about 8 minutes on 2 cores the first time) and names the cause
+  # when it cannot build (Go too old, module proxy unreachable, a module refused)
+  uv run onceonly dapr build "$@"
+}
