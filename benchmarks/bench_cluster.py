@@ -7,7 +7,7 @@
 "cold" builds with empty Go module and build caches in a temporary directory (so it downloads every module
 from the Go module proxy and compiles everything); "warm Go caches" rebuilds into an empty onceonly cache with
 Go's caches as they are; "cached" asks for a version that is already built. Time to ready is measured from the
-first process start to the end of the readiness wait (DESIGN.md's definition, incl. 1 s of stability).
+first process start to the end of the readiness wait (ARCHITECTURE.md's definition, incl. 1 s of stability).
 """
 
 from __future__ import annotations

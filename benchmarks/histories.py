@@ -89,7 +89,7 @@ Binding
 Truth
 =====
 
-Counted (expected) units follow DESIGN.md "The oracle" and the checker's documented glossary (the spec, not its
+Counted (expected) units follow the checker's documented glossary in ``harness.checker`` (the spec, not its
 code): a job occurrence is counted when due <= observe_end and due <= first delete's invoke - max(1 s, schedule
 latency); a binding (replica, tick) when the tick lies in the replica's window ∩ [observe_start, observe_end]
 shrunk by one period at each end. Then, per policy:

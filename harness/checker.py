@@ -1,8 +1,8 @@
 """The oracle: turn what was planned, what the harness did and what the apps received into a verdict per source.
 
-``check(CheckInput) -> CheckResult`` is a pure function (no I/O, no clock). Policies are the ones in DESIGN.md
-"The oracle"; when an occurrence is due comes from ``harness.ticks`` (Dapr's own rules, cited there). The jobs
-oracle is ``harness.job_oracle`` (readings: ``harness.matching``, disagreement: ``harness.ambiguity``), the
+``check(CheckInput) -> CheckResult`` is a pure function (no I/O, no clock). Policies and every word are defined
+in the glossary below; when an occurrence is due comes from ``harness.ticks`` (Dapr's own rules, cited there). The
+jobs oracle is ``harness.job_oracle`` (readings: ``harness.matching``, disagreement: ``harness.ambiguity``), the
 binding oracle ``harness.binding_oracle``, the shared figures ``harness.tally``.
 
 Glossary

@@ -1,6 +1,6 @@
 """The ``onceonly`` command line: the only place that reads options and the environment and wires parts together.
 
-Exit codes (DESIGN.md): 0 pass, 1 anomaly, 2 unknown, 3 bad input (nothing was started), 4 environment error.
+Exit codes: 0 pass, 1 anomaly, 2 unknown, 3 bad input (nothing was started), 4 environment error.
 Environment fallbacks: ``ONCEONLY_DAPR_VERSION``, ``ONCEONLY_DAPR_BIN_DIR``, ``ONCEONLY_CACHE_DIR`` (default
 ``$XDG_CACHE_HOME/onceonly/dapr``, else ``~/.cache/onceonly/dapr``).
 """

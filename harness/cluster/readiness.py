@@ -1,4 +1,5 @@
-"""Readiness as DESIGN.md defines it: read-only probes, and a wait that names what is not ready and why.
+"""Readiness as onceonly defines it (ARCHITECTURE.md, "Readiness is strict"): read-only probes, and a wait that
+names what is not ready and why.
 
 A cluster is ready when every scheduler answers ``/healthz`` 200, every daprd answers ``/v1.0/healthz`` 204,
 every daprd's metadata lists every live scheduler in ``scheduler.connected_addresses``, and every scheduler's

@@ -170,7 +170,7 @@ def test_a_job_without_data_is_never_delivered(cluster3: LocalCluster) -> None:
     On 1.16.0 and 1.18.2 a job created over HTTP without a `data` field is accepted (204) but never reaches
     the app: daprd fails every trigger with "google.protobuf.Value: none of the oneof fields is set", the
     default failure policy retries, and the job is then gone. `"data": null` is delivered. If this test fails,
-    Dapr changed; update the note in ARCHITECTURE.md ("What we measured") and this test.
+    Dapr changed; update the note in docs/findings.md ("Dapr: What we measured") and this test.
     """
     silent, null = f"nodata-{uuid.uuid4().hex[:8]}", f"nulldata-{uuid.uuid4().hex[:8]}"
     schedule_job(cluster3, cluster3.replicas[0], silent, {"dueTime": "1s"})
