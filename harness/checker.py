@@ -78,8 +78,7 @@ ambiguous, about equally well
     stretch runs from a stall, or from a first attempt that came later than the pin window after its due (the job
     behind schedule: a backlog behind slow handlers or retries), up to the next delivery pinned to its own due:
     there a lost occurrence plus a duplicate of its neighbour keep both the count and the order, so that pair
-    cannot be ruled out; where the best reading has an idle job's first attempt late, a re-send standing in for
-    it is late the same way, so that stall is not charged again. A rival that reads a delivery pinned to its due
+    cannot be ruled out. A rival that reads a delivery pinned to its due
     time as something else (where the best reading does not) is plausible only at the same units. When the
     plausible readings disagree on the verdict (a reading that leaves a doubtful occurrence unanswered counts
     as *unknown*) the source is *unknown* (exit 2); when they agree but differ in counts the verdict stands and
@@ -165,8 +164,8 @@ from harness.binding_oracle import check_binding
 from harness.claims import ActionResult, check_actions
 from harness.evidence import DEFAULT_DELETE_GRACE_NS, DEFAULT_EARLY_TOLERANCE_NS, CheckInput
 from harness.job_oracle import check_job, group_operations
-from harness.model import Delivery, SourceKind, SourceResult, Verdict, Witness
-from harness.tally import MAX_WITNESSES, RANK, Tally, iso, lateness_of, per_replica
+from harness.model import VERDICT_RANK, Delivery, SourceKind, SourceResult, Verdict, Witness
+from harness.tally import MAX_WITNESSES, Tally, iso, lateness_of, per_replica
 
 __all__ = [
     "DEFAULT_DELETE_GRACE_NS",
@@ -216,7 +215,7 @@ def check(inp: CheckInput) -> CheckResult:
     if not results:
         notes.append("nothing was planned and nothing was delivered: no source to judge")
         return CheckResult((), "unknown", tuple(notes), actions)
-    verdict = max((*(r.verdict for r in results), *(a.verdict for a in actions)), key=RANK.__getitem__)
+    verdict = max((*(r.verdict for r in results), *(a.verdict for a in actions)), key=VERDICT_RANK.__getitem__)
     return CheckResult(tuple(results), verdict, tuple(notes), actions)
 
 

@@ -31,9 +31,7 @@ dearer where either reading has the job *disturbed* — from a stall, or from a 
 window after its due (the job behind schedule), up to the next delivery pinned to its own due; two units dearer
 (``DISTURBED_MARGIN``) inside the best reading's disturbed stretch for a rival that differs by such a pair only
 (as many more, or fewer, lost occurrences as extra deliveries), because there a lost occurrence plus a duplicate
-of its neighbour keep both the count and the order, so that pair cannot be ruled out. Where the best reading has
-an idle job's first attempt late, a re-send standing in for it is late the same way: that stall of the rival is
-not charged again (so the search keeps readings up to ``SEARCH_MARGIN`` 3 dearer). A rival that reads a pinned
+of its neighbour keep both the count and the order, so that pair cannot be ruled out. A rival that reads a pinned
 delivery as something else is plausible only at the same units: a pin is the strongest evidence time gives.
 
 Two kinds of occurrence come from the schedule call's span (``harness.job_oracle`` builds them): a due that
@@ -52,7 +50,6 @@ from typing import Literal
 
 MARGIN = 0
 DISTURBED_MARGIN = 2
-SEARCH_MARGIN = DISTURBED_MARGIN + 1  # a cancelling pair whose re-send is late as the reading it rivals (below)
 PIN_NS = 100_000_000
 Outcome = Literal["success", "failure", "cut"]
 RoleKind = Literal["attempt", "retry", "extra", "early"]
@@ -147,17 +144,16 @@ def readings(
     """
     search = _Search(list(occurrences), arrivals, tolerance_ns, max_attempts, retry_interval_ns, classify, idle_from)
     rough = search.finals(search.run(0, 4, None))
-    bound = rough[0][0][0] + SEARCH_MARGIN
-    finals = search.finals(search.run(SEARCH_MARGIN, beam, bound))
+    bound = rough[0][0][0] + DISTURBED_MARGIN
+    finals = search.finals(search.run(DISTURBED_MARGIN, beam, bound))
     best_units = finals[0][0][0]
     chosen: dict[Signature, tuple[Cost, Signature, State, tuple[int, ...]]] = {}
     for f in finals:
-        if f[0][0] <= best_units + SEARCH_MARGIN and f[1] not in chosen:
+        if f[0][0] <= best_units + DISTURBED_MARGIN and f[1] not in chosen:
             chosen[f[1]] = f
     built = [search.reading(f[2], f[1], f[3], f[0][0]) for f in chosen.values()]
     best = built[0]
     disturbed = search.disturbed(best)
-    late_idle = search.late_idle(best)
 
     def plausible_rival(r: Reading) -> bool:
         differ = [i for i, (a, b) in enumerate(zip(best.roles, r.roles, strict=True)) if a != b]
@@ -172,11 +168,6 @@ def readings(
         (bd, bm, be, bs, bx), (rd, rm, re, rs, rx) = best.signature, r.signature
         missed = rm + rx - bm - bx
         extra = rd + re + rs - bd - be - bs
-        # where the best reading has an idle job's first attempt late, a re-send standing in for it is late the
-        # same way: that stall of the rival is the same lateness, not a further unit
-        same_lateness = sum(1 for i in r.stalls if i in late_idle and i not in best.stalls)
-        if r.units - same_lateness > best.units + DISTURBED_MARGIN:
-            return False
         return missed != 0 and missed == extra and all(i in disturbed for i in differ)
 
     plausible = [r for r in built[1:] if plausible_rival(r)]
@@ -278,19 +269,6 @@ class _Search:
                 coincidences.append(i)
         doubtful = tuple(sorted({k for r in roles for k in r.skipped if self.occ[k].doubtful} | set(left)))
         return Reading(tuple(roles), unanswered, units, sig, tuple(stalls), tuple(coincidences), doubtful)
-
-    def late_idle(self, reading: Reading) -> set[int]:
-        """Deliveries ``reading`` has as first attempts sent while the job was idle (the previous answer came before
-        the earliest due) that came later than the pin window after the latest due."""
-        out: set[int] = set()
-        for i, role in enumerate(reading.roles):
-            if role.kind == "attempt" and role.occurrence is not None:
-                free, _pin = self._context(i)
-                o = self.occ[role.occurrence]
-                idle = free is None or free <= o.due + self.tolerance_ns
-                if idle and self.arrivals[i].received - o.due_by > min(o.half_period, PIN_NS):
-                    out.add(i)
-        return out
 
     def disturbed(self, reading: Reading) -> set[int]:
         """Deliveries from each stall of ``reading``, or each first attempt that came later than the pin window after

@@ -123,9 +123,13 @@ class SpanDues:
     beyond: int | None  # the last span's first due after the horizon; None when its schedule ended
     continuation: int | None  # when the last span would next have fired had repeats/ttl not ended it
     dropped: dict[int, int]  # span index -> the first old-plan due its overwrite dropped
-    uncertain: int = 0  # dues that exist only if Dapr created the job early (or only late) within its call
     continuation_from: int | None = None  # the earliest the continuation can be (``continuation`` is the latest)
     worlds: dict[int, int] = field(default_factory=dict)  # uncertain due -> 1: exists only if created early, 2: late
+
+    @property
+    def uncertain(self) -> int:
+        """How many dues exist only if Dapr created the job early (or only late) within its call."""
+        return len(self.worlds)
 
 
 def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
@@ -167,7 +171,7 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
             continuation = max((e for e in ends if e is not None), default=None)
             continuation_from = min((e for e in ends if e is not None), default=None)
     dues.sort()
-    return SpanDues(dues, beyond, continuation, dropped, len(worlds), continuation_from, worlds)
+    return SpanDues(dues, beyond, continuation, dropped, continuation_from, worlds)
 
 
 def _dues_until(plan: JobPlan, created_ns: int, limit_ns: int) -> tuple[list[int], int | None]:

@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from harness.evidence import CheckInput
-from harness.model import NS, VERDICT_RANK, Delivery, Lateness, Policy, SourceKind, SourceResult, Verdict, Witness
+from harness.model import NS, Delivery, Lateness, Policy, SourceKind, SourceResult, Verdict, Witness
 
 MAX_WITNESSES = 20
-RANK = VERDICT_RANK  # harness.model's, under the name the oracle modules use
 WitnessKind = Literal["duplicate", "missed", "early", "spurious", "retry", "ambiguous"]
 _WITNESS_ORDER: tuple[WitnessKind, ...] = ("ambiguous", "early", "spurious", "missed", "duplicate", "retry")
 
