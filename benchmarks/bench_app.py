@@ -38,10 +38,10 @@ import redis
 from rich.console import Console
 from rich.table import Table
 
-from harness.cluster.local import find_redis_server
-from harness.cluster.members import RedisMember, ReplicaMember
-from harness.cluster.ports import PortAllocator, is_listening
-from harness.cluster.processes import Supervisor
+from harness.cluster.local.cluster import find_redis_server
+from harness.cluster.local.members import RedisMember, ReplicaMember
+from harness.cluster.local.ports import PortAllocator, is_listening
+from harness.cluster.local.processes import Supervisor
 from target_app import contract
 from target_app.settings import Behaviour
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from benchmarks.histories import POLICIES, GeneratedHistory, Truth, generate
-from harness.checker import check
 from harness.model import Policy, SourceResult, Verdict
+from harness.oracle.check import check
 
 ErrorClass = Literal["clean judged fail", "anomalous judged pass", "unknown where not marked"]
 ERROR_CLASSES: tuple[ErrorClass, ...] = ("clean judged fail", "anomalous judged pass", "unknown where not marked")

@@ -38,8 +38,8 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cli import cache_root
-from harness.cluster.local import ClusterSpec, LocalCluster
-from harness.ledger import Ledger
+from harness.cluster.local.cluster import ClusterSpec, LocalCluster
+from harness.io.ledger import Ledger
 from toolchain import binaries as dapr_binaries
 from toolchain.versions import DEFAULT_VERSION
 

@@ -1,4 +1,4 @@
-"""Dapr-like histories with the truth known: the yardstick for ``harness.checker``.
+"""Dapr-like histories with the truth known: the yardstick for ``harness.oracle.check``.
 
 ``generate(seed, **knobs)`` plays one source (one Jobs API job, or one cron binding on N replicas) the way Dapr
 delivers it, injects anomalies on purpose, and returns the ``CheckInput`` the checker would get from a run together
@@ -7,10 +7,11 @@ with the truth: the anomaly counts per policy, the verdict each policy should gi
 what was injected. Pure: no I/O, no clock; every choice comes from ``random.Random(seed)``, so a seed and the knobs
 reproduce a history exactly.
 
-It is independent of the checker on purpose: nothing here comes from ``harness.checker`` (other than the
-``CheckInput`` type it fills) or ``harness.matching``. It uses ``harness.model`` types, and ``harness.ticks`` only
-to validate schedules and to parse dueTime/ttl text; the schedule arithmetic (``*/k`` seconds and ``@every``, the
-only shapes generated), creation time, sequencing, retries and every anomaly are modelled here.
+It is independent of the checker on purpose: nothing here comes from ``harness.oracle.check`` (other than the
+``CheckInput`` type it fills) or ``harness.oracle.matching``. It uses ``harness.model`` types, and
+``harness.oracle.ticks`` only to validate schedules and to parse dueTime/ttl text; the schedule arithmetic (``*/k``
+seconds and ``@every``, the only shapes generated), creation time, sequencing, retries and every anomaly are modelled
+here.
 
 The model (code read, not copied; reference/dapr-runtime.md §3.3, §4, §5)
 =========================================================================
@@ -89,7 +90,7 @@ Binding
 Truth
 =====
 
-Counted (expected) units follow the checker's documented glossary in ``harness.checker`` (the spec, not its
+Counted (expected) units follow the checker's documented glossary in ``harness.oracle.check`` (the spec, not its
 code): a job occurrence is counted when due <= observe_end and due <= first delete's invoke - max(1 s, schedule
 latency); a binding (replica, tick) when the tick lies in the replica's window ∩ [observe_start, observe_end]
 shrunk by one period at each end. Then, per policy:
@@ -144,7 +145,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
-from harness.checker import CheckInput
 from harness.model import (
     DEFAULT_FAILURE_POLICY,
     NS,
@@ -158,7 +158,8 @@ from harness.model import (
     SourceKind,
     Verdict,
 )
-from harness.ticks import CronSchedule, EverySchedule, job_expiration_ns, parse_due_time, parse_schedule
+from harness.oracle.check import CheckInput
+from harness.oracle.ticks import CronSchedule, EverySchedule, job_expiration_ns, parse_due_time, parse_schedule
 
 MS = 1_000_000
 US = 1_000

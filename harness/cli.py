@@ -33,9 +33,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from harness.cluster.local import ClusterSpec, LocalCluster, find_redis_server
-from harness.cluster.ports import is_listening
-from harness.cluster.processes import Interrupted, exit_on_signals
+from harness.cluster.local.cluster import ClusterSpec, LocalCluster, find_redis_server
+from harness.cluster.local.ports import is_listening
+from harness.cluster.local.processes import Interrupted, exit_on_signals
 from harness.errors import ExitCode, HarnessError, InputError
 from toolchain import binaries as dapr_binaries
 from toolchain import toxiproxy
@@ -44,8 +44,8 @@ from toolchain.probe import ProbeError
 from toolchain.versions import DEFAULT_VERSION, SUPPORTED, DaprVersion, UnknownVersionError, lookup
 
 if TYPE_CHECKING:
-    from harness.compare import Comparison
-    from harness.scenario import Scenario
+    from harness.oracle.compare import Comparison
+    from harness.scenario.schema import Scenario
 
 console = Console(stderr=True)
 out = Console()
@@ -321,7 +321,7 @@ VERDICT_EXIT = {"pass": ExitCode.PASS, "fail": ExitCode.FAIL, "unknown": ExitCod
 
 
 def load(path: Path, overrides: list[str] | None) -> Scenario:
-    from harness.scenario_loader import load_scenario
+    from harness.scenario.loader import load_scenario
 
     try:
         return load_scenario(path, overrides or ())
@@ -352,8 +352,9 @@ def _run(
     web_port: int | None = None,
     need_load: bool = False,
 ) -> None:
-    from harness import runner, store
-    from harness.report import action_lines, dapr_metrics_lines, verdict_table
+    from harness.io import store
+    from harness.report.results import action_lines, dapr_metrics_lines, verdict_table
+    from harness.run import runner
 
     sc = load(scenario_path, overrides)  # bad input: exit 3, nothing started
     if need_load and sc.workload.load is None:
@@ -455,8 +456,9 @@ def demo(version: RunVersionOpt = None, bin_dir: BinDirOpt = None, reports: Repo
 @app.command()
 def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory.")]) -> None:
     """Re-judge a finished run offline (no services) and reproduce its results.json."""
-    from harness import runner, store
-    from harness.report import action_lines, dapr_metrics_lines, verdict_table
+    from harness.io import store
+    from harness.report.results import action_lines, dapr_metrics_lines, verdict_table
+    from harness.run import runner
 
     if not (run_dir / store.HISTORY).is_file():
         fail(InputError(f"{run_dir} is not a finished run: it has no {store.HISTORY}"))
@@ -478,7 +480,7 @@ def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory
 
 def _results_of(run_dir: Path) -> dict[str, object]:
     """A judged run's results.json, or a bad-input error naming what is missing."""
-    from harness import store
+    from harness.io import store
 
     path = run_dir / store.RESULTS
     if not run_dir.is_dir():
@@ -559,8 +561,8 @@ def compare(
 
 
 def _compare_runs(old_run: Path, new_run: Path, lateness: tuple[float, float], target: Path) -> NoReturn:
-    from harness import compare as comparing
-    from harness.html_report import write_comparison_html
+    from harness.oracle import compare as comparing
+    from harness.report.html.run import write_comparison_html
 
     old_doc, new_doc = _results_of(old_run), _results_of(new_run)
     result = comparing.compare(
@@ -577,7 +579,7 @@ def _compare_runs(old_run: Path, new_run: Path, lateness: tuple[float, float], t
 def _comparison_table(result: Comparison, title: str) -> Table:
     from rich.text import Text
 
-    from harness import compare as comparing
+    from harness.oracle import compare as comparing
 
     table = Table(title=title)
     for col in ("source", "figure", "old", "new"):
@@ -593,7 +595,7 @@ def _comparison_table(result: Comparison, title: str) -> Table:
 def _print_comparison(result: Comparison, title: str) -> None:
     from rich.text import Text
 
-    from harness.compare import LATENESS_CAVEAT
+    from harness.oracle.compare import LATENESS_CAVEAT
 
     out.print(_comparison_table(result, title))
     for w in result.warnings:
@@ -608,7 +610,7 @@ def _compare_cases(path: Path) -> list[tuple[str, Scenario]]:
     """The scenarios of TARGET: a suite file's cases (with their overrides), or the one scenario."""
     import yaml
 
-    from harness import suite as suites
+    from harness.scenario import suite as suites
 
     try:
         raw = yaml.safe_load(path.read_text())
@@ -638,9 +640,10 @@ def _dapr_arg(value: str) -> tuple[str | None, Path | None]:
 
 
 def _compare_versions(target_file: Path, old: str, new: str, lateness: tuple[float, float], target: Path) -> NoReturn:
-    from harness import compare as comparing
-    from harness import runner, store
-    from harness.html_report import write_versions_html
+    from harness.io import store
+    from harness.oracle import compare as comparing
+    from harness.report.html.run import write_versions_html
+    from harness.run import runner
 
     cases = _compare_cases(target_file)  # every scenario validated before anything is built or started
     (old_v, old_dir), (new_v, new_dir) = _dapr_arg(old), _dapr_arg(new)
@@ -728,8 +731,9 @@ def suite(
     """Run a list of scenarios, one JUnit test case each; a case passes when its predicted verdict holds."""
     from rich.text import Text
 
-    from harness import runner, store
-    from harness import suite as suites
+    from harness.io import store
+    from harness.run import runner
+    from harness.scenario import suite as suites
 
     try:
         name, cases = suites.load_suite(suite_file, only, skip)  # every scenario validated before anything starts

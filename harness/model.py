@@ -16,7 +16,7 @@ SourceKind = Literal["jobs", "binding"]
 Policy = Literal["exactly-once", "contract"]
 Verdict = Literal["pass", "fail", "unknown"]
 VERDICT_RANK: dict[Verdict, int] = {"pass": 0, "unknown": 1, "fail": 2}  # worse is higher; unknown is not pass
-LOAD_PREFIX = "load-"  # the name of every job the load creates starts with it (harness.workload)
+LOAD_PREFIX = "load-"  # the name of every job the load creates starts with it (harness.load.workload)
 ALL_MEMBERS = -1  # a network fault's target when it cuts the links to every scheduler member (harness.nemesis)
 
 

@@ -1,4 +1,4 @@
-"""The ledger contract shared by the target app (writer) and ``harness.ledger`` (reader). Stdlib only, no I/O.
+"""The ledger contract shared by the target app (writer) and ``harness.io.ledger`` (reader). Stdlib only, no I/O.
 
 Every delivery gets two records, joined by its delivery id:
 

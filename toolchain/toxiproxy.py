@@ -1,6 +1,6 @@
 """Build the fault proxy, Toxiproxy, from Go modules at a pinned version, the way Dapr itself is built.
 
-Network faults between daprd and the scheduler go through a real TCP proxy (``harness.cluster.proxy`` runs
+Network faults between daprd and the scheduler go through a real TCP proxy (``harness.cluster.local.proxy`` runs
 it). Toxiproxy is Shopify's, MIT-licensed; its server is ``github.com/Shopify/toxiproxy/v2/cmd/server``.
 
 Layout (``<root>`` is ``$XDG_CACHE_HOME/onceonly/toxiproxy``)::

@@ -21,11 +21,11 @@ from typing import Any, Literal
 
 import httpx
 
-from harness.cluster.local import LocalCluster
-from harness.cluster.proxy import FaultProxyMember, NetworkKind, Toxic, toxics_for
+from harness.cluster.local.cluster import LocalCluster
+from harness.cluster.local.proxy import FaultProxyMember, NetworkKind, Toxic, toxics_for
 from harness.errors import ClusterError, InputError
 from harness.model import ALL_MEMBERS
-from harness.scenario import NETWORK_KINDS, UPGRADE_KINDS, FaultSpec, busy_source
+from harness.scenario.schema import NETWORK_KINDS, UPGRADE_KINDS, FaultSpec, busy_source
 from toolchain.binaries import Binaries
 
 Emit = Callable[..., None]

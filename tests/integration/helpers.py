@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import psutil
 
-from harness.cluster.local import LocalCluster
-from harness.cluster.members import ReplicaMember
+from harness.cluster.local.cluster import LocalCluster
+from harness.cluster.local.members import ReplicaMember
 
 
 def jobs_url(cluster: LocalCluster, replica: ReplicaMember, name: str) -> str:

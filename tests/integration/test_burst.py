@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.cluster.local import ClusterSpec, LocalCluster
-from harness.ledger import Ledger
+from harness.cluster.local.cluster import ClusterSpec, LocalCluster
+from harness.io.ledger import Ledger
 from tests.integration.helpers import jobs_url
 from toolchain.binaries import Binaries
 

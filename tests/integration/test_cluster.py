@@ -11,9 +11,9 @@ import httpx
 import psutil
 import pytest
 
-from harness.cluster import readiness
-from harness.cluster.local import ClusterSpec, LocalCluster
-from harness.cluster.ports import is_listening
+from harness.cluster.local import readiness
+from harness.cluster.local.cluster import ClusterSpec, LocalCluster
+from harness.cluster.local.ports import is_listening
 from tests.integration.helpers import schedule_job, wait_for_deliveries, wait_gone
 from toolchain.binaries import Binaries
 from toolchain.probe import DAPRD_BANNER, SCHEDULER_BANNER

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import report, store
-from harness.ledger import ledger_gaps
+from harness.io import store
+from harness.io.ledger import ledger_gaps
+from harness.report import results as report
 from tests.integration.test_headline import onceonly
 from toolchain.binaries import Binaries
 

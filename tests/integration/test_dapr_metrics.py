@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import dapr_metrics, store
+from harness.cluster import metrics as dapr_metrics
+from harness.io import store
 from harness.model import version_tuple
 from tests.integration.test_headline import onceonly
 from toolchain.binaries import Binaries
@@ -47,7 +48,7 @@ def test_dapr_counts_every_trigger_and_delivery_the_ledger_has(dapr_bins: Binari
     check = results["dapr_metrics"]
     rows = {(r["process"], r["figure"]): r for r in check["rows"]}
     triggered = rows[("scheduler", "job triggers done (app answered 2xx or 404)")]
-    # the ledger's side, counted here from history.json independently of harness.dapr_metrics
+    # the ledger's side, counted here from history.json independently of harness.cluster.metrics
     history = store.load_history(run_dir)
     done = [d for d in history["deliveries"] if d.source == "jobs" and 200 <= d.status < 300]
     assert triggered["ledger"] == len(done) >= 15, triggered

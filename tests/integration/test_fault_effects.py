@@ -14,11 +14,11 @@ import psutil
 import pytest
 
 from harness.cli import cache_root
-from harness.cluster.local import ClusterSpec, LocalCluster
-from harness.cluster.ports import is_listening
+from harness.cluster.local.cluster import ClusterSpec, LocalCluster
+from harness.cluster.local.ports import is_listening
 from harness.model import ALL_MEMBERS
 from harness.nemesis import FaultHandle, Nemesis
-from harness.scenario import FaultSpec
+from harness.scenario.schema import FaultSpec
 from tests.integration.helpers import deliveries, schedule_job, wait_gone
 from toolchain import toxiproxy
 from toolchain.binaries import Binaries

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.cluster.ports import PortAllocator
+from harness.cluster.local.ports import PortAllocator
 from tests.integration.browser import chromium, needs_chromium
 from tests.integration.helpers import wait_gone
 from tests.integration.test_headline import ROOT, onceonly

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cluster.ports import is_listening
+from harness.cluster.local.ports import is_listening
 from tests.integration.helpers import wait_gone
 from toolchain.binaries import Binaries
 

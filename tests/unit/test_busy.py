@@ -16,8 +16,8 @@ import yaml
 from harness import nemesis as nemesis_module
 from harness.errors import ClusterError
 from harness.nemesis import Nemesis
-from harness.scenario import FaultSpec, ScenarioError, busy_source
-from harness.scenario_loader import load_scenario
+from harness.scenario.loader import load_scenario
+from harness.scenario.schema import FaultSpec, ScenarioError, busy_source
 
 HEADLINE = Path(__file__).resolve().parents[2] / "scenarios" / "jobs-vs-cron.yaml"  # tick-job and tick-cron
 

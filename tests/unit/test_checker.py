@@ -9,8 +9,6 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from harness.checker import DEFAULT_EARLY_TOLERANCE_NS, MAX_WITNESSES, CheckInput, CheckResult, check, lateness_of
-from harness.claims import ActionClaim
 from harness.model import (
     NS,
     BindingPlan,
@@ -24,6 +22,8 @@ from harness.model import (
     SourceKind,
     SourceResult,
 )
+from harness.oracle.check import DEFAULT_EARLY_TOLERANCE_NS, MAX_WITNESSES, CheckInput, CheckResult, check, lateness_of
+from harness.oracle.claims import ActionClaim
 
 T0 = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z
 MS = 1_000_000

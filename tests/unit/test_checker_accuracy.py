@@ -21,8 +21,8 @@ from benchmarks.histories import (
     GeneratedHistory,
     generate,
 )
-from harness.checker import check
 from harness.model import Policy, SourceResult
+from harness.oracle.check import check
 
 
 def judged(h: GeneratedHistory) -> dict[Policy, SourceResult]:

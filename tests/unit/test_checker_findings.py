@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from harness.checker import CheckInput, check
 from harness.model import NS, BindingPlan, Delivery, JobPlan, Operation, ReplicaWindow, SourceResult
+from harness.oracle.check import CheckInput, check
 from tests.unit.test_checker import MS, T0, anomalies, at, delivery, only, op, run
 
 EVERY_1S = JobPlan("tick", "@every 1s")
@@ -203,7 +203,7 @@ def test_a_binding_is_attributed_to_its_tick_by_daprds_fire_time_not_the_apps_cl
 
 
 def test_readtimeutc_parses_as_go_prints_it() -> None:
-    from harness.binding_oracle import fired_ns
+    from harness.oracle.bindings import fired_ns
 
     for ns in (at(3) + 412_000, at(3), at(3) + 1):
         assert fired_ns(fired("x", 0, ns, ns)) == ns

@@ -215,7 +215,7 @@ def test_suite_fails_a_case_whose_verdict_held_and_a_count_did_not(
     """The suite loop with a FAKE runner (it returns a judged run's results; nothing starts)."""
     from types import SimpleNamespace
 
-    from harness import runner
+    from harness.run import runner
 
     def fake_execute(scenario: object, bins: object, run_dir: Path, **_: object) -> SimpleNamespace:
         zero = dict.fromkeys(("duplicates", "retries", "missed", "early", "spurious"), 0)

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from harness import cli, report
-from harness.compare import LOAD_KEY, compare, show
+from harness import cli
 from harness.model import Lateness
+from harness.oracle.compare import LOAD_KEY, compare, show
+from harness.report import results as report
 from tests.unit.test_report import document, source
 
 
@@ -180,8 +181,8 @@ def test_cli_compare_bad_input_exits_3_naming_the_missing_file(
 
 
 def test_a_version_comparison_document_and_page_hold_every_scenario(tmp_path: Path) -> None:
-    from harness.compare import VersionPair, versions_document
-    from harness.html_report import write_versions_html
+    from harness.oracle.compare import VersionPair, versions_document
+    from harness.report.html.run import write_versions_html
 
     worse = doc()
     worse["sources"][0]["missed"] = 2
@@ -225,7 +226,7 @@ def test_cli_compare_versions_bad_input_exits_3_and_starts_nothing(
 def test_a_scenarios_own_version_and_upgrade_are_used_unless_the_command_line_names_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from harness.scenario_loader import load_scenario
+    from harness.scenario.loader import load_scenario
 
     asked: list[tuple[str, Path | None]] = []
 

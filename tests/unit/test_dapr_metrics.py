@@ -19,10 +19,11 @@ import httpx
 import pytest
 from rich.console import Console
 
-from harness import dapr_metrics as dm
-from harness import html_report, report
-from harness.jobs_client import OpKind
+from harness.cluster import metrics as dm
+from harness.io.jobs_client import OpKind
 from harness.model import NS, Delivery, Lateness, Operation, SourceResult
+from harness.report import results as report
+from harness.report.html import run as html_report
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dapr_metrics"
 T0 = 1_800_000_000 * NS  # the scrape
@@ -505,7 +506,7 @@ def test_dapr_metrics_json_round_trips(tmp_path: Path) -> None:
 
 @dataclass
 class FakeChild:
-    """A fake of one life of a supervised process (``harness.cluster.processes.Child``)."""
+    """A fake of one life of a supervised process (``harness.cluster.local.processes.Child``)."""
 
     name: str
     started_at: float

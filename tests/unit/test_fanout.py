@@ -13,14 +13,16 @@ from typing import Any
 import httpx
 import pytest
 
-from harness import fanout, report, runner, store
-from harness.checker import CheckInput, CheckResult, check, lateness_of
-from harness.fanout_fold import fold
-from harness.jobs_client import JobsClient
+from harness.io import store
+from harness.io.jobs_client import JobsClient
 from harness.model import NS, Delivery, JobPlan, Operation, ReplicaWindow, SourceResult
-from harness.scenario import Scenario, ScenarioError
-from harness.scenario_loader import parse_scenario
-from harness.ticks import parse_due_time
+from harness.oracle.check import CheckInput, CheckResult, check, lateness_of
+from harness.oracle.ticks import parse_due_time
+from harness.report import results as report
+from harness.run import fanout, runner
+from harness.run.fanout_fold import fold
+from harness.scenario.loader import parse_scenario
+from harness.scenario.schema import Scenario, ScenarioError
 
 T0 = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
 MS = 1_000_000

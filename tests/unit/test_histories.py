@@ -23,7 +23,7 @@ from benchmarks.histories import (
     kit_next,
 )
 from harness.model import NS, SourceKind
-from harness.ticks import EverySchedule, binding_ticks
+from harness.oracle.ticks import EverySchedule, binding_ticks
 
 T0 = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z
 

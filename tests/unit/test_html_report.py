@@ -8,8 +8,10 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from harness import html_report, report, store
+from harness.io import store
 from harness.model import ALL_MEMBERS, NS, Lateness, Witness
+from harness.report import results as report
+from harness.report.html import run as html_report
 from tests.unit.test_report import DUE, DUPLICATED, PASSING, FakeCheck, delivery, source
 
 FAULT = {

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.jobs_client import TOKEN_HEADER, JobsClient, failure_policy_body, proto_duration
+from harness.io.jobs_client import TOKEN_HEADER, JobsClient, failure_policy_body, proto_duration
 from harness.model import NS, FailurePolicy, Operation
 
 TOKEN = "s3cret-token"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.matching import Arrival, ExtraKind, Occurrence, Outcome, Readings, readings
+from harness.oracle.matching import Arrival, ExtraKind, Occurrence, Outcome, Readings, readings
 
 P = 1_000_000_000  # a period of 1 s, in ns
 MS = 1_000_000

@@ -1,4 +1,4 @@
-"""harness.cluster.members and harness.cluster.ports: command lines, config files and ports; nothing is started."""
+"""harness.cluster.local.members and .ports: command lines, config files and ports; nothing is started."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.cluster.local import Tokens
-from harness.cluster.members import (
+from harness.cluster.local.cluster import Tokens
+from harness.cluster.local.members import (
     DAPR_CONFIG,
     LOOPBACK,
     RedisMember,
     ReplicaMember,
     SchedulerMember,
 )
-from harness.cluster.ports import HIGH, LOW, PortAllocator, is_free
+from harness.cluster.local.ports import HIGH, LOW, PortAllocator, is_free
 from harness.model import version_tuple
 
 RUN = Path("/run/onceonly-test")

@@ -7,11 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.cluster.members import ReplicaMember
+from harness.cluster.local.members import ReplicaMember
 from harness.model import ReplicaWindow
 from harness.nemesis import FaultHandle, run_timeline
-from harness.runner import live_replica, replica_windows
-from harness.scenario import FaultSpec
+from harness.run.runner import live_replica, replica_windows
+from harness.scenario.schema import FaultSpec
 
 
 class FakeNemesis:

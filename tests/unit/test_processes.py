@@ -1,4 +1,4 @@
-"""harness.cluster.processes: the Supervisor with real tiny neighbour processes (`sleep`, `sh -c` scripts).
+"""harness.cluster.local.processes: the Supervisor with real tiny neighbour processes (`sleep`, `sh -c` scripts).
 
 The children here are stand-ins, not the system under test: they only have to be started, signalled and
 stopped. Every test stops what it started (the ``supervisor`` fixture runs ``stop_all`` whatever happened).
@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.cluster.processes import Interrupted, ProcessError, Supervisor, exit_on_signals
+from harness.cluster.local.processes import Interrupted, ProcessError, Supervisor, exit_on_signals
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
@@ -241,7 +241,7 @@ HARNESS_SCRIPT = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    from harness.cluster.processes import Supervisor
+    from harness.cluster.local.processes import Supervisor
 
     sup = Supervisor(Path(sys.argv[1]))
     child = sup.start("sleeper", ["sleep", "60"], {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})

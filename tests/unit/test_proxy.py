@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.cluster.members import SchedulerMember
-from harness.cluster.ports import PortAllocator
-from harness.cluster.proxy import FaultProxyMember, Toxic, ToxiproxyClient, toxics_for
+from harness.cluster.local.members import SchedulerMember
+from harness.cluster.local.ports import PortAllocator
+from harness.cluster.local.proxy import FaultProxyMember, Toxic, ToxiproxyClient, toxics_for
 from harness.errors import ClusterError
 
 

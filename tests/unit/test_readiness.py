@@ -1,4 +1,4 @@
-"""harness.cluster.readiness with FAKE probes and a FAKE daprd/scheduler behind httpx.MockTransport.
+"""harness.cluster.local.readiness with FAKE probes and a FAKE daprd/scheduler behind httpx.MockTransport.
 
 The only real processes are `sleep`/`sh` neighbours the Supervisor watches; nothing listens on a port.
 """
@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.cluster import readiness
-from harness.cluster.members import ReplicaMember, SchedulerMember
-from harness.cluster.processes import Supervisor
-from harness.cluster.readiness import Check
+from harness.cluster.local import readiness
+from harness.cluster.local.members import ReplicaMember, SchedulerMember
+from harness.cluster.local.processes import Supervisor
+from harness.cluster.local.readiness import Check
 from harness.errors import ClusterError, EnvironmentProblem, ExitCode
 
 ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
-from harness.ledger import GAPS, Ledger, ledger_gaps
+from harness.io.ledger import GAPS, Ledger, ledger_gaps
 from harness.model import Operation
 from target_app import contract
 from target_app.app import TOKEN_HEADER, create_app

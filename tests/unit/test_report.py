@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from harness import report
-from harness.claims import ActionResult
 from harness.model import NS, Delivery, Lateness, Operation, SourceResult, Witness
+from harness.oracle.claims import ActionResult
+from harness.report import results as report
 
 DUE = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z
 

@@ -18,9 +18,9 @@ import yaml
 
 from harness.errors import ExitCode, InputError
 from harness.model import NS, FailurePolicy, JobPlan
-from harness.scenario import Scenario, ScenarioError, duration_ns, format_duration
-from harness.scenario_loader import load_scenario, parse_scenario
-from harness.ticks import ScheduleError, validate_schedule
+from harness.oracle.ticks import ScheduleError, validate_schedule
+from harness.scenario.loader import load_scenario, parse_scenario
+from harness.scenario.schema import Scenario, ScenarioError, duration_ns, format_duration
 from toolchain.versions import SUPPORTED
 
 HEADLINE = Path(__file__).resolve().parents[2] / "scenarios" / "jobs-vs-cron.yaml"

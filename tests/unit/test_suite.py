@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.prediction import COUNTS, Count, Expected, Prediction, parse
-from harness.suite import CaseOutcome, SuiteError, load_suite, worst, write_junit
+from harness.scenario.prediction import COUNTS, Count, Expected, Prediction, parse
+from harness.scenario.suite import CaseOutcome, SuiteError, load_suite, worst, write_junit
 
 ROOT = Path(__file__).resolve().parents[2]
 

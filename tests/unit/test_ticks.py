@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.model import NS, JobPlan
-from harness.ticks import (
+from harness.oracle.ticks import (
     CronSchedule,
     EverySchedule,
     ScheduleError,

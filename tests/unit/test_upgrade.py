@@ -12,10 +12,10 @@ import pytest
 
 from harness.model import Delivery
 from harness.nemesis import FaultHandle, Nemesis
-from harness.runner import replica_windows
-from harness.scenario import FaultSpec, ScenarioError
-from harness.scenario_loader import load_scenario, parse_scenario
-from harness.upgrade import accounting, lines
+from harness.oracle.upgrade import accounting, lines
+from harness.run.runner import replica_windows
+from harness.scenario.loader import load_scenario, parse_scenario
+from harness.scenario.schema import FaultSpec, ScenarioError
 from toolchain.binaries import Binaries
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.load.workload import LiveTally, LoadConfig, load_plans, plan_from_body, stage_at
 from harness.model import JobPlan, Operation
-from harness.workload import LiveTally, LoadConfig, load_plans, plan_from_body, stage_at
 
 NS = 1_000_000_000
 STAGES = [{"duration_s": 10.0, "users": 5, "spawn_rate": 2.0}, {"duration_s": 20.0, "users": 20, "spawn_rate": 5.0}]

@@ -1,0 +1,330 @@
+"""The jobs oracle: one Jobs API job's deliveries judged against its occurrences (glossary: ``harness.oracle.check``).
+
+The occurrences come from the job's schedule calls (``harness.oracle.overwrites``, ``harness.oracle.ticks``); which
+delivery answered which occurrence comes from ``harness.oracle.matching``, which returns every plausible reading; the
+tally is made from the best one, and ``harness.oracle.ambiguity`` says when the plausible readings disagree. Pure.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from harness.model import DEFAULT_FAILURE_POLICY, Delivery, JobPlan, Operation, OpPhase, SourceResult, Witness
+from harness.oracle.ambiguity import judge_ambiguity
+from harness.oracle.due_windows import Occ, count_expected, half_period, narrow, path_delays
+from harness.oracle.evidence import CheckInput
+from harness.oracle.matching import Arrival, ExtraKind, Occurrence, Outcome, Readings, readings
+from harness.oracle.overwrites import ScheduleCall, plan_spans, span_dues
+from harness.oracle.tally import Tally, closes, iso, ms, per_replica, replica_list, success, zombies
+from harness.oracle.ticks import ScheduleError
+
+# After a delete's ok, a trigger the scheduler sent before it handled the delete can still be on its way to the app
+# (the daprd-to-app hop, milliseconds). A delivery that arrives within this margin may answer an occurrence that is
+# not counted (one due just before the delete); any later one is spurious: a later delivery never answers an
+# earlier occurrence.
+IN_FLIGHT_NS = 50_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One harness call on a job, its invoke and outcome rows folded together."""
+
+    start_ns: int  # the invoke row's time (the outcome row's if no invoke was recorded)
+    outcome: OpPhase | None  # ok / fail / info, None when only the invoke was recorded
+    outcome_ns: int | None
+    op_id: str = ""
+    status: int | None = None  # the HTTP status of the outcome, when Dapr answered
+
+
+def group_operations(operations: Sequence[Operation]) -> dict[tuple[str, str], list[Op]]:
+    """(kind, job name) -> its calls, by invoke time."""
+    rows: dict[str, list[Operation]] = defaultdict(list)
+    for op in operations:
+        rows[op.op_id].append(op)
+    grouped: dict[tuple[str, str], list[Op]] = defaultdict(list)
+    for group in rows.values():
+        invokes = [o.at_ns for o in group if o.phase == "invoke"]
+        outcomes = sorted((o for o in group if o.phase != "invoke"), key=lambda o: o.at_ns)
+        outcome = outcomes[-1] if outcomes else None
+        start = min(invokes) if invokes else min(o.at_ns for o in group)
+        status = None if outcome is None else outcome.detail.get("status")
+        grouped[(group[0].kind, group[0].name)].append(
+            Op(
+                start,
+                None if outcome is None else outcome.phase,
+                None if outcome is None else outcome.at_ns,
+                group[0].op_id,
+                status if isinstance(status, int) else None,
+            )
+        )
+    for ops in grouped.values():
+        ops.sort(key=lambda o: o.start_ns)
+    return grouped
+
+
+def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[Op]], inp: CheckInput) -> SourceResult:
+    tally = Tally()
+    replicas = per_replica(ds, inp)
+    tol = inp.early_tolerance_ns
+
+    def spurious(d: Delivery, why: str) -> None:
+        tally.spurious += 1
+        tally.deliveries += 1
+        tally.witness(Witness("spurious", "jobs", job.name, None, (d,), f"replica {d.replica}: {why}"))
+
+    ds, zombied = zombies(ds, inp)
+    for d, why in zombied:
+        spurious(d, f"a zombie: {why}")
+
+    schedules = ops.get(("schedule", job.name), [])
+    live = [o for o in schedules if o.outcome != "fail"]
+    if not schedules:
+        tally.deliveries = len(ds)
+        tally.unknown.append("no schedule operation was recorded for this job: its occurrences cannot be computed")
+        return tally.result("jobs", job.name, job.policy, inp, replicas)
+    if not live:
+        for d in ds:
+            spurious(d, "the schedule call failed, so no delivery was expected")
+        if not ds:
+            tally.unknown.append("the schedule call failed and nothing was delivered: nothing to judge")
+        return tally.result("jobs", job.name, job.policy, inp, replicas)
+    created = live[0].start_ns
+    if not any(o.outcome == "ok" for o in live) and not ds:
+        tally.unknown.append("the schedule call's outcome is unknown and nothing was delivered: the job may not exist")
+        return tally.result("jobs", job.name, job.policy, inp, replicas)
+
+    deletes = [o for o in ops.get(("delete", job.name), []) if o.outcome != "fail" and o.start_ns >= created]
+    confirmed = [o.outcome_ns for o in deletes if o.outcome == "ok" and o.outcome_ns is not None]
+    deleted_ok = min(confirmed) if confirmed else None
+    deleted_at = deleted_ok if deleted_ok is not None else (deletes[0].start_ns if deletes else None)
+    stop_counting = None
+    if deletes:
+        grace = max(inp.delete_grace_ns, (live[0].outcome_ns or live[0].start_ns) - live[0].start_ns)
+        stop_counting = deletes[0].start_ns - grace
+
+    horizon = max(inp.observe_end_ns, ds[-1].received_ns + tol) if ds else inp.observe_end_ns
+    if deleted_ok is not None:
+        horizon = min(horizon, deleted_ok)
+    counted_until = inp.observe_end_ns if stop_counting is None else min(inp.observe_end_ns, stop_counting)
+    calls = [ScheduleCall(o.op_id, o.start_ns, o.outcome, o.outcome_ns, o.status) for o in schedules]
+    spans = plan_spans(job, calls, inp.op_plans, inp.delete_grace_ns, deletes[0].start_ns if deletes else None, iso)
+    tally.notes.extend(spans.notes)
+    tally.unknown.extend(spans.unknown)
+    try:
+        planned = span_dues(spans.spans, horizon)
+    except ScheduleError as e:
+        tally.deliveries = len(ds)
+        tally.unknown.append(f"cannot compute the job's occurrences: {e}")
+        return tally.result("jobs", job.name, job.policy, inp, replicas)
+    if planned.uncertain:
+        tally.notes.append(
+            f"{planned.uncertain} due time(s) exist only if Dapr read its clock early (or only late) within the "
+            "schedule call: not counted, neither missed when absent nor spurious when present"
+        )
+    occ = [Occ(due, False, k, latest, counted) for due, k, counted, latest in planned.dues]
+    count_expected(occ, counted_until)
+    if planned.beyond is not None and deleted_ok is None:  # what a very early delivery may answer
+        occ.append(Occ(planned.beyond, False, len(spans.spans) - 1, planned.beyond, expected=False))
+    n = len(occ)
+    schedule_latency = (live[0].outcome_ns or live[0].start_ns) - live[0].start_ns
+    if n > 1 and schedule_latency > (occ[1].due - occ[0].due) // 2:
+        tally.undecided = True  # due times known only within more than half a period: no reading can be trusted
+        tally.unknown.append(
+            f"the schedule call took {ms(schedule_latency)}, over half the period: Dapr read its clock for the job's "
+            "creation somewhere in that span, so due times are known only within it and deliveries cannot be matched"
+        )
+
+    matched: list[Delivery] = []
+    for d in ds:
+        if deleted_ok is not None and d.received_ns > deleted_ok + IN_FLIGHT_NS:
+            spurious(d, f"after the job was deleted at {iso(deleted_ok)}")  # nothing of it is left to send
+        else:
+            matched.append(d)
+    pre_spurious = tally.spurious
+
+    def why_spurious(i: int, cur: int) -> str | None:
+        """Why an extra delivery (one that answers no open occurrence) is spurious; None: it is a duplicate."""
+        r = matched[i].received_ns
+        if deleted_at is not None and r > deleted_at:
+            if deleted_ok is not None:
+                return f"after the job was deleted at {iso(deleted_at)}"
+            return f"after the delete call at {iso(deleted_at)} (outcome unknown); fits no occurrence"
+        latest = occ[min(cur, n) - 1] if cur > 0 else None
+        old_next = None if latest is None else planned.dropped.get(latest.span)
+        if latest is not None and old_next is not None and r + tol >= old_next:
+            replaced = spans.spans[latest.span].replaced_ns or 0
+            return (
+                f"fits neither plan: the job was overwritten at {iso(replaced)} and the old plan would next have "
+                f"fired at {iso(old_next)}"
+            )
+        if latest is None and n == 0:
+            return "the job's schedule has no occurrence (its ttl ends before the first tick)"
+        end = planned.continuation
+        if planned.beyond is None and end is not None and r + tol >= end:
+            last = spans.spans[-1].plan
+            ran_out = last.repeats is not None and sum(1 for o in occ if o.span == occ[-1].span) >= last.repeats
+            why = "repeats ran out" if ran_out else "its ttl ran out"
+            return f"after the job ended ({why}); it would next have fired at {iso(end)}"
+        return None
+
+    def classify(i: int, cur: int) -> tuple[ExtraKind, ...]:
+        r = matched[i].received_ns
+        if cur == 0 and n and r + tol < occ[0].due:
+            return ("early",)  # a fire before the first due time, the occurrence still to come: early, not a re-send
+        if why_spurious(i, cur) is not None:
+            return ("spurious",)
+        ended_from = planned.continuation_from
+        if planned.beyond is None and ended_from is not None and r + tol >= ended_from:
+            # the job would next have fired somewhere within its schedule call's span: a re-send, or after its end
+            return ("duplicate", "spurious")
+        return ("duplicate",)
+
+    policy = job.failure_policy or DEFAULT_FAILURE_POLICY
+    arrivals = [_arrival(d, deleted_ok) for d in matched]
+
+    def match(delays: Mapping[int, int] | None = None) -> Readings:
+        return readings(
+            [
+                Occurrence(
+                    o.due,
+                    o.counted,
+                    half_period(occ, k, planned.beyond or planned.continuation),
+                    o.latest + (delays or {}).get(k, 0),
+                    planned.worlds.get(o.due, 0) if len(spans.spans) == 1 else 0,  # worlds of one creation
+                    o.doubtful,
+                )
+                for k, o in enumerate(occ)
+            ],
+            arrivals,
+            tolerance_ns=tol,
+            max_attempts=policy.max_attempts,
+            retry_interval_ns=policy.interval_ns if policy.kind == "constant" else 0,
+            classify=classify,
+            idle_from=created,
+        )
+
+    found = match()
+    if narrow(occ, found.best, arrivals, tol):
+        count_expected(occ, counted_until)
+        found = match()
+    delays = path_delays(occ, found.best, arrivals, created, tol)
+    if delays:
+        found = match(delays)
+    best = found.best
+    cur_of: list[int] = []  # the first open occurrence when each delivery arrived (for a spurious one's reason)
+    state = 0
+    for role in best.roles:
+        cur_of.append(state)
+        if role.kind in ("attempt", "early") and role.occurrence is not None:
+            state = role.occurrence + 1
+    for i, (d, role) in enumerate(zip(matched, best.roles, strict=True)):
+        if role.kind in ("attempt", "retry"):
+            assert role.occurrence is not None
+            occ[role.occurrence].attempts.append(d)
+        elif role.kind == "early":
+            assert role.occurrence is not None
+            occ[role.occurrence].early.append(d)
+        elif role.extra == "early":
+            occ[0].early.append(d)
+        elif role.extra == "spurious" or role.occurrence is None:
+            spurious(d, why_spurious(i, cur_of[i]) or "fits no occurrence")
+        else:
+            occ[role.occurrence].duplicates.append(d)
+    _tally_occurrences(tally, job.name, occ, set(best.missed))
+    # a delivery on a due time past the job's earliest end that exists only if Dapr created the job late within
+    # the schedule call: it is as well a fire after the end (the one-too-many a ghost is)
+    end_from = planned.continuation_from
+    unsure = [o for o in occ if planned.worlds.get(o.due) == 2 and (o.attempts or o.early)]
+    # (unless read early the job also lost an occurrence that exists only then: that reading is two anomalies away)
+    early_only_lost = any(
+        planned.worlds.get(o.due) == 1 and o.due <= counted_until and not (o.attempts or o.early) for o in occ
+    )
+    if end_from is not None and not early_only_lost and any(o.due + tol >= end_from for o in unsure):
+        tally.unknown.append(
+            f"a delivery answered the occurrence due {iso(unsure[-1].due)}, which exists only if Dapr read its clock "
+            f"late within the schedule call; read early, the job ended at {iso(end_from)} and this is a fire after it"
+        )
+    for k in best.doubtful:
+        tally.unknown.append(
+            f"nothing was delivered for the occurrence due between {iso(occ[k].due)} and {iso(occ[k].latest)} (the "
+            f"schedule call's span): counting ended at {iso(counted_until)}, within it, so it may have been due "
+            "before the end of counting (missed) or after (not counted)"
+        )
+    judge_ambiguity(
+        tally, job, found, [(o.due, o.counted) for o in occ], matched, pre_spurious, lambda k: iso(occ[k].due)
+    )
+
+    if stop_counting is not None:
+        delete_invoke = deletes[0].start_ns
+        in_grace = sum(1 for o in occ if stop_counting < o.due <= min(inp.observe_end_ns, delete_invoke))
+        if in_grace:
+            tally.notes.append(
+                f"{in_grace} occurrence(s) due in the {ms(delete_invoke - stop_counting)} before the delete call "
+                "are not counted: the delete may remove a trigger still queued"
+            )
+    if tally.occurrences == 0 and deleted_ok is not None:
+        # deleted before an occurrence could be counted (the load does this): what is left to judge is that
+        # nothing fired after the delete
+        tally.notes.append(
+            f"deleted {ms(deletes[0].start_ns - created)} after its creation, before any occurrence could be "
+            "counted: judged only on deliveries after the delete"
+        )
+    elif tally.occurrences == 0:
+        tally.unknown.append(
+            f"no occurrence was due between the job's creation ({iso(created)}) and "
+            f"{iso(counted_until)}: nothing to count"
+        )
+    return tally.result("jobs", job.name, job.policy, inp, replicas)
+
+
+def _arrival(d: Delivery, deleted_ok: int | None) -> Arrival:
+    outcome: Outcome = "cut" if d.cut_off else "success" if success(d) else "failure"
+    answered = d.answered_ns if d.answered_ns is not None or d.cut_off else d.received_ns  # older runs: arrival
+    return Arrival(d.received_ns, answered, outcome, restricted=deleted_ok is not None and d.received_ns > deleted_ok)
+
+
+def _tally_occurrences(tally: Tally, name: str, occ: Sequence[Occ], missed: set[int]) -> None:
+    for k, o in enumerate(occ):
+        for d in o.early:
+            tally.witness(
+                Witness(
+                    "early",
+                    "jobs",
+                    name,
+                    o.due,
+                    (d,),
+                    f"replica {d.replica}, {ms(o.due - d.received_ns)} before its due",
+                )
+            )
+        tally.early += len(o.early)
+        tally.duplicates += len(o.duplicates)
+        tally.deliveries += len(o.early) + len(o.duplicates)
+        if len(o.attempts) > 1:
+            tally.retries += len(o.attempts) - 1
+            statuses = ", ".join(str(a.status) for a in o.attempts)
+            tally.witness(
+                Witness("retry", "jobs", name, o.due, tuple(o.attempts), f"{len(o.attempts)} attempts: {statuses}")
+            )
+        answered = [*o.attempts, *o.early]
+        closing = next((a for a in reversed(answered) if closes(a)), answered[-1] if answered else None)
+        for dup in o.duplicates:
+            shown = (dup,) if closing is None else (closing, dup)
+            gap = "" if closing is None else f", {ms(dup.received_ns - closing.received_ns)} after the first"
+            cut = (
+                " (the first was cut off: the app died mid-handler)" if closing is not None and closing.cut_off else ""
+            )
+            tally.witness(Witness("duplicate", "jobs", name, o.due, shown, f"replicas {replica_list(shown)}{gap}{cut}"))
+        if not o.counted and not (o.doubtful and o.attempts):  # a doubtful one is counted once delivered
+            if o.attempts:
+                why = "on occurrences not counted (due after the window, in a delete's grace, or uncertain)"
+                tally.uncounted[why] = tally.uncounted.get(why, 0) + len(o.attempts)
+            continue
+        tally.occurrences += 1
+        tally.deliveries += len(o.attempts)
+        if o.attempts:
+            tally.late(o.due, o.attempts[0])
+        elif k in missed:
+            tally.missed += 1
+            tally.witness(Witness("missed", "jobs", name, o.due, (), f"nothing delivered for {iso(o.due)}"))

@@ -1,0 +1,179 @@
+"""The figures of one source while the oracle judges it, and the shared words of judging.
+
+``Tally`` collects counts, lateness samples, witnesses and notes for one source and turns them into its
+``SourceResult`` under its policy (the verdict rule of the glossary in ``harness.oracle.check``). Pure.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from harness.model import NS, Delivery, Lateness, Policy, SourceKind, SourceResult, Verdict, Witness
+from harness.oracle.evidence import CheckInput
+
+MAX_WITNESSES = 20
+WitnessKind = Literal["duplicate", "missed", "early", "spurious", "retry", "ambiguous"]
+_WITNESS_ORDER: tuple[WitnessKind, ...] = ("ambiguous", "early", "spurious", "missed", "duplicate", "retry")
+
+
+def iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns // NS, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ns % NS // 1_000_000:03d}Z"
+
+
+def ms(ns: int) -> str:
+    return f"{ns / 1e6:.1f} ms"
+
+
+def _percentile(sorted_values: Sequence[float], p: float) -> float:
+    rank = p / 100 * (len(sorted_values) - 1)
+    low = int(rank)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (rank - low)
+
+
+def lateness_of(values_ns: Iterable[int]) -> Lateness:
+    """Percentiles (linear interpolation between closest ranks) of lateness values, in ms."""
+    ms = sorted(v / 1e6 for v in values_ns)
+    if not ms:
+        return Lateness(None, None, None, None)
+    return Lateness(_percentile(ms, 50), _percentile(ms, 95), _percentile(ms, 99), ms[-1])
+
+
+def success(d: Delivery) -> bool:
+    return d.status is not None and (200 <= d.status < 300 or d.status == 404)
+
+
+def closes(d: Delivery) -> bool:
+    """The attempt ends its occurrence: a success, or a cut-off delivery (it reached business logic, so whatever
+    Dapr sends for that occurrence next is a duplicate, not a retry)."""
+    return d.cut_off or success(d)
+
+
+def replica_list(ds: Iterable[Delivery]) -> str:
+    return ", ".join(str(r) for r in sorted({d.replica for d in ds}))
+
+
+@dataclass
+class Tally:
+    """Mutable figures for one source while it is being judged."""
+
+    occurrences: int = 0
+    deliveries: int = 0
+    duplicates: int = 0
+    retries: int = 0
+    missed: int = 0
+    early: int = 0
+    spurious: int = 0
+    lateness_ns: list[int] = field(default_factory=list)
+    lateness_samples: list[tuple[int, Delivery]] = field(default_factory=list)  # (due, its first delivery)
+    witnesses: dict[WitnessKind, list[Witness]] = field(default_factory=lambda: defaultdict(list))
+    notes: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # reasons the verdict cannot be pass
+    undecided: bool = False  # plausible readings disagree on the verdict: unknown, whatever the best one says
+    uncounted: dict[str, int] = field(default_factory=dict)  # recorded deliveries not counted, by why
+
+    def witness(self, w: Witness) -> None:
+        self.witnesses[w.kind].append(w)
+
+    def late(self, due_ns: int, first: Delivery) -> None:
+        self.lateness_ns.append(first.received_ns - due_ns)
+        self.lateness_samples.append((due_ns, first))
+
+    def chosen_witnesses(self) -> tuple[Witness, ...]:
+        queues = [sorted(self.witnesses[k], key=witness_time) for k in _WITNESS_ORDER]
+        total = sum(len(q) for q in queues)
+        chosen: list[Witness] = []
+        depth = 0
+        while len(chosen) < min(total, MAX_WITNESSES):
+            for q in queues:
+                if depth < len(q) and len(chosen) < MAX_WITNESSES:
+                    chosen.append(q[depth])
+            depth += 1
+        if total > len(chosen):
+            self.notes.append(f"showing {len(chosen)} of {total} witnesses (the counts are exact)")
+        return tuple(sorted(chosen, key=witness_time))
+
+    def result(
+        self,
+        source: SourceKind,
+        name: str,
+        policy: Policy,
+        inp: CheckInput,
+        per_replica: dict[int, int],
+    ) -> SourceResult:
+        lateness = lateness_of(self.lateness_ns)
+        witnessed = self.early + self.spurious + (self.duplicates if policy == "exactly-once" else 0)
+        verdict: Verdict = "pass"
+        if witnessed + self.missed:
+            verdict = "fail"
+        if inp.lateness_p99_ms is not None and lateness.p99 is not None and lateness.p99 > inp.lateness_p99_ms:
+            verdict = "fail"
+            self.notes.append(f"lateness p99 {lateness.p99:.1f} ms is over the {inp.lateness_p99_ms:g} ms threshold")
+        if inp.ledger_gaps:
+            # A missing record can hide a delivery (so a miss may not be one) but cannot remove one: a duplicate,
+            # an early or a spurious delivery stays proven by the records that exist.
+            self.unknown.append("the ledger has gaps, so a delivery may be missing: " + "; ".join(inp.ledger_gaps))
+            if not witnessed:
+                verdict = "unknown"
+        if self.undecided:
+            verdict = "unknown"
+        if verdict == "pass" and self.unknown:
+            verdict = "unknown"
+        witnesses = self.chosen_witnesses()
+        return SourceResult(
+            source=source,
+            name=name,
+            policy=policy,
+            replicas=inp.replicas,
+            occurrences=self.occurrences,
+            deliveries=self.deliveries,
+            duplicates=self.duplicates,
+            retries=self.retries,
+            missed=self.missed,
+            early=self.early,
+            spurious=self.spurious,
+            lateness_ms=lateness,
+            per_replica=per_replica,
+            side_effects=dict(inp.side_effects.get((source, name), {})),
+            verdict=verdict,
+            witnesses=witnesses,
+            notes=(*self.unknown, *self.notes),
+            lateness_samples=tuple(sorted(self.lateness_samples, key=lambda x: (x[0], x[1].received_ns))),
+            uncounted=dict(self.uncounted),
+        )
+
+
+def witness_time(w: Witness) -> int:
+    if w.due_ns is not None:
+        return w.due_ns
+    return w.deliveries[0].received_ns if w.deliveries else 0
+
+
+def per_replica(ds: Sequence[Delivery], inp: CheckInput) -> dict[int, int]:
+    counts = dict.fromkeys(sorted({w.replica for w in inp.windows}), 0)
+    for d in ds:
+        counts[d.replica] = counts.get(d.replica, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def zombies(ds: Sequence[Delivery], inp: CheckInput) -> tuple[list[Delivery], list[tuple[Delivery, str]]]:
+    """Split off the deliveries a replica received while it was surely down (``CheckInput.down``: killed, paused,
+    or removed by scale): (the rest, [(zombie, why)]). Such a delivery is an anomaly, not a note."""
+    kept: list[Delivery] = []
+    found: list[tuple[Delivery, str]] = []
+    for d in ds:
+        tol = inp.early_tolerance_ns  # the app's clock against the harness's: a few ms either way
+        cut = next(
+            (w for w in inp.down if w.replica == d.replica and w.start_ns + tol < d.received_ns < w.end_ns - tol), None
+        )
+        if cut is None:
+            kept.append(d)
+        else:
+            found.append(
+                (d, f"replica {d.replica} received it while surely down ({iso(cut.start_ns)} to {iso(cut.end_ns)})")
+            )
+    return kept, found

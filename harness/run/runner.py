@@ -1,0 +1,442 @@
+"""The one orchestrator: scenario → cluster → schedule → observe → quiesce → collect → judge → write.
+
+Phases (each an event in ``events.jsonl``): stage 0 files; cluster start and readiness; ``observe`` starts and
+every job is scheduled through replica 0's daprd (each fan-out's members first, ``harness.run.fanout``); the
+scenario's faults (``harness.nemesis``) or its job actions (``harness.run.actions``) are played; after
+``observe.duration`` the jobs are deleted (a delivery after that is spurious); ``quiesce`` lets late deliveries
+land; every scheduler's and daprd's ``/metrics`` is scraped (``harness.cluster.metrics``: Dapr's counters die with
+the processes); the ledger is read; the cluster is torn down (always, in ``finally`` via the context manager);
+then the checker judges (each fan-out's members folded into one row, ``harness.run.fanout_fold``) and the reports
+are written. The runner holds no judgement logic and imports nothing of the report's presentation.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from harness.cluster import metrics as dapr_metrics
+from harness.cluster.local.cluster import ClusterSpec, LocalCluster
+from harness.cluster.local.members import ReplicaMember
+from harness.errors import InputError
+from harness.io import store
+from harness.io.jobs_client import JobsClient
+from harness.io.ledger import Ledger, ledger_gaps
+from harness.load.process import start_load, stop_load
+from harness.load.workload import load_plans
+from harness.model import BindingPlan, JobPlan, ReplicaWindow, version_tuple
+from harness.nemesis import FaultHandle, Nemesis, run_timeline
+from harness.oracle.check import CheckInput, CheckResult, check
+from harness.oracle.claims import ActionClaim
+from harness.oracle.upgrade import accounting as upgrade_accounting
+from harness.report import results as report
+from harness.report.html import run as html_report
+from harness.run import fanout
+from harness.run.actions import run_actions, schedule_kwargs
+from harness.run.fanout_fold import fold
+from harness.scenario.schema import Scenario
+from target_app.settings import Behaviour
+from toolchain.binaries import Binaries
+
+Progress = Callable[[str], None]
+Countdown = Callable[[str, float], None]  # (label, seconds): wait that long, showing progress
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    run_dir: Path
+    results: dict[str, Any]
+    check: CheckResult
+
+
+def replica_windows(
+    replicas: list[int],
+    start_ns: int,
+    end_ns: int,
+    handles: list[FaultHandle],
+    lifetimes: dict[int, tuple[int, int | None]] | None = None,
+) -> list[ReplicaWindow]:
+    """When each replica could receive: from ready (or from when scale added it) to the end (or to when scale
+    removed it), minus the time a kill, a pause, a restart or an upgrade step held it down."""
+    windows: list[ReplicaWindow] = []
+    for replica in replicas:
+        born, gone = (lifetimes or {}).get(replica, (start_ns, None))
+        lo, hi = max(start_ns, born), min(end_ns, gone or end_ns)
+        cuts = sorted(
+            (h.injected_ns, h.healed_ns or end_ns)
+            for h in handles
+            if h.target == replica and h.kind in ("kill", "pause", "restart", "upgrade")
+        )
+        t = lo
+        for down, up in cuts:
+            if down > t:
+                windows.append(ReplicaWindow(replica, t, min(down, hi)))
+            t = max(t, up)
+        if t < hi:
+            windows.append(ReplicaWindow(replica, t, hi))
+    return windows
+
+
+def down_intervals(handles: list[FaultHandle], removed: dict[int, int], end_ns: int) -> list[ReplicaWindow]:
+    """When each replica was surely unable to receive: from a kill (which waits for the exit) or a pause taking
+    effect to the start of its heal, and from when scale had stopped it to the end. A delivery recorded then is a
+    zombie (``CheckInput.down``). Restarts and upgrade steps are left out: their down time is inside one call."""
+    down = [
+        ReplicaWindow(h.target, h.struck_ns, h.heal_started_ns or end_ns)
+        for h in handles
+        if h.kind in ("kill", "pause") and h.struck_ns is not None
+    ]
+    down += [ReplicaWindow(index, at, end_ns) for index, at in sorted(removed.items())]
+    return down
+
+
+def live_replica(cluster: LocalCluster) -> ReplicaMember | None:
+    """The lowest-indexed replica whose daprd is running now, or None."""
+    for index in sorted(cluster.replicas):
+        child = cluster.supervisor.children.get(cluster.replicas[index].daprd_name)
+        if child is not None and child.alive() and not child.paused:
+            return cluster.replicas[index]
+    return None
+
+
+def binding_component(plan: BindingPlan) -> str:
+    """A cron input binding whose deliveries reach the app's ``POST /cron/<name>``."""
+    return "\n".join(
+        [
+            "apiVersion: dapr.io/v1alpha1",
+            "kind: Component",
+            "metadata:",
+            f"  name: {plan.name}",
+            "spec:",
+            "  type: bindings.cron",
+            "  version: v1",
+            "  metadata:",
+            f'  - {{name: schedule, value: "{plan.schedule}"}}',
+            "  - {name: direction, value: input}  # no OPTIONS probe before the first delivery",
+            f"  - {{name: route, value: /cron/{plan.name}}}",
+            "",
+        ]
+    )
+
+
+def behaviour_of(scenario: Scenario) -> Behaviour:
+    app = scenario.app
+    return Behaviour(
+        delay_ms=app.delay_ms,
+        status=app.status,
+        fail_first=app.fail_first,
+        side_effect=app.side_effect,
+        bodies=dict(app.bodies),
+    )
+
+
+def sleep_with(countdown: Countdown | None, label: str, seconds: float) -> None:
+    if countdown is not None:
+        countdown(label, seconds)
+    else:
+        time.sleep(seconds)
+
+
+def execute(
+    scenario: Scenario,
+    bins: Binaries,
+    run_dir: Path,
+    *,
+    progress: Progress | None = None,
+    countdown: Countdown | None = None,
+    toxiproxy: Path | None = None,
+    web_port: int | None = None,
+    upgrade: Binaries | None = None,
+) -> RunOutcome:
+    """Run ``scenario`` on ``bins`` into ``run_dir`` (which exists and is empty) and judge it.
+
+    ``upgrade``: the binaries a rolling upgrade's steps switch members to (the scenario's ``dapr.upgrade_to``).
+
+    ``toxiproxy``: the toxiproxy-server binary; needed when the scenario has network faults. ``web_port``: serve
+    Locust's web UI (with onceonly's tab) on 127.0.0.1:<port> while the load runs; None runs it headless.
+    """
+    if scenario.dapr.upgrades and upgrade is None:
+        raise InputError(f"scenario {scenario.name} upgrades Dapr mid-run: give the binaries to upgrade to")
+    say = progress or (lambda _m: None)
+    events = store.EventLog(run_dir / "events.jsonl")
+    jobs, bindings = scenario.job_plans(), scenario.binding_plans()
+    behaviour = behaviour_of(scenario)
+    (run_dir / "scenario.yaml").write_text(scenario.dump_yaml())
+    store.write_json(
+        run_dir / "plan.json",
+        {
+            "jobs": [_job_body(scenario, j.name) | {"name": j.name} for j in jobs],
+            "bindings": [{"name": b.name, "schedule": b.schedule} for b in bindings],
+            "fanouts": [{"name": name, **fan} for name, fan in fanout.describe(scenario).items()],
+            "actions": [
+                {"at": scenario.canonical()["actions"][i]["at"], "op": a.op, "job": a.job}
+                | (
+                    {"body": JobsClient.schedule_body(**schedule_kwargs(scenario, a.job, i))}
+                    if a.op == "schedule"
+                    else {}
+                )
+                for i, a in enumerate(scenario.actions)
+            ],
+            "cluster": {"replicas": scenario.cluster.replicas, "schedulers": scenario.cluster.schedulers},
+            "behaviour": behaviour.to_json(),
+            "observe": {
+                "duration_s": scenario.observe.duration.total_seconds(),
+                "quiesce_s": scenario.observe.quiesce.total_seconds(),
+            },
+        },
+    )
+    events.emit("run_started", scenario=scenario.name, hash=scenario.canonical_hash())
+    t_start = time.monotonic()
+    spec = ClusterSpec(
+        replicas=scenario.cluster.replicas,
+        schedulers=scenario.cluster.schedulers,
+        fault_proxy=scenario.needs_fault_proxy,
+    )
+    cluster = LocalCluster(
+        spec,
+        bins,
+        run_dir,
+        on_progress=say,
+        resources={f"binding-{b.name}.yaml": binding_component(b) for b in bindings},
+        app_env={"ONCEONLY_BEHAVIOUR": behaviour.to_json()},
+        toxiproxy=toxiproxy,
+    )
+    with cluster:
+        ready_ns = time.time_ns()
+        events.emit("cluster_ready", seconds=cluster.ready_seconds, endpoints=cluster.endpoints())
+        events.emit("versions", members=cluster.versions())
+        t_ready = time.monotonic()
+        ledger = Ledger(cluster.redis_client(), cluster.run_id, cluster.journal_dir)
+        first = cluster.replicas[min(cluster.replicas)]
+        # /v1.0/jobs from 1.18 on; 1.18 still serves /v1.0-alpha1, so a mixed-version run uses the older path
+        daprds = [bins] + ([upgrade] if upgrade is not None and scenario.dapr.upgrades else [])
+        stable_api = all(version_tuple(b.daprd_version) >= (1, 18) for b in daprds)
+
+        def record(op: Any) -> None:
+            ledger.record_op(op)
+            events.emit("operation", op=op.kind, name=op.name, phase=op.phase, detail=op.detail)
+
+        with httpx.Client(timeout=35.0) as http:
+            client = JobsClient(http, first.dapr_http, cluster.tokens.dapr_api, stable_api, record)
+            observe_start_ns = time.time_ns()
+            events.emit("observe_started")
+            for source in scenario.fanouts:  # first, so the other jobs keep their phase against the fault timeline
+                say(f"creating fan-out {source.name}: {fanout.spec_of(source).count} one-shot jobs")
+                fanout.create(client, source)
+            say(f"scheduling {len(jobs)} job(s) through replica {first.index}'s daprd")
+            for job in jobs:
+                client.schedule(job.name, **schedule_kwargs(scenario, job.name))
+            if scenario.workload.load is not None:
+                say("starting the load (Locust)")
+                start_load(cluster, run_dir, scenario.workload.load, stable_api, web_port=web_port)
+            handles: list[FaultHandle] = []
+            actions: list[dict[str, Any]] = []
+            if scenario.actions:
+                actions = run_actions(
+                    client,
+                    scenario,
+                    scenario.observe.duration.total_seconds(),
+                    lambda label, secs: sleep_with(countdown, label, secs),
+                    events.emit,
+                )
+            else:
+                handles = run_timeline(
+                    Nemesis(
+                        cluster,
+                        random.Random(scenario.seed),
+                        http,
+                        events.emit,
+                        upgrade=upgrade,
+                        has_jobs=bool(scenario.sources.jobs) or scenario.workload.load is not None,
+                    ),
+                    scenario.faults,
+                    scenario.observe.duration.total_seconds(),
+                    lambda label, secs: sleep_with(countdown, label, secs),
+                )
+            observe_end_ns = time.time_ns()
+            events.emit("observe_ended")
+            if scenario.workload.load is not None:
+                stop_load(cluster, events.emit)
+            # through a daprd that is still up: a fault may have killed the first replica for good (seen: the
+            # delete refused, the job kept firing into the quiesce, and a delivery read mid-handler as cut off)
+            alive = live_replica(cluster) or first
+            deleter = (
+                client
+                if alive is first
+                else JobsClient(http, alive.dapr_http, cluster.tokens.dapr_api, stable_api, record)
+            )
+            for name in [j.name for j in jobs] + fanout.member_names(scenario):
+                deleter.delete(name)
+            sleep_with(countdown, "quiescing", scenario.observe.quiesce.total_seconds())
+            # Dapr's own counters die with the processes: read them now, before the ledger (so the ledger has
+            # every delivery Dapr counted)
+            say("reading Dapr's metrics")
+            scraped = dapr_metrics.scrape(http, dapr_metrics.targets_of(cluster))
+            events.emit(
+                "dapr_metrics_scraped",
+                processes=[p["process"] for p in scraped],
+                errors={p["process"]: p["error"] for p in scraped if p["error"] is not None},
+            )
+        collect_end_ns = time.time_ns()
+        events.emit("versions", members=cluster.versions())
+        deliveries, ledger_stats = ledger.deliveries()
+        operations = ledger.operations()
+        side_effects = ledger.side_effects()
+        replicas = sorted(set(cluster.replicas) | set(cluster.lifetimes))
+        lifetimes = dict(cluster.lifetimes)
+        removed = dict(cluster.removed)
+        events.emit("collected", deliveries=len(deliveries), operations=len(operations), ledger=ledger_stats)
+        say("stopping the cluster")
+    t_observed = time.monotonic()
+    events.emit("cluster_stopped")
+    windows = replica_windows(replicas, ready_ns, collect_end_ns, handles, lifetimes)
+    store.save_history(
+        run_dir,
+        deliveries=deliveries,
+        operations=operations,
+        windows=windows,
+        down=down_intervals(handles, removed, collect_end_ns),
+        observe_start_ns=observe_start_ns,
+        observe_end_ns=observe_end_ns,
+        collect_end_ns=collect_end_ns,
+        replicas=len(replicas),
+        side_effects=side_effects,
+        ledger_stats=ledger_stats,
+        actions=actions,
+    )
+    report.write_ledger_csv(run_dir, deliveries, operations)
+    store.write_json(
+        run_dir / store.RUN_INFO,
+        {
+            "dapr": {"daprd": bins.daprd_version, "scheduler": bins.scheduler_version, "source": bins.source}
+            | (
+                {"upgrade_to": {"daprd": upgrade.daprd_version, "scheduler": upgrade.scheduler_version}}
+                if upgrade is not None and scenario.dapr.upgrades
+                else {}
+            ),
+            "scenario": {"name": scenario.name, "hash": scenario.canonical_hash()},
+            "faults": [h.window() for h in handles],
+            "host": {"node": platform.node(), "python": platform.python_version(), "cpus": (os.cpu_count() or 0)},
+            "timings": {
+                "cluster_ready_s": round(cluster.ready_seconds or 0.0, 2),
+                "start_to_ready_s": round(t_ready - t_start, 2),
+                "observe_and_quiesce_s": round(t_observed - t_ready, 2),
+            },
+        },
+    )
+    dapr_metrics.write(
+        run_dir,
+        scraped,
+        dapr_metrics.cross_check(
+            scraped,
+            deliveries,
+            operations,
+            [h.window() for h in handles],
+            daprd_version=bins.daprd_version,
+            scheduler_version=bins.scheduler_version,
+            margin_ns=dapr_metrics.in_flight_margin_ns(behaviour.delay_ms),
+        ),
+    )
+    outcome = judge(run_dir, scenario)
+    events.emit("judged", verdict=outcome.check.verdict)
+    return outcome
+
+
+def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
+    """Judge a run from its stage-1 files alone (no services) and write stage 2. ``onceonly check`` uses this."""
+    history = store.load_history(run_dir)
+    info = store.read_json(run_dir / store.RUN_INFO)
+    op_plans, claims = action_inputs(scenario, history["actions"])
+    load_jobs: list[JobPlan] = []
+    if scenario.workload.load is not None:  # every job the load created, from its recorded schedule calls
+        load_jobs, load_op_plans = load_plans(history["operations"], scenario.expect.jobs)
+        op_plans = {**op_plans, **load_op_plans}
+    plans = fanout.job_plans(scenario, history["operations"]) + load_jobs  # fan-outs: one plan per member
+    result = check(
+        CheckInput(
+            jobs=plans,
+            bindings=scenario.binding_plans(),
+            deliveries=history["deliveries"],
+            operations=history["operations"],
+            windows=history["windows"],
+            observe_start_ns=history["observe_start_ns"],
+            observe_end_ns=history["observe_end_ns"],
+            replicas=history["replicas"],
+            side_effects=history["side_effects"],
+            lateness_p99_ms=scenario.expect.lateness_p99_ms,
+            op_plans=op_plans,
+            actions=claims,
+            ledger_gaps=ledger_gaps(history["ledger_stats"]),
+            down=history["down"],
+        )
+    )
+    result = fold(result, scenario, history["operations"], plans)  # one row per fan-out source
+    dapr = {k: info["dapr"][k] for k in ("daprd", "scheduler", "upgrade_to") if k in info["dapr"]}
+    faults = info.get("faults", [])
+    scraped = dapr_metrics.load(run_dir)  # None for a run made before onceonly read Dapr's metrics
+    doc = report.results_document(
+        result,
+        dapr=dapr,
+        scenario=info["scenario"],
+        host=info["host"],
+        timings=info["timings"],
+        faults=faults,
+        dapr_metrics=None
+        if scraped is None
+        else dapr_metrics.cross_check(
+            scraped,
+            history["deliveries"],
+            history["operations"],
+            faults,
+            daprd_version=info["dapr"]["daprd"],
+            scheduler_version=info["dapr"]["scheduler"],
+            margin_ns=dapr_metrics.in_flight_margin_ns(behaviour_of(scenario).delay_ms),
+        ),
+        fanouts=fanout.describe(scenario),
+    )
+    upgraded = upgrade_accounting(
+        faults,
+        history["deliveries"],
+        doc["sources"],
+        observe_start_ns=history["observe_start_ns"],
+        collect_end_ns=history["collect_end_ns"],
+        old=dapr,
+        new=dapr.get("upgrade_to", dapr),
+    )
+    if upgraded is not None:
+        doc["upgrade"] = fanout.fold_upgrade(upgraded, scenario)
+    report.write_results(run_dir, doc)
+    report.write_lateness_csv(run_dir, result.sources)
+    report.write_summary_md(run_dir, doc)
+    report.write_junit(run_dir, doc, suite_name=scenario.name)
+    html_report.write_report_html(run_dir)
+    return RunOutcome(run_dir, doc, result)
+
+
+def action_inputs(scenario: Scenario, done: list[dict[str, Any]]) -> tuple[dict[str, JobPlan], list[ActionClaim]]:
+    """From the actions the runner made (``history.json`` ``actions``): the plan each ``schedule`` call asked for
+    (op_id -> JobPlan) and one claim per scenario action (``op_id`` None for an action never made)."""
+    op_ids = {int(a["index"]): str(a["op_id"]) for a in done}
+    op_plans = {
+        op_ids[i]: scenario.action_plan(i)
+        for i, action in enumerate(scenario.actions)
+        if action.op == "schedule" and i in op_ids
+    }
+    claims = [
+        ActionClaim(i, a.at.total_seconds(), a.op, a.job, op_ids.get(i), a.expect_status)
+        for i, a in enumerate(scenario.actions)
+    ]
+    return op_plans, claims
+
+
+def _job_body(scenario: Scenario, name: str) -> dict[str, Any]:
+    """The JSON body the schedule call sends for job ``name`` (as written to plan.json)."""
+    return JobsClient.schedule_body(**schedule_kwargs(scenario, name))

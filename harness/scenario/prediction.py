@@ -1,0 +1,190 @@
+"""What a suite case predicts: the run's verdict, and the anomalies, of the run and of each source it names.
+
+``predict`` in a suite case is the verdict shorthand (``predict: pass``) or a mapping::
+
+    predict: {verdict: fail, duplicates: ">=1", missed: 0, early: 0, spurious: 0}
+    predict:
+      verdict: fail
+      sources: {tick-job: {verdict: fail, duplicates: ">=1", missed: 0}, tick-fan: {duplicates: ">=1"}}
+
+``verdict`` is required at the top of a mapping and optional per source; a list (``verdict: [pass, unknown]``)
+accepts any of its verdicts (a recurring job after a stall: its catch-up may or may not read two ways). A count
+(``duplicates``, ``retries``, ``missed``, ``early``, ``spurious``) is a whole number (exact) or a comparison
+string: ``">=1"``, ``"<=2"``, ``">0"``, ``"<3"``, ``"==0"``, ``"0"``. Run-level counts are sums over the run's
+sources (results.json ``sources``); a source is named by its name as in the scenario (a fan-out by its own name,
+not its members').
+``parse`` checks all of it before anything runs; ``Prediction.differences`` names each way a run differs,
+e.g. ``tick-job duplicates: predicted >=1, got 0``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import operator
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from harness.model import Verdict
+from harness.scenario.schema import show
+
+__all__ = ["COUNTS", "Count", "Expected", "Prediction", "parse"]
+
+COUNTS = ("duplicates", "retries", "missed", "early", "spurious")
+VERDICTS: tuple[Verdict, ...] = ("pass", "fail", "unknown")
+_OPS: dict[str, Callable[[int, int], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "==": operator.eq,
+}
+_COMPARISON = re.compile(r"\s*(>=|<=|==|>|<)?\s*(\d+)\s*")
+COUNT_HINT = 'give a whole number (2) or a comparison such as ">=1", "<=2", ">0", "==0"'
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A predicted count: ``op`` one of >=, <=, >, <, == (an exact number is ==)."""
+
+    op: str
+    value: int
+
+    def holds(self, n: int) -> bool:
+        return _OPS[self.op](n, self.value)
+
+    def __str__(self) -> str:
+        return str(self.value) if self.op == "==" else f"{self.op}{self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """What is predicted of the run (sums over its sources) or of one source; None: not predicted."""
+
+    verdict: Verdict | None
+    counts: tuple[tuple[str, Count], ...] = ()
+    also: tuple[Verdict, ...] = ()  # other verdicts that hold (``verdict: [pass, unknown]``)
+
+    @property
+    def verdicts(self) -> tuple[Verdict, ...]:
+        return () if self.verdict is None else (self.verdict, *self.also)
+
+    def describe(self) -> str:
+        parts = ([" or ".join(self.verdicts)] if self.verdict else []) + [f"{k} {c}" for k, c in self.counts]
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    run: Expected
+    sources: tuple[tuple[str, Expected], ...] = ()
+
+    @property
+    def verdict(self) -> Verdict:
+        assert self.run.verdict is not None
+        return self.run.verdict
+
+    def describe(self) -> str:
+        """One line for people: ``fail, duplicates >=1, missed 0; tick-job: fail, duplicates >=1``."""
+        return "; ".join([self.run.describe(), *(f"{name}: {e.describe()}" for name, e in self.sources)])
+
+    def differences(self, results: Mapping[str, Any]) -> list[str]:
+        """Every way ``results`` (a results.json document) differs from the prediction, one line each."""
+        rows = {str(s["name"]): s for s in results.get("sources", [])}
+        total = {k: sum(int(s[k]) for s in rows.values()) for k in COUNTS}
+        found = _differ("", self.run, str(results.get("verdict")), total)
+        for name, expected in self.sources:
+            row = rows.get(name)
+            if row is None:
+                found.append(f"{name}: predicted, but the run has no such source")
+                continue
+            found += _differ(f"{name} ", expected, str(row["verdict"]), {k: int(row[k]) for k in COUNTS})
+        return found
+
+
+def _differ(prefix: str, expected: Expected, verdict: str, counts: Mapping[str, int]) -> list[str]:
+    found = []
+    if expected.verdict is not None and verdict not in expected.verdicts:
+        found.append(f"{prefix}verdict: predicted {' or '.join(expected.verdicts)}, got {verdict}")
+    for key, want in expected.counts:
+        got = counts[key]
+        if not want.holds(got):
+            found.append(f"{prefix}{key}: predicted {want}, got {got}")
+    return found
+
+
+class PredictionError(ValueError):
+    """The problems with one case's ``predict``, one line each (the suite adds the file)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def parse(raw: object, where: str, scenario: str, sources: Sequence[str]) -> Prediction:
+    """``predict`` as written at ``where`` (e.g. ``cases.3.predict``) for a scenario with these source names."""
+    problems: list[str] = []
+    if isinstance(raw, str) and raw in VERDICTS:
+        return Prediction(Expected(raw))
+    if not isinstance(raw, Mapping):
+        raise PredictionError([f"{where}: expected {', '.join(VERDICTS)} or a mapping, got {show(raw)}"])
+    run = _expected(raw, where, problems, top=True)
+    if "verdict" not in raw:
+        problems.append(f"{where}: missing key 'verdict' (the run's predicted verdict: {', '.join(VERDICTS)})")
+    predicted: list[tuple[str, Expected]] = []
+    named = raw.get("sources", {})
+    if not isinstance(named, Mapping):
+        problems.append(f"{where}.sources: expected a mapping of source name to prediction, got {show(named)}")
+        named = {}
+    for name, entry in named.items():
+        here = f"{where}.sources.{name}"
+        if name not in sources:
+            close = difflib.get_close_matches(str(name), list(sources), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"{here}: not a source of scenario {scenario}{hint}; its sources: {', '.join(sources)}")
+        elif not isinstance(entry, Mapping):
+            problems.append(
+                f"{here}: expected a mapping such as {{verdict: fail, duplicates: '>=1'}}, got {show(entry)}"
+            )
+        else:
+            predicted.append((str(name), _expected(entry, here, problems, top=False)))
+    if problems:
+        raise PredictionError(problems)
+    return Prediction(run, tuple(predicted))
+
+
+def _expected(raw: Mapping[Any, Any], where: str, problems: list[str], *, top: bool) -> Expected:
+    valid = ["verdict", *COUNTS, *(["sources"] if top else [])]
+    for key in raw:
+        if key not in valid:
+            close = difflib.get_close_matches(str(key), valid, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"{where}: unknown key {show(key)}{hint}; valid keys: {', '.join(valid)}")
+    verdict = raw.get("verdict")
+    also: list[str] = []
+    if isinstance(verdict, list) and verdict:  # several verdicts hold: [pass, unknown]
+        verdict, also = verdict[0], list(verdict[1:])
+    for v in [verdict, *also]:
+        if v is not None and v not in VERDICTS:
+            problems.append(f"{where}.verdict: {show(v)} is not valid: must be one of {', '.join(VERDICTS)}")
+            verdict = None
+    counts = []
+    for key in COUNTS:
+        if key in raw:
+            count = _count(raw[key])
+            if count is None:
+                problems.append(f"{where}.{key}: {show(raw[key])} is not a count: {COUNT_HINT}")
+            else:
+                counts.append((key, count))
+    return Expected(cast(Verdict | None, verdict), tuple(counts), tuple(cast(list[Verdict], also)))
+
+
+def _count(value: object) -> Count | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Count("==", value) if value >= 0 else None
+    if isinstance(value, str):
+        m = _COMPARISON.fullmatch(value)
+        if m is not None:
+            return Count(m.group(1) or "==", int(m.group(2)))
+    return None

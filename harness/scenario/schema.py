@@ -1,0 +1,856 @@
+"""What a scenario is: its sections as a strict pydantic schema, validated all at once, with its plans and its hash.
+
+Reading a file into it (YAML, ``--set`` overrides, pydantic's errors as our lines) is ``harness.scenario.loader``.
+
+The file is plain data with fixed sections (``name``, ``cluster``, ``sources`` and ``observe`` are required;
+``description``, ``seed``, ``dapr``, ``app``, ``expect``, ``workload``, ``faults`` and ``actions`` are optional).
+Every problem is reported as one short line naming the file, the field path, the bad value and what would be valid, e.g.
+``scenarios/x.yaml: cluster.replicas: -1 is not valid: must be at least 1``; all problems at once, as one
+``ScenarioError`` (an ``InputError``: exit 3, nothing started).
+
+Durations (``observe.duration``, ``observe.quiesce``, a failure policy's ``interval``) are Go-style strings
+("60s", "500ms", "1m30s") or a bare number of seconds; they load as ``timedelta`` and are written back in one
+canonical form ("60s", "500ms", "250us"), so "1m" and "60s" are the same scenario and hash the same.
+Schedules, ``due_time`` and ``ttl`` are sent to Dapr verbatim; they are checked with the oracle's own parsers
+(``harness.oracle.ticks``), so a scenario that validates is one the checker can model.
+
+A job source is a recurring or one-shot job (``schedule`` / ``due_time`` / ``repeats`` / ``ttl``), or a fan-out:
+``fanout: {every: 1s, count: 60, start: 1s}`` (``start`` optional, default ``every``) is 60 one-shot jobs
+``<name>-000`` ... ``<name>-059``, member k due ``start + k x every`` after the runner begins creating them (an
+absolute RFC 3339 ``dueTime``: ``harness.run.fanout``), reported as one source. It excludes ``schedule``, ``due_time``,
+``repeats`` and ``ttl``; ``count`` is 1 to 1000; ``start`` must leave 4 ms per member to create them all before
+the first is due, and the last member must be due at least 2 s before ``observe.duration`` ends.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import re
+from datetime import timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PlainSerializer,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from harness.errors import InputError
+from harness.model import NS, BindingPlan, FailurePolicy, JobPlan, Policy
+from harness.oracle.ticks import ScheduleError, parse_due_time, validate_job, validate_schedule
+from target_app.settings import SideEffect
+from toolchain.versions import SUPPORTED
+
+REQUIRED_SECTIONS = ("name", "cluster", "sources", "observe")
+MAX_ERRORS = 10
+
+
+class ScenarioError(InputError):
+    """A scenario that cannot run: one line per problem, each naming the file and the field."""
+
+
+class Invalid(ValueError):
+    """A validator's complaint. ``field`` extends the path pydantic reports (a model validator's loc is the model)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def show(value: object) -> str:
+    """A value as the user wrote it in YAML: 'three', -1, true, null, a mapping."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return str(value)
+
+
+# --- durations -------------------------------------------------------------------------------------------------
+
+_UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": NS, "m": 60 * NS, "h": 3600 * NS}
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_PART = re.compile(rf"({_NUMBER})(ns|us|µs|μs|ms|s|m|h)")
+_GO_DURATION = re.compile(rf"[+-]?(?:{_NUMBER}(?:ns|us|µs|μs|ms|s|m|h))+|[+-]?0")
+_BARE_SECONDS = re.compile(rf"[+-]?{_NUMBER}")
+DURATION_HINT = "use e.g. 60s, 500ms, 1m30s, or a number of seconds"
+
+
+def go_duration_ns(text: str) -> int | None:
+    """Nanoseconds of a Go duration ("1m30s", "-500ms", "0"), or None when ``text`` is not one."""
+    text = text.strip()
+    if not _GO_DURATION.fullmatch(text):
+        return None
+    sign = -1 if text.startswith("-") else 1
+    total = sum(Decimal(num) * _UNIT_NS[unit] for num, unit in _PART.findall(text))
+    return sign * int(total)
+
+
+def duration_ns(value: object) -> int:
+    """Nanoseconds of a scenario duration: a Go duration string, or a number (or numeric string) of seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return int(Decimal(str(value)) * NS)
+    if isinstance(value, str):
+        if _BARE_SECONDS.fullmatch(value.strip()):
+            return int(Decimal(value.strip()) * NS)
+        ns = go_duration_ns(value)
+        if ns is not None:
+            return ns
+        raise Invalid(f"{show(value)} is not a duration: {DURATION_HINT}")
+    raise Invalid(f"expected a duration ({DURATION_HINT}), got {show(value)}")
+
+
+def format_duration(value: timedelta) -> str:
+    """The canonical text of a duration: whole seconds as "60s", else "500ms", else "250us"."""
+    us = value // timedelta(microseconds=1)
+    if us % 1_000_000 == 0:
+        return f"{us // 1_000_000}s"
+    if us % 1_000 == 0:
+        return f"{us // 1_000}ms"
+    return f"{us}us"
+
+
+def _to_timedelta(value: object) -> timedelta:
+    ns = duration_ns(value)
+    if ns % 1_000:
+        raise Invalid(f"{show(value)} is not valid: durations have microsecond resolution")
+    return timedelta(microseconds=ns // 1_000)
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise Invalid(f"{format_duration(value)!r} is not valid: must be greater than 0s")
+    return value
+
+
+def _non_negative(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise Invalid(f"{format_duration(value)!r} is not valid: must be at least 0s")
+    return value
+
+
+_Read = BeforeValidator(_to_timedelta)
+_Write = PlainSerializer(format_duration, return_type=str)
+PositiveDuration = Annotated[timedelta, _Read, AfterValidator(_positive), _Write]
+NonNegativeDuration = Annotated[timedelta, _Read, AfterValidator(_non_negative), _Write]
+
+
+def timedelta_ns(value: timedelta) -> int:
+    return (value // timedelta(microseconds=1)) * 1_000
+
+
+# --- field checks ----------------------------------------------------------------------------------------------
+
+_NAME = re.compile(r"[a-z0-9-]{1,63}")
+
+
+def _check_name(value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise Invalid(f"{show(value)} is not valid: use 1 to 63 characters from a-z, 0-9 and '-'")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+
+
+def _check_when(value: str | None, field: Literal["due_time", "ttl"]) -> str | None:
+    """A due time or ttl as Dapr takes it (Go duration, RFC 3339 time, ISO 8601 duration): the oracle's parser."""
+    if value is None:
+        return None
+    try:
+        parse_due_time(value, 0)  # ttl takes the same forms (builder.go parsePointInTime)
+    except ScheduleError as exc:
+        raise ScheduleError(str(exc).replace("dueTime", field, 1)) from None
+    return value
+
+
+DueTime = Annotated[str | None, AfterValidator(lambda v: _check_when(v, "due_time"))]
+Ttl = Annotated[str | None, AfterValidator(lambda v: _check_when(v, "ttl"))]
+
+
+def _check_schedule(value: str, kind: Literal["jobs", "binding"]) -> str:
+    validate_schedule(value, kind)  # ScheduleError is a ValueError: pydantic reports it at the field
+    return value
+
+
+def _job_schedule(value: str | None) -> str | None:
+    return None if value is None else _check_schedule(value, "jobs")
+
+
+def _binding_schedule(value: str) -> str:
+    return _check_schedule(value, "binding")
+
+
+# --- the sections ----------------------------------------------------------------------------------------------
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class DaprSection(_Section):
+    """Which Dapr to run. Neither field: the CLI's default version (``--dapr-version`` wins over both).
+
+    ``upgrade_to`` / ``upgrade_bin_dir``: the binaries a rolling upgrade switches members to (the ``upgrade`` and
+    ``scheduler-upgrade`` faults); the run starts on ``version`` / ``bin_dir``.
+    """
+
+    version: str | None = None
+    bin_dir: str | None = None
+    upgrade_to: str | None = None
+    upgrade_bin_dir: str | None = None
+
+    @field_validator("version", "upgrade_to")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.removeprefix("v") not in SUPPORTED:
+            raise Invalid(f"{show(value)} is not a supported Dapr version: must be one of {', '.join(SUPPORTED)}")
+        return value.removeprefix("v")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> DaprSection:
+        if self.version is not None and self.bin_dir is not None:
+            raise Invalid("give either version or bin_dir, not both")
+        if self.upgrade_to is not None and self.upgrade_bin_dir is not None:
+            raise Invalid("give either upgrade_to or upgrade_bin_dir, not both")
+        return self
+
+    @property
+    def upgrades(self) -> bool:
+        return self.upgrade_to is not None or self.upgrade_bin_dir is not None
+
+
+class ClusterSection(_Section):
+    replicas: int = Field(ge=1, le=20)
+    schedulers: int = 1
+
+    @field_validator("schedulers")
+    @classmethod
+    def _ha_sizes(cls, value: int) -> int:
+        if value not in (1, 3):
+            raise Invalid(f"{value} is not valid: must be 1 or 3")
+        return value
+
+
+class ConstantPolicy(_Section):
+    """Retry every ``interval``; ``max_retries`` absent means forever. Both as Dapr: an absent interval is 0s."""
+
+    interval: NonNegativeDuration = timedelta(0)
+    max_retries: int | None = Field(default=None, ge=0)
+
+
+class DropPolicy(_Section):
+    pass
+
+
+class FailurePolicySpec(_Section):
+    constant: ConstantPolicy | None = None
+    drop: DropPolicy | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_drop(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "drop" in data and data["drop"] is None:  # YAML "drop:" means {drop: {}}
+            return {**data, "drop": {}}
+        return data
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> FailurePolicySpec:
+        if (self.constant is None) == (self.drop is None):
+            raise Invalid("give exactly one of constant: {interval: 1s, max_retries: 3} or drop: {}")
+        return self
+
+    def to_model(self) -> FailurePolicy:
+        if self.constant is None:
+            return FailurePolicy(kind="drop", interval_ns=0, max_retries=0)
+        return FailurePolicy("constant", timedelta_ns(self.constant.interval), self.constant.max_retries)
+
+
+FANOUT_MAX = 1000  # members of one fan-out; their names carry FANOUT_WIDTH digits
+FANOUT_WIDTH = 3
+FANOUT_CREATE_NS = 4_000_000  # creating a job takes about this long at least (~260 schedule calls/s, README)
+FANOUT_END_MARGIN = timedelta(seconds=2)  # the last member is due at least this long before observe.duration ends
+
+
+def fanout_member_names(name: str, count: int) -> list[str]:
+    """The members of fan-out ``name``: ``name-000``, ``name-001``, ... (zero-padded, so they sort in due order)."""
+    return [f"{name}-{k:0{FANOUT_WIDTH}d}" for k in range(count)]
+
+
+class FanOutSpec(_Section):
+    """A cadence fanned out into one-shot jobs, one per occurrence (``harness.run.fanout``).
+
+    Member ``k`` (``<name>-000`` ... ) is a job with only a ``dueTime``: the absolute RFC 3339 time ``start + k x
+    every`` after the runner begins creating the members (``start`` defaults to ``every``, as an ``@every`` job's
+    first tick comes one period after its creation). Each delivery names its member, so it belongs to exactly one
+    occurrence: duplicates and missed occurrences are counted without matching by time.
+    """
+
+    every: PositiveDuration
+    count: int = Field(ge=1, le=FANOUT_MAX)
+    start: PositiveDuration | None = None
+
+    @property
+    def first_due(self) -> timedelta:
+        """When member 000 is due, after the runner begins creating the members."""
+        return self.every if self.start is None else self.start
+
+    @property
+    def last_due(self) -> timedelta:
+        return self.first_due + self.every * (self.count - 1)
+
+    @model_validator(mode="after")
+    def _time_to_create(self) -> FanOutSpec:
+        need = timedelta(microseconds=self.count * FANOUT_CREATE_NS // 1_000)
+        if self.first_due < need:
+            given = "start" if self.start is not None else "start (by default every)"
+            raise Invalid(
+                f"{given} {format_duration(self.first_due)} is too short to create {self.count} jobs before the "
+                f"first is due (a schedule call takes about {FANOUT_CREATE_NS // 1_000_000} ms here): use at least "
+                f"{format_duration(need)}",
+                "start",
+            )
+        return self
+
+    def members(self, name: str) -> list[str]:
+        return fanout_member_names(name, self.count)
+
+
+class JobSource(_Section):
+    """One Jobs API job: ``schedule`` and/or ``due_time`` (with ``repeats``, ``ttl``), sent to Dapr verbatim.
+
+    Or ``fanout: {every, count, start}``: the cadence as ``count`` one-shot jobs (``FanOutSpec``), judged one by one
+    and reported as one source; it excludes ``schedule``, ``due_time``, ``repeats`` and ``ttl``. ``data``: the
+    job's data (default ``{"job": <name>}``; a fan-out's members each get ``{"job": <member name>}``).
+    """
+
+    name: Name
+    schedule: Annotated[str | None, AfterValidator(_job_schedule)] = None
+    due_time: DueTime = None
+    repeats: int | None = Field(default=None, ge=1)
+    ttl: Ttl = None
+    fanout: FanOutSpec | None = None  # before data: its default depends on it
+    data: JsonValue = Field(default=None, validate_default=True)
+    failure_policy: FailurePolicySpec | None = None
+    overwrite: bool = False
+
+    @field_validator("data")
+    @classmethod
+    def _some_data(cls, value: JsonValue, info: ValidationInfo) -> JsonValue:
+        # Dapr never delivers a job created without data, so every job carries some (a fan-out's members: their own)
+        if value is None and isinstance(info.data.get("name"), str) and info.data.get("fanout") is None:
+            return {"job": info.data["name"]}
+        return value
+
+    @model_validator(mode="after")
+    def _dapr_rules(self) -> JobSource:  # go-etcd-cron internal/scheduler/builder.go
+        if self.fanout is not None:
+            for key in ("schedule", "due_time", "repeats", "ttl"):
+                value = getattr(self, key)
+                if value is not None:
+                    raise Invalid(
+                        f"{show(value)} is not valid with fanout: each member is a one-shot job due at its "
+                        f"occurrence (fanout.every, fanout.count, fanout.start); remove {key}",
+                        key,
+                    )
+            longest = 63 - 1 - FANOUT_WIDTH
+            if len(self.name) > longest:
+                raise Invalid(
+                    f"{show(self.name)} is too long for a fan-out: its members are named {self.name}-000 and "
+                    f"must fit 63 characters; use at most {longest}",
+                    "name",
+                )
+            return self
+        if self.schedule is None and self.due_time is None:
+            raise Invalid("needs a schedule or a due_time (or both), or a fanout")
+        if self.schedule is None and self.repeats is not None and self.repeats > 1:
+            raise Invalid(
+                f"{self.repeats} is not valid without a schedule: a job with only a due_time fires once", "repeats"
+            )
+        if self.schedule is None and self.ttl is not None:
+            raise Invalid(f"{show(self.ttl)} is not valid without a schedule: ttl needs a schedule", "ttl")
+        return self
+
+    def plan(self, policy: Policy) -> JobPlan:
+        if self.fanout is not None:
+            raise ValueError(f"{self.name} is a fan-out: its members' plans come from their schedule calls")
+        fp = None if self.failure_policy is None else self.failure_policy.to_model()
+        return JobPlan(self.name, self.schedule, self.due_time, self.repeats, self.ttl, fp, policy)
+
+
+class BindingSource(_Section):
+    name: Name
+    schedule: Annotated[str, AfterValidator(_binding_schedule)]
+
+
+class Sources(_Section):
+    jobs: list[JobSource] = Field(default_factory=list)
+    bindings: list[BindingSource] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_empty(cls, data: Any) -> Any:
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+    @model_validator(mode="after")
+    def _unique(self) -> Sources:
+        if not self.jobs and not self.bindings:
+            raise Invalid("no jobs and no bindings: add at least one source")
+        seen: dict[str, str] = {}
+        entries = [(f"jobs.{i}.name", j.name) for i, j in enumerate(self.jobs)]
+        entries += [(f"bindings.{i}.name", b.name) for i, b in enumerate(self.bindings)]
+        for where, name in entries:
+            if name in seen:
+                raise Invalid(
+                    f"{show(name)} is already used by sources.{seen[name]}: source names must be unique", where
+                )
+            seen[name] = where
+        for i, job in enumerate(self.jobs):
+            members = [] if job.fanout is None else job.fanout.members(job.name)
+            for where, name in entries:
+                if name in members:
+                    raise Invalid(
+                        f"{show(name)} is a member of the fan-out sources.jobs.{i} ({members[0]} to {members[-1]}): "
+                        "source names must be unique",
+                        where,
+                    )
+        return self
+
+
+class AppSection(_Section):
+    """How the target app answers during the run (``target_app.settings.Behaviour``)."""
+
+    delay_ms: int = Field(default=0, ge=0)
+    status: int = Field(default=200, ge=100, le=599)
+    fail_first: int = Field(default=0, ge=0)
+    side_effect: SideEffect = "both"
+    bodies: dict[str, JsonValue] = Field(default_factory=dict)  # job name -> JSON body the app answers it with
+
+
+class ObserveSection(_Section):
+    duration: PositiveDuration
+    quiesce: NonNegativeDuration = timedelta(seconds=5)
+
+
+FaultKind = Literal[
+    "kill",
+    "pause",
+    "restart",
+    "scheduler-restart",
+    "scheduler-kill",
+    "scale",
+    "network-delay",
+    "network-blackhole",
+    "network-reset",
+    "upgrade",
+    "scheduler-upgrade",
+]
+NETWORK_KINDS = ("network-delay", "network-blackhole", "network-reset")
+UPGRADE_KINDS = ("upgrade", "scheduler-upgrade")
+
+
+BusyKind = Literal["jobs", "binding"]
+
+
+class BusySource(_Section):
+    """What a ``busy`` target waits for: a delivery of ``source`` (and of the source ``name``, when given). Written
+    ``busy: jobs`` / ``busy: binding`` (any source of the kind) or ``busy: {source: jobs, name: tick-job}``."""
+
+    source: BusyKind
+    name: Name | None = None
+
+
+def _busy_shorthand(value: object) -> object:
+    if isinstance(value, str):
+        return {"source": value}
+    if value is None or isinstance(value, dict | BusySource):
+        return value
+    raise Invalid(f"expected jobs, binding or {{source: jobs, name: <a job>}}, got {show(value)}")
+
+
+def busy_source(fault: FaultSpec, has_jobs: bool) -> tuple[BusyKind, str | None]:
+    """What a ``busy`` target waits for: (source kind, source name or None for any of that kind). Without ``busy``:
+    a Jobs API delivery when the scenario has jobs (``has_jobs``), else a cron-binding delivery."""
+    if fault.busy is not None:
+        return fault.busy.source, fault.busy.name
+    return ("jobs" if has_jobs else "binding"), None
+
+
+def _busy_fits(fault: FaultSpec, where: str, jobs: list[str], bindings: list[str], has_jobs: bool) -> None:
+    """``busy`` only with ``target: busy``, naming a kind the scenario has and, with a name, one of its sources."""
+    if fault.busy is None:
+        return
+    if fault.target != "busy":
+        raise Invalid(f"is only valid with target busy, not target {show(fault.target)}", f"{where}.busy")
+    kind, name = busy_source(fault, has_jobs)
+    planned = jobs if kind == "jobs" else bindings
+    what = "sources.jobs" if kind == "jobs" else "sources.bindings"
+    if name is None:
+        if not planned and not (kind == "jobs" and has_jobs):
+            raise Invalid(f"{show(kind)} is not valid: the scenario has no {what}", f"{where}.busy")
+        return
+    other = bindings if kind == "jobs" else jobs
+    if name not in planned and name in other:
+        right = "binding" if kind == "jobs" else "jobs"
+        raise Invalid(
+            f"{show(name)} is not a source of {what}: it is one of the other kind (use source: {right})",
+            f"{where}.busy.name",
+        )
+    if name not in planned:
+        close = difflib.get_close_matches(name, planned, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise Invalid(
+            f"{show(name)} is not a source of {what}{hint}; {kind}: {', '.join(planned) or 'none'}",
+            f"{where}.busy.name",
+        )
+
+
+class FaultSpec(_Section):
+    """One entry of the fault timeline (``harness.nemesis`` carries it out).
+
+    kill: signal a replica's app, daprd or both; with ``heal_after`` the replica is restarted after that long.
+    pause: SIGSTOP, and SIGCONT after ``heal_after`` (default 5 s). restart: a graceful restart of the part.
+    scale: scale to ``replicas`` (new replicas get new indices; the newest are removed first).
+    scheduler-restart: stop and start scheduler member ``target``. scheduler-kill: SIGKILL that member; with
+    ``heal_after`` it is started again with the same id and data. ``target``: a replica (or member) index,
+    ``random`` (picked with the scenario's seed), or ``busy``: a replica whose app is inside the handler of a
+    delivery of the kind ``busy`` names (onceonly waits for one up to 30 s, and records which delivery was in
+    flight: its id, source and name, in the fault's event, results.json ``faults`` ``in_flight`` and the reports).
+    ``busy``: ``jobs`` (any Jobs API delivery), ``binding`` (any cron-binding delivery), or ``{source: jobs, name:
+    tick-job}`` (one planned source); only with ``target: busy``. Without it: a Jobs API delivery when the scenario
+    has jobs (or a load), else a cron-binding delivery.
+    network-delay / network-blackhole / network-reset: a fault on the fault proxy's link between every daprd and
+    scheduler member ``target`` (or ``all`` members), in ``direction`` (default both), healed after
+    ``heal_after`` (default 10 s): every byte held ``delay``; bytes dropped with connections left open; every
+    connection reset (``harness.cluster.local.proxy``). A scenario with a network fault runs with the proxy.
+    upgrade / scheduler-upgrade: one step of a rolling upgrade: replica ``target`` (``part`` both: app and daprd,
+    as when a pod is replaced; daprd: the sidecar only) or scheduler member ``target`` is stopped gracefully and
+    started on ``dapr.upgrade_to``'s binaries; the step's window lasts until it is ready again.
+    """
+
+    at: NonNegativeDuration
+    kind: FaultKind
+    target: int | Literal["random", "busy", "all"] = "random"
+    part: Literal["app", "daprd", "both"] = "both"
+    signal: Literal["KILL", "TERM"] = "KILL"
+    heal_after: NonNegativeDuration | None = None
+    replicas: int | None = Field(default=None, ge=1, le=20)  # scale: the replica count to scale to
+    delay: PositiveDuration | None = None  # network-delay: how long each byte is held, per direction
+    direction: Literal["both", "to-scheduler", "from-scheduler"] | None = None  # network faults; None: both
+    busy: Annotated[BusySource | None, BeforeValidator(_busy_shorthand)] = None  # target busy: what it waits for
+
+    @property
+    def on_scheduler(self) -> bool:
+        """Its target is a scheduler member (or the link to one), not a replica."""
+        return self.kind.startswith("scheduler") or self.kind in NETWORK_KINDS
+
+
+ActionOp = Literal["schedule", "delete", "get"]
+PLAN_FIELDS = ("schedule", "due_time", "repeats", "ttl", "data", "overwrite")
+
+
+class ActionSpec(_Section):
+    """One Jobs API call the runner makes during the observation (``harness.run.runner``), through ``JobsClient``.
+
+    ``schedule`` re-POSTs job ``job`` of ``sources.jobs``: each of ``schedule``, ``due_time``, ``repeats``,
+    ``ttl``, ``data``, ``overwrite`` given here replaces the job's own, the rest are the job's (a field cannot be
+    removed). ``delete`` and ``get`` take only ``at``,
+    ``job`` and ``expect_status``. ``expect_status``: the HTTP status the call must answer (a claim; a different
+    answer fails the run).
+    """
+
+    at: NonNegativeDuration
+    op: ActionOp
+    job: Name
+    schedule: Annotated[str | None, AfterValidator(_job_schedule)] = None
+    due_time: DueTime = None
+    repeats: int | None = Field(default=None, ge=1)
+    ttl: Ttl = None
+    data: JsonValue = None
+    overwrite: bool | None = None
+    expect_status: int | None = Field(default=None, ge=100, le=599)
+
+    @model_validator(mode="after")
+    def _fields_fit_op(self) -> ActionSpec:
+        if self.op != "schedule":
+            for key in PLAN_FIELDS:
+                if getattr(self, key) is not None:
+                    raise Invalid(f"is only valid for op schedule, not {self.op}", key)
+        return self
+
+    def merged(self, job: JobSource) -> JobSource:
+        """The job as this ``schedule`` action re-POSTs it: the action's fields over the job's."""
+        changes = {key: getattr(self, key) for key in PLAN_FIELDS if getattr(self, key) is not None}
+        return job.model_copy(update=changes)
+
+
+class LoadStage(_Section):
+    """One stage of the load: hold ``users`` Locust users (added or removed at ``spawn_rate`` per second)."""
+
+    duration: PositiveDuration
+    users: int = Field(ge=0, le=500)
+    spawn_rate: float = Field(default=10.0, gt=0, le=500)
+
+
+class LoadMix(_Section):
+    """Relative weights of what a load user does on each step (``harness.load.locustfile``)."""
+
+    one_shot: int = Field(default=10, ge=0)  # create a job that fires once, ``due_in`` from now
+    recurring: int = Field(default=2, ge=0)  # create a job ``@every <every>`` with ``repeats``
+    overwrite: int = Field(default=1, ge=0)  # re-create one of the user's recurring jobs with overwrite: true
+    get: int = Field(default=1, ge=0)  # read one of the user's recurring jobs
+    delete: int = Field(default=1, ge=0)  # delete one of the user's recurring jobs
+
+
+class LoadSection(_Section):
+    """Locust users calling the Jobs API through the replicas' daprds while the run observes.
+
+    The load starts with the observation and runs its stages; every job it creates is named ``load-...`` and
+    recorded like the harness's own calls, and is accounted for by the oracle. Jobs created near the end still
+    fire within the observation: ``observe.duration`` must cover the stages plus ``drain`` (the longest a job
+    created at the end can take to finish: ``due_in``, or ``repeats`` x ``every``, whichever is longer, plus 3 s).
+    """
+
+    stages: list[LoadStage] = Field(min_length=1)
+    wait: NonNegativeDuration = timedelta(milliseconds=100)  # each user's pause between calls
+    due_in: PositiveDuration = timedelta(seconds=5)
+    every: PositiveDuration = timedelta(seconds=1)
+    repeats: int = Field(default=3, ge=1, le=100)
+    mix: LoadMix = Field(default_factory=LoadMix)
+
+    @property
+    def duration(self) -> timedelta:
+        return sum((stage.duration for stage in self.stages), timedelta(0))
+
+    @property
+    def drain(self) -> timedelta:
+        return max(self.due_in, self.every * self.repeats) + timedelta(seconds=3)
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> LoadSection:
+        if self.mix.one_shot + self.mix.recurring == 0:
+            raise Invalid("creates no job: give one_shot or recurring a weight above 0", "mix")
+        return self
+
+
+class WorkloadSection(_Section):
+    load: LoadSection | None = None
+
+
+class ExpectSection(_Section):
+    jobs: Policy = "exactly-once"
+    bindings: Policy = "contract"
+    lateness_p99_ms: int | None = Field(default=None, gt=0)
+
+
+class Scenario(_Section):
+    name: Name
+    description: str | None = None
+    seed: int = Field(default=0, ge=0)
+    dapr: DaprSection = Field(default_factory=DaprSection)
+    cluster: ClusterSection
+    sources: Sources
+    app: AppSection = Field(default_factory=AppSection)
+    observe: ObserveSection
+    expect: ExpectSection = Field(default_factory=ExpectSection)
+    workload: WorkloadSection = Field(default_factory=WorkloadSection)
+    faults: list[FaultSpec] = Field(default_factory=list)
+    actions: list[ActionSpec] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_default(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {k: v for k, v in data.items() if v is not None or k in REQUIRED_SECTIONS}
+
+    @model_validator(mode="after")
+    def _load_fits(self) -> Scenario:
+        load = self.workload.load
+        if load is not None and load.duration + load.drain > self.observe.duration:
+            need = format_duration(load.duration + load.drain)
+            raise Invalid(
+                f"{format_duration(self.observe.duration)} is too short for the load: its stages take "
+                f"{format_duration(load.duration)} and the jobs created last need {format_duration(load.drain)} "
+                f"more to fire; use at least {need}",
+                "observe.duration",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _fanouts_fit(self) -> Scenario:
+        latest = self.observe.duration - FANOUT_END_MARGIN
+        for i, job in enumerate(self.sources.jobs):
+            fan = job.fanout
+            if fan is None or fan.last_due <= latest:
+                continue
+            fits = 0 if fan.first_due > latest else (latest - fan.first_due) // fan.every + 1
+            need = format_duration(fan.last_due + FANOUT_END_MARGIN)
+            instead = (
+                f"count at most {fits}, or observe.duration at least {need}"
+                if fits
+                else f"observe.duration at least {need}"
+            )
+            raise Invalid(
+                f"{fan.count} members every {format_duration(fan.every)} from {format_duration(fan.first_due)} put "
+                f"the last at {format_duration(fan.last_due)}, past observe.duration "
+                f"{format_duration(self.observe.duration)} minus {format_duration(FANOUT_END_MARGIN)} (jobs are "
+                f"deleted when the observation ends, and the last second before is not counted): use {instead}",
+                f"sources.jobs.{i}.fanout.count",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _faults_fit(self) -> Scenario:
+        jobs, bindings = [j.name for j in self.sources.jobs], [b.name for b in self.sources.bindings]
+        for i, fault in enumerate(self.faults):
+            if fault.at >= self.observe.duration:
+                raise Invalid(f"at {format_duration(fault.at)} is not within observe.duration", f"faults.{i}.at")
+            limit = self.cluster.schedulers if fault.on_scheduler else self.cluster.replicas
+            if isinstance(fault.target, int) and not 0 <= fault.target < limit:
+                what = "scheduler members" if fault.on_scheduler else "replicas"
+                raise Invalid(
+                    f"{fault.target} is not valid: there are {limit} {what} (0..{limit - 1})", f"faults.{i}.target"
+                )
+            if (fault.kind == "scale") != (fault.replicas is not None):
+                raise Invalid("replicas is required for kind scale, and only for it", f"faults.{i}.replicas")
+            if fault.target == "busy" and fault.on_scheduler:
+                raise Invalid("busy is only valid for replica faults", f"faults.{i}.target")
+            _busy_fits(fault, f"faults.{i}", jobs, bindings, bool(jobs) or self.workload.load is not None)
+            network = fault.kind in NETWORK_KINDS
+            if fault.target == "all" and not network:
+                raise Invalid("all is only valid for network faults", f"faults.{i}.target")
+            if (fault.kind == "network-delay") != (fault.delay is not None):
+                raise Invalid("delay is required for kind network-delay, and only for it", f"faults.{i}.delay")
+            if fault.direction is not None and not network:
+                raise Invalid("direction is only valid for network faults", f"faults.{i}.direction")
+            if fault.kind in UPGRADE_KINDS:
+                if not self.dapr.upgrades:
+                    raise Invalid(
+                        f"{fault.kind} needs the version to upgrade to: set dapr.upgrade_to (or dapr.upgrade_bin_dir)",
+                        f"faults.{i}.kind",
+                    )
+                if fault.heal_after is not None:
+                    raise Invalid("an upgrade is not healed: remove heal_after", f"faults.{i}.heal_after")
+                if fault.kind == "upgrade" and fault.part == "app":
+                    raise Invalid("an upgrade switches daprd: part must be daprd or both", f"faults.{i}.part")
+        if self.dapr.upgrades and not any(f.kind in UPGRADE_KINDS for f in self.faults):
+            raise Invalid(
+                "dapr.upgrade_to is set but no fault upgrades anything: add upgrade / scheduler-upgrade steps",
+                "dapr",
+            )
+        return self
+
+    @property
+    def needs_fault_proxy(self) -> bool:
+        return any(f.kind in NETWORK_KINDS for f in self.faults)
+
+    @model_validator(mode="after")
+    def _actions_fit(self) -> Scenario:
+        if self.actions and self.faults:
+            raise Invalid("faults and actions in one scenario are not supported yet: use one or the other", "actions")
+        jobs = {j.name: j for j in self.sources.jobs if j.fanout is None}
+        fanouts = {j.name for j in self.sources.jobs if j.fanout is not None}
+        deleted: set[str] = set()
+        previous = timedelta(0)
+        for i, action in enumerate(self.actions):
+            where = f"actions.{i}"
+            if action.at >= self.observe.duration:
+                raise Invalid(f"at {format_duration(action.at)} is not within observe.duration", f"{where}.at")
+            if action.at < previous:
+                raise Invalid(
+                    f"at {format_duration(action.at)} is before the action above it: list them in time order",
+                    f"{where}.at",
+                )
+            previous = action.at
+            if action.job in fanouts:
+                raise Invalid(
+                    f"{show(action.job)} is a fan-out source: its members are one-shot jobs the runner creates, "
+                    "which actions cannot target",
+                    f"{where}.job",
+                )
+            if action.job not in jobs:
+                close = difflib.get_close_matches(action.job, list(jobs), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                valid = ", ".join(jobs) or "none"
+                raise Invalid(f"{show(action.job)} is not a job of sources.jobs{hint}; jobs: {valid}", f"{where}.job")
+            if action.op == "delete":
+                deleted.add(action.job)
+            elif action.op == "schedule":
+                if action.job in deleted:
+                    raise Invalid(
+                        "a schedule after a delete of the same job re-creates it, which the oracle does not model",
+                        f"{where}.op",
+                    )
+                try:
+                    validate_job(self.action_plan(i))
+                except ScheduleError as exc:
+                    raise Invalid(str(exc).split(": ", 1)[-1], where) from None
+        for name in self.app.bodies:
+            if name in fanouts:
+                raise Invalid(
+                    f"{show(name)} is a fan-out source: bodies are per job name, and its members have their own",
+                    f"app.bodies.{name}",
+                )
+            if name not in jobs:
+                raise Invalid(
+                    f"{show(name)} is not a job of sources.jobs: bodies are per job name", f"app.bodies.{name}"
+                )
+        return self
+
+    def action_job(self, index: int) -> JobSource:
+        """The job as ``schedule`` action ``index`` re-POSTs it (its fields over the job's)."""
+        action = self.actions[index]
+        job = next(j for j in self.sources.jobs if j.name == action.job)
+        return action.merged(job)
+
+    def action_plan(self, index: int) -> JobPlan:
+        """The plan the ``schedule`` action ``index`` asks for, under the scenario's jobs policy."""
+        return self.action_job(index).plan(self.expect.jobs)
+
+    def job_plans(self) -> list[JobPlan]:
+        """The plans of the jobs that are not fan-outs (``harness.run.fanout`` plans those from their calls)."""
+        return [job.plan(self.expect.jobs) for job in self.sources.jobs if job.fanout is None]
+
+    @property
+    def fanouts(self) -> list[JobSource]:
+        """The fan-out job sources, in scenario order."""
+        return [job for job in self.sources.jobs if job.fanout is not None]
+
+    def binding_plans(self) -> list[BindingPlan]:
+        return [BindingPlan(b.name, b.schedule, self.expect.bindings) for b in self.sources.bindings]
+
+    def canonical(self) -> dict[str, Any]:
+        """The validated scenario as JSON data: defaults filled in, durations and versions in canonical form."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def canonical_hash(self) -> str:
+        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+    def dump_yaml(self) -> str:
+        """The scenario as run (overrides applied, defaults filled in); loading it gives the same hash."""
+        header = (
+            f"# scenario {self.name} as run (overrides applied, defaults filled in), hash {self.canonical_hash()}\n"
+        )
+        return header + yaml.safe_dump(self.canonical(), sort_keys=False, allow_unicode=True, width=120)

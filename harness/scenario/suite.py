@@ -1,0 +1,173 @@
+"""A suite: a list of scenarios, each with what its oracle predicts, run one after another.
+
+```yaml
+name: regression
+cases:
+  - scenario: jobs-vs-cron.yaml          # relative to the suite file
+    set: [observe.duration=20s]          # optional --set overrides
+    predict: pass                        # the verdict the scenario states it should get (default pass)
+  - scenario: kill-daprd-mid-handler.yaml
+    predict: {verdict: fail, duplicates: ">=1", missed: 0, early: 0, spurious: 0}   # and the anomalies
+  - scenario: network-ack-loss.yaml
+    predict:
+      verdict: fail
+      sources: {job-a: {verdict: fail, duplicates: ">=1", missed: 0}, job-fan: {duplicates: ">=1"}}
+```
+
+``predict`` (``harness.scenario.prediction``): the verdict, or a mapping with the run's verdict and counts (summed over
+sources) and per-source verdicts and counts. A case passes when everything predicted holds: a scenario built to
+provoke a duplicate predicts ``fail`` and the duplicate, and the suite checks that the checker flags that anomaly,
+not just any. A case whose verdict matches but whose counts do not fails, naming each difference
+(``job-a duplicates: predicted >=1, got 0``). Every prediction is checked against its scenario's sources before
+anything starts. One JUnit test case per scenario, with the differences and the run's anomalies in the failure
+text. The suite's exit code is the worst case outcome.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+
+from harness import model
+from harness.errors import InputError
+from harness.model import Verdict
+from harness.scenario.loader import load_scenario
+from harness.scenario.prediction import Prediction, PredictionError, parse
+from harness.scenario.schema import Scenario
+
+
+class SuiteError(InputError):
+    pass
+
+
+class SuiteCase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scenario: str
+    set: list[str] = Field(default_factory=list)
+    predict: JsonValue = "pass"  # harness.scenario.prediction checks it, against the scenario's sources
+
+
+class SuiteFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    cases: list[SuiteCase] = Field(min_length=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    name: str
+    path: Path
+    scenario: Scenario
+    prediction: Prediction
+
+    @property
+    def predict(self) -> Verdict:
+        """The predicted verdict of the run."""
+        return self.prediction.verdict
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOutcome:
+    case: Case
+    verdict: Verdict | None  # None: the run crashed (environment error)
+    run_dir: Path | None
+    seconds: float
+    detail: str  # anomalies, or the error
+    differences: tuple[str, ...] = ()  # how the run differs from the prediction (verdict and counts)
+
+    @classmethod
+    def judged(cls, case: Case, results: dict[str, Any], run_dir: Path, seconds: float) -> CaseOutcome:
+        """The outcome of a case whose run was judged (``results``: its results.json document)."""
+        differences = tuple(case.prediction.differences(results))
+        return cls(case, results["verdict"], run_dir, seconds, anomalies_text(results), differences)
+
+    @property
+    def outcome(self) -> Verdict:
+        """pass when everything predicted held; unknown when the run could not judge (and unknown was not
+        predicted); fail otherwise, also when the verdict held and a predicted count did not."""
+        if self.verdict not in self.case.prediction.run.verdicts:
+            return "unknown" if self.verdict in (None, "unknown") else "fail"
+        return "fail" if self.differences else "pass"
+
+
+def load_suite(path: Path, only: list[str] | None = None, skip: list[str] | None = None) -> tuple[str, list[Case]]:
+    """Load and validate the suite and every scenario in it (all before anything starts)."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+        suite = SuiteFile.model_validate(raw)
+    except FileNotFoundError:
+        raise SuiteError(f"{path}: no such suite file") from None
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise SuiteError(f"{path}: not a valid suite: {exc}") from None
+    cases: list[Case] = []
+    problems: list[str] = []
+    for i, entry in enumerate(suite.cases):
+        scenario_path = (path.parent / entry.scenario).resolve()
+        scenario = load_scenario(scenario_path, entry.set)
+        sources = [j.name for j in scenario.sources.jobs] + [b.name for b in scenario.sources.bindings]
+        try:
+            prediction = parse(entry.predict, f"cases.{i}.predict", scenario.name, sources)
+        except PredictionError as exc:
+            problems += [f"{path}: {line}" for line in exc.lines]
+            continue
+        cases.append(Case(scenario.name, scenario_path, scenario, prediction))
+    if problems:
+        raise SuiteError("\n".join(problems))
+    names = [c.name for c in cases]
+    for wanted in (only or []) + (skip or []):
+        if wanted not in names:
+            raise SuiteError(f"{path}: no scenario named {wanted!r} in the suite; scenarios: {', '.join(names)}")
+    if only:
+        cases = [c for c in cases if c.name in only]
+    if skip:
+        cases = [c for c in cases if c.name not in skip]
+    return suite.name, cases
+
+
+def anomalies_text(results: dict[str, Any]) -> str:
+    lines = []
+    for src in results.get("sources", []):
+        counts = ", ".join(f"{k}={src[k]}" for k in ("duplicates", "missed", "early", "spurious") if src.get(k))
+        lines.append(
+            f"{src['source']}:{src['name']} ({src['policy']}) {src['verdict']}{': ' + counts if counts else ''}"
+        )
+        for w in src.get("witnesses", [])[:3]:
+            lines.append(f"  {w['kind']}: {w.get('note', '')}")
+    return "\n".join(lines)
+
+
+def write_junit(path: Path, suite_name: str, outcomes: list[CaseOutcome]) -> None:
+    failures = sum(1 for o in outcomes if o.outcome == "fail")
+    skipped = sum(1 for o in outcomes if o.outcome == "unknown")
+    total = sum(o.seconds for o in outcomes)
+    root = ET.Element(
+        "testsuite",
+        name=suite_name,
+        tests=str(len(outcomes)),
+        failures=str(failures),
+        skipped=str(skipped),
+        time=f"{total:.1f}",
+    )
+    for o in outcomes:
+        case = ET.SubElement(root, "testcase", classname=suite_name, name=o.case.name, time=f"{o.seconds:.1f}")
+        said = f"predicted {o.case.prediction.describe()}; got {o.verdict or 'no verdict (error)'}; run dir {o.run_dir}"
+        if o.outcome == "fail":
+            differs = "".join(f"differs: {d}\n" for d in o.differences)
+            ET.SubElement(case, "failure", message=said).text = differs + o.detail
+        elif o.outcome == "unknown":
+            ET.SubElement(case, "skipped", message=said).text = o.detail
+        else:
+            ET.SubElement(case, "system-out").text = f"{said}\n{o.detail}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def worst(outcomes: list[CaseOutcome]) -> Verdict:
+    return model.worst(o.outcome for o in outcomes)
