@@ -25,7 +25,8 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cli import cache_root
-from harness.cluster.local.cluster import ClusterSpec, LocalCluster
+from harness.cluster.base import ClusterSpec
+from harness.cluster.local.cluster import LocalCluster
 from toolchain import binaries as dapr_binaries
 from toolchain.build import build
 from toolchain.versions import DEFAULT_VERSION, lookup

@@ -38,7 +38,8 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cli import cache_root
-from harness.cluster.local.cluster import ClusterSpec, LocalCluster
+from harness.cluster.base import ClusterSpec
+from harness.cluster.local.cluster import LocalCluster
 from harness.io.ledger import Ledger
 from toolchain import binaries as dapr_binaries
 from toolchain.versions import DEFAULT_VERSION
@@ -129,7 +130,7 @@ def main() -> None:
         dapr_procs = [psutil.Process(sup.get(r.daprd_name).pid) for r in cluster.replicas.values()]
         dapr_procs += [psutil.Process(sup.get(m.name).pid) for m in cluster.schedulers]
         sched = Scheduler(cluster, args.workers)
-        ledger = Ledger(cluster.redis_client(), cluster.run_id, cluster.journal_dir)
+        ledger = Ledger(cluster.redis_client(), cluster.run_id, cluster.journal_texts)
 
         for rate_text in args.rates.split(","):
             rate = None if rate_text == "max" else float(rate_text)

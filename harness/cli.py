@@ -33,7 +33,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from harness.cluster.local.cluster import ClusterSpec, LocalCluster, find_redis_server
+from harness.cluster.base import ClusterSpec
+from harness.cluster.local.cluster import LocalCluster, find_redis_server
 from harness.cluster.local.ports import is_listening
 from harness.cluster.local.processes import Interrupted, exit_on_signals
 from harness.errors import ExitCode, HarnessError, InputError

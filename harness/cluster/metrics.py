@@ -60,16 +60,14 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness.cluster.base import MetricsTarget
 from harness.io import store
-from harness.model import NS, Delivery, Operation, version_tuple
-
-if TYPE_CHECKING:
-    from harness.cluster.local.cluster import LocalCluster
+from harness.model import Delivery, Operation, version_tuple
 
 FILE = "dapr_metrics.json"
 
@@ -101,7 +99,6 @@ APP_PATHS = ("/job/", "/cron/")  # dapr_http_client_completed_count rows kept: r
 DELETED_SINCE = (1, 18, 0)
 DAPRD_JOB_METRICS_SINCE = (1, 17, 0)
 
-Role = Literal["scheduler", "daprd"]
 Status = Literal["agree", "disagree", "lower-bound", "not-comparable"]
 STATUSES: tuple[Status, ...] = ("agree", "lower-bound", "disagree", "not-comparable")
 Bound = Literal["exact", "lower", "none"]
@@ -119,20 +116,6 @@ def in_flight_margin_ns(delay_ms: int) -> int:
 
 
 # ---------------------------------------------------------------- scrape
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One process to scrape. ``url`` None: not running at the end of the run (``note`` says why)."""
-
-    process: str  # "scheduler-0", "daprd-2"
-    role: Role
-    index: int  # member or replica index
-    url: str | None
-    lives: int  # how many times it was started during the run (a restart loses its counters)
-    started_ns: int | None  # when its last life started
-    note: str = ""
-    version: str | None = None  # the Dapr version it runs (its last life's: a rolling upgrade switches members)
 
 
 def relevant_samples(text: str) -> list[dict[str, Any]]:
@@ -160,7 +143,7 @@ def relevant_samples(text: str) -> list[dict[str, Any]]:
 
 
 def scrape(
-    http: httpx.Client, targets: Sequence[Target], clock: Callable[[], int] = time.time_ns
+    http: httpx.Client, targets: Sequence[MetricsTarget], clock: Callable[[], int] = time.time_ns
 ) -> list[dict[str, Any]]:
     """GET every target's ``/metrics`` once; one entry per target, with when it was read and what failed."""
     entries = []
@@ -197,46 +180,6 @@ def _read(http: httpx.Client, url: str) -> tuple[str | None, list[dict[str, Any]
         return None, relevant_samples(resp.text)
     except ValueError as exc:
         return f"{url} is not Prometheus text ({exc})", []
-
-
-def targets_of(cluster: LocalCluster) -> list[Target]:
-    """Every scheduler member and every replica's daprd the run had, with its lives and its last start."""
-    sup = cluster.supervisor
-    lives = Counter(c.name for c in sup.history)
-    now_ns, now = time.time_ns(), time.monotonic()
-    targets = []
-
-    def target(name: str, role: Role, index: int, port: int, version: str) -> Target:
-        child = sup.children.get(name)
-        started = None if child is None else now_ns - int((now - child.started_at) * NS)
-        alive = child is not None and child.alive()
-        url = f"http://127.0.0.1:{port}/metrics" if alive else None
-        note = "" if alive else "not running at the end"
-        return Target(name, role, index, url, lives[name], started, note, version)
-
-    for member in cluster.schedulers:
-        version = cluster.scheduler_binaries(member.index).scheduler_version
-        targets.append(target(member.name, "scheduler", member.index, member.metrics_port, version))
-    for index in sorted(set(cluster.replicas) | set(cluster.lifetimes)):
-        replica = cluster.replicas.get(index)
-        if replica is None:
-            gone = cluster.lifetimes[index][1]
-            when = "" if gone is None else f" at {time.strftime('%H:%M:%S', time.gmtime(gone // NS))}Z"
-            targets.append(
-                Target(
-                    f"daprd-{index}",
-                    "daprd",
-                    index,
-                    None,
-                    lives[f"daprd-{index}"],
-                    None,
-                    f"removed by scale{when}: its counters went with it",
-                )
-            )
-            continue
-        version = cluster.daprd_binaries(index).daprd_version
-        targets.append(target(replica.daprd_name, "daprd", index, replica.metrics_port, version))
-    return targets
 
 
 # ---------------------------------------------------------------- compare

@@ -16,9 +16,8 @@ Judging (and what a gap does to a verdict) is the checker's job, not this module
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any, cast
 
 import redis
@@ -127,10 +126,12 @@ class _Records:
 class Ledger:
     """One run's ledger, over an injected redis client."""
 
-    def __init__(self, client: redis.Redis, run_id: str, journal_dir: Path) -> None:
+    def __init__(self, client: redis.Redis, run_id: str, journals: Callable[[], Iterable[str | None]] = tuple) -> None:
+        """``journals``: reads every app's fallback journal now (the cluster's ``journal_texts``; None for a
+        journal that could not be read)."""
         self._redis = client
         self.run_id = run_id
-        self.journal_dir = journal_dir
+        self._journals = journals
 
     def record_op(self, op: Operation) -> None:
         self._redis.xadd(ops_key(self.run_id), {"o": operation_to_json(op)})
@@ -162,11 +163,9 @@ class Ledger:
                 continue
             records.add(raw, "stream")
         records.stats["stream_missing_entries"] = max(0, added - len(entries))
-        for path in sorted(self.journal_dir.glob("*.jsonl")):
+        for text in self._journals():
             records.stats["journal_files"] += 1
-            try:
-                text = path.read_text()
-            except (OSError, UnicodeDecodeError):
+            if text is None:
                 records.stats["journal_unreadable_files"] += 1
                 continue
             for line in text.split("\n"):

@@ -52,7 +52,7 @@ if CONFIG_ENV not in os.environ:
     raise SystemExit(f"{CONFIG_ENV} is not set: this locustfile is started by `onceonly load` / `onceonly run`")
 CONFIG = LoadConfig.read(Path(os.environ[CONFIG_ENV]))
 REDIS = redis.Redis(host="127.0.0.1", port=CONFIG.redis_port, password=os.environ.get(REDIS_PASSWORD_ENV))
-LEDGER = Ledger(REDIS, CONFIG.run_id, Path())
+LEDGER = Ledger(REDIS, CONFIG.run_id)
 TALLY = LiveTally()
 LOAD_S = sum(stage["duration_s"] for stage in CONFIG.stages)
 WIND_DOWN_S = 3.0  # after the stages, users make no new call for this long, then the test stops

@@ -12,20 +12,18 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.cluster.local.cluster import LocalCluster
+from harness.cluster.base import Cluster
 from harness.load.workload import CONFIG_ENV, REDIS_PASSWORD_ENV, TOKEN_ENV, LoadConfig
 from harness.scenario.schema import LoadSection
 
 LOCUST = "locust"
 
 
-def start_load(
-    cluster: LocalCluster, run_dir: Path, load: LoadSection, stable_api: bool, *, web_port: int | None
-) -> None:
+def start_load(cluster: Cluster, run_dir: Path, load: LoadSection, stable_api: bool, *, web_port: int | None) -> None:
     """Start Locust on ``harness/load/locustfile.py`` as a supervised child (it dies with the run, like the others)."""
     config = LoadConfig(
         run_id=cluster.run_id,
-        redis_port=cluster.redis.port,
+        redis_port=cluster.redis_port,
         dapr_urls=[r.dapr_http for r in cluster.replicas.values()],
         stable_api=stable_api,
         stages=[
@@ -57,12 +55,9 @@ def start_load(
         "OTEL_SDK_DISABLED": "true",  # Locust exports nothing anywhere (it would only with --otel anyway)
         "PYTHONUNBUFFERED": "1",
     }
-    cluster.supervisor.start(LOCUST, argv, env, cwd=run_dir)
+    cluster.start_helper(LOCUST, argv, env, cwd=run_dir)
 
 
-def stop_load(cluster: LocalCluster, emit: Callable[..., None]) -> None:
+def stop_load(cluster: Cluster, emit: Callable[..., None]) -> None:
     """The stages ended before the drain; stop Locust if it still runs (it writes its CSVs on the way out)."""
-    child = cluster.supervisor.get(LOCUST)
-    if child.alive():
-        cluster.supervisor.stop(LOCUST)
-    emit("load_stopped", exit_code=child.popen.returncode)
+    emit("load_stopped", exit_code=cluster.stop_helper(LOCUST))

@@ -1,12 +1,12 @@
-"""Faults: each an inject/heal pair carried out through ``LocalCluster`` operations, with a recorded handle.
+"""Faults: each an inject/heal pair carried out through the ``Cluster`` protocol, with a recorded handle.
 
 ``Nemesis.inject(spec)`` picks the target (an index, ``random`` with the scenario's seeded RNG, or ``busy``: a
 replica whose app is inside the handler of a delivery of the kind the fault's ``busy`` names, read from each
 app's ``/healthz``; the handle and the event record which delivery was in flight: ``in_flight``), does the fault
 and returns a ``FaultHandle``; ``Nemesis.heal(handle)`` undoes it (restart a killed part, SIGCONT a paused one,
-start a killed scheduler member, remove a network fault's toxics from the fault proxy). ``run_timeline`` plays a
+start a killed scheduler member, mend a network fault's cut). ``run_timeline`` plays a
 scenario's faults during the observation window and heals whatever is still open in ``finally``, also when the
-run fails or is interrupted (a toxic left by a failed inject dies with the proxy process at teardown). Every
+run fails or is interrupted (a cut left by a failed inject dies with the cluster at teardown). Every
 inject and heal is an event, and the handles become the fault windows of the report.
 """
 
@@ -21,8 +21,7 @@ from typing import Any, Literal
 
 import httpx
 
-from harness.cluster.local.cluster import LocalCluster
-from harness.cluster.local.proxy import FaultProxyMember, NetworkKind, Toxic, toxics_for
+from harness.cluster.base import Capability, Cluster, NetworkKind
 from harness.errors import ClusterError, InputError
 from harness.model import ALL_MEMBERS
 from harness.scenario.schema import NETWORK_KINDS, UPGRADE_KINDS, FaultSpec, busy_source
@@ -33,6 +32,24 @@ BUSY_WAIT_S = 30.0
 DEFAULT_PAUSE_S = 5.0
 DEFAULT_NETWORK_S = 10.0
 SELF_HEALING = ("restart", "scheduler-restart", *UPGRADE_KINDS)
+
+
+NEEDS: dict[str, Capability] = {
+    "kill": Capability.KILL,
+    "pause": Capability.PAUSE,
+    "restart": Capability.RESTART,
+    "scheduler-kill": Capability.KILL,
+    "scheduler-restart": Capability.RESTART,
+    "upgrade": Capability.UPGRADE,
+    "scheduler-upgrade": Capability.UPGRADE,
+    "scale": Capability.SCALE,
+    **{kind: Capability.NETWORK for kind in NETWORK_KINDS},
+}
+
+
+def needs(faults: Sequence[FaultSpec]) -> list[tuple[Capability, str]]:
+    """What the backend must be able to do to play ``faults``: (capability, "fault <i> (<kind>)") pairs."""
+    return [(NEEDS[f.kind], f"fault {i} ({f.kind})") for i, f in enumerate(faults)]
 
 
 @dataclass
@@ -60,7 +77,7 @@ class FaultHandle:
 class Nemesis:
     def __init__(
         self,
-        cluster: LocalCluster,
+        cluster: Cluster,
         rng: random.Random,
         http: httpx.Client,
         emit: Emit,
@@ -75,7 +92,7 @@ class Nemesis:
         self.rng = rng
         self.http = http
         self.emit = emit
-        self._toxics: dict[int, list[Toxic]] = {}  # fault index -> the toxics its heal removes
+        self._cuts: dict[int, object] = {}  # fault index -> the network cut its heal mends
 
     def inject(self, index: int, spec: FaultSpec) -> FaultHandle:
         if spec.kind in NETWORK_KINDS:
@@ -137,10 +154,8 @@ class Nemesis:
             c.resume(handle.target, part)
         elif handle.kind == "scheduler-kill":
             c.start_scheduler(handle.target, wait=True)
-        elif handle.kind in NETWORK_KINDS:
-            proxy = c.toxiproxy()
-            for toxic in self._toxics.pop(handle.index, []):
-                proxy.remove(toxic)
+        elif handle.kind in NETWORK_KINDS and handle.index in self._cuts:
+            c.mend_network(self._cuts.pop(handle.index))
         handle.healed_ns = time.time_ns()
         self.emit("fault_healed", **handle.window())
 
@@ -148,7 +163,7 @@ class Nemesis:
         """Toxics on the proxy link(s) to the target member(s); the handle's part is the direction."""
         direction = spec.direction or "both"
         if spec.target == "all":
-            target, members, note = ALL_MEMBERS, list(range(len(self.cluster.schedulers))), "all scheduler members"
+            target, members, note = ALL_MEMBERS, list(range(self.cluster.scheduler_count)), "all scheduler members"
         else:
             target, note, _ = self._target(spec)
             members = [target]
@@ -156,17 +171,9 @@ class Nemesis:
         delay_ms = 0 if spec.delay is None else round(spec.delay.total_seconds() * 1000)
         if kind == "delay":
             note = ", ".join(filter(None, [f"{delay_ms} ms per direction", note]))
-        toxics = [
-            t
-            for m in members
-            for t in toxics_for(FaultProxyMember.link(m), kind, direction, delay_ms, tag=f"fault{index}")
-        ]
         heal_s = spec.heal_after.total_seconds() if spec.heal_after is not None else DEFAULT_NETWORK_S
         started_ns = time.time_ns()
-        proxy = self.cluster.toxiproxy()
-        for toxic in toxics:
-            proxy.add(toxic)
-        self._toxics[index] = toxics
+        self._cuts[index] = self.cluster.cut_network(members, kind, direction, delay_ms, tag=f"fault{index}")
         handle = FaultHandle(index, spec.kind, target, direction, "-", started_ns, heal_s, note=note)
         self.emit("fault_injected", **handle.window())
         return handle
@@ -176,7 +183,7 @@ class Nemesis:
         if isinstance(spec.target, int):
             return spec.target, "", None
         if spec.on_scheduler:
-            return self.rng.randrange(len(self.cluster.schedulers)), "picked at random (seeded)", None
+            return self.rng.randrange(self.cluster.scheduler_count), "picked at random (seeded)", None
         replicas = sorted(self.cluster.replicas)
         if spec.target == "random":
             return self.rng.choice(replicas), "picked at random (seeded)", None

@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 
 from harness.cluster import metrics as dapr_metrics
-from harness.cluster.local.cluster import ClusterSpec, LocalCluster
-from harness.cluster.local.members import ReplicaMember
+from harness.cluster.base import Backend, ClusterSpec, refusal
+from harness.cluster.local.backend import LocalBackend
 from harness.errors import InputError
 from harness.io import store
 from harness.io.jobs_client import JobsClient
@@ -33,7 +33,7 @@ from harness.io.ledger import Ledger, ledger_gaps
 from harness.load.process import start_load, stop_load
 from harness.load.workload import load_plans
 from harness.model import BindingPlan, JobPlan, ReplicaWindow, version_tuple
-from harness.nemesis import FaultHandle, Nemesis, run_timeline
+from harness.nemesis import FaultHandle, Nemesis, needs, run_timeline
 from harness.oracle.check import CheckInput, CheckResult, check
 from harness.oracle.claims import ActionClaim
 from harness.oracle.upgrade import accounting as upgrade_accounting
@@ -98,15 +98,6 @@ def down_intervals(handles: list[FaultHandle], removed: dict[int, int], end_ns: 
     return down
 
 
-def live_replica(cluster: LocalCluster) -> ReplicaMember | None:
-    """The lowest-indexed replica whose daprd is running now, or None."""
-    for index in sorted(cluster.replicas):
-        child = cluster.supervisor.children.get(cluster.replicas[index].daprd_name)
-        if child is not None and child.alive() and not child.paused:
-            return cluster.replicas[index]
-    return None
-
-
 def binding_component(plan: BindingPlan) -> str:
     """A cron input binding whose deliveries reach the app's ``POST /cron/<name>``."""
     return "\n".join(
@@ -155,16 +146,23 @@ def execute(
     toxiproxy: Path | None = None,
     web_port: int | None = None,
     upgrade: Binaries | None = None,
+    backend: Backend | None = None,
 ) -> RunOutcome:
     """Run ``scenario`` on ``bins`` into ``run_dir`` (which exists and is empty) and judge it.
 
     ``upgrade``: the binaries a rolling upgrade's steps switch members to (the scenario's ``dapr.upgrade_to``).
 
-    ``toxiproxy``: the toxiproxy-server binary; needed when the scenario has network faults. ``web_port``: serve
-    Locust's web UI (with onceonly's tab) on 127.0.0.1:<port> while the load runs; None runs it headless.
+    ``backend``: where the cluster runs (default: local processes, ``LocalBackend(toxiproxy)``; ``toxiproxy`` is
+    the toxiproxy-server binary, needed when the scenario has network faults). A scenario that needs something the
+    backend cannot do is refused before anything starts. ``web_port``: serve Locust's web UI (with onceonly's tab)
+    on 127.0.0.1:<port> while the load runs; None runs it headless.
     """
     if scenario.dapr.upgrades and upgrade is None:
         raise InputError(f"scenario {scenario.name} upgrades Dapr mid-run: give the binaries to upgrade to")
+    backend = backend or LocalBackend(toxiproxy)
+    refused = refusal(backend, needs(scenario.faults))
+    if refused is not None:
+        raise InputError(f"scenario {scenario.name}: {refused}")
     say = progress or (lambda _m: None)
     events = store.EventLog(run_dir / "events.jsonl")
     jobs, bindings = scenario.job_plans(), scenario.binding_plans()
@@ -200,21 +198,20 @@ def execute(
         schedulers=scenario.cluster.schedulers,
         fault_proxy=scenario.needs_fault_proxy,
     )
-    cluster = LocalCluster(
+    cluster = backend.create(
         spec,
         bins,
         run_dir,
         on_progress=say,
         resources={f"binding-{b.name}.yaml": binding_component(b) for b in bindings},
         app_env={"ONCEONLY_BEHAVIOUR": behaviour.to_json()},
-        toxiproxy=toxiproxy,
     )
     with cluster:
         ready_ns = time.time_ns()
         events.emit("cluster_ready", seconds=cluster.ready_seconds, endpoints=cluster.endpoints())
         events.emit("versions", members=cluster.versions())
         t_ready = time.monotonic()
-        ledger = Ledger(cluster.redis_client(), cluster.run_id, cluster.journal_dir)
+        ledger = Ledger(cluster.redis_client(), cluster.run_id, cluster.journal_texts)
         first = cluster.replicas[min(cluster.replicas)]
         # /v1.0/jobs from 1.18 on; 1.18 still serves /v1.0-alpha1, so a mixed-version run uses the older path
         daprds = [bins] + ([upgrade] if upgrade is not None and scenario.dapr.upgrades else [])
@@ -267,7 +264,7 @@ def execute(
                 stop_load(cluster, events.emit)
             # through a daprd that is still up: a fault may have killed the first replica for good (seen: the
             # delete refused, the job kept firing into the quiesce, and a delivery read mid-handler as cut off)
-            alive = live_replica(cluster) or first
+            alive = cluster.live_replica() or first
             deleter = (
                 client
                 if alive is first
@@ -279,7 +276,7 @@ def execute(
             # Dapr's own counters die with the processes: read them now, before the ledger (so the ledger has
             # every delivery Dapr counted)
             say("reading Dapr's metrics")
-            scraped = dapr_metrics.scrape(http, dapr_metrics.targets_of(cluster))
+            scraped = dapr_metrics.scrape(http, cluster.metrics_targets())
             events.emit(
                 "dapr_metrics_scraped",
                 processes=[p["process"] for p in scraped],

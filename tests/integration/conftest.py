@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from harness.cli import cache_root
-from harness.cluster.local.cluster import ClusterSpec, LocalCluster
+from harness.cluster.base import ClusterSpec
+from harness.cluster.local.cluster import LocalCluster
 from toolchain import binaries as dapr_binaries
 from toolchain.binaries import Binaries
 from toolchain.build import build

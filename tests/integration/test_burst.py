@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.cluster.local.cluster import ClusterSpec, LocalCluster
+from harness.cluster.base import ClusterSpec
+from harness.cluster.local.cluster import LocalCluster
 from harness.io.ledger import Ledger
 from tests.integration.helpers import jobs_url
 from toolchain.binaries import Binaries
@@ -37,7 +38,7 @@ def test_a_burst_of_triggers_is_recorded_and_answered_once_each(dapr_bins: Binar
 
             assert set(pool.map(create, range(N))) == {204}
         assert dt.datetime.now(dt.UTC) < due, "creating the jobs took longer than planned"
-        ledger = Ledger(cluster.redis_client(), cluster.run_id, cluster.journal_dir)
+        ledger = Ledger(cluster.redis_client(), cluster.run_id, cluster.journal_texts)
         deadline = time.monotonic() + (due - dt.datetime.now(dt.UTC)).total_seconds() + 60
         while time.monotonic() < deadline:
             deliveries, stats = ledger.deliveries()

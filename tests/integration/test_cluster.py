@@ -11,8 +11,9 @@ import httpx
 import psutil
 import pytest
 
+from harness.cluster.base import ClusterSpec
 from harness.cluster.local import readiness
-from harness.cluster.local.cluster import ClusterSpec, LocalCluster
+from harness.cluster.local.cluster import LocalCluster
 from harness.cluster.local.ports import is_listening
 from tests.integration.helpers import schedule_job, wait_for_deliveries, wait_gone
 from toolchain.binaries import Binaries
@@ -147,7 +148,7 @@ def test_kill_one_of_three_schedulers(dapr_bins: Binaries, tmp_path: Path, http:
 def test_teardown_leaves_nothing_after_a_normal_end(dapr_bins: Binaries, tmp_path: Path) -> None:
     with LocalCluster(ClusterSpec(replicas=1), dapr_bins, tmp_path / "run") as cluster:
         pids = [c.pid for c in cluster.supervisor.history]
-        ports = sorted(cluster._ports.taken)
+        ports = sorted(cluster.ports.taken)
         assert cluster.ports_in_use()
     assert wait_gone(pids, timeout=5) == []
     assert [p for p in ports if is_listening(p)] == []

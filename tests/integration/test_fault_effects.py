@@ -14,7 +14,8 @@ import psutil
 import pytest
 
 from harness.cli import cache_root
-from harness.cluster.local.cluster import ClusterSpec, LocalCluster
+from harness.cluster.base import ClusterSpec
+from harness.cluster.local.cluster import LocalCluster
 from harness.cluster.local.ports import is_listening
 from harness.model import ALL_MEMBERS
 from harness.nemesis import FaultHandle, Nemesis

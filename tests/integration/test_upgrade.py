@@ -18,7 +18,8 @@ import psutil
 import pytest
 
 from harness.cli import cache_root
-from harness.cluster.local.cluster import ClusterSpec, LocalCluster
+from harness.cluster.base import ClusterSpec
+from harness.cluster.local.cluster import LocalCluster
 from tests.integration.helpers import deliveries, schedule_job
 from toolchain import binaries as dapr_binaries
 from toolchain.binaries import Binaries

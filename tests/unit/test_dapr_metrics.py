@@ -20,6 +20,8 @@ import pytest
 from rich.console import Console
 
 from harness.cluster import metrics as dm
+from harness.cluster.base import MetricsTarget
+from harness.cluster.local import inventory
 from harness.io.jobs_client import OpKind
 from harness.model import NS, Delivery, Lateness, Operation, SourceResult
 from harness.report import results as report
@@ -53,17 +55,17 @@ def fake_dapr(version: str, status: int = 200) -> httpx.Client:
     return httpx.Client(transport=httpx.MockTransport(handler))
 
 
-def targets(changes: dict[str, dm.Target] | None = None, replicas: int = 2) -> list[dm.Target]:
+def targets(changes: dict[str, MetricsTarget] | None = None, replicas: int = 2) -> list[MetricsTarget]:
     """The captured cluster's targets; ``changes`` replaces some by process name."""
-    found = [dm.Target("scheduler-0", "scheduler", 0, "http://127.0.0.1:1/metrics", 1, EARLY - 60 * NS)]
+    found = [MetricsTarget("scheduler-0", "scheduler", 0, "http://127.0.0.1:1/metrics", 1, EARLY - 60 * NS)]
     found += [
-        dm.Target(f"daprd-{i}", "daprd", i, f"http://127.0.0.1:{10 + i}/metrics", 1, EARLY - 60 * NS)
+        MetricsTarget(f"daprd-{i}", "daprd", i, f"http://127.0.0.1:{10 + i}/metrics", 1, EARLY - 60 * NS)
         for i in range(replicas)
     ]
     return [(changes or {}).get(t.process, t) for t in found]
 
 
-def scraped(version: str, *changes: dm.Target) -> list[dict[str, Any]]:
+def scraped(version: str, *changes: MetricsTarget) -> list[dict[str, Any]]:
     with fake_dapr(version) as http:
         return dm.scrape(http, targets({t.process: t for t in changes}), clock=fake_clock())
 
@@ -192,8 +194,10 @@ def test_text_that_is_not_prometheus_is_an_error() -> None:
 
 
 def test_scrape_reads_every_target_and_says_what_failed() -> None:
-    gone = dm.Target("daprd-2", "daprd", 2, None, 1, None, "removed by scale at 10:00:00Z: its counters went with it")
-    dead = dm.Target("daprd-3", "daprd", 3, "http://127.0.0.1:99/metrics", 1, EARLY)
+    gone = MetricsTarget(
+        "daprd-2", "daprd", 2, None, 1, None, "removed by scale at 10:00:00Z: its counters went with it"
+    )
+    dead = MetricsTarget("daprd-3", "daprd", 3, "http://127.0.0.1:99/metrics", 1, EARLY)
     with fake_dapr("1.18.2") as http:
         entries = dm.scrape(http, [*targets(), gone, dead], clock=fake_clock())
     by = {e["process"]: e for e in entries}
@@ -359,7 +363,9 @@ def test_network_and_scheduler_faults_bound_every_daprds_job_figures_not_its_bin
 
 
 def test_scale_alone_leaves_the_remaining_daprds_exact_and_the_removed_one_not_comparable() -> None:
-    gone = dm.Target("daprd-2", "daprd", 2, None, 1, None, "removed by scale at 10:00:00Z: its counters went with it")
+    gone = MetricsTarget(
+        "daprd-2", "daprd", 2, None, 1, None, "removed by scale at 10:00:00Z: its counters went with it"
+    )
     with fake_dapr("1.18.2") as http:
         processes = dm.scrape(http, [*targets(), gone], clock=fake_clock())
     deliveries = [*ledger("1.18.2"), Delivery("r2", "jobs", "jx", 2, EARLY, 200)]
@@ -373,7 +379,7 @@ def test_scale_alone_leaves_the_remaining_daprds_exact_and_the_removed_one_not_c
 
 def test_a_restarted_daprd_is_compared_from_its_last_start() -> None:
     restart = EARLY - NS  # every captured delivery came after it; two more came before, to the earlier life
-    again = dm.Target("daprd-0", "daprd", 0, "http://127.0.0.1:10/metrics", 2, restart)
+    again = MetricsTarget("daprd-0", "daprd", 0, "http://127.0.0.1:10/metrics", 2, restart)
     before = [Delivery(f"old{i}", "jobs", "jx", 0, restart - 5 * NS, 200) for i in range(2)]
     rows = rows_by(
         check(
@@ -389,7 +395,7 @@ def test_a_restarted_daprd_is_compared_from_its_last_start() -> None:
 
 
 def test_a_restarted_scheduler_makes_its_figures_lower_bounds() -> None:
-    again = dm.Target("scheduler-0", "scheduler", 0, "http://127.0.0.1:1/metrics", 2, EARLY)
+    again = MetricsTarget("scheduler-0", "scheduler", 0, "http://127.0.0.1:1/metrics", 2, EARLY)
     ops = [*operations(), Operation("op9", "schedule", "j9", "ok", EARLY + 9)]
     rows = rows_by(check("1.18.2", processes=scraped("1.18.2", again), ops=ops, faults=[fault("scheduler-restart", 0)]))
     created = rows[(SCHED, CREATED)]
@@ -411,7 +417,7 @@ def test_an_undeliverable_trigger_is_shown_without_a_ledger_twin() -> None:
 
 
 def test_no_scheduler_could_be_read() -> None:
-    dead = dm.Target("scheduler-0", "scheduler", 0, None, 1, None, "not running at the end")
+    dead = MetricsTarget("scheduler-0", "scheduler", 0, None, 1, None, "not running at the end")
     rows = rows_by(check("1.18.2", processes=scraped("1.18.2", dead)))
     row = rows[(SCHED, TRIGGERED)]
     assert (row["dapr"], row["ledger"], row["status"]) == (None, 8, "not-comparable")
@@ -422,7 +428,7 @@ def test_three_members_are_summed_and_shown_per_member() -> None:
     text3 = {1: text("1.18.2", "scheduler-0"), 2: "", 3: ""}  # a job's triggers all came from its owner
     clients = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, text=text3[r.url.port or 0])))
     members = [
-        dm.Target(f"scheduler-{i}", "scheduler", i, f"http://127.0.0.1:{i + 1}/metrics", 1, EARLY) for i in range(3)
+        MetricsTarget(f"scheduler-{i}", "scheduler", i, f"http://127.0.0.1:{i + 1}/metrics", 1, EARLY) for i in range(3)
     ]
     with clients:
         processes = dm.scrape(clients, members, clock=fake_clock())
@@ -537,7 +543,7 @@ def test_targets_of_a_cluster_count_lives_and_name_the_processes_that_are_gone()
         scheduler_binaries=lambda i: SimpleNamespace(scheduler_version="1.16.0"),
         daprd_binaries=lambda i: SimpleNamespace(daprd_version="1.18.2" if i == 0 else "1.16.0"),
     )
-    found = {t.process: t for t in dm.targets_of(cast(Any, cluster))}
+    found = {t.process: t for t in inventory.metrics_targets(cast(Any, cluster))}
     assert list(found) == ["scheduler-0", "scheduler-1", "daprd-0", "daprd-1", "daprd-2"]
     assert found["scheduler-0"].url == "http://127.0.0.1:20000/metrics" and found["scheduler-0"].lives == 1
     assert found["scheduler-1"].url is None and found["scheduler-1"].note == "not running at the end"

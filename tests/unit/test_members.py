@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.cluster.local.cluster import Tokens
+from harness.cluster.base import Tokens
 from harness.cluster.local.members import (
     DAPR_CONFIG,
     LOOPBACK,

@@ -4,13 +4,15 @@ the runner deletes jobs through (a FAKE cluster)."""
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
+from harness.cluster.local.cluster import LocalCluster
 from harness.cluster.local.members import ReplicaMember
 from harness.model import ReplicaWindow
 from harness.nemesis import FaultHandle, run_timeline
-from harness.run.runner import live_replica, replica_windows
+from harness.run.runner import replica_windows
 from harness.scenario.schema import FaultSpec
 
 
@@ -82,6 +84,6 @@ def test_jobs_are_deleted_through_a_daprd_that_is_still_up() -> None:
     replicas = {i: ReplicaMember(i, 1, 2, 3, 4, 5) for i in range(3)}
     children = {"daprd-0": FakeChild(False), "daprd-1": FakeChild(True, paused=True), "daprd-2": FakeChild(True)}
     cluster = SimpleNamespace(replicas=replicas, supervisor=SimpleNamespace(children=children))
-    assert live_replica(cluster) is replicas[2]  # type: ignore[arg-type]
+    assert LocalCluster.live_replica(cast(Any, cluster)) is replicas[2]
     children["daprd-2"] = FakeChild(False)
-    assert live_replica(cluster) is None  # type: ignore[arg-type]
+    assert LocalCluster.live_replica(cast(Any, cluster)) is None

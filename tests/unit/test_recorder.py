@@ -7,6 +7,7 @@ import asyncio
 import json
 import warnings
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import fakeredis
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
+from harness.cluster.local.inventory import read_journals
 from harness.io.ledger import GAPS, Ledger, ledger_gaps
 from harness.model import Operation
 from target_app import contract
@@ -106,7 +108,7 @@ def test_a_delivery_cut_off_reads_back_as_cut_off(tmp_path: Path) -> None:
     rec = RedisRecorder(fakeredis.aioredis.FakeRedis(server=server), "run1", tmp_path / "journal" / "app-3.jsonl")
     asyncio.run(_cut_off_mid_handler(rec))
     sync = fakeredis.FakeRedis(server=server)
-    (slow, quick), stats = Ledger(sync, "run1", tmp_path / "journal").deliveries()
+    (slow, quick), stats = Ledger(sync, "run1", partial(read_journals, tmp_path / "journal")).deliveries()
     assert (slow.replica, slow.status, slow.answered_ns, slow.cut_off) == (3, None, None, True)
     assert (quick.replica, quick.status, quick.effects, quick.cut_off) == (4, 200, ("naive", "idempotent"), False)
     assert (stats["arrivals"], stats["answers"], stats["cut_off"]) == (2, 1, 1)
@@ -199,7 +201,7 @@ def test_redis_recorder_and_ledger_round_trip(server: fakeredis.FakeServer, tmp_
 
     asyncio.run(write())
     sync = fakeredis.FakeRedis(server=server)
-    ledger = Ledger(sync, "run1", tmp_path / "journal")
+    ledger = Ledger(sync, "run1", partial(read_journals, tmp_path / "journal"))
     deliveries, stats = ledger.deliveries()
     assert [(d.delivery_id, d.status) for d in deliveries] == [("d0", 200), ("d1", 200), ("d2", 503)]
     assert deliveries[1].effects == ("naive", "idempotent") and deliveries[1].answered_ns == 2_000
@@ -216,7 +218,7 @@ def test_redis_recorder_and_ledger_round_trip(server: fakeredis.FakeServer, tmp_
     op = Operation("o1", "schedule", "a", "ok", 5, {"status": 204})
     ledger.record_op(op)
     assert ledger.operations() == [op]
-    other_run = Ledger(sync, "run2", tmp_path / "nothing")
+    other_run = Ledger(sync, "run2", partial(read_journals, tmp_path / "nothing"))
     assert other_run.deliveries() == ([], dict.fromkeys(stats, 0)) and other_run.operations() == []
     sync.close()
 
@@ -228,7 +230,7 @@ def test_the_journal_answer_is_what_the_app_answered(server: fakeredis.FakeServe
     sync.xadd(key, {"d": arrival("d1").to_json()})
     sync.xadd(key, {"d": answer("d1", 200).to_json()})
     append_journal(tmp_path / "j" / "app-0.jsonl", answer("d1", 503, ledger="journal"))
-    (d,), stats = Ledger(sync, "run1", tmp_path / "j").deliveries()
+    (d,), stats = Ledger(sync, "run1", partial(read_journals, tmp_path / "j")).deliveries()
     assert d.status == 503 and stats["answers_from_journal"] == 1 and ledger_gaps(stats) == []
     sync.close()
 
@@ -267,7 +269,7 @@ def test_every_ledger_gap_is_named_with_its_count(server: fakeredis.FakeServer, 
     with (journal / "app-0.jsonl").open("a") as fh:
         fh.write(answer("d1").to_json()[:40])  # the app died mid-write
     (journal / "app-1.jsonl").write_bytes(b"\xff\xfe not utf-8")
-    deliveries, stats = Ledger(sync, "run1", journal).deliveries()
+    deliveries, stats = Ledger(sync, "run1", partial(read_journals, journal)).deliveries()
     assert sorted(d.delivery_id for d in deliveries) == ["d1", "t1", "t2"]
     assert all(d.cut_off for d in deliveries)
     gaps = {k: stats[k] for k in GAPS}

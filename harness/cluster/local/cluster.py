@@ -14,59 +14,27 @@ The operations fault work needs are methods here, all by replica index or schedu
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import secrets
 import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import cast
 
 import httpx
 import redis
 
-from harness.cluster.local import readiness
+from harness.cluster.base import PARTS, Capability, ClusterSpec, Direction, MetricsTarget, NetworkKind, Part, Tokens
+from harness.cluster.local import inventory, readiness
 from harness.cluster.local.members import DAPR_CONFIG, RedisMember, ReplicaMember, SchedulerMember
 from harness.cluster.local.ports import PortAllocator, is_listening
 from harness.cluster.local.processes import Supervisor
-from harness.cluster.local.proxy import FaultProxyMember, ToxiproxyClient
+from harness.cluster.local.proxy import FaultProxyMember, Toxic, ToxiproxyClient, toxics_for
 from harness.errors import ClusterError, InputError, MissingTool
 from toolchain.binaries import Binaries
-
-Part = Literal["app", "daprd", "both"]
-PARTS: tuple[Part, ...] = ("app", "daprd", "both")
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterSpec:
-    replicas: int
-    schedulers: int = 1
-    app_id: str = "onceonly"
-    ready_timeout: float = 90.0
-    log_level: str = "info"
-    fault_proxy: bool = False  # put a Toxiproxy link between the daprds and each scheduler member
-
-    def validate(self) -> None:
-        if self.replicas < 1:
-            raise InputError(f"replicas must be at least 1, got {self.replicas}")
-        if self.schedulers not in (1, 3):
-            raise InputError(f"schedulers must be 1 or 3 (a single scheduler or an HA cluster), got {self.schedulers}")
-        if not self.app_id or "." in self.app_id:
-            raise InputError(f"app id {self.app_id!r} must be non-empty and contain no dots (Dapr's rule)")
-
-
-@dataclass(frozen=True, slots=True)
-class Tokens:
-    """Per-run secrets. Never printed or logged; ``up`` writes them to a 0600 env file in the run dir."""
-
-    dapr_api: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    app_api: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    redis: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
 
 def find_redis_server() -> str:
@@ -81,6 +49,8 @@ def find_redis_server() -> str:
 
 class LocalCluster:
     """A cluster of real processes on 127.0.0.1. Use as a context manager: ``with LocalCluster(...) as c:``."""
+
+    capabilities = frozenset(Capability)
 
     def __init__(
         self,
@@ -118,11 +88,11 @@ class LocalCluster:
         self.run_id = run_id or run_dir.name
         self._resources = dict(resources or {})
         self._app_env = dict(app_env or {})
-        self._ports = PortAllocator()
-        self.supervisor = Supervisor(run_dir / "logs", on_change=lambda _s: self._write_processes())
-        self.redis = RedisMember(self._ports.take(), self.tokens.redis, run_dir / "redis")
-        self.schedulers = [SchedulerMember.allocate(i, self._ports, run_dir) for i in range(spec.schedulers)]
-        self.proxy = FaultProxyMember.allocate(spec.schedulers, self._ports) if spec.fault_proxy else None
+        self.ports = PortAllocator()
+        self.supervisor = Supervisor(run_dir / "logs", on_change=lambda _s: inventory.write_processes(self))
+        self.redis = RedisMember(self.ports.take(), self.tokens.redis, run_dir / "redis")
+        self.schedulers = [SchedulerMember.allocate(i, self.ports, run_dir) for i in range(spec.schedulers)]
+        self.proxy = FaultProxyMember.allocate(spec.schedulers, self.ports) if spec.fault_proxy else None
         self.replicas: dict[int, ReplicaMember] = {}
         # the binaries a member runs when it is not on ``binaries`` (a rolling upgrade switched it)
         self._scheduler_bins: dict[int, Binaries] = {}
@@ -197,32 +167,39 @@ class LocalCluster:
         return redis.Redis(host="127.0.0.1", port=self.redis.port, password=self.tokens.redis)
 
     def endpoints(self) -> dict[str, object]:
-        return {
-            "app_id": self.spec.app_id,
-            "redis": f"redis://127.0.0.1:{self.redis.port}",
-            "schedulers": [
-                {
-                    "name": m.name,
-                    "grpc": m.address,
-                    "healthz": f"http://127.0.0.1:{m.healthz_port}/healthz",
-                    "metrics": f"http://127.0.0.1:{m.metrics_port}/metrics",
-                    "etcd": f"http://127.0.0.1:{m.etcd_client_port}",
-                    **({} if self.proxy is None else {"via_proxy": self.proxy.address(m.index)}),
-                }
-                for m in self.schedulers
-            ],
-            **({} if self.proxy is None else {"fault_proxy": self.proxy.api}),
-            "replicas": [
-                {
-                    "index": r.index,
-                    "app": r.app_url,
-                    "dapr_http": r.dapr_http,
-                    "dapr_grpc": f"127.0.0.1:{r.grpc_port}",
-                    "metrics": f"http://127.0.0.1:{r.metrics_port}/metrics",
-                }
-                for r in self.replicas.values()
-            ],
-        }
+        return inventory.endpoints(self)
+
+    @property
+    def scheduler_count(self) -> int:
+        return len(self.schedulers)
+
+    @property
+    def redis_port(self) -> int:
+        return self.redis.port
+
+    def live_replica(self) -> ReplicaMember | None:
+        """The lowest-indexed replica whose daprd is running now (not paused), or None."""
+        for index in sorted(self.replicas):
+            child = self.supervisor.children.get(self.replicas[index].daprd_name)
+            if child is not None and child.alive() and not child.paused:
+                return self.replicas[index]
+        return None
+
+    def journal_texts(self) -> list[str | None]:
+        return inventory.read_journals(self.journal_dir)
+
+    def metrics_targets(self) -> list[MetricsTarget]:
+        return inventory.metrics_targets(self)
+
+    def start_helper(self, name: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
+        """Start a process beside the cluster (the load's Locust), supervised like the members."""
+        self.supervisor.start(name, list(argv), dict(env), cwd=cwd)
+
+    def stop_helper(self, name: str) -> int | None:
+        child = self.supervisor.get(name)
+        if child.alive():
+            self.supervisor.stop(name)
+        return child.popen.returncode
 
     def wait_ready(self, what: str = "cluster", timeout: float | None = None) -> float:
         """Wait until every live member is ready (see ``harness.cluster.local.readiness``); the seconds it took."""
@@ -259,6 +236,24 @@ class LocalCluster:
         self.wait_ready()
         for index in added:
             self.lifetimes[index] = (time.time_ns(), None)
+
+    def cut_network(
+        self, members: Sequence[int], kind: NetworkKind, direction: Direction, delay_ms: int, tag: str
+    ) -> list[Toxic]:
+        """Toxics on the fault proxy's link to each member (``harness.cluster.local.proxy``); ``mend_network``
+        removes them."""
+        if self.proxy is None:
+            raise InputError("this cluster has no fault proxy: network faults need ClusterSpec(fault_proxy=True)")
+        toxics = [t for m in members for t in toxics_for(self.proxy.link(m), kind, direction, delay_ms, tag=tag)]
+        proxy = self.toxiproxy()
+        for toxic in toxics:
+            proxy.add(toxic)
+        return toxics
+
+    def mend_network(self, cut: object) -> None:
+        proxy = self.toxiproxy()
+        for toxic in cast(list[Toxic], cut):
+            proxy.remove(toxic)
 
     def kill(self, index: int, part: Part = "both", sig: signal.Signals = signal.SIGKILL) -> None:
         """Send ``sig`` to a replica's app, daprd or both and wait (up to 10 s) for them to exit."""
@@ -425,7 +420,7 @@ class LocalCluster:
         self.supervisor.start(member.name, argv, env)
 
     def _add_replica(self) -> ReplicaMember:
-        member = ReplicaMember.allocate(self._next_index, self._ports)
+        member = ReplicaMember.allocate(self._next_index, self.ports)
         self._next_index += 1
         self.replicas[member.index] = member
         self._start_app(member)
@@ -466,17 +461,8 @@ class LocalCluster:
         }
         self.supervisor.start(member.daprd_name, argv, env)
 
-    def _write_processes(self) -> None:
-        """``processes.json``: every process of the run (also earlier lives), for tooling and teardown tests."""
-        rows = [
-            {"name": c.name, "pid": c.pid, "alive": c.alive(), "log": str(c.log_path)} for c in self.supervisor.history
-        ]
-        ports = sorted(self._ports.taken)
-        path = self.run_dir / "processes.json"
-        path.write_text(json.dumps({"processes": rows, "ports": ports}, indent=1) + "\n")
-
     def ports_in_use(self) -> list[int]:
-        return [p for p in sorted(self._ports.taken) if is_listening(p)]
+        return [p for p in sorted(self.ports.taken) if is_listening(p)]
 
 
 def _base_env() -> dict[str, str]:
