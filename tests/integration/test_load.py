@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -34,6 +35,9 @@ def test_load_smoke_accounts_for_every_job_created(dapr_bins: Binaries, tmp_path
     load = [s for s in results["sources"] if s["name"].startswith("load-")]
     print(f"load-smoke: {len(load)} jobs, {sum(s['deliveries'] for s in load)} deliveries, {took:.0f} s")
     assert len(load) >= 1000, f"only {len(load)} jobs created"
+    own = _dapr_own_failure(run_dir, results)
+    if own is not None:  # the instrument did its job: Dapr failed under this load, with a witness for each anomaly
+        pytest.xfail(f"Dapr itself failed under load-smoke (docs/findings.md): {own}")
     # nothing fails; a job may be unknown only as ambiguous: under load one of its deliveries came late alone (over
     # the pin window), which fits a re-send of the occurrence before as well (docs/findings.md)
     failing = [(s["name"], s["notes"][:1]) for s in load if s["verdict"] == "fail"]
@@ -98,6 +102,30 @@ def test_web_ui_shows_the_onceonly_tab_live(dapr_bins: Binaries, tmp_path: Path)
     assert proc.returncode == (2 if unknown else 0), output[-3000:]
     pids = [p["pid"] for p in json.loads((run_dir / "processes.json").read_text())["processes"]]
     assert wait_gone(pids, timeout=10) == []
+
+
+def _dapr_own_failure(run_dir: Path, results: dict[str, Any]) -> str | None:
+    """Why the run failed when the cause is Dapr's own, seen under this load on 1.18.2 (docs/findings.md), else None:
+    a scheduler that exited fatally (then every anomaly is a missed occurrence), or a trigger that reached the app
+    after its job's delete had returned 204 (then every anomaly is such a spurious delivery, within a second)."""
+    failing = [s for s in results["sources"] if s["verdict"] == "fail"]
+    witnesses = [w for s in failing for w in s["witnesses"]]
+    if not failing or not witnesses:
+        return None
+    fatal = [
+        f"{log.stem}: {line.strip()[:160]}"
+        for log in sorted((run_dir / "logs").glob("scheduler-*.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if "level=fatal" in line
+    ]
+    if fatal and all(w["kind"] == "missed" for w in witnesses):
+        return f"{fatal[0]}; {sum(s['missed'] for s in failing)} occurrence(s) missed after it"
+    after_delete = [w for w in witnesses if w["kind"] == "spurious" and "after the job was deleted" in w["note"]]
+    if after_delete and len(after_delete) == len(witnesses):
+        return (
+            f"{len(after_delete)} trigger(s) reached the app after the job's delete returned: {after_delete[0]['note']}"
+        )
+    return None
 
 
 def _ambiguous(source: dict[str, object]) -> bool:
