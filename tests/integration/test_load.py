@@ -96,12 +96,15 @@ def test_web_ui_shows_the_onceonly_tab_live(dapr_bins: Binaries, tmp_path: Path)
             proc.communicate(timeout=60)
     (run_dir,) = list(tmp_path.glob("load-smoke/*"))
     results = json.loads((run_dir / "results.json").read_text())
+    pids = [p["pid"] for p in json.loads((run_dir / "processes.json").read_text())["processes"]]
+    assert wait_gone(pids, timeout=10) == []
+    own = _dapr_own_failure(run_dir, results)
+    if own is not None:
+        pytest.xfail(f"Dapr itself failed under load (docs/findings.md): {own}")
     # pass, or unknown only as ambiguous (see test_load_smoke_accounts_for_every_job_created)
     unknown = [s for s in results["sources"] if s["verdict"] == "unknown"]
     assert all(_ambiguous(s) for s in unknown), [(s["name"], s["notes"]) for s in unknown]
     assert proc.returncode == (2 if unknown else 0), output[-3000:]
-    pids = [p["pid"] for p in json.loads((run_dir / "processes.json").read_text())["processes"]]
-    assert wait_gone(pids, timeout=10) == []
 
 
 def _dapr_own_failure(run_dir: Path, results: dict[str, Any]) -> str | None:
