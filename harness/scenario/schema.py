@@ -49,7 +49,7 @@ from pydantic import (
 
 from harness.errors import InputError
 from harness.model import NS, BindingPlan, FailurePolicy, JobPlan, Policy
-from harness.oracle.ticks import ScheduleError, parse_due_time, validate_job, validate_schedule
+from harness.oracle.ticks import ScheduleError, parse_due_time, parse_go_duration, validate_job, validate_schedule
 from target_app.settings import SideEffect
 from toolchain.versions import SUPPORTED
 
@@ -86,22 +86,18 @@ def show(value: object) -> str:
 
 # --- durations -------------------------------------------------------------------------------------------------
 
-_UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": NS, "m": 60 * NS, "h": 3600 * NS}
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
-_PART = re.compile(rf"({_NUMBER})(ns|us|µs|μs|ms|s|m|h)")
-_GO_DURATION = re.compile(rf"[+-]?(?:{_NUMBER}(?:ns|us|µs|μs|ms|s|m|h))+|[+-]?0")
 _BARE_SECONDS = re.compile(rf"[+-]?{_NUMBER}")
 DURATION_HINT = "use e.g. 60s, 500ms, 1m30s, or a number of seconds"
 
 
 def go_duration_ns(text: str) -> int | None:
-    """Nanoseconds of a Go duration ("1m30s", "-500ms", "0"), or None when ``text`` is not one."""
-    text = text.strip()
-    if not _GO_DURATION.fullmatch(text):
+    """Nanoseconds of a Go duration ("1m30s", "-500ms", "0"), as Go's ``time.ParseDuration`` reads it (one parser
+    for the scenario and the oracle: ``harness.oracle.ticks.parse_go_duration``), or None when it is not one."""
+    try:
+        return parse_go_duration(text.strip())
+    except ScheduleError:
         return None
-    sign = -1 if text.startswith("-") else 1
-    total = sum(Decimal(num) * _UNIT_NS[unit] for num, unit in _PART.findall(text))
-    return sign * int(total)
 
 
 def duration_ns(value: object) -> int:
