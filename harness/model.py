@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal, cast
 
 SourceKind = Literal["jobs", "binding"]
@@ -18,6 +19,18 @@ Verdict = Literal["pass", "fail", "unknown"]
 VERDICT_RANK: dict[Verdict, int] = {"pass": 0, "unknown": 1, "fail": 2}  # worse is higher; unknown is not pass
 LOAD_PREFIX = "load-"  # the name of every job the load creates starts with it (harness.load.workload)
 ALL_MEMBERS = -1  # a network fault's target when it cuts the links to every scheduler member (harness.nemesis)
+
+
+class Capability(StrEnum):
+    """One thing a cluster backend can do to a running cluster beyond running it (``harness.cluster.base``); each
+    fault kind needs one (``harness.faults``)."""
+
+    KILL = "kill"  # signal a replica's app/daprd or a scheduler member to exit, and start it again
+    PAUSE = "pause"  # freeze a replica's app/daprd and thaw it
+    RESTART = "restart"  # restart a replica's app/daprd or a scheduler member in place
+    NETWORK = "network"  # delay, blackhole or reset the link between the daprds and a scheduler member
+    SCALE = "scale"  # add or remove replicas mid-run
+    UPGRADE = "upgrade"  # restart one member on other Dapr binaries
 
 
 def rank(verdict: str) -> int:

@@ -15,7 +15,6 @@ import secrets
 import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Protocol, Self
@@ -23,6 +22,7 @@ from typing import Literal, Protocol, Self
 import redis
 
 from harness.errors import InputError
+from harness.model import Capability
 from toolchain.binaries import Binaries
 
 Part = Literal["app", "daprd", "both"]
@@ -30,17 +30,6 @@ PARTS: tuple[Part, ...] = ("app", "daprd", "both")
 Role = Literal["scheduler", "daprd"]
 NetworkKind = Literal["delay", "blackhole", "reset"]
 Direction = Literal["both", "to-scheduler", "from-scheduler"]
-
-
-class Capability(StrEnum):
-    """One thing a backend can do to a running cluster (beyond running it)."""
-
-    KILL = "kill"  # signal a replica's app/daprd or a scheduler member to exit, and start it again
-    PAUSE = "pause"  # freeze a replica's app/daprd and thaw it
-    RESTART = "restart"  # restart a replica's app/daprd or a scheduler member in place
-    NETWORK = "network"  # delay, blackhole or reset the link between the daprds and a scheduler member
-    SCALE = "scale"  # add or remove replicas mid-run
-    UPGRADE = "upgrade"  # restart one member on other Dapr binaries
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness.cluster.base import MetricsTarget
+from harness.faults.registry import kind_of
 from harness.io import store
 from harness.model import Delivery, Operation, version_tuple
 
@@ -106,7 +107,6 @@ NOTE = (
     "Dapr's own counters, scraped at the end of the run, beside the ledger's; a cross-check: the verdict is the "
     "ledger's."
 )
-REPLICA_FAULTS = ("kill", "pause", "restart", "upgrade")
 
 
 def in_flight_margin_ns(delay_ms: int) -> int:
@@ -431,11 +431,11 @@ def _daprd_rows(
     else:
         lo_ns = hi_ns = 2**63
     mine = [
-        f for f in faults if f.get("kind") in REPLICA_FAULTS and f.get("target") == index and _during(f, since, hi_ns)
+        f
+        for f in faults
+        if kind_of(f.get("kind")).takes_replica_down and f.get("target") == index and _during(f, since, hi_ns)
     ]
-    path = [
-        f for f in faults if str(f.get("kind", "")).startswith(("scheduler-", "network-")) and _during(f, since, hi_ns)
-    ]
+    path = [f for f in faults if kind_of(f.get("kind")).on_scheduler and _during(f, since, hi_ns)]
     restarted = f"restarted: counted since its last start ({proc['lives']} starts)" if since is not None else ""
     not_read = f"not scraped: {proc['error']}"
 

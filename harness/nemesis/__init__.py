@@ -13,43 +13,28 @@ inject and heal is an event, and the handles become the fault windows of the rep
 from __future__ import annotations
 
 import random
-import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
-from harness.cluster.base import Capability, Cluster, NetworkKind
-from harness.errors import ClusterError, InputError
-from harness.model import ALL_MEMBERS
-from harness.scenario.schema import NETWORK_KINDS, UPGRADE_KINDS, FaultSpec, busy_source
+from harness.cluster.base import Cluster
+from harness.errors import ClusterError
+from harness.faults.kind import Strike
+from harness.faults.registry import kind_of
+from harness.model import ALL_MEMBERS, Capability
+from harness.scenario.schema import FaultSpec, busy_source
 from toolchain.binaries import Binaries
 
 Emit = Callable[..., None]
 BUSY_WAIT_S = 30.0
-DEFAULT_PAUSE_S = 5.0
-DEFAULT_NETWORK_S = 10.0
-SELF_HEALING = ("restart", "scheduler-restart", *UPGRADE_KINDS)
-
-
-NEEDS: dict[str, Capability] = {
-    "kill": Capability.KILL,
-    "pause": Capability.PAUSE,
-    "restart": Capability.RESTART,
-    "scheduler-kill": Capability.KILL,
-    "scheduler-restart": Capability.RESTART,
-    "upgrade": Capability.UPGRADE,
-    "scheduler-upgrade": Capability.UPGRADE,
-    "scale": Capability.SCALE,
-    **{kind: Capability.NETWORK for kind in NETWORK_KINDS},
-}
 
 
 def needs(faults: Sequence[FaultSpec]) -> list[tuple[Capability, str]]:
     """What the backend must be able to do to play ``faults``: (capability, "fault <i> (<kind>)") pairs."""
-    return [(NEEDS[f.kind], f"fault {i} ({f.kind})") for i, f in enumerate(faults)]
+    return [(kind_of(f.kind).capability, f"fault {i} ({f.kind})") for i, f in enumerate(faults)]
 
 
 @dataclass
@@ -92,91 +77,41 @@ class Nemesis:
         self.rng = rng
         self.http = http
         self.emit = emit
-        self._cuts: dict[int, object] = {}  # fault index -> the network cut its heal mends
+        self._undo: dict[int, object] = {}  # fault index -> what its heal needs (a network cut's token)
 
     def inject(self, index: int, spec: FaultSpec) -> FaultHandle:
-        if spec.kind in NETWORK_KINDS:
-            return self._inject_network(index, spec)
-        if spec.kind == "scale":
-            assert spec.replicas is not None
-            started_ns = time.time_ns()
-            before = len(self.cluster.replicas)
-            self.cluster.scale(spec.replicas)
-            note = f"{before} -> {spec.replicas} replicas"
-            handle = FaultHandle(index, "scale", spec.replicas, "both", "-", started_ns, None, time.time_ns(), note)
-            self.emit("fault_injected", **handle.window())
-            return handle
-        target, note, in_flight = self._target(spec)
-        sig = signal.SIGKILL if spec.signal == "KILL" else signal.SIGTERM
-        heal_s = spec.heal_after.total_seconds() if spec.heal_after is not None else None
-        started_ns = time.time_ns()  # the fault window opens when the fault starts, not when the call returns
-        c = self.cluster
-        if spec.kind == "kill":
-            c.kill(target, spec.part, sig)
-        elif spec.kind == "pause":
-            c.pause(target, spec.part)
-            heal_s = DEFAULT_PAUSE_S if heal_s is None else heal_s
-        elif spec.kind == "restart":
-            c.restart_replica(target, spec.part, wait=True)
-        elif spec.kind == "scheduler-restart":
-            c.restart_scheduler(target, sig, wait=True)
-        elif spec.kind == "scheduler-kill":
-            c.stop_scheduler(target, signal.SIGKILL)
-        elif spec.kind in UPGRADE_KINDS:
-            if self.upgrade is None:
-                raise InputError(f"fault {index} is an upgrade step, but no binaries to upgrade to were given")
-            if spec.kind == "upgrade":
-                step = c.upgrade_replica(target, self.upgrade, spec.part, wait=True)
-            else:
-                step = c.upgrade_scheduler(target, self.upgrade, wait=True)
-            note = ", ".join(filter(None, [step, note]))
-        done_ns = time.time_ns()
-        if spec.kind in SELF_HEALING:  # a restart heals itself: the window is the restart
-            sig_name = "TERM" if spec.kind in UPGRADE_KINDS else spec.signal  # an upgrade stops members gracefully
-            part = "-" if spec.kind == "scheduler-upgrade" else spec.part
-            handle = FaultHandle(index, spec.kind, target, part, sig_name, started_ns, None, done_ns, note, in_flight)
+        """Do fault ``index`` of the timeline as its kind says (``harness.faults``), and record its window."""
+        kind = kind_of(spec.kind)
+        in_flight: dict[str, Any] | None = None
+        if kind.takes:  # scale: its target is the replica count
+            target, note = spec.replicas or 0, ""
+        elif kind.network and spec.target == "all":
+            target, note = ALL_MEMBERS, "all scheduler members"
         else:
+            target, note, in_flight = self._target(spec)
+        started_ns = time.time_ns()  # the fault window opens when the fault starts, not when the call returns
+        struck = kind.strike(Strike(self.cluster, spec, target, self.upgrade, tag=f"fault{index}"))
+        done_ns = time.time_ns()
+        note = ", ".join(filter(None, [struck.note, note]))
+        part, sig = kind.part_shown(spec), kind.signal_shown(spec)
+        if kind.self_healing:  # a restart heals itself: the window is the call
+            handle = FaultHandle(index, spec.kind, target, part, sig, started_ns, None, done_ns, note, in_flight)
+        else:
+            heal_s = spec.heal_after.total_seconds() if spec.heal_after is not None else kind.default_heal_s
             handle = FaultHandle(
-                index, spec.kind, target, spec.part, spec.signal, started_ns, heal_s, note=note, in_flight=in_flight
+                index, spec.kind, target, part, sig, started_ns, heal_s, note=note, in_flight=in_flight
             )
-            if spec.kind in ("kill", "pause"):
+            if kind.struck_down:
                 handle.struck_ns = done_ns
+            self._undo[index] = struck.undo
         self.emit("fault_injected", **handle.window())
         return handle
 
     def heal(self, handle: FaultHandle) -> None:
-        c = self.cluster
         handle.heal_started_ns = time.time_ns()
-        part: Literal["app", "daprd", "both"] = handle.part  # type: ignore[assignment]
-        if handle.kind == "kill":
-            c.restart_replica(handle.target, part, wait=True)
-        elif handle.kind == "pause":
-            c.resume(handle.target, part)
-        elif handle.kind == "scheduler-kill":
-            c.start_scheduler(handle.target, wait=True)
-        elif handle.kind in NETWORK_KINDS and handle.index in self._cuts:
-            c.mend_network(self._cuts.pop(handle.index))
+        kind_of(handle.kind).heal(self.cluster, handle.target, handle.part, self._undo.pop(handle.index, None))
         handle.healed_ns = time.time_ns()
         self.emit("fault_healed", **handle.window())
-
-    def _inject_network(self, index: int, spec: FaultSpec) -> FaultHandle:
-        """Toxics on the proxy link(s) to the target member(s); the handle's part is the direction."""
-        direction = spec.direction or "both"
-        if spec.target == "all":
-            target, members, note = ALL_MEMBERS, list(range(self.cluster.scheduler_count)), "all scheduler members"
-        else:
-            target, note, _ = self._target(spec)
-            members = [target]
-        kind: NetworkKind = spec.kind.removeprefix("network-")  # type: ignore[assignment]
-        delay_ms = 0 if spec.delay is None else round(spec.delay.total_seconds() * 1000)
-        if kind == "delay":
-            note = ", ".join(filter(None, [f"{delay_ms} ms per direction", note]))
-        heal_s = spec.heal_after.total_seconds() if spec.heal_after is not None else DEFAULT_NETWORK_S
-        started_ns = time.time_ns()
-        self._cuts[index] = self.cluster.cut_network(members, kind, direction, delay_ms, tag=f"fault{index}")
-        handle = FaultHandle(index, spec.kind, target, direction, "-", started_ns, heal_s, note=note)
-        self.emit("fault_injected", **handle.window())
-        return handle
 
     def _target(self, spec: FaultSpec) -> tuple[int, str, dict[str, Any] | None]:
         """(target index, a note on how it was chosen, the delivery in flight for a ``busy`` target)."""

@@ -19,8 +19,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.faults.registry import kind_of
 from harness.model import Delivery
-from harness.scenario.schema import UPGRADE_KINDS
 
 PHASES = ("before", "mixed", "after")
 ANOMALIES = ("duplicate", "missed", "early", "spurious")
@@ -28,7 +28,7 @@ ANOMALIES = ("duplicate", "missed", "early", "spurious")
 
 def steps(faults: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The upgrade steps among a run's fault windows, in the order they started."""
-    return sorted((f for f in faults if f.get("kind") in UPGRADE_KINDS), key=lambda f: int(f["injected_ns"]))
+    return sorted((f for f in faults if kind_of(f.get("kind")).upgrade), key=lambda f: int(f["injected_ns"]))
 
 
 def accounting(
@@ -103,12 +103,12 @@ def accounting(
 
 
 def _member(f: Mapping[str, Any]) -> str:
-    return f"scheduler-{f['target']}" if f["kind"] == "scheduler-upgrade" else f"replica-{f['target']}"
+    return f"scheduler-{f['target']}" if kind_of(f["kind"]).on_scheduler else f"replica-{f['target']}"
 
 
 def _by_daprd(ups: Sequence[Mapping[str, Any]], deliveries: Sequence[Delivery], old: str, new: str) -> Counter[str]:
     """Deliveries per daprd version of the receiving replica at that moment (``restarting`` mid-step)."""
-    replica_steps = {int(f["target"]): f for f in ups if f["kind"] == "upgrade"}
+    replica_steps = {int(f["target"]): f for f in ups if not kind_of(f["kind"]).on_scheduler}
     counts: Counter[str] = Counter()
     for d in deliveries:
         step = replica_steps.get(d.replica)

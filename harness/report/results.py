@@ -25,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.cluster import metrics as dm
+from harness.faults.registry import kind_of
 from harness.model import LOAD_PREFIX, Delivery, Operation, SourceResult, Witness, rank, worst
 from harness.oracle import upgrade
 from harness.oracle.claims import ActionResult
@@ -239,13 +240,7 @@ def fault_line(f: Mapping[str, Any]) -> str:
     held = in_flight_words(f)
     note = "; ".join(filter(None, [str(f.get("note") or ""), f"in flight: {held}" if held else ""]))
     note = f" — {note}" if note else ""
-    if kind == "scale":
-        return f"scale to {f.get('target', '?')} replicas: {span}{note}"
-    if kind.startswith("network"):
-        members = "every scheduler member" if f.get("target") == -1 else f"scheduler {f.get('target', '?')}"
-        return f"{kind} on the link daprd ↔ {members} ({how} direction(s)): {span}{note}"
-    where = "scheduler" if kind.startswith("scheduler") else "replica"
-    return f"{kind} on {where} {f.get('target', '?')}{f' ({how})' if how else ''}: {span}{note}"
+    return kind_of(kind).line(f, how, span, note)
 
 
 def dapr_line(dapr: Mapping[str, Any]) -> str:

@@ -27,6 +27,7 @@ from harness.cluster import metrics as dapr_metrics
 from harness.cluster.base import Backend, ClusterSpec, refusal
 from harness.cluster.local.backend import LocalBackend
 from harness.errors import InputError
+from harness.faults.registry import kind_of
 from harness.io import store
 from harness.io.jobs_client import JobsClient
 from harness.io.ledger import Ledger, ledger_gaps
@@ -73,7 +74,7 @@ def replica_windows(
         cuts = sorted(
             (h.injected_ns, h.healed_ns or end_ns)
             for h in handles
-            if h.target == replica and h.kind in ("kill", "pause", "restart", "upgrade")
+            if h.target == replica and kind_of(h.kind).takes_replica_down
         )
         t = lo
         for down, up in cuts:
@@ -92,7 +93,7 @@ def down_intervals(handles: list[FaultHandle], removed: dict[int, int], end_ns: 
     down = [
         ReplicaWindow(h.target, h.struck_ns, h.heal_started_ns or end_ns)
         for h in handles
-        if h.kind in ("kill", "pause") and h.struck_ns is not None
+        if kind_of(h.kind).struck_down and h.struck_ns is not None
     ]
     down += [ReplicaWindow(index, at, end_ns) for index, at in sorted(removed.items())]
     return down

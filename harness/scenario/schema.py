@@ -48,6 +48,8 @@ from pydantic import (
 )
 
 from harness.errors import InputError
+from harness.faults.kind import FaultKind
+from harness.faults.registry import kind_of, names
 from harness.model import NS, BindingPlan, FailurePolicy, JobPlan, Policy
 from harness.oracle.ticks import ScheduleError, parse_due_time, parse_go_duration, validate_job, validate_schedule
 from target_app.settings import SideEffect
@@ -448,21 +450,10 @@ class ObserveSection(_Section):
     quiesce: NonNegativeDuration = timedelta(seconds=5)
 
 
-FaultKind = Literal[
-    "kill",
-    "pause",
-    "restart",
-    "scheduler-restart",
-    "scheduler-kill",
-    "scale",
-    "network-delay",
-    "network-blackhole",
-    "network-reset",
-    "upgrade",
-    "scheduler-upgrade",
-]
-NETWORK_KINDS = ("network-delay", "network-blackhole", "network-reset")
-UPGRADE_KINDS = ("upgrade", "scheduler-upgrade")
+def _known_kind(value: str) -> str:
+    if value not in names():
+        raise Invalid(f"{show(value)} is not valid: must be one of {', '.join(names())}")
+    return value
 
 
 BusyKind = Literal["jobs", "binding"]
@@ -521,31 +512,30 @@ def _busy_fits(fault: FaultSpec, where: str, jobs: list[str], bindings: list[str
         )
 
 
-class FaultSpec(_Section):
-    """One entry of the fault timeline (``harness.nemesis`` carries it out).
+def _own_field(fault: FaultSpec, kind: FaultKind, field: str, i: int) -> None:
+    """A field only some kind takes (its ``takes``): required for that kind, and refused for any other."""
+    if (field in kind.takes) != (getattr(fault, field) is not None):
+        owners = ", ".join(name for name in names() if field in kind_of(name).takes)
+        raise Invalid(f"{field} is required for kind {owners}, and only for it", f"faults.{i}.{field}")
 
-    kill: signal a replica's app, daprd or both; with ``heal_after`` the replica is restarted after that long.
-    pause: SIGSTOP, and SIGCONT after ``heal_after`` (default 5 s). restart: a graceful restart of the part.
-    scale: scale to ``replicas`` (new replicas get new indices; the newest are removed first).
-    scheduler-restart: stop and start scheduler member ``target``. scheduler-kill: SIGKILL that member; with
-    ``heal_after`` it is started again with the same id and data. ``target``: a replica (or member) index,
-    ``random`` (picked with the scenario's seed), or ``busy``: a replica whose app is inside the handler of a
-    delivery of the kind ``busy`` names (onceonly waits for one up to 30 s, and records which delivery was in
-    flight: its id, source and name, in the fault's event, results.json ``faults`` ``in_flight`` and the reports).
-    ``busy``: ``jobs`` (any Jobs API delivery), ``binding`` (any cron-binding delivery), or ``{source: jobs, name:
-    tick-job}`` (one planned source); only with ``target: busy``. Without it: a Jobs API delivery when the scenario
-    has jobs (or a load), else a cron-binding delivery.
-    network-delay / network-blackhole / network-reset: a fault on the fault proxy's link between every daprd and
-    scheduler member ``target`` (or ``all`` members), in ``direction`` (default both), healed after
-    ``heal_after`` (default 10 s): every byte held ``delay``; bytes dropped with connections left open; every
-    connection reset (``harness.cluster.local.proxy``). A scenario with a network fault runs with the proxy.
-    upgrade / scheduler-upgrade: one step of a rolling upgrade: replica ``target`` (``part`` both: app and daprd,
-    as when a pod is replaced; daprd: the sidecar only) or scheduler member ``target`` is stopped gracefully and
-    started on ``dapr.upgrade_to``'s binaries; the step's window lasts until it is ready again.
+
+class FaultSpec(_Section):
+    """One entry of the fault timeline; what each ``kind`` does is said once, in ``harness.faults`` (and the rules
+    only one kind has, in its ``problems``); ``harness.nemesis`` carries it out.
+
+    ``target``: a replica (or member) index, ``random`` (picked with the scenario's seed), ``busy``: a replica whose
+    app is inside the handler of a delivery of the kind ``busy`` names (onceonly waits for one up to 30 s, and
+    records which delivery was in flight: its id, source and name, in the fault's event, results.json ``faults``
+    ``in_flight`` and the reports), or ``all`` (network faults: every scheduler member's link). ``busy``: ``jobs``
+    (any Jobs API delivery), ``binding`` (any cron-binding delivery), or ``{source: jobs, name: tick-job}`` (one
+    planned source); only with ``target: busy``. Without it: a Jobs API delivery when the scenario has jobs (or a
+    load), else a cron-binding delivery. ``heal_after``: undo the fault after that long (a kill: restart the part;
+    some kinds have a default). ``replicas``: scale's count; ``delay``: network-delay's hold per direction;
+    ``direction``: network faults' (default both). A scenario with a network fault runs with the fault proxy.
     """
 
     at: NonNegativeDuration
-    kind: FaultKind
+    kind: Annotated[str, AfterValidator(_known_kind)]
     target: int | Literal["random", "busy", "all"] = "random"
     part: Literal["app", "daprd", "both"] = "both"
     signal: Literal["KILL", "TERM"] = "KILL"
@@ -558,7 +548,7 @@ class FaultSpec(_Section):
     @property
     def on_scheduler(self) -> bool:
         """Its target is a scheduler member (or the link to one), not a replica."""
-        return self.kind.startswith("scheduler") or self.kind in NETWORK_KINDS
+        return kind_of(self.kind).on_scheduler
 
 
 ActionOp = Literal["schedule", "delete", "get"]
@@ -728,29 +718,20 @@ class Scenario(_Section):
                 raise Invalid(
                     f"{fault.target} is not valid: there are {limit} {what} (0..{limit - 1})", f"faults.{i}.target"
                 )
-            if (fault.kind == "scale") != (fault.replicas is not None):
-                raise Invalid("replicas is required for kind scale, and only for it", f"faults.{i}.replicas")
+            kind = kind_of(fault.kind)
+            _own_field(fault, kind, "replicas", i)
             if fault.target == "busy" and fault.on_scheduler:
                 raise Invalid("busy is only valid for replica faults", f"faults.{i}.target")
             _busy_fits(fault, f"faults.{i}", jobs, bindings, bool(jobs) or self.workload.load is not None)
-            network = fault.kind in NETWORK_KINDS
+            network = kind.network
             if fault.target == "all" and not network:
                 raise Invalid("all is only valid for network faults", f"faults.{i}.target")
-            if (fault.kind == "network-delay") != (fault.delay is not None):
-                raise Invalid("delay is required for kind network-delay, and only for it", f"faults.{i}.delay")
+            _own_field(fault, kind, "delay", i)
             if fault.direction is not None and not network:
                 raise Invalid("direction is only valid for network faults", f"faults.{i}.direction")
-            if fault.kind in UPGRADE_KINDS:
-                if not self.dapr.upgrades:
-                    raise Invalid(
-                        f"{fault.kind} needs the version to upgrade to: set dapr.upgrade_to (or dapr.upgrade_bin_dir)",
-                        f"faults.{i}.kind",
-                    )
-                if fault.heal_after is not None:
-                    raise Invalid("an upgrade is not healed: remove heal_after", f"faults.{i}.heal_after")
-                if fault.kind == "upgrade" and fault.part == "app":
-                    raise Invalid("an upgrade switches daprd: part must be daprd or both", f"faults.{i}.part")
-        if self.dapr.upgrades and not any(f.kind in UPGRADE_KINDS for f in self.faults):
+            for message, field in kind.problems(fault, self.dapr.upgrades):
+                raise Invalid(message, f"faults.{i}.{field}")
+        if self.dapr.upgrades and not any(kind_of(f.kind).upgrade for f in self.faults):
             raise Invalid(
                 "dapr.upgrade_to is set but no fault upgrades anything: add upgrade / scheduler-upgrade steps",
                 "dapr",
@@ -759,7 +740,7 @@ class Scenario(_Section):
 
     @property
     def needs_fault_proxy(self) -> bool:
-        return any(f.kind in NETWORK_KINDS for f in self.faults)
+        return any(kind_of(f.kind).network for f in self.faults)
 
     @model_validator(mode="after")
     def _actions_fit(self) -> Scenario:

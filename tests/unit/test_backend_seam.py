@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import get_args
 
 import pytest
 
-from harness.cluster.base import Capability, Cluster, ClusterSpec, refusal
+from harness.cluster.base import Cluster, ClusterSpec, refusal
 from harness.cluster.local.backend import LocalBackend
 from harness.errors import InputError
-from harness.nemesis import NEEDS, needs
+from harness.faults.kind import KINDS
+from harness.faults.registry import names
+from harness.model import Capability
+from harness.nemesis import needs
 from harness.run import runner
 from harness.scenario.loader import load_scenario
-from harness.scenario.schema import FaultKind
 from toolchain.binaries import Binaries
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -61,6 +62,6 @@ def test_a_scenario_within_the_capabilities_is_not_refused() -> None:
 
 
 def test_every_fault_kind_names_a_capability_and_the_local_backend_has_them_all() -> None:
-    assert set(NEEDS) == set(get_args(FaultKind))
-    assert set(NEEDS.values()) <= LocalBackend().capabilities
+    assert set(names()) == set(KINDS) and len(names()) == 11
+    assert {k.capability for k in KINDS.values()} <= LocalBackend().capabilities
     assert LocalBackend().capabilities == frozenset(Capability)

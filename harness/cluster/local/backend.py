@@ -6,8 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.cluster.base import Capability, ClusterSpec
+from harness.cluster.base import ClusterSpec
 from harness.cluster.local.cluster import LocalCluster
+from harness.model import Capability
 from toolchain.binaries import Binaries
 
 

@@ -27,13 +27,14 @@ from typing import cast
 import httpx
 import redis
 
-from harness.cluster.base import PARTS, Capability, ClusterSpec, Direction, MetricsTarget, NetworkKind, Part, Tokens
+from harness.cluster.base import PARTS, ClusterSpec, Direction, MetricsTarget, NetworkKind, Part, Tokens
 from harness.cluster.local import inventory, readiness
 from harness.cluster.local.members import DAPR_CONFIG, RedisMember, ReplicaMember, SchedulerMember
 from harness.cluster.local.ports import PortAllocator, is_listening
 from harness.cluster.local.processes import Supervisor
 from harness.cluster.local.proxy import FaultProxyMember, Toxic, ToxiproxyClient, toxics_for
 from harness.errors import ClusterError, InputError, MissingTool
+from harness.model import Capability
 from toolchain.binaries import Binaries
 
 

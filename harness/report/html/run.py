@@ -26,8 +26,8 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from harness.cluster import metrics as dm
+from harness.faults.registry import kind_of
 from harness.io import store
-from harness.model import ALL_MEMBERS
 from harness.oracle import upgrade
 from harness.report import results as report
 from harness.run import fanout
@@ -208,19 +208,7 @@ def fault_label(i: int, f: Mapping[str, Any]) -> str:
     the way ``report.fault_line`` says it (a network fault on every member's link: ``all schedulers``); a ``busy``
     target's adds the delivery in flight when it struck: ``…, replica 2, in flight: delivery 9f1c… (jobs j)``."""
     held = report.in_flight_words(f)
-    return _fault_label(i, f) + (f", in flight: {held}" if held else "")
-
-
-def _fault_label(i: int, f: Mapping[str, Any]) -> str:
-    kind, target = str(f.get("kind", "?")), f.get("target", "?")
-    part = f" {f['part']}" if f.get("part") and f["part"] != "-" else ""
-    if kind == "scale":
-        return f"fault #{i} scale to {target} replicas"
-    if kind.startswith("network"):
-        where = "all schedulers" if target == ALL_MEMBERS else f"scheduler {target}"
-    else:
-        where = f"{'scheduler' if kind.startswith('scheduler') else 'replica'} {target}"
-    return f"fault #{i} {kind}{part}, {where}"
+    return kind_of(f.get("kind")).label(i, f) + (f", in flight: {held}" if held else "")
 
 
 def _symbol(status: int | None) -> str:
