@@ -24,8 +24,8 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from harness.cluster import metrics as dm
 from harness.model import LOAD_PREFIX, Delivery, Operation, SourceResult, Witness, rank, worst
+from harness.oracle import crosscheck as dm
 from harness.oracle import upgrade
 from harness.oracle.claims import ActionResult
 
@@ -156,7 +156,7 @@ def results_document(
 
     ``dapr``: the versions the run started on, and ``upgrade_to`` when it was a rolling upgrade (the runner adds
     ``upgrade``, ``harness.oracle.upgrade.accounting``, to a rolling upgrade's document).
-    ``dapr_metrics``: the cross-check with Dapr's own counters (``harness.cluster.metrics.cross_check``), None for
+    ``dapr_metrics``: the cross-check with Dapr's own counters (``harness.oracle.crosscheck.cross_check``), None for
     a run dir without ``dapr_metrics.json`` (then the key is absent). A disagreement adds a note; it never
     changes the verdict. ``fanouts``: source name -> what the fan-out was (``harness.run.fanout.describe``), added to
     that source's row as ``fanout``.

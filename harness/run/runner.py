@@ -34,6 +34,7 @@ from harness.load.process import start_load, stop_load
 from harness.load.workload import load_plans
 from harness.model import BindingPlan, JobPlan, ReplicaWindow, version_tuple
 from harness.nemesis import FaultHandle, Nemesis, run_timeline
+from harness.oracle import crosscheck
 from harness.oracle.check import CheckInput, CheckResult, check
 from harness.oracle.claims import ActionClaim
 from harness.oracle.upgrade import accounting as upgrade_accounting
@@ -332,17 +333,17 @@ def execute(
             },
         },
     )
-    dapr_metrics.write(
+    store.write_dapr_metrics(
         run_dir,
         scraped,
-        dapr_metrics.cross_check(
+        crosscheck.cross_check(
             scraped,
             deliveries,
             operations,
             [h.window() for h in handles],
             daprd_version=bins.daprd_version,
             scheduler_version=bins.scheduler_version,
-            margin_ns=dapr_metrics.in_flight_margin_ns(behaviour.delay_ms),
+            margin_ns=crosscheck.in_flight_margin_ns(behaviour.delay_ms),
         ),
     )
     outcome = judge(run_dir, scenario)
@@ -381,7 +382,7 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
     result = fold(result, scenario, history["operations"], plans)  # one row per fan-out source
     dapr = {k: info["dapr"][k] for k in ("daprd", "scheduler", "upgrade_to") if k in info["dapr"]}
     faults = info.get("faults", [])
-    scraped = dapr_metrics.load(run_dir)  # None for a run made before onceonly read Dapr's metrics
+    scraped = store.load_dapr_metrics(run_dir)  # None for a run made before onceonly read Dapr's metrics
     doc = report.results_document(
         result,
         dapr=dapr,
@@ -391,14 +392,14 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
         faults=faults,
         dapr_metrics=None
         if scraped is None
-        else dapr_metrics.cross_check(
+        else crosscheck.cross_check(
             scraped,
             history["deliveries"],
             history["operations"],
             faults,
             daprd_version=info["dapr"]["daprd"],
             scheduler_version=info["dapr"]["scheduler"],
-            margin_ns=dapr_metrics.in_flight_margin_ns(behaviour_of(scenario).delay_ms),
+            margin_ns=crosscheck.in_flight_margin_ns(behaviour_of(scenario).delay_ms),
         ),
         fanouts=fanout.describe(scenario),
     )

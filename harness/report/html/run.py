@@ -25,9 +25,9 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from harness.cluster import metrics as dm
 from harness.io import store
 from harness.model import ALL_MEMBERS
+from harness.oracle import crosscheck as dm
 from harness.oracle import upgrade
 from harness.report import results as report
 from harness.run import fanout
