@@ -353,7 +353,7 @@ def _run(
     need_load: bool = False,
 ) -> None:
     from harness.io import store
-    from harness.report.results import action_lines, dapr_metrics_lines, verdict_table
+    from harness.report.terminal import action_lines, dapr_metrics_lines, verdict_table
     from harness.run import runner
 
     sc = load(scenario_path, overrides)  # bad input: exit 3, nothing started
@@ -457,7 +457,7 @@ def demo(version: RunVersionOpt = None, bin_dir: BinDirOpt = None, reports: Repo
 def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory.")]) -> None:
     """Re-judge a finished run offline (no services) and reproduce its results.json."""
     from harness.io import store
-    from harness.report.results import action_lines, dapr_metrics_lines, verdict_table
+    from harness.report.terminal import action_lines, dapr_metrics_lines, verdict_table
     from harness.run import runner
 
     if not (run_dir / store.HISTORY).is_file():

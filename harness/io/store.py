@@ -90,6 +90,20 @@ def save_history(
     )
 
 
+def write_text(path: Path, text: str) -> None:
+    """Writes ``path`` whole or not at all (a temporary file, then a rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def write_results(run_dir: Path, doc: Mapping[str, Any]) -> Path:
+    """``results.json`` (stage 2): the document ``harness.oracle.results.results_document`` built."""
+    path = run_dir / RESULTS
+    write_text(path, json.dumps(doc, indent=2) + "\n")
+    return path
+
+
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 

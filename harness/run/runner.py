@@ -28,6 +28,7 @@ from harness.cluster.local.cluster import ClusterSpec, LocalCluster
 from harness.cluster.local.members import ReplicaMember
 from harness.errors import InputError
 from harness.io import store
+from harness.io.csv_files import write_lateness_csv, write_ledger_csv
 from harness.io.jobs_client import JobsClient
 from harness.io.ledger import Ledger, ledger_gaps
 from harness.load.process import start_load, stop_load
@@ -37,9 +38,11 @@ from harness.nemesis import FaultHandle, Nemesis, run_timeline
 from harness.oracle import crosscheck
 from harness.oracle.check import CheckInput, CheckResult, check
 from harness.oracle.claims import ActionClaim
+from harness.oracle.results import results_document
 from harness.oracle.upgrade import accounting as upgrade_accounting
-from harness.report import results as report
 from harness.report.html import run as html_report
+from harness.report.junit import write_junit
+from harness.report.summary import write_summary_md
 from harness.run import fanout
 from harness.run.actions import run_actions, schedule_kwargs
 from harness.run.fanout_fold import fold
@@ -313,7 +316,7 @@ def execute(
         ledger_stats=ledger_stats,
         actions=actions,
     )
-    report.write_ledger_csv(run_dir, deliveries, operations)
+    write_ledger_csv(run_dir, deliveries, operations)
     store.write_json(
         run_dir / store.RUN_INFO,
         {
@@ -383,7 +386,7 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
     dapr = {k: info["dapr"][k] for k in ("daprd", "scheduler", "upgrade_to") if k in info["dapr"]}
     faults = info.get("faults", [])
     scraped = store.load_dapr_metrics(run_dir)  # None for a run made before onceonly read Dapr's metrics
-    doc = report.results_document(
+    doc = results_document(
         result,
         dapr=dapr,
         scenario=info["scenario"],
@@ -414,10 +417,10 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
     )
     if upgraded is not None:
         doc["upgrade"] = fanout.fold_upgrade(upgraded, scenario)
-    report.write_results(run_dir, doc)
-    report.write_lateness_csv(run_dir, result.sources)
-    report.write_summary_md(run_dir, doc)
-    report.write_junit(run_dir, doc, suite_name=scenario.name)
+    store.write_results(run_dir, doc)
+    write_lateness_csv(run_dir, result.sources)
+    write_summary_md(run_dir, doc)
+    write_junit(run_dir, doc, suite_name=scenario.name)
     html_report.write_report_html(run_dir)
     return RunOutcome(run_dir, doc, result)
 

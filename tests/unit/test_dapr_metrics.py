@@ -23,8 +23,8 @@ from harness.cluster import metrics as dm
 from harness.io import store
 from harness.io.jobs_client import OpKind
 from harness.model import NS, Delivery, Lateness, Operation, SourceResult
-from harness.oracle import crosscheck
-from harness.report import results as report
+from harness.oracle import crosscheck, results
+from harness.report import summary, terminal
 from harness.report.html import run as html_report
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dapr_metrics"
@@ -457,7 +457,7 @@ class FakeCheck:
 
 
 def document(comparison: dict[str, Any] | None) -> dict[str, Any]:
-    return report.results_document(
+    return results.results_document(
         FakeCheck(),
         dapr={"daprd": "1.18.2", "scheduler": "1.18.2"},
         scenario={"name": "x", "hash": "h"},
@@ -482,7 +482,7 @@ def test_results_json_without_a_scrape_has_no_section_and_with_one_keeps_the_ver
 
 def test_summary_md_html_and_terminal_show_the_cross_check(tmp_path: Path) -> None:
     doc = document(check("1.18.2", [*ledger("1.18.2"), Delivery("planted", "jobs", "jx", 0, EARLY, 200)]))
-    md = report.write_summary_md(tmp_path, doc).read_text()
+    md = summary.write_summary_md(tmp_path, doc).read_text()
     assert "## Dapr's own metrics (cross-check)" in md
     assert "10 agree, 0 lower bound held, 2 disagree, 0 not comparable" in md
     created = "| scheduler | jobs created (schedule calls answered 2xx) | 2 | 2 | agree | "
@@ -492,15 +492,15 @@ def test_summary_md_html_and_terminal_show_the_cross_check(tmp_path: Path) -> No
     assert "<h2>Dapr's own metrics (cross-check)</h2>" in page and '<td class="l fail">disagree</td>' in page
     out = io.StringIO()
     console = Console(file=out, width=200, color_system=None)
-    for line in report.dapr_metrics_lines(doc):
+    for line in terminal.dapr_metrics_lines(doc):
         console.print(line)
     printed = out.getvalue().splitlines()
     assert printed[0] == "Dapr's own metrics vs the ledger: 10 agree, 0 lower bound held, 2 disagree, 0 not comparable"
     assert printed[2].startswith("  warning: disagree: daprd-0 job deliveries answered 2xx: Dapr 5")
     plain = document(None)
-    assert "Dapr's own metrics" not in report.write_summary_md(tmp_path, plain).read_text()
+    assert "Dapr's own metrics" not in summary.write_summary_md(tmp_path, plain).read_text()
     assert "own metrics" not in html_report.render_report(plain, {})
-    assert report.dapr_metrics_lines(plain) == []
+    assert terminal.dapr_metrics_lines(plain) == []
 
 
 def test_dapr_metrics_json_round_trips(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from harness.io import store
+from harness.io import csv_files, store
 from harness.model import ALL_MEMBERS, NS, Lateness, Witness
-from harness.report import results as report
+from harness.oracle import results
 from harness.report.html import run as html_report
 from tests.unit.test_report import DUE, DUPLICATED, PASSING, FakeCheck, delivery, source
 
@@ -42,7 +42,7 @@ def run_dir(
     deliveries: int = 12,
     load: bool = False,
 ) -> Path:
-    doc = report.results_document(
+    doc = results.results_document(
         FakeCheck(tuple(sources) or (PASSING, DUPLICATED, MISSED), verdict, ("ledger complete",)),
         dapr={"daprd": "1.18.2", "scheduler": "1.18.2"},
         scenario={"name": "kill-daprd-mid-handler", "hash": "abc123"},
@@ -50,7 +50,7 @@ def run_dir(
         timings={"cluster_ready_s": 3.6},
         faults=list(faults),
     )
-    report.write_results(tmp_path, doc)
+    store.write_results(tmp_path, doc)
     ds = [delivery(i % 3, i * 10.0, name=f"load-{i % 50}-{i % 49}" if load else "tick-job") for i in range(deliveries)]
     store.write_json(
         tmp_path / store.HISTORY,
@@ -219,12 +219,12 @@ def test_a_narrow_log_lateness_axis_gets_more_than_one_tick(tmp_path: Path) -> N
 def test_lateness_csv_round_trips_and_the_page_draws_the_whole_distribution(tmp_path: Path) -> None:
     samples = tuple((DUE + k * NS, delivery(k % 3, k * 1000.0 + 2.5 + k)) for k in range(5))
     stalled = replace(PASSING, name="ok-job", lateness_samples=samples)
-    path = report.write_lateness_csv(tmp_path, [stalled, DUPLICATED])
+    path = csv_files.write_lateness_csv(tmp_path, [stalled, DUPLICATED])
     assert path.read_text().splitlines()[:2] == [
         "source,name,due_ns,delivery_id,replica,received_ns,late_ms",
         f"jobs,ok-job,{DUE},d-tick-job-0-2.5,0,{DUE + 2_500_000},2.500",
     ]
-    assert report.read_lateness_csv(tmp_path) == {"jobs:ok-job": [2.5, 3.5, 4.5, 5.5, 6.5]}
+    assert csv_files.read_lateness_csv(tmp_path) == {"jobs:ok-job": [2.5, 3.5, 4.5, 5.5, 6.5]}
     page = html_report.write_report_html(run_dir(tmp_path, stalled, DUPLICATED)).read_text()
     rest = without_library(page)
     assert 'id="lateness-distribution"' in rest and "jobs:ok-job (5)" in rest
@@ -241,7 +241,7 @@ def test_a_cut_off_delivery_is_marked_apart_and_a_busy_fault_names_its_delivery(
     directory = run_dir(tmp_path, faults=(busy,), deliveries=3)
     history = store.read_json(directory / store.HISTORY)
     history["deliveries"][1]["status"] = None  # its app died mid-handler: an arrival, no answer
-    doc = store.read_json(directory / report.RESULTS_JSON)
+    doc = store.read_json(directory / store.RESULTS)
     fig = html_report.timeline_figure(doc, history)
     (trace,) = [t for t in fig.data if str(t.name).startswith("jobs:tick-job")]
     assert trace.name == "jobs:tick-job (3 recorded, 1 cut off)"

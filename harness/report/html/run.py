@@ -25,12 +25,11 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from harness.io import store
-from harness.model import ALL_MEMBERS
+from harness.io import csv_files, store
+from harness.model import ALL_MEMBERS, LOAD_PREFIX
 from harness.oracle import crosscheck as dm
-from harness.oracle import upgrade
-from harness.report import results as report
-from harness.run import fanout
+from harness.oracle import results, upgrade
+from harness.report import words
 
 if TYPE_CHECKING:
     from harness.oracle.compare import Comparison, VersionPair
@@ -99,24 +98,24 @@ def verdict_table_html(doc: Mapping[str, Any]) -> str:
     """summary.md's table: one row per shown source (a load run's jobs folded), the verdict coloured."""
     head = "".join(
         f'<th class="{"l" if c in ("source", "name", "policy", "verdict") else ""}">{esc(c)}</th>'
-        for c in report.COLUMNS
+        for c in words.COLUMNS
     )
     rows = []
-    for src in report.shown_sources(doc):
-        cells = report.table_row(src)
+    for src in results.shown_sources(doc):
+        cells = words.table_row(src)
         tds = [f'<td class="l">{esc(c)}</td>' for c in cells[:2]]
         tds += [f"<td>{esc(c)}</td>" for c in cells[2:-2]]
         tds += [f'<td class="l">{esc(cells[-2])}</td>', f'<td class="l verdict {esc(cells[-1])}">{esc(cells[-1])}</td>']
         rows.append("<tr>" + "".join(tds) + "</tr>")
     if not rows:
-        rows.append(f'<tr><td class="l" colspan="{len(report.COLUMNS)}">no source</td></tr>')
+        rows.append(f'<tr><td class="l" colspan="{len(words.COLUMNS)}">no source</td></tr>')
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def short_label(src: Mapping[str, Any]) -> str:
     """A source's label for chart axes: ``jobs:name``; the load aggregate as ``jobs:load-* (N jobs)``."""
     name = str(src["name"])
-    if name.startswith(report.LOAD_PREFIX + "* ("):
+    if name.startswith(LOAD_PREFIX + "* ("):
         name = name.split(":", 1)[0] + ")"
     return f"{src['source']}:{name}"
 
@@ -131,7 +130,7 @@ def write_report_html(run_dir: Path) -> Path:
     history: Mapping[str, Any] = store.read_json(history_path) if history_path.is_file() else {}
     path = run_dir / REPORT_HTML
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render_report(doc, history, report.read_lateness_csv(run_dir)))
+    tmp.write_text(render_report(doc, history, csv_files.read_lateness_csv(run_dir)))
     tmp.replace(path)
     return path
 
@@ -182,14 +181,14 @@ def render_report(
 def _header(doc: Mapping[str, Any], history: Mapping[str, Any]) -> str:
     sc, dapr = doc["scenario"], doc["dapr"]
     start, end = history.get("observe_start_ns"), history.get("observe_end_ns")
-    when = f"{report.utc(start)} → {report.utc(end)} (observation)" if start else "-"
+    when = f"{words.utc(start)} → {words.utc(end)} (observation)" if start else "-"
     host = ", ".join(f"{k} {v}" for k, v in doc["host"].items()) or "-"
     timings = ", ".join(f"{k} {v}" for k, v in doc["timings"].items()) or "-"
-    faults = "".join(f"<li>fault #{i}: {esc(report.fault_line(f))}</li>" for i, f in enumerate(doc["faults"]))
+    faults = "".join(f"<li>fault #{i}: {esc(words.fault_line(f))}</li>" for i, f in enumerate(doc["faults"]))
     return (
         f"<h1>onceonly: {esc(sc['name'])} {verdict_badge(doc['verdict'])}</h1>\n"
         '<div class="meta">'
-        f"<div>Dapr: <b>{esc(report.dapr_line(dapr))}</b></div>"
+        f"<div>Dapr: <b>{esc(words.dapr_line(dapr))}</b></div>"
         f"<div>scenario: {esc(sc['name'])} (hash <code>{esc(sc['hash'])}</code>)</div>"
         f"<div>when: {esc(when)}</div><div>host: {esc(host)}</div><div>timings: {esc(timings)}</div>"
         f"<div>fault windows: {'none' if not faults else ''}</div>"
@@ -205,9 +204,9 @@ def _ms(ns: int) -> int:
 
 def fault_label(i: int, f: Mapping[str, Any]) -> str:
     """The short label of a shaded fault window: ``fault #0 kill daprd, replica 2``; what the target is, is said
-    the way ``report.fault_line`` says it (a network fault on every member's link: ``all schedulers``); a ``busy``
+    the way ``words.fault_line`` says it (a network fault on every member's link: ``all schedulers``); a ``busy``
     target's adds the delivery in flight when it struck: ``…, replica 2, in flight: delivery 9f1c… (jobs j)``."""
-    held = report.in_flight_words(f)
+    held = words.in_flight_words(f)
     return _fault_label(i, f) + (f", in flight: {held}" if held else "")
 
 
@@ -254,12 +253,12 @@ def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Fi
     groups: dict[str, list[Mapping[str, Any]]] = collections.defaultdict(list)
     names = [f"{s['source']}:{s['name']}" for s in doc["sources"] if not str(s["name"]).startswith("load-")]
     named = set(names[:NAMED_TRACES])
-    owner = fanout.owners(doc["sources"])  # a fan-out's members share its trace
+    owner = results.fanout_owners(doc["sources"])  # a fan-out's members share its trace
     for d in deliveries:
         name = owner.get(d["name"], d["name"]) if d["source"] == "jobs" else d["name"]
         label = f"{d['source']}:{name}"
         if label not in named:
-            label = "jobs:load-*" if str(d["name"]).startswith(report.LOAD_PREFIX) else "other sources"
+            label = "jobs:load-*" if str(d["name"]).startswith(LOAD_PREFIX) else "other sources"
         groups[label].append(d)
     order = [n for n in names if n in groups] + [n for n in ("jobs:load-*", "other sources") if n in groups]
     fig = go.Figure()
@@ -296,7 +295,7 @@ def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Fi
                 m = marks["missed"]
                 m["x"].append(_ms(int(w["due_ns"])))
                 m["y"].append(-1)
-                m["text"].append(note + f"<br>due {report.utc(int(w['due_ns']))}")
+                m["text"].append(note + f"<br>due {words.utc(int(w['due_ns']))}")
                 shown += 1
             for d in w["deliveries"]:
                 m = marks[kind]
@@ -368,13 +367,13 @@ def _bar_colours(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def per_occurrence_figure(doc: Mapping[str, Any]) -> go.Figure:
-    rows = report.unique_sources(report.shown_sources(doc))
+    rows = results.unique_sources(results.shown_sources(doc))
     fig = go.Figure(
         go.Bar(
             x=[short_label(s) for s in rows],
             y=[s["deliveries_per_occurrence"] for s in rows],
             marker_color=_bar_colours(rows),
-            text=[report.table_row(s)[5] for s in rows],
+            text=[words.table_row(s)[5] for s in rows],
             customdata=[[s["deliveries"], s["occurrences"], s["verdict"]] for s in rows],
             hovertemplate="%{x}<br>%{customdata[0]} deliveries / %{customdata[1]} occurrences = %{y}"
             "<br>verdict %{customdata[2]}<extra></extra>",
@@ -395,7 +394,7 @@ PERCENTILES = ("p50", "p95", "p99", "max")
 
 
 def lateness_figure(doc: Mapping[str, Any]) -> go.Figure:
-    rows = report.unique_sources(report.shown_sources(doc))
+    rows = results.unique_sources(results.shown_sources(doc))
     fig = go.Figure()
     values = []
     for i, p in enumerate(PERCENTILES):
@@ -466,7 +465,7 @@ def bar_value(ms: float | None) -> str:
 
 def _load_lateness(doc: Mapping[str, Any]) -> list[str]:
     """For a load run: how the jobs' own p50 and p99 are distributed (an ECDF over jobs, from results.json)."""
-    load = [s for s in doc["sources"] if str(s["name"]).startswith(report.LOAD_PREFIX)]
+    load = [s for s in doc["sources"] if str(s["name"]).startswith(LOAD_PREFIX)]
     if len(load) <= 1:
         return []
     fig = go.Figure()
@@ -500,12 +499,12 @@ def _load_lateness(doc: Mapping[str, Any]) -> list[str]:
 def lateness_curves(doc: Mapping[str, Any], lateness: Mapping[str, list[float]]) -> dict[str, list[float]]:
     """``source:name`` -> its sorted lateness samples (ms) for every shown source; the load's jobs as one key."""
     curves: dict[str, list[float]] = {}
-    for src in report.unique_sources(report.shown_sources(doc)):
-        if str(src["name"]).startswith(report.LOAD_PREFIX):
-            key = f"jobs:{report.LOAD_PREFIX}*"
-            values = [v for k, vs in lateness.items() if k.startswith(f"jobs:{report.LOAD_PREFIX}") for v in vs]
+    for src in results.unique_sources(results.shown_sources(doc)):
+        if str(src["name"]).startswith(LOAD_PREFIX):
+            key = f"jobs:{LOAD_PREFIX}*"
+            values = [v for k, vs in lateness.items() if k.startswith(f"jobs:{LOAD_PREFIX}") for v in vs]
         else:
-            key = report.source_label(src)
+            key = results.source_label(src)
             values = list(lateness.get(key, []))
         if values and key not in curves:
             curves[key] = sorted(values)
@@ -565,14 +564,14 @@ def _lateness_distribution(doc: Mapping[str, Any], lateness: Mapping[str, list[f
 
 
 def spread_figure(doc: Mapping[str, Any]) -> go.Figure:
-    rows = report.unique_sources(report.shown_sources(doc))
-    load = [s for s in doc["sources"] if str(s["name"]).startswith(report.LOAD_PREFIX)]
+    rows = results.unique_sources(results.shown_sources(doc))
+    load = [s for s in doc["sources"] if str(s["name"]).startswith(LOAD_PREFIX)]
     load_spread: collections.Counter[str] = collections.Counter()
     for s in load:
         load_spread.update({k: int(v) for k, v in s["per_replica"].items()})
 
     def spread(s: Mapping[str, Any]) -> Mapping[str, int]:
-        return s["per_replica"] or (load_spread if str(s["name"]).startswith(report.LOAD_PREFIX + "* (") else {})
+        return s["per_replica"] or (load_spread if str(s["name"]).startswith(LOAD_PREFIX + "* (") else {})
 
     replicas = sorted({k for s in rows for k in spread(s)}, key=int)
     fig = go.Figure()
@@ -592,27 +591,25 @@ def spread_figure(doc: Mapping[str, Any]) -> go.Figure:
 
 def _witnesses(doc: Mapping[str, Any]) -> str:
     anomalous = [
-        s for s in doc["sources"] if s["verdict"] == "fail" or s["witnesses"] or any(s[k] for k in report.ANOMALIES)
+        s for s in doc["sources"] if s["verdict"] == "fail" or s["witnesses"] or any(s[k] for k in results.ANOMALIES)
     ]
     if not anomalous:
         return "<p>None: no duplicate, missed, early or spurious delivery.</p>"
     parts = []
-    for src in anomalous[: report.SOURCES_SHOWN]:
-        counts = ", ".join(f"{k}={src[k]}" for k in (*report.ANOMALIES, "retries") if src[k]) or "no anomaly counted"
+    for src in anomalous[: words.SOURCES_SHOWN]:
+        counts = ", ".join(f"{k}={src[k]}" for k in (*results.ANOMALIES, "retries") if src[k]) or "no anomaly counted"
         shown = src["witnesses"][:WITNESSES_SHOWN]
-        items = "".join(
-            f"<li>{esc(report.witness_line(w) + report.fault_context(w, doc['faults']))}</li>" for w in shown
-        )
+        items = "".join(f"<li>{esc(words.witness_line(w) + words.fault_context(w, doc['faults']))}</li>" for w in shown)
         more = len(src["witnesses"]) - len(shown)
         if more:
             items += f"<li>… and {more} more witness(es) in results.json</li>"
         parts.append(
-            f"<h3>{esc(report.source_label(src))} ({esc(src['policy'])}, "
+            f"<h3>{esc(results.source_label(src))} ({esc(src['policy'])}, "
             f'<span class="{esc(src["verdict"])}">{esc(src["verdict"])}</span>): {esc(counts)}</h3>'
             f"<ul>{items or '<li>no witness</li>'}</ul>"
         )
-    if len(anomalous) > report.SOURCES_SHOWN:
-        parts.append(f"<p>… and {len(anomalous) - report.SOURCES_SHOWN} more source(s) with anomalies.</p>")
+    if len(anomalous) > words.SOURCES_SHOWN:
+        parts.append(f"<p>… and {len(anomalous) - words.SOURCES_SHOWN} more source(s) with anomalies.</p>")
     return "\n".join(parts)
 
 
@@ -645,10 +642,10 @@ def _dapr_metrics(doc: Mapping[str, Any]) -> list[str]:
     check = doc.get("dapr_metrics")
     if check is None:
         return []
-    head = "".join(f'<th class="l">{esc(c)}</th>' for c in report.DAPR_METRICS_COLUMNS)
+    head = "".join(f'<th class="l">{esc(c)}</th>' for c in words.DAPR_METRICS_COLUMNS)
     rows = []
     for r in check["rows"]:
-        cells = report.dapr_metrics_cells(r)
+        cells = words.dapr_metrics_cells(r)
         status = {"agree": "pass", "disagree": "fail"}.get(r["status"], "unknown")
         tds = [f'<td class="l">{esc(c)}</td>' for c in cells[:2]]
         tds += [f"<td>{esc(c)}</td>" for c in cells[2:4]]
@@ -663,8 +660,8 @@ def _dapr_metrics(doc: Mapping[str, Any]) -> list[str]:
 
 
 def _notes(doc: Mapping[str, Any]) -> str:
-    rows = report.unique_sources(report.shown_sources(doc))
-    notes = list(doc["notes"]) + [f"{report.source_label(s)}: {n}" for s in rows for n in s["notes"]]
+    rows = results.unique_sources(results.shown_sources(doc))
+    notes = list(doc["notes"]) + [f"{results.source_label(s)}: {n}" for s in rows for n in s["notes"]]
     return "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>" if notes else "<p>None.</p>"
 
 
@@ -771,7 +768,7 @@ def comparison_sections(
         sc, dapr = doc["scenario"], doc["dapr"]
         return (
             f"<div><h2>{esc(title)}: {esc(sc['name'])} {verdict_badge(doc['verdict'])}</h2>"
-            f'<div class="meta">{esc(where)}<br>{esc(report.dapr_line(dapr))}, '
+            f'<div class="meta">{esc(where)}<br>{esc(words.dapr_line(dapr))}, '
             f"hash <code>{esc(sc['hash'])}</code></div>{verdict_table_html(doc)}</div>"
         )
 
@@ -821,7 +818,7 @@ def _lateness_old_new(
     comparison: Comparison, old_doc: Mapping[str, Any], new_doc: Mapping[str, Any], chart_id: str
 ) -> list[str]:
     """Both runs' whole lateness distributions on one chart (old dotted), when both run dirs have lateness.csv."""
-    found = [report.read_lateness_csv(Path(d)) if d else None for d in (comparison.old_dir, comparison.new_dir)]
+    found = [csv_files.read_lateness_csv(Path(d)) if d else None for d in (comparison.old_dir, comparison.new_dir)]
     if found[0] is None or found[1] is None:
         return []
     sides = [("old", lateness_curves(old_doc, found[0])), ("new", lateness_curves(new_doc, found[1]))]
