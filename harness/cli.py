@@ -562,7 +562,7 @@ def compare(
 
 def _compare_runs(old_run: Path, new_run: Path, lateness: tuple[float, float], target: Path) -> NoReturn:
     from harness.oracle import compare as comparing
-    from harness.report.html.run import write_comparison_html
+    from harness.report.html.compare import write_comparison_html
 
     old_doc, new_doc = _results_of(old_run), _results_of(new_run)
     result = comparing.compare(
@@ -642,7 +642,7 @@ def _dapr_arg(value: str) -> tuple[str | None, Path | None]:
 def _compare_versions(target_file: Path, old: str, new: str, lateness: tuple[float, float], target: Path) -> NoReturn:
     from harness.io import store
     from harness.oracle import compare as comparing
-    from harness.report.html.run import write_versions_html
+    from harness.report.html.compare import write_versions_html
     from harness.run import runner
 
     cases = _compare_cases(target_file)  # every scenario validated before anything is built or started

@@ -182,7 +182,7 @@ def test_cli_compare_bad_input_exits_3_naming_the_missing_file(
 
 def test_a_version_comparison_document_and_page_hold_every_scenario(tmp_path: Path) -> None:
     from harness.oracle.compare import VersionPair, versions_document
-    from harness.report.html.run import write_versions_html
+    from harness.report.html.compare import write_versions_html
 
     worse = doc()
     worse["sources"][0]["missed"] = 2
