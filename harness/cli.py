@@ -354,7 +354,7 @@ def _run(
     need_load: bool = False,
 ) -> None:
     from harness.io import store
-    from harness.report.results import action_lines, dapr_metrics_lines, verdict_table
+    from harness.report.terminal import action_lines, dapr_metrics_lines, verdict_table
     from harness.run import runner
 
     sc = load(scenario_path, overrides)  # bad input: exit 3, nothing started
@@ -458,7 +458,7 @@ def demo(version: RunVersionOpt = None, bin_dir: BinDirOpt = None, reports: Repo
 def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory.")]) -> None:
     """Re-judge a finished run offline (no services) and reproduce its results.json."""
     from harness.io import store
-    from harness.report.results import action_lines, dapr_metrics_lines, verdict_table
+    from harness.report.terminal import action_lines, dapr_metrics_lines, verdict_table
     from harness.run import runner
 
     if not (run_dir / store.HISTORY).is_file():
@@ -563,7 +563,7 @@ def compare(
 
 def _compare_runs(old_run: Path, new_run: Path, lateness: tuple[float, float], target: Path) -> NoReturn:
     from harness.oracle import compare as comparing
-    from harness.report.html.run import write_comparison_html
+    from harness.report.html.compare import write_comparison_html
 
     old_doc, new_doc = _results_of(old_run), _results_of(new_run)
     result = comparing.compare(
@@ -643,7 +643,7 @@ def _dapr_arg(value: str) -> tuple[str | None, Path | None]:
 def _compare_versions(target_file: Path, old: str, new: str, lateness: tuple[float, float], target: Path) -> NoReturn:
     from harness.io import store
     from harness.oracle import compare as comparing
-    from harness.report.html.run import write_versions_html
+    from harness.report.html.compare import write_versions_html
     from harness.run import runner
 
     cases = _compare_cases(target_file)  # every scenario validated before anything is built or started

@@ -19,6 +19,12 @@ Verdict = Literal["pass", "fail", "unknown"]
 VERDICT_RANK: dict[Verdict, int] = {"pass": 0, "unknown": 1, "fail": 2}  # worse is higher; unknown is not pass
 LOAD_PREFIX = "load-"  # the name of every job the load creates starts with it (harness.load.workload)
 ALL_MEMBERS = -1  # a network fault's target when it cuts the links to every scheduler member (harness.nemesis)
+FANOUT_WIDTH = 3  # digits in a fan-out member's name (harness.scenario.schema.FanOutSpec)
+
+
+def fanout_member_names(name: str, count: int) -> list[str]:
+    """The members of fan-out ``name``: ``name-000``, ``name-001``, ... (zero-padded, so they sort in due order)."""
+    return [f"{name}-{k:0{FANOUT_WIDTH}d}" for k in range(count)]
 
 
 class Capability(StrEnum):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from harness.model import Delivery, Operation, ReplicaWindow
 HISTORY = "history.json"
 RUN_INFO = "run.json"
 RESULTS = "results.json"
+DAPR_METRICS = "dapr_metrics.json"
 
 
 def new_run_dir(root: Path, scenario_name: str, scenario_hash: str) -> Path:
@@ -88,6 +90,20 @@ def save_history(
     )
 
 
+def write_text(path: Path, text: str) -> None:
+    """Writes ``path`` whole or not at all (a temporary file, then a rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def write_results(run_dir: Path, doc: Mapping[str, Any]) -> Path:
+    """``results.json`` (stage 2): the document ``harness.oracle.results.results_document`` built."""
+    path = run_dir / RESULTS
+    write_text(path, json.dumps(doc, indent=2) + "\n")
+    return path
+
+
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
@@ -103,3 +119,19 @@ def load_history(run_dir: Path) -> dict[str, Any]:
         (e["source"], e["name"]): {"naive": e["naive"], "idempotent": e["idempotent"]} for e in data["side_effects"]
     }
     return data
+
+
+def write_dapr_metrics(run_dir: Path, processes: Sequence[Mapping[str, Any]], comparison: Mapping[str, Any]) -> Path:
+    """``dapr_metrics.json``: the scraped samples per process, and the comparison as made when the run ended."""
+    path = run_dir / DAPR_METRICS
+    write_json(path, {"processes": list(processes), "comparison": dict(comparison)})
+    return path
+
+
+def load_dapr_metrics(run_dir: Path) -> list[dict[str, Any]] | None:
+    """The scraped processes of a run dir, or None for a run made before the cross-check existed."""
+    path = run_dir / DAPR_METRICS
+    if not path.is_file():
+        return None
+    data: dict[str, Any] = read_json(path)
+    return list(data["processes"])

@@ -2,7 +2,7 @@
 
 ``compare`` is pure (two results.json documents in, a ``Comparison`` out). Sources are matched by
 ``source:name``; a load run's ``load-*`` jobs are always folded into one row, ``jobs:load-*`` (their names differ
-from run to run, so only the aggregate can be compared; ``harness.report.results.load_aggregate``).
+from run to run, so only the aggregate can be compared; ``harness.oracle.results.load_aggregate``).
 
 A regression is: more duplicates, missed, early or spurious deliveries; a worse verdict (pass < unknown < fail,
 for each source and for the run); lateness p99 worse by more than ``lateness_threshold_pct`` percent *and* by
@@ -17,15 +17,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.model import rank
-from harness.report import results as report
+from harness.model import LOAD_PREFIX, rank
+from harness.oracle import results
 
 LATENESS_FLOOR_MS = 5.0
 LATENESS_CAVEAT = (
     "Each side is one run: p99 over a few dozen deliveries is close to their maximum, so repeat a comparison "
     "before believing a lateness regression (counts of duplicates and missed are steadier)."
 )
-LOAD_KEY = f"jobs:{report.LOAD_PREFIX}*"
+LOAD_KEY = f"jobs:{LOAD_PREFIX}*"
 # Every results.json figure of a source, as named in comparison.json (lateness_* from lateness_ms, side_effects_*).
 FIGURES: tuple[str, ...] = (
     "occurrences",
@@ -146,12 +146,12 @@ def versions_document(
 
 def comparable_sources(doc: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     """``source:name`` → results.json source; every ``load-*`` job folded into one ``LOAD_KEY`` row, however many
-    (``report.shown_sources`` folds only past 10, but load job names never match across runs). An anomalous load job
+    (``results.shown_sources`` folds only past 10, but load job names never match across runs). An anomalous load job
     is in the aggregate's counts, not a row of its own."""
-    load = [s for s in doc["sources"] if s["source"] == "jobs" and str(s["name"]).startswith(report.LOAD_PREFIX)]
-    out: dict[str, Mapping[str, Any]] = {report.source_label(s): s for s in doc["sources"] if s not in load}
+    load = [s for s in doc["sources"] if s["source"] == "jobs" and str(s["name"]).startswith(LOAD_PREFIX)]
+    out: dict[str, Mapping[str, Any]] = {results.source_label(s): s for s in doc["sources"] if s not in load}
     if load:
-        out[LOAD_KEY] = report.load_aggregate(load)
+        out[LOAD_KEY] = results.load_aggregate(load)
     return out
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from harness.io.jobs_client import JobsClient
 from harness.load.workload import plan_from_body
 from harness.model import NS, JobPlan, Operation
-from harness.scenario.schema import FanOutSpec, JobSource, Scenario, fanout_member_names, format_duration, timedelta_ns
+from harness.scenario.schema import FanOutSpec, JobSource, Scenario, format_duration, timedelta_ns
 
 __all__ = [
     "create",
@@ -35,7 +35,6 @@ __all__ = [
     "job_plans",
     "member_names",
     "member_plans",
-    "owners",
     "rfc3339",
     "spec_of",
 ]
@@ -142,16 +141,6 @@ def fold_upgrade(section: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
             counts[key] = counts.get(key, 0) + n
         phase["deliveries"] = dict(sorted(counts.items()))
     return section
-
-
-def owners(sources: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """member job name -> its fan-out source's name, from results.json sources (their ``fanout`` fields)."""
-    out = {}
-    for src in sources:
-        fan = src.get("fanout")
-        if src.get("source") == "jobs" and isinstance(fan, Mapping):
-            out.update(dict.fromkeys(fanout_member_names(str(src["name"]), int(fan["count"])), str(src["name"])))
-    return out
 
 
 def spec_of(source: JobSource) -> FanOutSpec:

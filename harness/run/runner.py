@@ -29,17 +29,21 @@ from harness.cluster.local.backend import LocalBackend
 from harness.errors import InputError
 from harness.faults.registry import kind_of
 from harness.io import store
+from harness.io.csv_files import write_lateness_csv, write_ledger_csv
 from harness.io.jobs_client import JobsClient
 from harness.io.ledger import Ledger, ledger_gaps
 from harness.load.process import start_load, stop_load
 from harness.load.workload import load_plans
 from harness.model import BindingPlan, JobPlan, ReplicaWindow, version_tuple
 from harness.nemesis import FaultHandle, Nemesis, needs, run_timeline
+from harness.oracle import crosscheck
 from harness.oracle.check import CheckInput, CheckResult, check
 from harness.oracle.claims import ActionClaim
+from harness.oracle.results import results_document
 from harness.oracle.upgrade import accounting as upgrade_accounting
-from harness.report import results as report
 from harness.report.html import run as html_report
+from harness.report.junit import write_junit
+from harness.report.summary import write_summary_md
 from harness.run import fanout
 from harness.run.actions import run_actions, schedule_kwargs
 from harness.run.fanout_fold import fold
@@ -310,7 +314,7 @@ def execute(
         ledger_stats=ledger_stats,
         actions=actions,
     )
-    report.write_ledger_csv(run_dir, deliveries, operations)
+    write_ledger_csv(run_dir, deliveries, operations)
     store.write_json(
         run_dir / store.RUN_INFO,
         {
@@ -330,17 +334,17 @@ def execute(
             },
         },
     )
-    dapr_metrics.write(
+    store.write_dapr_metrics(
         run_dir,
         scraped,
-        dapr_metrics.cross_check(
+        crosscheck.cross_check(
             scraped,
             deliveries,
             operations,
             [h.window() for h in handles],
             daprd_version=bins.daprd_version,
             scheduler_version=bins.scheduler_version,
-            margin_ns=dapr_metrics.in_flight_margin_ns(behaviour.delay_ms),
+            margin_ns=crosscheck.in_flight_margin_ns(behaviour.delay_ms),
         ),
     )
     outcome = judge(run_dir, scenario)
@@ -379,8 +383,8 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
     result = fold(result, scenario, history["operations"], plans)  # one row per fan-out source
     dapr = {k: info["dapr"][k] for k in ("daprd", "scheduler", "upgrade_to") if k in info["dapr"]}
     faults = info.get("faults", [])
-    scraped = dapr_metrics.load(run_dir)  # None for a run made before onceonly read Dapr's metrics
-    doc = report.results_document(
+    scraped = store.load_dapr_metrics(run_dir)  # None for a run made before onceonly read Dapr's metrics
+    doc = results_document(
         result,
         dapr=dapr,
         scenario=info["scenario"],
@@ -389,14 +393,14 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
         faults=faults,
         dapr_metrics=None
         if scraped is None
-        else dapr_metrics.cross_check(
+        else crosscheck.cross_check(
             scraped,
             history["deliveries"],
             history["operations"],
             faults,
             daprd_version=info["dapr"]["daprd"],
             scheduler_version=info["dapr"]["scheduler"],
-            margin_ns=dapr_metrics.in_flight_margin_ns(behaviour_of(scenario).delay_ms),
+            margin_ns=crosscheck.in_flight_margin_ns(behaviour_of(scenario).delay_ms),
         ),
         fanouts=fanout.describe(scenario),
     )
@@ -411,10 +415,10 @@ def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
     )
     if upgraded is not None:
         doc["upgrade"] = fanout.fold_upgrade(upgraded, scenario)
-    report.write_results(run_dir, doc)
-    report.write_lateness_csv(run_dir, result.sources)
-    report.write_summary_md(run_dir, doc)
-    report.write_junit(run_dir, doc, suite_name=scenario.name)
+    store.write_results(run_dir, doc)
+    write_lateness_csv(run_dir, result.sources)
+    write_summary_md(run_dir, doc)
+    write_junit(run_dir, doc, suite_name=scenario.name)
     html_report.write_report_html(run_dir)
     return RunOutcome(run_dir, doc, result)
 

@@ -50,7 +50,7 @@ from pydantic import (
 from harness.errors import InputError
 from harness.faults.kind import FaultKind
 from harness.faults.registry import kind_of, names
-from harness.model import NS, BindingPlan, FailurePolicy, JobPlan, Policy
+from harness.model import FANOUT_WIDTH, NS, BindingPlan, FailurePolicy, JobPlan, Policy, fanout_member_names
 from harness.oracle.ticks import ScheduleError, parse_due_time, parse_go_duration, validate_job, validate_schedule
 from target_app.settings import SideEffect
 from toolchain.versions import SUPPORTED
@@ -285,14 +285,8 @@ class FailurePolicySpec(_Section):
 
 
 FANOUT_MAX = 1000  # members of one fan-out; their names carry FANOUT_WIDTH digits
-FANOUT_WIDTH = 3
 FANOUT_CREATE_NS = 4_000_000  # creating a job takes about this long at least (~260 schedule calls/s, README)
 FANOUT_END_MARGIN = timedelta(seconds=2)  # the last member is due at least this long before observe.duration ends
-
-
-def fanout_member_names(name: str, count: int) -> list[str]:
-    """The members of fan-out ``name``: ``name-000``, ``name-001``, ... (zero-padded, so they sort in due order)."""
-    return [f"{name}-{k:0{FANOUT_WIDTH}d}" for k in range(count)]
 
 
 class FanOutSpec(_Section):

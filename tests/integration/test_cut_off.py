@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.io import store
+from harness.io import csv_files, store
 from harness.io.ledger import ledger_gaps
-from harness.report import results as report
 from tests.integration.test_headline import onceonly
 from toolchain.binaries import Binaries
 
@@ -31,7 +30,7 @@ def test_a_busy_kill_mid_handler_is_a_cut_off_delivery_and_a_duplicate(dapr_bins
     assert in_flight is not None and (in_flight["source"], in_flight["name"]) == ("jobs", "tick-job"), fault
 
     # the ledger: that delivery arrived on the killed replica and was never answered
-    deliveries, _ = report.read_ledger_csv(run_dir)
+    deliveries, _ = csv_files.read_ledger_csv(run_dir)
     by_id = {d.delivery_id: d for d in deliveries}
     cut = by_id[in_flight["delivery_id"]]
     assert (cut.replica, cut.status, cut.answered_ns, cut.effects) == (victim, None, None, ()), cut

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.cluster import metrics as dapr_metrics
 from harness.io import store
 from harness.model import version_tuple
+from harness.oracle import crosscheck
 from tests.integration.test_headline import onceonly
 from toolchain.binaries import Binaries
 
@@ -38,8 +38,8 @@ def test_dapr_counts_every_trigger_and_delivery_the_ledger_has(dapr_bins: Binari
     proc = onceonly("run", str(scenario), "--reports", str(tmp_path / "r"), bins=dapr_bins)
     output = proc.stdout + proc.stderr
     (run_dir,) = list((tmp_path / "r").glob("dapr-metrics-crosscheck/*"))
-    assert (run_dir / dapr_metrics.FILE).is_file(), output
-    scraped = dapr_metrics.load(run_dir)
+    assert (run_dir / store.DAPR_METRICS).is_file(), output
+    scraped = store.load_dapr_metrics(run_dir)
     assert scraped is not None
     assert sorted(p["process"] for p in scraped) == ["daprd-0", "daprd-1", "daprd-2", "scheduler-0"]
     assert all(p["error"] is None and p["samples"] for p in scraped), scraped
@@ -48,7 +48,7 @@ def test_dapr_counts_every_trigger_and_delivery_the_ledger_has(dapr_bins: Binari
     check = results["dapr_metrics"]
     rows = {(r["process"], r["figure"]): r for r in check["rows"]}
     triggered = rows[("scheduler", "job triggers done (app answered 2xx or 404)")]
-    # the ledger's side, counted here from history.json independently of harness.cluster.metrics
+    # the ledger's side, counted here from history.json independently of harness.oracle.crosscheck
     history = store.load_history(run_dir)
     done = [d for d in history["deliveries"] if d.source == "jobs" and 200 <= d.status < 300]
     assert triggered["ledger"] == len(done) >= 15, triggered
@@ -71,14 +71,14 @@ def test_dapr_counts_every_trigger_and_delivery_the_ledger_has(dapr_bins: Binari
 
     # The comparison can fail: one delivery fewer in the ledger and the same real counters disagree.
     fewer = [d for d in history["deliveries"] if d.delivery_id != done[0].delivery_id]
-    again = dapr_metrics.cross_check(
+    again = crosscheck.cross_check(
         scraped,
         fewer,
         history["operations"],
         [],
         daprd_version=dapr_bins.daprd_version,
         scheduler_version=dapr_bins.scheduler_version,
-        margin_ns=dapr_metrics.in_flight_margin_ns(0),
+        margin_ns=crosscheck.in_flight_margin_ns(0),
     )
     broken = {(r["process"], r["figure"]) for r in again["rows"] if r["status"] == "disagree"}
     assert ("scheduler", "job triggers done (app answered 2xx or 404)") in broken

@@ -11,9 +11,9 @@ import pytest
 from rich.console import Console
 
 from harness import cli
+from harness.io import csv_files, store
 from harness.model import Lateness
 from harness.oracle.compare import LOAD_KEY, compare, show
-from harness.report import results as report
 from tests.unit.test_report import document, source
 
 
@@ -129,7 +129,7 @@ def run(argv: list[str]) -> int:
 
 def run_dir(path: Path, d: dict[str, Any]) -> Path:
     path.mkdir()
-    report.write_results(path, d)
+    store.write_results(path, d)
     return path
 
 
@@ -182,7 +182,7 @@ def test_cli_compare_bad_input_exits_3_naming_the_missing_file(
 
 def test_a_version_comparison_document_and_page_hold_every_scenario(tmp_path: Path) -> None:
     from harness.oracle.compare import VersionPair, versions_document
-    from harness.report.html.run import write_versions_html
+    from harness.report.html.compare import write_versions_html
 
     worse = doc()
     worse["sources"][0]["missed"] = 2
@@ -261,7 +261,7 @@ def test_the_comparison_page_overlays_both_lateness_distributions_when_both_runs
     assert "Lateness distribution, old vs new" not in (tmp_path / "a" / "report.html").read_text()
     for path, late_ms in ((old, 3.0), (new, 900.0)):
         samples = ((DUE, delivery(0, late_ms)),)
-        report.write_lateness_csv(path, [replace(PASSING, lateness_samples=samples)])
+        csv_files.write_lateness_csv(path, [replace(PASSING, lateness_samples=samples)])
     assert run(["compare", str(old), str(new), "--out", str(tmp_path / "b")]) == 0
     page = (tmp_path / "b" / "report.html").read_text()
     assert (

@@ -22,15 +22,17 @@ from rich.console import Console
 from harness.cluster import metrics as dm
 from harness.cluster.base import MetricsTarget
 from harness.cluster.local import inventory
+from harness.io import store
 from harness.io.jobs_client import OpKind
 from harness.model import NS, Delivery, Lateness, Operation, SourceResult
-from harness.report import results as report
+from harness.oracle import crosscheck, results
+from harness.report import summary, terminal
 from harness.report.html import run as html_report
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dapr_metrics"
 T0 = 1_800_000_000 * NS  # the scrape
 EARLY = T0 - 30 * NS  # deliveries well before the scrape (outside the in-flight margin)
-MARGIN = dm.in_flight_margin_ns(0)
+MARGIN = crosscheck.in_flight_margin_ns(0)
 
 
 def text(version: str, process: str) -> str:
@@ -113,7 +115,7 @@ def check(
     processes: list[dict[str, Any]] | None = None,
     ops: list[Operation] | None = None,
 ) -> dict[str, Any]:
-    return dm.cross_check(
+    return crosscheck.cross_check(
         processes if processes is not None else scraped(version),
         ledger(version) if deliveries is None else deliveries,
         operations() if ops is None else ops,
@@ -145,32 +147,39 @@ CRON_BAD = "binding cr deliveries answered otherwise"
 def test_daprd_1_18_2_text_gives_its_job_binding_and_app_request_counters() -> None:
     samples = dm.relevant_samples(text("1.18.2", "daprd-0"))
     by_metric = {(s["metric"], tuple(sorted(s["labels"].items()))): s["value"] for s in samples}
-    assert dm.total(samples, dm.JOB_SUCCESS) == 5
-    assert dm.total(samples, dm.JOB_FAILURE) == 1
-    assert dm.total(samples, dm.INPUT_BINDING, component="cr", success="true") == 11
-    assert dm.total(samples, dm.INPUT_BINDING, component="cr", success="false") == 1
+    assert crosscheck.total(samples, crosscheck.JOB_SUCCESS) == 5
+    assert crosscheck.total(samples, crosscheck.JOB_FAILURE) == 1
+    assert crosscheck.total(samples, crosscheck.INPUT_BINDING, component="cr", success="true") == 11
+    assert crosscheck.total(samples, crosscheck.INPUT_BINDING, component="cr", success="false") == 1
     # daprd's requests to the app: only POSTs to /job/ and /cron/ are kept (not GET /dapr/config)
-    paths = {s["labels"]["path"] for s in samples if s["metric"] == dm.HTTP_CLIENT}
+    paths = {s["labels"]["path"] for s in samples if s["metric"] == crosscheck.HTTP_CLIENT}
     assert paths == {"/job/jx", "/job/jy", "/cron/cr"}
     # histograms (job_latencies, input_binding_latencies) and unrelated families are not samples of interest
-    assert {m for m, _ in by_metric} == {dm.JOB_SUCCESS, dm.JOB_FAILURE, dm.INPUT_BINDING, dm.HTTP_CLIENT}
+    assert {m for m, _ in by_metric} == {
+        crosscheck.JOB_SUCCESS,
+        crosscheck.JOB_FAILURE,
+        crosscheck.INPUT_BINDING,
+        crosscheck.HTTP_CLIENT,
+    }
 
 
 def test_scheduler_text_of_both_versions() -> None:
     new, old = dm.relevant_samples(text("1.18.2", "scheduler-0")), dm.relevant_samples(text("1.16.0", "scheduler-0"))
     for samples in (new, old):
-        assert dm.total(samples, dm.SCHED_CREATED, type="job") == 2
-        assert dm.total(samples, dm.SCHED_TRIGGERED, type="job") == 8
-        assert dm.total(samples, dm.SCHED_FAILED, type="job") == 4
-        assert dm.total(samples, dm.SCHED_UNDELIVERED, type="job") == 0  # never incremented: absent from the text
-    assert dm.total(new, dm.SCHED_DELETED, type="job") == 2
-    assert not [s for s in old if s["metric"] == dm.SCHED_DELETED]  # 1.16.0 has no such counter
+        assert crosscheck.total(samples, crosscheck.SCHED_CREATED, type="job") == 2
+        assert crosscheck.total(samples, crosscheck.SCHED_TRIGGERED, type="job") == 8
+        assert crosscheck.total(samples, crosscheck.SCHED_FAILED, type="job") == 4
+        assert (
+            crosscheck.total(samples, crosscheck.SCHED_UNDELIVERED, type="job") == 0
+        )  # never incremented: absent from the text
+    assert crosscheck.total(new, crosscheck.SCHED_DELETED, type="job") == 2
+    assert not [s for s in old if s["metric"] == crosscheck.SCHED_DELETED]  # 1.16.0 has no such counter
 
 
 def test_daprd_1_16_0_has_no_job_counters_only_app_requests() -> None:
     samples = dm.relevant_samples(text("1.16.0", "daprd-0"))
-    assert not [s for s in samples if s["metric"] in (dm.JOB_SUCCESS, dm.JOB_FAILURE)]
-    jobs = [s for s in samples if s["metric"] == dm.HTTP_CLIENT and s["labels"]["path"].startswith("/job/")]
+    assert not [s for s in samples if s["metric"] in (crosscheck.JOB_SUCCESS, crosscheck.JOB_FAILURE)]
+    jobs = [s for s in samples if s["metric"] == crosscheck.HTTP_CLIENT and s["labels"]["path"].startswith("/job/")]
     assert sum(s["value"] for s in jobs if s["labels"]["status"] == "200") == 3
     assert sum(s["value"] for s in jobs if s["labels"]["status"] == "500") == 3
 
@@ -182,7 +191,7 @@ def test_a_counter_named_without_total_is_still_read() -> None:
         "# HELP dapr_component_job_success_count x\n# TYPE dapr_component_job_success_count counter\n"
         'dapr_component_job_success_count{app_id="a"} 7\n'
     )
-    assert samples == [{"metric": dm.JOB_SUCCESS, "labels": {"app_id": "a"}, "value": 7.0}]
+    assert samples == [{"metric": crosscheck.JOB_SUCCESS, "labels": {"app_id": "a"}, "value": 7.0}]
 
 
 def test_text_that_is_not_prometheus_is_an_error() -> None:
@@ -203,7 +212,7 @@ def test_scrape_reads_every_target_and_says_what_failed() -> None:
     by = {e["process"]: e for e in entries}
     assert by["scheduler-0"]["error"] is None and by["scheduler-0"]["scrape_start_ns"] == T0
     assert by["daprd-1"]["scrape_end_ns"] > by["daprd-1"]["scrape_start_ns"]
-    assert dm.total(by["daprd-1"]["samples"], dm.JOB_FAILURE) == 3
+    assert crosscheck.total(by["daprd-1"]["samples"], crosscheck.JOB_FAILURE) == 3
     assert by["daprd-2"]["error"].startswith("removed by scale") and by["daprd-2"]["samples"] == []
     assert by["daprd-2"]["scrape_start_ns"] is None
     assert by["daprd-3"]["error"] == "ConnectError on http://127.0.0.1:99/metrics"
@@ -233,19 +242,19 @@ def test_a_ledger_that_matches_agrees_figure_by_figure(version: str) -> None:
     if version == "1.16.0":
         assert statuses.pop((SCHED, DELETED)) == "not-comparable"
         assert "no such metric before Dapr 1.18.0" in rows[(SCHED, DELETED)]["reason"]
-        assert rows[("daprd-0", JOBS_OK)]["metric"].startswith(dm.HTTP_CLIENT)
+        assert rows[("daprd-0", JOBS_OK)]["metric"].startswith(crosscheck.HTTP_CLIENT)
     else:
-        assert rows[("daprd-0", JOBS_OK)]["metric"] == dm.JOB_SUCCESS
+        assert rows[("daprd-0", JOBS_OK)]["metric"] == crosscheck.JOB_SUCCESS
     assert set(statuses.values()) == {"agree"}
     assert len(rows) == 4 + 2 * 4  # scheduler: created, deleted, triggered, failed; each daprd: jobs and cron x2
     assert comparison["counts"]["disagree"] == 0
-    assert dm.disagreement_notes(comparison) == []
+    assert crosscheck.disagreement_notes(comparison) == []
 
 
 def test_each_process_is_read_with_the_counters_of_the_version_it_ran() -> None:
     """Mid rolling upgrade the run-level version is not every process's: each entry's own ``version`` decides."""
     procs = [dict(p, version="1.16.0") for p in scraped("1.16.0")]
-    comparison = dm.cross_check(
+    comparison = crosscheck.cross_check(
         procs,
         ledger("1.16.0"),
         operations(),
@@ -255,7 +264,7 @@ def test_each_process_is_read_with_the_counters_of_the_version_it_ran() -> None:
         margin_ns=MARGIN,
     )
     rows = rows_by(comparison)
-    assert rows[("daprd-0", JOBS_OK)]["metric"].startswith(dm.HTTP_CLIENT)
+    assert rows[("daprd-0", JOBS_OK)]["metric"].startswith(crosscheck.HTTP_CLIENT)
     assert rows[(SCHED, DELETED)]["status"] == "not-comparable"
     assert comparison["counts"]["disagree"] == 0
 
@@ -270,7 +279,7 @@ def test_one_delivery_dapr_never_counted_is_a_disagreement_in_both_places() -> N
         assert rows[key]["ledger"] == rows[key]["dapr"] + 1
     assert rows[("daprd-1", JOBS_OK)]["status"] == "agree"
     assert comparison["counts"]["disagree"] == 2
-    notes = dm.disagreement_notes(comparison)
+    notes = crosscheck.disagreement_notes(comparison)
     assert notes[0] == (
         "Dapr's metrics disagree with the ledger (a cross-check; the verdict is the ledger's): scheduler job "
         'triggers done (app answered 2xx or 404): Dapr 8 (dapr_scheduler_jobs_triggered_total{type="job"}), ledger 9'
@@ -411,7 +420,7 @@ def test_a_schedule_call_with_an_unknown_outcome_widens_the_created_range() -> N
 
 def test_an_undeliverable_trigger_is_shown_without_a_ledger_twin() -> None:
     processes = scraped("1.18.2")
-    processes[0]["samples"].append({"metric": dm.SCHED_UNDELIVERED, "labels": {"type": "job"}, "value": 1.0})
+    processes[0]["samples"].append({"metric": crosscheck.SCHED_UNDELIVERED, "labels": {"type": "job"}, "value": 1.0})
     row = rows_by(check("1.18.2", processes=processes))[(SCHED, "job triggers no daprd took (UNDELIVERABLE)")]
     assert (row["dapr"], row["status"]) == (1, "not-comparable")
 
@@ -454,7 +463,7 @@ class FakeCheck:
 
 
 def document(comparison: dict[str, Any] | None) -> dict[str, Any]:
-    return report.results_document(
+    return results.results_document(
         FakeCheck(),
         dapr={"daprd": "1.18.2", "scheduler": "1.18.2"},
         scenario={"name": "x", "hash": "h"},
@@ -479,7 +488,7 @@ def test_results_json_without_a_scrape_has_no_section_and_with_one_keeps_the_ver
 
 def test_summary_md_html_and_terminal_show_the_cross_check(tmp_path: Path) -> None:
     doc = document(check("1.18.2", [*ledger("1.18.2"), Delivery("planted", "jobs", "jx", 0, EARLY, 200)]))
-    md = report.write_summary_md(tmp_path, doc).read_text()
+    md = summary.write_summary_md(tmp_path, doc).read_text()
     assert "## Dapr's own metrics (cross-check)" in md
     assert "10 agree, 0 lower bound held, 2 disagree, 0 not comparable" in md
     created = "| scheduler | jobs created (schedule calls answered 2xx) | 2 | 2 | agree | "
@@ -489,22 +498,22 @@ def test_summary_md_html_and_terminal_show_the_cross_check(tmp_path: Path) -> No
     assert "<h2>Dapr's own metrics (cross-check)</h2>" in page and '<td class="l fail">disagree</td>' in page
     out = io.StringIO()
     console = Console(file=out, width=200, color_system=None)
-    for line in report.dapr_metrics_lines(doc):
+    for line in terminal.dapr_metrics_lines(doc):
         console.print(line)
     printed = out.getvalue().splitlines()
     assert printed[0] == "Dapr's own metrics vs the ledger: 10 agree, 0 lower bound held, 2 disagree, 0 not comparable"
     assert printed[2].startswith("  warning: disagree: daprd-0 job deliveries answered 2xx: Dapr 5")
     plain = document(None)
-    assert "Dapr's own metrics" not in report.write_summary_md(tmp_path, plain).read_text()
+    assert "Dapr's own metrics" not in summary.write_summary_md(tmp_path, plain).read_text()
     assert "own metrics" not in html_report.render_report(plain, {})
-    assert report.dapr_metrics_lines(plain) == []
+    assert terminal.dapr_metrics_lines(plain) == []
 
 
 def test_dapr_metrics_json_round_trips(tmp_path: Path) -> None:
     processes = scraped("1.18.2")
-    dm.write(tmp_path, processes, check("1.18.2", processes=processes))
-    assert dm.load(tmp_path) == processes
-    assert dm.load(tmp_path / "nowhere") is None
+    store.write_dapr_metrics(tmp_path, processes, check("1.18.2", processes=processes))
+    assert store.load_dapr_metrics(tmp_path) == processes
+    assert store.load_dapr_metrics(tmp_path / "nowhere") is None
 
 
 # ---------------------------------------------------------------- which processes a cluster had

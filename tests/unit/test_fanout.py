@@ -13,12 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.io import store
+from harness.io import csv_files, store
 from harness.io.jobs_client import JobsClient
 from harness.model import NS, Delivery, JobPlan, Operation, ReplicaWindow, SourceResult
+from harness.oracle import results
 from harness.oracle.check import CheckInput, CheckResult, check, lateness_of
 from harness.oracle.ticks import parse_due_time
-from harness.report import results as report
+from harness.report import summary
 from harness.run import fanout, runner
 from harness.run.fanout_fold import fold
 from harness.scenario.loader import parse_scenario
@@ -365,19 +366,19 @@ def test_judge_rebuilds_the_members_from_the_run_dir_and_reproduces_results(tmp_
         },
     )
     first = runner.judge(tmp_path, sc)
-    written = (tmp_path / report.RESULTS_JSON).read_bytes()
+    written = (tmp_path / store.RESULTS).read_bytes()
     runner.judge(tmp_path, sc)
-    assert (tmp_path / report.RESULTS_JSON).read_bytes() == written
+    assert (tmp_path / store.RESULTS).read_bytes() == written
     fan = first.results["sources"][1]
     assert fan["name"] == "tick-fan" and fan["fanout"]["last"] == "tick-fan-004"
     assert (fan["duplicates"], fan["missed"], fan["side_effects"]) == (1, 1, {"naive": 2, "idempotent": 1})
     assert "fanout" not in first.results["sources"][0]
-    with (tmp_path / report.LATENESS_CSV).open() as fh:
+    with (tmp_path / csv_files.LATENESS_CSV).open() as fh:
         rows = [r for r in csv.DictReader(fh) if r["name"] == "tick-fan"]
     assert len(rows) == 4
-    assert "| jobs | tick-fan | 3 | 5 | 5 | 1.00 | 1 | 0 | 1 |" in (tmp_path / report.SUMMARY_MD).read_text()
+    assert "| jobs | tick-fan | 3 | 5 | 5 | 1.00 | 1 | 0 | 1 |" in (tmp_path / summary.SUMMARY_MD).read_text()
     assert "jobs:tick-fan (5 recorded)" in (tmp_path / "report.html").read_text()  # one timeline trace
-    assert fanout.owners(first.results["sources"])["tick-fan-003"] == "tick-fan"
+    assert results.fanout_owners(first.results["sources"])["tick-fan-003"] == "tick-fan"
 
 
 def test_an_upgrade_sections_deliveries_count_members_under_their_fanout() -> None:

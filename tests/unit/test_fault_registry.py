@@ -20,8 +20,8 @@ from harness.faults.kind import FaultKind, Strike, Struck
 from harness.faults.registry import kind_of, names
 from harness.model import Capability
 from harness.nemesis import Nemesis, needs
-from harness.report.html.run import fault_label
-from harness.report.results import fault_line
+from harness.report.html.timeline import fault_label
+from harness.report.words import fault_line
 from harness.run.runner import replica_windows
 from harness.scenario.loader import load_scenario
 

@@ -8,9 +8,10 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from harness.io import store
+from harness.io import csv_files, store
 from harness.model import ALL_MEMBERS, NS, Lateness, Witness
-from harness.report import results as report
+from harness.oracle import results
+from harness.report.html import figures, timeline
 from harness.report.html import run as html_report
 from tests.unit.test_report import DUE, DUPLICATED, PASSING, FakeCheck, delivery, source
 
@@ -42,7 +43,7 @@ def run_dir(
     deliveries: int = 12,
     load: bool = False,
 ) -> Path:
-    doc = report.results_document(
+    doc = results.results_document(
         FakeCheck(tuple(sources) or (PASSING, DUPLICATED, MISSED), verdict, ("ledger complete",)),
         dapr={"daprd": "1.18.2", "scheduler": "1.18.2"},
         scenario={"name": "kill-daprd-mid-handler", "hash": "abc123"},
@@ -50,7 +51,7 @@ def run_dir(
         timings={"cluster_ready_s": 3.6},
         faults=list(faults),
     )
-    report.write_results(tmp_path, doc)
+    store.write_results(tmp_path, doc)
     ds = [delivery(i % 3, i * 10.0, name=f"load-{i % 50}-{i % 49}" if load else "tick-job") for i in range(deliveries)]
     store.write_json(
         tmp_path / store.HISTORY,
@@ -152,25 +153,24 @@ NETWORK_ALL = {
 def test_a_fault_on_every_members_link_is_labelled_all_not_minus_one(tmp_path: Path) -> None:
     rest = without_library(html_report.write_report_html(run_dir(tmp_path, faults=(NETWORK_ALL,))).read_text())
     assert "fault #0 network-blackhole to-scheduler, all schedulers" in rest
-    assert "-1" not in html_report.fault_label(0, NETWORK_ALL)
+    assert "-1" not in timeline.fault_label(0, NETWORK_ALL)
     assert "every scheduler member" in rest  # the header's fault list says it the way summary.md does
 
 
 def test_fault_labels_name_what_the_target_is() -> None:
     assert (
-        html_report.fault_label(1, {**NETWORK_ALL, "target": 2})
-        == "fault #1 network-blackhole to-scheduler, scheduler 2"
+        timeline.fault_label(1, {**NETWORK_ALL, "target": 2}) == "fault #1 network-blackhole to-scheduler, scheduler 2"
     )
-    assert html_report.fault_label(0, FAULT) == "fault #0 kill daprd, replica 2"
-    assert html_report.fault_label(2, {"kind": "scheduler-kill", "part": "-", "target": 1}) == (
+    assert timeline.fault_label(0, FAULT) == "fault #0 kill daprd, replica 2"
+    assert timeline.fault_label(2, {"kind": "scheduler-kill", "part": "-", "target": 1}) == (
         "fault #2 scheduler-kill, scheduler 1"
     )
-    assert html_report.fault_label(3, {"kind": "scale", "part": "-", "target": 5}) == "fault #3 scale to 5 replicas"
+    assert timeline.fault_label(3, {"kind": "scale", "part": "-", "target": 5}) == "fault #3 scale to 5 replicas"
 
 
 def _timeline(tmp_path: Path) -> Any:
     directory = run_dir(tmp_path)
-    return html_report.timeline_figure(
+    return timeline.timeline_figure(
         store.read_json(directory / store.RESULTS), store.read_json(directory / store.HISTORY)
     )
 
@@ -181,12 +181,12 @@ def test_a_small_timeline_is_svg_and_says_how_many_anomalies_it_circles(tmp_path
     legend = [t.name for t in fig.data]
     assert "duplicate: 1 (2 deliveries circled)" in legend  # one duplicate, its two deliveries circled
     assert "retry: 1 (2 deliveries circled)" in legend and "missed: 1" in legend
-    assert html_report.witness_legend("early", 3, 3) == "early: 3"
+    assert timeline.witness_legend("early", 3, 3) == "early: 3"
 
 
 def test_a_large_timeline_uses_webgl(tmp_path: Path) -> None:
-    directory = run_dir(tmp_path, PASSING, verdict="pass", faults=(), deliveries=html_report.SVG_POINTS + 1)
-    fig = html_report.timeline_figure(
+    directory = run_dir(tmp_path, PASSING, verdict="pass", faults=(), deliveries=timeline.SVG_POINTS + 1)
+    fig = timeline.timeline_figure(
         store.read_json(directory / store.RESULTS), store.read_json(directory / store.HISTORY)
     )
     assert {t.type for t in fig.data} == {"scattergl"}
@@ -194,37 +194,33 @@ def test_a_large_timeline_uses_webgl(tmp_path: Path) -> None:
 
 def test_lateness_bars_carry_their_values_and_the_scale_buttons_leave_the_toolbar_free(tmp_path: Path) -> None:
     directory = run_dir(tmp_path)
-    fig = html_report.lateness_figure(store.read_json(directory / store.RESULTS))
+    fig = figures.lateness_figure(store.read_json(directory / store.RESULTS))
     assert all(t.textposition == "outside" and len(t.text) == len(t.x) for t in fig.data)
     (menu,) = fig.layout.updatemenus
     assert menu.x == 0 and menu.xanchor == "left"  # plotly's toolbar sits top right
     linear = next(b for b in menu.buttons if b.label == "linear")
     assert linear.args[0]["yaxis.title.text"] == "ms"  # the axis title follows the scale
-    assert [html_report.bar_value(v) for v in (None, 8.24, 99.96, 6678.7)] == ["", "8.2", "100.0", "6,679"]
+    assert [figures.bar_value(v) for v in (None, 8.24, 99.96, 6678.7)] == ["", "8.2", "100.0", "6,679"]
 
 
 def test_a_narrow_log_lateness_axis_gets_more_than_one_tick(tmp_path: Path) -> None:
     narrow = replace(PASSING, lateness_ms=Lateness(4.0, 7.9, 12.3, 14.7))  # the headline's binding: 4-15 ms
-    fig = html_report.lateness_figure(
-        store.read_json(run_dir(tmp_path, narrow, verdict="pass", faults=()) / store.RESULTS)
-    )
+    fig = figures.lateness_figure(store.read_json(run_dir(tmp_path, narrow, verdict="pass", faults=()) / store.RESULTS))
     assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.dtick is None  # plotly's own ticks: 5, 10, ...
     wide = replace(PASSING, lateness_ms=Lateness(4.0, 7.9, 5000.0, 9000.0))
-    fig = html_report.lateness_figure(
-        store.read_json(run_dir(tmp_path, wide, verdict="pass", faults=()) / store.RESULTS)
-    )
+    fig = figures.lateness_figure(store.read_json(run_dir(tmp_path, wide, verdict="pass", faults=()) / store.RESULTS))
     assert fig.layout.yaxis.dtick == 1  # one tick per decade: 10, 100, 1000
 
 
 def test_lateness_csv_round_trips_and_the_page_draws_the_whole_distribution(tmp_path: Path) -> None:
     samples = tuple((DUE + k * NS, delivery(k % 3, k * 1000.0 + 2.5 + k)) for k in range(5))
     stalled = replace(PASSING, name="ok-job", lateness_samples=samples)
-    path = report.write_lateness_csv(tmp_path, [stalled, DUPLICATED])
+    path = csv_files.write_lateness_csv(tmp_path, [stalled, DUPLICATED])
     assert path.read_text().splitlines()[:2] == [
         "source,name,due_ns,delivery_id,replica,received_ns,late_ms",
         f"jobs,ok-job,{DUE},d-tick-job-0-2.5,0,{DUE + 2_500_000},2.500",
     ]
-    assert report.read_lateness_csv(tmp_path) == {"jobs:ok-job": [2.5, 3.5, 4.5, 5.5, 6.5]}
+    assert csv_files.read_lateness_csv(tmp_path) == {"jobs:ok-job": [2.5, 3.5, 4.5, 5.5, 6.5]}
     page = html_report.write_report_html(run_dir(tmp_path, stalled, DUPLICATED)).read_text()
     rest = without_library(page)
     assert 'id="lateness-distribution"' in rest and "jobs:ok-job (5)" in rest
@@ -241,14 +237,14 @@ def test_a_cut_off_delivery_is_marked_apart_and_a_busy_fault_names_its_delivery(
     directory = run_dir(tmp_path, faults=(busy,), deliveries=3)
     history = store.read_json(directory / store.HISTORY)
     history["deliveries"][1]["status"] = None  # its app died mid-handler: an arrival, no answer
-    doc = store.read_json(directory / report.RESULTS_JSON)
-    fig = html_report.timeline_figure(doc, history)
+    doc = store.read_json(directory / store.RESULTS)
+    fig = timeline.timeline_figure(doc, history)
     (trace,) = [t for t in fig.data if str(t.name).startswith("jobs:tick-job")]
     assert trace.name == "jobs:tick-job (3 recorded, 1 cut off)"
-    assert list(trace.marker.symbol) == ["circle", html_report.CUT_OFF_SYMBOL, "circle"]
+    assert list(trace.marker.symbol) == ["circle", timeline.CUT_OFF_SYMBOL, "circle"]
     assert "cut off (no answer)" in trace.text[1] and "answered 200" in trace.text[0]
     label = "fault #0 kill daprd, replica 2, in flight: delivery 9f1c (jobs tick-job)"
-    assert html_report.fault_label(0, busy) == label
+    assert timeline.fault_label(0, busy) == label
     assert label in str(fig.layout.shapes[0].label.text)
     store.write_json(directory / store.HISTORY, history)
     page = without_library(html_report.write_report_html(directory).read_text())

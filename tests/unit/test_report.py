@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from harness.io import csv_files, store
 from harness.model import NS, Delivery, Lateness, Operation, SourceResult, Witness
+from harness.oracle import results
 from harness.oracle.claims import ActionResult
-from harness.report import results as report
+from harness.report import junit, summary, terminal, words
 
 DUE = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z
 
@@ -90,7 +92,7 @@ class FakeCheck:
 
 
 def document(*sources: SourceResult, verdict: str = "fail", notes: tuple[str, ...] = ()) -> dict[str, Any]:
-    return report.results_document(
+    return results.results_document(
         FakeCheck(sources or (PASSING, DUPLICATED, UNKNOWN_BINDING), verdict, notes),
         dapr={"daprd": "1.18.3", "scheduler": "1.18.3"},
         scenario={"name": "jobs-vs-cron", "hash": "abc123"},
@@ -130,7 +132,7 @@ SOURCE_TYPES: dict[str, type | tuple[type, ...]] = {
 
 
 def test_results_json_has_every_documented_key_with_its_type(tmp_path: Path, doc: dict[str, Any]) -> None:
-    path = report.write_results(tmp_path, doc)
+    path = store.write_results(tmp_path, doc)
     data = json.loads(path.read_text())
     assert data == doc  # nothing is lost to JSON
     assert set(data) == {
@@ -146,7 +148,7 @@ def test_results_json_has_every_documented_key_with_its_type(tmp_path: Path, doc
         "actions",
     }
     assert data["actions"] == []
-    assert data["schema"] == report.SCHEMA == 1
+    assert data["schema"] == results.SCHEMA == 1
     assert data["verdict"] == "fail"
     assert data["dapr"] == {"daprd": "1.18.3", "scheduler": "1.18.3"}
     assert data["scenario"] == {"name": "jobs-vs-cron", "hash": "abc123"}
@@ -216,7 +218,7 @@ def test_a_cut_off_witness_delivery_says_so_in_results_and_summary() -> None:
     doc = document(source(duplicates=1, verdict="fail", witnesses=(dup,)))
     (w,) = doc["sources"][0]["witnesses"]
     assert [(d["status"], d["cut_off"]) for d in w["deliveries"]] == [(None, True), (200, False)]
-    line = report.witness_line(w)
+    line = words.witness_line(w)
     assert "replica 1 at" in line and "(+1100.0 ms) cut off (no answer)" in line
     assert "(+2.0 ms), replica 0" not in line and "answered None" not in line
 
@@ -232,21 +234,21 @@ def test_a_busy_fault_line_names_the_delivery_in_flight() -> None:
         "note": "busy: picked a replica holding a Jobs API delivery",
         "in_flight": {"delivery_id": "9f1c", "source": "jobs", "name": "tick-job", "received_ns": DUE - 1},
     }
-    assert report.fault_line(fault).endswith(
+    assert words.fault_line(fault).endswith(
         "no heal — busy: picked a replica holding a Jobs API delivery; in flight: delivery 9f1c (jobs tick-job)"
     )
-    assert report.fault_line({**fault, "in_flight": None}).endswith("a Jobs API delivery")
+    assert words.fault_line({**fault, "in_flight": None}).endswith("a Jobs API delivery")
 
 
 def test_the_document_is_deterministic(tmp_path: Path) -> None:
-    first = report.write_results(tmp_path, document()).read_text()
-    second = report.write_results(tmp_path, document()).read_text()
+    first = store.write_results(tmp_path, document()).read_text()
+    second = store.write_results(tmp_path, document()).read_text()
     assert first == second
     assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_junit_has_one_testcase_per_source_and_fails_only_failing_ones(tmp_path: Path, doc: dict[str, Any]) -> None:
-    root = ET.parse(report.write_junit(tmp_path, doc, suite_name="jobs-vs-cron")).getroot()
+    root = ET.parse(junit.write_junit(tmp_path, doc, suite_name="jobs-vs-cron")).getroot()
     assert root.tag == "testsuites"
     (suite,) = root.findall("testsuite")
     assert suite.get("name") == "jobs-vs-cron"
@@ -275,7 +277,7 @@ def test_junit_has_one_testcase_per_source_and_fails_only_failing_ones(tmp_path:
 
 def test_junit_adds_a_run_case_when_the_run_is_worse_than_its_sources(tmp_path: Path) -> None:
     doc = document(PASSING, verdict="unknown", notes=("ledger gap: replica 2's journal unreadable",))
-    root = ET.parse(report.write_junit(tmp_path, doc, "s")).getroot()
+    root = ET.parse(junit.write_junit(tmp_path, doc, "s")).getroot()
     cases = root.findall("testsuite/testcase")
     assert [c.get("name") for c in cases] == ["jobs:ok-job", "run"]
     skipped = cases[1].find("skipped")
@@ -284,19 +286,19 @@ def test_junit_adds_a_run_case_when_the_run_is_worse_than_its_sources(tmp_path: 
 
 def test_a_failure_without_counts_says_why(tmp_path: Path) -> None:
     late = source(name="slow", verdict="fail", notes=("lateness p99 812.0 ms > 500 ms",))
-    root = ET.parse(report.write_junit(tmp_path, document(late), "s")).getroot()
+    root = ET.parse(junit.write_junit(tmp_path, document(late), "s")).getroot()
     failure = root.find("testsuite/testcase/failure")
     assert failure is not None and failure.get("message") == "lateness p99 812.0 ms > 500 ms (policy exactly-once)"
 
 
 def test_junit_all_passing(tmp_path: Path) -> None:
-    root = ET.parse(report.write_junit(tmp_path, document(PASSING, verdict="pass"), "s")).getroot()
+    root = ET.parse(junit.write_junit(tmp_path, document(PASSING, verdict="pass"), "s")).getroot()
     assert [c.get("name") for c in root.iter("testcase")] == ["jobs:ok-job"]
     assert root.get("failures") == "0" and root.get("skipped") == "0"
 
 
 def test_summary_md_has_versions_the_table_and_the_witnesses(tmp_path: Path, doc: dict[str, Any]) -> None:
-    text = report.write_summary_md(tmp_path, doc).read_text()
+    text = summary.write_summary_md(tmp_path, doc).read_text()
     assert text.startswith("# onceonly: jobs-vs-cron — FAIL\n")
     assert "- Dapr: daprd 1.18.3, scheduler 1.18.3" in text
     assert "| source | name | replicas | occurrences | deliveries | deliveries/occurrence |" in text
@@ -315,17 +317,19 @@ def test_summary_md_has_versions_the_table_and_the_witnesses(tmp_path: Path, doc
 
 
 def test_summary_md_without_anomalies(tmp_path: Path) -> None:
-    text = report.write_summary_md(tmp_path, document(PASSING, verdict="pass")).read_text()
+    text = summary.write_summary_md(tmp_path, document(PASSING, verdict="pass")).read_text()
     assert "None: no duplicate, missed, early or spurious delivery." in text
 
 
 def test_summary_md_caps_witnesses(tmp_path: Path) -> None:
     many = tuple(
         Witness("duplicate", "jobs", "j", DUE + i * NS, (delivery(0, i * 1000.0), delivery(1, i * 1000.0 + 1)))
-        for i in range(report.WITNESSES_SHOWN + 2)
+        for i in range(words.WITNESSES_SHOWN + 2)
     )
-    text = report.write_summary_md(tmp_path, document(source(duplicates=7, verdict="fail", witnesses=many))).read_text()
-    assert text.count("- duplicate, due") == report.WITNESSES_SHOWN
+    text = summary.write_summary_md(
+        tmp_path, document(source(duplicates=7, verdict="fail", witnesses=many))
+    ).read_text()
+    assert text.count("- duplicate, due") == words.WITNESSES_SHOWN
     assert "… and 2 more witness(es) in results.json" in text
 
 
@@ -338,21 +342,21 @@ def test_ledger_csvs_round_trip(tmp_path: Path) -> None:
         Operation("op1", "schedule", "tick-job", "ok", DUE + 5, {"status": 204}),
         Operation("op2", "fault", "kill daprd-1", "info", DUE + 9, {}),
     ]
-    report.write_ledger_csv(tmp_path, deliveries, operations)
-    header = (tmp_path / report.DELIVERIES_CSV).read_text().splitlines()[0]
+    csv_files.write_ledger_csv(tmp_path, deliveries, operations)
+    header = (tmp_path / csv_files.DELIVERIES_CSV).read_text().splitlines()[0]
     assert header == "delivery_id,source,name,replica,received_ns,status,headers,answered_ns,effects"
-    assert (tmp_path / report.OPERATIONS_CSV).read_text().splitlines()[0] == "op_id,kind,name,phase,at_ns,detail"
-    assert report.read_ledger_csv(tmp_path) == (deliveries, operations)
+    assert (tmp_path / csv_files.OPERATIONS_CSV).read_text().splitlines()[0] == "op_id,kind,name,phase,at_ns,detail"
+    assert csv_files.read_ledger_csv(tmp_path) == (deliveries, operations)
 
 
 def test_empty_ledger_csvs(tmp_path: Path) -> None:
-    report.write_ledger_csv(tmp_path, [], [])
-    assert report.read_ledger_csv(tmp_path) == ([], [])
+    csv_files.write_ledger_csv(tmp_path, [], [])
+    assert csv_files.read_ledger_csv(tmp_path) == ([], [])
 
 
 def render(doc: dict[str, Any]) -> str:
     console = Console(record=True, width=200, color_system=None, file=io.StringIO())
-    console.print(report.verdict_table(doc))
+    console.print(terminal.verdict_table(doc))
     return console.export_text()
 
 
@@ -369,11 +373,11 @@ def test_verdict_table_renders_one_row_per_source(doc: dict[str, Any]) -> None:
 
 def test_verdict_table_fits_a_120_column_terminal(doc: dict[str, Any]) -> None:
     console = Console(width=200, file=io.StringIO())
-    assert console.measure(report.verdict_table(doc)).maximum <= 120
+    assert console.measure(terminal.verdict_table(doc)).maximum <= 120
 
 
 def test_verdict_is_coloured() -> None:
-    table = report.verdict_table(document())
+    table = terminal.verdict_table(document())
     verdict_cells = list(table.columns[-1].cells)
     assert [(str(c), getattr(c, "style", None)) for c in verdict_cells] == [
         ("pass", "bold green"),
@@ -390,7 +394,7 @@ def test_summary_md_places_each_witness_against_the_fault_windows(tmp_path: Path
         Witness("duplicate", "jobs", "j", DUE + 30 * NS, (delivery(0, 30000.0), delivery(1, 30001.0))),  # long after
         Witness("duplicate", "jobs", "j", DUE + 40 * NS, (delivery(0, 40000.0), delivery(1, 40010.0))),  # #1 struck
     )
-    doc = report.results_document(
+    doc = results.results_document(
         FakeCheck((source(name="j", duplicates=3, missed=1, verdict="fail", witnesses=ws),), "fail"),
         dapr={"daprd": "1.18.2", "scheduler": "1.18.2"},
         scenario={"name": "s", "hash": "h"},
@@ -401,7 +405,7 @@ def test_summary_md_places_each_witness_against_the_fault_windows(tmp_path: Path
             {"kind": "kill", "target": 0, "injected_ns": DUE + 40 * NS + 2_000_000, "healed_ns": DUE + 42 * NS},
         ],
     )
-    lines = [ln for ln in report.write_summary_md(tmp_path, doc).read_text().splitlines() if ln.startswith("- ")]
+    lines = [ln for ln in summary.write_summary_md(tmp_path, doc).read_text().splitlines() if ln.startswith("- ")]
     witnessed = [ln for ln in lines if ln.startswith(("- duplicate", "- missed"))]
     assert [ln.partition(" [")[2] for ln in witnessed] == [
         "",
@@ -438,7 +442,7 @@ def _action(index: int, status: int | None, expect: int | None, verdict: str) ->
 def test_actions_are_in_results_summary_and_junit(tmp_path: Path) -> None:
     claimed, plain = _action(0, 409, 409, "pass"), _action(1, 204, None, "pass")
     result = FakeCheckWithActions((PASSING,), "pass", (), (claimed, plain))
-    doc = report.results_document(
+    doc = results.results_document(
         result,
         dapr={"daprd": "1.18.2", "scheduler": "1.18.2"},
         scenario={"name": "overwrite", "hash": "abc"},
@@ -460,8 +464,8 @@ def test_actions_are_in_results_summary_and_junit(tmp_path: Path) -> None:
         "verdict": "pass",
         "note": "schedule tick-job at 4s: answered 409",
     }
-    assert json.loads(report.write_results(tmp_path, doc).read_text())["actions"][1]["expect_status"] is None
-    summary = report.write_summary_md(tmp_path, doc).read_text()
-    assert "## Actions" in summary and "- pass: schedule tick-job at 4s: answered 409" in summary
-    cases = ET.parse(report.write_junit(tmp_path, doc, "overwrite")).getroot().iter("testcase")
+    assert json.loads(store.write_results(tmp_path, doc).read_text())["actions"][1]["expect_status"] is None
+    text = summary.write_summary_md(tmp_path, doc).read_text()
+    assert "## Actions" in text and "- pass: schedule tick-job at 4s: answered 409" in text
+    cases = ET.parse(junit.write_junit(tmp_path, doc, "overwrite")).getroot().iter("testcase")
     assert [c.get("name") for c in cases] == ["jobs:ok-job", "action:0:schedule:tick-job"]  # only claims are cases

@@ -20,7 +20,7 @@ LOOPBACK = "127.0.0.1"
 # which announces the app by multicast on every interface (components-contrib v1.18.4:nameresolution/mdns).
 # The kubernetes resolver is the other one in the stablecomponents build; its Init only parses its
 # configuration, and onceonly never uses service invocation, so it is never asked to resolve anything.
-# increasedCardinality keeps the path label of daprd's HTTP metrics ("/job/<name>"), which harness.cluster.metrics
+# increasedCardinality keeps the path label of daprd's HTTP metrics ("/job/<name>"), which harness.oracle.crosscheck
 # reads for Dapr < 1.17; it is the default at 1.16.0 and 1.18.2 (pkg/config/configuration.go
 # GetHTTPIncreasedCardinality), set here so a changed default cannot silently empty those figures.
 DAPR_CONFIG = """\
