@@ -159,7 +159,8 @@ from harness.model import (
     Verdict,
 )
 from harness.oracle.check import CheckInput
-from harness.oracle.ticks import CronSchedule, EverySchedule, job_expiration_ns, parse_due_time, parse_schedule
+from harness.oracle.ticks import CronSchedule, EverySchedule, job_expiration_ns, parse_schedule
+from harness.oracle.times import parse_due_time
 
 MS = 1_000_000
 US = 1_000

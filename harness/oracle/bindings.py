@@ -27,7 +27,8 @@ from datetime import datetime
 from harness.model import BindingPlan, Delivery, SourceResult, Witness
 from harness.oracle.evidence import CheckInput
 from harness.oracle.tally import Tally, ms, per_replica, replica_list, zombies
-from harness.oracle.ticks import EverySchedule, ScheduleError, binding_ticks, parse_schedule, schedule_period_ns
+from harness.oracle.ticks import EverySchedule, binding_ticks, parse_schedule, schedule_period_ns
+from harness.oracle.times import ScheduleError
 
 
 def _windows_by_replica(inp: CheckInput, margin: int) -> dict[int, list[tuple[int, int]]]:

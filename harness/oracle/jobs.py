@@ -18,7 +18,7 @@ from harness.oracle.evidence import CheckInput
 from harness.oracle.matching import Arrival, ExtraKind, Occurrence, Outcome, Readings, readings
 from harness.oracle.overwrites import ScheduleCall, plan_spans, span_dues
 from harness.oracle.tally import Tally, closes, iso, ms, per_replica, replica_list, success, zombies
-from harness.oracle.ticks import ScheduleError
+from harness.oracle.times import ScheduleError
 
 # After a delete's ok, a trigger the scheduler sent before it handled the delete can still be on its way to the app
 # (the daprd-to-app hop, milliseconds). A delivery that arrives within this margin may answer an occurrence that is

@@ -35,9 +35,7 @@ have the same scheduling semantics in ``internal/scheduler`` and ``internal/coun
   caps the count. ``ttl`` is a point in time: a duration/ISO duration is added to the dueTime when there is one,
   else to the creation time; an RFC 3339 ttl is absolute. A tick exactly *at* the expiry still fires
   (``next.After(exp)`` ends the job), and the check applies to the first tick too.
-* dueTime/ttl text (builder.go ``parsePointInTime``): RFC 3339 first, then a Go duration, then an ISO 8601
-  duration (kit v0.18.2 ``time/time.go`` ``ParseISO8601Duration``, added with Go's ``AddDate`` normalisation);
-  ISO repetitions (``R5/PT5S``) are refused.
+* dueTime/ttl text: ``harness.oracle.times``.
 """
 
 from __future__ import annotations
@@ -45,19 +43,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import timedelta
 from itertools import islice
 from typing import Literal
 
 from croniter import croniter
 
 from harness.model import NS, JobPlan
+from harness.oracle.times import EPOCH, ScheduleError, parse_due_time, parse_go_duration, point_in_time
 
 ScheduleKind = Literal["jobs", "binding"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
-_MAX_INT64 = (1 << 63) - 1
 
 _JOBS_FIELDS = (
     "expected 6 fields (seconds minutes hours day-of-month month day-of-week), e.g. '*/5 * * * * *' or '@every 5s'"
@@ -67,141 +64,7 @@ _BINDING_FIELDS = (
     "e.g. '*/5 * * * *', '*/5 * * * * *' or '@every 5s'"
 )
 _DESCRIPTORS_HELP = "valid: @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly, @every <duration>"
-_DURATION_HELP = "use a Go duration such as '500ms', '5s', '1m30s' or '1h'"
-_WHEN_HELP = (
-    "expected a Go duration ('5s', '1m30s'), an RFC 3339 time ('2026-01-02T15:04:05Z') or an ISO 8601 duration ('PT5S')"
-)
 _UTC_ZONES = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu"})
-
-
-class ScheduleError(ValueError):
-    """A schedule, dueTime, ttl or job that Dapr would refuse (or that would never fire); says what is valid."""
-
-
-# --- Go durations --------------------------------------------------------------------------------------------
-
-_GO_UNITS = {
-    "ns": 1,
-    "us": 1_000,
-    "\u00b5s": 1_000,  # micro sign
-    "\u03bcs": 1_000,  # Greek mu
-    "ms": 1_000_000,
-    "s": NS,
-    "m": 60 * NS,
-    "h": 3600 * NS,
-}
-_GO_COMPONENT = re.compile(r"(\d*)(?:\.(\d*))?([^\d.]*)", re.ASCII)
-
-
-def parse_go_duration(text: str) -> int:
-    """Nanoseconds of a Go duration ("1s", "500ms", "1m30s", "1.5h", "-2s", "0"), as Go's ``time.ParseDuration``."""
-
-    def bad(why: str) -> ScheduleError:
-        return ScheduleError(f"bad duration {text!r}: {why}; {_DURATION_HELP}")
-
-    s = text
-    negative = False
-    if s[:1] in ("+", "-"):
-        negative = s[0] == "-"
-        s = s[1:]
-    if s == "0":
-        return 0
-    if not s:
-        raise bad("empty")
-    total = 0
-    pos = 0
-    while pos < len(s):
-        m = _GO_COMPONENT.match(s, pos)
-        assert m is not None  # the pattern matches the empty string
-        whole, frac, unit = m.group(1), m.group(2), m.group(3)
-        if not whole and not frac:
-            raise bad(f"expected a number at {s[pos:]!r}")
-        if not unit:
-            raise bad("missing unit")
-        if unit not in _GO_UNITS:
-            raise bad(f"unknown unit {unit!r}")
-        scale = _GO_UNITS[unit]
-        value = int(whole or "0") * scale
-        if frac:
-            # Go adds int(float64(f) * (float64(unit) / scale)); the same double arithmetic gives the same ns.
-            value += int(float(int(frac)) * (scale / 10 ** len(frac)))
-        total += value
-        if total > _MAX_INT64 + (1 if negative else 0):
-            raise bad("out of range")
-        pos = m.end()
-    return -total if negative else total
-
-
-# --- dueTime / ttl -------------------------------------------------------------------------------------------
-
-_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})", re.ASCII)
-_ISO_NUM = r"([+-]?\d+)"
-_ISO_DURATION = re.compile(
-    rf"P(?:{_ISO_NUM}Y)?(?:{_ISO_NUM}M)?(?:{_ISO_NUM}W)?(?:{_ISO_NUM}D)?"
-    rf"(?:T(?:{_ISO_NUM}H)?(?:{_ISO_NUM}M)?(?:{_ISO_NUM}S)?)?",
-    re.ASCII,
-)
-
-
-def _to_ns(moment: datetime) -> int:
-    return (moment - _EPOCH) // _SECOND * NS
-
-
-def _rfc3339_ns(text: str) -> int | None:
-    m = _RFC3339.fullmatch(text)
-    if m is None:
-        return None
-    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-    frac, zone = m.group(7), m.group(8)
-    offset = timedelta(0)
-    if zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        offset = sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-    try:
-        moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone(offset))
-    except ValueError as e:
-        raise ScheduleError(f"bad time {text!r}: {e}") from None
-    return _to_ns(moment) + (int(frac.ljust(9, "0")) if frac else 0)
-
-
-def _add_date(base_ns: int, years: int, months: int, days: int) -> int:
-    """Go's ``time.AddDate`` in UTC: month and day overflow normalise (Jan 31 + 1 month = Mar 2 or 3)."""
-    seconds, sub = divmod(base_ns, NS)
-    b = _EPOCH + timedelta(seconds=seconds)
-    month_index = b.month - 1 + months
-    year = b.year + years + month_index // 12
-    first = datetime(year, month_index % 12 + 1, 1, b.hour, b.minute, b.second, tzinfo=UTC)
-    return _to_ns(first + timedelta(days=b.day - 1 + days)) + sub
-
-
-def _iso_duration_ns(text: str, base_ns: int) -> int | None:
-    if text.startswith("R"):
-        raise ScheduleError(f"bad time {text!r}: ISO 8601 repetitions (R<n>/...) are not supported for a point in time")
-    m = _ISO_DURATION.fullmatch(text)
-    if m is None or len(text) < 2:
-        return None
-    y, mo, w, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
-    return _add_date(base_ns, y, mo, d + 7 * w) + ((h * 60 + mi) * 60 + s) * NS
-
-
-def _point_in_time(text: str, base_ns: int, what: str) -> int:
-    """builder.go ``parsePointInTime``: RFC 3339, else Go duration after ``base``, else ISO 8601 duration."""
-    absolute = _rfc3339_ns(text)
-    if absolute is not None:
-        return absolute
-    try:
-        return base_ns + parse_go_duration(text)
-    except ScheduleError:
-        pass
-    relative = _iso_duration_ns(text, base_ns)
-    if relative is None:
-        raise ScheduleError(f"bad {what} {text!r}: {_WHEN_HELP}")
-    return relative
-
-
-def parse_due_time(text: str, created_ns: int) -> int:
-    """When a dueTime means: RFC 3339 as is; "5s" or "PT5S" after ``created_ns``."""
-    return _point_in_time(text, created_ns, "dueTime")
 
 
 # --- schedules -----------------------------------------------------------------------------------------------
@@ -242,7 +105,7 @@ class CronSchedule:
 
     def ticks_after(self, t_ns: int) -> Iterator[int]:
         """The matching whole seconds strictly after ``t_ns``, in order (kit ``SpecSchedule.Next`` repeatedly)."""
-        start = _EPOCH + timedelta(seconds=t_ns // NS)  # strictly after floor(t) == strictly after t, for whole s
+        start = EPOCH + timedelta(seconds=t_ns // NS)  # strictly after floor(t) == strictly after t, for whole s
         it = croniter(self.expression, start, second_at_beginning=True, ret_type=float)
         while True:
             yield round(it.get_next(float)) * NS
@@ -444,7 +307,7 @@ def validate_job(job: JobPlan) -> None:
         validate_schedule(job.schedule, "jobs")
     due = None if job.due_time is None else parse_due_time(job.due_time, 0)
     if job.ttl is not None:
-        _point_in_time(job.ttl, 0 if due is None else due, "ttl")
+        point_in_time(job.ttl, 0 if due is None else due, "ttl")
 
 
 def job_expiration_ns(job: JobPlan, created_ns: int) -> int | None:
@@ -452,7 +315,7 @@ def job_expiration_ns(job: JobPlan, created_ns: int) -> int | None:
     if job.ttl is None:
         return None
     base = created_ns if job.due_time is None else parse_due_time(job.due_time, created_ns)
-    return _point_in_time(job.ttl, base, "ttl")
+    return point_in_time(job.ttl, base, "ttl")
 
 
 def iter_job_occurrences(job: JobPlan, created_ns: int) -> Iterator[int]:

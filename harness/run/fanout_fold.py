@@ -26,7 +26,7 @@ from dataclasses import replace
 
 from harness.model import VERDICT_RANK, JobPlan, Operation, SourceResult, Verdict, Witness
 from harness.oracle.check import MAX_WITNESSES, CheckResult, lateness_of
-from harness.oracle.ticks import ScheduleError, parse_due_time
+from harness.oracle.times import ScheduleError, parse_due_time
 from harness.scenario.schema import JobSource, Scenario, format_duration
 
 __all__ = ["fold"]

@@ -51,7 +51,8 @@ from harness.errors import InputError
 from harness.faults.kind import FaultKind
 from harness.faults.registry import kind_of, names
 from harness.model import FANOUT_WIDTH, NS, BindingPlan, FailurePolicy, JobPlan, Policy, fanout_member_names
-from harness.oracle.ticks import ScheduleError, parse_due_time, parse_go_duration, validate_job, validate_schedule
+from harness.oracle.ticks import validate_job, validate_schedule
+from harness.oracle.times import ScheduleError, parse_due_time, parse_go_duration
 from target_app.settings import SideEffect
 from toolchain.versions import SUPPORTED
 

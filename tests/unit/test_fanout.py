@@ -18,7 +18,7 @@ from harness.io.jobs_client import JobsClient
 from harness.model import NS, Delivery, JobPlan, Operation, ReplicaWindow, SourceResult
 from harness.oracle import results
 from harness.oracle.check import CheckInput, CheckResult, check, lateness_of
-from harness.oracle.ticks import parse_due_time
+from harness.oracle.times import parse_due_time
 from harness.report import summary
 from harness.run import fanout, runner
 from harness.run.fanout_fold import fold

@@ -18,7 +18,8 @@ import yaml
 
 from harness.errors import ExitCode, InputError
 from harness.model import NS, FailurePolicy, JobPlan
-from harness.oracle.ticks import ScheduleError, validate_schedule
+from harness.oracle.ticks import validate_schedule
+from harness.oracle.times import ScheduleError
 from harness.scenario.loader import load_scenario, parse_scenario
 from harness.scenario.schema import Scenario, ScenarioError, duration_ns, format_duration
 from toolchain.versions import SUPPORTED

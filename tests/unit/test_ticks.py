@@ -8,18 +8,16 @@ from harness.model import NS, JobPlan
 from harness.oracle.ticks import (
     CronSchedule,
     EverySchedule,
-    ScheduleError,
     binding_ticks,
     job_continuation,
     job_expiration_ns,
     job_occurrences,
-    parse_due_time,
-    parse_go_duration,
     parse_schedule,
     schedule_period_ns,
     validate_job,
     validate_schedule,
 )
+from harness.oracle.times import ScheduleError, parse_due_time, parse_go_duration
 
 T0 = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z, a Thursday
 MS = 1_000_000
