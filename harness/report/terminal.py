@@ -1,0 +1,165 @@
+"""What the CLI draws on the terminal, with rich: a build's progress bars, the spinner and countdown of a run,
+the per-case lines of a suite or a version comparison, and their tables. The consoles are the caller's."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from harness.oracle.compare import Comparison, VersionPair
+    from harness.scenario.suite import CaseOutcome
+
+
+class RichBuildReporter:
+    """Draws a build's progress: one bar per binary, counting packages compiled (cached ones are skipped)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def step(self, message: str) -> None:
+        self.progress.console.print(f"  {message}")
+
+    def packages(self, binary: str, total: int) -> None:
+        self.tasks[binary] = self.progress.add_task(f"compile {binary}", total=total)
+
+    def compiled(self, binary: str, package: str) -> None:
+        self.progress.update(self.tasks[binary], advance=1, description=f"compile {binary}: {package[-48:]}")
+
+
+class RichDisplay:
+    """Draws the progress of binary selection, builds and a campaign's cases: messages and spinners on
+    ``console`` (stderr), tables on ``out``."""
+
+    def __init__(self, console: Console, out: Console) -> None:
+        self.console = console
+        self.out = out
+
+    def say(self, message: str) -> None:
+        self.console.print(message)
+
+    def step(self, message: str) -> None:
+        self.console.print(message, highlight=False)
+
+    @contextmanager
+    def building(self) -> Iterator[RichBuildReporter]:
+        columns = (
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=self.console, transient=False) as progress:
+            yield RichBuildReporter(progress)
+
+    @contextmanager
+    def waiting(self, message: str) -> Iterator[object]:
+        with self.console.status(message) as status:
+            yield status
+
+    @contextmanager
+    def running(self, label: str) -> Iterator[Callable[[str], None]]:
+        with self.console.status(label) as status:
+            yield status.update
+
+    def case_done(self, outcome: CaseOutcome) -> None:
+        for line in outcome.differences:
+            self.console.print(Text(f"  differs: {line}", style="red"))
+
+    def compared(self, result: Comparison, title: str) -> None:
+        print_comparison(self.out, result, title)
+
+
+@contextmanager
+def run_progress(console: Console) -> Iterator[tuple[Callable[[str], None], Callable[[str, float], None]]]:
+    """One run's progress line: ``say(message)``, and ``countdown(label, seconds)`` that waits with a bar."""
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("starting", total=None)
+
+        def say(message: str) -> None:
+            progress.update(task, description=message)
+
+        def countdown(label: str, seconds: float) -> None:
+            progress.update(task, description=f"{label} ({seconds:.0f} s)", total=seconds, completed=0)
+            end = time.monotonic() + seconds
+            while (left := end - time.monotonic()) > 0:
+                time.sleep(min(0.25, left))
+                progress.update(task, completed=seconds - max(0.0, end - time.monotonic()))
+            progress.update(task, total=None)
+
+        yield say, countdown
+
+
+def comparison_table(result: Comparison, title: str) -> Table:
+    from harness.oracle import compare as comparing
+
+    table = Table(title=title)
+    for col in ("source", "figure", "old", "new"):
+        table.add_column(col, justify="left" if col in ("source", "figure") else "right")
+    for row in result.rows:
+        for f in row.figures:
+            style = "bold red" if f.regression else ("yellow" if f.changed else "")
+            cells = (row.key, f.name, comparing.show(f.old), comparing.show(f.new))
+            table.add_row(*(Text(c, style=style) for c in cells))
+    return table
+
+
+def print_comparison(out: Console, result: Comparison, title: str) -> None:
+    from harness.oracle.compare import LATENESS_CAVEAT
+
+    out.print(comparison_table(result, title))
+    for w in result.warnings:
+        out.print(Text(f"warning: {w}", style="yellow"))
+    for r in result.regressions:
+        out.print(Text(f"regression: {r}", style="bold red"))
+    if any(f.regression and f.name.startswith("lateness_") for row in result.rows for f in row.figures):
+        out.print(Text(f"note: {LATENESS_CAVEAT}", style="yellow"))
+
+
+def suite_table(name: str, daprds: list[str], outcomes: list[CaseOutcome]) -> Table:
+    table = Table(title=f"suite {name} on daprd {', '.join(daprds)}")
+    for col in ("scenario", "predicted", "verdict", "outcome", "differences", "seconds", "run dir"):
+        table.add_column(col, overflow="fold")
+    for outcome in outcomes:
+        table.add_row(
+            outcome.case.name,
+            outcome.case.prediction.describe(),
+            str(outcome.verdict),
+            outcome.outcome,
+            "\n".join(outcome.differences),
+            f"{outcome.seconds:.0f}",
+            str(outcome.run_dir),
+        )
+    return table
+
+
+def versions_table(title: str, pairs: list[VersionPair]) -> Table:
+    overview = Table(title=title)
+    for col in ("scenario", "old verdict", "new verdict", "regressions"):
+        overview.add_column(col, overflow="fold")
+    for pair in pairs:
+        if pair.comparison is None:
+            overview.add_row(pair.name, "-", "-", f"error: {pair.error}")
+        else:
+            result = pair.comparison
+            overview.add_row(pair.name, result.old_verdict, result.new_verdict, str(len(result.regressions)))
+    return overview
