@@ -7,12 +7,11 @@ Environment fallbacks: ``ONCEONLY_DAPR_VERSION``, ``ONCEONLY_DAPR_BIN_DIR``, ``O
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -21,18 +20,19 @@ try:  # typer >= 0.26 vendors click as typer._click; its usage errors are not cl
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click.exceptions import UsageError  # type: ignore[assignment]
 from rich.console import Console
-from rich.table import Table
 
-from harness.cluster.local.cluster import ClusterSpec, LocalCluster, find_redis_server
+from harness import cli_options as opt
+from harness.campaign import up as standing
+from harness.cluster.local.cluster import ClusterSpec, find_redis_server
 from harness.cluster.local.ports import is_listening
 from harness.cluster.local.processes import Interrupted, exit_on_signals
 from harness.errors import ExitCode, HarnessError, InputError
-from harness.report.terminal import RichDisplay, print_comparison, run_progress, suite_table, versions_table
+from harness.report import terminal
 from toolchain import binaries as dapr_binaries
 from toolchain.build import BuildError
 from toolchain.probe import ProbeError
 from toolchain.selection import build_with_progress, cache_root, prepare_fault_proxy, resolve_binaries
-from toolchain.versions import DEFAULT_VERSION, SUPPORTED, UnknownVersionError, lookup
+from toolchain.versions import DEFAULT_VERSION, UnknownVersionError, lookup
 
 if TYPE_CHECKING:
     from harness.scenario.schema import Scenario
@@ -50,24 +50,6 @@ app = typer.Typer(
 dapr_app = typer.Typer(help="Build or show the Dapr binaries (daprd, scheduler) of a version.", no_args_is_help=True)
 app.add_typer(dapr_app, name="dapr")
 
-VersionOpt = Annotated[
-    str,
-    typer.Option(
-        "--version",
-        "--dapr-version",
-        envvar="ONCEONLY_DAPR_VERSION",
-        help=f"Dapr version. Known: {', '.join(SUPPORTED)}.",
-    ),
-]
-BinDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--dapr-bin-dir",
-        envvar="ONCEONLY_DAPR_BIN_DIR",
-        help="Use the daprd and scheduler in this directory instead of building.",
-    ),
-]
-
 
 def fail(exc: BaseException) -> NoReturn:
     """Print an error the user can act on and exit with the code its kind maps to."""
@@ -81,9 +63,9 @@ def fail(exc: BaseException) -> NoReturn:
     raise typer.Exit(code)
 
 
-def display() -> RichDisplay:
+def display() -> terminal.RichDisplay:
     """How binary selection, builds and a campaign's cases show their progress (on this module's consoles)."""
-    return RichDisplay(console, out)
+    return terminal.RichDisplay(console, out)
 
 
 SELECTION_ERRORS = (HarnessError, UnknownVersionError, BuildError, ProbeError)
@@ -91,7 +73,7 @@ SELECTION_ERRORS = (HarnessError, UnknownVersionError, BuildError, ProbeError)
 
 @dapr_app.command("build")
 def dapr_build(
-    version: VersionOpt = DEFAULT_VERSION,
+    version: opt.VersionOpt = DEFAULT_VERSION,
     proxy: Annotated[bool, typer.Option(help="Also build the fault proxy network faults use (toxiproxy).")] = True,
 ) -> None:
     """Build daprd and scheduler of a Dapr version from Go modules, and the fault proxy (no-ops when built)."""
@@ -108,26 +90,14 @@ def dapr_build(
 
 
 @dapr_app.command("which")
-def dapr_which(version: VersionOpt = DEFAULT_VERSION, bin_dir: BinDirOpt = None) -> None:
+def dapr_which(version: opt.VersionOpt = DEFAULT_VERSION, bin_dir: opt.BinDirOpt = None) -> None:
     """Show which daprd and scheduler a run would use, their versions, and where they came from."""
     try:
         lookup(version)
         rows = dapr_binaries.candidates(version.removeprefix("v"), cache_root(), Path.home(), bin_dir)
     except (UnknownVersionError, BuildError, ProbeError) as exc:
         fail(exc)
-    table = Table(title=f"Dapr binaries for {version}")
-    for col in ("use", "source", "directory", "daprd --version", "scheduler (start-up log)", "note"):
-        table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(
-            "→" if row.used else "",
-            row.source,
-            str(row.directory),
-            row.versions["daprd"] or "-",
-            row.versions["scheduler"] or "-",
-            row.note,
-        )
-    out.print(table)
+    out.print(terminal.binaries_table(version, rows))
     if not any(r.used for r in rows):
         out.print(f"Nothing usable: `onceonly dapr build --version {version}` builds it.")
 
@@ -136,8 +106,8 @@ def dapr_which(version: VersionOpt = DEFAULT_VERSION, bin_dir: BinDirOpt = None)
 def up(
     replicas: Annotated[int, typer.Option(help="Number of replicas (app + daprd), all one app-id.")] = 3,
     schedulers: Annotated[int, typer.Option(help="1, or 3 for an HA scheduler cluster.")] = 1,
-    version: VersionOpt = DEFAULT_VERSION,
-    bin_dir: BinDirOpt = None,
+    version: opt.VersionOpt = DEFAULT_VERSION,
+    bin_dir: opt.BinDirOpt = None,
     run_dir: Annotated[Path | None, typer.Option(help="Logs and state (default reports/up/<UTC time>).")] = None,
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 90.0,
 ) -> None:
@@ -156,72 +126,13 @@ def up(
     console.print(
         f"daprd {bins.daprd_version} and scheduler {bins.scheduler_version} from {bins.source}; run dir {run_dir}"
     )
-    cluster: LocalCluster | None = None
-    error: HarnessError | None = None
     try:
-        with exit_on_signals():
-            with console.status("starting") as status:
-                cluster = LocalCluster(
-                    spec, bins, run_dir.resolve(), redis_server=redis_server, on_progress=status.update
-                )
-                cluster.start()
-            _print_ready(cluster, run_dir)
-            while True:
-                time.sleep(3600)
-    except (KeyboardInterrupt, Interrupted):
-        console.print("\nstopping…")
+        left = standing.hold(spec, bins, run_dir, redis_server, display())
     except HarnessError as exc:
-        error = exc
-    finally:
-        if cluster is not None:
-            cluster.stop()
-    if error is not None:
-        fail(error)
-    left = [c.name for c in cluster.supervisor.history if c.alive()] if cluster else []
+        fail(exc)
     console.print("stopped; no process of the run is left" if not left else f"[red]still running: {left}")
 
 
-def _print_ready(cluster: LocalCluster, run_dir: Path) -> None:
-    env_file = run_dir / "cluster.env"
-    env_file.touch(mode=0o600)
-    env_file.write_text(
-        f"DAPR_API_TOKEN={cluster.tokens.dapr_api}\nREDIS_PASSWORD={cluster.tokens.redis}\n"
-        f"DAPR_HTTP_ENDPOINT={next(iter(cluster.replicas.values())).dapr_http}\n"
-    )
-    endpoints = cluster.endpoints()
-    endpoints["ready_seconds"] = round(cluster.ready_seconds or 0.0, 2)
-    (run_dir / "endpoints.json").write_text(json.dumps(endpoints, indent=1) + "\n")
-    table = Table(title=f"onceonly cluster ready in {cluster.ready_seconds:.1f} s (app-id {cluster.spec.app_id})")
-    for col in ("process", "endpoints"):
-        table.add_column(col)
-    table.add_row("redis", str(endpoints["redis"]))
-    for m in cluster.schedulers:
-        table.add_row(m.name, f"grpc {m.address}  healthz :{m.healthz_port}  metrics :{m.metrics_port}")
-    for r in cluster.replicas.values():
-        table.add_row(f"replica {r.index}", f"dapr {r.dapr_http}  app {r.app_url}  metrics :{r.metrics_port}")
-    out.print(table)
-    out.print(
-        f"Tokens are in {env_file} (mode 0600). Try:\n"
-        f"  set -a; . {env_file}; set +a\n"
-        '  curl -H "dapr-api-token: $DAPR_API_TOKEN" $DAPR_HTTP_ENDPOINT/v1.0/metadata\n'
-        f"Logs: {run_dir}/logs/. Ctrl-C stops everything.",
-        highlight=False,
-    )
-
-
-ScenarioArg = Annotated[Path, typer.Argument(help="A scenario YAML file.", show_default=False)]
-SetOpt = Annotated[
-    list[str] | None, typer.Option("--set", help="Override a scenario field: --set cluster.replicas=5 (repeatable).")
-]
-ReportsOpt = Annotated[Path, typer.Option("--reports", help="Where run directories go.")]
-RunVersionOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--dapr-version",
-        envvar="ONCEONLY_DAPR_VERSION",
-        help=f"Dapr version (default: the scenario's, else {DEFAULT_VERSION}). Known: {', '.join(SUPPORTED)}.",
-    ),
-]
 HEADLINE = Path(__file__).resolve().parents[1] / "scenarios" / "jobs-vs-cron.yaml"
 VERDICT_EXIT = {"pass": ExitCode.PASS, "fail": ExitCode.FAIL, "unknown": ExitCode.UNKNOWN}
 
@@ -236,7 +147,7 @@ def load(path: Path, overrides: list[str] | None) -> Scenario:
 
 
 @app.command()
-def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
+def validate(scenario: opt.ScenarioArg, set_: opt.SetOpt = None) -> None:
     """Check a scenario file without starting anything."""
     sc = load(scenario, set_)
     jobs, bindings = sc.job_plans(), sc.binding_plans()
@@ -280,25 +191,18 @@ def _run(
     )
     outcome = None
     try:
-        with exit_on_signals(), run_progress(console) as (say, countdown):
+        with exit_on_signals(), terminal.run_progress(console) as (say, wait):
             if web_port is not None:
                 console.print(f"Locust web UI (with the onceonly tab): http://127.0.0.1:{web_port}/?tab=onceonly")
             outcome = experiment.run(
-                sc,
-                bins,
-                run_dir,
-                progress=say,
-                countdown=countdown,
-                toxiproxy=proxy,
-                web_port=web_port,
-                upgrade=upgrade,
+                sc, bins, run_dir, progress=say, countdown=wait, toxiproxy=proxy, web_port=web_port, upgrade=upgrade
             )
     except (KeyboardInterrupt, Interrupted):
         console.print(f"interrupted; the cluster was stopped. Partial run in {run_dir}")
         raise typer.Exit(130) from None
     except HarnessError as exc:
         fail(exc)
-    print_results(outcome.results)
+    terminal.print_results(out, outcome.results)
     verdict = outcome.results["verdict"]
     out.print(f"verdict: {verdict}  ({run_dir}/report.html, summary.md, results.json, junit.xml)", highlight=False)
     raise typer.Exit(VERDICT_EXIT[verdict])
@@ -306,11 +210,11 @@ def _run(
 
 @app.command()
 def run(
-    scenario: ScenarioArg,
-    set_: SetOpt = None,
-    version: RunVersionOpt = None,
-    bin_dir: BinDirOpt = None,
-    reports: ReportsOpt = Path("reports"),
+    scenario: opt.ScenarioArg,
+    set_: opt.SetOpt = None,
+    version: opt.RunVersionOpt = None,
+    bin_dir: opt.BinDirOpt = None,
+    reports: opt.ReportsOpt = Path("reports"),
 ) -> None:
     """Run one scenario on a real local Dapr and judge it. Exit 0 pass, 1 anomaly, 2 unknown, 3 bad input, 4 env."""
     _run(scenario, set_, version, bin_dir, reports)
@@ -318,15 +222,15 @@ def run(
 
 @app.command("load")
 def load_command(
-    scenario: ScenarioArg,
+    scenario: opt.ScenarioArg,
     web: Annotated[
         bool, typer.Option("--web/--headless", help="Serve Locust's web UI with onceonly's live tab while it runs.")
     ] = False,
     web_port: Annotated[int, typer.Option(help="Loopback port of the web UI.")] = 8089,
-    set_: SetOpt = None,
-    version: RunVersionOpt = None,
-    bin_dir: BinDirOpt = None,
-    reports: ReportsOpt = Path("reports"),
+    set_: opt.SetOpt = None,
+    version: opt.RunVersionOpt = None,
+    bin_dir: opt.BinDirOpt = None,
+    reports: opt.ReportsOpt = Path("reports"),
 ) -> None:
     """Run a scenario's load stages (Locust) against the Jobs API and account for every job created. Exit codes
     as `run`; Locust's CSVs and HTML report go to <run dir>/locust/."""
@@ -334,20 +238,11 @@ def load_command(
 
 
 @app.command()
-def demo(version: RunVersionOpt = None, bin_dir: BinDirOpt = None, reports: ReportsOpt = Path("reports")) -> None:
+def demo(
+    version: opt.RunVersionOpt = None, bin_dir: opt.BinDirOpt = None, reports: opt.ReportsOpt = Path("reports")
+) -> None:
     """Build Dapr if needed and run the headline scenario: Jobs API vs cron binding on 3 replicas."""
     _run(HEADLINE, None, version, bin_dir, reports)
-
-
-def print_results(results: dict[str, Any]) -> None:
-    """A judged run's verdict table, its actions' and Dapr's counters' lines."""
-    from harness.report.results import action_lines, dapr_metrics_lines, verdict_table
-
-    out.print(verdict_table(results))
-    for line in action_lines(results):
-        out.print(line)
-    for line in dapr_metrics_lines(results):
-        out.print(line)
 
 
 @app.command()
@@ -360,7 +255,7 @@ def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory
     except HarnessError as exc:
         fail(exc)
     rejudged = experiment.rejudge(run_dir, sc)
-    print_results(rejudged.outcome.results)
+    terminal.print_results(out, rejudged.outcome.results)
     if rejudged.previous is None:
         out.print("results.json written (there was none)")
     else:
@@ -369,43 +264,13 @@ def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory
     raise typer.Exit(VERDICT_EXIT[rejudged.outcome.results["verdict"]])
 
 
-ThresholdOpt = Annotated[
-    float,
-    typer.Option("--lateness-threshold", help="Percent by which lateness p99 may grow (and by --lateness-floor ms)."),
-]
-FloorOpt = Annotated[
-    float,
-    typer.Option(
-        "--lateness-floor",
-        help="Milliseconds by which lateness p99 must also grow to count (single runs on a busy machine are noisy).",
-    ),
-]
-CompareOutOpt = Annotated[
-    Path | None,
-    typer.Option("--out", help="Where to write comparison.json and report.html (default reports/compare/<UTC>)."),
-]
-
-
 @app.command()
 def compare(
-    targets: Annotated[
-        list[Path],
-        typer.Argument(
-            help="OLD_RUN NEW_RUN: two finished run dirs (offline). Or TARGET: a scenario or suite file, with "
-            "--dapr OLD --dapr NEW.",
-            metavar="TARGET | OLD_RUN NEW_RUN",
-            show_default=False,
-        ),
-    ],
-    dapr: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--dapr", help="Twice: the old and the new Dapr, each a version or a binaries directory (daprd, scheduler)."
-        ),
-    ] = None,
-    lateness_threshold: ThresholdOpt = 20.0,
-    lateness_floor: FloorOpt = 5.0,
-    out_dir: CompareOutOpt = None,
+    targets: opt.TargetsArg,
+    dapr: opt.DaprOpt = None,
+    lateness_threshold: opt.ThresholdOpt = 20.0,
+    lateness_floor: opt.FloorOpt = 5.0,
+    out_dir: opt.CompareOutOpt = None,
 ) -> None:
     """Compare two Dapr versions on the same scenarios, or two finished runs, figure by figure.
 
@@ -434,21 +299,14 @@ def compare(
 
 
 def _compare_runs(old_run: Path, new_run: Path, lateness: tuple[float, float], target: Path) -> NoReturn:
-    from harness.campaign.experiment import results_of
-    from harness.oracle import compare as comparing
-    from harness.report.html.run import write_comparison_html
+    from harness.campaign import versions
 
     try:
-        old_doc, new_doc = results_of(old_run), results_of(new_run)
+        result, old_doc, new_doc = versions.compare_runs(old_run, new_run, lateness)
     except InputError as exc:
         fail(exc)
-    result = comparing.compare(
-        old_doc, new_doc, lateness[0], old_dir=str(old_run), new_dir=str(new_run), lateness_floor_ms=lateness[1]
-    )
-    print_comparison(out, result, f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}")
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "comparison.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    page = write_comparison_html(target, result, old_doc, new_doc)
+    terminal.print_comparison(out, result, f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}")
+    page = versions.write_runs_comparison(target, result, old_doc, new_doc)
     out.print(f"{len(result.regressions)} regression(s); wrote {target / 'comparison.json'} and {page}")
     raise typer.Exit(ExitCode.FAIL if result.regressions else ExitCode.PASS)
 
@@ -465,7 +323,7 @@ def _compare_versions(target_file: Path, old: str, new: str, lateness: tuple[flo
     if done.interrupted:
         console.print(f"interrupted after {len(done.pairs)} of {len(plan.cases)} scenario(s); their runs are kept")
         raise typer.Exit(130)
-    out.print(versions_table(f"onceonly compare {target_file.name}: Dapr {old} → {new}", done.pairs))
+    out.print(terminal.versions_table(f"onceonly compare {target_file.name}: Dapr {old} → {new}", done.pairs))
     regressions = sum(len(p.comparison.regressions) for p in done.pairs if p.comparison is not None)
     errors = sum(p.comparison is None for p in done.pairs)
     out.print(
@@ -482,9 +340,9 @@ def suite(
     junit: Annotated[Path, typer.Option("--junit", help="Where to write the JUnit XML.")] = Path("reports/junit.xml"),
     only: Annotated[list[str] | None, typer.Option("--only", help="Run only this scenario (repeatable).")] = None,
     skip: Annotated[list[str] | None, typer.Option("--skip", help="Skip this scenario (repeatable).")] = None,
-    version: RunVersionOpt = None,
-    bin_dir: BinDirOpt = None,
-    reports: ReportsOpt = Path("reports"),
+    version: opt.RunVersionOpt = None,
+    bin_dir: opt.BinDirOpt = None,
+    reports: opt.ReportsOpt = Path("reports"),
 ) -> None:
     """Run a list of scenarios, one JUnit test case each; a case passes when its predicted verdict holds."""
     from harness.campaign import suite as campaign_suite
@@ -496,7 +354,7 @@ def suite(
     except SELECTION_ERRORS as exc:
         fail(exc)
     done = campaign_suite.run(plan, reports, junit, shown)
-    table = suite_table(plan.name, plan.daprds, done.outcomes)
+    table = terminal.suite_table(plan.name, plan.daprds, done.outcomes)
     if done.interrupted:
         console.print(f"interrupted after {len(done.outcomes)} of {len(plan.cases)} scenario(s); their runs are kept")
         out.print(table)

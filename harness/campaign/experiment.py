@@ -117,7 +117,7 @@ def write(j: Judgement) -> RunOutcome:
     return RunOutcome(j.run_dir, doc, j.check)
 
 
-def results_of(run_dir: Path) -> dict[str, object]:
+def results_of(run_dir: Path) -> dict[str, Any]:
     """A judged run's results.json; ``InputError`` naming what is missing."""
     path = run_dir / store.RESULTS
     if not run_dir.is_dir():

@@ -19,7 +19,7 @@ from harness.cluster.local.processes import Interrupted, exit_on_signals
 from harness.errors import HarnessError, InputError
 from harness.io import store
 from harness.oracle import compare as comparing
-from harness.report.html.run import write_versions_html
+from harness.report.html.run import write_comparison_html, write_versions_html
 from harness.scenario import suite as suites
 from harness.scenario.loader import load_scenario
 from harness.scenario.schema import Scenario
@@ -53,6 +53,27 @@ class VersionsRun:
     pairs: list[comparing.VersionPair]
     page: Path  # the comparison's report.html
     interrupted: bool
+
+
+def compare_runs(
+    old_run: Path, new_run: Path, lateness: tuple[float, float]
+) -> tuple[comparing.Comparison, dict[str, Any], dict[str, Any]]:
+    """Two finished runs compared offline (``onceonly compare OLD_RUN NEW_RUN``): the comparison and both
+    results.json documents; ``InputError`` when either is not a judged run."""
+    old_doc, new_doc = experiment.results_of(old_run), experiment.results_of(new_run)
+    result = comparing.compare(
+        old_doc, new_doc, lateness[0], old_dir=str(old_run), new_dir=str(new_run), lateness_floor_ms=lateness[1]
+    )
+    return result, old_doc, new_doc
+
+
+def write_runs_comparison(
+    target: Path, result: comparing.Comparison, old_doc: dict[str, Any], new_doc: dict[str, Any]
+) -> Path:
+    """comparison.json and report.html of two runs compared, in ``target``; the page's path."""
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "comparison.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    return write_comparison_html(target, result, old_doc, new_doc)
 
 
 def cases_of(path: Path) -> list[tuple[str, Scenario]]:

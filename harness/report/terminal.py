@@ -1,12 +1,13 @@
 """What the CLI draws on the terminal, with rich: a build's progress bars, the spinner and countdown of a run,
-the per-case lines of a suite or a version comparison, and their tables. The consoles are the caller's."""
+the per-case lines of a suite or a version comparison, and the tables (binaries, a cluster kept up, a suite, a
+comparison). The consoles are the caller's."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -22,8 +23,12 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from harness.cluster.local.cluster import LocalCluster
     from harness.oracle.compare import Comparison, VersionPair
     from harness.scenario.suite import CaseOutcome
+    from toolchain.binaries import Candidate
 
 
 class RichBuildReporter:
@@ -86,6 +91,25 @@ class RichDisplay:
     def compared(self, result: Comparison, title: str) -> None:
         print_comparison(self.out, result, title)
 
+    def cluster_ready(self, cluster: LocalCluster, run_dir: Path, env_file: Path, endpoints: dict[str, object]) -> None:
+        """``onceonly up``'s table of processes and endpoints, and how to reach them."""
+        table = Table(title=f"onceonly cluster ready in {cluster.ready_seconds:.1f} s (app-id {cluster.spec.app_id})")
+        for col in ("process", "endpoints"):
+            table.add_column(col)
+        table.add_row("redis", str(endpoints["redis"]))
+        for m in cluster.schedulers:
+            table.add_row(m.name, f"grpc {m.address}  healthz :{m.healthz_port}  metrics :{m.metrics_port}")
+        for r in cluster.replicas.values():
+            table.add_row(f"replica {r.index}", f"dapr {r.dapr_http}  app {r.app_url}  metrics :{r.metrics_port}")
+        self.out.print(table)
+        self.out.print(
+            f"Tokens are in {env_file} (mode 0600). Try:\n"
+            f"  set -a; . {env_file}; set +a\n"
+            '  curl -H "dapr-api-token: $DAPR_API_TOKEN" $DAPR_HTTP_ENDPOINT/v1.0/metadata\n'
+            f"Logs: {run_dir}/logs/. Ctrl-C stops everything.",
+            highlight=False,
+        )
+
 
 @contextmanager
 def run_progress(console: Console) -> Iterator[tuple[Callable[[str], None], Callable[[str, float], None]]]:
@@ -107,6 +131,34 @@ def run_progress(console: Console) -> Iterator[tuple[Callable[[str], None], Call
             progress.update(task, total=None)
 
         yield say, countdown
+
+
+def print_results(out: Console, results: Mapping[str, Any]) -> None:
+    """A judged run's verdict table, its actions' and Dapr's counters' lines."""
+    from harness.report.results import action_lines, dapr_metrics_lines, verdict_table
+
+    out.print(verdict_table(results))
+    for line in action_lines(results):
+        out.print(line)
+    for line in dapr_metrics_lines(results):
+        out.print(line)
+
+
+def binaries_table(version: str, rows: list[Candidate]) -> Table:
+    """``onceonly dapr which``: every candidate directory, its versions, and the one a run would use."""
+    table = Table(title=f"Dapr binaries for {version}")
+    for col in ("use", "source", "directory", "daprd --version", "scheduler (start-up log)", "note"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(
+            "→" if row.used else "",
+            row.source,
+            str(row.directory),
+            row.versions["daprd"] or "-",
+            row.versions["scheduler"] or "-",
+            row.note,
+        )
+    return table
 
 
 def comparison_table(result: Comparison, title: str) -> Table:
