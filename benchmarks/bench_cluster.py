@@ -24,11 +24,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness.cli import cache_root
 from harness.cluster.base import ClusterSpec
 from harness.cluster.local.cluster import LocalCluster
 from toolchain import binaries as dapr_binaries
 from toolchain.build import build
+from toolchain.selection import cache_root
 from toolchain.versions import DEFAULT_VERSION, lookup
 
 console = Console()

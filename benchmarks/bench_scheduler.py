@@ -37,11 +37,11 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from harness.cli import cache_root
 from harness.cluster.base import ClusterSpec
 from harness.cluster.local.cluster import LocalCluster
 from harness.io.ledger import Ledger
 from toolchain import binaries as dapr_binaries
+from toolchain.selection import cache_root
 from toolchain.versions import DEFAULT_VERSION
 
 console = Console(width=220)

@@ -7,8 +7,6 @@ Environment fallbacks: ``ONCEONLY_DAPR_VERSION``, ``ONCEONLY_DAPR_BIN_DIR``, ``O
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import sys
 import time
@@ -22,30 +20,22 @@ try:  # typer >= 0.26 vendors click as typer._click; its usage errors are not cl
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click.exceptions import UsageError  # type: ignore[assignment]
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
+from harness import cli_options as opt
+from harness.campaign import up as standing
 from harness.cluster.base import ClusterSpec
-from harness.cluster.local.cluster import LocalCluster, find_redis_server
+from harness.cluster.local.cluster import find_redis_server
 from harness.cluster.local.ports import is_listening
 from harness.cluster.local.processes import Interrupted, exit_on_signals
 from harness.errors import ExitCode, HarnessError, InputError
+from harness.report import terminal
 from toolchain import binaries as dapr_binaries
-from toolchain import toxiproxy
-from toolchain.build import BuildError, build
+from toolchain.build import BuildError
 from toolchain.probe import ProbeError
-from toolchain.versions import DEFAULT_VERSION, SUPPORTED, DaprVersion, UnknownVersionError, lookup
+from toolchain.selection import build_with_progress, cache_root, prepare_fault_proxy, resolve_binaries
+from toolchain.versions import DEFAULT_VERSION, UnknownVersionError, lookup
 
 if TYPE_CHECKING:
-    from harness.oracle.compare import Comparison
     from harness.scenario.schema import Scenario
 
 console = Console(stderr=True)
@@ -61,31 +51,6 @@ app = typer.Typer(
 dapr_app = typer.Typer(help="Build or show the Dapr binaries (daprd, scheduler) of a version.", no_args_is_help=True)
 app.add_typer(dapr_app, name="dapr")
 
-VersionOpt = Annotated[
-    str,
-    typer.Option(
-        "--version",
-        "--dapr-version",
-        envvar="ONCEONLY_DAPR_VERSION",
-        help=f"Dapr version. Known: {', '.join(SUPPORTED)}.",
-    ),
-]
-BinDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--dapr-bin-dir",
-        envvar="ONCEONLY_DAPR_BIN_DIR",
-        help="Use the daprd and scheduler in this directory instead of building.",
-    ),
-]
-
-
-def cache_root() -> Path:
-    if explicit := os.environ.get("ONCEONLY_CACHE_DIR"):
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "onceonly" / "dapr"
-
 
 def fail(exc: BaseException) -> NoReturn:
     """Print an error the user can act on and exit with the code its kind maps to."""
@@ -99,130 +64,41 @@ def fail(exc: BaseException) -> NoReturn:
     raise typer.Exit(code)
 
 
-class RichBuildReporter:
-    """Draws a build's progress: one bar per binary, counting packages compiled (cached ones are skipped)."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.tasks: dict[str, TaskID] = {}
-
-    def step(self, message: str) -> None:
-        self.progress.console.print(f"  {message}")
-
-    def packages(self, binary: str, total: int) -> None:
-        self.tasks[binary] = self.progress.add_task(f"compile {binary}", total=total)
-
-    def compiled(self, binary: str, package: str) -> None:
-        self.progress.update(self.tasks[binary], advance=1, description=f"compile {binary}: {package[-48:]}")
+def display() -> terminal.RichDisplay:
+    """How binary selection, builds and a campaign's cases show their progress (on this module's consoles)."""
+    return terminal.RichDisplay(console, out)
 
 
-def build_with_progress(entry: DaprVersion) -> Path:
-    root = cache_root()
-    console.print(f"Building Dapr {entry.version} (daprd, scheduler) into {root}/{entry.version}")
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as progress:
-        result = build(entry, root, RichBuildReporter(progress))
-    verb = "built" if result.built_now else "already built"
-    console.print(f"Dapr {entry.version} {verb} in {result.seconds:.0f} s: {result.bin_dir}")
-    return result.bin_dir
-
-
-def resolve_binaries(version: str, bin_dir: Path | None) -> dapr_binaries.Binaries:
-    """The binaries a run uses; builds the version first when nothing usable is found."""
-    entry = lookup(version) if bin_dir is None else None
-    found = dapr_binaries.locate(version.removeprefix("v"), cache_root(), Path.home(), bin_dir)
-    if found is not None:
-        return found
-    assert entry is not None
-    bin_path = build_with_progress(entry)
-    return dapr_binaries.from_dir(bin_path, dapr_binaries.SOURCE_CACHE)
-
-
-def prepare_binaries(version: str, bin_dir: Path | None) -> dapr_binaries.Binaries:
-    """Check the environment before a run (known version, redis-server on PATH) and find or build Dapr.
-
-    Any problem exits with its code (3 bad input, 4 environment) before a process is started.
-    """
-    try:
-        if bin_dir is None:
-            lookup(version)
-        find_redis_server()
-        return resolve_binaries(version, bin_dir)
-    except (HarnessError, UnknownVersionError, BuildError, ProbeError) as exc:
-        fail(exc)
-
-
-def case_binaries(
-    sc: Scenario, version: str | None, bin_dir: Path | None
-) -> tuple[dapr_binaries.Binaries, dapr_binaries.Binaries | None]:
-    """The binaries one scenario runs on, as ``run`` picks them: the command line's version or binaries
-    directory, else the scenario's ``dapr`` section, else the default; and its rolling upgrade's, if any."""
-    bin_dir = bin_dir or (Path(sc.dapr.bin_dir) if sc.dapr.bin_dir else None)
-    return prepare_binaries(version or sc.dapr.version or DEFAULT_VERSION, bin_dir), prepare_upgrade(sc)
-
-
-def prepare_upgrade(sc: Scenario) -> dapr_binaries.Binaries | None:
-    """The binaries a rolling upgrade switches to (``dapr.upgrade_to`` / ``upgrade_bin_dir``), built if needed."""
-    if not sc.dapr.upgrades:
-        return None
-    bin_dir = Path(sc.dapr.upgrade_bin_dir) if sc.dapr.upgrade_bin_dir else None
-    return prepare_binaries(sc.dapr.upgrade_to or DEFAULT_VERSION, bin_dir)
-
-
-def prepare_fault_proxy() -> Path:
-    """Find or build toxiproxy-server (network faults need it); exits with code 4 when it cannot be built."""
-    root = cache_root().parent / "toxiproxy"
-    try:
-        if not toxiproxy.is_built(root):
-            console.print(f"Building the fault proxy toxiproxy-server v{toxiproxy.VERSION} into {root}")
-            with console.status("go build toxiproxy-server (about 20 s with warm Go caches)"):
-                return toxiproxy.build(root)
-        return toxiproxy.binary_path(root)
-    except BuildError as exc:
-        fail(exc)
+SELECTION_ERRORS = (HarnessError, UnknownVersionError, BuildError, ProbeError)
 
 
 @dapr_app.command("build")
 def dapr_build(
-    version: VersionOpt = DEFAULT_VERSION,
+    version: opt.VersionOpt = DEFAULT_VERSION,
     proxy: Annotated[bool, typer.Option(help="Also build the fault proxy network faults use (toxiproxy).")] = True,
 ) -> None:
     """Build daprd and scheduler of a Dapr version from Go modules, and the fault proxy (no-ops when built)."""
     try:
-        build_with_progress(lookup(version))
+        build_with_progress(lookup(version), display())
     except (UnknownVersionError, BuildError, ProbeError) as exc:
         fail(exc)
     if proxy:
-        console.print(f"fault proxy: {prepare_fault_proxy()}", highlight=False)
+        try:
+            proxy_path = prepare_fault_proxy(display())
+        except BuildError as exc:
+            fail(exc)
+        console.print(f"fault proxy: {proxy_path}", highlight=False)
 
 
 @dapr_app.command("which")
-def dapr_which(version: VersionOpt = DEFAULT_VERSION, bin_dir: BinDirOpt = None) -> None:
+def dapr_which(version: opt.VersionOpt = DEFAULT_VERSION, bin_dir: opt.BinDirOpt = None) -> None:
     """Show which daprd and scheduler a run would use, their versions, and where they came from."""
     try:
         lookup(version)
         rows = dapr_binaries.candidates(version.removeprefix("v"), cache_root(), Path.home(), bin_dir)
     except (UnknownVersionError, BuildError, ProbeError) as exc:
         fail(exc)
-    table = Table(title=f"Dapr binaries for {version}")
-    for col in ("use", "source", "directory", "daprd --version", "scheduler (start-up log)", "note"):
-        table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(
-            "→" if row.used else "",
-            row.source,
-            str(row.directory),
-            row.versions["daprd"] or "-",
-            row.versions["scheduler"] or "-",
-            row.note,
-        )
-    out.print(table)
+    out.print(terminal.binaries_table(version, rows))
     if not any(r.used for r in rows):
         out.print(f"Nothing usable: `onceonly dapr build --version {version}` builds it.")
 
@@ -231,8 +107,8 @@ def dapr_which(version: VersionOpt = DEFAULT_VERSION, bin_dir: BinDirOpt = None)
 def up(
     replicas: Annotated[int, typer.Option(help="Number of replicas (app + daprd), all one app-id.")] = 3,
     schedulers: Annotated[int, typer.Option(help="1, or 3 for an HA scheduler cluster.")] = 1,
-    version: VersionOpt = DEFAULT_VERSION,
-    bin_dir: BinDirOpt = None,
+    version: opt.VersionOpt = DEFAULT_VERSION,
+    bin_dir: opt.BinDirOpt = None,
     run_dir: Annotated[Path | None, typer.Option(help="Logs and state (default reports/up/<UTC time>).")] = None,
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 90.0,
 ) -> None:
@@ -243,7 +119,7 @@ def up(
         if bin_dir is None:
             lookup(version)
         redis_server = find_redis_server()
-        bins = resolve_binaries(version, bin_dir)
+        bins = resolve_binaries(version, bin_dir, display())
     except (HarnessError, UnknownVersionError, BuildError, ProbeError) as exc:
         fail(exc)
     run_dir = run_dir or Path("reports") / "up" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -251,72 +127,13 @@ def up(
     console.print(
         f"daprd {bins.daprd_version} and scheduler {bins.scheduler_version} from {bins.source}; run dir {run_dir}"
     )
-    cluster: LocalCluster | None = None
-    error: HarnessError | None = None
     try:
-        with exit_on_signals():
-            with console.status("starting") as status:
-                cluster = LocalCluster(
-                    spec, bins, run_dir.resolve(), redis_server=redis_server, on_progress=status.update
-                )
-                cluster.start()
-            _print_ready(cluster, run_dir)
-            while True:
-                time.sleep(3600)
-    except (KeyboardInterrupt, Interrupted):
-        console.print("\nstopping…")
+        left = standing.hold(spec, bins, run_dir, redis_server, display())
     except HarnessError as exc:
-        error = exc
-    finally:
-        if cluster is not None:
-            cluster.stop()
-    if error is not None:
-        fail(error)
-    left = [c.name for c in cluster.supervisor.history if c.alive()] if cluster else []
+        fail(exc)
     console.print("stopped; no process of the run is left" if not left else f"[red]still running: {left}")
 
 
-def _print_ready(cluster: LocalCluster, run_dir: Path) -> None:
-    env_file = run_dir / "cluster.env"
-    env_file.touch(mode=0o600)
-    env_file.write_text(
-        f"DAPR_API_TOKEN={cluster.tokens.dapr_api}\nREDIS_PASSWORD={cluster.tokens.redis}\n"
-        f"DAPR_HTTP_ENDPOINT={next(iter(cluster.replicas.values())).dapr_http}\n"
-    )
-    endpoints = cluster.endpoints()
-    endpoints["ready_seconds"] = round(cluster.ready_seconds or 0.0, 2)
-    (run_dir / "endpoints.json").write_text(json.dumps(endpoints, indent=1) + "\n")
-    table = Table(title=f"onceonly cluster ready in {cluster.ready_seconds:.1f} s (app-id {cluster.spec.app_id})")
-    for col in ("process", "endpoints"):
-        table.add_column(col)
-    table.add_row("redis", str(endpoints["redis"]))
-    for m in cluster.schedulers:
-        table.add_row(m.name, f"grpc {m.address}  healthz :{m.healthz_port}  metrics :{m.metrics_port}")
-    for r in cluster.replicas.values():
-        table.add_row(f"replica {r.index}", f"dapr {r.dapr_http}  app {r.app_url}  metrics :{r.metrics_port}")
-    out.print(table)
-    out.print(
-        f"Tokens are in {env_file} (mode 0600). Try:\n"
-        f"  set -a; . {env_file}; set +a\n"
-        '  curl -H "dapr-api-token: $DAPR_API_TOKEN" $DAPR_HTTP_ENDPOINT/v1.0/metadata\n'
-        f"Logs: {run_dir}/logs/. Ctrl-C stops everything.",
-        highlight=False,
-    )
-
-
-ScenarioArg = Annotated[Path, typer.Argument(help="A scenario YAML file.", show_default=False)]
-SetOpt = Annotated[
-    list[str] | None, typer.Option("--set", help="Override a scenario field: --set cluster.replicas=5 (repeatable).")
-]
-ReportsOpt = Annotated[Path, typer.Option("--reports", help="Where run directories go.")]
-RunVersionOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--dapr-version",
-        envvar="ONCEONLY_DAPR_VERSION",
-        help=f"Dapr version (default: the scenario's, else {DEFAULT_VERSION}). Known: {', '.join(SUPPORTED)}.",
-    ),
-]
 HEADLINE = Path(__file__).resolve().parents[1] / "scenarios" / "jobs-vs-cron.yaml"
 VERDICT_EXIT = {"pass": ExitCode.PASS, "fail": ExitCode.FAIL, "unknown": ExitCode.UNKNOWN}
 
@@ -331,7 +148,7 @@ def load(path: Path, overrides: list[str] | None) -> Scenario:
 
 
 @app.command()
-def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
+def validate(scenario: opt.ScenarioArg, set_: opt.SetOpt = None) -> None:
     """Check a scenario file without starting anything."""
     sc = load(scenario, set_)
     jobs, bindings = sc.job_plans(), sc.binding_plans()
@@ -353,17 +170,19 @@ def _run(
     web_port: int | None = None,
     need_load: bool = False,
 ) -> None:
+    from harness.campaign import binaries, experiment
     from harness.io import store
-    from harness.report.terminal import action_lines, dapr_metrics_lines, verdict_table
-    from harness.run import runner
 
     sc = load(scenario_path, overrides)  # bad input: exit 3, nothing started
     if need_load and sc.workload.load is None:
         fail(InputError(f"{scenario_path}: workload.load is missing: `onceonly load` needs load stages to run"))
     if web_port is not None and is_listening(web_port):
         fail(InputError(f"port {web_port} on 127.0.0.1 is taken: choose another with --web-port"))
-    bins, upgrade = case_binaries(sc, version, bin_dir)
-    proxy = prepare_fault_proxy() if sc.needs_fault_proxy else None
+    try:
+        bins, upgrade = binaries.case_binaries(sc, version, bin_dir, display())
+        proxy = prepare_fault_proxy(display()) if sc.needs_fault_proxy else None
+    except SELECTION_ERRORS as exc:
+        fail(exc)
     run_dir = store.new_run_dir(reports, sc.name, sc.canonical_hash())
     to = "" if upgrade is None else f", rolling upgrade to daprd {upgrade.daprd_version} ({upgrade.source})"
     console.print(
@@ -373,47 +192,18 @@ def _run(
     )
     outcome = None
     try:
-        with (
-            exit_on_signals(),
-            Progress(
-                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
-            ) as progress,
-        ):
-            task = progress.add_task("starting", total=None)
-
-            def say(message: str) -> None:
-                progress.update(task, description=message)
-
-            def countdown(label: str, seconds: float) -> None:
-                progress.update(task, description=f"{label} ({seconds:.0f} s)", total=seconds, completed=0)
-                end = time.monotonic() + seconds
-                while (left := end - time.monotonic()) > 0:
-                    time.sleep(min(0.25, left))
-                    progress.update(task, completed=seconds - max(0.0, end - time.monotonic()))
-                progress.update(task, total=None)
-
+        with exit_on_signals(), terminal.run_progress(console) as (say, wait):
             if web_port is not None:
                 console.print(f"Locust web UI (with the onceonly tab): http://127.0.0.1:{web_port}/?tab=onceonly")
-            outcome = runner.execute(
-                sc,
-                bins,
-                run_dir,
-                progress=say,
-                countdown=countdown,
-                toxiproxy=proxy,
-                web_port=web_port,
-                upgrade=upgrade,
+            outcome = experiment.run(
+                sc, bins, run_dir, progress=say, countdown=wait, toxiproxy=proxy, web_port=web_port, upgrade=upgrade
             )
     except (KeyboardInterrupt, Interrupted):
         console.print(f"interrupted; the cluster was stopped. Partial run in {run_dir}")
         raise typer.Exit(130) from None
     except HarnessError as exc:
         fail(exc)
-    out.print(verdict_table(outcome.results))
-    for line in action_lines(outcome.results):
-        out.print(line)
-    for line in dapr_metrics_lines(outcome.results):
-        out.print(line)
+    terminal.print_results(out, outcome.results)
     verdict = outcome.results["verdict"]
     out.print(f"verdict: {verdict}  ({run_dir}/report.html, summary.md, results.json, junit.xml)", highlight=False)
     raise typer.Exit(VERDICT_EXIT[verdict])
@@ -421,11 +211,11 @@ def _run(
 
 @app.command()
 def run(
-    scenario: ScenarioArg,
-    set_: SetOpt = None,
-    version: RunVersionOpt = None,
-    bin_dir: BinDirOpt = None,
-    reports: ReportsOpt = Path("reports"),
+    scenario: opt.ScenarioArg,
+    set_: opt.SetOpt = None,
+    version: opt.RunVersionOpt = None,
+    bin_dir: opt.BinDirOpt = None,
+    reports: opt.ReportsOpt = Path("reports"),
 ) -> None:
     """Run one scenario on a real local Dapr and judge it. Exit 0 pass, 1 anomaly, 2 unknown, 3 bad input, 4 env."""
     _run(scenario, set_, version, bin_dir, reports)
@@ -433,15 +223,15 @@ def run(
 
 @app.command("load")
 def load_command(
-    scenario: ScenarioArg,
+    scenario: opt.ScenarioArg,
     web: Annotated[
         bool, typer.Option("--web/--headless", help="Serve Locust's web UI with onceonly's live tab while it runs.")
     ] = False,
     web_port: Annotated[int, typer.Option(help="Loopback port of the web UI.")] = 8089,
-    set_: SetOpt = None,
-    version: RunVersionOpt = None,
-    bin_dir: BinDirOpt = None,
-    reports: ReportsOpt = Path("reports"),
+    set_: opt.SetOpt = None,
+    version: opt.RunVersionOpt = None,
+    bin_dir: opt.BinDirOpt = None,
+    reports: opt.ReportsOpt = Path("reports"),
 ) -> None:
     """Run a scenario's load stages (Locust) against the Jobs API and account for every job created. Exit codes
     as `run`; Locust's CSVs and HTML report go to <run dir>/locust/."""
@@ -449,7 +239,9 @@ def load_command(
 
 
 @app.command()
-def demo(version: RunVersionOpt = None, bin_dir: BinDirOpt = None, reports: ReportsOpt = Path("reports")) -> None:
+def demo(
+    version: opt.RunVersionOpt = None, bin_dir: opt.BinDirOpt = None, reports: opt.ReportsOpt = Path("reports")
+) -> None:
     """Build Dapr if needed and run the headline scenario: Jobs API vs cron binding on 3 replicas."""
     _run(HEADLINE, None, version, bin_dir, reports)
 
@@ -457,83 +249,29 @@ def demo(version: RunVersionOpt = None, bin_dir: BinDirOpt = None, reports: Repo
 @app.command()
 def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory.")]) -> None:
     """Re-judge a finished run offline (no services) and reproduce its results.json."""
-    from harness.io import store
-    from harness.report.terminal import action_lines, dapr_metrics_lines, verdict_table
-    from harness.run import runner
+    from harness.campaign import experiment
 
-    if not (run_dir / store.HISTORY).is_file():
-        fail(InputError(f"{run_dir} is not a finished run: it has no {store.HISTORY}"))
-    previous = (run_dir / store.RESULTS).read_text() if (run_dir / store.RESULTS).is_file() else None
-    sc = load(run_dir / "scenario.yaml", None)
-    outcome = runner.judge(run_dir, sc)
-    out.print(verdict_table(outcome.results))
-    for line in action_lines(outcome.results):
-        out.print(line)
-    for line in dapr_metrics_lines(outcome.results):
-        out.print(line)
-    now = (run_dir / store.RESULTS).read_text()
-    if previous is None:
+    try:
+        sc = experiment.finished_scenario(run_dir)
+    except HarnessError as exc:
+        fail(exc)
+    rejudged = experiment.rejudge(run_dir, sc)
+    terminal.print_results(out, rejudged.outcome.results)
+    if rejudged.previous is None:
         out.print("results.json written (there was none)")
     else:
-        out.print("results.json reproduced" if previous == now else "[yellow]results.json changed on re-judging[/]")
-    raise typer.Exit(VERDICT_EXIT[outcome.results["verdict"]])
-
-
-def _results_of(run_dir: Path) -> dict[str, object]:
-    """A judged run's results.json, or a bad-input error naming what is missing."""
-    from harness.io import store
-
-    path = run_dir / store.RESULTS
-    if not run_dir.is_dir():
-        fail(InputError(f"{run_dir} is not a directory"))
-    if not path.is_file():
-        fail(InputError(f"{run_dir} is not a judged run: it has no {store.RESULTS} (run `onceonly check` on it?)"))
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        fail(InputError(f"{path} cannot be read as JSON: {exc}"))
-    if not isinstance(doc, dict) or not {"verdict", "sources", "scenario", "dapr"} <= set(doc):
-        fail(InputError(f"{path} is not a onceonly results.json (no verdict, sources, scenario, dapr)"))
-    return doc
-
-
-ThresholdOpt = Annotated[
-    float,
-    typer.Option("--lateness-threshold", help="Percent by which lateness p99 may grow (and by --lateness-floor ms)."),
-]
-FloorOpt = Annotated[
-    float,
-    typer.Option(
-        "--lateness-floor",
-        help="Milliseconds by which lateness p99 must also grow to count (single runs on a busy machine are noisy).",
-    ),
-]
-CompareOutOpt = Annotated[
-    Path | None,
-    typer.Option("--out", help="Where to write comparison.json and report.html (default reports/compare/<UTC>)."),
-]
+        reproduced = rejudged.previous == rejudged.now
+        out.print("results.json reproduced" if reproduced else "[yellow]results.json changed on re-judging[/]")
+    raise typer.Exit(VERDICT_EXIT[rejudged.outcome.results["verdict"]])
 
 
 @app.command()
 def compare(
-    targets: Annotated[
-        list[Path],
-        typer.Argument(
-            help="OLD_RUN NEW_RUN: two finished run dirs (offline). Or TARGET: a scenario or suite file, with "
-            "--dapr OLD --dapr NEW.",
-            metavar="TARGET | OLD_RUN NEW_RUN",
-            show_default=False,
-        ),
-    ],
-    dapr: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--dapr", help="Twice: the old and the new Dapr, each a version or a binaries directory (daprd, scheduler)."
-        ),
-    ] = None,
-    lateness_threshold: ThresholdOpt = 20.0,
-    lateness_floor: FloorOpt = 5.0,
-    out_dir: CompareOutOpt = None,
+    targets: opt.TargetsArg,
+    dapr: opt.DaprOpt = None,
+    lateness_threshold: opt.ThresholdOpt = 20.0,
+    lateness_floor: opt.FloorOpt = 5.0,
+    out_dir: opt.CompareOutOpt = None,
 ) -> None:
     """Compare two Dapr versions on the same scenarios, or two finished runs, figure by figure.
 
@@ -562,157 +300,35 @@ def compare(
 
 
 def _compare_runs(old_run: Path, new_run: Path, lateness: tuple[float, float], target: Path) -> NoReturn:
-    from harness.oracle import compare as comparing
-    from harness.report.html.compare import write_comparison_html
+    from harness.campaign import versions
 
-    old_doc, new_doc = _results_of(old_run), _results_of(new_run)
-    result = comparing.compare(
-        old_doc, new_doc, lateness[0], old_dir=str(old_run), new_dir=str(new_run), lateness_floor_ms=lateness[1]
-    )
-    _print_comparison(result, f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}")
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "comparison.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    page = write_comparison_html(target, result, old_doc, new_doc)
+    try:
+        result, old_doc, new_doc = versions.compare_runs(old_run, new_run, lateness)
+    except InputError as exc:
+        fail(exc)
+    terminal.print_comparison(out, result, f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}")
+    page = versions.write_runs_comparison(target, result, old_doc, new_doc)
     out.print(f"{len(result.regressions)} regression(s); wrote {target / 'comparison.json'} and {page}")
     raise typer.Exit(ExitCode.FAIL if result.regressions else ExitCode.PASS)
 
 
-def _comparison_table(result: Comparison, title: str) -> Table:
-    from rich.text import Text
-
-    from harness.oracle import compare as comparing
-
-    table = Table(title=title)
-    for col in ("source", "figure", "old", "new"):
-        table.add_column(col, justify="left" if col in ("source", "figure") else "right")
-    for row in result.rows:
-        for f in row.figures:
-            style = "bold red" if f.regression else ("yellow" if f.changed else "")
-            cells = (row.key, f.name, comparing.show(f.old), comparing.show(f.new))
-            table.add_row(*(Text(c, style=style) for c in cells))
-    return table
-
-
-def _print_comparison(result: Comparison, title: str) -> None:
-    from rich.text import Text
-
-    from harness.oracle.compare import LATENESS_CAVEAT
-
-    out.print(_comparison_table(result, title))
-    for w in result.warnings:
-        out.print(Text(f"warning: {w}", style="yellow"))
-    for r in result.regressions:
-        out.print(Text(f"regression: {r}", style="bold red"))
-    if any(f.regression and f.name.startswith("lateness_") for row in result.rows for f in row.figures):
-        out.print(Text(f"note: {LATENESS_CAVEAT}", style="yellow"))
-
-
-def _compare_cases(path: Path) -> list[tuple[str, Scenario]]:
-    """The scenarios of TARGET: a suite file's cases (with their overrides), or the one scenario."""
-    import yaml
-
-    from harness.scenario import suite as suites
-
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        fail(InputError(f"{path}: no such file (TARGET is a scenario or suite file)"))
-    except (OSError, yaml.YAMLError) as exc:
-        fail(InputError(f"{path}: cannot be read as YAML: {exc}"))
-    if isinstance(raw, dict) and "cases" in raw:
-        try:
-            _, cases = suites.load_suite(path)
-        except HarnessError as exc:
-            fail(exc)
-        return [(c.name, c.scenario) for c in cases]
-    sc = load(path, None)
-    return [(sc.name, sc)]
-
-
-def _dapr_arg(value: str) -> tuple[str | None, Path | None]:
-    """--dapr's value: a binaries directory when one exists at that path, else a version."""
-    path = Path(value).expanduser()
-    if path.is_dir():
-        return None, path
-    try:
-        return lookup(value).version, None
-    except UnknownVersionError as exc:
-        fail(InputError(f"--dapr {value}: neither a directory nor a known version ({exc})"))
-
-
 def _compare_versions(target_file: Path, old: str, new: str, lateness: tuple[float, float], target: Path) -> NoReturn:
-    from harness.io import store
-    from harness.oracle import compare as comparing
-    from harness.report.html.compare import write_versions_html
-    from harness.run import runner
+    from harness.campaign import versions
 
-    cases = _compare_cases(target_file)  # every scenario validated before anything is built or started
-    (old_v, old_dir), (new_v, new_dir) = _dapr_arg(old), _dapr_arg(new)
-    sides = [
-        [case_binaries(sc, old_v, old_dir) for _, sc in cases],
-        [case_binaries(sc, new_v, new_dir) for _, sc in cases],
-    ]
-    proxy = prepare_fault_proxy() if any(sc.needs_fault_proxy for _, sc in cases) else None
-    labels = [f"old-{sides[0][0][0].daprd_version}", f"new-{sides[1][0][0].daprd_version}"]
-    pairs: list[comparing.VersionPair] = []
-    overview = Table(title=f"onceonly compare {target_file.name}: Dapr {old} → {new}")
-    for col in ("scenario", "old verdict", "new verdict", "regressions"):
-        overview.add_column(col, overflow="fold")
-
-    def write() -> Path:
-        target.mkdir(parents=True, exist_ok=True)
-        doc = comparing.versions_document(str(target_file), old, new, lateness[0], pairs)
-        (target / "comparison.json").write_text(json.dumps(doc, indent=2) + "\n")
-        return write_versions_html(target, target_file.name, old, new, pairs)
-
-    try:
-        with exit_on_signals():
-            for i, (name, sc) in enumerate(cases):
-                docs: list[dict[str, object]] = []
-                dirs: list[Path] = []
-                error = ""
-                for side, label in enumerate(labels):
-                    bins, upgrade = sides[side][i]
-                    run_dir = store.new_run_dir(target / label, sc.name, sc.canonical_hash())
-                    dirs.append(run_dir)
-                    console.print(
-                        f"[{i + 1}/{len(cases)}] {name} on daprd {bins.daprd_version} ({label})", highlight=False
-                    )
-                    try:
-                        with console.status(f"{name} on {bins.daprd_version}") as status:
-                            outcome = runner.execute(
-                                sc, bins, run_dir, progress=status.update, toxiproxy=proxy, upgrade=upgrade
-                            )
-                        docs.append(outcome.results)
-                    except HarnessError as exc:
-                        error = f"{label}: {exc}"
-                        break
-                if error:
-                    pairs.append(comparing.VersionPair(name, None, error=error))
-                    overview.add_row(name, "-", "-", f"error: {error}")
-                else:
-                    result = comparing.compare(
-                        docs[0],
-                        docs[1],
-                        lateness[0],
-                        old_dir=str(dirs[0]),
-                        new_dir=str(dirs[1]),
-                        lateness_floor_ms=lateness[1],
-                    )
-                    pairs.append(comparing.VersionPair(name, result, docs[0], docs[1]))
-                    _print_comparison(result, f"{name}: {result.old_verdict} → {result.new_verdict}")
-                    overview.add_row(name, result.old_verdict, result.new_verdict, str(len(result.regressions)))
-                write()  # after every scenario: an interrupted comparison keeps what it has
-    except (KeyboardInterrupt, Interrupted):
-        console.print(f"interrupted after {len(pairs)} of {len(cases)} scenario(s); their runs are kept")
-        write()
-        raise typer.Exit(130) from None
-    page = write()
-    out.print(overview)
-    regressions = sum(len(p.comparison.regressions) for p in pairs if p.comparison is not None)
-    errors = sum(p.comparison is None for p in pairs)
+    shown = display()
+    try:  # every scenario validated, then every binary found or built, before anything is started
+        plan = versions.prepare(target_file, old, new, shown)
+    except SELECTION_ERRORS as exc:
+        fail(exc)
+    done = versions.run(plan, lateness, target, shown)
+    if done.interrupted:
+        console.print(f"interrupted after {len(done.pairs)} of {len(plan.cases)} scenario(s); their runs are kept")
+        raise typer.Exit(130)
+    out.print(terminal.versions_table(f"onceonly compare {target_file.name}: Dapr {old} → {new}", done.pairs))
+    regressions = sum(len(p.comparison.regressions) for p in done.pairs if p.comparison is not None)
+    errors = sum(p.comparison is None for p in done.pairs)
     out.print(
-        f"{regressions} regression(s), {errors} failed run(s); wrote {target / 'comparison.json'} and {page}",
+        f"{regressions} regression(s), {errors} failed run(s); wrote {target / 'comparison.json'} and {done.page}",
         highlight=False,
     )
     code = ExitCode.FAIL if regressions else (ExitCode.UNKNOWN if errors else ExitCode.PASS)
@@ -725,65 +341,28 @@ def suite(
     junit: Annotated[Path, typer.Option("--junit", help="Where to write the JUnit XML.")] = Path("reports/junit.xml"),
     only: Annotated[list[str] | None, typer.Option("--only", help="Run only this scenario (repeatable).")] = None,
     skip: Annotated[list[str] | None, typer.Option("--skip", help="Skip this scenario (repeatable).")] = None,
-    version: RunVersionOpt = None,
-    bin_dir: BinDirOpt = None,
-    reports: ReportsOpt = Path("reports"),
+    version: opt.RunVersionOpt = None,
+    bin_dir: opt.BinDirOpt = None,
+    reports: opt.ReportsOpt = Path("reports"),
 ) -> None:
     """Run a list of scenarios, one JUnit test case each; a case passes when its predicted verdict holds."""
-    from rich.text import Text
-
-    from harness.io import store
-    from harness.run import runner
+    from harness.campaign import suite as campaign_suite
     from harness.scenario import suite as suites
 
-    try:
-        name, cases = suites.load_suite(suite_file, only, skip)  # every scenario validated before anything starts
-    except HarnessError as exc:
+    shown = display()
+    try:  # every scenario validated, then every case's binaries found or built, before the first case
+        plan = campaign_suite.prepare(suite_file, only, skip, version, bin_dir, shown)
+    except SELECTION_ERRORS as exc:
         fail(exc)
-    plans = [case_binaries(c.scenario, version, bin_dir) for c in cases]  # every build before the first case
-    proxy = prepare_fault_proxy() if any(c.scenario.needs_fault_proxy for c in cases) else None
-    outcomes: list[suites.CaseOutcome] = []
-    daprds = sorted({b.daprd_version for b, _ in plans})
-    table = Table(title=f"suite {name} on daprd {', '.join(daprds)}")
-    for col in ("scenario", "predicted", "verdict", "outcome", "differences", "seconds", "run dir"):
-        table.add_column(col, overflow="fold")
-    try:
-        with exit_on_signals():
-            for i, (case, (bins, upgrade)) in enumerate(zip(cases, plans, strict=True), 1):
-                console.print(
-                    f"[{i}/{len(cases)}] {case.name} (predicts {case.prediction.describe()})", highlight=False
-                )
-                run_dir = store.new_run_dir(reports, case.scenario.name, case.scenario.canonical_hash())
-                t0 = time.monotonic()
-                try:
-                    with console.status(case.name) as status:
-                        result = runner.execute(
-                            case.scenario, bins, run_dir, progress=status.update, toxiproxy=proxy, upgrade=upgrade
-                        )
-                    outcome = suites.CaseOutcome.judged(case, result.results, run_dir, time.monotonic() - t0)
-                except HarnessError as exc:
-                    outcome = suites.CaseOutcome(case, None, run_dir, time.monotonic() - t0, f"error: {exc}")
-                outcomes.append(outcome)
-                for line in outcome.differences:
-                    console.print(Text(f"  differs: {line}", style="red"))
-                table.add_row(
-                    case.name,
-                    case.prediction.describe(),
-                    str(outcome.verdict),
-                    outcome.outcome,
-                    "\n".join(outcome.differences),
-                    f"{outcome.seconds:.0f}",
-                    str(run_dir),
-                )
-                suites.write_junit(junit, name, outcomes)  # after every case: an interrupted suite keeps its results
-    except (KeyboardInterrupt, Interrupted):
-        console.print(f"interrupted after {len(outcomes)} of {len(cases)} scenario(s); their runs are kept")
-        suites.write_junit(junit, name, outcomes)
+    done = campaign_suite.run(plan, reports, junit, shown)
+    table = terminal.suite_table(plan.name, plan.daprds, done.outcomes)
+    if done.interrupted:
+        console.print(f"interrupted after {len(done.outcomes)} of {len(plan.cases)} scenario(s); their runs are kept")
         out.print(table)
-        raise typer.Exit(130) from None
+        raise typer.Exit(130)
     out.print(table)
-    worst = suites.worst(outcomes)
-    out.print(f"suite {name}: {worst}  (JUnit: {junit})", highlight=False)
+    worst = suites.worst(done.outcomes)
+    out.print(f"suite {plan.name}: {worst}  (JUnit: {junit})", highlight=False)
     raise typer.Exit(VERDICT_EXIT[worst])
 
 

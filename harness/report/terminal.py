@@ -1,76 +1,217 @@
-"""The terminal's verdict: the rich table of sources, the job actions and the metrics cross-check under it."""
+"""What the CLI draws on the terminal, with rich: a build's progress bars, the spinner and countdown of a run,
+the per-case lines of a suite or a version comparison, and the tables (binaries, a cluster kept up, a suite, a
+comparison). The consoles are the caller's."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
-from rich import box
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
-from harness.oracle import crosscheck
-from harness.oracle.results import shown_sources
-from harness.report.words import table_row
+if TYPE_CHECKING:
+    from pathlib import Path
 
-VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow"}
-
-
-# The same columns for a terminal, abbreviated so the table fits about 120 columns (see reports/README.md).
-TABLE_HEADERS = (
-    "source",
-    "name",
-    "repl.",
-    "occur.",
-    "deliv.",
-    "deliv./\noccur.",
-    "dup.",
-    "retries",
-    "missed",
-    "early",
-    "spur.",
-    "late ms\np50 / p99",
-    "effects\nnaive/idem.",
-    "policy",
-    "verdict",
-)
+    from harness.cluster.local.cluster import LocalCluster
+    from harness.oracle.compare import Comparison, VersionPair
+    from harness.scenario.suite import CaseOutcome
+    from toolchain.binaries import Candidate
 
 
-def verdict_table(doc: Mapping[str, Any]) -> Table:
-    """The terminal verdict: one row per source, the verdict coloured."""
-    verdict = doc["verdict"]
-    title = Text.assemble(
-        f"onceonly {doc['scenario']['name']} on daprd {doc['dapr']['daprd']}: ",
-        (verdict.upper(), VERDICT_STYLE.get(verdict, "bold")),
-    )
-    table = Table(title=title, box=box.SIMPLE_HEAVY, show_edge=False, padding=(0, 0))  # one space between columns
-    for col in TABLE_HEADERS:
-        table.add_column(col, justify="left" if col in ("source", "name", "policy", "verdict") else "right")
-    for src in shown_sources(doc):
-        *cells, last = table_row(src)
-        table.add_row(*cells, Text(last, style=VERDICT_STYLE.get(last, "")))
+class RichBuildReporter:
+    """Draws a build's progress: one bar per binary, counting packages compiled (cached ones are skipped)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def step(self, message: str) -> None:
+        self.progress.console.print(f"  {message}")
+
+    def packages(self, binary: str, total: int) -> None:
+        self.tasks[binary] = self.progress.add_task(f"compile {binary}", total=total)
+
+    def compiled(self, binary: str, package: str) -> None:
+        self.progress.update(self.tasks[binary], advance=1, description=f"compile {binary}: {package[-48:]}")
+
+
+class RichDisplay:
+    """Draws the progress of binary selection, builds and a campaign's cases: messages and spinners on
+    ``console`` (stderr), tables on ``out``."""
+
+    def __init__(self, console: Console, out: Console) -> None:
+        self.console = console
+        self.out = out
+
+    def say(self, message: str) -> None:
+        self.console.print(message)
+
+    def step(self, message: str) -> None:
+        self.console.print(message, highlight=False)
+
+    @contextmanager
+    def building(self) -> Iterator[RichBuildReporter]:
+        columns = (
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=self.console, transient=False) as progress:
+            yield RichBuildReporter(progress)
+
+    @contextmanager
+    def waiting(self, message: str) -> Iterator[object]:
+        with self.console.status(message) as status:
+            yield status
+
+    @contextmanager
+    def running(self, label: str) -> Iterator[Callable[[str], None]]:
+        with self.console.status(label) as status:
+            yield status.update
+
+    def case_done(self, outcome: CaseOutcome) -> None:
+        for line in outcome.differences:
+            self.console.print(Text(f"  differs: {line}", style="red"))
+
+    def compared(self, result: Comparison, title: str) -> None:
+        print_comparison(self.out, result, title)
+
+    def cluster_ready(self, cluster: LocalCluster, run_dir: Path, env_file: Path, endpoints: dict[str, object]) -> None:
+        """``onceonly up``'s table of processes and endpoints, and how to reach them."""
+        table = Table(title=f"onceonly cluster ready in {cluster.ready_seconds:.1f} s (app-id {cluster.spec.app_id})")
+        for col in ("process", "endpoints"):
+            table.add_column(col)
+        table.add_row("redis", str(endpoints["redis"]))
+        for m in cluster.schedulers:
+            table.add_row(m.name, f"grpc {m.address}  healthz :{m.healthz_port}  metrics :{m.metrics_port}")
+        for r in cluster.replicas.values():
+            table.add_row(f"replica {r.index}", f"dapr {r.dapr_http}  app {r.app_url}  metrics :{r.metrics_port}")
+        self.out.print(table)
+        self.out.print(
+            f"Tokens are in {env_file} (mode 0600). Try:\n"
+            f"  set -a; . {env_file}; set +a\n"
+            '  curl -H "dapr-api-token: $DAPR_API_TOKEN" $DAPR_HTTP_ENDPOINT/v1.0/metadata\n'
+            f"Logs: {run_dir}/logs/. Ctrl-C stops everything.",
+            highlight=False,
+        )
+
+
+@contextmanager
+def run_progress(console: Console) -> Iterator[tuple[Callable[[str], None], Callable[[str, float], None]]]:
+    """One run's progress line: ``say(message)``, and ``countdown(label, seconds)`` that waits with a bar."""
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("starting", total=None)
+
+        def say(message: str) -> None:
+            progress.update(task, description=message)
+
+        def countdown(label: str, seconds: float) -> None:
+            progress.update(task, description=f"{label} ({seconds:.0f} s)", total=seconds, completed=0)
+            end = time.monotonic() + seconds
+            while (left := end - time.monotonic()) > 0:
+                time.sleep(min(0.25, left))
+                progress.update(task, completed=seconds - max(0.0, end - time.monotonic()))
+            progress.update(task, total=None)
+
+        yield say, countdown
+
+
+def print_results(out: Console, results: Mapping[str, Any]) -> None:
+    """A judged run's verdict table, its actions' and Dapr's counters' lines."""
+    from harness.report.terminal_results import action_lines, dapr_metrics_lines, verdict_table
+
+    out.print(verdict_table(results))
+    for line in action_lines(results):
+        out.print(line)
+    for line in dapr_metrics_lines(results):
+        out.print(line)
+
+
+def binaries_table(version: str, rows: list[Candidate]) -> Table:
+    """``onceonly dapr which``: every candidate directory, its versions, and the one a run would use."""
+    table = Table(title=f"Dapr binaries for {version}")
+    for col in ("use", "source", "directory", "daprd --version", "scheduler (start-up log)", "note"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(
+            "→" if row.used else "",
+            row.source,
+            str(row.directory),
+            row.versions["daprd"] or "-",
+            row.versions["scheduler"] or "-",
+            row.note,
+        )
     return table
 
 
-def action_lines(doc: Mapping[str, Any]) -> list[Text]:
-    """One line per mid-run job action under the table: its verdict (coloured) and what Dapr answered."""
-    return [
-        Text.assemble((f"{a['verdict']:>7} ", VERDICT_STYLE.get(a["verdict"], "")), a["note"])
-        for a in doc.get("actions", [])
-    ]
+def comparison_table(result: Comparison, title: str) -> Table:
+    from harness.oracle import compare as comparing
+
+    table = Table(title=title)
+    for col in ("source", "figure", "old", "new"):
+        table.add_column(col, justify="left" if col in ("source", "figure") else "right")
+    for row in result.rows:
+        for f in row.figures:
+            style = "bold red" if f.regression else ("yellow" if f.changed else "")
+            cells = (row.key, f.name, comparing.show(f.old), comparing.show(f.new))
+            table.add_row(*(Text(c, style=style) for c in cells))
+    return table
 
 
-def dapr_metrics_lines(doc: Mapping[str, Any]) -> list[Text]:
-    """Under the verdict table: the cross-check in one line, then each disagreement (a warning, not a verdict)."""
-    check = doc.get("dapr_metrics")
-    if check is None:
-        return []
-    counts = check["counts"]
-    style = "yellow" if counts["disagree"] else ""
-    lines = [Text(f"Dapr's own metrics vs the ledger: {crosscheck.counts_line(check)}", style=style)]
-    lines += [
-        Text(f"  warning: disagree: {crosscheck.row_line(r)}", style="yellow")
-        for r in check["rows"]
-        if r["status"] == "disagree"
-    ]
-    return lines
+def print_comparison(out: Console, result: Comparison, title: str) -> None:
+    from harness.oracle.compare import LATENESS_CAVEAT
+
+    out.print(comparison_table(result, title))
+    for w in result.warnings:
+        out.print(Text(f"warning: {w}", style="yellow"))
+    for r in result.regressions:
+        out.print(Text(f"regression: {r}", style="bold red"))
+    if any(f.regression and f.name.startswith("lateness_") for row in result.rows for f in row.figures):
+        out.print(Text(f"note: {LATENESS_CAVEAT}", style="yellow"))
+
+
+def suite_table(name: str, daprds: list[str], outcomes: list[CaseOutcome]) -> Table:
+    table = Table(title=f"suite {name} on daprd {', '.join(daprds)}")
+    for col in ("scenario", "predicted", "verdict", "outcome", "differences", "seconds", "run dir"):
+        table.add_column(col, overflow="fold")
+    for outcome in outcomes:
+        table.add_row(
+            outcome.case.name,
+            outcome.case.prediction.describe(),
+            str(outcome.verdict),
+            outcome.outcome,
+            "\n".join(outcome.differences),
+            f"{outcome.seconds:.0f}",
+            str(outcome.run_dir),
+        )
+    return table
+
+
+def versions_table(title: str, pairs: list[VersionPair]) -> Table:
+    overview = Table(title=title)
+    for col in ("scenario", "old verdict", "new verdict", "regressions"):
+        overview.add_column(col, overflow="fold")
+    for pair in pairs:
+        if pair.comparison is None:
+            overview.add_row(pair.name, "-", "-", f"error: {pair.error}")
+        else:
+            result = pair.comparison
+            overview.add_row(pair.name, result.old_verdict, result.new_verdict, str(len(result.regressions)))
+    return overview

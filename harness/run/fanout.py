@@ -9,7 +9,7 @@ so a delivery belongs to exactly one occurrence by its name.
 * ``create`` (the runner): reads the clock once, then schedules every member through the run's ``JobsClient`` (so
   each call is an operation with its body), member ``k`` due at ``clock + start + k x every`` rounded up to the
   millisecond. Validation keeps ``start`` long enough to create them all first; the fold says if it was not.
-* ``job_plans`` (``runner.judge``, also offline): the plans of the scenario's jobs in scenario order, each fan-out's
+* ``job_plans`` (the judge, also offline): the plans of the scenario's jobs in scenario order, each fan-out's
   members rebuilt from the bodies of their recorded schedule calls (as ``harness.load.workload.load_plans`` does for the
   load), so ``onceonly check`` reproduces ``results.json``. The checker judges each member as an ordinary job.
 * ``fold``: the members' rows become one row per fan-out source (``harness.run.fanout_fold``).

@@ -1,4 +1,4 @@
-"""The one orchestrator: scenario → cluster → schedule → observe → quiesce → collect → judge → write.
+"""Runs a scenario up to stage 1: scenario → cluster → schedule → observe → quiesce → collect.
 
 Phases (each an event in ``events.jsonl``): stage 0 files; cluster start and readiness; ``observe`` starts and
 every job is scheduled through replica 0's daprd (each fan-out's members first, ``harness.run.fanout``); the
@@ -6,8 +6,8 @@ scenario's faults (``harness.nemesis``) or its job actions (``harness.run.action
 ``observe.duration`` the jobs are deleted (a delivery after that is spurious); ``quiesce`` lets late deliveries
 land; every scheduler's and daprd's ``/metrics`` is scraped (``harness.cluster.metrics``: Dapr's counters die with
 the processes); the ledger is read; the cluster is torn down (always, in ``finally`` via the context manager);
-then the checker judges (each fan-out's members folded into one row, ``harness.run.fanout_fold``) and the reports
-are written. The runner holds no judgement logic and imports nothing of the report's presentation.
+stage 1 is written. Judging is ``harness.run.judge``; ``harness.campaign.experiment`` ties the run, the judgement
+and the outputs together. The runner holds no judgement logic and imports nothing of the outputs.
 """
 
 from __future__ import annotations
@@ -29,24 +29,14 @@ from harness.cluster.local.backend import LocalBackend
 from harness.errors import InputError
 from harness.faults.registry import kind_of
 from harness.io import store
-from harness.io.csv_files import write_lateness_csv, write_ledger_csv
 from harness.io.jobs_client import JobsClient
-from harness.io.ledger import Ledger, ledger_gaps
+from harness.io.ledger import Ledger
 from harness.load.process import start_load, stop_load
-from harness.load.workload import load_plans
-from harness.model import BindingPlan, JobPlan, ReplicaWindow, version_tuple
+from harness.model import BindingPlan, Delivery, Operation, ReplicaWindow, version_tuple
 from harness.nemesis import FaultHandle, Nemesis, needs, run_timeline
 from harness.oracle import crosscheck
-from harness.oracle.check import CheckInput, CheckResult, check
-from harness.oracle.claims import ActionClaim
-from harness.oracle.results import results_document
-from harness.oracle.upgrade import accounting as upgrade_accounting
-from harness.report.html import run as html_report
-from harness.report.junit import write_junit
-from harness.report.summary import write_summary_md
 from harness.run import fanout
 from harness.run.actions import run_actions, schedule_kwargs
-from harness.run.fanout_fold import fold
 from harness.scenario.schema import Scenario
 from target_app.settings import Behaviour
 from toolchain.binaries import Binaries
@@ -56,10 +46,12 @@ Countdown = Callable[[str, float], None]  # (label, seconds): wait that long, sh
 
 
 @dataclass(frozen=True, slots=True)
-class RunOutcome:
+class Collected:
+    """A run made up to stage 1 (its files written, the cluster stopped): what the ledger held, for the CSV export."""
+
     run_dir: Path
-    results: dict[str, Any]
-    check: CheckResult
+    deliveries: list[Delivery]
+    operations: list[Operation]
 
 
 def replica_windows(
@@ -152,8 +144,9 @@ def execute(
     web_port: int | None = None,
     upgrade: Binaries | None = None,
     backend: Backend | None = None,
-) -> RunOutcome:
-    """Run ``scenario`` on ``bins`` into ``run_dir`` (which exists and is empty) and judge it.
+) -> Collected:
+    """Run ``scenario`` on ``bins`` into ``run_dir`` (which exists and is empty) up to stage 1: the cluster is
+    stopped and ``history.json``, ``run.json`` and ``dapr_metrics.json`` are written; judging is ``harness.run.judge``.
 
     ``upgrade``: the binaries a rolling upgrade's steps switch members to (the scenario's ``dapr.upgrade_to``).
 
@@ -314,7 +307,6 @@ def execute(
         ledger_stats=ledger_stats,
         actions=actions,
     )
-    write_ledger_csv(run_dir, deliveries, operations)
     store.write_json(
         run_dir / store.RUN_INFO,
         {
@@ -347,96 +339,7 @@ def execute(
             margin_ns=crosscheck.in_flight_margin_ns(behaviour.delay_ms),
         ),
     )
-    outcome = judge(run_dir, scenario)
-    events.emit("judged", verdict=outcome.check.verdict)
-    return outcome
-
-
-def judge(run_dir: Path, scenario: Scenario) -> RunOutcome:
-    """Judge a run from its stage-1 files alone (no services) and write stage 2. ``onceonly check`` uses this."""
-    history = store.load_history(run_dir)
-    info = store.read_json(run_dir / store.RUN_INFO)
-    op_plans, claims = action_inputs(scenario, history["actions"])
-    load_jobs: list[JobPlan] = []
-    if scenario.workload.load is not None:  # every job the load created, from its recorded schedule calls
-        load_jobs, load_op_plans = load_plans(history["operations"], scenario.expect.jobs)
-        op_plans = {**op_plans, **load_op_plans}
-    plans = fanout.job_plans(scenario, history["operations"]) + load_jobs  # fan-outs: one plan per member
-    result = check(
-        CheckInput(
-            jobs=plans,
-            bindings=scenario.binding_plans(),
-            deliveries=history["deliveries"],
-            operations=history["operations"],
-            windows=history["windows"],
-            observe_start_ns=history["observe_start_ns"],
-            observe_end_ns=history["observe_end_ns"],
-            replicas=history["replicas"],
-            side_effects=history["side_effects"],
-            lateness_p99_ms=scenario.expect.lateness_p99_ms,
-            op_plans=op_plans,
-            actions=claims,
-            ledger_gaps=ledger_gaps(history["ledger_stats"]),
-            down=history["down"],
-        )
-    )
-    result = fold(result, scenario, history["operations"], plans)  # one row per fan-out source
-    dapr = {k: info["dapr"][k] for k in ("daprd", "scheduler", "upgrade_to") if k in info["dapr"]}
-    faults = info.get("faults", [])
-    scraped = store.load_dapr_metrics(run_dir)  # None for a run made before onceonly read Dapr's metrics
-    doc = results_document(
-        result,
-        dapr=dapr,
-        scenario=info["scenario"],
-        host=info["host"],
-        timings=info["timings"],
-        faults=faults,
-        dapr_metrics=None
-        if scraped is None
-        else crosscheck.cross_check(
-            scraped,
-            history["deliveries"],
-            history["operations"],
-            faults,
-            daprd_version=info["dapr"]["daprd"],
-            scheduler_version=info["dapr"]["scheduler"],
-            margin_ns=crosscheck.in_flight_margin_ns(behaviour_of(scenario).delay_ms),
-        ),
-        fanouts=fanout.describe(scenario),
-    )
-    upgraded = upgrade_accounting(
-        faults,
-        history["deliveries"],
-        doc["sources"],
-        observe_start_ns=history["observe_start_ns"],
-        collect_end_ns=history["collect_end_ns"],
-        old=dapr,
-        new=dapr.get("upgrade_to", dapr),
-    )
-    if upgraded is not None:
-        doc["upgrade"] = fanout.fold_upgrade(upgraded, scenario)
-    store.write_results(run_dir, doc)
-    write_lateness_csv(run_dir, result.sources)
-    write_summary_md(run_dir, doc)
-    write_junit(run_dir, doc, suite_name=scenario.name)
-    html_report.write_report_html(run_dir)
-    return RunOutcome(run_dir, doc, result)
-
-
-def action_inputs(scenario: Scenario, done: list[dict[str, Any]]) -> tuple[dict[str, JobPlan], list[ActionClaim]]:
-    """From the actions the runner made (``history.json`` ``actions``): the plan each ``schedule`` call asked for
-    (op_id -> JobPlan) and one claim per scenario action (``op_id`` None for an action never made)."""
-    op_ids = {int(a["index"]): str(a["op_id"]) for a in done}
-    op_plans = {
-        op_ids[i]: scenario.action_plan(i)
-        for i, action in enumerate(scenario.actions)
-        if action.op == "schedule" and i in op_ids
-    }
-    claims = [
-        ActionClaim(i, a.at.total_seconds(), a.op, a.job, op_ids.get(i), a.expect_status)
-        for i, a in enumerate(scenario.actions)
-    ]
-    return op_plans, claims
+    return Collected(run_dir, deliveries, operations)
 
 
 def _job_body(scenario: Scenario, name: str) -> dict[str, Any]:

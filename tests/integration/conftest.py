@@ -13,12 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.cli import cache_root
 from harness.cluster.base import ClusterSpec
 from harness.cluster.local.cluster import LocalCluster
 from toolchain import binaries as dapr_binaries
 from toolchain.binaries import Binaries
 from toolchain.build import build
+from toolchain.selection import cache_root
 from toolchain.versions import DEFAULT_VERSION, lookup
 
 

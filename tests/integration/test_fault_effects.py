@@ -13,7 +13,6 @@ import httpx
 import psutil
 import pytest
 
-from harness.cli import cache_root
 from harness.cluster.base import ClusterSpec
 from harness.cluster.local.cluster import LocalCluster
 from harness.cluster.local.ports import is_listening
@@ -23,6 +22,7 @@ from harness.scenario.schema import FaultSpec
 from tests.integration.helpers import deliveries, schedule_job, wait_gone
 from toolchain import toxiproxy
 from toolchain.binaries import Binaries
+from toolchain.selection import cache_root
 
 pytestmark = pytest.mark.integration
 NS = 1_000_000_000

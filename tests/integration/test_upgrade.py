@@ -17,13 +17,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.cli import cache_root
 from harness.cluster.base import ClusterSpec
 from harness.cluster.local.cluster import LocalCluster
 from tests.integration.helpers import deliveries, schedule_job
 from toolchain import binaries as dapr_binaries
 from toolchain.binaries import Binaries
 from toolchain.build import build
+from toolchain.selection import cache_root
 from toolchain.versions import lookup
 
 pytestmark = pytest.mark.integration

@@ -215,9 +215,9 @@ def test_suite_fails_a_case_whose_verdict_held_and_a_count_did_not(
     """The suite loop with a FAKE runner (it returns a judged run's results; nothing starts)."""
     from types import SimpleNamespace
 
-    from harness.run import runner
+    from harness.campaign import binaries, experiment
 
-    def fake_execute(scenario: object, bins: object, run_dir: Path, **_: object) -> SimpleNamespace:
+    def fake_run(scenario: object, bins: object, run_dir: Path, **_: object) -> SimpleNamespace:
         zero = dict.fromkeys(("duplicates", "retries", "missed", "early", "spurious"), 0)
         rows = [
             {"source": "jobs", "name": "tick-job", "policy": "exactly-once", "verdict": "pass", **zero},
@@ -225,8 +225,8 @@ def test_suite_fails_a_case_whose_verdict_held_and_a_count_did_not(
         ]
         return SimpleNamespace(results={"verdict": "fail", "sources": rows})
 
-    monkeypatch.setattr(cli, "case_binaries", lambda *_: (SimpleNamespace(daprd_version="1.18.2"), None))
-    monkeypatch.setattr(runner, "execute", fake_execute)
+    monkeypatch.setattr(binaries, "case_binaries", lambda *_: (SimpleNamespace(daprd_version="1.18.2"), None))
+    monkeypatch.setattr(experiment, "run", fake_run)
     suite = suite_with(tmp_path, {"verdict": "fail", "sources": {"tick-job": {"duplicates": ">=1"}}})
     junit = tmp_path / "junit.xml"
     assert run(["suite", str(suite), "--junit", str(junit), "--reports", str(tmp_path / "r")]) == 1

@@ -11,6 +11,7 @@ import pytest
 from rich.console import Console
 
 from harness import cli
+from harness.campaign import binaries
 from harness.io import csv_files, store
 from harness.model import Lateness
 from harness.oracle.compare import LOAD_KEY, compare, show
@@ -217,7 +218,7 @@ def test_cli_compare_versions_bad_input_exits_3_and_starts_nothing(
     argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
-    monkeypatch.setattr(cli, "prepare_binaries", lambda *a: pytest.fail("nothing may be built or started"))
+    monkeypatch.setattr(binaries, "prepare_binaries", lambda *a: pytest.fail("nothing may be built or started"))
     assert run([*argv, "--out", str(tmp_path / "cmp")]) == 3
     assert message in capsys.readouterr().err
     assert not (tmp_path / "cmp").exists()
@@ -230,14 +231,15 @@ def test_a_scenarios_own_version_and_upgrade_are_used_unless_the_command_line_na
 
     asked: list[tuple[str, Path | None]] = []
 
-    def fake_prepare(version: str, bin_dir: Path | None) -> str:  # a FAKE: returns the version it was asked for
+    def fake_prepare(version: str, bin_dir: Path | None, _display: object) -> str:  # a FAKE: returns the version
         asked.append((version, bin_dir))
         return version
 
-    monkeypatch.setattr(cli, "prepare_binaries", fake_prepare)
+    monkeypatch.setattr(binaries, "prepare_binaries", fake_prepare)
     sc = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "rolling-upgrade.yaml")
-    assert cli.case_binaries(sc, None, None) == ("1.16.0", "1.18.2")  # type: ignore[comparison-overlap]
-    assert cli.case_binaries(sc, "1.18.2", None) == ("1.18.2", "1.18.2")  # type: ignore[comparison-overlap]
+    shown = cli.display()
+    assert binaries.case_binaries(sc, None, None, shown) == ("1.16.0", "1.18.2")  # type: ignore[comparison-overlap]
+    assert binaries.case_binaries(sc, "1.18.2", None, shown) == ("1.18.2", "1.18.2")  # type: ignore[comparison-overlap]
     assert asked == [("1.16.0", None), ("1.18.2", None), ("1.18.2", None), ("1.18.2", None)]
 
 

@@ -26,7 +26,7 @@ from harness.io import store
 from harness.io.jobs_client import OpKind
 from harness.model import NS, Delivery, Lateness, Operation, SourceResult
 from harness.oracle import crosscheck, results
-from harness.report import summary, terminal
+from harness.report import summary, terminal_results
 from harness.report.html import run as html_report
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dapr_metrics"
@@ -498,7 +498,7 @@ def test_summary_md_html_and_terminal_show_the_cross_check(tmp_path: Path) -> No
     assert "<h2>Dapr's own metrics (cross-check)</h2>" in page and '<td class="l fail">disagree</td>' in page
     out = io.StringIO()
     console = Console(file=out, width=200, color_system=None)
-    for line in terminal.dapr_metrics_lines(doc):
+    for line in terminal_results.dapr_metrics_lines(doc):
         console.print(line)
     printed = out.getvalue().splitlines()
     assert printed[0] == "Dapr's own metrics vs the ledger: 10 agree, 0 lower bound held, 2 disagree, 0 not comparable"
@@ -506,7 +506,7 @@ def test_summary_md_html_and_terminal_show_the_cross_check(tmp_path: Path) -> No
     plain = document(None)
     assert "Dapr's own metrics" not in summary.write_summary_md(tmp_path, plain).read_text()
     assert "own metrics" not in html_report.render_report(plain, {})
-    assert terminal.dapr_metrics_lines(plain) == []
+    assert terminal_results.dapr_metrics_lines(plain) == []
 
 
 def test_dapr_metrics_json_round_trips(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Fan-out job sources: the schema (each invalid case asserts its TEXT), the members' creation through JobsClient
 against a fake daprd (httpx.MockTransport), their plans rebuilt from the recorded calls, the checker judging each
-member, the fold into one row, and ``runner.judge`` reproducing results.json from the run dir alone."""
+member, the fold into one row, and re-judging (``harness.campaign.experiment.rejudge``) reproducing results.json
+from the run dir alone."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.campaign import experiment
 from harness.io import csv_files, store
 from harness.io.jobs_client import JobsClient
 from harness.model import NS, Delivery, JobPlan, Operation, ReplicaWindow, SourceResult
@@ -20,7 +22,7 @@ from harness.oracle import results
 from harness.oracle.check import CheckInput, CheckResult, check, lateness_of
 from harness.oracle.times import parse_due_time
 from harness.report import summary
-from harness.run import fanout, runner
+from harness.run import fanout
 from harness.run.fanout_fold import fold
 from harness.scenario.loader import parse_scenario
 from harness.scenario.schema import Scenario, ScenarioError
@@ -365,9 +367,9 @@ def test_judge_rebuilds_the_members_from_the_run_dir_and_reproduces_results(tmp_
             "timings": {},
         },
     )
-    first = runner.judge(tmp_path, sc)
+    first = experiment.rejudge(tmp_path, sc).outcome
     written = (tmp_path / store.RESULTS).read_bytes()
-    runner.judge(tmp_path, sc)
+    experiment.rejudge(tmp_path, sc)
     assert (tmp_path / store.RESULTS).read_bytes() == written
     fan = first.results["sources"][1]
     assert fan["name"] == "tick-fan" and fan["fanout"]["last"] == "tick-fan-004"

@@ -16,7 +16,7 @@ from harness.io import csv_files, store
 from harness.model import NS, Delivery, Lateness, Operation, SourceResult, Witness
 from harness.oracle import results
 from harness.oracle.claims import ActionResult
-from harness.report import junit, summary, terminal, words
+from harness.report import junit, summary, terminal_results, words
 
 DUE = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z
 
@@ -356,7 +356,7 @@ def test_empty_ledger_csvs(tmp_path: Path) -> None:
 
 def render(doc: dict[str, Any]) -> str:
     console = Console(record=True, width=200, color_system=None, file=io.StringIO())
-    console.print(terminal.verdict_table(doc))
+    console.print(terminal_results.verdict_table(doc))
     return console.export_text()
 
 
@@ -373,11 +373,11 @@ def test_verdict_table_renders_one_row_per_source(doc: dict[str, Any]) -> None:
 
 def test_verdict_table_fits_a_120_column_terminal(doc: dict[str, Any]) -> None:
     console = Console(width=200, file=io.StringIO())
-    assert console.measure(terminal.verdict_table(doc)).maximum <= 120
+    assert console.measure(terminal_results.verdict_table(doc)).maximum <= 120
 
 
 def test_verdict_is_coloured() -> None:
-    table = terminal.verdict_table(document())
+    table = terminal_results.verdict_table(document())
     verdict_cells = list(table.columns[-1].cells)
     assert [(str(c), getattr(c, "style", None)) for c in verdict_cells] == [
         ("pass", "bold green"),

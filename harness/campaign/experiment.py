@@ -1,0 +1,134 @@
+"""One experiment: run a scenario (``harness.run.runner``, stages 0 and 1), judge it (``harness.run.judge``) and
+write stage 2 (results.json, lateness.csv, summary.md, junit.xml, report.html); ``rejudge`` does the last two for
+a finished run dir (``onceonly check``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import InputError
+from harness.io import csv_files, store
+from harness.oracle.check import CheckResult
+from harness.oracle.results import results_document
+from harness.oracle.upgrade import accounting as upgrade_accounting
+from harness.report import junit, summary
+from harness.report.html import run as html_report
+from harness.run import fanout, runner
+from harness.run.judge import Judgement, judge
+from harness.scenario.loader import load_scenario
+from harness.scenario.schema import Scenario
+from toolchain.binaries import Binaries
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    run_dir: Path
+    results: dict[str, Any]
+    check: CheckResult
+
+
+@dataclass(frozen=True, slots=True)
+class Rejudged:
+    outcome: RunOutcome
+    previous: str | None  # the run dir's results.json before re-judging, None when it had none
+    now: str
+
+
+def run(
+    scenario: Scenario,
+    bins: Binaries,
+    run_dir: Path,
+    *,
+    progress: runner.Progress | None = None,
+    countdown: runner.Countdown | None = None,
+    toxiproxy: Path | None = None,
+    web_port: int | None = None,
+    upgrade: Binaries | None = None,
+) -> RunOutcome:
+    """Run ``scenario`` on ``bins`` into ``run_dir`` (which exists and is empty), judge it and write stage 2.
+    The arguments are ``runner.execute``'s."""
+    collected = runner.execute(
+        scenario,
+        bins,
+        run_dir,
+        progress=progress,
+        countdown=countdown,
+        toxiproxy=toxiproxy,
+        web_port=web_port,
+        upgrade=upgrade,
+    )
+    csv_files.write_ledger_csv(run_dir, collected.deliveries, collected.operations)
+    outcome = write(judge(run_dir, scenario))
+    store.EventLog(run_dir / "events.jsonl").emit("judged", verdict=outcome.check.verdict)
+    return outcome
+
+
+def finished_scenario(run_dir: Path) -> Scenario:
+    """The scenario of a finished run dir; ``InputError`` when it is not one (no history.json)."""
+    if not (run_dir / store.HISTORY).is_file():
+        raise InputError(f"{run_dir} is not a finished run: it has no {store.HISTORY}")
+    return load_scenario(run_dir / "scenario.yaml", ())
+
+
+def rejudge(run_dir: Path, scenario: Scenario) -> Rejudged:
+    """Judge a finished run again from its stage-1 files (no services) and write stage 2."""
+    previous = (run_dir / store.RESULTS).read_text() if (run_dir / store.RESULTS).is_file() else None
+    outcome = write(judge(run_dir, scenario))
+    return Rejudged(outcome, previous, (run_dir / store.RESULTS).read_text())
+
+
+def document(j: Judgement) -> dict[str, Any]:
+    """The results.json document of a judgement (with a rolling upgrade's accounting)."""
+    doc = results_document(
+        j.check,
+        dapr=j.dapr,
+        scenario=j.scenario_info,
+        host=j.host,
+        timings=j.timings,
+        faults=j.faults,
+        dapr_metrics=j.dapr_metrics,
+        fanouts=j.fanouts,
+    )
+    upgraded = upgrade_accounting(
+        j.faults,
+        j.deliveries,
+        doc["sources"],
+        observe_start_ns=j.observe_start_ns,
+        collect_end_ns=j.collect_end_ns,
+        old=j.dapr,
+        new=j.dapr.get("upgrade_to", j.dapr),
+    )
+    if upgraded is not None:
+        doc["upgrade"] = fanout.fold_upgrade(upgraded, j.scenario)
+    return doc
+
+
+def write(j: Judgement) -> RunOutcome:
+    """Stage 2 of a judged run: results.json, lateness.csv, summary.md, junit.xml, report.html (in that order)."""
+    doc = document(j)
+    store.write_results(j.run_dir, doc)
+    csv_files.write_lateness_csv(j.run_dir, j.check.sources)
+    summary.write_summary_md(j.run_dir, doc)
+    junit.write_junit(j.run_dir, doc, suite_name=j.scenario.name)
+    html_report.write_report_html(j.run_dir)
+    return RunOutcome(j.run_dir, doc, j.check)
+
+
+def results_of(run_dir: Path) -> dict[str, Any]:
+    """A judged run's results.json; ``InputError`` naming what is missing."""
+    path = run_dir / store.RESULTS
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir} is not a directory")
+    if not path.is_file():
+        raise InputError(f"{run_dir} is not a judged run: it has no {store.RESULTS} (run `onceonly check` on it?)")
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path} cannot be read as JSON: {exc}") from exc
+    if not isinstance(doc, dict) or not {"verdict", "sources", "scenario", "dapr"} <= set(doc):
+        raise InputError(f"{path} is not a onceonly results.json (no verdict, sources, scenario, dapr)")
+    return doc

@@ -1,0 +1,97 @@
+"""A suite run: every case's binaries found or built first, then each case run and judged in turn
+(``harness.campaign.experiment``), its outcome against the case's prediction, the suite's JUnit XML rewritten
+after every case (an interrupted suite keeps its results). Progress goes to a ``SuiteDisplay``; nothing here
+draws or exits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from harness.campaign import binaries, experiment
+from harness.cluster.local.processes import Interrupted, exit_on_signals
+from harness.errors import HarnessError
+from harness.io import store
+from harness.scenario import suite as suites
+from toolchain.binaries import Binaries
+from toolchain.selection import SelectionDisplay, prepare_fault_proxy
+
+
+class CaseDisplay(SelectionDisplay, Protocol):
+    """Shows a campaign's cases as they run."""
+
+    def step(self, message: str) -> None: ...
+
+    def running(self, label: str) -> AbstractContextManager[Callable[[str], None]]: ...
+
+
+class SuiteDisplay(CaseDisplay, Protocol):
+    def case_done(self, outcome: suites.CaseOutcome) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SuitePlan:
+    """A suite ready to run: its cases, validated, and each case's binaries (and its upgrade's), all built."""
+
+    name: str
+    cases: list[suites.Case]
+    binaries: list[tuple[Binaries, Binaries | None]]
+    proxy: Path | None  # toxiproxy-server, when a case has network faults
+
+    @property
+    def daprds(self) -> list[str]:
+        return sorted({b.daprd_version for b, _ in self.binaries})
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteRun:
+    outcomes: list[suites.CaseOutcome]
+    interrupted: bool  # Ctrl-C or SIGTERM: the cases run so far are kept (and in the JUnit XML)
+
+
+def prepare(
+    suite_file: Path,
+    only: list[str] | None,
+    skip: list[str] | None,
+    version: str | None,
+    bin_dir: Path | None,
+    display: SelectionDisplay,
+) -> SuitePlan:
+    """Load the suite (every scenario validated before anything starts) and find or build every case's binaries
+    before the first case. Raises the errors of ``load_suite`` and ``binaries.case_binaries``."""
+    name, cases = suites.load_suite(suite_file, only, skip)
+    plans = [binaries.case_binaries(c.scenario, version, bin_dir, display) for c in cases]
+    proxy = prepare_fault_proxy(display) if any(c.scenario.needs_fault_proxy for c in cases) else None
+    return SuitePlan(name, cases, plans, proxy)
+
+
+def run(plan: SuitePlan, reports: Path, junit: Path, display: SuiteDisplay) -> SuiteRun:
+    """Run every case in turn into ``reports``; a case whose run fails is an ``error:`` outcome, not the end."""
+    outcomes: list[suites.CaseOutcome] = []
+    cases = plan.cases
+    try:
+        with exit_on_signals():
+            for i, (case, (bins, upgrade)) in enumerate(zip(cases, plan.binaries, strict=True), 1):
+                display.step(f"[{i}/{len(cases)}] {case.name} (predicts {case.prediction.describe()})")
+                run_dir = store.new_run_dir(reports, case.scenario.name, case.scenario.canonical_hash())
+                t0 = time.monotonic()
+                try:
+                    with display.running(case.name) as update:
+                        result = experiment.run(
+                            case.scenario, bins, run_dir, progress=update, toxiproxy=plan.proxy, upgrade=upgrade
+                        )
+                    outcome = suites.CaseOutcome.judged(case, result.results, run_dir, time.monotonic() - t0)
+                except HarnessError as exc:
+                    outcome = suites.CaseOutcome(case, None, run_dir, time.monotonic() - t0, f"error: {exc}")
+                outcomes.append(outcome)
+                display.case_done(outcome)
+                suites.write_junit(junit, plan.name, outcomes)  # after every case: an interrupted suite keeps them
+    except (KeyboardInterrupt, Interrupted):
+        suites.write_junit(junit, plan.name, outcomes)
+        return SuiteRun(outcomes, interrupted=True)
+    return SuiteRun(outcomes, interrupted=False)

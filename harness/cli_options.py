@@ -1,0 +1,72 @@
+"""The options and arguments the ``onceonly`` commands share (``harness.cli``): names, environment fallbacks,
+help texts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from toolchain.versions import DEFAULT_VERSION, SUPPORTED
+
+VersionOpt = Annotated[
+    str,
+    typer.Option(
+        "--version",
+        "--dapr-version",
+        envvar="ONCEONLY_DAPR_VERSION",
+        help=f"Dapr version. Known: {', '.join(SUPPORTED)}.",
+    ),
+]
+BinDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--dapr-bin-dir",
+        envvar="ONCEONLY_DAPR_BIN_DIR",
+        help="Use the daprd and scheduler in this directory instead of building.",
+    ),
+]
+ScenarioArg = Annotated[Path, typer.Argument(help="A scenario YAML file.", show_default=False)]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="Override a scenario field: --set cluster.replicas=5 (repeatable).")
+]
+ReportsOpt = Annotated[Path, typer.Option("--reports", help="Where run directories go.")]
+RunVersionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dapr-version",
+        envvar="ONCEONLY_DAPR_VERSION",
+        help=f"Dapr version (default: the scenario's, else {DEFAULT_VERSION}). Known: {', '.join(SUPPORTED)}.",
+    ),
+]
+ThresholdOpt = Annotated[
+    float,
+    typer.Option("--lateness-threshold", help="Percent by which lateness p99 may grow (and by --lateness-floor ms)."),
+]
+FloorOpt = Annotated[
+    float,
+    typer.Option(
+        "--lateness-floor",
+        help="Milliseconds by which lateness p99 must also grow to count (single runs on a busy machine are noisy).",
+    ),
+]
+CompareOutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", help="Where to write comparison.json and report.html (default reports/compare/<UTC>)."),
+]
+TargetsArg = Annotated[
+    list[Path],
+    typer.Argument(
+        help="OLD_RUN NEW_RUN: two finished run dirs (offline). Or TARGET: a scenario or suite file, with "
+        "--dapr OLD --dapr NEW.",
+        metavar="TARGET | OLD_RUN NEW_RUN",
+        show_default=False,
+    ),
+]
+DaprOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--dapr", help="Twice: the old and the new Dapr, each a version or a binaries directory (daprd, scheduler)."
+    ),
+]

@@ -1,0 +1,76 @@
+"""The terminal's verdict: the rich table of sources, the job actions and the metrics cross-check under it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from harness.oracle import crosscheck
+from harness.oracle.results import shown_sources
+from harness.report.words import table_row
+
+VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow"}
+
+
+# The same columns for a terminal, abbreviated so the table fits about 120 columns (see reports/README.md).
+TABLE_HEADERS = (
+    "source",
+    "name",
+    "repl.",
+    "occur.",
+    "deliv.",
+    "deliv./\noccur.",
+    "dup.",
+    "retries",
+    "missed",
+    "early",
+    "spur.",
+    "late ms\np50 / p99",
+    "effects\nnaive/idem.",
+    "policy",
+    "verdict",
+)
+
+
+def verdict_table(doc: Mapping[str, Any]) -> Table:
+    """The terminal verdict: one row per source, the verdict coloured."""
+    verdict = doc["verdict"]
+    title = Text.assemble(
+        f"onceonly {doc['scenario']['name']} on daprd {doc['dapr']['daprd']}: ",
+        (verdict.upper(), VERDICT_STYLE.get(verdict, "bold")),
+    )
+    table = Table(title=title, box=box.SIMPLE_HEAVY, show_edge=False, padding=(0, 0))  # one space between columns
+    for col in TABLE_HEADERS:
+        table.add_column(col, justify="left" if col in ("source", "name", "policy", "verdict") else "right")
+    for src in shown_sources(doc):
+        *cells, last = table_row(src)
+        table.add_row(*cells, Text(last, style=VERDICT_STYLE.get(last, "")))
+    return table
+
+
+def action_lines(doc: Mapping[str, Any]) -> list[Text]:
+    """One line per mid-run job action under the table: its verdict (coloured) and what Dapr answered."""
+    return [
+        Text.assemble((f"{a['verdict']:>7} ", VERDICT_STYLE.get(a["verdict"], "")), a["note"])
+        for a in doc.get("actions", [])
+    ]
+
+
+def dapr_metrics_lines(doc: Mapping[str, Any]) -> list[Text]:
+    """Under the verdict table: the cross-check in one line, then each disagreement (a warning, not a verdict)."""
+    check = doc.get("dapr_metrics")
+    if check is None:
+        return []
+    counts = check["counts"]
+    style = "yellow" if counts["disagree"] else ""
+    lines = [Text(f"Dapr's own metrics vs the ledger: {crosscheck.counts_line(check)}", style=style)]
+    lines += [
+        Text(f"  warning: disagree: {crosscheck.row_line(r)}", style="yellow")
+        for r in check["rows"]
+        if r["status"] == "disagree"
+    ]
+    return lines

@@ -1,0 +1,120 @@
+"""Judge a run from its stage-1 files alone (no services, nothing written): ``judge(run_dir, scenario)``.
+
+Reads ``history.json``, ``run.json`` and ``dapr_metrics.json``; rebuilds every job's plan (the scenario's, each
+fan-out's members from their recorded schedule bodies, the load's jobs from its recorded calls, the plans the
+scenario's actions asked for); runs the checker; folds each fan-out's members into one row. The ``Judgement`` holds
+the check and every fact the results document is made of; ``harness.campaign.experiment`` makes the document and
+writes stage 2. Used after a run and by ``onceonly check``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.io import store
+from harness.io.ledger import ledger_gaps
+from harness.load.workload import load_plans
+from harness.model import Delivery, JobPlan
+from harness.oracle import crosscheck
+from harness.oracle.check import CheckInput, CheckResult, check
+from harness.oracle.claims import ActionClaim
+from harness.run import fanout
+from harness.run.fanout_fold import fold
+from harness.scenario.schema import Scenario
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """One run judged: the check and what the results document says beside it (``run.json``'s facts, the
+    cross-check with Dapr's counters, the fan-outs), and what a rolling upgrade's accounting reads."""
+
+    run_dir: Path
+    scenario: Scenario
+    check: CheckResult
+    dapr: dict[str, Any]  # daprd, scheduler and upgrade_to (a rolling upgrade) as run.json has them
+    scenario_info: dict[str, str]  # name and hash, as run.json has them
+    host: dict[str, Any]
+    timings: dict[str, float]
+    faults: list[dict[str, Any]]
+    dapr_metrics: dict[str, Any] | None  # None for a run made before onceonly read Dapr's metrics
+    fanouts: dict[str, dict[str, Any]]
+    deliveries: list[Delivery]
+    observe_start_ns: int
+    collect_end_ns: int
+
+
+def judge(run_dir: Path, scenario: Scenario) -> Judgement:
+    """Judge a run from its stage-1 files alone; writes nothing."""
+    history = store.load_history(run_dir)
+    info = store.read_json(run_dir / store.RUN_INFO)
+    op_plans, claims = action_inputs(scenario, history["actions"])
+    load_jobs: list[JobPlan] = []
+    if scenario.workload.load is not None:  # every job the load created, from its recorded schedule calls
+        load_jobs, load_op_plans = load_plans(history["operations"], scenario.expect.jobs)
+        op_plans = {**op_plans, **load_op_plans}
+    plans = fanout.job_plans(scenario, history["operations"]) + load_jobs  # fan-outs: one plan per member
+    result = check(
+        CheckInput(
+            jobs=plans,
+            bindings=scenario.binding_plans(),
+            deliveries=history["deliveries"],
+            operations=history["operations"],
+            windows=history["windows"],
+            observe_start_ns=history["observe_start_ns"],
+            observe_end_ns=history["observe_end_ns"],
+            replicas=history["replicas"],
+            side_effects=history["side_effects"],
+            lateness_p99_ms=scenario.expect.lateness_p99_ms,
+            op_plans=op_plans,
+            actions=claims,
+            ledger_gaps=ledger_gaps(history["ledger_stats"]),
+            down=history["down"],
+        )
+    )
+    result = fold(result, scenario, history["operations"], plans)  # one row per fan-out source
+    dapr = {k: info["dapr"][k] for k in ("daprd", "scheduler", "upgrade_to") if k in info["dapr"]}
+    faults = info.get("faults", [])
+    scraped = store.load_dapr_metrics(run_dir)  # None for a run made before onceonly read Dapr's metrics
+    return Judgement(
+        run_dir=run_dir,
+        scenario=scenario,
+        check=result,
+        dapr=dapr,
+        scenario_info=info["scenario"],
+        host=info["host"],
+        timings=info["timings"],
+        faults=faults,
+        dapr_metrics=None
+        if scraped is None
+        else crosscheck.cross_check(
+            scraped,
+            history["deliveries"],
+            history["operations"],
+            faults,
+            daprd_version=info["dapr"]["daprd"],
+            scheduler_version=info["dapr"]["scheduler"],
+            margin_ns=crosscheck.in_flight_margin_ns(scenario.app.delay_ms),
+        ),
+        fanouts=fanout.describe(scenario),
+        deliveries=history["deliveries"],
+        observe_start_ns=history["observe_start_ns"],
+        collect_end_ns=history["collect_end_ns"],
+    )
+
+
+def action_inputs(scenario: Scenario, done: list[dict[str, Any]]) -> tuple[dict[str, JobPlan], list[ActionClaim]]:
+    """From the actions the runner made (``history.json`` ``actions``): the plan each ``schedule`` call asked for
+    (op_id -> JobPlan) and one claim per scenario action (``op_id`` None for an action never made)."""
+    op_ids = {int(a["index"]): str(a["op_id"]) for a in done}
+    op_plans = {
+        op_ids[i]: scenario.action_plan(i)
+        for i, action in enumerate(scenario.actions)
+        if action.op == "schedule" and i in op_ids
+    }
+    claims = [
+        ActionClaim(i, a.at.total_seconds(), a.op, a.job, op_ids.get(i), a.expect_status)
+        for i, a in enumerate(scenario.actions)
+    ]
+    return op_plans, claims
