@@ -1,4 +1,4 @@
-"""Readiness as onceonly defines it (ARCHITECTURE.md, "Readiness is strict"): read-only probes, and a wait that
+"""Readiness as onceonly defines it (docs/decisions.md, "Readiness is strict"): read-only probes, and a wait that
 names what is not ready and why.
 
 A cluster is ready when every scheduler answers ``/healthz`` 200, every daprd answers ``/v1.0/healthz`` 204,
