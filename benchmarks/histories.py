@@ -13,8 +13,8 @@ It is independent of the checker on purpose: nothing here comes from ``harness.o
 seconds and ``@every``, the only shapes generated), creation time, sequencing, retries and every anomaly are modelled
 here.
 
-The model (code read, not copied; reference/dapr-runtime.md §3.3, §4, §5)
-=========================================================================
+The model (code read, not copied; docs/dapr-facts.md §3, §4, §6)
+==================================================================
 
 All Dapr-side times are on the host clock. The app of replica r may read a clock offset by ``skew[r]`` (±0-3 ms,
 knob ``skew``): ``received_ns`` and ``answered_ns`` are on that clock; the cron binding's ``readtimeutc`` header is
@@ -62,7 +62,7 @@ Jobs
                    occurrence when the schedule call leaves it uncertain (latency >= 50 ms, or an aligned tick
                    between invoke and ok): there "lost" and "created after that tick" read the same.
   ``dup-near``     a re-send of occurrence k after its success, 1-50 ms after the answer, before k+1 is sent
-                   (counter persisted after the ack, dapr-runtime.md §4.3 path 3): a duplicate.
+                   (counter persisted after the ack, docs/dapr-facts.md §4.4): a duplicate.
   ``dup-far``      the same, 0.3-6 s after the answer (a stream reconnect): a duplicate.
   ``dup-overlap``  the stream died while the app was handling occurrence k: Dapr re-sends it at once to another
                    replica, arriving before the first delivery's answer (§4.3 path 1): a duplicate.

@@ -1,7 +1,7 @@
 """The wrapper Go module: the smallest module from which Dapr's own main packages can be built.
 
 ``go install github.com/dapr/dapr/cmd/daprd@vX`` is refused because dapr's go.mod has ``replace`` directives
-(reference/dapr-runtime.md §1.1). So onceonly renders, per version, a module that requires
+(docs/dapr-facts.md §1). So onceonly renders, per version, a module that requires
 ``github.com/dapr/dapr`` at the tag, with that tag's ``go`` line and its replace directives, and builds
 ``github.com/dapr/dapr/cmd/daprd`` and ``.../cmd/scheduler`` from it: upstream code untouched, no main package of
 our own. The replace directives are read from the tag's go.mod as the module proxy serves it (``go mod edit
