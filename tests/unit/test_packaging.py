@@ -49,3 +49,19 @@ def test_nothing_in_the_repo_refers_to_documents_outside_it() -> None:
         text = path.read_text(errors="replace")
         found += [f"{path.relative_to(ROOT)}: {word}" for word in outside if word in text]
     assert found == []
+
+
+def test_modules_stay_rooms_not_halls() -> None:
+    """Issue 12: the package code's median module is at most 200 lines and none is over 500, except the scenario
+    schema (one pydantic model per section of the format, kept together)."""
+    sizes = {
+        str(p.relative_to(ROOT)): len(p.read_text().splitlines())
+        for package in ("harness", "target_app", "toolchain")
+        for p in (ROOT / package).rglob("*.py")
+        if p.name != "__init__.py" or p.stat().st_size > 200
+    }
+    ordered = sorted(sizes.values())
+    assert ordered[len(ordered) // 2] <= 200, ordered
+    assert {name: n for name, n in sizes.items() if n > 500} == {
+        "harness/scenario/schema.py": sizes["harness/scenario/schema.py"]
+    }
