@@ -15,6 +15,7 @@ from typing import Any
 
 from harness.io import store
 from harness.io.ledger import ledger_gaps
+from harness.io.stage_files import ActionCall, read_history
 from harness.load.workload import load_plans
 from harness.model import Delivery, JobPlan
 from harness.oracle import crosscheck
@@ -47,33 +48,33 @@ class Judgement:
 
 def judge(run_dir: Path, scenario: Scenario) -> Judgement:
     """Judge a run from its stage-1 files alone; writes nothing."""
-    history = store.load_history(run_dir)
+    history = read_history(run_dir)
     info = store.read_json(run_dir / store.RUN_INFO)
-    op_plans, claims = action_inputs(scenario, history["actions"])
+    op_plans, claims = action_inputs(scenario, history.actions)
     load_jobs: list[JobPlan] = []
     if scenario.workload.load is not None:  # every job the load created, from its recorded schedule calls
-        load_jobs, load_op_plans = load_plans(history["operations"], scenario.expect.jobs)
+        load_jobs, load_op_plans = load_plans(history.operations, scenario.expect.jobs)
         op_plans = {**op_plans, **load_op_plans}
-    plans = fanout.job_plans(scenario, history["operations"]) + load_jobs  # fan-outs: one plan per member
+    plans = fanout.job_plans(scenario, history.operations) + load_jobs  # fan-outs: one plan per member
     result = check(
         CheckInput(
             jobs=plans,
             bindings=scenario.binding_plans(),
-            deliveries=history["deliveries"],
-            operations=history["operations"],
-            windows=history["windows"],
-            observe_start_ns=history["observe_start_ns"],
-            observe_end_ns=history["observe_end_ns"],
-            replicas=history["replicas"],
-            side_effects=history["side_effects"],
+            deliveries=history.deliveries,
+            operations=history.operations,
+            windows=history.windows,
+            observe_start_ns=history.observe_start_ns,
+            observe_end_ns=history.observe_end_ns,
+            replicas=history.replicas,
+            side_effects=history.side_effects,
             lateness_p99_ms=scenario.expect.lateness_p99_ms,
             op_plans=op_plans,
             actions=claims,
-            ledger_gaps=ledger_gaps(history["ledger_stats"]),
-            down=history["down"],
+            ledger_gaps=ledger_gaps(history.ledger_stats),
+            down=history.down,
         )
     )
-    result = fold(result, scenario, history["operations"], plans)  # one row per fan-out source
+    result = fold(result, scenario, history.operations, plans)  # one row per fan-out source
     dapr = {k: info["dapr"][k] for k in ("daprd", "scheduler", "upgrade_to") if k in info["dapr"]}
     faults = info.get("faults", [])
     scraped = store.load_dapr_metrics(run_dir)  # None for a run made before onceonly read Dapr's metrics
@@ -90,24 +91,24 @@ def judge(run_dir: Path, scenario: Scenario) -> Judgement:
         if scraped is None
         else crosscheck.cross_check(
             scraped,
-            history["deliveries"],
-            history["operations"],
+            history.deliveries,
+            history.operations,
             faults,
             daprd_version=info["dapr"]["daprd"],
             scheduler_version=info["dapr"]["scheduler"],
             margin_ns=crosscheck.in_flight_margin_ns(scenario.app.delay_ms),
         ),
         fanouts=fanout.describe(scenario),
-        deliveries=history["deliveries"],
-        observe_start_ns=history["observe_start_ns"],
-        collect_end_ns=history["collect_end_ns"],
+        deliveries=history.deliveries,
+        observe_start_ns=history.observe_start_ns,
+        collect_end_ns=history.collect_end_ns,
     )
 
 
-def action_inputs(scenario: Scenario, done: list[dict[str, Any]]) -> tuple[dict[str, JobPlan], list[ActionClaim]]:
+def action_inputs(scenario: Scenario, done: list[ActionCall]) -> tuple[dict[str, JobPlan], list[ActionClaim]]:
     """From the actions the runner made (``history.json`` ``actions``): the plan each ``schedule`` call asked for
     (op_id -> JobPlan) and one claim per scenario action (``op_id`` None for an action never made)."""
-    op_ids = {int(a["index"]): str(a["op_id"]) for a in done}
+    op_ids = {a.index: a.op_id for a in done}
     op_plans = {
         op_ids[i]: scenario.action_plan(i)
         for i, action in enumerate(scenario.actions)

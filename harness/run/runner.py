@@ -31,6 +31,7 @@ from harness.faults.registry import kind_of
 from harness.io import store
 from harness.io.jobs_client import JobsClient
 from harness.io.ledger import Ledger
+from harness.io.stage_files import ActionCall, History, write_history
 from harness.load.process import start_load, stop_load
 from harness.model import BindingPlan, Delivery, Operation, ReplicaWindow, version_tuple
 from harness.nemesis import FaultHandle, Nemesis, needs, run_timeline
@@ -233,7 +234,7 @@ def execute(
                 say("starting the load (Locust)")
                 start_load(cluster, run_dir, scenario.workload.load, stable_api, web_port=web_port)
             handles: list[FaultHandle] = []
-            actions: list[dict[str, Any]] = []
+            actions: list[ActionCall] = []
             if scenario.actions:
                 actions = run_actions(
                     client,
@@ -293,19 +294,21 @@ def execute(
     t_observed = time.monotonic()
     events.emit("cluster_stopped")
     windows = replica_windows(replicas, ready_ns, collect_end_ns, handles, lifetimes)
-    store.save_history(
+    write_history(
         run_dir,
-        deliveries=deliveries,
-        operations=operations,
-        windows=windows,
-        down=down_intervals(handles, removed, collect_end_ns),
-        observe_start_ns=observe_start_ns,
-        observe_end_ns=observe_end_ns,
-        collect_end_ns=collect_end_ns,
-        replicas=len(replicas),
-        side_effects=side_effects,
-        ledger_stats=ledger_stats,
-        actions=actions,
+        History(
+            deliveries=deliveries,
+            operations=operations,
+            windows=windows,
+            down=down_intervals(handles, removed, collect_end_ns),
+            observe_start_ns=observe_start_ns,
+            observe_end_ns=observe_end_ns,
+            collect_end_ns=collect_end_ns,
+            replicas=len(replicas),
+            side_effects=side_effects,
+            ledger_stats=ledger_stats,
+            actions=actions,
+        ),
     )
     store.write_json(
         run_dir / store.RUN_INFO,

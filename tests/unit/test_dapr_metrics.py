@@ -494,7 +494,7 @@ def test_summary_md_html_and_terminal_show_the_cross_check(tmp_path: Path) -> No
     created = "| scheduler | jobs created (schedule calls answered 2xx) | 2 | 2 | agree | "
     assert created + 'dapr_scheduler_jobs_created_total{type="job"} |' in md
     assert "| daprd-0 | job deliveries answered 2xx | 5 | 6 | disagree |" in md
-    page = html_report.render_report(doc, {})
+    page = html_report.render_report(doc, None)
     assert "<h2>Dapr's own metrics (cross-check)</h2>" in page and '<td class="l fail">disagree</td>' in page
     out = io.StringIO()
     console = Console(file=out, width=200, color_system=None)
@@ -505,7 +505,7 @@ def test_summary_md_html_and_terminal_show_the_cross_check(tmp_path: Path) -> No
     assert printed[2].startswith("  warning: disagree: daprd-0 job deliveries answered 2xx: Dapr 5")
     plain = document(None)
     assert "Dapr's own metrics" not in summary.write_summary_md(tmp_path, plain).read_text()
-    assert "own metrics" not in html_report.render_report(plain, {})
+    assert "own metrics" not in html_report.render_report(plain, None)
     assert terminal_results.dapr_metrics_lines(plain) == []
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from harness.io import csv_files, store
+from harness.io.stage_files import History, read_history
 from harness.model import LOAD_PREFIX
 from harness.oracle import crosscheck, results, upgrade
 from harness.report import words
@@ -38,8 +39,7 @@ WITNESSES_SHOWN = 20  # per source in the witnesses list
 def write_report_html(run_dir: Path) -> Path:
     """Write ``<run_dir>/report.html`` from the run's results.json (and history.json when present)."""
     doc = store.read_json(run_dir / store.RESULTS)
-    history_path = run_dir / store.HISTORY
-    history: Mapping[str, Any] = store.read_json(history_path) if history_path.is_file() else {}
+    history = read_history(run_dir) if (run_dir / store.HISTORY).is_file() else None
     path = run_dir / REPORT_HTML
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(render_report(doc, history, csv_files.read_lateness_csv(run_dir)))
@@ -48,9 +48,10 @@ def write_report_html(run_dir: Path) -> Path:
 
 
 def render_report(
-    doc: Mapping[str, Any], history: Mapping[str, Any], lateness: Mapping[str, list[float]] | None = None
+    doc: Mapping[str, Any], history: History | None, lateness: Mapping[str, list[float]] | None = None
 ) -> str:
-    """The page; ``lateness``: lateness.csv's samples per ``source:name`` (None for a run dir without it)."""
+    """The page; ``history``: None for a run dir without history.json; ``lateness``: lateness.csv's samples per
+    ``source:name`` (None for a run dir without it)."""
     sc = doc["scenario"]
     body = [
         _header(doc, history),
@@ -90,9 +91,9 @@ def render_report(
     return page(f"onceonly {sc['name']}: {doc['verdict']}", body)
 
 
-def _header(doc: Mapping[str, Any], history: Mapping[str, Any]) -> str:
+def _header(doc: Mapping[str, Any], history: History | None) -> str:
     sc, dapr = doc["scenario"], doc["dapr"]
-    start, end = history.get("observe_start_ns"), history.get("observe_end_ns")
+    start, end = (None, None) if history is None else (history.observe_start_ns, history.observe_end_ns)
     when = f"{words.utc(start)} → {words.utc(end)} (observation)" if start else "-"
     host = ", ".join(f"{k} {v}" for k, v in doc["host"].items()) or "-"
     timings = ", ".join(f"{k} {v}" for k, v in doc["timings"].items()) or "-"

@@ -1,0 +1,105 @@
+"""The files between stages, typed, each with one writer and one reader.
+
+``history.json`` (stage 1): everything the checker needs, ``History``; the runner writes it (``write_history``),
+the judge and report.html read it (``read_history``). The bytes are those ``harness.io.store.write_json`` makes
+(sorted keys, indent 1), so a history read and written again is the same file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import InputError
+from harness.io import store
+from harness.model import Delivery, Operation, ReplicaWindow
+
+SideEffects = dict[tuple[str, str], dict[str, int]]  # (source, name) -> {"naive": n, "idempotent": m}
+
+
+@dataclass(frozen=True, slots=True)
+class ActionCall:
+    """One of the scenario's job actions as the runner made it (``history.json`` ``actions``): its index in the
+    scenario's ``actions:``, its op and job, and the ``op_id`` of the ``JobsClient`` call it was."""
+
+    index: int
+    op: str
+    job: str
+    op_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """``history.json``: what the ledger and the runner recorded, as the checker reads it."""
+
+    deliveries: list[Delivery]
+    operations: list[Operation]
+    windows: list[ReplicaWindow]  # when each replica could receive
+    observe_start_ns: int
+    observe_end_ns: int
+    collect_end_ns: int
+    replicas: int
+    side_effects: SideEffects
+    ledger_stats: dict[str, int]
+    down: list[ReplicaWindow] = field(default_factory=list)  # surely down (a delivery then: a zombie)
+    actions: list[ActionCall] = field(default_factory=list)  # the scenario's job actions made
+
+
+def write_history(run_dir: Path, history: History) -> Path:
+    """``<run_dir>/history.json`` (stage 1)."""
+    path = run_dir / store.HISTORY
+    store.write_json(
+        path,
+        {
+            "deliveries": [asdict(d) for d in history.deliveries],
+            "operations": [asdict(o) for o in history.operations],
+            "windows": [asdict(w) for w in history.windows],
+            "down": [asdict(w) for w in history.down],
+            "observe_start_ns": history.observe_start_ns,
+            "observe_end_ns": history.observe_end_ns,
+            "collect_end_ns": history.collect_end_ns,
+            "replicas": history.replicas,
+            "side_effects": [{"source": s, "name": n, **v} for (s, n), v in sorted(history.side_effects.items())],
+            "ledger_stats": history.ledger_stats,
+            "actions": [asdict(a) for a in history.actions],
+        },
+    )
+    return path
+
+
+def read_history(run_dir: Path) -> History:
+    """``<run_dir>/history.json``; a run from before ``down`` or ``actions`` were recorded has none of them.
+    ``InputError`` when the file is not a onceonly history."""
+    path = run_dir / store.HISTORY
+    data = _read_object(path)
+    try:
+        return History(
+            deliveries=[Delivery(**{**d, "effects": tuple(d.get("effects", ()))}) for d in data["deliveries"]],
+            operations=[Operation(**o) for o in data["operations"]],
+            windows=[ReplicaWindow(**w) for w in data["windows"]],
+            observe_start_ns=int(data["observe_start_ns"]),
+            observe_end_ns=int(data["observe_end_ns"]),
+            collect_end_ns=int(data["collect_end_ns"]),
+            replicas=int(data["replicas"]),
+            side_effects={
+                (e["source"], e["name"]): {"naive": e["naive"], "idempotent": e["idempotent"]}
+                for e in data["side_effects"]
+            },
+            ledger_stats=dict(data["ledger_stats"]),
+            down=[ReplicaWindow(**w) for w in data.get("down", [])],
+            actions=[ActionCall(**a) for a in data.get("actions", [])],
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{path} is not a onceonly history.json ({type(exc).__name__}: {exc})") from exc
+
+
+def _read_object(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; ``InputError`` when it cannot be read or is not an object."""
+    try:
+        data = store.read_json(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path} cannot be read as JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path} is not a JSON object")
+    return data

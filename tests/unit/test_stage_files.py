@@ -1,0 +1,76 @@
+"""The typed files between stages (``harness.io.stage_files``): each written and read back equal, and the bytes of
+a file read and written again unchanged; old files without the fields added later; readers that refuse."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.errors import InputError
+from harness.io import store
+from harness.io.stage_files import ActionCall, History, read_history, write_history
+from harness.model import NS, Delivery, Operation, ReplicaWindow
+
+T0 = 1_796_047_681_000_000_000
+
+
+def history() -> History:
+    """A history with every kind of row the runner writes: an answered and a cut-off delivery, side effects, a
+    schedule call's two rows, a replica surely down, an action made."""
+    return History(
+        deliveries=[
+            Delivery(
+                "d1", "jobs", "tick-job", 0, T0 + NS, 200, {"traceparent": "00-ab-cd-01"}, T0 + NS + 5, ("naive",)
+            ),
+            Delivery("d2", "binding", "tick-cron", 2, T0 + 2 * NS, None),  # cut off: no answer
+        ],
+        operations=[
+            Operation("op-1", "schedule", "tick-job", "invoke", T0, {"body": {"schedule": "@every 1s"}}),
+            Operation("op-1", "schedule", "tick-job", "ok", T0 + 7, {"status": 204}),
+        ],
+        windows=[ReplicaWindow(0, T0, T0 + 20 * NS), ReplicaWindow(2, T0, T0 + 20 * NS)],
+        observe_start_ns=T0,
+        observe_end_ns=T0 + 10 * NS,
+        collect_end_ns=T0 + 15 * NS,
+        replicas=3,
+        side_effects={
+            ("jobs", "tick-job"): {"naive": 2, "idempotent": 1},
+            ("binding", "b"): {"naive": 0, "idempotent": 0},
+        },
+        ledger_stats={"arrivals": 2, "answers": 1, "cut_off": 1},
+        down=[ReplicaWindow(2, T0 + 3 * NS, T0 + 4 * NS)],
+        actions=[ActionCall(0, "schedule", "tick-job", "op-1")],
+    )
+
+
+def test_history_round_trips_and_its_bytes_do_too(tmp_path: Path) -> None:
+    path = write_history(tmp_path, history())
+    assert path == tmp_path / store.HISTORY
+    assert read_history(tmp_path) == history()
+    written = path.read_bytes()
+    write_history(tmp_path, read_history(tmp_path))
+    assert path.read_bytes() == written
+    data = json.loads(written)
+    assert data["side_effects"][0] == {"source": "binding", "name": "b", "naive": 0, "idempotent": 0}  # sorted
+    assert data["actions"] == [{"index": 0, "op": "schedule", "job": "tick-job", "op_id": "op-1"}]
+    assert data["deliveries"][0]["effects"] == ["naive"]
+
+
+def test_an_old_history_without_down_or_actions_reads_as_none_of_them(tmp_path: Path) -> None:
+    data = json.loads(write_history(tmp_path, history()).read_text())
+    del data["down"], data["actions"]
+    store.write_json(tmp_path / store.HISTORY, data)
+    old = read_history(tmp_path)
+    assert (old.down, old.actions) == ([], [])
+    assert old.deliveries == history().deliveries
+
+
+def test_a_history_that_is_not_one_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / store.HISTORY).write_text("{not json")
+    with pytest.raises(InputError, match="cannot be read as JSON"):
+        read_history(tmp_path)
+    store.write_json(tmp_path / store.HISTORY, {"deliveries": []})
+    with pytest.raises(InputError, match=r"is not a onceonly history\.json"):
+        read_history(tmp_path)
