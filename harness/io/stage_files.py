@@ -3,17 +3,23 @@
 ``history.json`` (stage 1): everything the checker needs, ``History``; the runner writes it (``write_history``),
 the judge and report.html read it (``read_history``). The bytes are those ``harness.io.store.write_json`` makes
 (sorted keys, indent 1), so a history read and written again is the same file.
+
+``run.json`` (stage 1): what results.json says besides the verdict, ``RunInfo`` (the Dapr versions and where the
+binaries came from, the scenario's name and hash, the fault windows, the host, the timings); the runner writes it
+(``write_run_info``), the judge reads it (``read_run_info``). Its parts are JSON-shaped ``TypedDict``s kept in the
+order the file has them (results.json copies ``host``, ``timings`` and ``faults`` whole).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from harness.errors import InputError
 from harness.io import store
 from harness.model import Delivery, Operation, ReplicaWindow
+from harness.oracle.results import DaprDoc, ScenarioDoc
 
 SideEffects = dict[tuple[str, str], dict[str, int]]  # (source, name) -> {"naive": n, "idempotent": m}
 
@@ -92,6 +98,92 @@ def read_history(run_dir: Path) -> History:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path} is not a onceonly history.json ({type(exc).__name__}: {exc})") from exc
+
+
+class RunDapr(DaprDoc):
+    """run.json ``dapr``: the versions (and ``upgrade_to``) and where the binaries came from."""
+
+    source: NotRequired[str]  # e.g. "cache", "--dapr-bin-dir"
+
+
+class HostDoc(TypedDict):
+    """run.json ``host``: the machine the run ran on."""
+
+    node: str
+    python: str
+    cpus: int
+
+
+class FaultWindow(TypedDict):
+    """One fault as the runner records it (``harness.nemesis.FaultHandle``): what was done, to which target, when
+    (ns since the epoch); the last three keys are missing in runs from before they were recorded."""
+
+    index: int  # position in the scenario's fault list
+    kind: str
+    target: int
+    part: str
+    signal: str
+    injected_ns: int
+    heal_due_s: float | None
+    healed_ns: int | None
+    note: str
+    in_flight: NotRequired[dict[str, Any] | None]  # a busy target's delivery: delivery_id, source, name, received_ns
+    struck_ns: NotRequired[int | None]
+    heal_started_ns: NotRequired[int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """``run.json``: the facts of a run results.json reports beside the verdict."""
+
+    dapr: RunDapr
+    scenario: ScenarioDoc
+    host: HostDoc
+    timings: dict[str, float]  # cluster_ready_s, start_to_ready_s, observe_and_quiesce_s
+    faults: list[FaultWindow] = field(default_factory=list)
+
+
+def write_run_info(run_dir: Path, info: RunInfo) -> Path:
+    """``<run_dir>/run.json`` (stage 1)."""
+    path = run_dir / store.RUN_INFO
+    store.write_json(
+        path,
+        {
+            "dapr": info.dapr,
+            "scenario": info.scenario,
+            "faults": info.faults,
+            "host": info.host,
+            "timings": info.timings,
+        },
+    )
+    return path
+
+
+def read_run_info(run_dir: Path) -> RunInfo:
+    """``<run_dir>/run.json``; a run from before faults were recorded has none. ``InputError`` when the file is not
+    a onceonly run.json."""
+    path = run_dir / store.RUN_INFO
+    data = _read_object(path)
+    try:
+        dapr, scenario, host, timings = data["dapr"], data["scenario"], data["host"], data["timings"]
+        faults = data.get("faults", [])
+        missing = (
+            [f"dapr.{k}" for k in ("daprd", "scheduler") if k not in dapr]
+            + [f"scenario.{k}" for k in ("name", "hash") if k not in scenario]
+            + [f"host.{k}" for k in ("node", "python", "cpus") if k not in host]
+            + [f"faults[{i}]" for i, f in enumerate(faults) if not isinstance(f, dict)]
+        )
+    except (KeyError, TypeError) as exc:
+        raise InputError(f"{path} is not a onceonly run.json ({type(exc).__name__}: {exc})") from exc
+    if missing or not isinstance(timings, dict):
+        raise InputError(f"{path} is not a onceonly run.json (missing: {', '.join(missing) or 'timings'})")
+    return RunInfo(
+        dapr=cast(RunDapr, dapr),
+        scenario=cast(ScenarioDoc, scenario),
+        host=cast(HostDoc, host),
+        timings=timings,
+        faults=cast(list[FaultWindow], faults),
+    )
 
 
 def _read_object(path: Path) -> dict[str, Any]:

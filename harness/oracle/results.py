@@ -12,7 +12,7 @@ from __future__ import annotations
 import collections
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, NotRequired, Protocol, TypedDict
 
 from harness.model import LOAD_PREFIX, SourceResult, Witness, fanout_member_names, worst
 from harness.oracle import crosscheck
@@ -22,6 +22,27 @@ SCHEMA = 1
 
 
 ANOMALIES = ("duplicates", "missed", "early", "spurious")
+
+
+class Versions(TypedDict):
+    """The Dapr versions of daprd and the scheduler."""
+
+    daprd: str
+    scheduler: str
+
+
+class DaprDoc(Versions):
+    """``dapr``: the versions the run started on, and ``upgrade_to`` for a rolling upgrade (run.json adds
+    ``source``: where the binaries came from)."""
+
+    upgrade_to: NotRequired[Versions]
+
+
+class ScenarioDoc(TypedDict):
+    """``scenario``: the scenario's name and canonical hash."""
+
+    name: str
+    hash: str
 
 
 class CheckOutcome(Protocol):
@@ -92,8 +113,8 @@ def _source(s: SourceResult, fanout: Mapping[str, Any] | None = None) -> dict[st
 def results_document(
     result: CheckOutcome,
     *,
-    dapr: Mapping[str, Any],
-    scenario: Mapping[str, str],
+    dapr: DaprDoc,
+    scenario: ScenarioDoc,
     host: Mapping[str, object],
     timings: Mapping[str, float],
     faults: Sequence[Mapping[str, object]] = (),

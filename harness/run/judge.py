@@ -15,12 +15,13 @@ from typing import Any
 
 from harness.io import store
 from harness.io.ledger import ledger_gaps
-from harness.io.stage_files import ActionCall, read_history
+from harness.io.stage_files import ActionCall, FaultWindow, HostDoc, read_history, read_run_info
 from harness.load.workload import load_plans
 from harness.model import Delivery, JobPlan
 from harness.oracle import crosscheck
 from harness.oracle.check import CheckInput, CheckResult, check
 from harness.oracle.claims import ActionClaim
+from harness.oracle.results import DaprDoc, ScenarioDoc
 from harness.run import fanout
 from harness.run.fanout_fold import fold
 from harness.scenario.schema import Scenario
@@ -34,11 +35,11 @@ class Judgement:
     run_dir: Path
     scenario: Scenario
     check: CheckResult
-    dapr: dict[str, Any]  # daprd, scheduler and upgrade_to (a rolling upgrade) as run.json has them
-    scenario_info: dict[str, str]  # name and hash, as run.json has them
-    host: dict[str, Any]
+    dapr: DaprDoc  # daprd, scheduler and upgrade_to (a rolling upgrade) as run.json has them
+    scenario_info: ScenarioDoc  # name and hash, as run.json has them
+    host: HostDoc
     timings: dict[str, float]
-    faults: list[dict[str, Any]]
+    faults: list[FaultWindow]
     dapr_metrics: dict[str, Any] | None  # None for a run made before onceonly read Dapr's metrics
     fanouts: dict[str, dict[str, Any]]
     deliveries: list[Delivery]
@@ -49,7 +50,7 @@ class Judgement:
 def judge(run_dir: Path, scenario: Scenario) -> Judgement:
     """Judge a run from its stage-1 files alone; writes nothing."""
     history = read_history(run_dir)
-    info = store.read_json(run_dir / store.RUN_INFO)
+    info = read_run_info(run_dir)
     op_plans, claims = action_inputs(scenario, history.actions)
     load_jobs: list[JobPlan] = []
     if scenario.workload.load is not None:  # every job the load created, from its recorded schedule calls
@@ -75,17 +76,19 @@ def judge(run_dir: Path, scenario: Scenario) -> Judgement:
         )
     )
     result = fold(result, scenario, history.operations, plans)  # one row per fan-out source
-    dapr = {k: info["dapr"][k] for k in ("daprd", "scheduler", "upgrade_to") if k in info["dapr"]}
-    faults = info.get("faults", [])
+    dapr: DaprDoc = {"daprd": info.dapr["daprd"], "scheduler": info.dapr["scheduler"]}  # not where they came from
+    if "upgrade_to" in info.dapr:
+        dapr["upgrade_to"] = info.dapr["upgrade_to"]
+    faults = info.faults
     scraped = store.load_dapr_metrics(run_dir)  # None for a run made before onceonly read Dapr's metrics
     return Judgement(
         run_dir=run_dir,
         scenario=scenario,
         check=result,
         dapr=dapr,
-        scenario_info=info["scenario"],
-        host=info["host"],
-        timings=info["timings"],
+        scenario_info=info.scenario,
+        host=info.host,
+        timings=info.timings,
         faults=faults,
         dapr_metrics=None
         if scraped is None
@@ -94,8 +97,8 @@ def judge(run_dir: Path, scenario: Scenario) -> Judgement:
             history.deliveries,
             history.operations,
             faults,
-            daprd_version=info["dapr"]["daprd"],
-            scheduler_version=info["dapr"]["scheduler"],
+            daprd_version=info.dapr["daprd"],
+            scheduler_version=info.dapr["scheduler"],
             margin_ns=crosscheck.in_flight_margin_ns(scenario.app.delay_ms),
         ),
         fanouts=fanout.describe(scenario),

@@ -31,7 +31,7 @@ from harness.faults.registry import kind_of
 from harness.io import store
 from harness.io.jobs_client import JobsClient
 from harness.io.ledger import Ledger
-from harness.io.stage_files import ActionCall, History, write_history
+from harness.io.stage_files import ActionCall, History, RunDapr, RunInfo, write_history, write_run_info
 from harness.load.process import start_load, stop_load
 from harness.model import BindingPlan, Delivery, Operation, ReplicaWindow, version_tuple
 from harness.nemesis import FaultHandle, Nemesis, needs, run_timeline
@@ -310,24 +310,22 @@ def execute(
             actions=actions,
         ),
     )
-    store.write_json(
-        run_dir / store.RUN_INFO,
-        {
-            "dapr": {"daprd": bins.daprd_version, "scheduler": bins.scheduler_version, "source": bins.source}
-            | (
-                {"upgrade_to": {"daprd": upgrade.daprd_version, "scheduler": upgrade.scheduler_version}}
-                if upgrade is not None and scenario.dapr.upgrades
-                else {}
-            ),
-            "scenario": {"name": scenario.name, "hash": scenario.canonical_hash()},
-            "faults": [h.window() for h in handles],
-            "host": {"node": platform.node(), "python": platform.python_version(), "cpus": (os.cpu_count() or 0)},
-            "timings": {
+    dapr: RunDapr = {"daprd": bins.daprd_version, "scheduler": bins.scheduler_version, "source": bins.source}
+    if upgrade is not None and scenario.dapr.upgrades:
+        dapr["upgrade_to"] = {"daprd": upgrade.daprd_version, "scheduler": upgrade.scheduler_version}
+    write_run_info(
+        run_dir,
+        RunInfo(
+            dapr=dapr,
+            scenario={"name": scenario.name, "hash": scenario.canonical_hash()},
+            faults=[h.window() for h in handles],
+            host={"node": platform.node(), "python": platform.python_version(), "cpus": (os.cpu_count() or 0)},
+            timings={
                 "cluster_ready_s": round(cluster.ready_seconds or 0.0, 2),
                 "start_to_ready_s": round(t_ready - t_start, 2),
                 "observe_and_quiesce_s": round(t_observed - t_ready, 2),
             },
-        },
+        ),
     )
     store.write_dapr_metrics(
         run_dir,

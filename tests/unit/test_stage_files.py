@@ -10,7 +10,16 @@ import pytest
 
 from harness.errors import InputError
 from harness.io import store
-from harness.io.stage_files import ActionCall, History, read_history, write_history
+from harness.io.stage_files import (
+    ActionCall,
+    FaultWindow,
+    History,
+    RunInfo,
+    read_history,
+    read_run_info,
+    write_history,
+    write_run_info,
+)
 from harness.model import NS, Delivery, Operation, ReplicaWindow
 
 T0 = 1_796_047_681_000_000_000
@@ -74,3 +83,60 @@ def test_a_history_that_is_not_one_is_refused_by_name(tmp_path: Path) -> None:
     store.write_json(tmp_path / store.HISTORY, {"deliveries": []})
     with pytest.raises(InputError, match=r"is not a onceonly history\.json"):
         read_history(tmp_path)
+
+
+KILL: FaultWindow = {
+    "index": 0,
+    "kind": "kill",
+    "target": 1,
+    "part": "daprd",
+    "signal": "KILL",
+    "injected_ns": T0 + NS,
+    "heal_due_s": 4.0,
+    "healed_ns": T0 + 5 * NS,
+    "note": "busy: picked a replica holding a Jobs API delivery",
+    "in_flight": {"delivery_id": "d1", "name": "tick-job", "received_ns": T0, "source": "jobs"},
+    "struck_ns": T0 + NS + 9,
+    "heal_started_ns": T0 + 4 * NS,
+}
+
+
+def run_info() -> RunInfo:
+    return RunInfo(
+        dapr={
+            "daprd": "1.16.0",
+            "scheduler": "1.16.0",
+            "source": "cache",
+            "upgrade_to": {"daprd": "1.18.2", "scheduler": "1.18.2"},
+        },
+        scenario={"name": "kill-daprd", "hash": "abc123"},
+        host={"node": "ci-1", "python": "3.11.9", "cpus": 8},
+        timings={"cluster_ready_s": 3.61, "start_to_ready_s": 4.0, "observe_and_quiesce_s": 65.2},
+        faults=[KILL],
+    )
+
+
+def test_run_info_round_trips_and_its_bytes_do_too(tmp_path: Path) -> None:
+    path = write_run_info(tmp_path, run_info())
+    assert path == tmp_path / store.RUN_INFO
+    assert read_run_info(tmp_path) == run_info()
+    written = path.read_bytes()
+    write_run_info(tmp_path, read_run_info(tmp_path))
+    assert path.read_bytes() == written
+    assert list(json.loads(written)) == ["dapr", "faults", "host", "scenario", "timings"]  # sorted, as before
+
+
+def test_an_old_run_info_without_faults_reads_as_none_and_a_broken_one_is_refused(tmp_path: Path) -> None:
+    data = json.loads(write_run_info(tmp_path, run_info()).read_text())
+    del data["faults"], data["dapr"]["source"], data["dapr"]["upgrade_to"]
+    store.write_json(tmp_path / store.RUN_INFO, data)
+    old = read_run_info(tmp_path)
+    assert old.faults == [] and old.dapr == {"daprd": "1.16.0", "scheduler": "1.16.0"}
+    del data["dapr"]["scheduler"], data["host"]["cpus"]
+    store.write_json(tmp_path / store.RUN_INFO, data)
+    with pytest.raises(InputError, match=r"is not a onceonly run\.json \(missing: dapr\.scheduler, host\.cpus\)"):
+        read_run_info(tmp_path)
+    del data["timings"]
+    store.write_json(tmp_path / store.RUN_INFO, data)
+    with pytest.raises(InputError, match=r"is not a onceonly run\.json \(KeyError"):
+        read_run_info(tmp_path)
