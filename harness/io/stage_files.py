@@ -8,10 +8,15 @@ the judge and report.html read it (``read_history``). The bytes are those ``harn
 binaries came from, the scenario's name and hash, the fault windows, the host, the timings); the runner writes it
 (``write_run_info``), the judge reads it (``read_run_info``). Its parts are JSON-shaped ``TypedDict``s kept in the
 order the file has them (results.json copies ``host``, ``timings`` and ``faults`` whole).
+
+``results.json`` (stage 2): ``harness.oracle.results.Results``, built by ``results_document``; written by
+``write_results`` (indent 2, the builder's key order) and read by ``read_results`` everywhere (the campaign's
+comparisons, report.html), which refuses a file that is not a judged run's with a clear ``InputError``.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict, cast
@@ -19,7 +24,7 @@ from typing import Any, NotRequired, TypedDict, cast
 from harness.errors import InputError
 from harness.io import store
 from harness.model import Delivery, Operation, ReplicaWindow
-from harness.oracle.results import DaprDoc, ScenarioDoc
+from harness.oracle.results import DaprDoc, Results, ScenarioDoc
 
 SideEffects = dict[tuple[str, str], dict[str, int]]  # (source, name) -> {"naive": n, "idempotent": m}
 
@@ -184,6 +189,30 @@ def read_run_info(run_dir: Path) -> RunInfo:
         timings=timings,
         faults=cast(list[FaultWindow], faults),
     )
+
+
+def write_results(run_dir: Path, doc: Results) -> Path:
+    """``<run_dir>/results.json`` (stage 2), whole or not at all."""
+    path = run_dir / store.RESULTS
+    store.write_text(path, json.dumps(doc, indent=2) + "\n")
+    return path
+
+
+def read_results(run_dir: Path) -> Results:
+    """A judged run's results.json; ``InputError`` naming what is missing (the directory, the file, valid JSON, or
+    the keys every reader needs)."""
+    path = run_dir / store.RESULTS
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir} is not a directory")
+    if not path.is_file():
+        raise InputError(f"{run_dir} is not a judged run: it has no {store.RESULTS} (run `onceonly check` on it?)")
+    try:
+        doc = store.read_json(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path} cannot be read as JSON: {exc}") from exc
+    if not isinstance(doc, dict) or not {"verdict", "sources", "scenario", "dapr"} <= set(doc):
+        raise InputError(f"{path} is not a onceonly results.json (no verdict, sources, scenario, dapr)")
+    return cast(Results, doc)
 
 
 def _read_object(path: Path) -> dict[str, Any]:

@@ -62,13 +62,6 @@ def write_text(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def write_results(run_dir: Path, doc: Mapping[str, Any]) -> Path:
-    """``results.json`` (stage 2): the document ``harness.oracle.results.results_document`` built."""
-    path = run_dir / RESULTS
-    write_text(path, json.dumps(doc, indent=2) + "\n")
-    return path
-
-
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 

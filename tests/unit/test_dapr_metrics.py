@@ -26,6 +26,7 @@ from harness.io import store
 from harness.io.jobs_client import OpKind
 from harness.model import NS, Delivery, Lateness, Operation, SourceResult
 from harness.oracle import crosscheck, results
+from harness.oracle.results import Results
 from harness.report import summary, terminal_results
 from harness.report.html import run as html_report
 
@@ -462,7 +463,7 @@ class FakeCheck:
     notes: tuple[str, ...] = ("ledger complete",)
 
 
-def document(comparison: dict[str, Any] | None) -> dict[str, Any]:
+def document(comparison: dict[str, Any] | None) -> Results:
     return results.results_document(
         FakeCheck(),
         dapr={"daprd": "1.18.2", "scheduler": "1.18.2"},

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.io import csv_files, store
-from harness.io.stage_files import History, read_history, write_history
+from harness.io.stage_files import History, read_history, read_results, write_history, write_results
 from harness.model import ALL_MEMBERS, NS, Lateness, Witness
 from harness.oracle import results
 from harness.report.html import figures, timeline
@@ -52,7 +52,7 @@ def run_dir(
         timings={"cluster_ready_s": 3.6},
         faults=list(faults),
     )
-    store.write_results(tmp_path, doc)
+    write_results(tmp_path, doc)
     ds = [delivery(i % 3, i * 10.0, name=f"load-{i % 50}-{i % 49}" if load else "tick-job") for i in range(deliveries)]
     write_history(
         tmp_path,
@@ -170,7 +170,7 @@ def test_fault_labels_name_what_the_target_is() -> None:
 
 def _timeline(tmp_path: Path) -> Any:
     directory = run_dir(tmp_path)
-    return timeline.timeline_figure(store.read_json(directory / store.RESULTS), read_history(directory))
+    return timeline.timeline_figure(read_results(directory), read_history(directory))
 
 
 def test_a_small_timeline_is_svg_and_says_how_many_anomalies_it_circles(tmp_path: Path) -> None:
@@ -184,13 +184,13 @@ def test_a_small_timeline_is_svg_and_says_how_many_anomalies_it_circles(tmp_path
 
 def test_a_large_timeline_uses_webgl(tmp_path: Path) -> None:
     directory = run_dir(tmp_path, PASSING, verdict="pass", faults=(), deliveries=timeline.SVG_POINTS + 1)
-    fig = timeline.timeline_figure(store.read_json(directory / store.RESULTS), read_history(directory))
+    fig = timeline.timeline_figure(read_results(directory), read_history(directory))
     assert {t.type for t in fig.data} == {"scattergl"}
 
 
 def test_lateness_bars_carry_their_values_and_the_scale_buttons_leave_the_toolbar_free(tmp_path: Path) -> None:
     directory = run_dir(tmp_path)
-    fig = figures.lateness_figure(store.read_json(directory / store.RESULTS))
+    fig = figures.lateness_figure(read_results(directory))
     assert all(t.textposition == "outside" and len(t.text) == len(t.x) for t in fig.data)
     (menu,) = fig.layout.updatemenus
     assert menu.x == 0 and menu.xanchor == "left"  # plotly's toolbar sits top right
@@ -201,10 +201,10 @@ def test_lateness_bars_carry_their_values_and_the_scale_buttons_leave_the_toolba
 
 def test_a_narrow_log_lateness_axis_gets_more_than_one_tick(tmp_path: Path) -> None:
     narrow = replace(PASSING, lateness_ms=Lateness(4.0, 7.9, 12.3, 14.7))  # the headline's binding: 4-15 ms
-    fig = figures.lateness_figure(store.read_json(run_dir(tmp_path, narrow, verdict="pass", faults=()) / store.RESULTS))
+    fig = figures.lateness_figure(read_results(run_dir(tmp_path, narrow, verdict="pass", faults=())))
     assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.dtick is None  # plotly's own ticks: 5, 10, ...
     wide = replace(PASSING, lateness_ms=Lateness(4.0, 7.9, 5000.0, 9000.0))
-    fig = figures.lateness_figure(store.read_json(run_dir(tmp_path, wide, verdict="pass", faults=()) / store.RESULTS))
+    fig = figures.lateness_figure(read_results(run_dir(tmp_path, wide, verdict="pass", faults=())))
     assert fig.layout.yaxis.dtick == 1  # one tick per decade: 10, 100, 1000
 
 
@@ -233,7 +233,7 @@ def test_a_cut_off_delivery_is_marked_apart_and_a_busy_fault_names_its_delivery(
     directory = run_dir(tmp_path, faults=(busy,), deliveries=3)
     history = read_history(directory)
     history.deliveries[1] = replace(history.deliveries[1], status=None)  # its app died mid-handler: no answer
-    doc = store.read_json(directory / store.RESULTS)
+    doc = read_results(directory)
     fig = timeline.timeline_figure(doc, history)
     (trace,) = [t for t in fig.data if str(t.name).startswith("jobs:tick-job")]
     assert trace.name == "jobs:tick-job (3 recorded, 1 cut off)"

@@ -16,11 +16,14 @@ from harness.io.stage_files import (
     History,
     RunInfo,
     read_history,
+    read_results,
     read_run_info,
     write_history,
+    write_results,
     write_run_info,
 )
 from harness.model import NS, Delivery, Operation, ReplicaWindow
+from tests.unit.test_report import document
 
 T0 = 1_796_047_681_000_000_000
 
@@ -140,3 +143,31 @@ def test_an_old_run_info_without_faults_reads_as_none_and_a_broken_one_is_refuse
     store.write_json(tmp_path / store.RUN_INFO, data)
     with pytest.raises(InputError, match=r"is not a onceonly run\.json \(KeyError"):
         read_run_info(tmp_path)
+
+
+def test_results_round_trip_byte_for_byte(tmp_path: Path) -> None:
+    path = write_results(tmp_path, document(notes=("ledger complete",)))
+    assert path == tmp_path / store.RESULTS
+    assert read_results(tmp_path) == document(notes=("ledger complete",))
+    written = path.read_bytes()
+    write_results(tmp_path, read_results(tmp_path))
+    assert path.read_bytes() == written
+
+
+def test_read_results_refuses_what_is_not_a_judged_run_by_name(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is not a directory"):
+        read_results(tmp_path / "nowhere")
+    no_file = r"is not a judged run: it has no results\.json \(run `onceonly check` on it\?\)"
+    with pytest.raises(InputError, match=no_file):
+        read_results(tmp_path)
+    (tmp_path / store.RESULTS).write_text("{not json")
+    with pytest.raises(InputError, match=r"results\.json cannot be read as JSON"):
+        read_results(tmp_path)
+    not_ours = r"is not a onceonly results\.json \(no verdict, sources, scenario, dapr\)"
+    no_sources: dict[str, object] = {"verdict": "pass", "scenario": {}, "dapr": {}}
+    no_verdict: dict[str, object] = {"sources": [], "scenario": {}, "dapr": {}}
+    partials: list[object] = [no_sources, no_verdict, []]
+    for partial in partials:
+        store.write_json(tmp_path / store.RESULTS, partial)
+        with pytest.raises(InputError, match=not_ours):
+            read_results(tmp_path)

@@ -1,6 +1,8 @@
 """The run page's timeline: every delivery by replica, fault windows shaded and labelled, witnesses marked.
 
-The deliveries are history.json's, typed (``harness.io.stage_files.History``).
+The deliveries are history.json's, typed (``harness.io.stage_files.History``), and the document results.json's
+(``harness.oracle.results.Results``); a fault window is read as ``Mapping[str, Any]`` (with ``.get``: old runs lack
+keys added later).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from harness.faults.registry import kind_of
 from harness.io.stage_files import History
 from harness.model import LOAD_PREFIX, Delivery
 from harness.oracle import results
+from harness.oracle.results import Results
 from harness.report import words
 from harness.report.html.page import PALETTE, esc
 
@@ -70,7 +73,7 @@ def witness_legend(kind: str, witnesses: int, marked: int) -> str:
     return f"{kind}: {witnesses} ({marked} deliveries circled)"
 
 
-def timeline_figure(doc: Mapping[str, Any], history: History | None) -> go.Figure:
+def timeline_figure(doc: Results, history: History | None) -> go.Figure:
     """``history``: None for a run dir without history.json (no deliveries drawn, no observation window)."""
     deliveries: Sequence[Delivery] = [] if history is None else history.deliveries
     replicas = max([0 if history is None else history.replicas] + [d.replica + 1 for d in deliveries])
@@ -116,18 +119,19 @@ def timeline_figure(doc: Mapping[str, Any], history: History | None) -> go.Figur
             note = f"{w['kind']} — {src['source']}:{src['name']}<br>{esc(w['note'])}"
             kind = w["kind"]
             witnesses[kind] += 1
-            if not w["deliveries"] and w.get("due_ns") is not None:
+            due = w.get("due_ns")
+            if not w["deliveries"] and due is not None:
                 m = marks["missed"]
-                m["x"].append(_ms(int(w["due_ns"])))
+                m["x"].append(_ms(int(due)))
                 m["y"].append(-1)
-                m["text"].append(note + f"<br>due {words.utc(int(w['due_ns']))}")
+                m["text"].append(note + f"<br>due {words.utc(int(due))}")
                 shown += 1
-            for d in w["deliveries"]:
+            for wd in w["deliveries"]:
                 m = marks[kind]
-                m["x"].append(_ms(int(d["received_ns"])))
-                m["y"].append(int(d["replica"]))
-                late = "" if d.get("late_ms") is None else f", {d['late_ms']:+.1f} ms late"
-                m["text"].append(f"{note}<br>replica {d['replica']}{late},{_answer(d['status'])}")
+                m["x"].append(_ms(int(wd["received_ns"])))
+                m["y"].append(int(wd["replica"]))
+                late = "" if wd.get("late_ms") is None else f", {wd['late_ms']:+.1f} ms late"
+                m["text"].append(f"{note}<br>replica {wd['replica']}{late},{_answer(wd['status'])}")
                 shown += 1
     for kind, m in marks.items():
         fig.add_trace(
