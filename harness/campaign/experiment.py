@@ -1,19 +1,20 @@
 """One experiment: run a scenario (``harness.run.runner``, stages 0 and 1), judge it (``harness.run.judge``) and
 write stage 2 (results.json, lateness.csv, summary.md, junit.xml, report.html); ``rejudge`` does the last two for
-a finished run dir (``onceonly check``).
+a finished run dir (``onceonly check``). A judged run's results.json is read with
+``harness.io.stage_files.read_results``; ``rejudge`` reads it as text only to say whether it was reproduced byte
+for byte.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.errors import InputError
 from harness.io import csv_files, store
+from harness.io.stage_files import write_results
 from harness.oracle.check import CheckResult
-from harness.oracle.results import results_document
+from harness.oracle.results import Results, results_document
 from harness.oracle.upgrade import accounting as upgrade_accounting
 from harness.report import junit, summary
 from harness.report.html import run as html_report
@@ -27,7 +28,7 @@ from toolchain.binaries import Binaries
 @dataclass(frozen=True, slots=True)
 class RunOutcome:
     run_dir: Path
-    results: dict[str, Any]
+    results: Results
     check: CheckResult
 
 
@@ -81,7 +82,7 @@ def rejudge(run_dir: Path, scenario: Scenario) -> Rejudged:
     return Rejudged(outcome, previous, (run_dir / store.RESULTS).read_text())
 
 
-def document(j: Judgement) -> dict[str, Any]:
+def document(j: Judgement) -> Results:
     """The results.json document of a judgement (with a rolling upgrade's accounting)."""
     doc = results_document(
         j.check,
@@ -110,25 +111,9 @@ def document(j: Judgement) -> dict[str, Any]:
 def write(j: Judgement) -> RunOutcome:
     """Stage 2 of a judged run: results.json, lateness.csv, summary.md, junit.xml, report.html (in that order)."""
     doc = document(j)
-    store.write_results(j.run_dir, doc)
+    write_results(j.run_dir, doc)
     csv_files.write_lateness_csv(j.run_dir, j.check.sources)
     summary.write_summary_md(j.run_dir, doc)
     junit.write_junit(j.run_dir, doc, suite_name=j.scenario.name)
     html_report.write_report_html(j.run_dir)
     return RunOutcome(j.run_dir, doc, j.check)
-
-
-def results_of(run_dir: Path) -> dict[str, Any]:
-    """A judged run's results.json; ``InputError`` naming what is missing."""
-    path = run_dir / store.RESULTS
-    if not run_dir.is_dir():
-        raise InputError(f"{run_dir} is not a directory")
-    if not path.is_file():
-        raise InputError(f"{run_dir} is not a judged run: it has no {store.RESULTS} (run `onceonly check` on it?)")
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path} cannot be read as JSON: {exc}") from exc
-    if not isinstance(doc, dict) or not {"verdict", "sources", "scenario", "dapr"} <= set(doc):
-        raise InputError(f"{path} is not a onceonly results.json (no verdict, sources, scenario, dapr)")
-    return doc

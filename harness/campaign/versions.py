@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import yaml
 
@@ -18,7 +18,9 @@ from harness.campaign.suite import CaseDisplay
 from harness.cluster.local.processes import Interrupted, exit_on_signals
 from harness.errors import HarnessError, InputError
 from harness.io import store
+from harness.io.stage_files import read_results
 from harness.oracle import compare as comparing
+from harness.oracle.results import Results
 from harness.report.html.compare import write_comparison_html, write_versions_html
 from harness.scenario import suite as suites
 from harness.scenario.loader import load_scenario
@@ -57,19 +59,17 @@ class VersionsRun:
 
 def compare_runs(
     old_run: Path, new_run: Path, lateness: tuple[float, float]
-) -> tuple[comparing.Comparison, dict[str, Any], dict[str, Any]]:
+) -> tuple[comparing.Comparison, Results, Results]:
     """Two finished runs compared offline (``onceonly compare OLD_RUN NEW_RUN``): the comparison and both
     results.json documents; ``InputError`` when either is not a judged run."""
-    old_doc, new_doc = experiment.results_of(old_run), experiment.results_of(new_run)
+    old_doc, new_doc = read_results(old_run), read_results(new_run)
     result = comparing.compare(
         old_doc, new_doc, lateness[0], old_dir=str(old_run), new_dir=str(new_run), lateness_floor_ms=lateness[1]
     )
     return result, old_doc, new_doc
 
 
-def write_runs_comparison(
-    target: Path, result: comparing.Comparison, old_doc: dict[str, Any], new_doc: dict[str, Any]
-) -> Path:
+def write_runs_comparison(target: Path, result: comparing.Comparison, old_doc: Results, new_doc: Results) -> Path:
     """comparison.json and report.html of two runs compared, in ``target``; the page's path."""
     target.mkdir(parents=True, exist_ok=True)
     (target / "comparison.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
@@ -128,7 +128,7 @@ def run(plan: VersionsPlan, lateness: tuple[float, float], target: Path, display
     try:
         with exit_on_signals():
             for i, (name, sc) in enumerate(cases):
-                docs: list[dict[str, Any]] = []
+                docs: list[Results] = []
                 dirs: list[Path] = []
                 error = ""
                 for side, label in enumerate(labels):

@@ -12,7 +12,8 @@
     dapr_metrics.json Dapr's counters scraped at the end, and their cross-check with the ledger   stage 1
     results.json      summary.md  junit.xml                                                     stage 2
 
-``onceonly check RUN_DIR`` re-judges from stage 1 alone and reproduces stage 2.
+``onceonly check RUN_DIR`` re-judges from stage 1 alone and reproduces stage 2. The typed files between stages
+(history.json, run.json, results.json) are read and written by ``harness.io.stage_files``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-
-from harness.model import Delivery, Operation, ReplicaWindow
 
 HISTORY = "history.json"
 RUN_INFO = "run.json"
@@ -57,39 +55,6 @@ def write_json(path: Path, data: Any) -> None:
     tmp.replace(path)
 
 
-def save_history(
-    run_dir: Path,
-    *,
-    deliveries: list[Delivery],
-    operations: list[Operation],
-    windows: list[ReplicaWindow],
-    observe_start_ns: int,
-    observe_end_ns: int,
-    collect_end_ns: int,
-    replicas: int,
-    side_effects: dict[tuple[str, str], dict[str, int]],
-    ledger_stats: dict[str, int],
-    actions: list[dict[str, Any]] | None = None,
-    down: list[ReplicaWindow] | None = None,
-) -> None:
-    write_json(
-        run_dir / HISTORY,
-        {
-            "deliveries": [asdict(d) for d in deliveries],
-            "operations": [asdict(o) for o in operations],
-            "windows": [asdict(w) for w in windows],
-            "down": [asdict(w) for w in down or []],  # when a replica was surely down (a delivery then: a zombie)
-            "observe_start_ns": observe_start_ns,
-            "observe_end_ns": observe_end_ns,
-            "collect_end_ns": collect_end_ns,
-            "replicas": replicas,
-            "side_effects": [{"source": s, "name": n, **v} for (s, n), v in sorted(side_effects.items())],
-            "ledger_stats": ledger_stats,
-            "actions": actions or [],  # the scenario's job actions made: index, op, job, op_id of the call
-        },
-    )
-
-
 def write_text(path: Path, text: str) -> None:
     """Writes ``path`` whole or not at all (a temporary file, then a rename)."""
     tmp = path.with_name(path.name + ".tmp")
@@ -97,28 +62,8 @@ def write_text(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def write_results(run_dir: Path, doc: Mapping[str, Any]) -> Path:
-    """``results.json`` (stage 2): the document ``harness.oracle.results.results_document`` built."""
-    path = run_dir / RESULTS
-    write_text(path, json.dumps(doc, indent=2) + "\n")
-    return path
-
-
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
-
-
-def load_history(run_dir: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((run_dir / HISTORY).read_text())
-    data["deliveries"] = [Delivery(**{**d, "effects": tuple(d.get("effects", ()))}) for d in data["deliveries"]]
-    data["operations"] = [Operation(**o) for o in data["operations"]]
-    data["windows"] = [ReplicaWindow(**w) for w in data["windows"]]
-    data["down"] = [ReplicaWindow(**w) for w in data.get("down", [])]  # runs from before it was recorded: none
-    data.setdefault("actions", [])
-    data["side_effects"] = {
-        (e["source"], e["name"]): {"naive": e["naive"], "idempotent": e["idempotent"]} for e in data["side_effects"]
-    }
-    return data
 
 
 def write_dapr_metrics(run_dir: Path, processes: Sequence[Mapping[str, Any]], comparison: Mapping[str, Any]) -> Path:

@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -24,6 +24,7 @@ from harness.cluster.base import Cluster
 from harness.errors import ClusterError
 from harness.faults.kind import Strike
 from harness.faults.registry import kind_of
+from harness.io.stage_files import FaultWindow
 from harness.model import ALL_MEMBERS, Capability
 from harness.scenario.schema import FaultSpec, busy_source
 from toolchain.binaries import Binaries
@@ -55,8 +56,9 @@ class FaultHandle:
     struck_ns: int | None = None  # kill / pause: when the part was surely down (the signal done, a kill waited for)
     heal_started_ns: int | None = None  # when the heal began (the part could receive again only after it)
 
-    def window(self) -> dict[str, Any]:
-        return asdict(self)
+    def window(self) -> FaultWindow:
+        """The fault window as run.json records it."""
+        return cast(FaultWindow, asdict(self))
 
 
 class Nemesis:

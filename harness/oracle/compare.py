@@ -19,6 +19,7 @@ from typing import Any
 
 from harness.model import LOAD_PREFIX, rank
 from harness.oracle import results
+from harness.oracle.results import Results
 
 LATENESS_FLOOR_MS = 5.0
 LATENESS_CAVEAT = (
@@ -121,8 +122,8 @@ class VersionPair:
 
     name: str
     comparison: Comparison | None  # None when a run failed (``error``)
-    old_doc: Mapping[str, Any] | None = None
-    new_doc: Mapping[str, Any] | None = None
+    old_doc: Results | None = None
+    new_doc: Results | None = None
     error: str = ""
 
 
@@ -144,7 +145,7 @@ def versions_document(
     }
 
 
-def comparable_sources(doc: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+def comparable_sources(doc: Results) -> dict[str, Mapping[str, Any]]:
     """``source:name`` → results.json source; every ``load-*`` job folded into one ``LOAD_KEY`` row, however many
     (``results.shown_sources`` folds only past 10, but load job names never match across runs). An anomalous load job
     is in the aggregate's counts, not a row of its own."""
@@ -177,8 +178,8 @@ def _lateness_worse(old: Any, new: Any, pct: float, floor_ms: float) -> bool:
 
 
 def compare(
-    old_doc: Mapping[str, Any],
-    new_doc: Mapping[str, Any],
+    old_doc: Results,
+    new_doc: Results,
     lateness_threshold_pct: float = 20,
     *,
     old_dir: str = "",

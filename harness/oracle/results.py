@@ -3,8 +3,13 @@
 ``results_document`` builds the one structure the other writers render, so ``onceonly check`` reproduces every
 stage-2 file from ``history.json`` + ``run.json`` alone; nothing in it depends on when it was written. The schema is
 documented field by field in ``reports/README.md``; bump ``SCHEMA`` when a field changes meaning or goes away.
-The readers (``shown_sources``, ``load_aggregate``, ``source_label``, ``unique_sources``, ``fanout_owners``) work on
-the document as plain dicts, as read back from results.json. Pure: no files, no clock.
+The document's type is ``Results`` (a ``TypedDict``: the same dicts json reads back, typed key by key; ``NotRequired``
+for the sections only some runs have). Its parts every reader touches are typed (``SourceDoc``, ``WitnessDoc``,
+``LatenessDoc``, ``ActionDoc``, ``DaprDoc``, ``ScenarioDoc``); ``host``, ``timings`` and ``faults`` are copied whole
+from run.json (``harness.io.stage_files.RunInfo`` types them there), ``fanout``, ``dapr_metrics`` and ``upgrade`` are
+built by their own modules and stay ``dict[str, Any]``. The readers (``shown_sources``, ``load_aggregate``,
+``source_label``, ``unique_sources``, ``fanout_owners``) take sources as ``Mapping[str, Any]``: they also read the
+folded load row, which is not a ``SourceDoc`` (no ``received``, ``uncounted``). Pure: no files, no clock.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import collections
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, NotRequired, Protocol, TypedDict
 
 from harness.model import LOAD_PREFIX, SourceResult, Witness, fanout_member_names, worst
 from harness.oracle import crosscheck
@@ -22,6 +27,119 @@ SCHEMA = 1
 
 
 ANOMALIES = ("duplicates", "missed", "early", "spurious")
+
+
+class Versions(TypedDict):
+    """The Dapr versions of daprd and the scheduler."""
+
+    daprd: str
+    scheduler: str
+
+
+class DaprDoc(Versions):
+    """``dapr``: the versions the run started on, and ``upgrade_to`` for a rolling upgrade (run.json adds
+    ``source``: where the binaries came from)."""
+
+    upgrade_to: NotRequired[Versions]
+
+
+class ScenarioDoc(TypedDict):
+    """``scenario``: the scenario's name and canonical hash."""
+
+    name: str
+    hash: str
+
+
+class LatenessDoc(TypedDict):
+    """A source's ``lateness_ms``: percentiles of received - due, ms (None: nothing measured)."""
+
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    max: float | None
+
+
+class WitnessDeliveryDoc(TypedDict):
+    """One delivery of a witness."""
+
+    replica: int
+    received_ns: int
+    late_ms: float | None
+    status: int | None  # null: cut off (an arrival record and no answer)
+    cut_off: bool
+    delivery_id: str
+
+
+class WitnessDoc(TypedDict):
+    """One anomaly's evidence (``harness.model.Witness``)."""
+
+    kind: str
+    due_ns: int | None
+    note: str
+    replicas: list[int]
+    spread_ms: float | None
+    deliveries: list[WitnessDeliveryDoc]
+
+
+class SourceDoc(TypedDict):
+    """One row of ``sources``: a job, a binding or a fan-out (``harness.model.SourceResult``)."""
+
+    source: str
+    name: str
+    policy: str
+    verdict: str
+    replicas: int
+    occurrences: int
+    received: int
+    deliveries: int
+    uncounted: dict[str, int]
+    deliveries_per_occurrence: float | None
+    duplicates: int
+    retries: int
+    missed: int
+    early: int
+    spurious: int
+    lateness_ms: LatenessDoc
+    per_replica: dict[str, int]  # replica index (a string, as JSON keys are) -> deliveries
+    side_effects: dict[str, int]
+    witnesses: list[WitnessDoc]
+    notes: list[str]
+    fanout: NotRequired[dict[str, Any]]  # a fan-out source: what it was (``harness.run.fanout.describe``)
+
+
+class ActionDoc(TypedDict):
+    """One of the scenario's actions as judged (``harness.oracle.claims.ActionResult``)."""
+
+    index: int
+    at_s: float
+    op: str
+    job: str
+    op_id: str | None
+    phase: str | None
+    status: int | None
+    error_code: str | None
+    not_found: bool
+    expect_status: int | None
+    verdict: str
+    note: str
+
+
+class Results(TypedDict):
+    """results.json (schema ``SCHEMA``), as ``results_document`` builds it and ``harness.io.stage_files.read_results``
+    reads it back."""
+
+    schema: int
+    verdict: str
+    dapr: DaprDoc
+    scenario: ScenarioDoc
+    host: dict[str, Any]
+    timings: dict[str, float]
+    faults: list[dict[str, Any]]  # the fault windows as run.json has them
+    notes: list[str]
+    sources: list[SourceDoc]
+    actions: list[ActionDoc]
+    dapr_metrics: NotRequired[dict[str, Any]]  # the cross-check with Dapr's counters (harness.oracle.crosscheck)
+    upgrade: NotRequired[dict[str, Any]]  # a rolling upgrade's accounting (harness.oracle.upgrade)
 
 
 class CheckOutcome(Protocol):
@@ -35,7 +153,7 @@ class CheckOutcome(Protocol):
     def notes(self) -> Sequence[str]: ...
 
 
-def _witness(w: Witness) -> dict[str, Any]:
+def _witness(w: Witness) -> WitnessDoc:
     times = [d.received_ns for d in w.deliveries]
     return {
         "kind": w.kind,
@@ -57,9 +175,9 @@ def _witness(w: Witness) -> dict[str, Any]:
     }
 
 
-def _source(s: SourceResult, fanout: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def _source(s: SourceResult, fanout: Mapping[str, Any] | None = None) -> SourceDoc:
     per_occurrence = s.deliveries_per_occurrence
-    row = {
+    row: SourceDoc = {
         "source": s.source,
         "name": s.name,
         "policy": s.policy,
@@ -86,20 +204,22 @@ def _source(s: SourceResult, fanout: Mapping[str, Any] | None = None) -> dict[st
         "witnesses": [_witness(w) for w in s.witnesses],
         "notes": list(s.notes),
     }
-    return row if fanout is None else row | {"fanout": dict(fanout)}
+    if fanout is not None:
+        row["fanout"] = dict(fanout)
+    return row
 
 
 def results_document(
     result: CheckOutcome,
     *,
-    dapr: Mapping[str, Any],
-    scenario: Mapping[str, str],
+    dapr: DaprDoc,
+    scenario: ScenarioDoc,
     host: Mapping[str, object],
     timings: Mapping[str, float],
     faults: Sequence[Mapping[str, object]] = (),
     dapr_metrics: Mapping[str, Any] | None = None,
     fanouts: Mapping[str, Mapping[str, Any]] | None = None,
-) -> dict[str, Any]:
+) -> Results:
     """The results.json structure (schema ``SCHEMA``) of one judged run; deterministic for the same inputs.
 
     ``dapr``: the versions the run started on, and ``upgrade_to`` when it was a rolling upgrade (the runner adds
@@ -109,11 +229,13 @@ def results_document(
     changes the verdict. ``fanouts``: source name -> what the fan-out was (``harness.run.fanout.describe``), added to
     that source's row as ``fanout``.
     """
-    doc: dict[str, Any] = {
+    versions: DaprDoc = {"daprd": dapr["daprd"], "scheduler": dapr["scheduler"]}
+    if dapr.get("upgrade_to"):
+        versions["upgrade_to"] = dapr["upgrade_to"].copy()
+    doc: Results = {
         "schema": SCHEMA,
         "verdict": result.verdict,
-        "dapr": {"daprd": dapr["daprd"], "scheduler": dapr["scheduler"]}
-        | ({"upgrade_to": dict(dapr["upgrade_to"])} if dapr.get("upgrade_to") else {}),
+        "dapr": versions,
         "scenario": {"name": scenario["name"], "hash": scenario["hash"]},
         "host": dict(host),
         "timings": dict(timings),
@@ -128,7 +250,7 @@ def results_document(
     return doc
 
 
-def _action(a: ActionResult) -> dict[str, Any]:
+def _action(a: ActionResult) -> ActionDoc:
     return {
         "index": a.index,
         "at_s": a.at_s,
@@ -148,7 +270,7 @@ def _action(a: ActionResult) -> dict[str, Any]:
 COLLAPSE_OVER = 10  # more load jobs than this: one aggregate row, anomalous ones still listed
 
 
-def shown_sources(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def shown_sources(doc: Results) -> list[Mapping[str, Any]]:
     """The sources a person reads: the load's jobs folded into one aggregate row when there are many.
 
     The aggregate sums the counts; its lateness is the median of the jobs' p50s and the max of their p99s (the

@@ -38,8 +38,8 @@ def accounting(
     *,
     observe_start_ns: int,
     collect_end_ns: int,
-    old: Mapping[str, str],
-    new: Mapping[str, str],
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
 ) -> dict[str, Any] | None:
     """results.json's ``upgrade`` section, or None when the run upgraded nothing.
 

@@ -1,4 +1,8 @@
-"""junit.xml: one testcase per source (and per checked job action) for CI."""
+"""junit.xml: one testcase per source (and per checked job action) for CI.
+
+It takes the whole document typed (``harness.oracle.results.Results``); ``_action_label`` reads an action as
+``Mapping[str, Any]`` (an ``ActionDoc`` is one).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 
 from harness.io import store
 from harness.model import rank, worst
-from harness.oracle.results import shown_sources, source_label, unique_sources
+from harness.oracle.results import Results, shown_sources, source_label, unique_sources
 from harness.report.words import COLUMNS, WITNESSES_SHOWN, anomaly_counts, table_row, witness_line
 
 JUNIT_XML = "junit.xml"
@@ -19,7 +23,7 @@ def _action_label(a: Mapping[str, Any]) -> str:
     return f"action:{a['index']}:{a['op']}:{a['job']}"
 
 
-def write_junit(run_dir: Path, doc: Mapping[str, Any], suite_name: str) -> Path:
+def write_junit(run_dir: Path, doc: Results, suite_name: str) -> Path:
     """One testcase per source ("jobs:name"): <failure> for fail, <skipped> for unknown, nothing for pass.
 
     A testcase "run" is added when there is no source, or when the run's verdict is worse than every source's

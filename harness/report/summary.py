@@ -1,4 +1,9 @@
-"""summary.md: the page a person reads first (verdict, versions, one row per source, every anomaly's witnesses)."""
+"""summary.md: the page a person reads first (verdict, versions, one row per source, every anomaly's witnesses).
+
+It takes the whole document typed (``harness.oracle.results.Results``); a source row is read as
+``Mapping[str, Any]`` where its figures are looked up by a name from a tuple (``ANOMALIES``), which a ``TypedDict``
+only allows with literal keys, and because the rows shown include the folded load row, which is not a ``SourceDoc``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any
 
 from harness.io import store
 from harness.oracle import crosscheck, upgrade
-from harness.oracle.results import ANOMALIES, shown_sources, source_label, unique_sources
+from harness.oracle.results import ANOMALIES, Results, shown_sources, source_label, unique_sources
 from harness.report.words import (
     COLUMNS,
     DAPR_METRICS_COLUMNS,
@@ -26,7 +31,7 @@ from harness.report.words import (
 SUMMARY_MD = "summary.md"
 
 
-def write_summary_md(run_dir: Path, doc: Mapping[str, Any]) -> Path:
+def write_summary_md(run_dir: Path, doc: Results) -> Path:
     """A page a person reads first: verdict, versions, one table row per source, then every anomaly's witnesses."""
     sc, dapr = doc["scenario"], doc["dapr"]
     lines = [
@@ -48,7 +53,8 @@ def write_summary_md(run_dir: Path, doc: Mapping[str, Any]) -> Path:
     if doc.get("upgrade"):
         lines += ["", "## Rolling upgrade", ""] + [f"- {line}" for line in upgrade.lines(doc["upgrade"])]
     lines += ["", "## Anomalies", ""]
-    anomalous = [s for s in doc["sources"] if s["verdict"] == "fail" or s["witnesses"] or any(s[k] for k in ANOMALIES)]
+    sources: list[Mapping[str, Any]] = list(doc["sources"])  # read by figure name: as a mapping
+    anomalous = [s for s in sources if s["verdict"] == "fail" or s["witnesses"] or any(s[k] for k in ANOMALIES)]
     if not anomalous:
         lines.append("None: no duplicate, missed, early or spurious delivery.")
     for src in anomalous[:SOURCES_SHOWN]:
@@ -75,7 +81,7 @@ def write_summary_md(run_dir: Path, doc: Mapping[str, Any]) -> Path:
     return path
 
 
-def _dapr_metrics_md(doc: Mapping[str, Any]) -> list[str]:
+def _dapr_metrics_md(doc: Results) -> list[str]:
     check = doc.get("dapr_metrics")
     if check is None:
         return []

@@ -5,9 +5,9 @@ comparison). The consoles are the caller's."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -21,6 +21,8 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
+
+from harness.oracle.results import Results
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -133,7 +135,7 @@ def run_progress(console: Console) -> Iterator[tuple[Callable[[str], None], Call
         yield say, countdown
 
 
-def print_results(out: Console, results: Mapping[str, Any]) -> None:
+def print_results(out: Console, results: Results) -> None:
     """A judged run's verdict table, its actions' and Dapr's counters' lines."""
     from harness.report.terminal_results import action_lines, dapr_metrics_lines, verdict_table
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
 from harness.oracle import crosscheck
-from harness.oracle.results import shown_sources
+from harness.oracle.results import Results, shown_sources
 from harness.report.words import table_row
 
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow"}
@@ -36,7 +33,7 @@ TABLE_HEADERS = (
 )
 
 
-def verdict_table(doc: Mapping[str, Any]) -> Table:
+def verdict_table(doc: Results) -> Table:
     """The terminal verdict: one row per source, the verdict coloured."""
     verdict = doc["verdict"]
     title = Text.assemble(
@@ -52,7 +49,7 @@ def verdict_table(doc: Mapping[str, Any]) -> Table:
     return table
 
 
-def action_lines(doc: Mapping[str, Any]) -> list[Text]:
+def action_lines(doc: Results) -> list[Text]:
     """One line per mid-run job action under the table: its verdict (coloured) and what Dapr answered."""
     return [
         Text.assemble((f"{a['verdict']:>7} ", VERDICT_STYLE.get(a["verdict"], "")), a["note"])
@@ -60,7 +57,7 @@ def action_lines(doc: Mapping[str, Any]) -> list[Text]:
     ]
 
 
-def dapr_metrics_lines(doc: Mapping[str, Any]) -> list[Text]:
+def dapr_metrics_lines(doc: Results) -> list[Text]:
     """Under the verdict table: the cross-check in one line, then each disagreement (a warning, not a verdict)."""
     check = doc.get("dapr_metrics")
     if check is None:

@@ -1,6 +1,9 @@
 """The words every output shares: a fault window, a witness, a table row, the Dapr versions, a UTC time.
 
 summary.md, junit.xml, the terminal and report.html say things the same way because they say them through here.
+Its functions take the parts of a results.json (a source row, a witness, a fault window, a cross-check row) as
+``Mapping[str, Any]``: they also read the folded load row (not a ``SourceDoc``) and fault windows from runs and
+tests that lack the keys added later (read with ``.get``); the whole document is ``harness.oracle.results.Results``.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.io.jobs_client import JobsClient
+from harness.io.stage_files import ActionCall
 from harness.model import Operation
 from harness.scenario.schema import Scenario
 
@@ -35,12 +36,10 @@ def schedule_kwargs(scenario: Scenario, name: str, index: int | None = None) -> 
     }
 
 
-def run_actions(
-    client: JobsClient, scenario: Scenario, duration_s: float, wait: Wait, emit: Emit
-) -> list[dict[str, Any]]:
-    """Make each action's call at its time; return ``[{"index", "op", "job", "op_id"}]`` in order."""
+def run_actions(client: JobsClient, scenario: Scenario, duration_s: float, wait: Wait, emit: Emit) -> list[ActionCall]:
+    """Make each action's call at its time; return which call each was, in order."""
     start = time.monotonic()
-    done: list[dict[str, Any]] = []
+    done: list[ActionCall] = []
 
     def until(t: float, label: str) -> None:
         left = t - (time.monotonic() - start)
@@ -59,6 +58,6 @@ def run_actions(
             op, got = client.get(action.job)
         extra = {} if got is None else {"answer": got}  # a get's job as Dapr returned it, as evidence
         emit("action", index=index, op=action.op, job=action.job, phase=op.phase, detail=op.detail, **extra)
-        done.append({"index": index, "op": action.op, "job": action.job, "op_id": op.op_id})
+        done.append(ActionCall(index, action.op, action.job, op.op_id))
     until(duration_s, "observing")
     return done

@@ -15,11 +15,13 @@ from typing import Any
 
 from harness.io import store
 from harness.io.ledger import ledger_gaps
+from harness.io.stage_files import ActionCall, FaultWindow, HostDoc, read_history, read_run_info
 from harness.load.workload import load_plans
 from harness.model import Delivery, JobPlan
 from harness.oracle import crosscheck
 from harness.oracle.check import CheckInput, CheckResult, check
 from harness.oracle.claims import ActionClaim
+from harness.oracle.results import DaprDoc, ScenarioDoc
 from harness.run import fanout
 from harness.run.fanout_fold import fold
 from harness.scenario.schema import Scenario
@@ -33,11 +35,11 @@ class Judgement:
     run_dir: Path
     scenario: Scenario
     check: CheckResult
-    dapr: dict[str, Any]  # daprd, scheduler and upgrade_to (a rolling upgrade) as run.json has them
-    scenario_info: dict[str, str]  # name and hash, as run.json has them
-    host: dict[str, Any]
+    dapr: DaprDoc  # daprd, scheduler and upgrade_to (a rolling upgrade) as run.json has them
+    scenario_info: ScenarioDoc  # name and hash, as run.json has them
+    host: HostDoc
     timings: dict[str, float]
-    faults: list[dict[str, Any]]
+    faults: list[FaultWindow]
     dapr_metrics: dict[str, Any] | None  # None for a run made before onceonly read Dapr's metrics
     fanouts: dict[str, dict[str, Any]]
     deliveries: list[Delivery]
@@ -47,67 +49,69 @@ class Judgement:
 
 def judge(run_dir: Path, scenario: Scenario) -> Judgement:
     """Judge a run from its stage-1 files alone; writes nothing."""
-    history = store.load_history(run_dir)
-    info = store.read_json(run_dir / store.RUN_INFO)
-    op_plans, claims = action_inputs(scenario, history["actions"])
+    history = read_history(run_dir)
+    info = read_run_info(run_dir)
+    op_plans, claims = action_inputs(scenario, history.actions)
     load_jobs: list[JobPlan] = []
     if scenario.workload.load is not None:  # every job the load created, from its recorded schedule calls
-        load_jobs, load_op_plans = load_plans(history["operations"], scenario.expect.jobs)
+        load_jobs, load_op_plans = load_plans(history.operations, scenario.expect.jobs)
         op_plans = {**op_plans, **load_op_plans}
-    plans = fanout.job_plans(scenario, history["operations"]) + load_jobs  # fan-outs: one plan per member
+    plans = fanout.job_plans(scenario, history.operations) + load_jobs  # fan-outs: one plan per member
     result = check(
         CheckInput(
             jobs=plans,
             bindings=scenario.binding_plans(),
-            deliveries=history["deliveries"],
-            operations=history["operations"],
-            windows=history["windows"],
-            observe_start_ns=history["observe_start_ns"],
-            observe_end_ns=history["observe_end_ns"],
-            replicas=history["replicas"],
-            side_effects=history["side_effects"],
+            deliveries=history.deliveries,
+            operations=history.operations,
+            windows=history.windows,
+            observe_start_ns=history.observe_start_ns,
+            observe_end_ns=history.observe_end_ns,
+            replicas=history.replicas,
+            side_effects=history.side_effects,
             lateness_p99_ms=scenario.expect.lateness_p99_ms,
             op_plans=op_plans,
             actions=claims,
-            ledger_gaps=ledger_gaps(history["ledger_stats"]),
-            down=history["down"],
+            ledger_gaps=ledger_gaps(history.ledger_stats),
+            down=history.down,
         )
     )
-    result = fold(result, scenario, history["operations"], plans)  # one row per fan-out source
-    dapr = {k: info["dapr"][k] for k in ("daprd", "scheduler", "upgrade_to") if k in info["dapr"]}
-    faults = info.get("faults", [])
+    result = fold(result, scenario, history.operations, plans)  # one row per fan-out source
+    dapr: DaprDoc = {"daprd": info.dapr["daprd"], "scheduler": info.dapr["scheduler"]}  # not where they came from
+    if "upgrade_to" in info.dapr:
+        dapr["upgrade_to"] = info.dapr["upgrade_to"]
+    faults = info.faults
     scraped = store.load_dapr_metrics(run_dir)  # None for a run made before onceonly read Dapr's metrics
     return Judgement(
         run_dir=run_dir,
         scenario=scenario,
         check=result,
         dapr=dapr,
-        scenario_info=info["scenario"],
-        host=info["host"],
-        timings=info["timings"],
+        scenario_info=info.scenario,
+        host=info.host,
+        timings=info.timings,
         faults=faults,
         dapr_metrics=None
         if scraped is None
         else crosscheck.cross_check(
             scraped,
-            history["deliveries"],
-            history["operations"],
+            history.deliveries,
+            history.operations,
             faults,
-            daprd_version=info["dapr"]["daprd"],
-            scheduler_version=info["dapr"]["scheduler"],
+            daprd_version=info.dapr["daprd"],
+            scheduler_version=info.dapr["scheduler"],
             margin_ns=crosscheck.in_flight_margin_ns(scenario.app.delay_ms),
         ),
         fanouts=fanout.describe(scenario),
-        deliveries=history["deliveries"],
-        observe_start_ns=history["observe_start_ns"],
-        collect_end_ns=history["collect_end_ns"],
+        deliveries=history.deliveries,
+        observe_start_ns=history.observe_start_ns,
+        collect_end_ns=history.collect_end_ns,
     )
 
 
-def action_inputs(scenario: Scenario, done: list[dict[str, Any]]) -> tuple[dict[str, JobPlan], list[ActionClaim]]:
+def action_inputs(scenario: Scenario, done: list[ActionCall]) -> tuple[dict[str, JobPlan], list[ActionClaim]]:
     """From the actions the runner made (``history.json`` ``actions``): the plan each ``schedule`` call asked for
     (op_id -> JobPlan) and one claim per scenario action (``op_id`` None for an action never made)."""
-    op_ids = {int(a["index"]): str(a["op_id"]) for a in done}
+    op_ids = {a.index: a.op_id for a in done}
     op_plans = {
         op_ids[i]: scenario.action_plan(i)
         for i, action in enumerate(scenario.actions)

@@ -31,6 +31,7 @@ from harness.faults.registry import kind_of
 from harness.io import store
 from harness.io.jobs_client import JobsClient
 from harness.io.ledger import Ledger
+from harness.io.stage_files import ActionCall, History, RunDapr, RunInfo, write_history, write_run_info
 from harness.load.process import start_load, stop_load
 from harness.model import BindingPlan, Delivery, Operation, ReplicaWindow, version_tuple
 from harness.nemesis import FaultHandle, Nemesis, needs, run_timeline
@@ -233,7 +234,7 @@ def execute(
                 say("starting the load (Locust)")
                 start_load(cluster, run_dir, scenario.workload.load, stable_api, web_port=web_port)
             handles: list[FaultHandle] = []
-            actions: list[dict[str, Any]] = []
+            actions: list[ActionCall] = []
             if scenario.actions:
                 actions = run_actions(
                     client,
@@ -293,38 +294,38 @@ def execute(
     t_observed = time.monotonic()
     events.emit("cluster_stopped")
     windows = replica_windows(replicas, ready_ns, collect_end_ns, handles, lifetimes)
-    store.save_history(
+    write_history(
         run_dir,
-        deliveries=deliveries,
-        operations=operations,
-        windows=windows,
-        down=down_intervals(handles, removed, collect_end_ns),
-        observe_start_ns=observe_start_ns,
-        observe_end_ns=observe_end_ns,
-        collect_end_ns=collect_end_ns,
-        replicas=len(replicas),
-        side_effects=side_effects,
-        ledger_stats=ledger_stats,
-        actions=actions,
+        History(
+            deliveries=deliveries,
+            operations=operations,
+            windows=windows,
+            down=down_intervals(handles, removed, collect_end_ns),
+            observe_start_ns=observe_start_ns,
+            observe_end_ns=observe_end_ns,
+            collect_end_ns=collect_end_ns,
+            replicas=len(replicas),
+            side_effects=side_effects,
+            ledger_stats=ledger_stats,
+            actions=actions,
+        ),
     )
-    store.write_json(
-        run_dir / store.RUN_INFO,
-        {
-            "dapr": {"daprd": bins.daprd_version, "scheduler": bins.scheduler_version, "source": bins.source}
-            | (
-                {"upgrade_to": {"daprd": upgrade.daprd_version, "scheduler": upgrade.scheduler_version}}
-                if upgrade is not None and scenario.dapr.upgrades
-                else {}
-            ),
-            "scenario": {"name": scenario.name, "hash": scenario.canonical_hash()},
-            "faults": [h.window() for h in handles],
-            "host": {"node": platform.node(), "python": platform.python_version(), "cpus": (os.cpu_count() or 0)},
-            "timings": {
+    dapr: RunDapr = {"daprd": bins.daprd_version, "scheduler": bins.scheduler_version, "source": bins.source}
+    if upgrade is not None and scenario.dapr.upgrades:
+        dapr["upgrade_to"] = {"daprd": upgrade.daprd_version, "scheduler": upgrade.scheduler_version}
+    write_run_info(
+        run_dir,
+        RunInfo(
+            dapr=dapr,
+            scenario={"name": scenario.name, "hash": scenario.canonical_hash()},
+            faults=[h.window() for h in handles],
+            host={"node": platform.node(), "python": platform.python_version(), "cpus": (os.cpu_count() or 0)},
+            timings={
                 "cluster_ready_s": round(cluster.ready_seconds or 0.0, 2),
                 "start_to_ready_s": round(t_ready - t_start, 2),
                 "observe_and_quiesce_s": round(t_observed - t_ready, 2),
             },
-        },
+        ),
     )
     store.write_dapr_metrics(
         run_dir,

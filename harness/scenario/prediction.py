@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from harness.model import Verdict
+from harness.oracle.results import Results
 from harness.scenario.schema import show
 
 __all__ = ["COUNTS", "Count", "Expected", "Prediction", "parse"]
@@ -89,9 +90,9 @@ class Prediction:
         """One line for people: ``fail, duplicates >=1, missed 0; tick-job: fail, duplicates >=1``."""
         return "; ".join([self.run.describe(), *(f"{name}: {e.describe()}" for name, e in self.sources)])
 
-    def differences(self, results: Mapping[str, Any]) -> list[str]:
+    def differences(self, results: Results) -> list[str]:
         """Every way ``results`` (a results.json document) differs from the prediction, one line each."""
-        rows = {str(s["name"]): s for s in results.get("sources", [])}
+        rows: dict[str, Mapping[str, Any]] = {str(s["name"]): s for s in results.get("sources", [])}
         total = {k: sum(int(s[k]) for s in rows.values()) for k in COUNTS}
         found = _differ("", self.run, str(results.get("verdict")), total)
         for name, expected in self.sources:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from harness import model
 from harness.errors import InputError
 from harness.model import Verdict
+from harness.oracle.results import Results
 from harness.scenario.loader import load_scenario
 from harness.scenario.prediction import Prediction, PredictionError, parse
 from harness.scenario.schema import Scenario
@@ -83,10 +84,11 @@ class CaseOutcome:
     differences: tuple[str, ...] = ()  # how the run differs from the prediction (verdict and counts)
 
     @classmethod
-    def judged(cls, case: Case, results: dict[str, Any], run_dir: Path, seconds: float) -> CaseOutcome:
+    def judged(cls, case: Case, results: Results, run_dir: Path, seconds: float) -> CaseOutcome:
         """The outcome of a case whose run was judged (``results``: its results.json document)."""
         differences = tuple(case.prediction.differences(results))
-        return cls(case, results["verdict"], run_dir, seconds, anomalies_text(results), differences)
+        verdict = cast(Verdict, results["verdict"])  # one of pass, fail, unknown (results_document's)
+        return cls(case, verdict, run_dir, seconds, anomalies_text(results), differences)
 
     @property
     def outcome(self) -> Verdict:
@@ -131,7 +133,7 @@ def load_suite(path: Path, only: list[str] | None = None, skip: list[str] | None
     return suite.name, cases
 
 
-def anomalies_text(results: dict[str, Any]) -> str:
+def anomalies_text(results: Results) -> str:
     lines = []
     for src in results.get("sources", []):
         counts = ", ".join(f"{k}={src[k]}" for k in ("duplicates", "missed", "early", "spurious") if src.get(k))

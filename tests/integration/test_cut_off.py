@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.io import csv_files, store
+from harness.io import csv_files
 from harness.io.ledger import ledger_gaps
+from harness.io.stage_files import read_history
 from tests.integration.test_headline import onceonly
 from toolchain.binaries import Binaries
 
@@ -36,7 +37,7 @@ def test_a_busy_kill_mid_handler_is_a_cut_off_delivery_and_a_duplicate(dapr_bins
     assert (cut.replica, cut.status, cut.answered_ns, cut.effects) == (victim, None, None, ()), cut
     assert cut.received_ns < fault["injected_ns"]
     assert all(d.replica in (victim, fan_fault["target"]) for d in deliveries if d.cut_off)
-    stats = store.load_history(run_dir)["ledger_stats"]
+    stats = read_history(run_dir).ledger_stats
     assert stats["cut_off"] >= 1 and ledger_gaps(stats) == [], stats
 
     # the checker: one occurrence delivered twice, first to the killed replica (cut off), then to another one

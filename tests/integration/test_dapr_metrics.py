@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.io import store
+from harness.io.stage_files import read_history
 from harness.model import version_tuple
 from harness.oracle import crosscheck
 from tests.integration.test_headline import onceonly
@@ -49,8 +50,8 @@ def test_dapr_counts_every_trigger_and_delivery_the_ledger_has(dapr_bins: Binari
     rows = {(r["process"], r["figure"]): r for r in check["rows"]}
     triggered = rows[("scheduler", "job triggers done (app answered 2xx or 404)")]
     # the ledger's side, counted here from history.json independently of harness.oracle.crosscheck
-    history = store.load_history(run_dir)
-    done = [d for d in history["deliveries"] if d.source == "jobs" and 200 <= d.status < 300]
+    history = read_history(run_dir)
+    done = [d for d in history.deliveries if d.source == "jobs" and d.status is not None and 200 <= d.status < 300]
     assert triggered["ledger"] == len(done) >= 15, triggered
     assert triggered["dapr"] == triggered["ledger"] and triggered["status"] == "agree", triggered
     failed = rows[("scheduler", "job triggers failed (app answered otherwise, or not at all)")]
@@ -70,11 +71,11 @@ def test_dapr_counts_every_trigger_and_delivery_the_ledger_has(dapr_bins: Binari
     assert "Dapr's own metrics vs the ledger:" in output and "0 disagree" in output
 
     # The comparison can fail: one delivery fewer in the ledger and the same real counters disagree.
-    fewer = [d for d in history["deliveries"] if d.delivery_id != done[0].delivery_id]
+    fewer = [d for d in history.deliveries if d.delivery_id != done[0].delivery_id]
     again = crosscheck.cross_check(
         scraped,
         fewer,
-        history["operations"],
+        history.operations,
         [],
         daprd_version=dapr_bins.daprd_version,
         scheduler_version=dapr_bins.scheduler_version,

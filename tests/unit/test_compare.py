@@ -12,17 +12,19 @@ from rich.console import Console
 
 from harness import cli
 from harness.campaign import binaries
-from harness.io import csv_files, store
+from harness.io import csv_files
+from harness.io.stage_files import write_results
 from harness.model import Lateness
 from harness.oracle.compare import LOAD_KEY, compare, show
+from harness.oracle.results import Results
 from tests.unit.test_report import document, source
 
 
-def doc() -> dict[str, Any]:
+def doc() -> Results:
     return document(verdict="fail")
 
 
-def regressions_of(old: dict[str, Any], new: dict[str, Any], **kw: Any) -> list[str]:
+def regressions_of(old: Results, new: Results, **kw: Any) -> list[str]:
     return list(compare(old, new, **kw).regressions)
 
 
@@ -93,7 +95,7 @@ def test_sources_only_in_one_run() -> None:
     assert "jobs:new-dup: duplicates - → 1 (a source only the new run has)" in regressions_of(doc(), bad)
 
 
-def load_doc(duplicates_in: int | None = None, offset: int = 0) -> dict[str, Any]:
+def load_doc(duplicates_in: int | None = None, offset: int = 0) -> Results:
     jobs = [
         source(name=f"load-{offset + i}-1", occurrences=3, deliveries=3, lateness_ms=Lateness(5.0, 6.0, 7.0, 8.0))
         for i in range(30)
@@ -128,9 +130,9 @@ def run(argv: list[str]) -> int:
     return info.value.code
 
 
-def run_dir(path: Path, d: dict[str, Any]) -> Path:
+def run_dir(path: Path, d: Results) -> Path:
     path.mkdir()
-    store.write_results(path, d)
+    write_results(path, d)
     return path
 
 

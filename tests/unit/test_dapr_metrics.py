@@ -26,6 +26,7 @@ from harness.io import store
 from harness.io.jobs_client import OpKind
 from harness.model import NS, Delivery, Lateness, Operation, SourceResult
 from harness.oracle import crosscheck, results
+from harness.oracle.results import Results
 from harness.report import summary, terminal_results
 from harness.report.html import run as html_report
 
@@ -462,7 +463,7 @@ class FakeCheck:
     notes: tuple[str, ...] = ("ledger complete",)
 
 
-def document(comparison: dict[str, Any] | None) -> dict[str, Any]:
+def document(comparison: dict[str, Any] | None) -> Results:
     return results.results_document(
         FakeCheck(),
         dapr={"daprd": "1.18.2", "scheduler": "1.18.2"},
@@ -494,7 +495,7 @@ def test_summary_md_html_and_terminal_show_the_cross_check(tmp_path: Path) -> No
     created = "| scheduler | jobs created (schedule calls answered 2xx) | 2 | 2 | agree | "
     assert created + 'dapr_scheduler_jobs_created_total{type="job"} |' in md
     assert "| daprd-0 | job deliveries answered 2xx | 5 | 6 | disagree |" in md
-    page = html_report.render_report(doc, {})
+    page = html_report.render_report(doc, None)
     assert "<h2>Dapr's own metrics (cross-check)</h2>" in page and '<td class="l fail">disagree</td>' in page
     out = io.StringIO()
     console = Console(file=out, width=200, color_system=None)
@@ -505,7 +506,7 @@ def test_summary_md_html_and_terminal_show_the_cross_check(tmp_path: Path) -> No
     assert printed[2].startswith("  warning: disagree: daprd-0 job deliveries answered 2xx: Dapr 5")
     plain = document(None)
     assert "Dapr's own metrics" not in summary.write_summary_md(tmp_path, plain).read_text()
-    assert "own metrics" not in html_report.render_report(plain, {})
+    assert "own metrics" not in html_report.render_report(plain, None)
     assert terminal_results.dapr_metrics_lines(plain) == []
 
 

@@ -17,6 +17,7 @@ import pytest
 from harness.campaign import experiment
 from harness.io import csv_files, store
 from harness.io.jobs_client import JobsClient
+from harness.io.stage_files import History, RunInfo, write_history, write_run_info
 from harness.model import NS, Delivery, JobPlan, Operation, ReplicaWindow, SourceResult
 from harness.oracle import results
 from harness.oracle.check import CheckInput, CheckResult, check, lateness_of
@@ -345,27 +346,28 @@ def test_rows_without_fanouts_are_untouched() -> None:
 def test_judge_rebuilds_the_members_from_the_run_dir_and_reproduces_results(tmp_path: Path) -> None:
     sc = parse_scenario(doc())
     h = history(sc, DUPLICATE_AND_MISSED)
-    store.save_history(
+    write_history(
         tmp_path,
-        deliveries=h["deliveries"],
-        operations=h["operations"],
-        windows=h["windows"],
-        observe_start_ns=h["observe_start_ns"],
-        observe_end_ns=h["observe_end_ns"],
-        collect_end_ns=h["collect_end_ns"],
-        replicas=3,
-        side_effects={("jobs", "tick-fan-001"): {"naive": 2, "idempotent": 1}},
-        ledger_stats={},
+        History(
+            deliveries=h["deliveries"],
+            operations=h["operations"],
+            windows=h["windows"],
+            observe_start_ns=h["observe_start_ns"],
+            observe_end_ns=h["observe_end_ns"],
+            collect_end_ns=h["collect_end_ns"],
+            replicas=3,
+            side_effects={("jobs", "tick-fan-001"): {"naive": 2, "idempotent": 1}},
+            ledger_stats={},
+        ),
     )
-    store.write_json(
-        tmp_path / store.RUN_INFO,
-        {
-            "dapr": {"daprd": "1.18.2", "scheduler": "1.18.2", "source": "test"},
-            "scenario": {"name": sc.name, "hash": sc.canonical_hash()},
-            "faults": [],
-            "host": {},
-            "timings": {},
-        },
+    write_run_info(
+        tmp_path,
+        RunInfo(
+            dapr={"daprd": "1.18.2", "scheduler": "1.18.2", "source": "test"},
+            scenario={"name": sc.name, "hash": sc.canonical_hash()},
+            host={"node": "ci-1", "python": "3.11.9", "cpus": 2},
+            timings={},
+        ),
     )
     first = experiment.rejudge(tmp_path, sc).outcome
     written = (tmp_path / store.RESULTS).read_bytes()

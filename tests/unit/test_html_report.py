@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from harness.io import csv_files, store
+from harness.io.stage_files import History, read_history, read_results, write_history, write_results
 from harness.model import ALL_MEMBERS, NS, Lateness, Witness
 from harness.oracle import results
 from harness.report.html import figures, timeline
@@ -51,22 +52,21 @@ def run_dir(
         timings={"cluster_ready_s": 3.6},
         faults=list(faults),
     )
-    store.write_results(tmp_path, doc)
+    write_results(tmp_path, doc)
     ds = [delivery(i % 3, i * 10.0, name=f"load-{i % 50}-{i % 49}" if load else "tick-job") for i in range(deliveries)]
-    store.write_json(
-        tmp_path / store.HISTORY,
-        {
-            "deliveries": [asdict(d) for d in ds],
-            "operations": [],
-            "windows": [],
-            "replicas": 3,
-            "observe_start_ns": DUE - NS,
-            "observe_end_ns": DUE + 20 * NS,
-            "collect_end_ns": DUE + 22 * NS,
-            "side_effects": [],
-            "ledger_stats": {},
-            "actions": [],
-        },
+    write_history(
+        tmp_path,
+        History(
+            deliveries=ds,
+            operations=[],
+            windows=[],
+            replicas=3,
+            observe_start_ns=DUE - NS,
+            observe_end_ns=DUE + 20 * NS,
+            collect_end_ns=DUE + 22 * NS,
+            side_effects={},
+            ledger_stats={},
+        ),
     )
     return tmp_path
 
@@ -170,9 +170,7 @@ def test_fault_labels_name_what_the_target_is() -> None:
 
 def _timeline(tmp_path: Path) -> Any:
     directory = run_dir(tmp_path)
-    return timeline.timeline_figure(
-        store.read_json(directory / store.RESULTS), store.read_json(directory / store.HISTORY)
-    )
+    return timeline.timeline_figure(read_results(directory), read_history(directory))
 
 
 def test_a_small_timeline_is_svg_and_says_how_many_anomalies_it_circles(tmp_path: Path) -> None:
@@ -186,15 +184,13 @@ def test_a_small_timeline_is_svg_and_says_how_many_anomalies_it_circles(tmp_path
 
 def test_a_large_timeline_uses_webgl(tmp_path: Path) -> None:
     directory = run_dir(tmp_path, PASSING, verdict="pass", faults=(), deliveries=timeline.SVG_POINTS + 1)
-    fig = timeline.timeline_figure(
-        store.read_json(directory / store.RESULTS), store.read_json(directory / store.HISTORY)
-    )
+    fig = timeline.timeline_figure(read_results(directory), read_history(directory))
     assert {t.type for t in fig.data} == {"scattergl"}
 
 
 def test_lateness_bars_carry_their_values_and_the_scale_buttons_leave_the_toolbar_free(tmp_path: Path) -> None:
     directory = run_dir(tmp_path)
-    fig = figures.lateness_figure(store.read_json(directory / store.RESULTS))
+    fig = figures.lateness_figure(read_results(directory))
     assert all(t.textposition == "outside" and len(t.text) == len(t.x) for t in fig.data)
     (menu,) = fig.layout.updatemenus
     assert menu.x == 0 and menu.xanchor == "left"  # plotly's toolbar sits top right
@@ -205,10 +201,10 @@ def test_lateness_bars_carry_their_values_and_the_scale_buttons_leave_the_toolba
 
 def test_a_narrow_log_lateness_axis_gets_more_than_one_tick(tmp_path: Path) -> None:
     narrow = replace(PASSING, lateness_ms=Lateness(4.0, 7.9, 12.3, 14.7))  # the headline's binding: 4-15 ms
-    fig = figures.lateness_figure(store.read_json(run_dir(tmp_path, narrow, verdict="pass", faults=()) / store.RESULTS))
+    fig = figures.lateness_figure(read_results(run_dir(tmp_path, narrow, verdict="pass", faults=())))
     assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.dtick is None  # plotly's own ticks: 5, 10, ...
     wide = replace(PASSING, lateness_ms=Lateness(4.0, 7.9, 5000.0, 9000.0))
-    fig = figures.lateness_figure(store.read_json(run_dir(tmp_path, wide, verdict="pass", faults=()) / store.RESULTS))
+    fig = figures.lateness_figure(read_results(run_dir(tmp_path, wide, verdict="pass", faults=())))
     assert fig.layout.yaxis.dtick == 1  # one tick per decade: 10, 100, 1000
 
 
@@ -235,9 +231,9 @@ def test_a_run_dir_without_lateness_csv_keeps_the_percentiles_only(tmp_path: Pat
 def test_a_cut_off_delivery_is_marked_apart_and_a_busy_fault_names_its_delivery(tmp_path: Path) -> None:
     busy = {**FAULT, "in_flight": {"delivery_id": "9f1c", "source": "jobs", "name": "tick-job", "received_ns": DUE}}
     directory = run_dir(tmp_path, faults=(busy,), deliveries=3)
-    history = store.read_json(directory / store.HISTORY)
-    history["deliveries"][1]["status"] = None  # its app died mid-handler: an arrival, no answer
-    doc = store.read_json(directory / store.RESULTS)
+    history = read_history(directory)
+    history.deliveries[1] = replace(history.deliveries[1], status=None)  # its app died mid-handler: no answer
+    doc = read_results(directory)
     fig = timeline.timeline_figure(doc, history)
     (trace,) = [t for t in fig.data if str(t.name).startswith("jobs:tick-job")]
     assert trace.name == "jobs:tick-job (3 recorded, 1 cut off)"
@@ -246,6 +242,6 @@ def test_a_cut_off_delivery_is_marked_apart_and_a_busy_fault_names_its_delivery(
     label = "fault #0 kill daprd, replica 2, in flight: delivery 9f1c (jobs tick-job)"
     assert timeline.fault_label(0, busy) == label
     assert label in str(fig.layout.shapes[0].label.text)
-    store.write_json(directory / store.HISTORY, history)
+    write_history(directory, history)
     page = without_library(html_report.write_report_html(directory).read_text())
     assert "in flight: delivery 9f1c (jobs tick-job)" in page  # the shaded label and the fault list

@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from harness.io import csv_files, store
+from harness.io import csv_files
+from harness.io.stage_files import write_results
 from harness.model import NS, Delivery, Lateness, Operation, SourceResult, Witness
 from harness.oracle import results
 from harness.oracle.claims import ActionResult
+from harness.oracle.results import Results
 from harness.report import junit, summary, terminal_results, words
 
 DUE = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z
@@ -91,7 +93,7 @@ class FakeCheck:
     notes: tuple[str, ...] = ()
 
 
-def document(*sources: SourceResult, verdict: str = "fail", notes: tuple[str, ...] = ()) -> dict[str, Any]:
+def document(*sources: SourceResult, verdict: str = "fail", notes: tuple[str, ...] = ()) -> Results:
     return results.results_document(
         FakeCheck(sources or (PASSING, DUPLICATED, UNKNOWN_BINDING), verdict, notes),
         dapr={"daprd": "1.18.3", "scheduler": "1.18.3"},
@@ -103,7 +105,7 @@ def document(*sources: SourceResult, verdict: str = "fail", notes: tuple[str, ..
 
 
 @pytest.fixture
-def doc() -> dict[str, Any]:
+def doc() -> Results:
     return document(notes=("ledger complete",))
 
 
@@ -131,8 +133,8 @@ SOURCE_TYPES: dict[str, type | tuple[type, ...]] = {
 }
 
 
-def test_results_json_has_every_documented_key_with_its_type(tmp_path: Path, doc: dict[str, Any]) -> None:
-    path = store.write_results(tmp_path, doc)
+def test_results_json_has_every_documented_key_with_its_type(tmp_path: Path, doc: Results) -> None:
+    path = write_results(tmp_path, doc)
     data = json.loads(path.read_text())
     assert data == doc  # nothing is lost to JSON
     assert set(data) == {
@@ -165,7 +167,7 @@ def test_results_json_has_every_documented_key_with_its_type(tmp_path: Path, doc
         assert all(isinstance(k, str) and isinstance(v, int) for k, v in src["per_replica"].items())
 
 
-def test_results_figures_and_witnesses(doc: dict[str, Any]) -> None:
+def test_results_figures_and_witnesses(doc: Results) -> None:
     ok, dup, unknown = doc["sources"]
     assert ok["per_replica"] == {"0": 10, "1": 10, "2": 10}
     assert list(ok["per_replica"]) == ["0", "1", "2"]
@@ -241,13 +243,13 @@ def test_a_busy_fault_line_names_the_delivery_in_flight() -> None:
 
 
 def test_the_document_is_deterministic(tmp_path: Path) -> None:
-    first = store.write_results(tmp_path, document()).read_text()
-    second = store.write_results(tmp_path, document()).read_text()
+    first = write_results(tmp_path, document()).read_text()
+    second = write_results(tmp_path, document()).read_text()
     assert first == second
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_junit_has_one_testcase_per_source_and_fails_only_failing_ones(tmp_path: Path, doc: dict[str, Any]) -> None:
+def test_junit_has_one_testcase_per_source_and_fails_only_failing_ones(tmp_path: Path, doc: Results) -> None:
     root = ET.parse(junit.write_junit(tmp_path, doc, suite_name="jobs-vs-cron")).getroot()
     assert root.tag == "testsuites"
     (suite,) = root.findall("testsuite")
@@ -297,7 +299,7 @@ def test_junit_all_passing(tmp_path: Path) -> None:
     assert root.get("failures") == "0" and root.get("skipped") == "0"
 
 
-def test_summary_md_has_versions_the_table_and_the_witnesses(tmp_path: Path, doc: dict[str, Any]) -> None:
+def test_summary_md_has_versions_the_table_and_the_witnesses(tmp_path: Path, doc: Results) -> None:
     text = summary.write_summary_md(tmp_path, doc).read_text()
     assert text.startswith("# onceonly: jobs-vs-cron — FAIL\n")
     assert "- Dapr: daprd 1.18.3, scheduler 1.18.3" in text
@@ -354,13 +356,13 @@ def test_empty_ledger_csvs(tmp_path: Path) -> None:
     assert csv_files.read_ledger_csv(tmp_path) == ([], [])
 
 
-def render(doc: dict[str, Any]) -> str:
+def render(doc: Results) -> str:
     console = Console(record=True, width=200, color_system=None, file=io.StringIO())
     console.print(terminal_results.verdict_table(doc))
     return console.export_text()
 
 
-def test_verdict_table_renders_one_row_per_source(doc: dict[str, Any]) -> None:
+def test_verdict_table_renders_one_row_per_source(doc: Results) -> None:
     text = render(doc)
     assert "onceonly jobs-vs-cron on daprd 1.18.3: FAIL" in text
     for header in ("source", "occur.", "dup.", "retries", "missed", "early", "spur.", "p50 / p99", "policy", "verdict"):
@@ -371,7 +373,7 @@ def test_verdict_table_renders_one_row_per_source(doc: dict[str, Any]) -> None:
     assert "binding tick 3 0 0 - 0 0 0 0 0 - / - 0 / 0 contract unknown" in rows
 
 
-def test_verdict_table_fits_a_120_column_terminal(doc: dict[str, Any]) -> None:
+def test_verdict_table_fits_a_120_column_terminal(doc: Results) -> None:
     console = Console(width=200, file=io.StringIO())
     assert console.measure(terminal_results.verdict_table(doc)).maximum <= 120
 
@@ -464,7 +466,7 @@ def test_actions_are_in_results_summary_and_junit(tmp_path: Path) -> None:
         "verdict": "pass",
         "note": "schedule tick-job at 4s: answered 409",
     }
-    assert json.loads(store.write_results(tmp_path, doc).read_text())["actions"][1]["expect_status"] is None
+    assert json.loads(write_results(tmp_path, doc).read_text())["actions"][1]["expect_status"] is None
     text = summary.write_summary_md(tmp_path, doc).read_text()
     assert "## Actions" in text and "- pass: schedule tick-job at 4s: answered 409" in text
     cases = ET.parse(junit.write_junit(tmp_path, doc, "overwrite")).getroot().iter("testcase")

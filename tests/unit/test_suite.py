@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import pytest
 import yaml
 
+from harness.oracle.results import Results
 from harness.scenario.prediction import COUNTS, Count, Expected, Prediction, parse
 from harness.scenario.suite import CaseOutcome, SuiteError, load_suite, worst, write_junit
 
@@ -167,10 +168,11 @@ def test_a_bad_prediction_is_refused_at_load_naming_the_field(
     assert str(exc.value) == "\n".join(f"{path}: {line}" for line in lines)
 
 
-def results(verdict: str, *sources: tuple[str, str, dict[str, int]]) -> dict[str, Any]:
+def results(verdict: str, *sources: tuple[str, str, dict[str, int]]) -> Results:
+    """A partial results.json: the keys a prediction reads (cast: the rest is not needed)."""
     zero = dict.fromkeys(("duplicates", "retries", "missed", "early", "spurious"), 0)
     rows = [{"source": "jobs", "name": n, "policy": "exactly-once", "verdict": v, **zero, **c} for n, v, c in sources]
-    return {"verdict": verdict, "sources": rows}
+    return cast(Results, {"verdict": verdict, "sources": rows})
 
 
 def test_differences_name_each_count_and_verdict_that_did_not_hold() -> None:
@@ -226,7 +228,9 @@ def test_a_prediction_may_accept_several_verdicts() -> None:
     p = parse({"verdict": ["pass", "unknown"], "missed": 0}, "cases.0.predict", "s", ["job"])
     assert p.run.verdicts == ("pass", "unknown")
     assert p.describe() == "pass or unknown, missed 0"
-    doc = {"verdict": "unknown", "sources": [{"name": "job", "verdict": "unknown", **dict.fromkeys(COUNTS, 0)}]}
+    doc = cast(
+        Results, {"verdict": "unknown", "sources": [{"name": "job", "verdict": "unknown", **dict.fromkeys(COUNTS, 0)}]}
+    )
     assert p.differences(doc) == []
     doc["verdict"] = "fail"
     assert p.differences(doc) == ["verdict: predicted pass or unknown, got fail"]

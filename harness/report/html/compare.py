@@ -4,23 +4,21 @@ section per scenario): regressions, both verdict tables side by side, key figure
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from harness.io import csv_files
 from harness.oracle.compare import KEY_FIGURES, LATENESS_CAVEAT, Comparison, VersionPair
+from harness.oracle.results import Results
 from harness.report import words
 from harness.report.html.figures import ecdf_figure, lateness_curves
 from harness.report.html.page import REPORT_HTML, badge, chart, esc, page, verdict_badge, verdict_table_html
 
 
-def write_comparison_html(
-    out_dir: Path, comparison: Comparison, old_doc: Mapping[str, Any], new_doc: Mapping[str, Any]
-) -> Path:
+def write_comparison_html(out_dir: Path, comparison: Comparison, old_doc: Results, new_doc: Results) -> Path:
     """``onceonly compare OLD_RUN NEW_RUN``'s page (``report.html``): the regressions, both verdict tables side by
     side, key figures old vs new, every figure."""
     regs = comparison.regressions
@@ -101,12 +99,10 @@ def _threshold_line(comparison: Comparison) -> str:
     )
 
 
-def comparison_sections(
-    comparison: Comparison, old_doc: Mapping[str, Any], new_doc: Mapping[str, Any], chart_id: str
-) -> list[str]:
+def comparison_sections(comparison: Comparison, old_doc: Results, new_doc: Results, chart_id: str) -> list[str]:
     """One comparison's parts: regressions, both verdict tables side by side, key-figure bars, every figure."""
 
-    def side(title: str, doc: Mapping[str, Any], where: str) -> str:
+    def side(title: str, doc: Results, where: str) -> str:
         sc, dapr = doc["scenario"], doc["dapr"]
         return (
             f"<div><h2>{esc(title)}: {esc(sc['name'])} {verdict_badge(doc['verdict'])}</h2>"
@@ -156,9 +152,7 @@ def comparison_sections(
     ]
 
 
-def _lateness_old_new(
-    comparison: Comparison, old_doc: Mapping[str, Any], new_doc: Mapping[str, Any], chart_id: str
-) -> list[str]:
+def _lateness_old_new(comparison: Comparison, old_doc: Results, new_doc: Results, chart_id: str) -> list[str]:
     """Both runs' whole lateness distributions on one chart (old dotted), when both run dirs have lateness.csv."""
     found = [csv_files.read_lateness_csv(Path(d)) if d else None for d in (comparison.old_dir, comparison.new_dir)]
     if found[0] is None or found[1] is None:

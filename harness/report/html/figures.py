@@ -1,5 +1,8 @@
 """The run and comparison pages' bar and distribution charts: deliveries per occurrence, lateness percentiles,
-the spread across replicas, and cumulative lateness curves (lateness.csv)."""
+the spread across replicas, and cumulative lateness curves (lateness.csv).
+
+Each figure takes the whole document typed (``harness.oracle.results.Results``); the rows it draws are read as
+``Mapping[str, Any]``: ``shown_sources`` folds a load run's jobs into one row that is not a ``SourceDoc``."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import plotly.graph_objects as go
 
 from harness.model import LOAD_PREFIX
 from harness.oracle import results
+from harness.oracle.results import Results
 from harness.report import words
 from harness.report.html.page import PALETTE, VERDICT_COLOUR
 
@@ -27,7 +31,7 @@ def _bar_colours(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return [VERDICT_COLOUR.get(str(s["verdict"]), "#57606a") for s in rows]
 
 
-def per_occurrence_figure(doc: Mapping[str, Any]) -> go.Figure:
+def per_occurrence_figure(doc: Results) -> go.Figure:
     rows = results.unique_sources(results.shown_sources(doc))
     fig = go.Figure(
         go.Bar(
@@ -54,7 +58,7 @@ def per_occurrence_figure(doc: Mapping[str, Any]) -> go.Figure:
 PERCENTILES = ("p50", "p95", "p99", "max")
 
 
-def lateness_figure(doc: Mapping[str, Any]) -> go.Figure:
+def lateness_figure(doc: Results) -> go.Figure:
     rows = results.unique_sources(results.shown_sources(doc))
     fig = go.Figure()
     values = []
@@ -90,7 +94,7 @@ def lateness_figure(doc: Mapping[str, Any]) -> go.Figure:
     return fig
 
 
-def spread_figure(doc: Mapping[str, Any]) -> go.Figure:
+def spread_figure(doc: Results) -> go.Figure:
     rows = results.unique_sources(results.shown_sources(doc))
     load = [s for s in doc["sources"] if str(s["name"]).startswith(LOAD_PREFIX)]
     load_spread: collections.Counter[str] = collections.Counter()
@@ -150,7 +154,7 @@ def bar_value(ms: float | None) -> str:
     return f"{ms:.1f}" if ms < 100 else f"{ms:,.0f}"
 
 
-def lateness_curves(doc: Mapping[str, Any], lateness: Mapping[str, list[float]]) -> dict[str, list[float]]:
+def lateness_curves(doc: Results, lateness: Mapping[str, list[float]]) -> dict[str, list[float]]:
     """``source:name`` -> its sorted lateness samples (ms) for every shown source; the load's jobs as one key."""
     curves: dict[str, list[float]] = {}
     for src in results.unique_sources(results.shown_sources(doc)):

@@ -8,13 +8,13 @@ and no time of writing keep the same run's page the same bytes.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from harness.oracle import results
+from harness.oracle.results import Results
 from harness.report import words
 
 REPORT_HTML = "report.html"
@@ -80,7 +80,7 @@ def badge(text: str, verdict: str) -> str:
     return f'<span class="badge" style="background:{colour}">{esc(text.upper())}</span>'
 
 
-def verdict_table_html(doc: Mapping[str, Any]) -> str:
+def verdict_table_html(doc: Results) -> str:
     """summary.md's table: one row per shown source (a load run's jobs folded), the verdict coloured."""
     head = "".join(
         f'<th class="{"l" if c in ("source", "name", "policy", "verdict") else ""}">{esc(c)}</th>'

@@ -2,7 +2,10 @@
 
 It reads only files of the run directory (``results.json``; ``history.json`` for the deliveries of the timeline
 and the observation window; ``lateness.csv`` for the whole lateness distribution) and never re-judges: every figure
-is the checker's. Same run directory ⇒ same bytes, like the other stage-2 files.
+is the checker's. Same run directory ⇒ same bytes, like the other stage-2 files. Both files are typed
+(``harness.io.stage_files.read_results`` → ``harness.oracle.results.Results``, ``read_history`` → ``History``);
+source rows are read as ``Mapping[str, Any]`` where a figure is looked up by a name from a tuple (a ``TypedDict``
+takes only literal keys).
 
 Top to bottom: header (scenario, verdict, versions, when, host, fault windows), the verdict table (the columns of
 summary.md, a load run's ``load-*`` jobs folded into one row), the timeline (deliveries per replica, fault windows
@@ -19,8 +22,10 @@ from typing import Any
 import plotly.graph_objects as go
 
 from harness.io import csv_files, store
+from harness.io.stage_files import History, read_history, read_results
 from harness.model import LOAD_PREFIX
 from harness.oracle import crosscheck, results, upgrade
+from harness.oracle.results import Results
 from harness.report import words
 from harness.report.html.figures import (
     ecdf_figure,
@@ -37,9 +42,8 @@ WITNESSES_SHOWN = 20  # per source in the witnesses list
 
 def write_report_html(run_dir: Path) -> Path:
     """Write ``<run_dir>/report.html`` from the run's results.json (and history.json when present)."""
-    doc = store.read_json(run_dir / store.RESULTS)
-    history_path = run_dir / store.HISTORY
-    history: Mapping[str, Any] = store.read_json(history_path) if history_path.is_file() else {}
+    doc = read_results(run_dir)
+    history = read_history(run_dir) if (run_dir / store.HISTORY).is_file() else None
     path = run_dir / REPORT_HTML
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(render_report(doc, history, csv_files.read_lateness_csv(run_dir)))
@@ -47,10 +51,9 @@ def write_report_html(run_dir: Path) -> Path:
     return path
 
 
-def render_report(
-    doc: Mapping[str, Any], history: Mapping[str, Any], lateness: Mapping[str, list[float]] | None = None
-) -> str:
-    """The page; ``lateness``: lateness.csv's samples per ``source:name`` (None for a run dir without it)."""
+def render_report(doc: Results, history: History | None, lateness: Mapping[str, list[float]] | None = None) -> str:
+    """The page; ``history``: None for a run dir without history.json; ``lateness``: lateness.csv's samples per
+    ``source:name`` (None for a run dir without it)."""
     sc = doc["scenario"]
     body = [
         _header(doc, history),
@@ -90,9 +93,9 @@ def render_report(
     return page(f"onceonly {sc['name']}: {doc['verdict']}", body)
 
 
-def _header(doc: Mapping[str, Any], history: Mapping[str, Any]) -> str:
+def _header(doc: Results, history: History | None) -> str:
     sc, dapr = doc["scenario"], doc["dapr"]
-    start, end = history.get("observe_start_ns"), history.get("observe_end_ns")
+    start, end = (None, None) if history is None else (history.observe_start_ns, history.observe_end_ns)
     when = f"{words.utc(start)} → {words.utc(end)} (observation)" if start else "-"
     host = ", ".join(f"{k} {v}" for k, v in doc["host"].items()) or "-"
     timings = ", ".join(f"{k} {v}" for k, v in doc["timings"].items()) or "-"
@@ -109,9 +112,9 @@ def _header(doc: Mapping[str, Any], history: Mapping[str, Any]) -> str:
     )
 
 
-def _load_lateness(doc: Mapping[str, Any]) -> list[str]:
+def _load_lateness(doc: Results) -> list[str]:
     """For a load run: how the jobs' own p50 and p99 are distributed (an ECDF over jobs, from results.json)."""
-    load = [s for s in doc["sources"] if str(s["name"]).startswith(LOAD_PREFIX)]
+    load: list[Mapping[str, Any]] = [s for s in doc["sources"] if str(s["name"]).startswith(LOAD_PREFIX)]
     if len(load) <= 1:
         return []
     fig = go.Figure()
@@ -142,7 +145,7 @@ def _load_lateness(doc: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _lateness_distribution(doc: Mapping[str, Any], lateness: Mapping[str, list[float]]) -> list[str]:
+def _lateness_distribution(doc: Results, lateness: Mapping[str, list[float]]) -> list[str]:
     """The whole lateness distribution per source (lateness.csv): a cumulative curve of every counted occurrence's
     lateness, the load's jobs as one curve."""
     curves = lateness_curves(doc, lateness)
@@ -161,10 +164,9 @@ def _lateness_distribution(doc: Mapping[str, Any], lateness: Mapping[str, list[f
     ]
 
 
-def _witnesses(doc: Mapping[str, Any]) -> str:
-    anomalous = [
-        s for s in doc["sources"] if s["verdict"] == "fail" or s["witnesses"] or any(s[k] for k in results.ANOMALIES)
-    ]
+def _witnesses(doc: Results) -> str:
+    rows: list[Mapping[str, Any]] = list(doc["sources"])  # read by figure name: as a mapping
+    anomalous = [s for s in rows if s["verdict"] == "fail" or s["witnesses"] or any(s[k] for k in results.ANOMALIES)]
     if not anomalous:
         return "<p>None: no duplicate, missed, early or spurious delivery.</p>"
     parts = []
@@ -185,7 +187,7 @@ def _witnesses(doc: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _upgrade(doc: Mapping[str, Any]) -> list[str]:
+def _upgrade(doc: Results) -> list[str]:
     section = doc.get("upgrade")
     if not section:
         return []
@@ -199,7 +201,7 @@ def _upgrade(doc: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _actions(doc: Mapping[str, Any]) -> list[str]:
+def _actions(doc: Results) -> list[str]:
     actions = doc.get("actions", [])
     if not actions:
         return []
@@ -209,7 +211,7 @@ def _actions(doc: Mapping[str, Any]) -> list[str]:
     return ["<h2>Actions</h2>", f"<ul>{items}</ul>"]
 
 
-def _dapr_metrics(doc: Mapping[str, Any]) -> list[str]:
+def _dapr_metrics(doc: Results) -> list[str]:
     """Dapr's own counters beside the ledger's (results.json ``dapr_metrics``); nothing for a run without them."""
     check = doc.get("dapr_metrics")
     if check is None:
@@ -231,7 +233,7 @@ def _dapr_metrics(doc: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _notes(doc: Mapping[str, Any]) -> str:
+def _notes(doc: Results) -> str:
     rows = results.unique_sources(results.shown_sources(doc))
     notes = list(doc["notes"]) + [f"{results.source_label(s)}: {n}" for s in rows for n in s["notes"]]
     return "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>" if notes else "<p>None.</p>"

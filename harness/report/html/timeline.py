@@ -1,4 +1,9 @@
-"""The run page's timeline: every delivery by replica, fault windows shaded and labelled, witnesses marked."""
+"""The run page's timeline: every delivery by replica, fault windows shaded and labelled, witnesses marked.
+
+The deliveries are history.json's, typed (``harness.io.stage_files.History``), and the document results.json's
+(``harness.oracle.results.Results``); a fault window is read as ``Mapping[str, Any]`` (with ``.get``: old runs lack
+keys added later).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,10 @@ from typing import Any
 import plotly.graph_objects as go
 
 from harness.faults.registry import kind_of
-from harness.model import LOAD_PREFIX
+from harness.io.stage_files import History
+from harness.model import LOAD_PREFIX, Delivery
 from harness.oracle import results
+from harness.oracle.results import Results
 from harness.report import words
 from harness.report.html.page import PALETTE, esc
 
@@ -53,8 +60,8 @@ def _answer(status: int | None) -> str:
     return " cut off (no answer)" if status is None else f" answered {status}"
 
 
-def _cut_off_words(ds: Sequence[Mapping[str, Any]]) -> str:
-    cut = sum(d["status"] is None for d in ds)
+def _cut_off_words(ds: Sequence[Delivery]) -> str:
+    cut = sum(d.status is None for d in ds)
     return f", {cut} cut off" if cut else ""
 
 
@@ -66,19 +73,20 @@ def witness_legend(kind: str, witnesses: int, marked: int) -> str:
     return f"{kind}: {witnesses} ({marked} deliveries circled)"
 
 
-def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Figure:
-    deliveries: Sequence[Mapping[str, Any]] = history.get("deliveries", [])
-    replicas = max([int(history.get("replicas", 0))] + [int(d["replica"]) + 1 for d in deliveries])
+def timeline_figure(doc: Results, history: History | None) -> go.Figure:
+    """``history``: None for a run dir without history.json (no deliveries drawn, no observation window)."""
+    deliveries: Sequence[Delivery] = [] if history is None else history.deliveries
+    replicas = max([0 if history is None else history.replicas] + [d.replica + 1 for d in deliveries])
     # One trace per source while there are few; the load's jobs share one, and past NAMED_TRACES the rest too.
-    groups: dict[str, list[Mapping[str, Any]]] = collections.defaultdict(list)
+    groups: dict[str, list[Delivery]] = collections.defaultdict(list)
     names = [f"{s['source']}:{s['name']}" for s in doc["sources"] if not str(s["name"]).startswith("load-")]
     named = set(names[:NAMED_TRACES])
     owner = results.fanout_owners(doc["sources"])  # a fan-out's members share its trace
     for d in deliveries:
-        name = owner.get(d["name"], d["name"]) if d["source"] == "jobs" else d["name"]
-        label = f"{d['source']}:{name}"
+        name = owner.get(d.name, d.name) if d.source == "jobs" else d.name
+        label = f"{d.source}:{name}"
         if label not in named:
-            label = "jobs:load-*" if str(d["name"]).startswith(LOAD_PREFIX) else "other sources"
+            label = "jobs:load-*" if d.name.startswith(LOAD_PREFIX) else "other sources"
         groups[label].append(d)
     order = [n for n in names if n in groups] + [n for n in ("jobs:load-*", "other sources") if n in groups]
     fig = go.Figure()
@@ -92,12 +100,12 @@ def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Fi
         offset = (i - (len(order) - 1) / 2) * width
         fig.add_trace(
             scatter(
-                x=[_ms(int(d["received_ns"])) for d in ds],
-                y=[int(d["replica"]) + offset for d in ds],
+                x=[_ms(d.received_ns) for d in ds],
+                y=[d.replica + offset for d in ds],
                 mode="markers",
                 name=f"{label} ({len(ds)} recorded{_cut_off_words(ds)})",
-                marker={"size": 6, "color": PALETTE[i % len(PALETTE)], "symbol": [_symbol(d["status"]) for d in ds]},
-                text=[f"{d['name']} → replica {d['replica']},{_answer(d['status'])}" for d in ds],
+                marker={"size": 6, "color": PALETTE[i % len(PALETTE)], "symbol": [_symbol(d.status) for d in ds]},
+                text=[f"{d.name} → replica {d.replica},{_answer(d.status)}" for d in ds],
                 hovertemplate="%{x}<br>%{text}<extra></extra>",
             )
         )
@@ -111,18 +119,19 @@ def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Fi
             note = f"{w['kind']} — {src['source']}:{src['name']}<br>{esc(w['note'])}"
             kind = w["kind"]
             witnesses[kind] += 1
-            if not w["deliveries"] and w.get("due_ns") is not None:
+            due = w.get("due_ns")
+            if not w["deliveries"] and due is not None:
                 m = marks["missed"]
-                m["x"].append(_ms(int(w["due_ns"])))
+                m["x"].append(_ms(int(due)))
                 m["y"].append(-1)
-                m["text"].append(note + f"<br>due {words.utc(int(w['due_ns']))}")
+                m["text"].append(note + f"<br>due {words.utc(int(due))}")
                 shown += 1
-            for d in w["deliveries"]:
+            for wd in w["deliveries"]:
                 m = marks[kind]
-                m["x"].append(_ms(int(d["received_ns"])))
-                m["y"].append(int(d["replica"]))
-                late = "" if d.get("late_ms") is None else f", {d['late_ms']:+.1f} ms late"
-                m["text"].append(f"{note}<br>replica {d['replica']}{late},{_answer(d['status'])}")
+                m["x"].append(_ms(int(wd["received_ns"])))
+                m["y"].append(int(wd["replica"]))
+                late = "" if wd.get("late_ms") is None else f", {wd['late_ms']:+.1f} ms late"
+                m["text"].append(f"{note}<br>replica {wd['replica']}{late},{_answer(wd['status'])}")
                 shown += 1
     for kind, m in marks.items():
         fig.add_trace(
@@ -145,7 +154,7 @@ def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Fi
         injected, healed = f.get("injected_ns"), f.get("healed_ns")
         if injected is None:
             continue
-        end = healed if healed is not None else history.get("observe_end_ns", injected)
+        end = healed if healed is not None else injected if history is None else history.observe_end_ns
         fig.add_shape(
             type="rect",
             xref="x",
@@ -160,9 +169,8 @@ def timeline_figure(doc: Mapping[str, Any], history: Mapping[str, Any]) -> go.Fi
             layer="below",
             label={"text": fault_label(i, f), "textposition": "top center", "font": {"size": 11}},
         )
-    start, end = history.get("observe_start_ns"), history.get("observe_end_ns")
-    if start is not None and end is not None:
-        for at, what in ((start, "observe start"), (end, "jobs deleted")):
+    if history is not None:
+        for at, what in ((history.observe_start_ns, "observe start"), (history.observe_end_ns, "jobs deleted")):
             fig.add_vline(x=_ms(int(at)), line_dash="dot", line_color="#8c959f", opacity=0.7)
             fig.add_annotation(x=_ms(int(at)), y=1, yref="paper", text=what, showarrow=False, yanchor="bottom")
     rows = list(range(-1, replicas))
