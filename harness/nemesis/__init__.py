@@ -85,7 +85,7 @@ class Nemesis:
         """Do fault ``index`` of the timeline as its kind says (``harness.faults``), and record its window."""
         kind = kind_of(spec.kind)
         in_flight: dict[str, Any] | None = None
-        if kind.takes:  # scale: its target is the replica count
+        if "replicas" in kind.takes:  # scale: its target is the replica count
             target, note = spec.replicas or 0, ""
         elif kind.network and spec.target == "all":
             target, note = ALL_MEMBERS, "all scheduler members"

@@ -8,7 +8,7 @@ import ast
 import random
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import httpx
 import pytest
@@ -118,3 +118,86 @@ def test_no_module_outside_harness_faults_names_a_fault_kind() -> None:
             if isinstance(node, ast.Constant) and node.value in kinds_named:
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
     assert found == []
+
+
+class RecordingCluster:
+    """A FAKE cluster: records each operation a strike or a heal asks for."""
+
+    scheduler_count = 3
+    replicas: ClassVar[dict[int, None]] = {0: None, 1: None}
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        def op(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((name, *args, *sorted(kwargs.items())))
+            return f"{name} token" if name == "cut_network" else ("1.16.0 -> 1.18.2" if "upgrade" in name else None)
+
+        return op
+
+
+STRIKES: list[tuple[dict[str, Any], tuple[Any, ...], tuple[Any, ...]]] = [
+    # kind and fields -> what the cluster is asked, and the window (target, part, signal, heal due, struck)
+    ({"kind": "kill", "target": 1, "part": "daprd"}, ("kill", 1, "daprd", 9), (1, "daprd", "KILL", None, True)),
+    (
+        {"kind": "kill", "target": 0, "signal": "TERM", "heal_after": "2s"},
+        ("kill", 0, "both", 15),
+        (0, "both", "TERM", 2.0, True),
+    ),
+    ({"kind": "pause", "target": 1}, ("pause", 1, "both"), (1, "both", "KILL", 5.0, True)),
+    (
+        {"kind": "restart", "target": 0, "part": "app"},
+        ("restart_replica", 0, "app", ("wait", True)),
+        (0, "app", "KILL", None, False),
+    ),
+    (
+        {"kind": "scheduler-restart", "target": 2},
+        ("restart_scheduler", 2, 9, ("wait", True)),
+        (2, "both", "KILL", None, False),
+    ),
+    (
+        {"kind": "scheduler-kill", "target": 1, "heal_after": "3s"},
+        ("stop_scheduler", 1, 9),
+        (1, "both", "KILL", 3.0, False),
+    ),
+    ({"kind": "scale", "replicas": 4}, ("scale", 4), (4, "both", "-", None, False)),
+    (
+        {"kind": "network-delay", "target": "all", "delay": "600ms", "direction": "from-scheduler"},
+        ("cut_network", [0, 1, 2], "delay", "from-scheduler", 600, ("tag", "fault0")),
+        (-1, "from-scheduler", "-", 10.0, False),
+    ),
+    (
+        {"kind": "network-blackhole", "target": 1},
+        ("cut_network", [1], "blackhole", "both", 0, ("tag", "fault0")),
+        (1, "both", "-", 10.0, False),
+    ),
+    (
+        {"kind": "network-reset", "target": "all", "heal_after": "4s"},
+        ("cut_network", [0, 1, 2], "reset", "both", 0, ("tag", "fault0")),
+        (-1, "both", "-", 4.0, False),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("fields", "asked", "window"), STRIKES, ids=[f"{s[0]['kind']}-{i}" for i, s in enumerate(STRIKES)]
+)
+def test_each_kind_asks_the_cluster_for_its_own_operation(
+    fields: dict[str, Any], asked: tuple[Any, ...], window: tuple[Any, ...]
+) -> None:
+    from harness.scenario.schema import FaultSpec
+
+    cluster = RecordingCluster()
+    with httpx.Client() as http:
+        nemesis = Nemesis(cast(Any, cluster), random.Random(0), http, lambda *_a, **_k: None)
+        handle = nemesis.inject(0, FaultSpec.model_validate({"at": "1s", **fields}))
+    (call,) = cluster.calls
+    assert call == asked
+    struck = handle.struck_ns is not None
+    assert (handle.target, handle.part, handle.signal, handle.heal_due_s, struck) == window
+    if handle.heal_due_s is not None:
+        nemesis.heal(handle)
+        healed = cluster.calls[-1]
+        assert healed[0] in ("restart_replica", "resume", "start_scheduler", "mend_network")
+        assert healed[0] != "mend_network" or healed[1] == "cut_network token"
