@@ -1,6 +1,8 @@
 """The ``onceonly`` command line: the only place that reads options and the environment and wires parts together.
 
-Exit codes: 0 pass, 1 anomaly, 2 unknown, 3 bad input (nothing was started), 4 environment error.
+Exit codes (``harness.errors.ExitCode``), the same for every command: 0 pass, 1 anomaly (a regression, a prediction
+that did not hold), 2 unknown, 3 bad input (nothing was started), 4 environment or internal error (an unhandled
+error too: its traceback goes to the run dir, ``traceback.txt``), 130 interrupted.
 Environment fallbacks: ``ONCEONLY_DAPR_VERSION``, ``ONCEONLY_DAPR_BIN_DIR``, ``ONCEONLY_CACHE_DIR`` (default
 ``$XDG_CACHE_HOME/onceonly/dapr``, else ``~/.cache/onceonly/dapr``).
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -27,7 +30,7 @@ from harness.cluster.base import ClusterSpec
 from harness.cluster.local.cluster import find_redis_server
 from harness.cluster.local.ports import is_listening
 from harness.cluster.local.processes import Interrupted, exit_on_signals
-from harness.errors import ExitCode, HarnessError, InputError
+from harness.errors import ExitCode, HarnessError, InputError, overall
 from harness.report import terminal
 from toolchain import binaries as dapr_binaries
 from toolchain.build import BuildError
@@ -250,12 +253,17 @@ def demo(
 def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory.")]) -> None:
     """Re-judge a finished run offline (no services) and reproduce its results.json."""
     from harness.campaign import experiment
+    from harness.io import store
 
     try:
         sc = experiment.finished_scenario(run_dir)
     except HarnessError as exc:
         fail(exc)
-    rejudged = experiment.rejudge(run_dir, sc)
+    store.working_in(run_dir)  # an unhandled error's traceback goes there
+    try:
+        rejudged = experiment.rejudge(run_dir, sc)
+    except HarnessError as exc:
+        fail(exc)
     terminal.print_results(out, rejudged.outcome.results)
     if rejudged.previous is None:
         out.print("results.json written (there was none)")
@@ -277,7 +285,7 @@ def compare(
 
     `onceonly compare TARGET --dapr 1.16.0 --dapr 1.18.2` builds both if needed and runs every scenario of TARGET
     on each (same seed, old then new per scenario); `onceonly compare OLD_RUN NEW_RUN` compares two judged runs
-    offline. Exit 1 on any regression, 0 otherwise, 2 when a run failed, 3 on bad input.
+    offline. Exit 1 on any regression, 4 when a run could not finish, 0 otherwise, 3 on bad input, 130 interrupted.
     """
     target = out_dir or Path("reports") / "compare" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     if dapr:
@@ -331,8 +339,7 @@ def _compare_versions(target_file: Path, old: str, new: str, lateness: tuple[flo
         f"{regressions} regression(s), {errors} failed run(s); wrote {target / 'comparison.json'} and {done.page}",
         highlight=False,
     )
-    code = ExitCode.FAIL if regressions else (ExitCode.UNKNOWN if errors else ExitCode.PASS)
-    raise typer.Exit(code)
+    raise typer.Exit(overall([ExitCode.FAIL] * bool(regressions) + [ExitCode.ENVIRONMENT] * bool(errors)))
 
 
 @app.command()
@@ -361,9 +368,10 @@ def suite(
         out.print(table)
         raise typer.Exit(130)
     out.print(table)
-    worst = suites.worst(done.outcomes)
-    out.print(f"suite {plan.name}: {worst}  (JUnit: {junit})", highlight=False)
-    raise typer.Exit(VERDICT_EXIT[worst])
+    code = suites.exit_code(done.outcomes)
+    word = {0: "pass", 1: "fail", 2: "unknown", 4: "error"}[code]
+    out.print(f"suite {plan.name}: {word}  (JUnit: {junit})", highlight=False)
+    raise typer.Exit(code)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
@@ -386,7 +394,31 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except InputError as exc:  # pragma: no cover - commands call fail() themselves
         console.print(f"error: {exc}")
         sys.exit(ExitCode.BAD_INPUT)
+    except HarnessError as exc:
+        console.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # onceonly's own bug: never exit 1, which means "anomaly found"
+        sys.exit(internal_error(exc))
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def internal_error(exc: Exception) -> ExitCode:
+    """An error onceonly did not expect: say so, keep the traceback (in the run dir this process made last, else on
+    stderr) and exit 4, so a pipeline never reads it as an anomaly."""
+    from harness.io import store
+
+    run_dir = store.last_run_dir()
+    if run_dir is not None and run_dir.is_dir():
+        where = f"traceback in {store.write_traceback(run_dir, exc)}"
+    else:
+        traceback.print_exception(exc, file=sys.stderr)
+        where = "traceback above"
+    console.print(
+        f"internal error (a bug in onceonly, not a finding): {type(exc).__name__}: {exc}; {where}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return ExitCode.ENVIRONMENT
 
 
 if __name__ == "__main__":

@@ -15,15 +15,30 @@ the rest: 4).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    PASS = 0
-    FAIL = 1
-    UNKNOWN = 2
-    BAD_INPUT = 3
-    ENVIRONMENT = 4
+    """What every command's exit code means, whichever command (run, demo, load, check, compare, suite)."""
+
+    PASS = 0  # judged, nothing wrong
+    FAIL = 1  # an anomaly found (a run's), a regression (a comparison's), a prediction that did not hold (a suite's)
+    UNKNOWN = 2  # judged, but the evidence cannot decide (and nothing failed)
+    BAD_INPUT = 3  # a flag, a scenario or a file refused; nothing was started
+    ENVIRONMENT = 4  # the machine, a process, or onceonly itself failed (an unhandled error, traceback kept)
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM: what finished is kept
+
+
+# Several results in one exit code (a suite's cases, a comparison's scenarios): an anomaly found is evidence and
+# wins; then "some part could not run"; then "some evidence was incomplete"; pass only when every part passed.
+PRECEDENCE = (ExitCode.FAIL, ExitCode.ENVIRONMENT, ExitCode.UNKNOWN, ExitCode.PASS)
+
+
+def overall(codes: Iterable[ExitCode]) -> ExitCode:
+    """The exit code of several results, by ``PRECEDENCE``; ``PASS`` for none."""
+    found = set(codes)
+    return next((code for code in PRECEDENCE if code in found), ExitCode.PASS)
 
 
 class HarnessError(Exception):

@@ -17,6 +17,8 @@ from harness.campaign import binaries, experiment
 from harness.cluster.local.processes import Interrupted, exit_on_signals
 from harness.errors import HarnessError
 from harness.io import store
+from harness.report.junit import JUNIT_XML
+from harness.report.suite_junit import write_suite_junit
 from harness.scenario import suite as suites
 from toolchain.binaries import Binaries
 from toolchain.selection import SelectionDisplay, prepare_fault_proxy
@@ -71,7 +73,8 @@ def prepare(
 
 
 def run(plan: SuitePlan, reports: Path, junit: Path, display: SuiteDisplay) -> SuiteRun:
-    """Run every case in turn into ``reports``; a case whose run fails is an ``error:`` outcome, not the end."""
+    """Run every case in turn into ``reports``; a case whose run fails (an environment error, or onceonly's own:
+    its traceback goes to the case's run dir) is an ``error`` outcome, not the end."""
     outcomes: list[suites.CaseOutcome] = []
     cases = plan.cases
     try:
@@ -88,10 +91,17 @@ def run(plan: SuitePlan, reports: Path, junit: Path, display: SuiteDisplay) -> S
                     outcome = suites.CaseOutcome.judged(case, result.results, run_dir, time.monotonic() - t0)
                 except HarnessError as exc:
                     outcome = suites.CaseOutcome(case, None, run_dir, time.monotonic() - t0, f"error: {exc}")
+                except (
+                    Exception
+                ) as exc:  # onceonly's own bug: the case is an error, its traceback kept, the suite goes on
+                    where = store.write_traceback(run_dir, exc)
+                    why = f"internal error: {type(exc).__name__}: {exc} (traceback in {where})"
+                    outcome = suites.CaseOutcome(case, None, run_dir, time.monotonic() - t0, why)
                 outcomes.append(outcome)
                 display.case_done(outcome)
-                suites.write_junit(junit, plan.name, outcomes)  # after every case: an interrupted suite keeps them
+                write_suite_junit(run_dir / JUNIT_XML, plan.name, [outcome])  # the run dir's JUnit: the suite's view
+                write_suite_junit(junit, plan.name, outcomes)  # after every case: an interrupted suite keeps them
     except (KeyboardInterrupt, Interrupted):
-        suites.write_junit(junit, plan.name, outcomes)
+        write_suite_junit(junit, plan.name, outcomes)
         return SuiteRun(outcomes, interrupted=True)
     return SuiteRun(outcomes, interrupted=False)

@@ -145,6 +145,10 @@ def run(plan: VersionsPlan, lateness: tuple[float, float], target: Path, display
                     except HarnessError as exc:
                         error = f"{label}: {exc}"
                         break
+                    except Exception as exc:  # onceonly's own bug: this scenario is an error, traceback kept
+                        where = store.write_traceback(run_dir, exc)
+                        error = f"{label}: internal error: {type(exc).__name__}: {exc} (traceback in {where})"
+                        break
                 if error:
                     pairs.append(comparing.VersionPair(name, None, error=error))
                 else:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,45 @@ HISTORY = "history.json"
 RUN_INFO = "run.json"
 RESULTS = "results.json"
 DAPR_METRICS = "dapr_metrics.json"
+TRACEBACK = "traceback.txt"
+
+
+_MADE: list[Path] = []  # the run dirs this process made, in order
 
 
 def new_run_dir(root: Path, scenario_name: str, scenario_hash: str) -> Path:
+    """A new, empty ``<root>/<scenario>/<UTC start>-<hash>``; a second run of the same scenario in the same second
+    (a suite with a case twice, two commands at once) gets ``-2``, ``-3`` ... rather than an error."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    path = root / scenario_name / f"{stamp}-{scenario_hash}"
-    path.mkdir(parents=True, exist_ok=False)
+    base = root / scenario_name / f"{stamp}-{scenario_hash}"
+    base.parent.mkdir(parents=True, exist_ok=True)
+    path, n = base, 1
+    while True:
+        try:
+            path.mkdir(exist_ok=False)
+            break
+        except FileExistsError:
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")
+    _MADE.append(path)
+    return path
+
+
+def working_in(run_dir: Path) -> None:
+    """Say that this process works in an existing run dir (``onceonly check``): an unhandled error's traceback
+    goes there."""
+    _MADE.append(run_dir)
+
+
+def last_run_dir() -> Path | None:
+    """The run dir this process made last (where an unhandled error's traceback goes), or None."""
+    return _MADE[-1] if _MADE else None
+
+
+def write_traceback(directory: Path, exc: BaseException) -> Path:
+    """``traceback.txt`` in ``directory``: an unhandled error, whole, for whoever debugs it."""
+    path = directory / TRACEBACK
+    path.write_text("".join(traceback.format_exception(exc)))
     return path
 
 

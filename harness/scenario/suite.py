@@ -25,16 +25,14 @@ text. The suite's exit code is the worst case outcome.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from harness import model
-from harness.errors import InputError
+from harness.errors import ExitCode, InputError, overall
 from harness.model import Verdict
 from harness.oracle.results import Results
 from harness.scenario.loader import load_scenario
@@ -74,29 +72,50 @@ class Case:
         return self.prediction.verdict
 
 
+Outcome = Literal["pass", "fail", "unknown", "error"]
+OUTCOME_EXIT = {
+    "pass": ExitCode.PASS,
+    "fail": ExitCode.FAIL,
+    "unknown": ExitCode.UNKNOWN,
+    "error": ExitCode.ENVIRONMENT,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class CaseOutcome:
     case: Case
-    verdict: Verdict | None  # None: the run crashed (environment error)
+    verdict: Verdict | None  # None: the run did not finish (an environment or internal error, in ``detail``)
     run_dir: Path | None
     seconds: float
     detail: str  # anomalies, or the error
     differences: tuple[str, ...] = ()  # how the run differs from the prediction (verdict and counts)
+    dapr: tuple[str, str] | None = None  # (daprd, scheduler) versions the run had, from its results.json
 
     @classmethod
     def judged(cls, case: Case, results: Results, run_dir: Path, seconds: float) -> CaseOutcome:
         """The outcome of a case whose run was judged (``results``: its results.json document)."""
         differences = tuple(case.prediction.differences(results))
         verdict = cast(Verdict, results["verdict"])  # one of pass, fail, unknown (results_document's)
-        return cls(case, verdict, run_dir, seconds, anomalies_text(results), differences)
+        dapr = results.get("dapr")
+        versions = None if dapr is None else (str(dapr.get("daprd")), str(dapr.get("scheduler")))
+        return cls(case, verdict, run_dir, seconds, anomalies_text(results), differences, versions)
 
     @property
-    def outcome(self) -> Verdict:
-        """pass when everything predicted held; unknown when the run could not judge (and unknown was not
-        predicted); fail otherwise, also when the verdict held and a predicted count did not."""
+    def outcome(self) -> Outcome:
+        """pass when everything predicted held; error when the run did not finish; unknown when the run could
+        not judge (and unknown was not predicted); fail otherwise, also when the verdict held and a predicted count
+        did not."""
+        if self.verdict is None:
+            return "error"
         if self.verdict not in self.case.prediction.run.verdicts:
-            return "unknown" if self.verdict in (None, "unknown") else "fail"
+            return "unknown" if self.verdict == "unknown" else "fail"
         return "fail" if self.differences else "pass"
+
+
+def exit_code(outcomes: list[CaseOutcome]) -> ExitCode:
+    """The suite's exit code: its cases' outcomes by ``harness.errors.PRECEDENCE`` (an unmet prediction 1, a
+    case that could not run 4, an undecided one 2, else 0)."""
+    return overall(OUTCOME_EXIT[o.outcome] for o in outcomes)
 
 
 def load_suite(path: Path, only: list[str] | None = None, skip: list[str] | None = None) -> tuple[str, list[Case]]:
@@ -143,33 +162,3 @@ def anomalies_text(results: Results) -> str:
         for w in src.get("witnesses", [])[:3]:
             lines.append(f"  {w['kind']}: {w.get('note', '')}")
     return "\n".join(lines)
-
-
-def write_junit(path: Path, suite_name: str, outcomes: list[CaseOutcome]) -> None:
-    failures = sum(1 for o in outcomes if o.outcome == "fail")
-    skipped = sum(1 for o in outcomes if o.outcome == "unknown")
-    total = sum(o.seconds for o in outcomes)
-    root = ET.Element(
-        "testsuite",
-        name=suite_name,
-        tests=str(len(outcomes)),
-        failures=str(failures),
-        skipped=str(skipped),
-        time=f"{total:.1f}",
-    )
-    for o in outcomes:
-        case = ET.SubElement(root, "testcase", classname=suite_name, name=o.case.name, time=f"{o.seconds:.1f}")
-        said = f"predicted {o.case.prediction.describe()}; got {o.verdict or 'no verdict (error)'}; run dir {o.run_dir}"
-        if o.outcome == "fail":
-            differs = "".join(f"differs: {d}\n" for d in o.differences)
-            ET.SubElement(case, "failure", message=said).text = differs + o.detail
-        elif o.outcome == "unknown":
-            ET.SubElement(case, "skipped", message=said).text = o.detail
-        else:
-            ET.SubElement(case, "system-out").text = f"{said}\n{o.detail}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
-
-
-def worst(outcomes: list[CaseOutcome]) -> Verdict:
-    return model.worst(o.outcome for o in outcomes)

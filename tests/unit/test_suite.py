@@ -10,9 +10,11 @@ from typing import cast
 import pytest
 import yaml
 
+from harness.errors import ExitCode
 from harness.oracle.results import Results
+from harness.report.suite_junit import write_suite_junit as write_junit
 from harness.scenario.prediction import COUNTS, Count, Expected, Prediction, parse
-from harness.scenario.suite import CaseOutcome, SuiteError, load_suite, worst, write_junit
+from harness.scenario.suite import CaseOutcome, SuiteError, exit_code, load_suite
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,16 +48,36 @@ def test_outcomes_compare_the_verdict_with_the_prediction(tmp_path: Path) -> Non
     provoked = CaseOutcome(next(c for c in cases if c.predict == "fail"), "fail", tmp_path, 2.0, "dup")
     broken = CaseOutcome(cases[0], "fail", tmp_path, 3.0, "jobs:tick-job duplicates=1")
     crashed = CaseOutcome(cases[0], None, None, 0.5, "error: boom")
-    assert [o.outcome for o in (held, provoked, broken, crashed)] == ["pass", "pass", "fail", "unknown"]
-    assert (
-        worst([held, provoked]) == "pass" and worst([held, crashed]) == "unknown" and worst([crashed, broken]) == "fail"
-    )
+    undecided = CaseOutcome(cases[0], "unknown", tmp_path, 0.7, "jobs:tick-job unknown")
+    assert [o.outcome for o in (held, provoked, broken, crashed, undecided)] == [
+        "pass",
+        "pass",
+        "fail",
+        "error",
+        "unknown",
+    ]
+    # an unmet prediction (1) wins over a case that could not run (4), which wins over an undecided one (2)
+    assert exit_code([held, provoked]) == ExitCode.PASS
+    assert exit_code([held, undecided]) == ExitCode.UNKNOWN
+    assert exit_code([held, crashed, undecided]) == ExitCode.ENVIRONMENT
+    assert exit_code([crashed, broken, undecided]) == ExitCode.FAIL
 
     path = tmp_path / "junit.xml"
-    write_junit(path, "regression", [held, provoked, broken, crashed])
+    write_junit(path, "regression", [held, provoked, broken, crashed, undecided])
     root = ET.parse(path).getroot()
-    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("4", "1", "1")
-    failure = root.findall("testcase")[2].find("failure")
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("5", "1", "1", "1")
+    testcases = root.findall("testcase")
+    kinds = ("system-out", "system-out", "failure", "error", "skipped")
+    assert all(t.find(k) is not None for t, k in zip(testcases, kinds, strict=True))
+    error = testcases[3].find("error")
+    assert error is not None and "the run did not finish: error: boom" in (error.get("message") or "")
+    skipped = testcases[4].find("skipped")
+    assert skipped is not None and (skipped.get("message") or "").startswith("unknown: the evidence cannot decide")
+    props = {p.get("name"): p.get("value") for p in root.findall("properties/property")}
+    assert props["onceonly"] not in ("", None)
+    case_props = {p.get("name"): p.get("value") for p in testcases[0].findall("properties/property")}
+    assert case_props["scenario hash"] == cases[0].scenario.canonical_hash()
+    failure = testcases[2].find("failure")
     assert failure is not None and "duplicates=1" in (failure.text or "")
     assert (failure.get("message") or "").startswith(
         "predicted pass, duplicates 0, retries 0, missed 0, early 0, spurious 0; got fail"
