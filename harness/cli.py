@@ -55,6 +55,24 @@ dapr_app = typer.Typer(help="Build or show the Dapr binaries (daprd, scheduler) 
 app.add_typer(dapr_app, name="dapr")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from harness.report.suite_junit import onceonly_version
+
+        out.print(f"onceonly {onceonly_version()}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Print onceonly's version and exit."),
+    ] = False,
+) -> None:
+    """Measure whether a scheduled task fires once when an app runs as many replicas on a real Dapr."""
+
+
 def fail(exc: BaseException) -> NoReturn:
     """Print an error the user can act on and exit with the code its kind maps to."""
     if isinstance(exc, HarnessError):
@@ -172,6 +190,7 @@ def _run(
     *,
     web_port: int | None = None,
     need_load: bool = False,
+    override: bool = False,
 ) -> None:
     from harness.campaign import binaries, experiment
     from harness.io import store
@@ -182,7 +201,10 @@ def _run(
     if web_port is not None and is_listening(web_port):
         fail(InputError(f"port {web_port} on 127.0.0.1 is taken: choose another with --web-port"))
     try:
-        bins, upgrade = binaries.case_binaries(sc, version, bin_dir, display())
+        note = binaries.override_note(sc, version, bin_dir)
+        if note is not None and override:
+            console.print(f"note: {note}; running it on that anyway ({binaries.OVERRIDE_FLAG})", highlight=False)
+        bins, upgrade = binaries.case_binaries(sc, version, bin_dir, display(), override=override)
         proxy = prepare_fault_proxy(display()) if sc.needs_fault_proxy else None
     except SELECTION_ERRORS as exc:
         fail(exc)
@@ -219,9 +241,10 @@ def run(
     version: opt.RunVersionOpt = None,
     bin_dir: opt.BinDirOpt = None,
     reports: opt.ReportsOpt = Path("reports"),
+    override: opt.OverrideOpt = False,
 ) -> None:
     """Run one scenario on a real local Dapr and judge it. Exit 0 pass, 1 anomaly, 2 unknown, 3 bad input, 4 env."""
-    _run(scenario, set_, version, bin_dir, reports)
+    _run(scenario, set_, version, bin_dir, reports, override=override)
 
 
 @app.command("load")
@@ -235,10 +258,12 @@ def load_command(
     version: opt.RunVersionOpt = None,
     bin_dir: opt.BinDirOpt = None,
     reports: opt.ReportsOpt = Path("reports"),
+    override: opt.OverrideOpt = False,
 ) -> None:
     """Run a scenario's load stages (Locust) against the Jobs API and account for every job created. Exit codes
     as `run`; Locust's CSVs and HTML report go to <run dir>/locust/."""
-    _run(scenario, set_, version, bin_dir, reports, web_port=web_port if web else None, need_load=True)
+    web_port_used = web_port if web else None
+    _run(scenario, set_, version, bin_dir, reports, web_port=web_port_used, need_load=True, override=override)
 
 
 @app.command()
@@ -351,6 +376,7 @@ def suite(
     version: opt.RunVersionOpt = None,
     bin_dir: opt.BinDirOpt = None,
     reports: opt.ReportsOpt = Path("reports"),
+    override: opt.OverrideOpt = False,
 ) -> None:
     """Run a list of scenarios, one JUnit test case each; a case passes when its predicted verdict holds."""
     from harness.campaign import suite as campaign_suite
@@ -358,7 +384,7 @@ def suite(
 
     shown = display()
     try:  # every scenario validated, then every case's binaries found or built, before the first case
-        plan = campaign_suite.prepare(suite_file, only, skip, version, bin_dir, shown)
+        plan = campaign_suite.prepare(suite_file, only, skip, version, bin_dir, shown, override=override)
     except SELECTION_ERRORS as exc:
         fail(exc)
     done = campaign_suite.run(plan, reports, junit, shown)

@@ -70,3 +70,12 @@ DaprOpt = Annotated[
         "--dapr", help="Twice: the old and the new Dapr, each a version or a binaries directory (daprd, scheduler)."
     ),
 ]
+
+OverrideOpt = Annotated[
+    bool,
+    typer.Option(
+        "--override-scenario-dapr",
+        help="Run a scenario that names its own Dapr version on the one given here instead (said on the terminal); "
+        "without this flag that is refused (exit 3).",
+    ),
+]

@@ -62,12 +62,18 @@ def prepare(
     skip: list[str] | None,
     version: str | None,
     bin_dir: Path | None,
-    display: SelectionDisplay,
+    display: CaseDisplay,
+    *,
+    override: bool = False,
 ) -> SuitePlan:
     """Load the suite (every scenario validated before anything starts) and find or build every case's binaries
     before the first case. Raises the errors of ``load_suite`` and ``binaries.case_binaries``."""
     name, cases = suites.load_suite(suite_file, only, skip)
-    plans = [binaries.case_binaries(c.scenario, version, bin_dir, display) for c in cases]
+    for c in cases:
+        note = binaries.override_note(c.scenario, version, bin_dir)
+        if note is not None and override:
+            display.step(f"note: {note}; running it on that anyway ({binaries.OVERRIDE_FLAG})")
+    plans = [binaries.case_binaries(c.scenario, version, bin_dir, display, override=override) for c in cases]
     proxy = prepare_fault_proxy(display) if any(c.scenario.needs_fault_proxy for c in cases) else None
     return SuitePlan(name, cases, plans, proxy)
 

@@ -26,7 +26,7 @@ from harness.scenario import suite as suites
 from harness.scenario.loader import load_scenario
 from harness.scenario.schema import Scenario
 from toolchain.binaries import Binaries
-from toolchain.selection import SelectionDisplay, prepare_fault_proxy
+from toolchain.selection import prepare_fault_proxy
 from toolchain.versions import UnknownVersionError, lookup
 
 
@@ -102,13 +102,21 @@ def dapr_arg(value: str) -> tuple[str | None, Path | None]:
         raise InputError(f"--dapr {value}: neither a directory nor a known version ({exc})") from None
 
 
-def prepare(target_file: Path, old: str, new: str, display: SelectionDisplay) -> VersionsPlan:
+def prepare(target_file: Path, old: str, new: str, display: VersionsDisplay) -> VersionsPlan:
     """Validate every scenario, then find or build both sides' binaries, before anything is started."""
-    cases = cases_of(target_file)
+    cases = []
+    for name, sc in cases_of(target_file):
+        if sc.dapr.upgrades:  # never silently run as a 1.x -> 1.x "upgrade" on one side
+            display.step(f"{name}: left out: it upgrades Dapr itself, and a comparison runs each scenario on one Dapr")
+        else:
+            cases.append((name, sc))
+    if not cases:
+        raise InputError(f"{target_file}: no scenario to compare (a rolling upgrade compares versions by itself)")
     (old_v, old_dir), (new_v, new_dir) = dapr_arg(old), dapr_arg(new)
+    # the two --dapr are an explicit override of every scenario's own version
     sides = [
-        [binaries.case_binaries(sc, old_v, old_dir, display) for _, sc in cases],
-        [binaries.case_binaries(sc, new_v, new_dir, display) for _, sc in cases],
+        [binaries.case_binaries(sc, old_v, old_dir, display, override=True) for _, sc in cases],
+        [binaries.case_binaries(sc, new_v, new_dir, display, override=True) for _, sc in cases],
     ]
     proxy = prepare_fault_proxy(display) if any(sc.needs_fault_proxy for _, sc in cases) else None
     return VersionsPlan(target_file, old, new, cases, sides, proxy)

@@ -225,7 +225,7 @@ def test_suite_fails_a_case_whose_verdict_held_and_a_count_did_not(
         ]
         return SimpleNamespace(results={"verdict": "fail", "sources": rows})
 
-    monkeypatch.setattr(binaries, "case_binaries", lambda *_: (SimpleNamespace(daprd_version="1.18.2"), None))
+    monkeypatch.setattr(binaries, "case_binaries", lambda *_a, **_k: (SimpleNamespace(daprd_version="1.18.2"), None))
     monkeypatch.setattr(experiment, "run", fake_run)
     suite = suite_with(tmp_path, {"verdict": "fail", "sources": {"tick-job": {"duplicates": ">=1"}}})
     junit = tmp_path / "junit.xml"
@@ -235,3 +235,39 @@ def test_suite_fails_a_case_whose_verdict_held_and_a_count_did_not(
     assert "suite s: fail" in captured.out
     failure = ET.parse(junit).getroot().find("testcase/failure")
     assert failure is not None and "differs: tick-job duplicates: predicted >=1, got 0" in (failure.text or "")
+
+
+def test_a_version_override_of_a_scenario_that_names_its_own_is_refused_unless_asked_for(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: `suite --dapr-version 1.18.2` made rolling-upgrade a 1.18.2 -> 1.18.2 "upgrade" without a word.
+    Now: exit 3 before anything starts, naming the flag; with the flag, said, and the no-op upgrade still refused.
+    A FAKE prepare_binaries returns the version asked (nothing is built)."""
+    from types import SimpleNamespace
+
+    from harness.campaign import binaries
+
+    monkeypatch.setattr(
+        binaries, "prepare_binaries", lambda v, d, _s: SimpleNamespace(daprd_version=v, scheduler_version=v)
+    )
+    suite = Path(__file__).resolve().parents[2] / "scenarios" / "regression.yaml"
+    reports = tmp_path / "r"
+    assert run(["suite", str(suite), "--dapr-version", "1.18.2", "--reports", str(reports)]) == 3
+    err = capsys.readouterr().err
+    assert "scenario rolling-upgrade runs on Dapr 1.16.0 (its dapr section); the command line asks for 1.18.2" in err
+    assert "--override-scenario-dapr" in err
+    assert (
+        run(["suite", str(suite), "--dapr-version", "1.18.2", "--override-scenario-dapr", "--reports", str(reports)])
+        == 3
+    )
+    err = capsys.readouterr().err
+    assert "note: scenario rolling-upgrade runs on Dapr 1.16.0" in err
+    assert "would upgrade Dapr 1.18.2 to 1.18.2: the same version" in err
+    assert_nothing_started(reports)
+
+
+def test_version_prints_onceonly_s_own(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    assert run(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"onceonly {version('onceonly')}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -226,23 +227,56 @@ def test_cli_compare_versions_bad_input_exits_3_and_starts_nothing(
     assert not (tmp_path / "cmp").exists()
 
 
-def test_a_scenarios_own_version_and_upgrade_are_used_unless_the_command_line_names_one(
+def test_a_scenarios_own_version_is_not_silently_overridden_and_an_upgrade_is_never_a_no_op(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Issue 13: `--dapr-version 1.18.2` used to turn rolling-upgrade's 1.16.0 -> 1.18.2 into a 1.18.2 -> 1.18.2
+    "upgrade" that passed. A FAKE prepare_binaries returns the version it was asked for (nothing is built)."""
+    from harness.errors import InputError
     from harness.scenario.loader import load_scenario
 
     asked: list[tuple[str, Path | None]] = []
 
-    def fake_prepare(version: str, bin_dir: Path | None, _display: object) -> str:  # a FAKE: returns the version
+    def fake_prepare(version: str, bin_dir: Path | None, _display: object) -> SimpleNamespace:
         asked.append((version, bin_dir))
-        return version
+        return SimpleNamespace(daprd_version=version, scheduler_version=version)
 
     monkeypatch.setattr(binaries, "prepare_binaries", fake_prepare)
-    sc = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "rolling-upgrade.yaml")
+    scenarios = Path(__file__).resolve().parents[2] / "scenarios"
+    sc = load_scenario(scenarios / "rolling-upgrade.yaml")
     shown = cli.display()
-    assert binaries.case_binaries(sc, None, None, shown) == ("1.16.0", "1.18.2")  # type: ignore[comparison-overlap]
-    assert binaries.case_binaries(sc, "1.18.2", None, shown) == ("1.18.2", "1.18.2")  # type: ignore[comparison-overlap]
-    assert asked == [("1.16.0", None), ("1.18.2", None), ("1.18.2", None), ("1.18.2", None)]
+    bins, upgrade = binaries.case_binaries(sc, None, None, shown)
+    assert (bins.daprd_version, upgrade and upgrade.daprd_version) == ("1.16.0", "1.18.2")
+    with pytest.raises(
+        InputError,
+        match=r"runs on Dapr 1\.16\.0 \(its dapr section\); the command line asks for "
+        r"1\.18\.2: remove the override, or pass --override-scenario-dapr",
+    ):
+        binaries.case_binaries(sc, "1.18.2", None, shown)
+    with pytest.raises(InputError, match=r"would upgrade Dapr 1\.18\.2 to 1\.18\.2: the same version"):
+        binaries.case_binaries(sc, "1.18.2", None, shown, override=True)
+    assert asked == [("1.16.0", None), ("1.18.2", None)]  # the refusals built nothing
+    headline = load_scenario(scenarios / "jobs-vs-cron.yaml")  # names no version: the command line's is used
+    assert binaries.override_note(headline, "1.16.0", None) is None
+    assert binaries.case_binaries(headline, "1.16.0", None, shown)[0].daprd_version == "1.16.0"
+
+
+def test_a_version_comparison_leaves_out_a_rolling_upgrade_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.campaign import versions
+
+    steps: list[str] = []
+    monkeypatch.setattr(
+        binaries, "prepare_binaries", lambda v, d, _s: SimpleNamespace(daprd_version=v, scheduler_version=v)
+    )
+    monkeypatch.setattr(versions, "prepare_fault_proxy", lambda _s: Path("/fake/toxiproxy-server"))
+    shown = SimpleNamespace(step=steps.append)
+    plan = versions.prepare(
+        Path(__file__).resolve().parents[2] / "scenarios" / "regression.yaml", "1.16.0", "1.18.2", shown
+    )
+    assert "rolling-upgrade" not in [name for name, _ in plan.cases] and len(plan.cases) >= 10
+    assert steps == [
+        "rolling-upgrade: left out: it upgrades Dapr itself, and a comparison runs each scenario on one Dapr"
+    ]
 
 
 def test_the_lateness_floor_is_settable(tmp_path: Path) -> None:
