@@ -57,7 +57,7 @@ app.add_typer(dapr_app, name="dapr")
 
 def _print_version(value: bool) -> None:
     if value:
-        from harness.report.suite_junit import onceonly_version
+        from harness.about import onceonly_version
 
         out.print(f"onceonly {onceonly_version()}", highlight=False)
         raise typer.Exit(0)

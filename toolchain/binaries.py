@@ -117,3 +117,14 @@ def _judge(source: str, versions: dict[str, str | None], wanted: str) -> tuple[b
     if any(v != wanted for v in versions.values()):
         return False, f"prints a different version than {wanted}"
     return True, "version matches"
+
+
+def build_record(bins: Binaries) -> dict[str, str]:
+    """The commit and the Go version a build of ours used (its ``build.json``: ``<cache>/<version>/bin/daprd``'s
+    ``../build.json``); empty for binaries we did not build (a ``--dapr-bin-dir``, ``~/.dapr/bin``)."""
+    path = bins.daprd.parent.parent / BUILD_RECORD
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: str(record[k]) for k in ("commit", "go") if isinstance(record, dict) and k in record}

@@ -93,6 +93,7 @@ def document(j: Judgement) -> Results:
         faults=j.faults,
         dapr_metrics=j.dapr_metrics,
         fanouts=j.fanouts,
+        onceonly=j.onceonly,
     )
     upgraded = upgrade_accounting(
         j.faults,

@@ -146,6 +146,7 @@ class RunInfo:
     host: HostDoc
     timings: dict[str, float]  # cluster_ready_s, start_to_ready_s, observe_and_quiesce_s
     faults: list[FaultWindow] = field(default_factory=list)
+    onceonly: str | None = None  # the onceonly that ran it (None: a run made before it was recorded)
 
 
 def write_run_info(run_dir: Path, info: RunInfo) -> Path:
@@ -159,7 +160,8 @@ def write_run_info(run_dir: Path, info: RunInfo) -> Path:
             "faults": info.faults,
             "host": info.host,
             "timings": info.timings,
-        },
+        }
+        | ({} if info.onceonly is None else {"onceonly": info.onceonly}),
     )
     return path
 
@@ -188,6 +190,7 @@ def read_run_info(run_dir: Path) -> RunInfo:
         host=cast(HostDoc, host),
         timings=timings,
         faults=cast(list[FaultWindow], faults),
+        onceonly=None if data.get("onceonly") is None else str(data["onceonly"]),
     )
 
 

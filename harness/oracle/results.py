@@ -41,6 +41,8 @@ class DaprDoc(Versions):
     ``source``: where the binaries came from)."""
 
     upgrade_to: NotRequired[Versions]
+    commit: NotRequired[str]  # the commit and the Go version of a build of ours (absent for other binaries and
+    go: NotRequired[str]  # for runs made before onceonly recorded them)
 
 
 class ScenarioDoc(TypedDict):
@@ -140,6 +142,7 @@ class Results(TypedDict):
     actions: list[ActionDoc]
     dapr_metrics: NotRequired[dict[str, Any]]  # the cross-check with Dapr's counters (harness.oracle.crosscheck)
     upgrade: NotRequired[dict[str, Any]]  # a rolling upgrade's accounting (harness.oracle.upgrade)
+    onceonly: NotRequired[str]  # the onceonly that ran it (absent for runs made before it was recorded)
 
 
 class CheckOutcome(Protocol):
@@ -219,8 +222,11 @@ def results_document(
     faults: Sequence[Mapping[str, object]] = (),
     dapr_metrics: Mapping[str, Any] | None = None,
     fanouts: Mapping[str, Mapping[str, Any]] | None = None,
+    onceonly: str | None = None,
 ) -> Results:
     """The results.json structure (schema ``SCHEMA``) of one judged run; deterministic for the same inputs.
+    ``onceonly``: the version that ran it (run.json's; None for a run made before it was recorded: then the key is
+    absent, so such a run re-judges to the same bytes), and ``dapr`` may carry the build's ``commit`` and ``go``.
 
     ``dapr``: the versions the run started on, and ``upgrade_to`` when it was a rolling upgrade (the runner adds
     ``upgrade``, ``harness.oracle.upgrade.accounting``, to a rolling upgrade's document).
@@ -232,6 +238,10 @@ def results_document(
     versions: DaprDoc = {"daprd": dapr["daprd"], "scheduler": dapr["scheduler"]}
     if dapr.get("upgrade_to"):
         versions["upgrade_to"] = dapr["upgrade_to"].copy()
+    if "commit" in dapr:
+        versions["commit"] = dapr["commit"]
+    if "go" in dapr:
+        versions["go"] = dapr["go"]
     doc: Results = {
         "schema": SCHEMA,
         "verdict": result.verdict,
@@ -247,6 +257,8 @@ def results_document(
     if dapr_metrics is not None:
         doc["notes"] = [*doc["notes"], *crosscheck.disagreement_notes(dapr_metrics)]
         doc["dapr_metrics"] = dict(dapr_metrics)
+    if onceonly is not None:
+        doc["onceonly"] = onceonly
     return doc
 
 

@@ -15,17 +15,10 @@ failures of a case that predicted them; ``onceonly check`` on such a run dir wri
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from harness.about import onceonly_version
 from harness.scenario.suite import CaseOutcome
-
-
-def onceonly_version() -> str:
-    try:
-        return version("onceonly")
-    except PackageNotFoundError:  # pragma: no cover - run from a tree that was never installed
-        return "unknown"
 
 
 def _properties(parent: ET.Element, pairs: list[tuple[str, str]]) -> None:

@@ -42,6 +42,7 @@ class Judgement:
     faults: list[FaultWindow]
     dapr_metrics: dict[str, Any] | None  # None for a run made before onceonly read Dapr's metrics
     fanouts: dict[str, dict[str, Any]]
+    onceonly: str | None  # the onceonly that ran it, as run.json has it (None for older runs)
     deliveries: list[Delivery]
     observe_start_ns: int
     collect_end_ns: int
@@ -79,6 +80,9 @@ def judge(run_dir: Path, scenario: Scenario) -> Judgement:
     dapr: DaprDoc = {"daprd": info.dapr["daprd"], "scheduler": info.dapr["scheduler"]}  # not where they came from
     if "upgrade_to" in info.dapr:
         dapr["upgrade_to"] = info.dapr["upgrade_to"]
+    for key in ("commit", "go"):  # the build's, when run.json has them
+        if key in info.dapr:
+            dapr[key] = info.dapr[key]
     faults = info.faults
     scraped = store.load_dapr_metrics(run_dir)  # None for a run made before onceonly read Dapr's metrics
     return Judgement(
@@ -102,6 +106,7 @@ def judge(run_dir: Path, scenario: Scenario) -> Judgement:
             margin_ns=crosscheck.in_flight_margin_ns(scenario.app.delay_ms),
         ),
         fanouts=fanout.describe(scenario),
+        onceonly=info.onceonly,
         deliveries=history.deliveries,
         observe_start_ns=history.observe_start_ns,
         collect_end_ns=history.collect_end_ns,

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from harness.about import onceonly_version
 from harness.cluster import metrics as dapr_metrics
 from harness.cluster.base import Backend, ClusterSpec, refusal
 from harness.cluster.local.backend import LocalBackend
@@ -40,7 +41,7 @@ from harness.run import fanout
 from harness.run.actions import run_actions, schedule_kwargs
 from harness.scenario.schema import Scenario
 from target_app.settings import Behaviour
-from toolchain.binaries import Binaries
+from toolchain.binaries import Binaries, build_record
 
 Progress = Callable[[str], None]
 Countdown = Callable[[str, float], None]  # (label, seconds): wait that long, showing progress
@@ -313,6 +314,11 @@ def execute(
     dapr: RunDapr = {"daprd": bins.daprd_version, "scheduler": bins.scheduler_version, "source": bins.source}
     if upgrade is not None and scenario.dapr.upgrades:
         dapr["upgrade_to"] = {"daprd": upgrade.daprd_version, "scheduler": upgrade.scheduler_version}
+    built = build_record(bins)  # the commit and Go version of a build of ours; nothing for other binaries
+    if "commit" in built:
+        dapr["commit"] = built["commit"]
+    if "go" in built:
+        dapr["go"] = built["go"]
     write_run_info(
         run_dir,
         RunInfo(
@@ -325,6 +331,7 @@ def execute(
                 "start_to_ready_s": round(t_ready - t_start, 2),
                 "observe_and_quiesce_s": round(t_observed - t_ready, 2),
             },
+            onceonly=onceonly_version(),
         ),
     )
     store.write_dapr_metrics(

@@ -471,3 +471,18 @@ def test_actions_are_in_results_summary_and_junit(tmp_path: Path) -> None:
     assert "## Actions" in text and "- pass: schedule tick-job at 4s: answered 409" in text
     cases = ET.parse(junit.write_junit(tmp_path, doc, "overwrite")).getroot().iter("testcase")
     assert [c.get("name") for c in cases] == ["jobs:ok-job", "action:0:schedule:tick-job"]  # only claims are cases
+
+
+def test_results_carry_the_onceonly_and_the_build_only_when_run_json_had_them() -> None:
+    plain = document()
+    assert "onceonly" not in plain and "commit" not in plain["dapr"]
+    known = results.results_document(
+        FakeCheck((PASSING,), "pass", ()),
+        dapr={"daprd": "1.18.2", "scheduler": "1.18.2", "commit": "abc", "go": "go1.26.8"},
+        scenario={"name": "jobs-vs-cron", "hash": "abc123"},
+        host={"node": "ci-1", "python": "3.11.9", "cpus": 8},
+        timings={},
+        onceonly="9.9.9",
+    )
+    assert known["onceonly"] == "9.9.9"
+    assert (known["dapr"].get("commit"), known["dapr"].get("go")) == ("abc", "go1.26.8")

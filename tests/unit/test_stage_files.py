@@ -171,3 +171,30 @@ def test_read_results_refuses_what_is_not_a_judged_run_by_name(tmp_path: Path) -
         store.write_json(tmp_path / store.RESULTS, partial)
         with pytest.raises(InputError, match=not_ours):
             read_results(tmp_path)
+
+
+def test_run_info_records_onceonly_and_the_build_only_when_known(tmp_path: Path) -> None:
+    """Issue 13: the onceonly that ran a run, and Dapr's commit and Go version when we built it. A run made before
+    they were recorded reads and re-writes without them, so it re-judges to the same bytes."""
+    info = run_info()
+    info.dapr["commit"] = "c" * 40
+    info.dapr["go"] = "go1.26.8"
+    known = RunInfo(info.dapr, info.scenario, info.host, info.timings, info.faults, onceonly="9.9.9")
+    write_run_info(tmp_path, known)
+    assert read_run_info(tmp_path) == known
+    assert json.loads((tmp_path / store.RUN_INFO).read_text())["onceonly"] == "9.9.9"
+    write_run_info(tmp_path, run_info())
+    assert "onceonly" not in json.loads((tmp_path / store.RUN_INFO).read_text())
+    assert read_run_info(tmp_path).onceonly is None
+
+
+def test_build_record_reads_our_builds_and_nothing_else(tmp_path: Path) -> None:
+    from toolchain.binaries import Binaries, build_record
+
+    version_dir = tmp_path / "1.18.2"
+    (version_dir / "bin").mkdir(parents=True)
+    (version_dir / "build.json").write_text(json.dumps({"version": "1.18.2", "commit": "abc", "go": "go1.26.8"}))
+    ours = Binaries(version_dir / "bin" / "daprd", version_dir / "bin" / "scheduler", "1.18.2", "1.18.2", "cache")
+    assert build_record(ours) == {"commit": "abc", "go": "go1.26.8"}
+    theirs = Binaries(tmp_path / "x" / "daprd", tmp_path / "x" / "scheduler", "1.18.2", "1.18.2", "--dapr-bin-dir")
+    assert build_record(theirs) == {}
