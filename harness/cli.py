@@ -30,7 +30,7 @@ from harness.cluster.base import ClusterSpec
 from harness.cluster.local.cluster import find_redis_server
 from harness.cluster.local.ports import is_listening
 from harness.cluster.local.processes import Interrupted, exit_on_signals
-from harness.errors import ExitCode, HarnessError, InputError, overall
+from harness.errors import OUTCOME_EXIT, ExitCode, HarnessError, InputError, overall
 from harness.report import terminal
 from toolchain import binaries as dapr_binaries
 from toolchain.build import BuildError
@@ -156,7 +156,6 @@ def up(
 
 
 HEADLINE = Path(__file__).resolve().parents[1] / "scenarios" / "jobs-vs-cron.yaml"
-VERDICT_EXIT = {"pass": ExitCode.PASS, "fail": ExitCode.FAIL, "unknown": ExitCode.UNKNOWN}
 
 
 def load(path: Path, overrides: list[str] | None) -> Scenario:
@@ -231,7 +230,7 @@ def _run(
     terminal.print_results(out, outcome.results)
     verdict = outcome.results["verdict"]
     out.print(f"verdict: {verdict}  ({run_dir}/report.html, summary.md, results.json, junit.xml)", highlight=False)
-    raise typer.Exit(VERDICT_EXIT[verdict])
+    raise typer.Exit(OUTCOME_EXIT[verdict])
 
 
 @app.command()
@@ -295,7 +294,7 @@ def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory
     else:
         reproduced = rejudged.previous == rejudged.now
         out.print("results.json reproduced" if reproduced else "[yellow]results.json changed on re-judging[/]")
-    raise typer.Exit(VERDICT_EXIT[rejudged.outcome.results["verdict"]])
+    raise typer.Exit(OUTCOME_EXIT[rejudged.outcome.results["verdict"]])
 
 
 @app.command()
@@ -395,7 +394,7 @@ def suite(
         raise typer.Exit(130)
     out.print(table)
     code = suites.exit_code(done.outcomes)
-    word = {0: "pass", 1: "fail", 2: "unknown", 4: "error"}[code]
+    word = next(outcome for outcome, exit in OUTCOME_EXIT.items() if exit == code)
     out.print(f"suite {plan.name}: {word}  (JUnit: {junit})", highlight=False)
     raise typer.Exit(code)
 

@@ -30,6 +30,14 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # Ctrl-C or SIGTERM: what finished is kept
 
 
+# The exit code of a judged verdict, and of a suite case's outcome ("error": the run did not finish).
+OUTCOME_EXIT = {
+    "pass": ExitCode.PASS,
+    "fail": ExitCode.FAIL,
+    "unknown": ExitCode.UNKNOWN,
+    "error": ExitCode.ENVIRONMENT,
+}
+
 # Several results in one exit code (a suite's cases, a comparison's scenarios): an anomaly found is evidence and
 # wins; then "some part could not run"; then "some evidence was incomplete"; pass only when every part passed.
 PRECEDENCE = (ExitCode.FAIL, ExitCode.ENVIRONMENT, ExitCode.UNKNOWN, ExitCode.PASS)

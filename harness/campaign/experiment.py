@@ -14,11 +14,10 @@ from harness.errors import InputError
 from harness.io import csv_files, store
 from harness.io.stage_files import write_results
 from harness.oracle.check import CheckResult
-from harness.oracle.results import Results, results_document
-from harness.oracle.upgrade import accounting as upgrade_accounting
+from harness.oracle.results import Results
 from harness.report import junit, summary
 from harness.report.html import run as html_report
-from harness.run import fanout, runner
+from harness.run import runner
 from harness.run.judge import Judgement, judge
 from harness.scenario.loader import load_scenario
 from harness.scenario.schema import Scenario
@@ -82,36 +81,9 @@ def rejudge(run_dir: Path, scenario: Scenario) -> Rejudged:
     return Rejudged(outcome, previous, (run_dir / store.RESULTS).read_text())
 
 
-def document(j: Judgement) -> Results:
-    """The results.json document of a judgement (with a rolling upgrade's accounting)."""
-    doc = results_document(
-        j.check,
-        dapr=j.dapr,
-        scenario=j.scenario_info,
-        host=j.host,
-        timings=j.timings,
-        faults=j.faults,
-        dapr_metrics=j.dapr_metrics,
-        fanouts=j.fanouts,
-        onceonly=j.onceonly,
-    )
-    upgraded = upgrade_accounting(
-        j.faults,
-        j.deliveries,
-        doc["sources"],
-        observe_start_ns=j.observe_start_ns,
-        collect_end_ns=j.collect_end_ns,
-        old=j.dapr,
-        new=j.dapr.get("upgrade_to", j.dapr),
-    )
-    if upgraded is not None:
-        doc["upgrade"] = fanout.fold_upgrade(upgraded, j.scenario)
-    return doc
-
-
 def write(j: Judgement) -> RunOutcome:
     """Stage 2 of a judged run: results.json, lateness.csv, summary.md, junit.xml, report.html (in that order)."""
-    doc = document(j)
+    doc = j.results
     write_results(j.run_dir, doc)
     csv_files.write_lateness_csv(j.run_dir, j.check.sources)
     summary.write_summary_md(j.run_dir, doc)

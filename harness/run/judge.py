@@ -2,26 +2,26 @@
 
 Reads ``history.json``, ``run.json`` and ``dapr_metrics.json``; rebuilds every job's plan (the scenario's, each
 fan-out's members from their recorded schedule bodies, the load's jobs from its recorded calls, the plans the
-scenario's actions asked for); runs the checker; folds each fan-out's members into one row. The ``Judgement`` holds
-the check and every fact the results document is made of; ``harness.campaign.experiment`` makes the document and
-writes stage 2. Used after a run and by ``onceonly check``.
+scenario's actions asked for); runs the checker; folds each fan-out's members into one row; makes the results.json
+document (``harness.oracle.results``, with a rolling upgrade's accounting). ``harness.campaign.experiment`` writes
+stage 2 from the ``Judgement``. Used after a run and by ``onceonly check``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.io import store
 from harness.io.ledger import ledger_gaps
-from harness.io.stage_files import ActionCall, FaultWindow, HostDoc, read_history, read_run_info
+from harness.io.stage_files import ActionCall, read_history, read_run_info
 from harness.load.workload import load_plans
-from harness.model import Delivery, JobPlan
+from harness.model import JobPlan
 from harness.oracle import crosscheck
 from harness.oracle.check import CheckInput, CheckResult, check
 from harness.oracle.claims import ActionClaim
-from harness.oracle.results import DaprDoc, ScenarioDoc
+from harness.oracle.results import DaprDoc, Results, results_document
+from harness.oracle.upgrade import accounting as upgrade_accounting
 from harness.run import fanout
 from harness.run.fanout_fold import fold
 from harness.scenario.schema import Scenario
@@ -29,23 +29,12 @@ from harness.scenario.schema import Scenario
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
-    """One run judged: the check and what the results document says beside it (``run.json``'s facts, the
-    cross-check with Dapr's counters, the fan-outs), and what a rolling upgrade's accounting reads."""
+    """One run judged: the checker's result and the results.json document made of it."""
 
     run_dir: Path
     scenario: Scenario
     check: CheckResult
-    dapr: DaprDoc  # daprd, scheduler and upgrade_to (a rolling upgrade) as run.json has them
-    scenario_info: ScenarioDoc  # name and hash, as run.json has them
-    host: HostDoc
-    timings: dict[str, float]
-    faults: list[FaultWindow]
-    dapr_metrics: dict[str, Any] | None  # None for a run made before onceonly read Dapr's metrics
-    fanouts: dict[str, dict[str, Any]]
-    onceonly: str | None  # the onceonly that ran it, as run.json has it (None for older runs)
-    deliveries: list[Delivery]
-    observe_start_ns: int
-    collect_end_ns: int
+    results: Results
 
 
 def judge(run_dir: Path, scenario: Scenario) -> Judgement:
@@ -85,12 +74,10 @@ def judge(run_dir: Path, scenario: Scenario) -> Judgement:
             dapr[key] = info.dapr[key]
     faults = info.faults
     scraped = store.load_dapr_metrics(run_dir)  # None for a run made before onceonly read Dapr's metrics
-    return Judgement(
-        run_dir=run_dir,
-        scenario=scenario,
-        check=result,
+    doc = results_document(
+        result,
         dapr=dapr,
-        scenario_info=info.scenario,
+        scenario=info.scenario,
         host=info.host,
         timings=info.timings,
         faults=faults,
@@ -107,10 +94,19 @@ def judge(run_dir: Path, scenario: Scenario) -> Judgement:
         ),
         fanouts=fanout.describe(scenario),
         onceonly=info.onceonly,
-        deliveries=history.deliveries,
+    )
+    upgraded = upgrade_accounting(
+        faults,
+        history.deliveries,
+        doc["sources"],
         observe_start_ns=history.observe_start_ns,
         collect_end_ns=history.collect_end_ns,
+        old=dapr,
+        new=dapr.get("upgrade_to", dapr),
     )
+    if upgraded is not None:
+        doc["upgrade"] = fanout.fold_upgrade(upgraded, scenario)
+    return Judgement(run_dir, scenario, result, doc)
 
 
 def action_inputs(scenario: Scenario, done: list[ActionCall]) -> tuple[dict[str, JobPlan], list[ActionClaim]]:

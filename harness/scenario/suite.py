@@ -32,7 +32,7 @@ from typing import Literal, cast
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from harness.errors import ExitCode, InputError, overall
+from harness.errors import OUTCOME_EXIT, ExitCode, InputError, overall
 from harness.model import Verdict
 from harness.oracle.results import Results
 from harness.scenario.loader import load_scenario
@@ -73,12 +73,6 @@ class Case:
 
 
 Outcome = Literal["pass", "fail", "unknown", "error"]
-OUTCOME_EXIT = {
-    "pass": ExitCode.PASS,
-    "fail": ExitCode.FAIL,
-    "unknown": ExitCode.UNKNOWN,
-    "error": ExitCode.ENVIRONMENT,
-}
 
 
 @dataclass(frozen=True, slots=True)

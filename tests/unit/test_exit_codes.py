@@ -102,7 +102,11 @@ def test_run_demo_and_load(
 @pytest.mark.parametrize("command", [["run"], ["load"]], ids=["run", "load"])
 def test_run_and_load_refuse_bad_input_with_3(command: list[str], tmp_path: Path) -> None:
     assert exit_of([*command, str(tmp_path / "missing.yaml"), "--reports", str(tmp_path / "r")]) == 3
-    assert exit_of(["load", str(HEADLINE), "--reports", str(tmp_path / "r")]) == 3  # no load stages
+    assert not (tmp_path / "r").exists()
+
+
+def test_load_of_a_scenario_without_load_stages_is_bad_input(tmp_path: Path) -> None:
+    assert exit_of(["load", str(HEADLINE), "--reports", str(tmp_path / "r")]) == 3
     assert not (tmp_path / "r").exists()
 
 

@@ -24,16 +24,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import httpx
 
+from harness.cluster.base import Direction, NetworkKind
 from harness.cluster.local.ports import PortAllocator
 from harness.errors import ClusterError
 
 LOOPBACK = "127.0.0.1"
-NetworkKind = Literal["delay", "blackhole", "reset"]
-Direction = Literal["both", "to-scheduler", "from-scheduler"]
 _STREAMS: dict[Direction, tuple[str, ...]] = {
     "both": ("upstream", "downstream"),
     "to-scheduler": ("upstream",),
