@@ -40,6 +40,7 @@ from toolchain.versions import DEFAULT_VERSION, UnknownVersionError, lookup
 
 if TYPE_CHECKING:
     from harness.scenario.schema import Scenario
+    from toolchain.binaries import Binaries
 
 console = Console(stderr=True)
 out = Console()
@@ -190,6 +191,7 @@ def _run(
     web_port: int | None = None,
     need_load: bool = False,
     override: bool = False,
+    repeat: int = 1,
 ) -> None:
     from harness.campaign import binaries, experiment
     from harness.io import store
@@ -207,6 +209,8 @@ def _run(
         proxy = prepare_fault_proxy(display()) if sc.needs_fault_proxy else None
     except SELECTION_ERRORS as exc:
         fail(exc)
+    if repeat > 1:
+        _repeat(sc, bins, upgrade, proxy, repeat, reports)
     run_dir = store.new_run_dir(reports, sc.name, sc.canonical_hash())
     to = "" if upgrade is None else f", rolling upgrade to daprd {upgrade.daprd_version} ({upgrade.source})"
     console.print(
@@ -233,6 +237,30 @@ def _run(
     raise typer.Exit(OUTCOME_EXIT[verdict])
 
 
+def _repeat(
+    sc: Scenario, bins: Binaries, upgrade: Binaries | None, proxy: Path | None, n: int, reports: Path
+) -> NoReturn:
+    """``run --repeat N``: the set, each run's verdict, the rates; exit by the precedence over the runs."""
+    from harness.campaign import repeat
+    from harness.report.terminal_results import rates_table
+
+    console.print(
+        f"scenario {sc.name} ({sc.canonical_hash()}), {n} runs (seed {sc.seed}) on daprd {bins.daprd_version}"
+    )
+    done = repeat.run(sc, bins, n, reports, display(), toxiproxy=proxy, upgrade=upgrade)
+    for i, a in enumerate(done.attempts, 1):
+        said = a.error if a.results is None else f"verdict {a.results['verdict']}"
+        out.print(f"run {i}: {said}  ({a.run_dir})", highlight=False)
+    if done.rates is not None:
+        out.print(rates_table(sc.name, done.rates))
+    out.print(f"{len(done.attempts)} of {n} run(s); rates in {done.set_dir / repeat.RATES_JSON}", highlight=False)
+    if done.interrupted:
+        console.print(f"interrupted; the cluster was stopped. Runs so far in {done.set_dir}")
+        raise typer.Exit(130)
+    codes = [ExitCode.ENVIRONMENT if a.results is None else OUTCOME_EXIT[a.results["verdict"]] for a in done.attempts]
+    raise typer.Exit(overall(codes))
+
+
 @app.command()
 def run(
     scenario: opt.ScenarioArg,
@@ -241,9 +269,11 @@ def run(
     bin_dir: opt.BinDirOpt = None,
     reports: opt.ReportsOpt = Path("reports"),
     override: opt.OverrideOpt = False,
+    repeat: opt.RepeatOpt = 1,
 ) -> None:
-    """Run one scenario on a real local Dapr and judge it. Exit 0 pass, 1 anomaly, 2 unknown, 3 bad input, 4 env."""
-    _run(scenario, set_, version, bin_dir, reports, override=override)
+    """Run one scenario on a real local Dapr and judge it. Exit 0 pass, 1 anomaly, 2 unknown, 3 bad input, 4 env;
+    with --repeat, the worst of the runs by that precedence (1, then 4, then 2)."""
+    _run(scenario, set_, version, bin_dir, reports, override=override, repeat=repeat)
 
 
 @app.command("load")
@@ -376,14 +406,17 @@ def suite(
     bin_dir: opt.BinDirOpt = None,
     reports: opt.ReportsOpt = Path("reports"),
     override: opt.OverrideOpt = False,
+    repeat: opt.RepeatOpt = 1,
 ) -> None:
-    """Run a list of scenarios, one JUnit test case each; a case passes when its predicted verdict holds."""
+    """Run a list of scenarios, one JUnit test case each; a case passes when its predicted verdict holds. With
+    --repeat N (or a case's own `repeat:`), each case runs N times: its verdict and counts held against every run,
+    its rate bounds against the rates over all of them."""
     from harness.campaign import suite as campaign_suite
     from harness.scenario import suite as suites
 
     shown = display()
     try:  # every scenario validated, then every case's binaries found or built, before the first case
-        plan = campaign_suite.prepare(suite_file, only, skip, version, bin_dir, shown, override=override)
+        plan = campaign_suite.prepare(suite_file, only, skip, version, bin_dir, shown, override=override, repeat=repeat)
     except SELECTION_ERRORS as exc:
         fail(exc)
     done = campaign_suite.run(plan, reports, junit, shown)

@@ -79,3 +79,13 @@ OverrideOpt = Annotated[
         "without this flag that is refused (exit 3).",
     ),
 ]
+RepeatOpt = Annotated[
+    int,
+    typer.Option(
+        "--repeat",
+        min=1,
+        max=1000,
+        help="Run each scenario N times (same seed) and report each anomaly kind as a rate per 1,000 occurrences "
+        "with a 95% interval, and the share of runs that had it.",
+    ),
+]

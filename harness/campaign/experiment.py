@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from harness.errors import InputError
 from harness.io import csv_files, store
@@ -38,29 +39,19 @@ class Rejudged:
     now: str
 
 
-def run(
-    scenario: Scenario,
-    bins: Binaries,
-    run_dir: Path,
-    *,
-    progress: runner.Progress | None = None,
-    countdown: runner.Countdown | None = None,
-    toxiproxy: Path | None = None,
-    web_port: int | None = None,
-    upgrade: Binaries | None = None,
-) -> RunOutcome:
-    """Run ``scenario`` on ``bins`` into ``run_dir`` (which exists and is empty), judge it and write stage 2.
-    The arguments are ``runner.execute``'s."""
-    collected = runner.execute(
-        scenario,
-        bins,
-        run_dir,
-        progress=progress,
-        countdown=countdown,
-        toxiproxy=toxiproxy,
-        web_port=web_port,
-        upgrade=upgrade,
-    )
+class RunOptions(TypedDict, total=False):
+    """``runner.execute``'s keyword arguments, as ``run`` and the callers that wrap it pass them on."""
+
+    progress: runner.Progress | None
+    countdown: runner.Countdown | None
+    toxiproxy: Path | None
+    web_port: int | None
+    upgrade: Binaries | None
+
+
+def run(scenario: Scenario, bins: Binaries, run_dir: Path, **options: Unpack[RunOptions]) -> RunOutcome:
+    """Run ``scenario`` on ``bins`` into ``run_dir`` (which exists and is empty), judge it and write stage 2."""
+    collected = runner.execute(scenario, bins, run_dir, **options)
     csv_files.write_ledger_csv(run_dir, collected.deliveries, collected.operations)
     outcome = write(judge(run_dir, scenario))
     store.EventLog(run_dir / "events.jsonl").emit("judged", verdict=outcome.check.verdict)

@@ -7,29 +7,19 @@ draws or exits.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from harness.campaign import binaries, experiment
+from harness.campaign import binaries, repeat
+from harness.campaign.repeat import CaseDisplay
 from harness.cluster.local.processes import Interrupted, exit_on_signals
-from harness.errors import HarnessError
 from harness.io import store
 from harness.report.junit import JUNIT_XML
 from harness.report.suite_junit import write_suite_junit
 from harness.scenario import suite as suites
 from toolchain.binaries import Binaries
-from toolchain.selection import SelectionDisplay, prepare_fault_proxy
-
-
-class CaseDisplay(SelectionDisplay, Protocol):
-    """Shows a campaign's cases as they run."""
-
-    def step(self, message: str) -> None: ...
-
-    def running(self, label: str) -> AbstractContextManager[Callable[[str], None]]: ...
+from toolchain.selection import prepare_fault_proxy
 
 
 class SuiteDisplay(CaseDisplay, Protocol):
@@ -65,10 +55,12 @@ def prepare(
     display: CaseDisplay,
     *,
     override: bool = False,
+    repeat: int = 1,
 ) -> SuitePlan:
     """Load the suite (every scenario validated before anything starts) and find or build every case's binaries
-    before the first case. Raises the errors of ``load_suite`` and ``binaries.case_binaries``."""
-    name, cases = suites.load_suite(suite_file, only, skip)
+    before the first case; ``repeat``: runs of each case that does not say. Raises the errors of ``load_suite`` and
+    ``binaries.case_binaries``."""
+    name, cases = suites.load_suite(suite_file, only, skip, repeat)
     for c in cases:
         note = binaries.override_note(c.scenario, version, bin_dir)
         if note is not None and override:
@@ -80,34 +72,63 @@ def prepare(
 
 def run(plan: SuitePlan, reports: Path, junit: Path, display: SuiteDisplay) -> SuiteRun:
     """Run every case in turn into ``reports``; a case whose run fails (an environment error, or onceonly's own:
-    its traceback goes to the case's run dir) is an ``error`` outcome, not the end."""
+    its traceback goes to the case's run dir) is an ``error`` outcome, not the end. A rated case (repeated, or with a
+    rate bound) runs as a set (``harness.campaign.repeat``): its runs and rates.json in one set dir."""
     outcomes: list[suites.CaseOutcome] = []
     cases = plan.cases
     try:
         with exit_on_signals():
             for i, (case, (bins, upgrade)) in enumerate(zip(cases, plan.binaries, strict=True), 1):
-                display.step(f"[{i}/{len(cases)}] {case.name} (predicts {case.prediction.describe()})")
-                run_dir = store.new_run_dir(reports, case.scenario.name, case.scenario.canonical_hash())
-                t0 = time.monotonic()
-                try:
-                    with display.running(case.name) as update:
-                        result = experiment.run(
-                            case.scenario, bins, run_dir, progress=update, toxiproxy=plan.proxy, upgrade=upgrade
-                        )
-                    outcome = suites.CaseOutcome.judged(case, result.results, run_dir, time.monotonic() - t0)
-                except HarnessError as exc:
-                    outcome = suites.CaseOutcome(case, None, run_dir, time.monotonic() - t0, f"error: {exc}")
-                except (
-                    Exception
-                ) as exc:  # onceonly's own bug: the case is an error, its traceback kept, the suite goes on
-                    where = store.write_traceback(run_dir, exc)
-                    why = f"internal error: {type(exc).__name__}: {exc} (traceback in {where})"
-                    outcome = suites.CaseOutcome(case, None, run_dir, time.monotonic() - t0, why)
+                runs = f", {case.repeat} runs" if case.repeat > 1 else ""
+                display.step(f"[{i}/{len(cases)}] {case.name} (predicts {case.prediction.describe()}{runs})")
+                outcome = _case(case, bins, upgrade, plan.proxy, reports, display)
                 outcomes.append(outcome)
                 display.case_done(outcome)
-                write_suite_junit(run_dir / JUNIT_XML, plan.name, [outcome])  # the run dir's JUnit: the suite's view
+                if outcome.run_dir is not None and not case.rated:  # the run dir's JUnit: the suite's view
+                    write_suite_junit(outcome.run_dir / JUNIT_XML, plan.name, [outcome])
                 write_suite_junit(junit, plan.name, outcomes)  # after every case: an interrupted suite keeps them
     except (KeyboardInterrupt, Interrupted):
         write_suite_junit(junit, plan.name, outcomes)
         return SuiteRun(outcomes, interrupted=True)
     return SuiteRun(outcomes, interrupted=False)
+
+
+def _case(
+    case: suites.Case,
+    bins: Binaries,
+    upgrade: Binaries | None,
+    proxy: Path | None,
+    reports: Path,
+    display: SuiteDisplay,
+) -> suites.CaseOutcome:
+    t0 = time.monotonic()
+
+    def once(run_dir: Path, label: str) -> tuple[suites.CaseOutcome, repeat.Attempt]:
+        with display.running(label) as update:
+            done = repeat.attempt(
+                case.scenario,
+                bins,
+                run_dir,
+                progress=update,
+                toxiproxy=proxy,
+                upgrade=upgrade,
+                seconds=lambda: time.monotonic() - t0,
+            )
+        if done.results is None:
+            return suites.CaseOutcome(case, None, run_dir, done.seconds, done.error), done
+        return suites.CaseOutcome.judged(case, done.results, run_dir, done.seconds), done
+
+    if not case.rated:
+        return once(store.new_run_dir(reports, case.scenario.name, case.scenario.canonical_hash()), case.name)[0]
+    set_dir = repeat.new_set_dir(reports, case.scenario, case.repeat)
+    runs: list[suites.CaseOutcome] = []
+    attempts: list[repeat.Attempt] = []
+    for n in range(1, case.repeat + 1):
+        run_dir = repeat.run_dir_of(set_dir, n)
+        run_outcome, done = once(run_dir, f"{case.name} run {n}/{case.repeat}")
+        runs.append(run_outcome)
+        attempts.append(done)
+        write_suite_junit(run_dir / JUNIT_XML, f"{case.name} run {n}", [run_outcome])
+        repeat.write_rates(set_dir, case.scenario, case.repeat, attempts)
+    docs = [a.results for a in attempts if a.results is not None]
+    return suites.CaseOutcome.over_runs(case, runs, docs, set_dir, time.monotonic() - t0)

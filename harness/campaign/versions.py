@@ -14,7 +14,7 @@ from typing import Protocol
 import yaml
 
 from harness.campaign import binaries, experiment
-from harness.campaign.suite import CaseDisplay
+from harness.campaign.repeat import CaseDisplay
 from harness.cluster.local.processes import Interrupted, exit_on_signals
 from harness.errors import HarnessError, InputError
 from harness.io import store

@@ -7,9 +7,12 @@
 - a case whose evidence could not decide (``unknown`` and not predicted) is ``<skipped>`` with the reason.
 
 Properties say what was tested: the suite's onceonly version and Dapr versions, each case's scenario hash, Dapr
-versions and run dir. When the suite runs a case, that run dir's own ``junit.xml`` is this same testcase (written
-by ``harness.campaign.suite``), so a ``reports/**/junit.xml`` glob shows the suite's verdicts, not the per-source
-failures of a case that predicted them; ``onceonly check`` on such a run dir writes the per-source view again.
+versions and run dir. A repeated case (or one with a rate bound) is one testcase for all its runs: its run dir is
+the set's, each run's dir a property, each rate bound judged in the text (holds, fails, unknown). When the suite
+runs a case, that run dir's own ``junit.xml`` is this same testcase (written by ``harness.campaign.suite``; each run
+of a set: that run alone against the prediction), so a ``reports/**/junit.xml`` glob shows the suite's verdicts,
+not the per-source failures of a case that predicted them; ``onceonly check`` on such a run dir writes the
+per-source view again.
 """
 
 from __future__ import annotations
@@ -50,17 +53,23 @@ def write_suite_junit(path: Path, suite_name: str, outcomes: list[CaseOutcome]) 
         pairs = [("scenario hash", o.case.scenario.canonical_hash()), ("run dir", str(o.run_dir))]
         if o.dapr is not None:
             pairs += [("daprd", o.dapr[0]), ("scheduler", o.dapr[1])]
+        if o.runs:
+            pairs += [("runs", str(len(o.runs)))] + [(f"run {i}", str(r.run_dir)) for i, r in enumerate(o.runs, 1)]
         _properties(case, pairs)
         said = f"predicted {o.case.prediction.describe()}; got {o.verdict or 'no verdict'}; run dir {o.run_dir}"
+        said += f" ({len(o.runs)} runs)" if o.runs else ""
+        rates = "".join(f"rate bound {judged}: {line}\n" for judged, line in o.rate_findings)
         if o.outcome == "fail":
             differs = "".join(f"differs: {d}\n" for d in o.differences)
-            ET.SubElement(case, "failure", message=said).text = differs + o.detail
+            ET.SubElement(case, "failure", message=said).text = differs + rates + o.detail
         elif o.outcome == "error":
             ET.SubElement(case, "error", message=f"the run did not finish: {o.detail}").text = f"{said}\n{o.detail}"
         elif o.outcome == "unknown":
-            ET.SubElement(case, "skipped", message=f"unknown: the evidence cannot decide; {said}").text = o.detail
+            why = "".join(f"{d}\n" for d in o.differences) if o.runs else ""
+            skipped = ET.SubElement(case, "skipped", message=f"unknown: the evidence cannot decide; {said}")
+            skipped.text = why + rates + o.detail
         else:
-            ET.SubElement(case, "system-out").text = f"{said}\n{o.detail}"
+            ET.SubElement(case, "system-out").text = f"{said}\n{rates}{o.detail}"
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
     return path

@@ -23,6 +23,9 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.oracle.results import Results
+from harness.report.terminal_results import rates_table
+
+RATE_STYLE = {"holds": "green", "fails": "red", "unknown": "yellow"}
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -89,6 +92,10 @@ class RichDisplay:
     def case_done(self, outcome: CaseOutcome) -> None:
         for line in outcome.differences:
             self.console.print(Text(f"  differs: {line}", style="red"))
+        if outcome.rates is not None:
+            self.out.print(rates_table(f"{outcome.case.name} ({outcome.outcome})", outcome.rates))
+            for judged, line in outcome.rate_findings:
+                self.console.print(Text(f"  rate bound {judged}: {line}", style=RATE_STYLE[judged]))
 
     def compared(self, result: Comparison, title: str) -> None:
         print_comparison(self.out, result, title)
@@ -194,10 +201,11 @@ def suite_table(name: str, daprds: list[str], outcomes: list[CaseOutcome]) -> Ta
     for col in ("scenario", "predicted", "verdict", "outcome", "differences", "seconds", "run dir"):
         table.add_column(col, overflow="fold")
     for outcome in outcomes:
+        runs = f"\n{len(outcome.runs)} runs: " + ", ".join(str(r.verdict) for r in outcome.runs) if outcome.runs else ""
         table.add_row(
             outcome.case.name,
             outcome.case.prediction.describe(),
-            str(outcome.verdict),
+            f"{outcome.verdict}{runs}",
             outcome.outcome,
             "\n".join(outcome.differences),
             f"{outcome.seconds:.0f}",

@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.oracle import crosscheck
+from harness.oracle.rates import KINDS, Rates
 from harness.oracle.results import Results, shown_sources
 from harness.report.words import table_row
 
@@ -71,3 +72,21 @@ def dapr_metrics_lines(doc: Results) -> list[Text]:
         if r["status"] == "disagree"
     ]
     return lines
+
+
+def rates_table(title: str, measured: Rates) -> Table:
+    """Repeated runs as rates: per row (the run, then each source), each anomaly kind per 1,000 occurrences with
+    its 95% interval, and in how many runs it happened."""
+    verdicts = ", ".join(f"{n} {v}" for v, n in measured.verdicts)
+    table = Table(title=f"{title}: {measured.runs} run(s) ({verdicts}); per 1,000 occurrences [95% interval]")
+    table.add_column("source", overflow="fold")
+    table.add_column("occur.", justify="right")
+    for kind in KINDS:
+        table.add_column(kind, justify="right")
+    for row in (measured.run, *measured.sources):
+        cells = []
+        for k in row.kinds:
+            rate = "-" if k.per_1000 is None else f"{k.per_1000:.3g} {k.interval}"
+            cells.append(Text(f"{rate}\n{k.runs_with}/{k.runs} runs", style="red" if k.events else ""))
+        table.add_row(row.name, str(row.occurrences), *cells)
+    return table

@@ -13,6 +13,12 @@ accepts any of its verdicts (a recurring job after a stall: its catch-up may or 
 string: ``">=1"``, ``"<=2"``, ``">0"``, ``"<3"``, ``"==0"``, ``"0"``. Run-level counts are sums over the run's
 sources (results.json ``sources``); a source is named by its name as in the scenario (a fan-out by its own name,
 not its members').
+
+A **rate bound** (``duplicates_per_1000: "<=20"``, any count kind with ``_per_1000``; ``<=``, ``<``, ``>=``, ``>``
+and a number) is judged over all the runs of a repeated case (``repeat:``, ``--repeat``) against the rate's 95%
+interval (``harness.oracle.rates.judge``): it holds when the whole interval is inside the bound, fails when the
+whole interval is outside, and is unknown when the interval straddles it (more runs would decide). Counts and the
+verdict are held against every run.
 ``parse`` checks all of it before anything runs; ``Prediction.differences`` names each way a run differs,
 e.g. ``tick-job duplicates: predicted >=1, got 0``.
 """
@@ -27,12 +33,15 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from harness.model import Verdict
+from harness.oracle.rates import RUN, Judged, Rates, judge
 from harness.oracle.results import Results
 from harness.scenario.schema import show
 
-__all__ = ["COUNTS", "Count", "Expected", "Prediction", "parse"]
+__all__ = ["COUNTS", "RATES", "Count", "Expected", "Prediction", "RateBound", "parse"]
 
 COUNTS = ("duplicates", "retries", "missed", "early", "spurious")
+RATE_SUFFIX = "_per_1000"
+RATES = tuple(f"{kind}{RATE_SUFFIX}" for kind in COUNTS)
 VERDICTS: tuple[Verdict, ...] = ("pass", "fail", "unknown")
 _OPS: dict[str, Callable[[int, int], bool]] = {
     ">=": operator.ge,
@@ -43,6 +52,8 @@ _OPS: dict[str, Callable[[int, int], bool]] = {
 }
 _COMPARISON = re.compile(r"\s*(>=|<=|==|>|<)?\s*(\d+)\s*")
 COUNT_HINT = 'give a whole number (2) or a comparison such as ">=1", "<=2", ">0", "==0"'
+_RATE = re.compile(r"\s*(>=|<=|>|<)\s*(\d+(?:\.\d+)?)\s*")
+RATE_HINT = 'give a bound on the rate per 1,000 occurrences such as "<=20", "<0.5", ">=100"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +71,25 @@ class Count:
 
 
 @dataclass(frozen=True, slots=True)
+class RateBound:
+    """A predicted bound on a kind's rate per 1,000 occurrences over repeated runs."""
+
+    kind: str  # one of COUNTS
+    op: str  # <=, <, >=, >
+    value: float
+
+    def __str__(self) -> str:
+        return f"{self.kind}{RATE_SUFFIX} {self.op}{self.value:g}"
+
+
+@dataclass(frozen=True, slots=True)
 class Expected:
     """What is predicted of the run (sums over its sources) or of one source; None: not predicted."""
 
     verdict: Verdict | None
     counts: tuple[tuple[str, Count], ...] = ()
     also: tuple[Verdict, ...] = ()  # other verdicts that hold (``verdict: [pass, unknown]``)
+    rates: tuple[RateBound, ...] = ()
 
     @property
     def verdicts(self) -> tuple[Verdict, ...]:
@@ -73,7 +97,7 @@ class Expected:
 
     def describe(self) -> str:
         parts = ([" or ".join(self.verdicts)] if self.verdict else []) + [f"{k} {c}" for k, c in self.counts]
-        return ", ".join(parts)
+        return ", ".join(parts + [str(r) for r in self.rates])
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +125,29 @@ class Prediction:
                 found.append(f"{name}: predicted, but the run has no such source")
                 continue
             found += _differ(f"{name} ", expected, str(row["verdict"]), {k: int(row[k]) for k in COUNTS})
+        return found
+
+    @property
+    def has_rates(self) -> bool:
+        return bool(self.run.rates) or any(e.rates for _, e in self.sources)
+
+    def rate_findings(self, measured: Rates) -> list[tuple[Judged, str]]:
+        """Each rate bound judged against the repeated runs' rates, with a line that shows the interval, e.g.
+        ``duplicates_per_1000 <=20: 3.7 per 1,000 [0.8, 11] over 540 occurrences in 3 runs``."""
+        found: list[tuple[Judged, str]] = []
+        for name, expected in [(RUN, self.run), *self.sources]:
+            row = measured.row(name)
+            for bound in expected.rates:
+                prefix = "" if name == RUN else f"{name} "
+                if row is None:
+                    found.append(("unknown", f"{prefix}{bound}: no run has this source"))
+                    continue
+                rate = row.kind(bound.kind)
+                judged = judge(rate.interval, bound.op, bound.value)
+                shown = "no occurrences" if rate.per_1000 is None else f"{rate.per_1000:.3g} per 1,000 {rate.interval}"
+                found.append(
+                    (judged, f"{prefix}{bound}: {shown} over {rate.occurrences} occurrences in {rate.runs} run(s)")
+                )
         return found
 
 
@@ -156,12 +203,13 @@ def parse(raw: object, where: str, scenario: str, sources: Sequence[str]) -> Pre
 
 
 def _expected(raw: Mapping[Any, Any], where: str, problems: list[str], *, top: bool) -> Expected:
-    valid = ["verdict", *COUNTS, *(["sources"] if top else [])]
+    valid = ["verdict", *COUNTS, *RATES, *(["sources"] if top else [])]
+    listed = ["verdict", *COUNTS, f"<count>{RATE_SUFFIX}", *(["sources"] if top else [])]
     for key in raw:
         if key not in valid:
             close = difflib.get_close_matches(str(key), valid, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(f"{where}: unknown key {show(key)}{hint}; valid keys: {', '.join(valid)}")
+            problems.append(f"{where}: unknown key {show(key)}{hint}; valid keys: {', '.join(listed)}")
     verdict = raw.get("verdict")
     also: list[str] = []
     if isinstance(verdict, list) and verdict:  # several verdicts hold: [pass, unknown]
@@ -178,7 +226,16 @@ def _expected(raw: Mapping[Any, Any], where: str, problems: list[str], *, top: b
                 problems.append(f"{where}.{key}: {show(raw[key])} is not a count: {COUNT_HINT}")
             else:
                 counts.append((key, count))
-    return Expected(cast(Verdict | None, verdict), tuple(counts), tuple(cast(list[Verdict], also)))
+    bounds = []
+    for key in RATES:
+        if key in raw:
+            m = _RATE.fullmatch(raw[key]) if isinstance(raw[key], str) else None
+            if m is None:
+                problems.append(f"{where}.{key}: {show(raw[key])} is not a rate bound: {RATE_HINT}")
+            else:
+                bounds.append(RateBound(key.removesuffix(RATE_SUFFIX), m.group(1), float(m.group(2))))
+    also_verdicts = tuple(cast(list[Verdict], also))
+    return Expected(cast(Verdict | None, verdict), tuple(counts), also_verdicts, tuple(bounds))
 
 
 def _count(value: object) -> Count | None:

@@ -12,6 +12,9 @@ cases:
     predict:
       verdict: fail
       sources: {job-a: {verdict: fail, duplicates: ">=1", missed: 0}, job-fan: {duplicates: ">=1"}}
+  - scenario: scheduler-restart.yaml
+    repeat: 5                            # five runs (same seed): a race decides whether a duplicate happens
+    predict: {verdict: [pass, unknown], missed: 0, duplicates_per_1000: "<=50"}
 ```
 
 ``predict`` (``harness.scenario.prediction``): the verdict, or a mapping with the run's verdict and counts (summed over
@@ -21,6 +24,10 @@ not just any. A case whose verdict matches but whose counts do not fails, naming
 (``job-a duplicates: predicted >=1, got 0``). Every prediction is checked against its scenario's sources before
 anything starts. One JUnit test case per scenario, with the differences and the run's anomalies in the failure
 text. The suite's exit code is the worst case outcome.
+
+``repeat`` (or ``onceonly suite --repeat N`` for the cases that do not say) runs a case N times with the same seed:
+the verdict and counts are held against every run, rate bounds (``duplicates_per_1000``) against the rates over
+all of them (``harness.oracle.rates``), and the case's outcome is the worst of these by the exit-code precedence.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from harness.errors import OUTCOME_EXIT, ExitCode, InputError, overall
-from harness.model import Verdict
+from harness.model import Verdict, worst
+from harness.oracle.rates import Judged, Rates, rates
 from harness.oracle.results import Results
 from harness.scenario.loader import load_scenario
 from harness.scenario.prediction import Prediction, PredictionError, parse
@@ -50,6 +58,7 @@ class SuiteCase(BaseModel):
     scenario: str
     set: list[str] = Field(default_factory=list)
     predict: JsonValue = "pass"  # harness.scenario.prediction checks it, against the scenario's sources
+    repeat: int | None = Field(default=None, ge=1, le=1000)  # runs of this case; None: --repeat's (default 1)
 
 
 class SuiteFile(BaseModel):
@@ -65,6 +74,12 @@ class Case:
     path: Path
     scenario: Scenario
     prediction: Prediction
+    repeat: int = 1
+
+    @property
+    def rated(self) -> bool:
+        """Whether the case is judged over a set of runs (repeated, or with a rate bound even on one run)."""
+        return self.repeat > 1 or self.prediction.has_rates
 
     @property
     def predict(self) -> Verdict:
@@ -84,6 +99,9 @@ class CaseOutcome:
     detail: str  # anomalies, or the error
     differences: tuple[str, ...] = ()  # how the run differs from the prediction (verdict and counts)
     dapr: tuple[str, str] | None = None  # (daprd, scheduler) versions the run had, from its results.json
+    runs: tuple[CaseOutcome, ...] = ()  # a rated case: each run's own outcome; run_dir is then the set's dir
+    rates: Rates | None = None  # a rated case: the rates over its finished runs
+    rate_findings: tuple[tuple[Judged, str], ...] = ()  # each rate bound: holds, fails or unknown, and why
 
     @classmethod
     def judged(cls, case: Case, results: Results, run_dir: Path, seconds: float) -> CaseOutcome:
@@ -94,16 +112,46 @@ class CaseOutcome:
         versions = None if dapr is None else (str(dapr.get("daprd")), str(dapr.get("scheduler")))
         return cls(case, verdict, run_dir, seconds, anomalies_text(results), differences, versions)
 
+    @classmethod
+    def over_runs(
+        cls, case: Case, runs: list[CaseOutcome], docs: list[Results], set_dir: Path, seconds: float
+    ) -> CaseOutcome:
+        """A rated case's outcome from its runs (``docs``: the results.json of those that finished)."""
+        measured = rates(docs) if docs else None
+        findings = () if measured is None else tuple(case.prediction.rate_findings(measured))
+        finished = [r.verdict for r in runs if r.verdict is not None]
+        verdict = worst(finished) if finished else None
+        differences = [f"run {i}: {d}" for i, r in enumerate(runs, 1) for d in r.differences]
+        differences += [f"{line} ({judged})" for judged, line in findings if judged != "holds"]
+        detail = "\n".join(
+            ([] if measured is None else [f"{k.describe()}" for k in measured.run.kinds if k.events])
+            + [
+                f"run {i} ({r.verdict or 'error'}): {r.run_dir}" + (f": {r.detail}" if r.verdict is None else "")
+                for i, r in enumerate(runs, 1)
+            ]
+        )
+        dapr = next((r.dapr for r in runs if r.dapr is not None), None)
+        return cls(case, verdict, set_dir, seconds, detail, tuple(differences), dapr, tuple(runs), measured, findings)
+
     @property
     def outcome(self) -> Outcome:
         """pass when everything predicted held; error when the run did not finish; unknown when the run could
         not judge (and unknown was not predicted); fail otherwise, also when the verdict held and a predicted count
-        did not."""
+        did not. A rated case: the worst of its runs' outcomes and its rate bounds' (a bound whose interval
+        straddles it is unknown) by the exit-code precedence."""
+        if self.runs:
+            words: list[Outcome] = [r.outcome for r in self.runs]
+            words += [_RATE_OUTCOME[judged] for judged, _ in self.rate_findings]
+            code = overall(OUTCOME_EXIT[w] for w in words)
+            return next(w for w in words if OUTCOME_EXIT[w] == code) if words else "pass"
         if self.verdict is None:
             return "error"
         if self.verdict not in self.case.prediction.run.verdicts:
             return "unknown" if self.verdict == "unknown" else "fail"
         return "fail" if self.differences else "pass"
+
+
+_RATE_OUTCOME: dict[Judged, Outcome] = {"holds": "pass", "fails": "fail", "unknown": "unknown"}
 
 
 def exit_code(outcomes: list[CaseOutcome]) -> ExitCode:
@@ -112,8 +160,11 @@ def exit_code(outcomes: list[CaseOutcome]) -> ExitCode:
     return overall(OUTCOME_EXIT[o.outcome] for o in outcomes)
 
 
-def load_suite(path: Path, only: list[str] | None = None, skip: list[str] | None = None) -> tuple[str, list[Case]]:
-    """Load and validate the suite and every scenario in it (all before anything starts)."""
+def load_suite(
+    path: Path, only: list[str] | None = None, skip: list[str] | None = None, repeat: int = 1
+) -> tuple[str, list[Case]]:
+    """Load and validate the suite and every scenario in it (all before anything starts); ``repeat``: the runs of
+    each case that does not say (a case's own ``repeat:`` is part of what it predicts, and wins)."""
     try:
         raw = yaml.safe_load(path.read_text())
         suite = SuiteFile.model_validate(raw)
@@ -132,7 +183,8 @@ def load_suite(path: Path, only: list[str] | None = None, skip: list[str] | None
         except PredictionError as exc:
             problems += [f"{path}: {line}" for line in exc.lines]
             continue
-        cases.append(Case(scenario.name, scenario_path, scenario, prediction))
+        runs = entry.repeat if entry.repeat is not None else repeat
+        cases.append(Case(scenario.name, scenario_path, scenario, prediction, runs))
     if problems:
         raise SuiteError("\n".join(problems))
     names = [c.name for c in cases]

@@ -142,7 +142,7 @@ BAD_PREDICTIONS: dict[str, tuple[object, list[str]]] = {
         {"verdict": "fail", "duplicate": 1},
         [
             "cases.0.predict: unknown key 'duplicate' (did you mean 'duplicates'?); valid keys: verdict, duplicates, "
-            "retries, missed, early, spurious, sources"
+            "retries, missed, early, spurious, <count>_per_1000, sources"
         ],
     ),
     "a bad verdict": (
@@ -168,7 +168,7 @@ BAD_PREDICTIONS: dict[str, tuple[object, list[str]]] = {
         {"verdict": "pass", "sources": {"tick-job": {"sources": {}, "missed": "x"}}},
         [
             "cases.0.predict.sources.tick-job: unknown key 'sources'; valid keys: verdict, duplicates, retries, "
-            "missed, early, spurious",
+            "missed, early, spurious, <count>_per_1000",
             "cases.0.predict.sources.tick-job.missed: 'x' is not a count: give a whole number (2) or a comparison "
             'such as ">=1", "<=2", ">0", "==0"',
         ],
