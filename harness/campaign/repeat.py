@@ -135,7 +135,7 @@ def run(
         with exit_on_signals():
             for i in range(1, n + 1):
                 run_dir = run_dir_of(set_dir, i)
-                display.step(f"[run {i}/{n}] {sc.name} into {run_dir}")
+                display.step(f"run {i} of {n}: {sc.name} into {run_dir}")
                 with display.running(f"{sc.name} run {i}/{n}") as update:
                     attempts.append(attempt(sc, bins, run_dir, progress=update, toxiproxy=toxiproxy, upgrade=upgrade))
                 write_rates(set_dir, sc, n, attempts)

@@ -40,7 +40,7 @@ class Interval:
     high: float
 
     def __str__(self) -> str:
-        return f"[{_num(self.low)}, {_num(self.high)}]"
+        return f"[{figure(self.low)}, {figure(self.high)}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ class KindRate:
         if self.per_1000 is None:
             return f"{self.kind} {self.events} (no occurrences to rate), {where}"
         return (
-            f"{self.kind} {_num(self.per_1000)} per 1,000 {self.interval} "
+            f"{self.kind} {figure(self.per_1000)} per 1,000 {self.interval} "
             f"({self.events} in {self.occurrences} occurrences), {where}"
         )
 
@@ -235,5 +235,6 @@ def _bisect(f: Any, lo: float, hi: float) -> float:
     return (lo + hi) / 2
 
 
-def _num(x: float) -> str:
+def figure(x: float) -> str:
+    """A rate for people: whole above 100, three significant digits below."""
     return f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.oracle import crosscheck
-from harness.oracle.rates import KINDS, Rates
+from harness.oracle.rates import KINDS, Rates, figure
 from harness.oracle.results import Results, shown_sources
 from harness.report.words import table_row
 
@@ -86,7 +86,7 @@ def rates_table(title: str, measured: Rates) -> Table:
     for row in (measured.run, *measured.sources):
         cells = []
         for k in row.kinds:
-            rate = "-" if k.per_1000 is None else f"{k.per_1000:.3g} {k.interval}"
+            rate = "-" if k.per_1000 is None else f"{figure(k.per_1000)} {k.interval}"
             cells.append(Text(f"{rate}\n{k.runs_with}/{k.runs} runs", style="red" if k.events else ""))
         table.add_row(row.name, str(row.occurrences), *cells)
     return table

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from harness.model import Verdict
-from harness.oracle.rates import RUN, Judged, Rates, judge
+from harness.oracle.rates import RUN, Judged, Rates, figure, judge
 from harness.oracle.results import Results
 from harness.scenario.schema import show
 
@@ -144,7 +144,9 @@ class Prediction:
                     continue
                 rate = row.kind(bound.kind)
                 judged = judge(rate.interval, bound.op, bound.value)
-                shown = "no occurrences" if rate.per_1000 is None else f"{rate.per_1000:.3g} per 1,000 {rate.interval}"
+                shown = (
+                    "no occurrences" if rate.per_1000 is None else f"{figure(rate.per_1000)} per 1,000 {rate.interval}"
+                )
                 found.append(
                     (judged, f"{prefix}{bound}: {shown} over {rate.occurrences} occurrences in {rate.runs} run(s)")
                 )

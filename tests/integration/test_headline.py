@@ -125,3 +125,33 @@ def test_cron_binding_fails_exactly_once_with_two_duplicates_per_tick(dapr_bins:
     assert witness["kind"] == "duplicate" and len({d["replica"] for d in witness["deliveries"]}) == 3
     junit = (run_dir / "junit.xml").read_text()
     assert "<failure" in junit and "tick-cron" in junit
+
+
+def test_repeat_reports_the_cron_bindings_duplicates_as_a_rate(dapr_bins: Binaries, tmp_path: Path) -> None:
+    """`run --repeat 2` on real Dapr: two runs in one set, rates.json with the binding's two extra deliveries per
+    tick as 2,000 per 1,000 occurrences (inside its interval) in both runs, and the job's none, with an upper bound."""
+    proc = onceonly(
+        "run",
+        "scenarios/jobs-vs-cron.yaml",
+        "--set",
+        "observe.duration=6s",
+        "--set",
+        "expect.bindings=exactly-once",
+        "--repeat",
+        "2",
+        "--reports",
+        str(tmp_path),
+        bins=dapr_bins,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (set_dir,) = list(tmp_path.glob("jobs-vs-cron/*-x2"))
+    doc = json.loads((set_dir / "rates.json").read_text())
+    assert [r["verdict"] for r in doc["runs"]] == ["fail", "fail"]
+    rows = {row["name"]: row for row in doc["rates"]["sources"]}
+    cron, job = rows["tick-cron"]["duplicates"], rows["tick-job"]["duplicates"]
+    assert cron["runs_with"] == 2 and cron["per_1000"] == 2000.0
+    assert cron["per_1000_interval"][0] < 2000 < cron["per_1000_interval"][1]
+    assert job["events"] == 0 and job["per_1000_interval"][0] == 0 and job["per_1000_interval"][1] > 0
+    assert "per 1,000 occurrences [95% interval]" in proc.stdout
+    for run in ("run-1", "run-2"):
+        assert json.loads((set_dir / run / "results.json").read_text())["verdict"] == "fail"
