@@ -21,6 +21,7 @@ from harness.io import store
 from harness.io.stage_files import read_results
 from harness.oracle import compare as comparing
 from harness.oracle.results import Results
+from harness.oracle.version_comparison import VersionPair, versions_document
 from harness.report.html.compare import write_comparison_html, write_versions_html
 from harness.scenario import suite as suites
 from harness.scenario.loader import load_scenario
@@ -52,7 +53,7 @@ class VersionsPlan:
 
 @dataclass(frozen=True, slots=True)
 class VersionsRun:
-    pairs: list[comparing.VersionPair]
+    pairs: list[VersionPair]
     page: Path  # the comparison's report.html
     interrupted: bool
 
@@ -124,12 +125,12 @@ def prepare(target_file: Path, old: str, new: str, display: VersionsDisplay) -> 
 
 def run(plan: VersionsPlan, lateness: tuple[float, float], target: Path, display: VersionsDisplay) -> VersionsRun:
     """Run every scenario on both sides into ``target/<label>/``; ``lateness``: (threshold %, floor ms)."""
-    pairs: list[comparing.VersionPair] = []
+    pairs: list[VersionPair] = []
     cases, labels = plan.cases, plan.labels
 
     def write() -> Path:
         target.mkdir(parents=True, exist_ok=True)
-        doc = comparing.versions_document(str(plan.target_file), plan.old, plan.new, lateness[0], pairs)
+        doc = versions_document(str(plan.target_file), plan.old, plan.new, lateness, pairs)
         (target / "comparison.json").write_text(json.dumps(doc, indent=2) + "\n")
         return write_versions_html(target, plan.target_file.name, plan.old, plan.new, pairs)
 
@@ -158,7 +159,7 @@ def run(plan: VersionsPlan, lateness: tuple[float, float], target: Path, display
                         error = f"{label}: internal error: {type(exc).__name__}: {exc} (traceback in {where})"
                         break
                 if error:
-                    pairs.append(comparing.VersionPair(name, None, error=error))
+                    pairs.append(VersionPair(name, None, error=error))
                 else:
                     result = comparing.compare(
                         docs[0],
@@ -168,7 +169,7 @@ def run(plan: VersionsPlan, lateness: tuple[float, float], target: Path, display
                         new_dir=str(dirs[1]),
                         lateness_floor_ms=lateness[1],
                     )
-                    pairs.append(comparing.VersionPair(name, result, docs[0], docs[1]))
+                    pairs.append(VersionPair(name, result, docs[0], docs[1]))
                     display.compared(result, f"{name}: {result.old_verdict} → {result.new_verdict}")
                 write()  # after every scenario: an interrupted comparison keeps what it has
     except (KeyboardInterrupt, Interrupted):
