@@ -10,7 +10,8 @@ for each source and for the run); lateness p99 worse by more than ``lateness_thr
 more than ``lateness_floor_ms`` (default ``LATENESS_FLOOR_MS``: noise at a few milliseconds is not a regression);
 a source only the new run has, with an anomaly or a failing verdict. An improvement is the same rule the other way
 (fewer, a better verdict, lateness p50, p99 or max better by both margins). A source only the old run has is a
-warning, not a regression.
+warning, not a regression. A baseline (``harness.oracle.gate``) may then waive regressions: ``regressions`` holds
+the ones that gate, ``baseline.waived`` the ones a waiver accepted.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from harness.oracle.changes import (
     show,
 )
 from harness.oracle.results import Results
+from harness.oracle.waivers import NO_BASELINE, Settlement, Waived
 
 __all__ = ["FIGURES", "LATENESS_FLOOR_MS", "Change", "Comparison", "Figure", "SourceComparison", "compare", "show"]
 
@@ -87,7 +89,7 @@ class Comparison:
     old_verdict: str
     new_verdict: str
     rows: tuple[SourceComparison, ...]
-    regressions: tuple[Change, ...]
+    regressions: tuple[Change, ...]  # the ones that gate: every regression no waiver accepted
     improvements: tuple[Change, ...] = ()
     worse: tuple[Change, ...] = ()  # lateness p50 / max worse by the rule: shown, never gating
     warnings: tuple[str, ...] = ()
@@ -96,9 +98,15 @@ class Comparison:
     old_dir: str = ""
     new_dir: str = ""
     scenario: Mapping[str, Any] = field(default_factory=dict)
+    baseline: Settlement | None = None  # what a baseline waived, and how each of its waivers fared
+
+    @property
+    def waived(self) -> tuple[Waived, ...]:
+        return () if self.baseline is None else self.baseline.waived
 
     def to_dict(self) -> dict[str, Any]:
         """comparison.json (documented in reports/README.md)."""
+        waived = {(w.key, w.figure) for w in self.waived}
         return {
             "old": {"run_dir": self.old_dir, "verdict": self.old_verdict},
             "new": {"run_dir": self.new_dir, "verdict": self.new_verdict},
@@ -109,6 +117,7 @@ class Comparison:
             "improvements": [str(i) for i in self.improvements],
             "worse": [str(w) for w in self.worse],
             "warnings": list(self.warnings),
+            **(NO_BASELINE if self.baseline is None else self.baseline.to_dict()),
             "sources": [
                 {
                     "key": r.key,
@@ -121,6 +130,7 @@ class Comparison:
                             "regression": f.regression,
                             "improvement": f.improvement,
                             "worse": f.kind == "worse",
+                            "waived": (r.key, f.name) in waived,
                         }
                         for f in r.figures
                     },

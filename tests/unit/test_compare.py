@@ -152,8 +152,9 @@ def test_cli_compare_identical_exits_0_and_writes_both_files(
         "regression": False,
         "improvement": False,
         "worse": False,
+        "waived": False,
     }
-    assert data["improvements"] == []
+    assert data["improvements"] == [] and data["baseline"] is None and data["waived"] == []
     page = (tmp_path / "cmp" / "report.html").read_text()
     assert 'id="key-figures"' in page and page.count('<script id="plotlyjs">') == 1
     for pattern in ('src="http', 'href="http', "<script src", "@import url(http"):
@@ -193,6 +194,7 @@ def test_cli_compare_bad_input_exits_3_naming_the_missing_file(
 
 
 def test_a_version_comparison_document_and_page_hold_every_scenario(tmp_path: Path) -> None:
+    from harness.oracle.gate import Gate
     from harness.oracle.version_comparison import VersionPair, versions_document
     from harness.report.html.compare import write_versions_html
 
@@ -203,7 +205,7 @@ def test_a_version_comparison_document_and_page_hold_every_scenario(tmp_path: Pa
         VersionPair("worse", compare(doc(), worse), doc(), worse),
         VersionPair("broken", None, error="old-1.16.0: cluster did not start"),
     ]
-    data = versions_document("suite.yaml", "1.16.0", "1.18.2", (20, 5), pairs)
+    data = versions_document("suite.yaml", "1.16.0", "1.18.2", Gate(), pairs)
     assert data["regression"] is True and data["errors"] == ["broken: old-1.16.0: cluster did not start"]
     assert [s["name"] for s in data["scenarios"]] == ["same", "worse", "broken"]
     assert data["scenarios"][1]["regressions"] == ["jobs:ok-job: missed 0 → 2 (+2)"]

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from harness.oracle.changes import Change
 from harness.oracle.compare import compare
+from harness.oracle.gate import Gate
 from harness.oracle.results import Results
 from harness.oracle.version_comparison import VersionPair, versions_document
 from harness.report.html.compare import write_comparison_html, write_versions_html
@@ -116,8 +117,8 @@ def test_the_stall_that_disappeared_is_listed_beside_the_regression_on_real_runs
     assert data["improvements"] == lines(result.improvements)
     assert data["sources"][2]["figures"]["verdict"]["improvement"] is True
     assert data["sources"][1]["figures"]["lateness_p99_ms"]["regression"] is True
-    # a looser lateness rule (50 %): no regression, the improvements stay
-    gated = compare(old, new, 50.0, lateness_floor_ms=50.0)
+    # the shipped baseline's per-scenario threshold (50 %) for this scenario: no regression, the improvements stay
+    gated = Gate(threshold_pct=50.0, floor_ms=50.0).compare(old, new)
     assert gated.regressions == () and len(gated.improvements) == 7
 
     out = Console(record=True, width=250, color_system=None)
@@ -125,7 +126,7 @@ def test_the_stall_that_disappeared_is_listed_beside_the_regression_on_real_runs
     text = out.export_text()
     assert "improvement: jobs:job-a: lateness_p50_ms 4900 → 7.357 (-99.8%)" in text
     assert "regression: jobs:job-b: lateness_p99_ms 16000 → 21271 (+32.9%)" in text
-    assert "1 regression(s), 7 improvement(s)" in text
+    assert "1 regression(s) that gate, 0 waived, 7 improvement(s)" in text
     assert "-99.8% improvement" in text  # the table's change column
 
     page = write_comparison_html(tmp_path, result, old, new).read_text()
@@ -145,5 +146,6 @@ def test_the_version_overview_has_a_column_for_improvements_beside_regressions(t
     assert "jobs:job-b: lateness_p99_ms 16000 → 21271 (+32.9%)" in text
     page = write_versions_html(tmp_path, "regression.yaml", "1.16.0", "1.18.2", pairs).read_text()
     assert '<th class="l">improvements</th>' in page and "jobs:job-a: lateness_p50_ms 4900 → 7.357 (-99.8%)" in page
-    data: dict[str, Any] = versions_document("regression.yaml", "1.16.0", "1.18.2", (20.0, 5.0), pairs)
+    data: dict[str, Any] = versions_document("regression.yaml", "1.16.0", "1.18.2", Gate(), pairs)
     assert data["scenarios"][0]["improvements"][0] == "jobs:job-a: lateness_p50_ms 4900 → 7.357 (-99.8%)"
+    assert data["baseline"] is None and data["waivers_used"] == []

@@ -1,7 +1,8 @@
 """The comparison pages (``report.html`` in a comparison's directory): ``onceonly compare OLD_RUN NEW_RUN``'s
 (``write_comparison_html``) and ``onceonly compare TARGET --dapr OLD --dapr NEW``'s (``write_versions_html``, one
-section per scenario): regressions, improvements, lateness worse without gating, each with its size; both verdict
-tables side by side, key figures and lateness old vs new."""
+section per scenario): regressions (those that gate, and those a baseline waived, with the reason), improvements,
+lateness worse without gating, each with its size; both verdict tables side by side, key figures and lateness old vs
+new."""
 
 from __future__ import annotations
 
@@ -38,8 +39,8 @@ def write_comparison_html(out_dir: Path, comparison: Comparison, old_doc: Result
 
 def write_versions_html(out_dir: Path, title: str, old: str, new: str, pairs: Sequence[VersionPair]) -> Path:
     """``onceonly compare TARGET --dapr OLD --dapr NEW``'s page (``report.html``): an overview row per scenario
-    (verdicts, duplicates, missed, worst lateness p99, old → new; the regressions and the improvements), then each
-    scenario's comparison, old and new side by side."""
+    (verdicts, duplicates, missed, worst lateness p99, old → new; the regressions that gate, those waived, the
+    improvements), then each scenario's comparison, old and new side by side."""
     regressions = sum(len(p.comparison.regressions) for p in pairs if p.comparison is not None)
     failed = sum(p.comparison is None for p in pairs)
     if regressions:
@@ -53,6 +54,7 @@ def write_versions_html(out_dir: Path, title: str, old: str, new: str, pairs: Se
         "missed",
         "worst lateness p99 ms",
         "regressions",
+        "waived",
         "improvements",
     )
     head = "".join(f'<th class="l">{esc(c)}</th>' for c in columns)
@@ -67,6 +69,7 @@ def write_versions_html(out_dir: Path, title: str, old: str, new: str, pairs: Se
                 f'<span class="{esc(c.new_verdict)}">{esc(c.new_verdict)}</span></td>'
                 + "".join(f'<td class="l">{esc(_old_new(c, key))}</td>' for key in _OVERVIEW_FIGURES)
                 + _lines_cell(c.regressions, "reg")
+                + _lines_cell([w.line for w in c.waived], "waived")
                 + _lines_cell(c.improvements, "pass")
             )
         rows.append(f'<tr><td class="l"><a href="#s{i}">{esc(p.name)}</a></td>{cells}</tr>')
@@ -118,7 +121,7 @@ def _threshold_line(comparison: Comparison) -> str:
 
 
 def comparison_sections(comparison: Comparison, old_doc: Results, new_doc: Results, chart_id: str) -> list[str]:
-    """One comparison's parts: its findings (regressions, improvements, worse), both verdict tables side by
+    """One comparison's parts: its findings (regressions, waived, improvements, worse), both verdict tables side by
     side, key-figure bars, every figure."""
 
     def side(title: str, doc: Results, where: str) -> str:

@@ -1,15 +1,16 @@
-"""A comparison's findings on its page: the regressions, the improvements, lateness worse without gating, each with
-its size; and the table of every figure with its change."""
+"""A comparison's findings on its page: the regressions that gate, those a baseline waived (each with its reason
+and expiry) and how the baseline's waivers fared, the improvements, lateness worse without gating, each with its
+size; and the table of every figure with its change."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from harness.oracle.changes import Change
-from harness.oracle.compare import Comparison
+from harness.oracle.compare import Comparison, Figure
 from harness.report.html.page import esc
 
-_CLASS = {"regression": "reg", "improvement": "pass", "worse": "unknown"}
+_CLASS = {"regression": "reg", "waived": "waived", "improvement": "pass", "worse": "unknown"}
 
 
 def _list(items: Sequence[object], cls: str) -> str:
@@ -18,8 +19,20 @@ def _list(items: Sequence[object], cls: str) -> str:
 
 def findings_html(comparison: Comparison) -> list[str]:
     c = comparison
-    regs = _list(c.regressions, "reg") if c.regressions else '<p class="pass">No regression.</p>'
+    if c.regressions:
+        regs = _list(c.regressions, "reg")
+    else:
+        regs = '<p class="pass">No regression' + (" that gates." if c.waived else ".") + "</p>"
     parts = ["<h2>Regressions</h2>", regs]
+    if c.baseline is not None:
+        b = c.baseline
+        parts += [
+            f"<h2>Waived by the baseline {esc(b.name)}</h2>",
+            f'<p class="muted">{esc(b.path)}: each regression a waiver accepts, with its reason; it does not fail '
+            "the comparison.</p>",
+            _list(c.waived, "waived") if c.waived else '<p class="muted">None waived.</p>',
+            *(f'<p class="unknown">{esc(line)}</p>' for line in b.lines() if not line.startswith("waived: ")),
+        ]
     parts += [
         "<h2>Improvements</h2>",
         _list(c.improvements, "pass") if c.improvements else '<p class="muted">None.</p>',
@@ -34,13 +47,20 @@ def findings_html(comparison: Comparison) -> list[str]:
     return parts
 
 
+def _state(key: str, f: Figure, waived: set[tuple[str, str]]) -> str:
+    if f.regression and (key, f.name) in waived:
+        return "waived"
+    return f.kind
+
+
 def figures_table(comparison: Comparison) -> str:
     """Every figure of every source, old and new, its change and what the rule made of it."""
+    waived = {(w.key, w.figure) for w in comparison.waived}
     head = '<th class="l">source</th><th class="l">figure</th><th>old</th><th>new</th><th class="l">change</th>'
     out = [f"<table><thead><tr>{head}</tr></thead>"]
     for row in comparison.rows:
         for f in row.figures:
-            state = f.kind
+            state = _state(row.key, f, waived)
             cls = f' class="{_CLASS[state]}"' if state else ""
             size = Change(row.key, f.name, f.old, f.new).size if f.changed else ""
             change = " ".join(x for x in (size, state) if x)
