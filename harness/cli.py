@@ -385,14 +385,18 @@ def suite(
     bin_dir: opt.BinDirOpt = None,
     reports: opt.ReportsOpt = Path("reports"),
     override: opt.OverrideOpt = False,
+    baseline: opt.BaselineOpt = None,
 ) -> None:
-    """Run a list of scenarios, one JUnit test case each; a case passes when its predicted verdict holds."""
+    """Run a list of scenarios, one JUnit test case each; a case passes when its predicted verdict holds (or when
+    --baseline waives each difference)."""
     from harness.campaign import suite as campaign_suite
     from harness.scenario import suite as suites
 
     shown = display()
     try:  # every scenario validated, then every case's binaries found or built, before the first case
-        plan = campaign_suite.prepare(suite_file, only, skip, version, bin_dir, shown, override=override)
+        plan = campaign_suite.prepare(
+            suite_file, only, skip, version, bin_dir, shown, override=override, baseline=baseline
+        )
     except SELECTION_ERRORS as exc:
         fail(exc)
     done = campaign_suite.run(plan, reports, junit, shown)

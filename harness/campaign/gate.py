@@ -8,9 +8,12 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from harness.oracle.changes import LATENESS_FLOOR_MS, LATENESS_THRESHOLD_PCT
 from harness.oracle.gate import Gate
 from harness.scenario.baseline import check_scenarios, load_baseline
 from harness.scenario.schema import Scenario
+
+DEFAULT_LATENESS = (LATENESS_THRESHOLD_PCT, LATENESS_FLOOR_MS)  # a suite compares no lateness
 
 
 def today() -> date:

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.campaign import binaries, experiment
+from harness.campaign import gate as gates
 from harness.cluster.local.processes import Interrupted, exit_on_signals
 from harness.errors import HarnessError
 from harness.io import store
+from harness.oracle.gate import Gate
 from harness.report.junit import JUNIT_XML
 from harness.report.suite_junit import write_suite_junit
 from harness.scenario import suite as suites
@@ -44,6 +46,7 @@ class SuitePlan:
     cases: list[suites.Case]
     binaries: list[tuple[Binaries, Binaries | None]]
     proxy: Path | None  # toxiproxy-server, when a case has network faults
+    gate: Gate | None = None  # --baseline: its waivers accept prediction differences
 
     @property
     def daprds(self) -> list[str]:
@@ -65,17 +68,28 @@ def prepare(
     display: CaseDisplay,
     *,
     override: bool = False,
+    baseline: Path | None = None,
 ) -> SuitePlan:
-    """Load the suite (every scenario validated before anything starts) and find or build every case's binaries
-    before the first case. Raises the errors of ``load_suite`` and ``binaries.case_binaries``."""
+    """Load the suite (every scenario validated before anything starts) and the baseline, then find or build every
+    case's binaries before the first case. Raises the errors of ``load_suite``, ``gate.gate`` and
+    ``binaries.case_binaries``."""
     name, cases = suites.load_suite(suite_file, only, skip)
+    gate = baseline_gate(suite_file, baseline)
     for c in cases:
         note = binaries.override_note(c.scenario, version, bin_dir)
         if note is not None and override:
             display.step(f"note: {note}; running it on that anyway ({binaries.OVERRIDE_FLAG})")
     plans = [binaries.case_binaries(c.scenario, version, bin_dir, display, override=override) for c in cases]
     proxy = prepare_fault_proxy(display) if any(c.scenario.needs_fault_proxy for c in cases) else None
-    return SuitePlan(name, cases, plans, proxy)
+    return SuitePlan(name, cases, plans, proxy, gate)
+
+
+def baseline_gate(suite_file: Path, baseline: Path | None) -> Gate | None:
+    """The ``--baseline`` file, checked against every case of the suite (not only those --only / --skip keep)."""
+    if baseline is None:
+        return None
+    _, every = suites.load_suite(suite_file)
+    return gates.gate(gates.DEFAULT_LATENESS, baseline, {c.name: c.scenario for c in every}, suite_file)
 
 
 def run(plan: SuitePlan, reports: Path, junit: Path, display: SuiteDisplay) -> SuiteRun:
@@ -94,7 +108,9 @@ def run(plan: SuitePlan, reports: Path, junit: Path, display: SuiteDisplay) -> S
                         result = experiment.run(
                             case.scenario, bins, run_dir, progress=update, toxiproxy=plan.proxy, upgrade=upgrade
                         )
-                    outcome = suites.CaseOutcome.judged(case, result.results, run_dir, time.monotonic() - t0)
+                    outcome = suites.CaseOutcome.judged(
+                        case, result.results, run_dir, time.monotonic() - t0, gate=plan.gate
+                    )
                 except HarnessError as exc:
                     outcome = suites.CaseOutcome(case, None, run_dir, time.monotonic() - t0, f"error: {exc}")
                 except (

@@ -92,6 +92,8 @@ class RichDisplay:
     def case_done(self, outcome: CaseOutcome) -> None:
         for line in outcome.differences:
             self.console.print(Text(f"  differs: {line}", style="red"))
+        for waived in outcome.waived:
+            self.console.print(Text(f"  waived: {waived}", style="cyan"))
 
     def compared(self, result: Comparison, title: str) -> None:
         print_comparison(self.out, result, title)

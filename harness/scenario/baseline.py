@@ -1,24 +1,33 @@
-"""A baseline file (``--baseline FILE`` of ``onceonly compare``; the format is in ``harness.oracle.baseline``) read
-and checked before anything is built or started.
+"""A baseline file (``--baseline FILE`` of ``onceonly compare`` and ``onceonly suite``; the format is in
+``harness.oracle.baseline``) read and checked before anything is built or started, and a suite case's prediction
+differences held against it.
 
 Problems are ``BaselineError`` (exit 3), one line each naming the file and the field path, as the scenario
 loader's: ``b.yaml: waivers.0.figure: 'dupes' is not a figure (did you mean 'duplicates'?); ...``. Against the
 scenarios it will be applied to, a waiver or threshold naming a scenario that is not one of them, or a source its
 scenario does not have, is refused the same way, naming the ones there are.
+
+In a suite, a waiver accepts a case's prediction difference on a count (``duplicates``, ``missed``, ...) of its
+scenario and source when the run's value is at most ``up_to``, and a verdict difference when the waiver names
+``figure: verdict`` and the run's verdict is one of ``up_to``. A run-level prediction is a sum over the sources: its
+key is ``run`` (a waiver's ``source: run`` or ``*``), and ``up_to`` bounds the sum.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from harness.errors import InputError
 from harness.model import LOAD_PREFIX
-from harness.oracle.baseline import RUN, Baseline, source_matches
+from harness.oracle.baseline import RUN, Baseline, Waiver, source_matches
+from harness.oracle.gate import Gate
+from harness.oracle.waivers import Finding, Waived
 from harness.scenario.loader import field_errors, parse_yaml
+from harness.scenario.prediction import Difference
 from harness.scenario.schema import Scenario, ScenarioError, show
 
 
@@ -86,3 +95,17 @@ def check_scenarios(baseline: Baseline, path: Path, scenarios: Mapping[str, Scen
     ]
     if problems:
         raise BaselineError("\n".join(problems))
+
+
+def waive_differences(gate: Gate | None, scenario: str, found: Sequence[Difference]) -> tuple[list[str], list[Waived]]:
+    """A suite case's differences held against the baseline, if any: (the ones that stand, each noting a waiver
+    exceeded or expired; the ones waived, each with its waiver's reason and expiry)."""
+    if gate is None or gate.baseline is None:
+        return [d.text for d in found], []
+    findings = [Finding(d.source or RUN, d.figure, d.got, d.text) for d in found]
+    outcomes, _ = gate.settle(scenario, findings)
+    stand = [f"{d.text} [{o}]" if o else d.text for d, o in zip(found, outcomes, strict=True) if isinstance(o, str)]
+    waived = [
+        Waived(f.line, o, f.key, f.figure) for f, o in zip(findings, outcomes, strict=True) if isinstance(o, Waiver)
+    ]
+    return stand, waived

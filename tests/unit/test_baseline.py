@@ -197,3 +197,10 @@ def test_the_shipped_baseline_fits_the_regression_suite() -> None:
     assert g.baseline is not None and g.baseline.name == "dapr-1.16.0-to-1.18.2"
     assert all(w.reason.strip() and "docs/findings.md" in w.reason for w in g.baseline.waivers)
     assert g.lateness("scheduler-kill-one-of-three") == (50.0, 50.0)
+
+
+def test_every_count_a_suite_predicts_can_be_waived() -> None:
+    from harness.oracle.baseline import WAIVABLE
+    from harness.scenario.prediction import COUNTS
+
+    assert set(COUNTS) <= set(WAIVABLE)

@@ -1,15 +1,19 @@
 """``--baseline`` through the CLI (issue 13, item 4): ``compare OLD_RUN NEW_RUN`` on kept real runs passes with the
 shipped 1.16.0 -> 1.18.2 baseline and fails when its ack-loss waiver is removed; a bad baseline exits 3 before
-anything is built or started (compare with --dapr). Today's date is pinned so that no test depends on the day it
-runs."""
+anything is built or started (compare with --dapr, suite); a suite case whose differences are all waived passes and
+says so. The suite's engine is a FAKE (``experiment.run`` returns a judged document), as in test_exit_codes.py;
+today's date is pinned so that no test depends on the day it runs."""
 
 from __future__ import annotations
 
 import copy
 import json
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import yaml
@@ -18,7 +22,7 @@ from harness.campaign import experiment, versions
 from harness.campaign import gate as gates
 from harness.io.stage_files import write_results
 from harness.oracle.results import Results
-from tests.unit.test_baseline import REGRESSION, SHIPPED
+from tests.unit.test_baseline import HEADLINE, REGRESSION, SHIPPED
 from tests.unit.test_exit_codes import exit_of, isolated  # noqa: F401 (isolated: an autouse fixture, used here too)
 from tests.unit.test_improvements import kept
 
@@ -157,3 +161,120 @@ def test_a_version_comparison_refuses_a_bad_baseline_before_anything_is_built(
     if "is not a scenario" in message:
         assert "(did you mean 'network-ack-loss'?); its scenarios: jobs-vs-cron, cron-exactly-once," in err
     assert not (tmp_path / "c").exists()
+
+
+# ---------------------------------------------------------------- the suite
+
+
+def suite(tmp_path: Path) -> Path:
+    path = tmp_path / "suite.yaml"
+    predict = {"verdict": "pass", "sources": {"tick-job": {"duplicates": 0}}}
+    path.write_text(yaml.safe_dump({"name": "s", "cases": [{"scenario": str(HEADLINE), "predict": predict}]}))
+    return path
+
+
+def judged(verdict: str, duplicates: int) -> dict[str, Any]:
+    zero = dict.fromkeys(("retries", "missed", "early", "spurious"), 0)
+    rows = [
+        {"source": "jobs", "name": "tick-job", "policy": "contract", "verdict": "pass", "duplicates": duplicates}
+        | zero,
+        {"source": "binding", "name": "tick-cron", "policy": "contract", "verdict": "pass", "duplicates": 0} | zero,
+    ]
+    return {"verdict": verdict, "sources": rows, "dapr": {"daprd": "1.16.0", "scheduler": "1.16.0"}, "notes": []}
+
+
+def run_suite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, result: dict[str, Any], baseline: str | None
+) -> tuple[int, ET.Element]:
+    """The suite on a FAKE engine that returns ``result`` as the judged run (binaries never looked for)."""
+    monkeypatch.setattr(experiment, "run", lambda *_a, **_k: SimpleNamespace(results=result))
+    junit = tmp_path / "junit.xml"
+    argv = ["suite", str(suite(tmp_path)), "--reports", str(tmp_path / "r"), "--junit", str(junit)]
+    if baseline is not None:
+        path = tmp_path / "b.yaml"
+        path.write_text(baseline)
+        argv += ["--baseline", str(path)]
+    code = exit_of(argv)
+    case = ET.parse(junit).getroot().find("testcase")
+    assert case is not None
+    return code, case
+
+
+WAIVE_TWO = (
+    "name: b\nwaivers:\n"
+    "  - {scenario: jobs-vs-cron, source: tick-job, figure: duplicates, up_to: 2, reason: why, expires: 2027-06-30}\n"
+)
+
+
+def test_a_suite_case_whose_differences_are_all_waived_passes_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, case = run_suite(tmp_path, monkeypatch, judged("pass", 2), WAIVE_TWO)
+    assert code == 0 and case.find("failure") is None
+    out = case.find("system-out")
+    assert out is not None
+    assert "waived: tick-job duplicates: predicted 0, got 2 (waived until 2027-06-30: why)" in (out.text or "")
+    assert "waived: tick-job duplicates: predicted 0, got 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("result", "baseline", "code", "said"),
+    [
+        (judged("pass", 2), None, 1, "differs: tick-job duplicates: predicted 0, got 2\n"),
+        (
+            judged("pass", 3),
+            WAIVE_TWO,
+            1,
+            "differs: tick-job duplicates: predicted 0, got 3 [beyond the waiver: up to 2]",
+        ),
+        (judged("fail", 2), WAIVE_TWO, 1, "differs: verdict: predicted pass, got fail\nwaived: tick-job duplicates"),
+        (
+            judged("fail", 2),
+            WAIVE_TWO + "  - {scenario: jobs-vs-cron, source: run, figure: verdict, up_to: [fail], reason: r, "
+            "expires: 2027-06-30}\n",
+            0,
+            "",
+        ),
+    ],
+    ids=["no-baseline", "beyond-the-waiver", "a-verdict-needs-its-own-waiver", "verdict-waived"],
+)
+def test_a_suite_waiver_accepts_only_what_it_names(
+    result: dict[str, Any],
+    baseline: str | None,
+    code: int,
+    said: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    got, case = run_suite(tmp_path, monkeypatch, result, baseline)
+    assert got == code
+    failure = case.find("failure")
+    assert (failure is None) == (code == 0)
+    if failure is not None:
+        assert said in (failure.text or "")
+
+
+def test_a_suite_refuses_a_bad_baseline_before_the_first_case(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["suite", str(suite(tmp_path)), "--reports", str(tmp_path / "r"), "--junit", str(tmp_path / "j.xml")]
+    assert exit_of([*argv, "--baseline", str(bad_baseline(tmp_path))]) == 3
+    assert "waivers.0.figure" in capsys.readouterr().err
+    other = tmp_path / "other.yaml"
+    other.write_text(WAIVE_TWO.replace("jobs-vs-cron", "network-ack-loss"))
+    assert exit_of([*argv, "--baseline", str(other)]) == 3
+    assert "'network-ack-loss' is not a scenario of" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists() and not (tmp_path / "j.xml").exists()
+
+
+def test_a_suite_baseline_is_checked_against_every_case_not_only_those_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "suite.yaml"
+    cases = [{"scenario": str(HEADLINE)}, {"scenario": str(HEADLINE), "set": ["name=other"]}]
+    path.write_text(yaml.safe_dump({"name": "s", "cases": cases}))
+    baseline = tmp_path / "b.yaml"
+    baseline.write_text(WAIVE_TWO.replace("jobs-vs-cron", "other"))
+    monkeypatch.setattr(experiment, "run", lambda *_a, **_k: SimpleNamespace(results=judged("pass", 0)))
+    argv = ["suite", str(path), "--only", "jobs-vs-cron", "--baseline", str(baseline)]
+    assert exit_of([*argv, "--reports", str(tmp_path / "r"), "--junit", str(tmp_path / "j.xml")]) == 0
