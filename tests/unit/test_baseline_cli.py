@@ -1,8 +1,9 @@
 """``--baseline`` through the CLI (issue 13, item 4): ``compare OLD_RUN NEW_RUN`` on kept real runs passes with the
-shipped 1.16.0 -> 1.18.2 baseline and fails when its ack-loss waiver is removed; a bad baseline exits 3 before
-anything is built or started (compare with --dapr, suite); a suite case whose differences are all waived passes and
-says so. The suite's engine is a FAKE (``experiment.run`` returns a judged document), as in test_exit_codes.py;
-today's date is pinned so that no test depends on the day it runs."""
+shipped 1.16.0 -> 1.18.2 baseline and fails when its ack-loss waiver is removed; so does ``compare
+scenarios/regression.yaml --dapr 1.16.0 --dapr 1.18.2`` on a FAKE engine (``experiment.run`` returns judged
+documents; binaries and fault proxy FAKE too); a bad baseline exits 3 before anything is built or started (compare
+with --dapr, suite); a suite case whose differences are all waived passes and says so. Today's date is pinned so
+that no test depends on the day it runs."""
 
 from __future__ import annotations
 
@@ -112,6 +113,45 @@ def test_an_expired_waiver_turns_the_comparison_red_and_says_why(
     text = capsys.readouterr().out
     assert "regression: jobs:job-a: duplicates 1 → 5 (+4) [waiver expired 2027-06-30]" in text
     assert "waiver expired: network-ack-loss * duplicates up to 5 (expires 2027-06-30)" in text
+
+
+REAL_PREPARE = versions.prepare
+
+
+@pytest.mark.parametrize(("fewer", "code"), [(False, 0), (True, 1)], ids=["shipped", "ack-loss-waiver-removed"])
+def test_the_done_when_on_a_fake_engine(
+    fewer: bool, code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`compare scenarios/regression.yaml --dapr 1.16.0 --dapr 1.18.2 --baseline FILE`, every scenario run by a FAKE
+    engine (old, then new, per scenario): network-ack-loss gives the kept run and its 1.16.0 side, every other
+    scenario the same empty document twice. Passes with the shipped baseline, fails without its ack-loss waiver.
+    The real comparison is run on real Dapr, elsewhere."""
+    calls: list[str] = []
+
+    def fake_run(sc: Any, *_a: Any, **_k: Any) -> SimpleNamespace:
+        side = len([c for c in calls if c == sc.name])  # 0: old, 1: new
+        calls.append(sc.name)
+        if sc.name == "network-ack-loss":
+            return SimpleNamespace(results=(ack_loss_on_1_16_0(), kept("network-ack-loss"))[side])
+        doc = {"verdict": "pass", "sources": [], "scenario": {"name": sc.name, "hash": "h"}, "dapr": {}, "notes": []}
+        return SimpleNamespace(results=doc)
+
+    monkeypatch.setattr(versions, "prepare", REAL_PREPARE)
+    monkeypatch.setattr(versions, "prepare_fault_proxy", lambda _d: Path("/FAKE/toxiproxy-server"))
+    monkeypatch.setattr(versions, "write_versions_html", lambda target, *_a: target / "report.html")  # FAKE page
+    monkeypatch.setattr(experiment, "run", fake_run)
+    baseline = without_first_waiver(tmp_path) if fewer else SHIPPED
+    argv = ["compare", str(REGRESSION), "--dapr", "1.16.0", "--dapr", "1.18.2", "--baseline", str(baseline)]
+    assert exit_of([*argv, "--out", str(tmp_path / "c")]) == code
+    assert len(calls) == 2 * 20  # every scenario of the suite but rolling-upgrade, on both sides
+    data = json.loads((tmp_path / "c" / "comparison.json").read_text())
+    assert data["regression"] is bool(code)
+    assert data["baseline"]["name"] == "dapr-1.16.0-to-1.18.2"
+    ack = next(s for s in data["scenarios"] if s["name"] == "network-ack-loss")
+    assert len(ack["waived"]) == (0 if fewer else 2) and len(ack["regressions"]) == (2 if fewer else 0)
+    assert len(data["waivers_unused"]) == 4  # the three noise waivers and job-fan's: nothing to waive here
+    said = " ".join(capsys.readouterr().out.split())  # the overview's caption wraps
+    assert f"waivers used {0 if fewer else 1}, exceeded 0, expired 0, unused 4" in said
 
 
 def bad_baseline(tmp_path: Path) -> Path:
