@@ -199,8 +199,26 @@ def test_the_shipped_baseline_fits_the_regression_suite() -> None:
     assert g.lateness("scheduler-kill-one-of-three") == (50.0, 50.0)
 
 
-def test_every_count_a_suite_predicts_can_be_waived() -> None:
+def test_every_regression_and_every_count_a_suite_predicts_can_be_waived() -> None:
     from harness.oracle.baseline import WAIVABLE
+    from harness.oracle.changes import GATED
     from harness.scenario.prediction import COUNTS
 
-    assert set(COUNTS) <= set(WAIVABLE)
+    assert set(COUNTS) | set(GATED) == set(WAIVABLE)
+
+
+def test_the_version_page_and_document_say_what_was_waived(tmp_path: Path) -> None:
+    from harness.oracle.version_comparison import VersionPair, versions_document
+    from harness.report.html.compare import write_versions_html
+
+    g = gate(waiver(), waiver(figure="missed", up_to=0))
+    old, new = document(), three_duplicates()
+    pairs = [VersionPair("jobs-vs-cron", g.compare(old, new), old, new)]
+    page = write_versions_html(tmp_path, "s.yaml", "1.16.0", "1.18.2", pairs).read_text()
+    assert "NO REGRESSION (1 WAIVED)" in page
+    assert '<td class="l waived">jobs:tick-job: duplicates 1 → 3 (+2)</td>' in page
+    assert "waiver unused: jobs-vs-cron jobs:tick-job missed up to 0" in page
+    data = versions_document("s.yaml", "1.16.0", "1.18.2", g, pairs)
+    assert data["regression"] is False and data["baseline"] == {"name": "b", "path": "b.yaml"}
+    assert [w["line"] for w in data["waived"]] == ["jobs:tick-job: duplicates 1 → 3 (+2)"]
+    assert [u["figure"] for u in data["waivers_unused"]] == ["missed"]

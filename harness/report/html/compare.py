@@ -46,7 +46,9 @@ def write_versions_html(out_dir: Path, title: str, old: str, new: str, pairs: Se
     if regressions:
         headline = badge(f"{regressions} regression{'s' if regressions > 1 else ''}", "fail")
     else:
-        headline = badge(f"{failed} run(s) failed", "unknown") if failed else badge("no regression", "pass")
+        waived = sum(len(p.comparison.waived) for p in pairs if p.comparison is not None)
+        calm = f"no regression ({waived} waived)" if waived else "no regression"
+        headline = badge(f"{failed} run(s) failed", "unknown") if failed else badge(calm, "pass")
     columns = (
         "scenario",
         "verdict",
