@@ -23,6 +23,7 @@ try:  # typer >= 0.26 vendors click as typer._click; its usage errors are not cl
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click.exceptions import UsageError  # type: ignore[assignment]
 from rich.console import Console
+from rich.text import Text
 
 from harness import cli_options as opt
 from harness.campaign import up as standing
@@ -82,7 +83,7 @@ def fail(exc: BaseException) -> NoReturn:
         code = ExitCode.BAD_INPUT
     else:
         code = ExitCode.ENVIRONMENT
-    console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    console.print("[bold red]error:[/]", Text(str(exc)), highlight=False, soft_wrap=True)  # no markup in the text
     raise typer.Exit(code)
 
 
@@ -334,12 +335,15 @@ def compare(
     lateness_threshold: opt.ThresholdOpt = 20.0,
     lateness_floor: opt.FloorOpt = 5.0,
     out_dir: opt.CompareOutOpt = None,
+    baseline: opt.BaselineOpt = None,
 ) -> None:
-    """Compare two Dapr versions on the same scenarios, or two finished runs, figure by figure.
+    """Compare two Dapr versions on the same scenarios, or two finished runs, figure by figure: regressions and
+    improvements, each with its size.
 
     `onceonly compare TARGET --dapr 1.16.0 --dapr 1.18.2` builds both if needed and runs every scenario of TARGET
     on each (same seed, old then new per scenario); `onceonly compare OLD_RUN NEW_RUN` compares two judged runs
-    offline. Exit 1 on any regression, 4 when a run could not finish, 0 otherwise, 3 on bad input, 130 interrupted.
+    offline. With --baseline, a regression a waiver accepts is listed with its reason and does not fail. Exit 1 on
+    any regression no waiver accepts, 4 when a run could not finish, 0 otherwise, 3 on bad input, 130 interrupted.
     """
     target = out_dir or Path("reports") / "compare" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     if dapr:
@@ -350,7 +354,7 @@ def compare(
                     "(old, then new), e.g. `onceonly compare scenarios/jobs-vs-cron.yaml --dapr 1.16.0 --dapr 1.18.2`"
                 )
             )
-        _compare_versions(targets[0], dapr[0], dapr[1], (lateness_threshold, lateness_floor), target)
+        _compare_versions(targets[0], dapr[0], dapr[1], (lateness_threshold, lateness_floor), target, baseline)
     if len(targets) != 2:
         fail(
             InputError(
@@ -358,14 +362,16 @@ def compare(
                 "--dapr OLD --dapr NEW"
             )
         )
-    _compare_runs(targets[0], targets[1], (lateness_threshold, lateness_floor), target)
+    _compare_runs(targets[0], targets[1], (lateness_threshold, lateness_floor), target, baseline)
 
 
-def _compare_runs(old_run: Path, new_run: Path, lateness: tuple[float, float], target: Path) -> NoReturn:
-    from harness.campaign import versions
+def _compare_runs(
+    old_run: Path, new_run: Path, lateness: tuple[float, float], target: Path, baseline: Path | None
+) -> NoReturn:
+    from harness.campaign import gate, versions
 
     try:
-        result, old_doc, new_doc = versions.compare_runs(old_run, new_run, lateness)
+        result, old_doc, new_doc = versions.compare_runs(old_run, new_run, gate.gate(lateness, baseline))
     except InputError as exc:
         fail(exc)
     terminal.print_comparison(out, result, f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}")
@@ -374,15 +380,18 @@ def _compare_runs(old_run: Path, new_run: Path, lateness: tuple[float, float], t
     raise typer.Exit(ExitCode.FAIL if result.regressions else ExitCode.PASS)
 
 
-def _compare_versions(target_file: Path, old: str, new: str, lateness: tuple[float, float], target: Path) -> NoReturn:
+def _compare_versions(
+    target_file: Path, old: str, new: str, lateness: tuple[float, float], target: Path, baseline: Path | None
+) -> NoReturn:
     from harness.campaign import versions
 
     shown = display()
-    try:  # every scenario validated, then every binary found or built, before anything is started
+    try:  # the baseline and every scenario validated, then every binary found or built, before anything is started
+        gate = versions.gate_for(target_file, baseline, lateness)
         plan = versions.prepare(target_file, old, new, shown)
     except SELECTION_ERRORS as exc:
         fail(exc)
-    done = versions.run(plan, lateness, target, shown)
+    done = versions.run(plan, gate, target, shown)
     if done.interrupted:
         console.print(f"interrupted after {len(done.pairs)} of {len(plan.cases)} scenario(s); their runs are kept")
         raise typer.Exit(130)
@@ -407,16 +416,19 @@ def suite(
     reports: opt.ReportsOpt = Path("reports"),
     override: opt.OverrideOpt = False,
     repeat: opt.RepeatOpt = 1,
+    baseline: opt.BaselineOpt = None,
 ) -> None:
-    """Run a list of scenarios, one JUnit test case each; a case passes when its predicted verdict holds. With
-    --repeat N (or a case's own `repeat:`), each case runs N times: its verdict and counts held against every run,
-    its rate bounds against the rates over all of them."""
+    """Run a list of scenarios, one JUnit test case each; a case passes when its predicted verdict holds (or when
+    --baseline waives each difference). With --repeat N (or a case's own `repeat:`), each case runs N times: its
+    verdict and counts held against every run, its rate bounds against the rates over all of them."""
     from harness.campaign import suite as campaign_suite
     from harness.scenario import suite as suites
 
     shown = display()
     try:  # every scenario validated, then every case's binaries found or built, before the first case
-        plan = campaign_suite.prepare(suite_file, only, skip, version, bin_dir, shown, override=override, repeat=repeat)
+        plan = campaign_suite.prepare(
+            suite_file, only, skip, version, bin_dir, shown, override=override, repeat=repeat, baseline=baseline
+        )
     except SELECTION_ERRORS as exc:
         fail(exc)
     done = campaign_suite.run(plan, reports, junit, shown)

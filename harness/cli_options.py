@@ -64,6 +64,14 @@ TargetsArg = Annotated[
         show_default=False,
     ),
 ]
+BaselineOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        help="A baseline YAML file (e.g. scenarios/baselines/dapr-1.16.0-to-1.18.2.yaml): accepted differences per "
+        "scenario and source, each with a reason and an expiry, and per-scenario lateness thresholds.",
+    ),
+]
 DaprOpt = Annotated[
     list[str] | None,
     typer.Option(

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.campaign import binaries, repeat
+from harness.campaign import gate as gates
 from harness.campaign.repeat import CaseDisplay
 from harness.cluster.local.processes import Interrupted, exit_on_signals
 from harness.io import store
+from harness.oracle.gate import Gate
 from harness.report.junit import JUNIT_XML
 from harness.report.suite_junit import write_suite_junit
 from harness.scenario import suite as suites
@@ -34,6 +36,7 @@ class SuitePlan:
     cases: list[suites.Case]
     binaries: list[tuple[Binaries, Binaries | None]]
     proxy: Path | None  # toxiproxy-server, when a case has network faults
+    gate: Gate | None = None  # --baseline: its waivers accept prediction differences
 
     @property
     def daprds(self) -> list[str]:
@@ -56,18 +59,28 @@ def prepare(
     *,
     override: bool = False,
     repeat: int = 1,
+    baseline: Path | None = None,
 ) -> SuitePlan:
-    """Load the suite (every scenario validated before anything starts) and find or build every case's binaries
-    before the first case; ``repeat``: runs of each case that does not say. Raises the errors of ``load_suite`` and
-    ``binaries.case_binaries``."""
+    """Load the suite (every scenario validated before anything starts) and the baseline, then find or build every
+    case's binaries before the first case; ``repeat``: runs of each case that does not say. Raises the errors of
+    ``load_suite``, ``gate.gate`` and ``binaries.case_binaries``."""
     name, cases = suites.load_suite(suite_file, only, skip, repeat)
+    gate = baseline_gate(suite_file, baseline)
     for c in cases:
         note = binaries.override_note(c.scenario, version, bin_dir)
         if note is not None and override:
             display.step(f"note: {note}; running it on that anyway ({binaries.OVERRIDE_FLAG})")
     plans = [binaries.case_binaries(c.scenario, version, bin_dir, display, override=override) for c in cases]
     proxy = prepare_fault_proxy(display) if any(c.scenario.needs_fault_proxy for c in cases) else None
-    return SuitePlan(name, cases, plans, proxy)
+    return SuitePlan(name, cases, plans, proxy, gate)
+
+
+def baseline_gate(suite_file: Path, baseline: Path | None) -> Gate | None:
+    """The ``--baseline`` file, checked against every case of the suite (not only those --only / --skip keep)."""
+    if baseline is None:
+        return None
+    _, every = suites.load_suite(suite_file)
+    return gates.gate(gates.DEFAULT_LATENESS, baseline, {c.name: c.scenario for c in every}, suite_file)
 
 
 def run(plan: SuitePlan, reports: Path, junit: Path, display: SuiteDisplay) -> SuiteRun:
@@ -81,7 +94,7 @@ def run(plan: SuitePlan, reports: Path, junit: Path, display: SuiteDisplay) -> S
             for i, (case, (bins, upgrade)) in enumerate(zip(cases, plan.binaries, strict=True), 1):
                 runs = f", {case.repeat} runs" if case.repeat > 1 else ""
                 display.step(f"[{i}/{len(cases)}] {case.name} (predicts {case.prediction.describe()}{runs})")
-                outcome = _case(case, bins, upgrade, plan.proxy, reports, display)
+                outcome = _case(case, bins, upgrade, plan, reports, display)
                 outcomes.append(outcome)
                 display.case_done(outcome)
                 if outcome.run_dir is not None and not case.rated:  # the run dir's JUnit: the suite's view
@@ -97,7 +110,7 @@ def _case(
     case: suites.Case,
     bins: Binaries,
     upgrade: Binaries | None,
-    proxy: Path | None,
+    plan: SuitePlan,
     reports: Path,
     display: SuiteDisplay,
 ) -> suites.CaseOutcome:
@@ -110,13 +123,13 @@ def _case(
                 bins,
                 run_dir,
                 progress=update,
-                toxiproxy=proxy,
+                toxiproxy=plan.proxy,
                 upgrade=upgrade,
                 seconds=lambda: time.monotonic() - t0,
             )
         if done.results is None:
             return suites.CaseOutcome(case, None, run_dir, done.seconds, done.error), done
-        return suites.CaseOutcome.judged(case, done.results, run_dir, done.seconds), done
+        return suites.CaseOutcome.judged(case, done.results, run_dir, done.seconds, gate=plan.gate), done
 
     if not case.rated:
         return once(store.new_run_dir(reports, case.scenario.name, case.scenario.canonical_hash()), case.name)[0]

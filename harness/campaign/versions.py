@@ -1,6 +1,7 @@
 """A version comparison (``onceonly compare TARGET --dapr OLD --dapr NEW``): every scenario of TARGET (a suite's
 cases, or one scenario) run on the old Dapr then on the new one (same seed), each pair compared figure by figure
-(``harness.oracle.compare``); comparison.json and report.html rewritten after every scenario (an interrupted
+(``harness.oracle.compare``) under the gate (lateness rule, and a baseline's thresholds and waivers:
+``harness.oracle.gate``); comparison.json and report.html rewritten after every scenario (an interrupted
 comparison keeps what it has). Progress goes to a ``VersionsDisplay``; nothing here draws or exits.
 """
 
@@ -14,13 +15,16 @@ from typing import Protocol
 import yaml
 
 from harness.campaign import binaries, experiment
+from harness.campaign import gate as gates
 from harness.campaign.repeat import CaseDisplay
 from harness.cluster.local.processes import Interrupted, exit_on_signals
 from harness.errors import HarnessError, InputError
 from harness.io import store
 from harness.io.stage_files import read_results
 from harness.oracle import compare as comparing
+from harness.oracle.gate import Gate
 from harness.oracle.results import Results
+from harness.oracle.version_comparison import VersionPair, versions_document
 from harness.report.html.compare import write_comparison_html, write_versions_html
 from harness.scenario import suite as suites
 from harness.scenario.loader import load_scenario
@@ -52,21 +56,25 @@ class VersionsPlan:
 
 @dataclass(frozen=True, slots=True)
 class VersionsRun:
-    pairs: list[comparing.VersionPair]
+    pairs: list[VersionPair]
     page: Path  # the comparison's report.html
     interrupted: bool
 
 
-def compare_runs(
-    old_run: Path, new_run: Path, lateness: tuple[float, float]
-) -> tuple[comparing.Comparison, Results, Results]:
-    """Two finished runs compared offline (``onceonly compare OLD_RUN NEW_RUN``): the comparison and both
-    results.json documents; ``InputError`` when either is not a judged run."""
+def compare_runs(old_run: Path, new_run: Path, gate: Gate) -> tuple[comparing.Comparison, Results, Results]:
+    """Two finished runs compared offline (``onceonly compare OLD_RUN NEW_RUN``) under ``gate``: the comparison and
+    both results.json documents; ``InputError`` when either is not a judged run."""
     old_doc, new_doc = read_results(old_run), read_results(new_run)
-    result = comparing.compare(
-        old_doc, new_doc, lateness[0], old_dir=str(old_run), new_dir=str(new_run), lateness_floor_ms=lateness[1]
-    )
+    result = gate.compare(old_doc, new_doc, old_dir=str(old_run), new_dir=str(new_run))
     return result, old_doc, new_doc
+
+
+def gate_for(target_file: Path, baseline: Path | None, lateness: tuple[float, float]) -> Gate:
+    """The gate of a version comparison: ``lateness`` (threshold %, floor ms), and the baseline checked against
+    every scenario of TARGET (``BaselineError``, exit 3, before anything is built)."""
+    if baseline is None:
+        return Gate(*lateness)
+    return gates.gate(lateness, baseline, dict(cases_of(target_file)), target_file)
 
 
 def write_runs_comparison(target: Path, result: comparing.Comparison, old_doc: Results, new_doc: Results) -> Path:
@@ -122,14 +130,14 @@ def prepare(target_file: Path, old: str, new: str, display: VersionsDisplay) -> 
     return VersionsPlan(target_file, old, new, cases, sides, proxy)
 
 
-def run(plan: VersionsPlan, lateness: tuple[float, float], target: Path, display: VersionsDisplay) -> VersionsRun:
-    """Run every scenario on both sides into ``target/<label>/``; ``lateness``: (threshold %, floor ms)."""
-    pairs: list[comparing.VersionPair] = []
+def run(plan: VersionsPlan, gate: Gate, target: Path, display: VersionsDisplay) -> VersionsRun:
+    """Run every scenario on both sides into ``target/<label>/``, each pair compared under ``gate``."""
+    pairs: list[VersionPair] = []
     cases, labels = plan.cases, plan.labels
 
     def write() -> Path:
         target.mkdir(parents=True, exist_ok=True)
-        doc = comparing.versions_document(str(plan.target_file), plan.old, plan.new, lateness[0], pairs)
+        doc = versions_document(str(plan.target_file), plan.old, plan.new, gate, pairs)
         (target / "comparison.json").write_text(json.dumps(doc, indent=2) + "\n")
         return write_versions_html(target, plan.target_file.name, plan.old, plan.new, pairs)
 
@@ -158,17 +166,10 @@ def run(plan: VersionsPlan, lateness: tuple[float, float], target: Path, display
                         error = f"{label}: internal error: {type(exc).__name__}: {exc} (traceback in {where})"
                         break
                 if error:
-                    pairs.append(comparing.VersionPair(name, None, error=error))
+                    pairs.append(VersionPair(name, None, error=error))
                 else:
-                    result = comparing.compare(
-                        docs[0],
-                        docs[1],
-                        lateness[0],
-                        old_dir=str(dirs[0]),
-                        new_dir=str(dirs[1]),
-                        lateness_floor_ms=lateness[1],
-                    )
-                    pairs.append(comparing.VersionPair(name, result, docs[0], docs[1]))
+                    result = gate.compare(docs[0], docs[1], old_dir=str(dirs[0]), new_dir=str(dirs[1]))
+                    pairs.append(VersionPair(name, result, docs[0], docs[1]))
                     display.compared(result, f"{name}: {result.old_verdict} → {result.new_verdict}")
                 write()  # after every scenario: an interrupted comparison keeps what it has
     except (KeyboardInterrupt, Interrupted):

@@ -1,4 +1,5 @@
-"""Two judged runs side by side: every results.json figure per source, old vs new, and which ones regressed.
+"""Two judged runs side by side: every results.json figure per source, old vs new, and what changed by the rule of
+``harness.oracle.changes``: regressions, improvements, and lateness worse where it does not gate, each with its size.
 
 ``compare`` is pure (two results.json documents in, a ``Comparison`` out). Sources are matched by
 ``source:name``; a load run's ``load-*`` jobs are always folded into one row, ``jobs:load-*`` (their names differ
@@ -7,8 +8,10 @@ from run to run, so only the aggregate can be compared; ``harness.oracle.results
 A regression is: more duplicates, missed, early or spurious deliveries; a worse verdict (pass < unknown < fail,
 for each source and for the run); lateness p99 worse by more than ``lateness_threshold_pct`` percent *and* by
 more than ``lateness_floor_ms`` (default ``LATENESS_FLOOR_MS``: noise at a few milliseconds is not a regression);
-a source only the new run has, with an anomaly or a failing verdict. A source only the old run has is a warning,
-not a regression.
+a source only the new run has, with an anomaly or a failing verdict. An improvement is the same rule the other way
+(fewer, a better verdict, lateness p50, p99 or max better by both margins). A source only the old run has is a
+warning, not a regression. A baseline (``harness.oracle.gate``) may then waive regressions: ``regressions`` holds
+the ones that gate, ``baseline.waived`` the ones a waiver accepted.
 """
 
 from __future__ import annotations
@@ -17,35 +20,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.model import LOAD_PREFIX, rank
+from harness.model import LOAD_PREFIX
 from harness.oracle import results
+from harness.oracle.changes import (
+    FIGURES,
+    LATENESS_FLOOR_MS,
+    Change,
+    Kind,
+    assess,
+    assess_new_source,
+    show,
+)
 from harness.oracle.results import Results
+from harness.oracle.waivers import NO_BASELINE, Settlement, Waived
 
-LATENESS_FLOOR_MS = 5.0
+__all__ = ["FIGURES", "LATENESS_FLOOR_MS", "Change", "Comparison", "Figure", "SourceComparison", "compare", "show"]
+
 LATENESS_CAVEAT = (
     "Each side is one run: p99 over a few dozen deliveries is close to their maximum, so repeat a comparison "
     "before believing a lateness regression (counts of duplicates and missed are steadier)."
 )
 LOAD_KEY = f"jobs:{LOAD_PREFIX}*"
-# Every results.json figure of a source, as named in comparison.json (lateness_* from lateness_ms, side_effects_*).
-FIGURES: tuple[str, ...] = (
-    "occurrences",
-    "deliveries",
-    "deliveries_per_occurrence",
-    "duplicates",
-    "retries",
-    "missed",
-    "early",
-    "spurious",
-    "lateness_p50_ms",
-    "lateness_p95_ms",
-    "lateness_p99_ms",
-    "lateness_max_ms",
-    "side_effects_naive",
-    "side_effects_idempotent",
-    "verdict",
-)
-WORSE_WHEN_MORE = ("duplicates", "missed", "early", "spurious")
 KEY_FIGURES = (  # the comparison page's bar charts
     ("deliveries_per_occurrence", "deliveries / occurrence"),
     ("duplicates", "duplicates"),
@@ -63,11 +58,19 @@ class Figure:
     name: str
     old: Any
     new: Any
-    regression: bool = False
+    kind: Kind = ""  # regression, improvement, worse (not gating), or ""
 
     @property
     def changed(self) -> bool:
         return bool(self.old != self.new)
+
+    @property
+    def regression(self) -> bool:
+        return self.kind == "regression"
+
+    @property
+    def improvement(self) -> bool:
+        return self.kind == "improvement"
 
 
 @dataclass(frozen=True)
@@ -86,63 +89,55 @@ class Comparison:
     old_verdict: str
     new_verdict: str
     rows: tuple[SourceComparison, ...]
-    regressions: tuple[str, ...]  # one line each, e.g. "jobs:tick-job: duplicates 0 → 2"
+    regressions: tuple[Change, ...]  # the ones that gate: every regression no waiver accepted
+    improvements: tuple[Change, ...] = ()
+    worse: tuple[Change, ...] = ()  # lateness p50 / max worse by the rule: shown, never gating
     warnings: tuple[str, ...] = ()
     lateness_threshold_pct: float = 20.0
     lateness_floor_ms: float = LATENESS_FLOOR_MS
     old_dir: str = ""
     new_dir: str = ""
     scenario: Mapping[str, Any] = field(default_factory=dict)
+    baseline: Settlement | None = None  # what a baseline waived, and how each of its waivers fared
+
+    @property
+    def waived(self) -> tuple[Waived, ...]:
+        return () if self.baseline is None else self.baseline.waived
 
     def to_dict(self) -> dict[str, Any]:
         """comparison.json (documented in reports/README.md)."""
+        waived = {(w.key, w.figure) for w in self.waived}
         return {
             "old": {"run_dir": self.old_dir, "verdict": self.old_verdict},
             "new": {"run_dir": self.new_dir, "verdict": self.new_verdict},
             "lateness_threshold_pct": self.lateness_threshold_pct,
             "lateness_floor_ms": self.lateness_floor_ms,
             "regression": bool(self.regressions),
-            "regressions": list(self.regressions),
+            "regressions": [str(r) for r in self.regressions],
+            "improvements": [str(i) for i in self.improvements],
+            "worse": [str(w) for w in self.worse],
             "warnings": list(self.warnings),
+            **(NO_BASELINE if self.baseline is None else self.baseline.to_dict()),
             "sources": [
                 {
                     "key": r.key,
                     "in_old": r.in_old,
                     "in_new": r.in_new,
-                    "figures": {f.name: {"old": f.old, "new": f.new, "regression": f.regression} for f in r.figures},
+                    "figures": {
+                        f.name: {
+                            "old": f.old,
+                            "new": f.new,
+                            "regression": f.regression,
+                            "improvement": f.improvement,
+                            "worse": f.kind == "worse",
+                            "waived": (r.key, f.name) in waived,
+                        }
+                        for f in r.figures
+                    },
                 }
                 for r in self.rows
             ],
         }
-
-
-@dataclass(frozen=True)
-class VersionPair:
-    """One scenario of ``onceonly compare TARGET --dapr OLD --dapr NEW``: its two runs, judged and compared."""
-
-    name: str
-    comparison: Comparison | None  # None when a run failed (``error``)
-    old_doc: Results | None = None
-    new_doc: Results | None = None
-    error: str = ""
-
-
-def versions_document(
-    target: str, old: str, new: str, threshold_pct: float, pairs: list[VersionPair]
-) -> dict[str, Any]:
-    """comparison.json of a version comparison: one entry per scenario (its ``compare`` document, or its error)."""
-    return {
-        "target": target,
-        "old": old,
-        "new": new,
-        "lateness_threshold_pct": float(threshold_pct),
-        "regression": any(p.comparison is not None and p.comparison.regressions for p in pairs),
-        "errors": [f"{p.name}: {p.error}" for p in pairs if p.comparison is None],
-        "scenarios": [
-            {"name": p.name, **(p.comparison.to_dict() if p.comparison is not None else {"error": p.error})}
-            for p in pairs
-        ],
-    }
 
 
 def comparable_sources(doc: Results) -> dict[str, Mapping[str, Any]]:
@@ -166,17 +161,6 @@ def _value(src: Mapping[str, Any] | None, name: str) -> Any:
     return src[name]
 
 
-def _worse_verdict(old: Any, new: Any) -> bool:
-    return old is not None and new is not None and rank(str(new)) > rank(str(old))
-
-
-def _lateness_worse(old: Any, new: Any, pct: float, floor_ms: float) -> bool:
-    if old is None or new is None:
-        return False
-    over_floor = float(new) - float(old) > floor_ms
-    return over_floor and (old <= 0 or float(new) > float(old) * (1 + pct / 100))
-
-
 def compare(
     old_doc: Results,
     new_doc: Results,
@@ -189,7 +173,7 @@ def compare(
     old, new = comparable_sources(old_doc), comparable_sources(new_doc)
     keys = list(old) + [k for k in new if k not in old]
     rows: list[SourceComparison] = []
-    regressions: list[str] = []
+    found: dict[Kind, list[Change]] = {"regression": [], "improvement": [], "worse": []}
     warnings: list[str] = []
     if old_doc["scenario"]["hash"] != new_doc["scenario"]["hash"]:
         warnings.append(
@@ -202,31 +186,27 @@ def compare(
         for name in FIGURES:
             a, b = _value(o, name), _value(n, name)
             if o is None:
-                bad = (name in WORSE_WHEN_MORE and bool(b)) or (name == "verdict" and b == "fail")
+                kind = assess_new_source(name, b)
             elif n is None:
-                bad = False
-            elif name in WORSE_WHEN_MORE:
-                bad = b > a
-            elif name == "verdict":
-                bad = _worse_verdict(a, b)
-            elif name == "lateness_p99_ms":
-                bad = _lateness_worse(a, b, lateness_threshold_pct, lateness_floor_ms)
+                kind = ""
             else:
-                bad = False
-            figures.append(Figure(name, a, b, bad))
-            if bad:
-                where = "" if o is not None else " (a source only the new run has)"
-                regressions.append(f"{key}: {name} {show(a)} → {show(b)}{where}")
+                kind = assess(name, a, b, lateness_threshold_pct, lateness_floor_ms)
+            figures.append(Figure(name, a, b, kind))
+            if kind:
+                found[kind].append(Change(key, name, a, b, "" if o is not None else " (a source only the new run has)"))
         if n is None:
             warnings.append(f"{key}: only in the old run")
         rows.append(SourceComparison(key, o is not None, n is not None, tuple(figures)))
-    if _worse_verdict(old_doc["verdict"], new_doc["verdict"]):
-        regressions.append(f"run: verdict {old_doc['verdict']} → {new_doc['verdict']}")
+    run_kind = assess("verdict", old_doc["verdict"], new_doc["verdict"], 0, 0)
+    if run_kind:
+        found[run_kind].append(Change("run", "verdict", old_doc["verdict"], new_doc["verdict"]))
     return Comparison(
         old_verdict=old_doc["verdict"],
         new_verdict=new_doc["verdict"],
         rows=tuple(rows),
-        regressions=tuple(regressions),
+        regressions=tuple(found["regression"]),
+        improvements=tuple(found["improvement"]),
+        worse=tuple(found["worse"]),
         warnings=tuple(warnings),
         lateness_threshold_pct=float(lateness_threshold_pct),
         lateness_floor_ms=float(lateness_floor_ms),
@@ -234,11 +214,3 @@ def compare(
         new_dir=new_dir,
         scenario=dict(new_doc["scenario"]),
     )
-
-
-def show(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.4g}"
-    return str(value)

@@ -4,7 +4,9 @@
   duplicate passes when the duplicate is found);
 - a prediction that did not hold is a ``<failure>``, with each difference and the run's anomalies;
 - a case that could not run (an environment or internal error) is an ``<error>``, never a skip;
-- a case whose evidence could not decide (``unknown`` and not predicted) is ``<skipped>`` with the reason.
+- a case whose evidence could not decide (``unknown`` and not predicted) is ``<skipped>`` with the reason;
+- a difference a baseline waived (``onceonly suite --baseline``) is a ``waived:`` line with its reason and expiry,
+  in the ``<system-out>`` of a case that passed because of it (or in its failure text, beside what still differs).
 
 Properties say what was tested: the suite's onceonly version and Dapr versions, each case's scenario hash, Dapr
 versions and run dir. A repeated case (or one with a rate bound) is one testcase for all its runs: its run dir is
@@ -28,6 +30,12 @@ def _properties(parent: ET.Element, pairs: list[tuple[str, str]]) -> None:
     props = ET.SubElement(parent, "properties")
     for name, value in pairs:
         ET.SubElement(props, "property", name=name, value=value)
+
+
+def _waived(o: CaseOutcome) -> str:
+    """The differences a baseline waived (``--baseline``): a case whose differences are all waived passes, and
+    says so here."""
+    return "".join(f"waived: {w}\n" for w in o.waived)
 
 
 def write_suite_junit(path: Path, suite_name: str, outcomes: list[CaseOutcome]) -> Path:
@@ -59,9 +67,10 @@ def write_suite_junit(path: Path, suite_name: str, outcomes: list[CaseOutcome]) 
         said = f"predicted {o.case.prediction.describe()}; got {o.verdict or 'no verdict'}; run dir {o.run_dir}"
         said += f" ({len(o.runs)} runs)" if o.runs else ""
         rates = "".join(f"rate bound {judged}: {line}\n" for judged, line in o.rate_findings)
+        waived = _waived(o)
         if o.outcome == "fail":
             differs = "".join(f"differs: {d}\n" for d in o.differences)
-            ET.SubElement(case, "failure", message=said).text = differs + rates + o.detail
+            ET.SubElement(case, "failure", message=said).text = differs + rates + waived + o.detail
         elif o.outcome == "error":
             ET.SubElement(case, "error", message=f"the run did not finish: {o.detail}").text = f"{said}\n{o.detail}"
         elif o.outcome == "unknown":
@@ -69,7 +78,7 @@ def write_suite_junit(path: Path, suite_name: str, outcomes: list[CaseOutcome]) 
             skipped = ET.SubElement(case, "skipped", message=f"unknown: the evidence cannot decide; {said}")
             skipped.text = why + rates + o.detail
         else:
-            ET.SubElement(case, "system-out").text = f"{said}\n{rates}{o.detail}"
+            ET.SubElement(case, "system-out").text = f"{said}\n{rates}{waived}{o.detail}"
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
     return path

@@ -23,15 +23,18 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.oracle.results import Results
+from harness.report.terminal_compare import print_comparison, versions_table
 from harness.report.terminal_results import rates_table
 
 RATE_STYLE = {"holds": "green", "fails": "red", "unknown": "yellow"}
+
+__all__ = ["RichDisplay", "binaries_table", "print_comparison", "print_results", "suite_table", "versions_table"]
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from harness.cluster.local.cluster import LocalCluster
-    from harness.oracle.compare import Comparison, VersionPair
+    from harness.oracle.compare import Comparison
     from harness.scenario.suite import CaseOutcome
     from toolchain.binaries import Candidate
 
@@ -92,6 +95,8 @@ class RichDisplay:
     def case_done(self, outcome: CaseOutcome) -> None:
         for line in outcome.differences:
             self.console.print(Text(f"  differs: {line}", style="red"))
+        for waived in outcome.waived:
+            self.console.print(Text(f"  waived: {waived}", style="cyan"))
         if outcome.rates is not None:
             self.out.print(rates_table(f"{outcome.case.name} ({outcome.outcome})", outcome.rates))
             for judged, line in outcome.rate_findings:
@@ -170,32 +175,6 @@ def binaries_table(version: str, rows: list[Candidate]) -> Table:
     return table
 
 
-def comparison_table(result: Comparison, title: str) -> Table:
-    from harness.oracle import compare as comparing
-
-    table = Table(title=title)
-    for col in ("source", "figure", "old", "new"):
-        table.add_column(col, justify="left" if col in ("source", "figure") else "right")
-    for row in result.rows:
-        for f in row.figures:
-            style = "bold red" if f.regression else ("yellow" if f.changed else "")
-            cells = (row.key, f.name, comparing.show(f.old), comparing.show(f.new))
-            table.add_row(*(Text(c, style=style) for c in cells))
-    return table
-
-
-def print_comparison(out: Console, result: Comparison, title: str) -> None:
-    from harness.oracle.compare import LATENESS_CAVEAT
-
-    out.print(comparison_table(result, title))
-    for w in result.warnings:
-        out.print(Text(f"warning: {w}", style="yellow"))
-    for r in result.regressions:
-        out.print(Text(f"regression: {r}", style="bold red"))
-    if any(f.regression and f.name.startswith("lateness_") for row in result.rows for f in row.figures):
-        out.print(Text(f"note: {LATENESS_CAVEAT}", style="yellow"))
-
-
 def suite_table(name: str, daprds: list[str], outcomes: list[CaseOutcome]) -> Table:
     table = Table(title=f"suite {name} on daprd {', '.join(daprds)}")
     for col in ("scenario", "predicted", "verdict", "outcome", "differences", "seconds", "run dir"):
@@ -212,16 +191,3 @@ def suite_table(name: str, daprds: list[str], outcomes: list[CaseOutcome]) -> Ta
             str(outcome.run_dir),
         )
     return table
-
-
-def versions_table(title: str, pairs: list[VersionPair]) -> Table:
-    overview = Table(title=title)
-    for col in ("scenario", "old verdict", "new verdict", "regressions"):
-        overview.add_column(col, overflow="fold")
-    for pair in pairs:
-        if pair.comparison is None:
-            overview.add_row(pair.name, "-", "-", f"error: {pair.error}")
-        else:
-            result = pair.comparison
-            overview.add_row(pair.name, result.old_verdict, result.new_verdict, str(len(result.regressions)))
-    return overview

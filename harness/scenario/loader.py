@@ -43,10 +43,21 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any
     return loader.construct_mapping(node, deep=True)
 
 
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    """A date YAML cannot make (2027-13-01) stays the text it is, for the schema to refuse with its field path;
+    PyYAML would raise a bare ValueError."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
-def _parse_yaml(text: str, where: str) -> Any:
+def parse_yaml(text: str, where: str) -> Any:
+    """YAML text as data; ``ScenarioError`` (exit 3) naming the line of what is wrong, or a key given twice."""
     try:
         return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
@@ -68,7 +79,7 @@ def load_scenario(path: Path, overrides: Sequence[str] = ()) -> Scenario:
         raise ScenarioError(f"{where}: is a directory, not a scenario file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{where}: cannot read it: {exc}") from None
-    return parse_scenario(_parse_yaml(text, where), where, overrides)
+    return parse_scenario(parse_yaml(text, where), where, overrides)
 
 
 def parse_scenario(data: object, where: str = "<scenario>", overrides: Sequence[str] = ()) -> Scenario:
@@ -86,7 +97,7 @@ def parse_scenario(data: object, where: str = "<scenario>", overrides: Sequence[
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(_report(exc, where, touched)) from None
+        raise ScenarioError(field_errors(exc, where, touched)) from None
 
 
 # --- --set overrides -------------------------------------------------------------------------------------------
@@ -145,9 +156,10 @@ def _is_model(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
 
 
-def _schema(keys: Sequence[str | int]) -> tuple[Any, str]:
-    """The type at a field path, and what is wrong with the path ("" if nothing); below free-form data: Any."""
-    tp: Any = Scenario
+def _schema(keys: Sequence[str | int], root: type[BaseModel] = Scenario) -> tuple[Any, str]:
+    """The type at a field path of ``root``, and what is wrong with the path ("" if nothing); below free-form data:
+    Any."""
+    tp: Any = root
     for depth, seg in enumerate(keys):
         tp = _unwrap(tp)
         here = ".".join(str(k) for k in keys[:depth])
@@ -166,8 +178,8 @@ def _schema(keys: Sequence[str | int]) -> tuple[Any, str]:
     return _unwrap(tp), ""
 
 
-def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
-    tp, _ = _schema(loc)
+def _model_at(loc: Sequence[str | int], root: type[BaseModel]) -> type[BaseModel] | None:
+    tp, _ = _schema(loc, root)
     return tp if _is_model(tp) else None
 
 
@@ -200,15 +212,16 @@ def _dotted(loc: Sequence[str | int]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def _describe(err: ErrorDetails) -> tuple[str, str]:
+def _describe(err: ErrorDetails, root: type[BaseModel]) -> tuple[str, str]:
     """(field path, the message line without the file) for one pydantic error."""
     loc, kind, value, ctx = err["loc"], err["type"], err["input"], err.get("ctx", {})
     path = _dotted(loc)
     if kind == "extra_forbidden":
-        return path, _unknown_key(str(loc[-1]), _dotted(loc[:-1]), _model_at(loc[:-1]))
+        return path, _unknown_key(str(loc[-1]), _dotted(loc[:-1]), _model_at(loc[:-1], root))
     if kind == "missing":
         if len(loc) == 1:
-            return path, f"missing section {loc[0]!r} (required sections: {', '.join(REQUIRED_SECTIONS)})"
+            required = [name for name, f in root.model_fields.items() if f.is_required()]
+            return path, f"missing section {loc[0]!r} (required sections: {', '.join(required)})"
         return path, f"{_dotted(loc[:-1])}: missing key {loc[-1]!r}"
     if kind == "value_error" and isinstance(ctx.get("error"), ValueError):
         error = ctx["error"]
@@ -226,25 +239,31 @@ def _describe(err: ErrorDetails) -> tuple[str, str]:
     return path, f"{path}: {err['msg']}"
 
 
-def _misspelt(errors: list[ErrorDetails]) -> set[tuple[str | int, ...]]:
+def _misspelt(errors: list[ErrorDetails], root: type[BaseModel]) -> set[tuple[str | int, ...]]:
     """Locations of missing keys that an unknown key beside them is a misspelling of (reported once, as unknown)."""
     found: set[tuple[str | int, ...]] = set()
     for err in errors:
-        if err["type"] == "extra_forbidden" and (model := _model_at(err["loc"][:-1])) is not None:
+        if err["type"] == "extra_forbidden" and (model := _model_at(err["loc"][:-1], root)) is not None:
             close = difflib.get_close_matches(str(err["loc"][-1]), list(model.model_fields), n=1)
             found.update((*err["loc"][:-1], name) for name in close)
     return found
 
 
-def _report(exc: ValidationError, where: str, touched: dict[str, str]) -> str:
+def field_errors(
+    exc: ValidationError, where: str, touched: dict[str, str] | None = None, root: type[BaseModel] = Scenario
+) -> str:
+    """pydantic's errors for a file of ``root``'s format, one line each naming the file and the field path
+    (``touched``: the ``--set`` overrides, named where they caused a problem)."""
     lines = []
     errors = exc.errors()
-    misspelt = _misspelt(errors)
+    misspelt = _misspelt(errors, root)
     for err in errors:
         if err["type"] == "missing" and tuple(err["loc"]) in misspelt:
             continue
-        path, line = _describe(err)
-        origin = next((item for key, item in touched.items() if path == key or path.startswith(key + ".")), None)
+        path, line = _describe(err, root)
+        origin = next(
+            (item for key, item in (touched or {}).items() if path == key or path.startswith(key + ".")), None
+        )
         lines.append(f"{where}: {line}" + (f" (from --set {origin})" if origin else ""))
     if len(lines) > MAX_ERRORS:
         lines = [*lines[:MAX_ERRORS], f"{where}: ... and {len(lines) - MAX_ERRORS} more problems"]

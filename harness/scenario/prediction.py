@@ -37,7 +37,7 @@ from harness.oracle.rates import RUN, Judged, Rates, figure, judge
 from harness.oracle.results import Results
 from harness.scenario.schema import show
 
-__all__ = ["COUNTS", "RATES", "Count", "Expected", "Prediction", "RateBound", "parse"]
+__all__ = ["COUNTS", "RATES", "Count", "Difference", "Expected", "Prediction", "RateBound", "parse"]
 
 COUNTS = ("duplicates", "retries", "missed", "early", "spurious")
 RATE_SUFFIX = "_per_1000"
@@ -101,6 +101,20 @@ class Expected:
 
 
 @dataclass(frozen=True, slots=True)
+class Difference:
+    """One way a run differs from its prediction: the source ("" for the run: its verdict, sums over its sources),
+    the figure (``verdict`` or a count), what the run got, and the line that says it."""
+
+    source: str
+    figure: str
+    got: int | str | None
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
 class Prediction:
     run: Expected
     sources: tuple[tuple[str, Expected], ...] = ()
@@ -116,13 +130,17 @@ class Prediction:
 
     def differences(self, results: Results) -> list[str]:
         """Every way ``results`` (a results.json document) differs from the prediction, one line each."""
+        return [d.text for d in self.differing(results)]
+
+    def differing(self, results: Results) -> list[Difference]:
+        """Every way ``results`` differs from the prediction (what a baseline's waivers may accept)."""
         rows: dict[str, Mapping[str, Any]] = {str(s["name"]): s for s in results.get("sources", [])}
         total = {k: sum(int(s[k]) for s in rows.values()) for k in COUNTS}
         found = _differ("", self.run, str(results.get("verdict")), total)
         for name, expected in self.sources:
             row = rows.get(name)
             if row is None:
-                found.append(f"{name}: predicted, but the run has no such source")
+                found.append(Difference(name, "source", None, f"{name}: predicted, but the run has no such source"))
                 continue
             found += _differ(f"{name} ", expected, str(row["verdict"]), {k: int(row[k]) for k in COUNTS})
         return found
@@ -153,14 +171,16 @@ class Prediction:
         return found
 
 
-def _differ(prefix: str, expected: Expected, verdict: str, counts: Mapping[str, int]) -> list[str]:
+def _differ(prefix: str, expected: Expected, verdict: str, counts: Mapping[str, int]) -> list[Difference]:
     found = []
+    source = prefix.strip()
     if expected.verdict is not None and verdict not in expected.verdicts:
-        found.append(f"{prefix}verdict: predicted {' or '.join(expected.verdicts)}, got {verdict}")
+        said = f"{prefix}verdict: predicted {' or '.join(expected.verdicts)}, got {verdict}"
+        found.append(Difference(source, "verdict", verdict, said))
     for key, want in expected.counts:
         got = counts[key]
         if not want.holds(got):
-            found.append(f"{prefix}{key}: predicted {want}, got {got}")
+            found.append(Difference(source, key, got, f"{prefix}{key}: predicted {want}, got {got}"))
     return found
 
 

@@ -41,8 +41,12 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from harness.errors import OUTCOME_EXIT, ExitCode, InputError, overall
 from harness.model import Verdict, worst
+from harness.oracle.baseline import RUN
+from harness.oracle.gate import Gate
 from harness.oracle.rates import Judged, Rates, rates
 from harness.oracle.results import Results
+from harness.oracle.waivers import Waived
+from harness.scenario.baseline import waive_differences
 from harness.scenario.loader import load_scenario
 from harness.scenario.prediction import Prediction, PredictionError, parse
 from harness.scenario.schema import Scenario
@@ -102,15 +106,26 @@ class CaseOutcome:
     runs: tuple[CaseOutcome, ...] = ()  # a rated case: each run's own outcome; run_dir is then the set's dir
     rates: Rates | None = None  # a rated case: the rates over its finished runs
     rate_findings: tuple[tuple[Judged, str], ...] = ()  # each rate bound: holds, fails or unknown, and why
+    waived: tuple[Waived, ...] = ()  # differences a baseline's waiver accepted, each with its reason and expiry
 
     @classmethod
-    def judged(cls, case: Case, results: Results, run_dir: Path, seconds: float) -> CaseOutcome:
-        """The outcome of a case whose run was judged (``results``: its results.json document)."""
-        differences = tuple(case.prediction.differences(results))
+    def judged(
+        cls, case: Case, results: Results, run_dir: Path, seconds: float, *, gate: Gate | None = None
+    ) -> CaseOutcome:
+        """The outcome of a case whose run was judged (``results``: its results.json document); with a baseline
+        (``gate``), the differences its waivers accept are ``waived``, not ``differences``."""
+        found = case.prediction.differing(results)
+        differences, waived = waive_differences(gate, case.name, found)
         verdict = cast(Verdict, results["verdict"])  # one of pass, fail, unknown (results_document's)
         dapr = results.get("dapr")
         versions = None if dapr is None else (str(dapr.get("daprd")), str(dapr.get("scheduler")))
-        return cls(case, verdict, run_dir, seconds, anomalies_text(results), differences, versions)
+        detail = anomalies_text(results)
+        return cls(case, verdict, run_dir, seconds, detail, tuple(differences), versions, waived=tuple(waived))
+
+    @property
+    def verdict_waived(self) -> bool:
+        """A baseline's waiver accepted the run's verdict (``source: run``, or ``*``, ``figure: verdict``)."""
+        return any(w.key == RUN and w.figure == "verdict" for w in self.waived)
 
     @classmethod
     def over_runs(
@@ -131,14 +146,17 @@ class CaseOutcome:
             ]
         )
         dapr = next((r.dapr for r in runs if r.dapr is not None), None)
-        return cls(case, verdict, set_dir, seconds, detail, tuple(differences), dapr, tuple(runs), measured, findings)
+        waived = tuple(w for r in runs for w in r.waived)
+        return cls(
+            case, verdict, set_dir, seconds, detail, tuple(differences), dapr, tuple(runs), measured, findings, waived
+        )
 
     @property
     def outcome(self) -> Outcome:
-        """pass when everything predicted held; error when the run did not finish; unknown when the run could
-        not judge (and unknown was not predicted); fail otherwise, also when the verdict held and a predicted count
-        did not. A rated case: the worst of its runs' outcomes and its rate bounds' (a bound whose interval
-        straddles it is unknown) by the exit-code precedence."""
+        """pass when everything predicted held (or a baseline waived what did not); error when the run did not
+        finish; unknown when the run could not judge (and unknown was neither predicted nor waived); fail otherwise,
+        also when the verdict held and a predicted count did not. A rated case: the worst of its runs' outcomes and
+        its rate bounds' (a bound whose interval straddles it is unknown) by the exit-code precedence."""
         if self.runs:
             words: list[Outcome] = [r.outcome for r in self.runs]
             words += [_RATE_OUTCOME[judged] for judged, _ in self.rate_findings]
@@ -146,7 +164,7 @@ class CaseOutcome:
             return next(w for w in words if OUTCOME_EXIT[w] == code) if words else "pass"
         if self.verdict is None:
             return "error"
-        if self.verdict not in self.case.prediction.run.verdicts:
+        if self.verdict not in self.case.prediction.run.verdicts and not self.verdict_waived:
             return "unknown" if self.verdict == "unknown" else "fail"
         return "fail" if self.differences else "pass"
 

@@ -1,6 +1,8 @@
 """The comparison pages (``report.html`` in a comparison's directory): ``onceonly compare OLD_RUN NEW_RUN``'s
 (``write_comparison_html``) and ``onceonly compare TARGET --dapr OLD --dapr NEW``'s (``write_versions_html``, one
-section per scenario): regressions, both verdict tables side by side, key figures and lateness old vs new."""
+section per scenario): regressions (those that gate, and those a baseline waived, with the reason), improvements,
+lateness worse without gating, each with its size; both verdict tables side by side, key figures and lateness old vs
+new."""
 
 from __future__ import annotations
 
@@ -11,9 +13,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from harness.io import csv_files
-from harness.oracle.compare import KEY_FIGURES, LATENESS_CAVEAT, Comparison, VersionPair
+from harness.oracle.changes import Change
+from harness.oracle.compare import KEY_FIGURES, LATENESS_CAVEAT, Comparison
 from harness.oracle.results import Results
+from harness.oracle.version_comparison import VersionPair
 from harness.report import words
+from harness.report.html.compare_findings import figures_table, findings_html, fmt
 from harness.report.html.figures import ecdf_figure, lateness_curves
 from harness.report.html.page import REPORT_HTML, badge, chart, esc, page, verdict_badge, verdict_table_html
 
@@ -34,15 +39,26 @@ def write_comparison_html(out_dir: Path, comparison: Comparison, old_doc: Result
 
 def write_versions_html(out_dir: Path, title: str, old: str, new: str, pairs: Sequence[VersionPair]) -> Path:
     """``onceonly compare TARGET --dapr OLD --dapr NEW``'s page (``report.html``): an overview row per scenario
-    (verdicts, duplicates, missed, worst lateness p99, old → new, and the regressions), then each scenario's
-    comparison, old and new side by side."""
+    (verdicts, duplicates, missed, worst lateness p99, old → new; the regressions that gate, those waived, the
+    improvements), then each scenario's comparison, old and new side by side."""
     regressions = sum(len(p.comparison.regressions) for p in pairs if p.comparison is not None)
     failed = sum(p.comparison is None for p in pairs)
     if regressions:
         headline = badge(f"{regressions} regression{'s' if regressions > 1 else ''}", "fail")
     else:
-        headline = badge(f"{failed} run(s) failed", "unknown") if failed else badge("no regression", "pass")
-    columns = ("scenario", "verdict", "duplicates", "missed", "worst lateness p99 ms", "regressions")
+        waived = sum(len(p.comparison.waived) for p in pairs if p.comparison is not None)
+        calm = f"no regression ({waived} waived)" if waived else "no regression"
+        headline = badge(f"{failed} run(s) failed", "unknown") if failed else badge(calm, "pass")
+    columns = (
+        "scenario",
+        "verdict",
+        "duplicates",
+        "missed",
+        "worst lateness p99 ms",
+        "regressions",
+        "waived",
+        "improvements",
+    )
     head = "".join(f'<th class="l">{esc(c)}</th>' for c in columns)
     rows = []
     for i, p in enumerate(pairs):
@@ -50,12 +66,13 @@ def write_versions_html(out_dir: Path, title: str, old: str, new: str, pairs: Se
             cells = f'<td class="l unknown" colspan="{len(columns) - 1}">run failed: {esc(p.error)}</td>'
         else:
             c = p.comparison
-            regs = "<br>".join(esc(r) for r in c.regressions) or "none"
             cells = (
                 f'<td class="l"><span class="{esc(c.old_verdict)}">{esc(c.old_verdict)}</span> → '
                 f'<span class="{esc(c.new_verdict)}">{esc(c.new_verdict)}</span></td>'
                 + "".join(f'<td class="l">{esc(_old_new(c, key))}</td>' for key in _OVERVIEW_FIGURES)
-                + f'<td class="l{" reg" if c.regressions else ""}">{regs}</td>'
+                + _lines_cell(c.regressions, "reg")
+                + _lines_cell([w.line for w in c.waived], "waived")
+                + _lines_cell(c.improvements, "pass")
             )
         rows.append(f'<tr><td class="l"><a href="#s{i}">{esc(p.name)}</a></td>{cells}</tr>')
     body = [
@@ -79,6 +96,12 @@ def write_versions_html(out_dir: Path, title: str, old: str, new: str, pairs: Se
 _OVERVIEW_FIGURES = ("duplicates", "missed", "lateness_p99_ms")
 
 
+def _lines_cell(items: Sequence[Change | str], cls: str) -> str:
+    if not items:
+        return '<td class="l">none</td>'
+    return f'<td class="l {cls}">' + "<br>".join(esc(i) for i in items) + "</td>"
+
+
 def _old_new(c: Comparison, key: str) -> str:
     """A figure over a comparison's sources, old → new: a sum for counts, the worst for lateness."""
 
@@ -89,7 +112,7 @@ def _old_new(c: Comparison, key: str) -> str:
             return None
         return max(present) if key.startswith("lateness") else sum(present)
 
-    return f"{_fmt(agg('old'))} → {_fmt(agg('new'))}"
+    return f"{fmt(agg('old'))} → {fmt(agg('new'))}"
 
 
 def _threshold_line(comparison: Comparison) -> str:
@@ -100,7 +123,8 @@ def _threshold_line(comparison: Comparison) -> str:
 
 
 def comparison_sections(comparison: Comparison, old_doc: Results, new_doc: Results, chart_id: str) -> list[str]:
-    """One comparison's parts: regressions, both verdict tables side by side, key-figure bars, every figure."""
+    """One comparison's parts: its findings (regressions, waived, improvements, worse), both verdict tables side by
+    side, key-figure bars, every figure."""
 
     def side(title: str, doc: Results, where: str) -> str:
         sc, dapr = doc["scenario"], doc["dapr"]
@@ -110,12 +134,6 @@ def comparison_sections(comparison: Comparison, old_doc: Results, new_doc: Resul
             f"hash <code>{esc(sc['hash'])}</code></div>{verdict_table_html(doc)}</div>"
         )
 
-    regs = comparison.regressions
-    reg_html = (
-        "<ul>" + "".join(f'<li class="reg">{esc(r)}</li>' for r in regs) + "</ul>"
-        if regs
-        else '<p class="pass">No regression.</p>'
-    )
     warn_html = "".join(f'<p class="unknown">{esc(w)}</p>' for w in comparison.warnings)
     rows = comparison.rows
     fig = make_subplots(rows=2, cols=4, subplot_titles=[label for _, label in KEY_FIGURES])
@@ -138,8 +156,7 @@ def comparison_sections(comparison: Comparison, old_doc: Results, new_doc: Resul
     fig.update_layout(barmode="group", height=650, margin={"t": 50})
     return [
         warn_html,
-        "<h2>Regressions</h2>",
-        reg_html,
+        *findings_html(comparison),
         '<div class="cols">',
         side("old", old_doc, comparison.old_dir),
         side("new", new_doc, comparison.new_dir),
@@ -148,7 +165,7 @@ def comparison_sections(comparison: Comparison, old_doc: Results, new_doc: Resul
         chart(fig, chart_id),
         *_lateness_old_new(comparison, old_doc, new_doc, f"{chart_id}-lateness"),
         "<h2>Every figure</h2>",
-        _comparison_table(comparison),
+        figures_table(comparison),
     ]
 
 
@@ -166,23 +183,3 @@ def _lateness_old_new(comparison: Comparison, old_doc: Results, new_doc: Results
         "dotted, new solid, one colour per source. A curve further right is later; a new tail is a new stall.</p>",
         chart(ecdf_figure(sides), chart_id),
     ]
-
-
-def _comparison_table(comparison: Comparison) -> str:
-    out = ['<table><thead><tr><th class="l">source</th><th class="l">figure</th><th>old</th><th>new</th></tr></thead>']
-    for row in comparison.rows:
-        for f in row.figures:
-            cls = ' class="reg"' if f.regression else ""
-            out.append(
-                f'<tr{cls}><td class="l">{esc(row.key)}</td><td class="l">{esc(f.name)}</td>'
-                f"<td>{esc(_fmt(f.old))}</td><td>{esc(_fmt(f.new))}</td></tr>"
-            )
-    return "".join(out) + "</table>"
-
-
-def _fmt(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1000 else f"{value:.0f}"
-    return str(value)

@@ -35,6 +35,7 @@ h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;margin-top:2rem;border-b
 table{border-collapse:collapse;font-size:.85rem}td,th{border:1px solid #d0d7de;padding:.2rem .45rem;text-align:right}
 th{background:#f6f8fa}td.l,th.l{text-align:left}.verdict{font-weight:700;text-transform:uppercase}
 .pass{color:#1a7f37}.fail{color:#cf222e}.unknown{color:#9a6700}.reg{color:#cf222e;font-weight:700}
+.waived{color:#8250df}
 .badge{display:inline-block;padding:.1rem .6rem;border-radius:.3rem;color:#fff;font-weight:700}
 .meta{font-size:.9rem;line-height:1.5}.muted{color:#656d76;font-size:.85rem}code{font-size:.85rem}
 .cols{display:flex;flex-wrap:wrap;gap:1rem}.cols>div{flex:1 1 auto;overflow-x:auto}li{margin:.15rem 0}
