@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.histories import (
@@ -176,6 +176,7 @@ def test_binding_deliveries_carry_daprds_read_time(seed: int, inject: list[str])
 
 @settings(max_examples=100, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), kind=st.sampled_from(SOURCE_KINDS))
+@example(seed=1622433, kind="binding")  # found by hypothesis: a lost re-fire after an early wake on the same tick
 def test_truth_counts_what_took_effect(seed: int, kind: SourceKind) -> None:
     """Injected anomalies show in the truth; a history that took none has no anomaly but missed/backlog."""
     h = generate(seed, kind=kind)
@@ -187,7 +188,9 @@ def test_truth_counts_what_took_effect(seed: int, kind: SourceKind) -> None:
     if {"dup-near", "dup-far", "dup-overlap", "cutoff", "dup-resend", "dup-double"} & set(h.injected):
         assert (t.duplicates or 0) > 0
     if "lost" in h.injected:
-        assert (t.missed or 0) > 0
+        # a binding's early wake fires the same tick again on time; when that re-fire is the lost one, the tick was
+        # still delivered (early), so it counts as early, not missed (histories.truth: early units are not missed)
+        assert (t.missed or 0) > 0 or (kind == "binding" and t.early > 0)
     if not set(h.injected) - {"stall", "delete-mid", "kill", "late-wake"}:
         assert (t.early, t.spurious, t.duplicates) == (0, 0, 0)
 
