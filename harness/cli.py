@@ -26,6 +26,7 @@ from rich.console import Console
 
 from harness import cli_options as opt
 from harness.campaign import up as standing
+from harness.cli_help import plain_help
 from harness.cluster.base import ClusterSpec
 from harness.cluster.local.cluster import find_redis_server
 from harness.cluster.local.ports import is_listening
@@ -51,6 +52,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+plain_help()  # --set KEY=VALUE, not --set <list[str]>
 dapr_app = typer.Typer(help="Build or show the Dapr binaries (daprd, scheduler) of a version.", no_args_is_help=True)
 app.add_typer(dapr_app, name="dapr")
 
@@ -126,12 +128,14 @@ def dapr_which(version: opt.VersionOpt = DEFAULT_VERSION, bin_dir: opt.BinDirOpt
 
 @app.command()
 def up(
-    replicas: Annotated[int, typer.Option(help="Number of replicas (app + daprd), all one app-id.")] = 3,
-    schedulers: Annotated[int, typer.Option(help="1, or 3 for an HA scheduler cluster.")] = 1,
+    replicas: Annotated[int, typer.Option(metavar="N", help="Number of replicas (app + daprd), all one app-id.")] = 3,
+    schedulers: Annotated[int, typer.Option(metavar="1|3", help="1, or 3 for an HA scheduler cluster.")] = 1,
     version: opt.VersionOpt = DEFAULT_VERSION,
     bin_dir: opt.BinDirOpt = None,
-    run_dir: Annotated[Path | None, typer.Option(help="Logs and state (default reports/up/<UTC time>).")] = None,
-    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 90.0,
+    run_dir: Annotated[
+        Path | None, typer.Option(metavar="DIR", help="Logs and state (default reports/up/<UTC time>).")
+    ] = None,
+    ready_timeout: Annotated[float, typer.Option(metavar="SECONDS", help="Seconds to wait for readiness.")] = 90.0,
 ) -> None:
     """Start Redis, the scheduler(s) and N replicas on 127.0.0.1 and keep them up until Ctrl-C."""
     spec = ClusterSpec(replicas=replicas, schedulers=schedulers, ready_timeout=ready_timeout)
@@ -252,7 +256,7 @@ def load_command(
     web: Annotated[
         bool, typer.Option("--web/--headless", help="Serve Locust's web UI with onceonly's live tab while it runs.")
     ] = False,
-    web_port: Annotated[int, typer.Option(help="Loopback port of the web UI.")] = 8089,
+    web_port: Annotated[int, typer.Option(metavar="PORT", help="Loopback port of the web UI.")] = 8089,
     set_: opt.SetOpt = None,
     version: opt.RunVersionOpt = None,
     bin_dir: opt.BinDirOpt = None,
@@ -274,7 +278,7 @@ def demo(
 
 
 @app.command()
-def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory.")]) -> None:
+def check(run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A finished run directory.")]) -> None:
     """Re-judge a finished run offline (no services) and reproduce its results.json."""
     from harness.campaign import experiment
     from harness.io import store
@@ -368,10 +372,18 @@ def _compare_versions(target_file: Path, old: str, new: str, lateness: tuple[flo
 
 @app.command()
 def suite(
-    suite_file: Annotated[Path, typer.Argument(help="A suite YAML file (see scenarios/regression.yaml).")],
-    junit: Annotated[Path, typer.Option("--junit", help="Where to write the JUnit XML.")] = Path("reports/junit.xml"),
-    only: Annotated[list[str] | None, typer.Option("--only", help="Run only this scenario (repeatable).")] = None,
-    skip: Annotated[list[str] | None, typer.Option("--skip", help="Skip this scenario (repeatable).")] = None,
+    suite_file: Annotated[
+        Path, typer.Argument(metavar="SUITE_FILE", help="A suite YAML file (see scenarios/regression.yaml).")
+    ],
+    junit: Annotated[Path, typer.Option("--junit", metavar="FILE", help="Where to write the JUnit XML.")] = Path(
+        "reports/junit.xml"
+    ),
+    only: Annotated[
+        list[str] | None, typer.Option("--only", metavar="NAME", help="Run only this scenario (repeatable).")
+    ] = None,
+    skip: Annotated[
+        list[str] | None, typer.Option("--skip", metavar="NAME", help="Skip this scenario (repeatable).")
+    ] = None,
     version: opt.RunVersionOpt = None,
     bin_dir: opt.BinDirOpt = None,
     reports: opt.ReportsOpt = Path("reports"),

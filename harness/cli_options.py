@@ -16,6 +16,7 @@ VersionOpt = Annotated[
         "--version",
         "--dapr-version",
         envvar="ONCEONLY_DAPR_VERSION",
+        metavar="VERSION",
         help=f"Dapr version. Known: {', '.join(SUPPORTED)}.",
     ),
 ]
@@ -24,36 +25,48 @@ BinDirOpt = Annotated[
     typer.Option(
         "--dapr-bin-dir",
         envvar="ONCEONLY_DAPR_BIN_DIR",
+        metavar="DIR",
         help="Use the daprd and scheduler in this directory instead of building.",
     ),
 ]
-ScenarioArg = Annotated[Path, typer.Argument(help="A scenario YAML file.", show_default=False)]
+ScenarioArg = Annotated[Path, typer.Argument(help="A scenario YAML file.", metavar="SCENARIO", show_default=False)]
 SetOpt = Annotated[
-    list[str] | None, typer.Option("--set", help="Override a scenario field: --set cluster.replicas=5 (repeatable).")
+    list[str] | None,
+    typer.Option(
+        "--set", metavar="KEY=VALUE", help="Override a scenario field: --set cluster.replicas=5 (repeatable)."
+    ),
 ]
-ReportsOpt = Annotated[Path, typer.Option("--reports", help="Where run directories go.")]
+ReportsOpt = Annotated[Path, typer.Option("--reports", metavar="DIR", help="Where run directories go.")]
 RunVersionOpt = Annotated[
     str | None,
     typer.Option(
         "--dapr-version",
         envvar="ONCEONLY_DAPR_VERSION",
+        metavar="VERSION",
         help=f"Dapr version (default: the scenario's, else {DEFAULT_VERSION}). Known: {', '.join(SUPPORTED)}.",
     ),
 ]
 ThresholdOpt = Annotated[
     float,
-    typer.Option("--lateness-threshold", help="Percent by which lateness p99 may grow (and by --lateness-floor ms)."),
+    typer.Option(
+        "--lateness-threshold",
+        metavar="PERCENT",
+        help="Percent by which lateness p99 may grow (and by --lateness-floor ms).",
+    ),
 ]
 FloorOpt = Annotated[
     float,
     typer.Option(
         "--lateness-floor",
+        metavar="MS",
         help="Milliseconds by which lateness p99 must also grow to count (single runs on a busy machine are noisy).",
     ),
 ]
 CompareOutOpt = Annotated[
     Path | None,
-    typer.Option("--out", help="Where to write comparison.json and report.html (default reports/compare/<UTC>)."),
+    typer.Option(
+        "--out", metavar="DIR", help="Where to write comparison.json and report.html (default reports/compare/<UTC>)."
+    ),
 ]
 TargetsArg = Annotated[
     list[Path],
@@ -67,7 +80,9 @@ TargetsArg = Annotated[
 DaprOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--dapr", help="Twice: the old and the new Dapr, each a version or a binaries directory (daprd, scheduler)."
+        "--dapr",
+        metavar="VERSION|DIR",
+        help="Twice: the old and the new Dapr, each a version or a binaries directory (daprd, scheduler).",
     ),
 ]
 
