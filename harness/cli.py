@@ -49,7 +49,7 @@ app = typer.Typer(
     name="onceonly",
     help="Measure whether a scheduled task fires once when an app runs as many replicas on a real Dapr.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion; main() names the program "onceonly"
     pretty_exceptions_enable=False,
 )
 plain_help()  # --set KEY=VALUE, not --set <list[str]>
@@ -57,8 +57,8 @@ dapr_app = typer.Typer(help="Build or show the Dapr binaries (daprd, scheduler) 
 app.add_typer(dapr_app, name="dapr")
 
 
-def _print_version(value: bool) -> None:
-    if value:
+def _print_version(ctx: typer.Context, value: bool) -> None:
+    if value and not ctx.resilient_parsing:  # not while the shell completes a command line
         from harness.about import onceonly_version
 
         out.print(f"onceonly {onceonly_version()}", highlight=False)
@@ -420,7 +420,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     handlers around each command (``exit_on_signals``), whatever was inherited."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        code = app(args=argv, standalone_mode=False)  # with standalone_mode off, typer.Exit returns its code
+        # with standalone_mode off, typer.Exit returns its code; shell completion (_ONCEONLY_COMPLETE set by the
+        # script `onceonly --show-completion` prints) answers and exits before any command runs
+        code = app(args=argv, prog_name="onceonly", standalone_mode=False)
     except UsageError as exc:
         exc.show()
         sys.exit(ExitCode.BAD_INPUT)
