@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 from rich.console import Console
 
 from harness import cli_options as opt
+from harness import cli_output as output_mode
 from harness.campaign import up as standing
 from harness.cli_help import plain_help
 from harness.cluster.base import ClusterSpec
@@ -71,8 +72,14 @@ def _options(
         bool,
         typer.Option("--version", is_eager=True, callback=_print_version, help="Print onceonly's version and exit."),
     ] = False,
+    quiet: opt.QuietOpt = False,
+    verbose: opt.VerboseOpt = False,
 ) -> None:
     """Measure whether a scheduled task fires once when an app runs as many replicas on a real Dapr."""
+    try:
+        output_mode.choose(quiet=quiet, verbose=verbose)
+    except InputError as exc:
+        fail(exc)
 
 
 def fail(exc: BaseException) -> NoReturn:
@@ -87,9 +94,14 @@ def fail(exc: BaseException) -> NoReturn:
     raise typer.Exit(code)
 
 
+def output(json_: bool = False) -> output_mode.Output:
+    """Where this command's lines go (this module's consoles, the chosen -q/-v, its --json)."""
+    return output_mode.Output(console, out, output_mode.verbosity(), json_)
+
+
 def display() -> terminal.RichDisplay:
     """How binary selection, builds and a campaign's cases show their progress (on this module's consoles)."""
-    return terminal.RichDisplay(console, out)
+    return output().display()
 
 
 SELECTION_ERRORS = (HarnessError, UnknownVersionError, BuildError, ProbeError)
@@ -110,7 +122,7 @@ def dapr_build(
             proxy_path = prepare_fault_proxy(display())
         except BuildError as exc:
             fail(exc)
-        console.print(f"fault proxy: {proxy_path}", highlight=False)
+        output().info(f"fault proxy: {proxy_path}")
 
 
 @dapr_app.command("which")
@@ -149,14 +161,14 @@ def up(
         fail(exc)
     run_dir = run_dir or Path("reports") / "up" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     run_dir.mkdir(parents=True, exist_ok=True)
-    console.print(
+    output().info(
         f"daprd {bins.daprd_version} and scheduler {bins.scheduler_version} from {bins.source}; run dir {run_dir}"
     )
     try:
         left = standing.hold(spec, bins, run_dir, redis_server, display())
     except HarnessError as exc:
         fail(exc)
-    console.print("stopped; no process of the run is left" if not left else f"[red]still running: {left}")
+    output().final("stopped; no process of the run is left" if not left else f"[red]still running: {left}")
 
 
 HEADLINE = Path(__file__).resolve().parents[1] / "scenarios" / "jobs-vs-cron.yaml"
@@ -177,10 +189,9 @@ def validate(scenario: opt.ScenarioArg, set_: opt.SetOpt = None) -> None:
     sc = load(scenario, set_)
     jobs, bindings = sc.job_plans(), sc.binding_plans()
     fans = "".join(f", fan-out {f.name} ({f.fanout.count} one-shot jobs)" for f in sc.fanouts if f.fanout)
-    out.print(
+    output().final(
         f"ok: {scenario}: scenario {sc.name!r} (hash {sc.canonical_hash()}): {sc.cluster.replicas} replica(s), "
-        f"{len(jobs)} job(s){fans}, {len(bindings)} cron binding(s)",
-        highlight=False,
+        f"{len(jobs)} job(s){fans}, {len(bindings)} cron binding(s)"
     )
 
 
@@ -198,6 +209,7 @@ def _run(
     from harness.campaign import binaries, experiment
     from harness.io import store
 
+    mode = output()
     sc = load(scenario_path, overrides)  # bad input: exit 3, nothing started
     if need_load and sc.workload.load is None:
         fail(InputError(f"{scenario_path}: workload.load is missing: `onceonly load` needs load stages to run"))
@@ -206,23 +218,22 @@ def _run(
     try:
         note = binaries.override_note(sc, version, bin_dir)
         if note is not None and override:
-            console.print(f"note: {note}; running it on that anyway ({binaries.OVERRIDE_FLAG})", highlight=False)
+            mode.info(f"note: {note}; running it on that anyway ({binaries.OVERRIDE_FLAG})")
         bins, upgrade = binaries.case_binaries(sc, version, bin_dir, display(), override=override)
         proxy = prepare_fault_proxy(display()) if sc.needs_fault_proxy else None
     except SELECTION_ERRORS as exc:
         fail(exc)
     run_dir = store.new_run_dir(reports, sc.name, sc.canonical_hash())
     to = "" if upgrade is None else f", rolling upgrade to daprd {upgrade.daprd_version} ({upgrade.source})"
-    console.print(
+    mode.info(
         f"scenario {sc.name} ({sc.canonical_hash()}): daprd {bins.daprd_version}, scheduler "
-        f"{bins.scheduler_version} ({bins.source}){to}; run dir {run_dir}",
-        highlight=False,
+        f"{bins.scheduler_version} ({bins.source}){to}; run dir {run_dir}"
     )
     outcome = None
     try:
-        with exit_on_signals(), terminal.run_progress(console) as (say, wait):
+        with exit_on_signals(), terminal.run_progress(console, mode.verbosity) as (say, wait):
             if web_port is not None:
-                console.print(f"Locust web UI (with the onceonly tab): http://127.0.0.1:{web_port}/?tab=onceonly")
+                mode.info(f"Locust web UI (with the onceonly tab): http://127.0.0.1:{web_port}/?tab=onceonly")
             outcome = experiment.run(
                 sc, bins, run_dir, progress=say, countdown=wait, toxiproxy=proxy, web_port=web_port, upgrade=upgrade
             )
@@ -231,9 +242,10 @@ def _run(
         raise typer.Exit(130) from None
     except HarnessError as exc:
         fail(exc)
-    terminal.print_results(out, outcome.results)
+    if not mode.quiet:
+        terminal.print_results(mode.human, outcome.results, mode.verbose)
     verdict = outcome.results["verdict"]
-    out.print(f"verdict: {verdict}  ({run_dir}/report.html, summary.md, results.json, junit.xml)", highlight=False)
+    mode.final(f"verdict: {verdict}  ({run_dir}/report.html, summary.md, results.json, junit.xml)")
     raise typer.Exit(OUTCOME_EXIT[verdict])
 
 
@@ -292,13 +304,16 @@ def check(run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A fin
         rejudged = experiment.rejudge(run_dir, sc)
     except HarnessError as exc:
         fail(exc)
-    terminal.print_results(out, rejudged.outcome.results)
+    mode, results = output(), rejudged.outcome.results
+    if not mode.quiet:
+        terminal.print_results(mode.human, results, mode.verbose)
     if rejudged.previous is None:
-        out.print("results.json written (there was none)")
+        how = "results.json written (there was none)"
     else:
         reproduced = rejudged.previous == rejudged.now
-        out.print("results.json reproduced" if reproduced else "[yellow]results.json changed on re-judging[/]")
-    raise typer.Exit(OUTCOME_EXIT[rejudged.outcome.results["verdict"]])
+        how = "results.json reproduced" if reproduced else "[yellow]results.json changed on re-judging[/]"
+    mode.final(f"verdict: {results['verdict']}; {how}")
+    raise typer.Exit(OUTCOME_EXIT[results["verdict"]])
 
 
 @app.command()
@@ -342,16 +357,19 @@ def _compare_runs(old_run: Path, new_run: Path, lateness: tuple[float, float], t
         result, old_doc, new_doc = versions.compare_runs(old_run, new_run, lateness)
     except InputError as exc:
         fail(exc)
-    terminal.print_comparison(out, result, f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}")
+    mode = output()
+    if not mode.quiet:
+        terminal.print_comparison(mode.human, result, f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}")
     page = versions.write_runs_comparison(target, result, old_doc, new_doc)
-    out.print(f"{len(result.regressions)} regression(s); wrote {target / 'comparison.json'} and {page}")
+    mode.final(f"{len(result.regressions)} regression(s); wrote {target / 'comparison.json'} and {page}")
     raise typer.Exit(ExitCode.FAIL if result.regressions else ExitCode.PASS)
 
 
 def _compare_versions(target_file: Path, old: str, new: str, lateness: tuple[float, float], target: Path) -> NoReturn:
     from harness.campaign import versions
 
-    shown = display()
+    mode = output()
+    shown = mode.display()
     try:  # every scenario validated, then every binary found or built, before anything is started
         plan = versions.prepare(target_file, old, new, shown)
     except SELECTION_ERRORS as exc:
@@ -360,12 +378,11 @@ def _compare_versions(target_file: Path, old: str, new: str, lateness: tuple[flo
     if done.interrupted:
         console.print(f"interrupted after {len(done.pairs)} of {len(plan.cases)} scenario(s); their runs are kept")
         raise typer.Exit(130)
-    out.print(terminal.versions_table(f"onceonly compare {target_file.name}: Dapr {old} → {new}", done.pairs))
+    mode.show(terminal.versions_table(f"onceonly compare {target_file.name}: Dapr {old} → {new}", done.pairs))
     regressions = sum(len(p.comparison.regressions) for p in done.pairs if p.comparison is not None)
     errors = sum(p.comparison is None for p in done.pairs)
-    out.print(
-        f"{regressions} regression(s), {errors} failed run(s); wrote {target / 'comparison.json'} and {done.page}",
-        highlight=False,
+    mode.final(
+        f"{regressions} regression(s), {errors} failed run(s); wrote {target / 'comparison.json'} and {done.page}"
     )
     raise typer.Exit(overall([ExitCode.FAIL] * bool(regressions) + [ExitCode.ENVIRONMENT] * bool(errors)))
 
@@ -393,7 +410,8 @@ def suite(
     from harness.campaign import suite as campaign_suite
     from harness.scenario import suite as suites
 
-    shown = display()
+    mode = output()
+    shown = mode.display()
     try:  # every scenario validated, then every case's binaries found or built, before the first case
         plan = campaign_suite.prepare(suite_file, only, skip, version, bin_dir, shown, override=override)
     except SELECTION_ERRORS as exc:
@@ -402,12 +420,12 @@ def suite(
     table = terminal.suite_table(plan.name, plan.daprds, done.outcomes)
     if done.interrupted:
         console.print(f"interrupted after {len(done.outcomes)} of {len(plan.cases)} scenario(s); their runs are kept")
-        out.print(table)
+        mode.show(table)
         raise typer.Exit(130)
-    out.print(table)
+    mode.show(table)
     code = suites.exit_code(done.outcomes)
     word = next(outcome for outcome, exit in OUTCOME_EXIT.items() if exit == code)
-    out.print(f"suite {plan.name}: {word}  (JUnit: {junit})", highlight=False)
+    mode.final(f"suite {plan.name}: {word}  (JUnit: {junit})")
     raise typer.Exit(code)
 
 

@@ -94,3 +94,13 @@ OverrideOpt = Annotated[
         "without this flag that is refused (exit 3).",
     ),
 ]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="Print only errors and the final line (the verdict or outcome): no progress, no tables."
+    ),
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Print each progress step as a line (no spinner), and every witness."),
+]
