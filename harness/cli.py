@@ -12,7 +12,6 @@ from __future__ import annotations
 import signal
 import sys
 import time
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -33,7 +32,7 @@ from harness.cluster.local.cluster import find_redis_server
 from harness.cluster.local.ports import is_listening
 from harness.cluster.local.processes import Interrupted, exit_on_signals
 from harness.errors import OUTCOME_EXIT, ExitCode, HarnessError, InputError, overall
-from harness.report import terminal
+from harness.report import json_summary, terminal
 from toolchain import binaries as dapr_binaries
 from toolchain.build import BuildError
 from toolchain.probe import ProbeError
@@ -140,14 +139,12 @@ def dapr_which(version: opt.VersionOpt = DEFAULT_VERSION, bin_dir: opt.BinDirOpt
 
 @app.command()
 def up(
-    replicas: Annotated[int, typer.Option(metavar="N", help="Number of replicas (app + daprd), all one app-id.")] = 3,
-    schedulers: Annotated[int, typer.Option(metavar="1|3", help="1, or 3 for an HA scheduler cluster.")] = 1,
+    replicas: opt.ReplicasOpt = 3,
+    schedulers: opt.SchedulersOpt = 1,
     version: opt.VersionOpt = DEFAULT_VERSION,
     bin_dir: opt.BinDirOpt = None,
-    run_dir: Annotated[
-        Path | None, typer.Option(metavar="DIR", help="Logs and state (default reports/up/<UTC time>).")
-    ] = None,
-    ready_timeout: Annotated[float, typer.Option(metavar="SECONDS", help="Seconds to wait for readiness.")] = 90.0,
+    run_dir: opt.UpRunDirOpt = None,
+    ready_timeout: opt.ReadyTimeoutOpt = 90.0,
 ) -> None:
     """Start Redis, the scheduler(s) and N replicas on 127.0.0.1 and keep them up until Ctrl-C."""
     spec = ClusterSpec(replicas=replicas, schedulers=schedulers, ready_timeout=ready_timeout)
@@ -205,11 +202,12 @@ def _run(
     web_port: int | None = None,
     need_load: bool = False,
     override: bool = False,
+    json_: bool = False,
 ) -> None:
     from harness.campaign import binaries, experiment
     from harness.io import store
 
-    mode = output()
+    mode = output(json_)
     sc = load(scenario_path, overrides)  # bad input: exit 3, nothing started
     if need_load and sc.workload.load is None:
         fail(InputError(f"{scenario_path}: workload.load is missing: `onceonly load` needs load stages to run"))
@@ -246,6 +244,7 @@ def _run(
         terminal.print_results(mode.human, outcome.results, mode.verbose)
     verdict = outcome.results["verdict"]
     mode.final(f"verdict: {verdict}  ({run_dir}/report.html, summary.md, results.json, junit.xml)")
+    mode.emit(lambda: json_summary.run_summary(outcome.results, run_dir))
     raise typer.Exit(OUTCOME_EXIT[verdict])
 
 
@@ -257,40 +256,46 @@ def run(
     bin_dir: opt.BinDirOpt = None,
     reports: opt.ReportsOpt = Path("reports"),
     override: opt.OverrideOpt = False,
+    json_: opt.JsonOpt = False,
 ) -> None:
     """Run one scenario on a real local Dapr and judge it. Exit 0 pass, 1 anomaly, 2 unknown, 3 bad input, 4 env."""
-    _run(scenario, set_, version, bin_dir, reports, override=override)
+    _run(scenario, set_, version, bin_dir, reports, override=override, json_=json_)
 
 
 @app.command("load")
 def load_command(
     scenario: opt.ScenarioArg,
-    web: Annotated[
-        bool, typer.Option("--web/--headless", help="Serve Locust's web UI with onceonly's live tab while it runs.")
-    ] = False,
-    web_port: Annotated[int, typer.Option(metavar="PORT", help="Loopback port of the web UI.")] = 8089,
+    web: opt.WebOpt = False,
+    web_port: opt.WebPortOpt = 8089,
     set_: opt.SetOpt = None,
     version: opt.RunVersionOpt = None,
     bin_dir: opt.BinDirOpt = None,
     reports: opt.ReportsOpt = Path("reports"),
     override: opt.OverrideOpt = False,
+    json_: opt.JsonOpt = False,
 ) -> None:
     """Run a scenario's load stages (Locust) against the Jobs API and account for every job created. Exit codes
     as `run`; Locust's CSVs and HTML report go to <run dir>/locust/."""
-    web_port_used = web_port if web else None
-    _run(scenario, set_, version, bin_dir, reports, web_port=web_port_used, need_load=True, override=override)
+    port = web_port if web else None
+    _run(scenario, set_, version, bin_dir, reports, web_port=port, need_load=True, override=override, json_=json_)
 
 
 @app.command()
 def demo(
-    version: opt.RunVersionOpt = None, bin_dir: opt.BinDirOpt = None, reports: opt.ReportsOpt = Path("reports")
+    version: opt.RunVersionOpt = None,
+    bin_dir: opt.BinDirOpt = None,
+    reports: opt.ReportsOpt = Path("reports"),
+    json_: opt.JsonOpt = False,
 ) -> None:
     """Build Dapr if needed and run the headline scenario: Jobs API vs cron binding on 3 replicas."""
-    _run(HEADLINE, None, version, bin_dir, reports)
+    _run(HEADLINE, None, version, bin_dir, reports, json_=json_)
 
 
 @app.command()
-def check(run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A finished run directory.")]) -> None:
+def check(
+    run_dir: opt.RunDirArg,
+    json_: opt.JsonOpt = False,
+) -> None:
     """Re-judge a finished run offline (no services) and reproduce its results.json."""
     from harness.campaign import experiment
     from harness.io import store
@@ -304,15 +309,17 @@ def check(run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A fin
         rejudged = experiment.rejudge(run_dir, sc)
     except HarnessError as exc:
         fail(exc)
-    mode, results = output(), rejudged.outcome.results
+    mode, results = output(json_), rejudged.outcome.results
     if not mode.quiet:
         terminal.print_results(mode.human, results, mode.verbose)
-    if rejudged.previous is None:
-        how = "results.json written (there was none)"
-    else:
-        reproduced = rejudged.previous == rejudged.now
-        how = "results.json reproduced" if reproduced else "[yellow]results.json changed on re-judging[/]"
+    reproduced = None if rejudged.previous is None else rejudged.previous == rejudged.now  # None: there was none
+    how = {
+        None: "results.json written (there was none)",
+        True: "results.json reproduced",
+        False: "[yellow]results.json changed on re-judging[/]",
+    }[reproduced]
     mode.final(f"verdict: {results['verdict']}; {how}")
+    mode.emit(lambda: {**json_summary.run_summary(results, run_dir), "reproduced": reproduced})
     raise typer.Exit(OUTCOME_EXIT[results["verdict"]])
 
 
@@ -323,6 +330,7 @@ def compare(
     lateness_threshold: opt.ThresholdOpt = 20.0,
     lateness_floor: opt.FloorOpt = 5.0,
     out_dir: opt.CompareOutOpt = None,
+    json_: opt.JsonOpt = False,
 ) -> None:
     """Compare two Dapr versions on the same scenarios, or two finished runs, figure by figure.
 
@@ -339,7 +347,7 @@ def compare(
                     "(old, then new), e.g. `onceonly compare scenarios/jobs-vs-cron.yaml --dapr 1.16.0 --dapr 1.18.2`"
                 )
             )
-        _compare_versions(targets[0], dapr[0], dapr[1], (lateness_threshold, lateness_floor), target)
+        _compare_versions(targets[0], dapr[0], dapr[1], (lateness_threshold, lateness_floor), target, json_)
     if len(targets) != 2:
         fail(
             InputError(
@@ -347,28 +355,32 @@ def compare(
                 "--dapr OLD --dapr NEW"
             )
         )
-    _compare_runs(targets[0], targets[1], (lateness_threshold, lateness_floor), target)
+    _compare_runs(targets[0], targets[1], (lateness_threshold, lateness_floor), target, json_)
 
 
-def _compare_runs(old_run: Path, new_run: Path, lateness: tuple[float, float], target: Path) -> NoReturn:
+def _compare_runs(old_run: Path, new_run: Path, lateness: tuple[float, float], target: Path, json_: bool) -> NoReturn:
     from harness.campaign import versions
 
     try:
         result, old_doc, new_doc = versions.compare_runs(old_run, new_run, lateness)
     except InputError as exc:
         fail(exc)
-    mode = output()
+    mode = output(json_)
     if not mode.quiet:
         terminal.print_comparison(mode.human, result, f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}")
     page = versions.write_runs_comparison(target, result, old_doc, new_doc)
     mode.final(f"{len(result.regressions)} regression(s); wrote {target / 'comparison.json'} and {page}")
-    raise typer.Exit(ExitCode.FAIL if result.regressions else ExitCode.PASS)
+    code = ExitCode.FAIL if result.regressions else ExitCode.PASS
+    mode.emit(lambda: json_summary.comparison_summary(result.to_dict(), code))
+    raise typer.Exit(code)
 
 
-def _compare_versions(target_file: Path, old: str, new: str, lateness: tuple[float, float], target: Path) -> NoReturn:
+def _compare_versions(
+    target_file: Path, old: str, new: str, lateness: tuple[float, float], target: Path, json_: bool
+) -> NoReturn:
     from harness.campaign import versions
 
-    mode = output()
+    mode = output(json_)
     shown = mode.display()
     try:  # every scenario validated, then every binary found or built, before anything is started
         plan = versions.prepare(target_file, old, new, shown)
@@ -377,6 +389,7 @@ def _compare_versions(target_file: Path, old: str, new: str, lateness: tuple[flo
     done = versions.run(plan, lateness, target, shown)
     if done.interrupted:
         console.print(f"interrupted after {len(done.pairs)} of {len(plan.cases)} scenario(s); their runs are kept")
+        mode.emit(lambda: json_summary.comparison_summary(versions.read_comparison(target), ExitCode.INTERRUPTED))
         raise typer.Exit(130)
     mode.show(terminal.versions_table(f"onceonly compare {target_file.name}: Dapr {old} → {new}", done.pairs))
     regressions = sum(len(p.comparison.regressions) for p in done.pairs if p.comparison is not None)
@@ -384,33 +397,28 @@ def _compare_versions(target_file: Path, old: str, new: str, lateness: tuple[flo
     mode.final(
         f"{regressions} regression(s), {errors} failed run(s); wrote {target / 'comparison.json'} and {done.page}"
     )
-    raise typer.Exit(overall([ExitCode.FAIL] * bool(regressions) + [ExitCode.ENVIRONMENT] * bool(errors)))
+    code = overall([ExitCode.FAIL] * bool(regressions) + [ExitCode.ENVIRONMENT] * bool(errors))
+    mode.emit(lambda: json_summary.comparison_summary(versions.read_comparison(target), code))
+    raise typer.Exit(code)
 
 
 @app.command()
 def suite(
-    suite_file: Annotated[
-        Path, typer.Argument(metavar="SUITE_FILE", help="A suite YAML file (see scenarios/regression.yaml).")
-    ],
-    junit: Annotated[Path, typer.Option("--junit", metavar="FILE", help="Where to write the JUnit XML.")] = Path(
-        "reports/junit.xml"
-    ),
-    only: Annotated[
-        list[str] | None, typer.Option("--only", metavar="NAME", help="Run only this scenario (repeatable).")
-    ] = None,
-    skip: Annotated[
-        list[str] | None, typer.Option("--skip", metavar="NAME", help="Skip this scenario (repeatable).")
-    ] = None,
+    suite_file: opt.SuiteFileArg,
+    junit: opt.JunitOpt = Path("reports/junit.xml"),
+    only: opt.OnlyOpt = None,
+    skip: opt.SkipOpt = None,
     version: opt.RunVersionOpt = None,
     bin_dir: opt.BinDirOpt = None,
     reports: opt.ReportsOpt = Path("reports"),
     override: opt.OverrideOpt = False,
+    json_: opt.JsonOpt = False,
 ) -> None:
     """Run a list of scenarios, one JUnit test case each; a case passes when its predicted verdict holds."""
     from harness.campaign import suite as campaign_suite
     from harness.scenario import suite as suites
 
-    mode = output()
+    mode = output(json_)
     shown = mode.display()
     try:  # every scenario validated, then every case's binaries found or built, before the first case
         plan = campaign_suite.prepare(suite_file, only, skip, version, bin_dir, shown, override=override)
@@ -421,11 +429,12 @@ def suite(
     if done.interrupted:
         console.print(f"interrupted after {len(done.outcomes)} of {len(plan.cases)} scenario(s); their runs are kept")
         mode.show(table)
+        mode.emit(lambda: json_summary.suite_summary(plan.name, done.outcomes, junit, ExitCode.INTERRUPTED))
         raise typer.Exit(130)
     mode.show(table)
     code = suites.exit_code(done.outcomes)
-    word = next(outcome for outcome, exit in OUTCOME_EXIT.items() if exit == code)
-    mode.final(f"suite {plan.name}: {word}  (JUnit: {junit})")
+    mode.final(f"suite {plan.name}: {json_summary.outcome_word(code)}  (JUnit: {junit})")
+    mode.emit(lambda: json_summary.suite_summary(plan.name, done.outcomes, junit, code))
     raise typer.Exit(code)
 
 
@@ -455,27 +464,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
         console.print(f"error: {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except Exception as exc:  # onceonly's own bug: never exit 1, which means "anomaly found"
-        sys.exit(internal_error(exc))
+        sys.exit(output_mode.internal_error(console, exc))
     sys.exit(code if isinstance(code, int) else 0)
-
-
-def internal_error(exc: Exception) -> ExitCode:
-    """An error onceonly did not expect: say so, keep the traceback (in the run dir this process made last, else on
-    stderr) and exit 4, so a pipeline never reads it as an anomaly."""
-    from harness.io import store
-
-    run_dir = store.last_run_dir()
-    if run_dir is not None and run_dir.is_dir():
-        where = f"traceback in {store.write_traceback(run_dir, exc)}"
-    else:
-        traceback.print_exception(exc, file=sys.stderr)
-        where = "traceback above"
-    console.print(
-        f"internal error (a bug in onceonly, not a finding): {type(exc).__name__}: {exc}; {where}",
-        highlight=False,
-        soft_wrap=True,
-    )
-    return ExitCode.ENVIRONMENT
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""The options and arguments the ``onceonly`` commands share (``harness.cli``): names, environment fallbacks,
-help texts."""
+"""The options and arguments of the ``onceonly`` commands (``harness.cli``): names, what each takes (its metavar:
+``--help`` shows it, ``harness.cli_help``), environment fallbacks, help texts."""
 
 from __future__ import annotations
 
@@ -104,3 +104,31 @@ VerboseOpt = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Print each progress step as a line (no spinner), and every witness."),
 ]
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print a machine-readable summary (JSON, keys in reports/README.md) on stdout and nothing else there; "
+        "every other line goes to stderr.",
+    ),
+]
+RunDirArg = Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A finished run directory.", show_default=False)]
+SuiteFileArg = Annotated[
+    Path,
+    typer.Argument(metavar="SUITE_FILE", help="A suite YAML file (see scenarios/regression.yaml).", show_default=False),
+]
+JunitOpt = Annotated[Path, typer.Option("--junit", metavar="FILE", help="Where to write the JUnit XML.")]
+OnlyOpt = Annotated[
+    list[str] | None, typer.Option("--only", metavar="NAME", help="Run only this scenario (repeatable).")
+]
+SkipOpt = Annotated[list[str] | None, typer.Option("--skip", metavar="NAME", help="Skip this scenario (repeatable).")]
+ReplicasOpt = Annotated[int, typer.Option(metavar="N", help="Number of replicas (app + daprd), all one app-id.")]
+SchedulersOpt = Annotated[int, typer.Option(metavar="1|3", help="1, or 3 for an HA scheduler cluster.")]
+UpRunDirOpt = Annotated[
+    Path | None, typer.Option(metavar="DIR", help="Logs and state (default reports/up/<UTC time>).")
+]
+ReadyTimeoutOpt = Annotated[float, typer.Option(metavar="SECONDS", help="Seconds to wait for readiness.")]
+WebOpt = Annotated[
+    bool, typer.Option("--web/--headless", help="Serve Locust's web UI with onceonly's live tab while it runs.")
+]
+WebPortOpt = Annotated[int, typer.Option(metavar="PORT", help="Loopback port of the web UI.")]

@@ -8,18 +8,22 @@ stderr. The exit code is the same whatever the mode. Commands that show a table 
 ``onceonly up``'s endpoints) show it in every mode.
 
 The verbosity is chosen once per invocation, by the app's callback (``choose``); ``Output`` carries it with the
-consoles ``harness.cli`` owns (tests replace those) and the command's ``--json``.
+consoles ``harness.cli`` owns (tests replace those) and the command's ``--json``. ``internal_error`` is how an error
+onceonly did not expect is said, whatever the mode.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console, RenderableType
 
-from harness.errors import InputError
+from harness.errors import ExitCode, InputError
 from harness.report.terminal import RichDisplay, Verbosity
 
 _chosen: list[Verbosity] = ["normal"]  # this invocation's, set by ``choose``
@@ -72,12 +76,31 @@ class Output:
         """The one line that says how it ended (a verdict, an outcome), in every mode."""
         self.human.print(line, highlight=False, soft_wrap=True)
 
-    def emit(self, document: dict[str, Any]) -> None:
-        """The JSON summary on stdout, when ``--json`` asked for it."""
+    def emit(self, summary: Callable[[], dict[str, Any]]) -> None:
+        """The JSON summary on stdout, when ``--json`` asked for it (only then is it made)."""
         if self.json:
-            self.out.file.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+            self.out.file.write(json.dumps(summary(), indent=2, ensure_ascii=False) + "\n")
             self.out.file.flush()
 
     def display(self) -> RichDisplay:
         """How binary selection, builds and a campaign's cases show their progress in this mode."""
         return RichDisplay(self.console, self.human, self.verbosity)
+
+
+def internal_error(console: Console, exc: Exception) -> ExitCode:
+    """An error onceonly did not expect: say so on ``console``, keep the traceback (in the run dir this process made
+    last, else on stderr) and exit 4, so a pipeline never reads it as an anomaly."""
+    from harness.io import store
+
+    run_dir = store.last_run_dir()
+    if run_dir is not None and run_dir.is_dir():
+        where = f"traceback in {store.write_traceback(run_dir, exc)}"
+    else:
+        traceback.print_exception(exc, file=sys.stderr)
+        where = "traceback above"
+    console.print(
+        f"internal error (a bug in onceonly, not a finding): {type(exc).__name__}: {exc}; {where}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return ExitCode.ENVIRONMENT
