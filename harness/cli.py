@@ -292,10 +292,7 @@ def demo(
 
 
 @app.command()
-def check(
-    run_dir: opt.RunDirArg,
-    json_: opt.JsonOpt = False,
-) -> None:
+def check(run_dir: opt.RunDirArg, json_: opt.JsonOpt = False) -> None:
     """Re-judge a finished run offline (no services) and reproduce its results.json."""
     from harness.campaign import experiment
     from harness.io import store
