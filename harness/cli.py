@@ -12,7 +12,6 @@ from __future__ import annotations
 import signal
 import sys
 import time
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -26,13 +25,15 @@ from rich.console import Console
 from rich.text import Text
 
 from harness import cli_options as opt
+from harness import cli_output as output_mode
 from harness.campaign import up as standing
+from harness.cli_help import plain_help
 from harness.cluster.base import ClusterSpec
 from harness.cluster.local.cluster import find_redis_server
 from harness.cluster.local.ports import is_listening
 from harness.cluster.local.processes import Interrupted, exit_on_signals
 from harness.errors import OUTCOME_EXIT, ExitCode, HarnessError, InputError, overall
-from harness.report import terminal
+from harness.report import json_summary, terminal
 from toolchain import binaries as dapr_binaries
 from toolchain.build import BuildError
 from toolchain.probe import ProbeError
@@ -41,7 +42,6 @@ from toolchain.versions import DEFAULT_VERSION, UnknownVersionError, lookup
 
 if TYPE_CHECKING:
     from harness.scenario.schema import Scenario
-    from toolchain.binaries import Binaries
 
 console = Console(stderr=True)
 out = Console()
@@ -50,15 +50,16 @@ app = typer.Typer(
     name="onceonly",
     help="Measure whether a scheduled task fires once when an app runs as many replicas on a real Dapr.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion; main() names the program "onceonly"
     pretty_exceptions_enable=False,
 )
+plain_help()  # --set KEY=VALUE, not --set <list[str]>
 dapr_app = typer.Typer(help="Build or show the Dapr binaries (daprd, scheduler) of a version.", no_args_is_help=True)
 app.add_typer(dapr_app, name="dapr")
 
 
-def _print_version(value: bool) -> None:
-    if value:
+def _print_version(ctx: typer.Context, value: bool) -> None:
+    if value and not ctx.resilient_parsing:  # not while the shell completes a command line
         from harness.about import onceonly_version
 
         out.print(f"onceonly {onceonly_version()}", highlight=False)
@@ -71,8 +72,14 @@ def _options(
         bool,
         typer.Option("--version", is_eager=True, callback=_print_version, help="Print onceonly's version and exit."),
     ] = False,
+    quiet: opt.QuietOpt = False,
+    verbose: opt.VerboseOpt = False,
 ) -> None:
     """Measure whether a scheduled task fires once when an app runs as many replicas on a real Dapr."""
+    try:
+        output_mode.choose(quiet=quiet, verbose=verbose)
+    except InputError as exc:
+        fail(exc)
 
 
 def fail(exc: BaseException) -> NoReturn:
@@ -87,9 +94,14 @@ def fail(exc: BaseException) -> NoReturn:
     raise typer.Exit(code)
 
 
+def output(json_: bool = False) -> output_mode.Output:
+    """Where this command's lines go (this module's consoles, the chosen -q/-v, its --json)."""
+    return output_mode.Output(console, out, output_mode.verbosity(), json_)
+
+
 def display() -> terminal.RichDisplay:
     """How binary selection, builds and a campaign's cases show their progress (on this module's consoles)."""
-    return terminal.RichDisplay(console, out)
+    return output().display()
 
 
 SELECTION_ERRORS = (HarnessError, UnknownVersionError, BuildError, ProbeError)
@@ -110,7 +122,7 @@ def dapr_build(
             proxy_path = prepare_fault_proxy(display())
         except BuildError as exc:
             fail(exc)
-        console.print(f"fault proxy: {proxy_path}", highlight=False)
+        output().info(f"fault proxy: {proxy_path}")
 
 
 @dapr_app.command("which")
@@ -128,12 +140,12 @@ def dapr_which(version: opt.VersionOpt = DEFAULT_VERSION, bin_dir: opt.BinDirOpt
 
 @app.command()
 def up(
-    replicas: Annotated[int, typer.Option(help="Number of replicas (app + daprd), all one app-id.")] = 3,
-    schedulers: Annotated[int, typer.Option(help="1, or 3 for an HA scheduler cluster.")] = 1,
+    replicas: opt.ReplicasOpt = 3,
+    schedulers: opt.SchedulersOpt = 1,
     version: opt.VersionOpt = DEFAULT_VERSION,
     bin_dir: opt.BinDirOpt = None,
-    run_dir: Annotated[Path | None, typer.Option(help="Logs and state (default reports/up/<UTC time>).")] = None,
-    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 90.0,
+    run_dir: opt.UpRunDirOpt = None,
+    ready_timeout: opt.ReadyTimeoutOpt = 90.0,
 ) -> None:
     """Start Redis, the scheduler(s) and N replicas on 127.0.0.1 and keep them up until Ctrl-C."""
     spec = ClusterSpec(replicas=replicas, schedulers=schedulers, ready_timeout=ready_timeout)
@@ -147,14 +159,14 @@ def up(
         fail(exc)
     run_dir = run_dir or Path("reports") / "up" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     run_dir.mkdir(parents=True, exist_ok=True)
-    console.print(
+    output().info(
         f"daprd {bins.daprd_version} and scheduler {bins.scheduler_version} from {bins.source}; run dir {run_dir}"
     )
     try:
         left = standing.hold(spec, bins, run_dir, redis_server, display())
     except HarnessError as exc:
         fail(exc)
-    console.print("stopped; no process of the run is left" if not left else f"[red]still running: {left}")
+    output().final("stopped; no process of the run is left" if not left else f"[red]still running: {left}")
 
 
 HEADLINE = Path(__file__).resolve().parents[1] / "scenarios" / "jobs-vs-cron.yaml"
@@ -175,10 +187,9 @@ def validate(scenario: opt.ScenarioArg, set_: opt.SetOpt = None) -> None:
     sc = load(scenario, set_)
     jobs, bindings = sc.job_plans(), sc.binding_plans()
     fans = "".join(f", fan-out {f.name} ({f.fanout.count} one-shot jobs)" for f in sc.fanouts if f.fanout)
-    out.print(
+    output().final(
         f"ok: {scenario}: scenario {sc.name!r} (hash {sc.canonical_hash()}): {sc.cluster.replicas} replica(s), "
-        f"{len(jobs)} job(s){fans}, {len(bindings)} cron binding(s)",
-        highlight=False,
+        f"{len(jobs)} job(s){fans}, {len(bindings)} cron binding(s)"
     )
 
 
@@ -193,10 +204,12 @@ def _run(
     need_load: bool = False,
     override: bool = False,
     repeat: int = 1,
+    json_: bool = False,
 ) -> None:
     from harness.campaign import binaries, experiment
     from harness.io import store
 
+    mode = output(json_)
     sc = load(scenario_path, overrides)  # bad input: exit 3, nothing started
     if need_load and sc.workload.load is None:
         fail(InputError(f"{scenario_path}: workload.load is missing: `onceonly load` needs load stages to run"))
@@ -205,25 +218,26 @@ def _run(
     try:
         note = binaries.override_note(sc, version, bin_dir)
         if note is not None and override:
-            console.print(f"note: {note}; running it on that anyway ({binaries.OVERRIDE_FLAG})", highlight=False)
+            mode.info(f"note: {note}; running it on that anyway ({binaries.OVERRIDE_FLAG})")
         bins, upgrade = binaries.case_binaries(sc, version, bin_dir, display(), override=override)
         proxy = prepare_fault_proxy(display()) if sc.needs_fault_proxy else None
     except SELECTION_ERRORS as exc:
         fail(exc)
     if repeat > 1:
-        _repeat(sc, bins, upgrade, proxy, repeat, reports)
+        from harness.cli_repeat import run_set
+
+        raise typer.Exit(run_set(mode, sc, bins, upgrade, proxy, repeat, reports))
     run_dir = store.new_run_dir(reports, sc.name, sc.canonical_hash())
     to = "" if upgrade is None else f", rolling upgrade to daprd {upgrade.daprd_version} ({upgrade.source})"
-    console.print(
+    mode.info(
         f"scenario {sc.name} ({sc.canonical_hash()}): daprd {bins.daprd_version}, scheduler "
-        f"{bins.scheduler_version} ({bins.source}){to}; run dir {run_dir}",
-        highlight=False,
+        f"{bins.scheduler_version} ({bins.source}){to}; run dir {run_dir}"
     )
     outcome = None
     try:
-        with exit_on_signals(), terminal.run_progress(console) as (say, wait):
+        with exit_on_signals(), terminal.run_progress(console, mode.verbosity) as (say, wait):
             if web_port is not None:
-                console.print(f"Locust web UI (with the onceonly tab): http://127.0.0.1:{web_port}/?tab=onceonly")
+                mode.info(f"Locust web UI (with the onceonly tab): http://127.0.0.1:{web_port}/?tab=onceonly")
             outcome = experiment.run(
                 sc, bins, run_dir, progress=say, countdown=wait, toxiproxy=proxy, web_port=web_port, upgrade=upgrade
             )
@@ -232,34 +246,12 @@ def _run(
         raise typer.Exit(130) from None
     except HarnessError as exc:
         fail(exc)
-    terminal.print_results(out, outcome.results)
+    if not mode.quiet:
+        terminal.print_results(mode.human, outcome.results, mode.verbose)
     verdict = outcome.results["verdict"]
-    out.print(f"verdict: {verdict}  ({run_dir}/report.html, summary.md, results.json, junit.xml)", highlight=False)
+    mode.final(f"verdict: {verdict}  ({run_dir}/report.html, summary.md, results.json, junit.xml)")
+    mode.emit(lambda: json_summary.run_summary(outcome.results, run_dir))
     raise typer.Exit(OUTCOME_EXIT[verdict])
-
-
-def _repeat(
-    sc: Scenario, bins: Binaries, upgrade: Binaries | None, proxy: Path | None, n: int, reports: Path
-) -> NoReturn:
-    """``run --repeat N``: the set, each run's verdict, the rates; exit by the precedence over the runs."""
-    from harness.campaign import repeat
-    from harness.report.terminal_results import rates_table
-
-    console.print(
-        f"scenario {sc.name} ({sc.canonical_hash()}), {n} runs (seed {sc.seed}) on daprd {bins.daprd_version}"
-    )
-    done = repeat.run(sc, bins, n, reports, display(), toxiproxy=proxy, upgrade=upgrade)
-    for i, a in enumerate(done.attempts, 1):
-        said = a.error if a.results is None else f"verdict {a.results['verdict']}"
-        out.print(f"run {i}: {said}  ({a.run_dir})", highlight=False)
-    if done.rates is not None:
-        out.print(rates_table(sc.name, done.rates))
-    out.print(f"{len(done.attempts)} of {n} run(s); rates in {done.set_dir / repeat.RATES_JSON}", highlight=False)
-    if done.interrupted:
-        console.print(f"interrupted; the cluster was stopped. Runs so far in {done.set_dir}")
-        raise typer.Exit(130)
-    codes = [ExitCode.ENVIRONMENT if a.results is None else OUTCOME_EXIT[a.results["verdict"]] for a in done.attempts]
-    raise typer.Exit(overall(codes))
 
 
 @app.command()
@@ -271,41 +263,44 @@ def run(
     reports: opt.ReportsOpt = Path("reports"),
     override: opt.OverrideOpt = False,
     repeat: opt.RepeatOpt = 1,
+    json_: opt.JsonOpt = False,
 ) -> None:
     """Run one scenario on a real local Dapr and judge it. Exit 0 pass, 1 anomaly, 2 unknown, 3 bad input, 4 env;
     with --repeat, the worst of the runs by that precedence (1, then 4, then 2)."""
-    _run(scenario, set_, version, bin_dir, reports, override=override, repeat=repeat)
+    _run(scenario, set_, version, bin_dir, reports, override=override, repeat=repeat, json_=json_)
 
 
 @app.command("load")
 def load_command(
     scenario: opt.ScenarioArg,
-    web: Annotated[
-        bool, typer.Option("--web/--headless", help="Serve Locust's web UI with onceonly's live tab while it runs.")
-    ] = False,
-    web_port: Annotated[int, typer.Option(help="Loopback port of the web UI.")] = 8089,
+    web: opt.WebOpt = False,
+    web_port: opt.WebPortOpt = 8089,
     set_: opt.SetOpt = None,
     version: opt.RunVersionOpt = None,
     bin_dir: opt.BinDirOpt = None,
     reports: opt.ReportsOpt = Path("reports"),
     override: opt.OverrideOpt = False,
+    json_: opt.JsonOpt = False,
 ) -> None:
     """Run a scenario's load stages (Locust) against the Jobs API and account for every job created. Exit codes
     as `run`; Locust's CSVs and HTML report go to <run dir>/locust/."""
-    web_port_used = web_port if web else None
-    _run(scenario, set_, version, bin_dir, reports, web_port=web_port_used, need_load=True, override=override)
+    port = web_port if web else None
+    _run(scenario, set_, version, bin_dir, reports, web_port=port, need_load=True, override=override, json_=json_)
 
 
 @app.command()
 def demo(
-    version: opt.RunVersionOpt = None, bin_dir: opt.BinDirOpt = None, reports: opt.ReportsOpt = Path("reports")
+    version: opt.RunVersionOpt = None,
+    bin_dir: opt.BinDirOpt = None,
+    reports: opt.ReportsOpt = Path("reports"),
+    json_: opt.JsonOpt = False,
 ) -> None:
     """Build Dapr if needed and run the headline scenario: Jobs API vs cron binding on 3 replicas."""
-    _run(HEADLINE, None, version, bin_dir, reports)
+    _run(HEADLINE, None, version, bin_dir, reports, json_=json_)
 
 
 @app.command()
-def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory.")]) -> None:
+def check(run_dir: opt.RunDirArg, json_: opt.JsonOpt = False) -> None:
     """Re-judge a finished run offline (no services) and reproduce its results.json."""
     from harness.campaign import experiment
     from harness.io import store
@@ -319,13 +314,18 @@ def check(run_dir: Annotated[Path, typer.Argument(help="A finished run directory
         rejudged = experiment.rejudge(run_dir, sc)
     except HarnessError as exc:
         fail(exc)
-    terminal.print_results(out, rejudged.outcome.results)
-    if rejudged.previous is None:
-        out.print("results.json written (there was none)")
-    else:
-        reproduced = rejudged.previous == rejudged.now
-        out.print("results.json reproduced" if reproduced else "[yellow]results.json changed on re-judging[/]")
-    raise typer.Exit(OUTCOME_EXIT[rejudged.outcome.results["verdict"]])
+    mode, results = output(json_), rejudged.outcome.results
+    if not mode.quiet:
+        terminal.print_results(mode.human, results, mode.verbose)
+    reproduced = None if rejudged.previous is None else rejudged.previous == rejudged.now  # None: there was none
+    how = {
+        None: "results.json written (there was none)",
+        True: "results.json reproduced",
+        False: "[yellow]results.json changed on re-judging[/]",
+    }[reproduced]
+    mode.final(f"verdict: {results['verdict']}; {how}")
+    mode.emit(lambda: {**json_summary.run_summary(results, run_dir), "reproduced": reproduced})
+    raise typer.Exit(OUTCOME_EXIT[results["verdict"]])
 
 
 @app.command()
@@ -336,6 +336,7 @@ def compare(
     lateness_floor: opt.FloorOpt = 5.0,
     out_dir: opt.CompareOutOpt = None,
     baseline: opt.BaselineOpt = None,
+    json_: opt.JsonOpt = False,
 ) -> None:
     """Compare two Dapr versions on the same scenarios, or two finished runs, figure by figure: regressions and
     improvements, each with its size.
@@ -354,7 +355,7 @@ def compare(
                     "(old, then new), e.g. `onceonly compare scenarios/jobs-vs-cron.yaml --dapr 1.16.0 --dapr 1.18.2`"
                 )
             )
-        _compare_versions(targets[0], dapr[0], dapr[1], (lateness_threshold, lateness_floor), target, baseline)
+        _compare_versions(targets[0], dapr[0], dapr[1], (lateness_threshold, lateness_floor), target, baseline, json_)
     if len(targets) != 2:
         fail(
             InputError(
@@ -362,11 +363,11 @@ def compare(
                 "--dapr OLD --dapr NEW"
             )
         )
-    _compare_runs(targets[0], targets[1], (lateness_threshold, lateness_floor), target, baseline)
+    _compare_runs(targets[0], targets[1], (lateness_threshold, lateness_floor), target, baseline, json_)
 
 
 def _compare_runs(
-    old_run: Path, new_run: Path, lateness: tuple[float, float], target: Path, baseline: Path | None
+    old_run: Path, new_run: Path, lateness: tuple[float, float], target: Path, baseline: Path | None, json_: bool
 ) -> NoReturn:
     from harness.campaign import gate, versions
 
@@ -374,18 +375,29 @@ def _compare_runs(
         result, old_doc, new_doc = versions.compare_runs(old_run, new_run, gate.gate(lateness, baseline))
     except InputError as exc:
         fail(exc)
-    terminal.print_comparison(out, result, f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}")
+    mode = output(json_)
+    if not mode.quiet:
+        terminal.print_comparison(mode.human, result, f"onceonly compare: {old_doc['verdict']} → {new_doc['verdict']}")
     page = versions.write_runs_comparison(target, result, old_doc, new_doc)
-    out.print(f"{len(result.regressions)} regression(s); wrote {target / 'comparison.json'} and {page}")
-    raise typer.Exit(ExitCode.FAIL if result.regressions else ExitCode.PASS)
+    mode.final(f"{len(result.regressions)} regression(s); wrote {target / 'comparison.json'} and {page}")
+    code = ExitCode.FAIL if result.regressions else ExitCode.PASS
+    mode.emit(lambda: json_summary.comparison_summary(result.to_dict(), code))
+    raise typer.Exit(code)
 
 
 def _compare_versions(
-    target_file: Path, old: str, new: str, lateness: tuple[float, float], target: Path, baseline: Path | None
+    target_file: Path,
+    old: str,
+    new: str,
+    lateness: tuple[float, float],
+    target: Path,
+    baseline: Path | None,
+    json_: bool,
 ) -> NoReturn:
     from harness.campaign import versions
 
-    shown = display()
+    mode = output(json_)
+    shown = mode.display()
     try:  # the baseline and every scenario validated, then every binary found or built, before anything is started
         gate = versions.gate_for(target_file, baseline, lateness)
         plan = versions.prepare(target_file, old, new, shown)
@@ -394,29 +406,32 @@ def _compare_versions(
     done = versions.run(plan, gate, target, shown)
     if done.interrupted:
         console.print(f"interrupted after {len(done.pairs)} of {len(plan.cases)} scenario(s); their runs are kept")
+        mode.emit(lambda: json_summary.comparison_summary(versions.read_comparison(target), ExitCode.INTERRUPTED))
         raise typer.Exit(130)
-    out.print(terminal.versions_table(f"onceonly compare {target_file.name}: Dapr {old} → {new}", done.pairs))
+    mode.show(terminal.versions_table(f"onceonly compare {target_file.name}: Dapr {old} → {new}", done.pairs))
     regressions = sum(len(p.comparison.regressions) for p in done.pairs if p.comparison is not None)
     errors = sum(p.comparison is None for p in done.pairs)
-    out.print(
-        f"{regressions} regression(s), {errors} failed run(s); wrote {target / 'comparison.json'} and {done.page}",
-        highlight=False,
+    mode.final(
+        f"{regressions} regression(s), {errors} failed run(s); wrote {target / 'comparison.json'} and {done.page}"
     )
-    raise typer.Exit(overall([ExitCode.FAIL] * bool(regressions) + [ExitCode.ENVIRONMENT] * bool(errors)))
+    code = overall([ExitCode.FAIL] * bool(regressions) + [ExitCode.ENVIRONMENT] * bool(errors))
+    mode.emit(lambda: json_summary.comparison_summary(versions.read_comparison(target), code))
+    raise typer.Exit(code)
 
 
 @app.command()
 def suite(
-    suite_file: Annotated[Path, typer.Argument(help="A suite YAML file (see scenarios/regression.yaml).")],
-    junit: Annotated[Path, typer.Option("--junit", help="Where to write the JUnit XML.")] = Path("reports/junit.xml"),
-    only: Annotated[list[str] | None, typer.Option("--only", help="Run only this scenario (repeatable).")] = None,
-    skip: Annotated[list[str] | None, typer.Option("--skip", help="Skip this scenario (repeatable).")] = None,
+    suite_file: opt.SuiteFileArg,
+    junit: opt.JunitOpt = Path("reports/junit.xml"),
+    only: opt.OnlyOpt = None,
+    skip: opt.SkipOpt = None,
     version: opt.RunVersionOpt = None,
     bin_dir: opt.BinDirOpt = None,
     reports: opt.ReportsOpt = Path("reports"),
     override: opt.OverrideOpt = False,
     repeat: opt.RepeatOpt = 1,
     baseline: opt.BaselineOpt = None,
+    json_: opt.JsonOpt = False,
 ) -> None:
     """Run a list of scenarios, one JUnit test case each; a case passes when its predicted verdict holds (or when
     --baseline waives each difference). With --repeat N (or a case's own `repeat:`), each case runs N times: its
@@ -424,7 +439,8 @@ def suite(
     from harness.campaign import suite as campaign_suite
     from harness.scenario import suite as suites
 
-    shown = display()
+    mode = output(json_)
+    shown = mode.display()
     try:  # every scenario validated, then every case's binaries found or built, before the first case
         plan = campaign_suite.prepare(
             suite_file, only, skip, version, bin_dir, shown, override=override, repeat=repeat, baseline=baseline
@@ -435,12 +451,13 @@ def suite(
     table = terminal.suite_table(plan.name, plan.daprds, done.outcomes)
     if done.interrupted:
         console.print(f"interrupted after {len(done.outcomes)} of {len(plan.cases)} scenario(s); their runs are kept")
-        out.print(table)
+        mode.show(table)
+        mode.emit(lambda: json_summary.suite_summary(plan.name, done.outcomes, junit, ExitCode.INTERRUPTED))
         raise typer.Exit(130)
-    out.print(table)
+    mode.show(table)
     code = suites.exit_code(done.outcomes)
-    word = next(outcome for outcome, exit in OUTCOME_EXIT.items() if exit == code)
-    out.print(f"suite {plan.name}: {word}  (JUnit: {junit})", highlight=False)
+    mode.final(f"suite {plan.name}: {json_summary.outcome_word(code)}  (JUnit: {junit})")
+    mode.emit(lambda: json_summary.suite_summary(plan.name, done.outcomes, junit, code))
     raise typer.Exit(code)
 
 
@@ -453,7 +470,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     handlers around each command (``exit_on_signals``), whatever was inherited."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        code = app(args=argv, standalone_mode=False)  # with standalone_mode off, typer.Exit returns its code
+        # with standalone_mode off, typer.Exit returns its code; shell completion (_ONCEONLY_COMPLETE set by the
+        # script `onceonly --show-completion` prints) answers and exits before any command runs
+        code = app(args=argv, prog_name="onceonly", standalone_mode=False)
     except UsageError as exc:
         exc.show()
         sys.exit(ExitCode.BAD_INPUT)
@@ -468,27 +487,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
         console.print(f"error: {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except Exception as exc:  # onceonly's own bug: never exit 1, which means "anomaly found"
-        sys.exit(internal_error(exc))
+        sys.exit(output_mode.internal_error(console, exc))
     sys.exit(code if isinstance(code, int) else 0)
-
-
-def internal_error(exc: Exception) -> ExitCode:
-    """An error onceonly did not expect: say so, keep the traceback (in the run dir this process made last, else on
-    stderr) and exit 4, so a pipeline never reads it as an anomaly."""
-    from harness.io import store
-
-    run_dir = store.last_run_dir()
-    if run_dir is not None and run_dir.is_dir():
-        where = f"traceback in {store.write_traceback(run_dir, exc)}"
-    else:
-        traceback.print_exception(exc, file=sys.stderr)
-        where = "traceback above"
-    console.print(
-        f"internal error (a bug in onceonly, not a finding): {type(exc).__name__}: {exc}; {where}",
-        highlight=False,
-        soft_wrap=True,
-    )
-    return ExitCode.ENVIRONMENT
 
 
 if __name__ == "__main__":

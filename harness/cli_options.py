@@ -1,5 +1,5 @@
-"""The options and arguments the ``onceonly`` commands share (``harness.cli``): names, environment fallbacks,
-help texts."""
+"""The options and arguments of the ``onceonly`` commands (``harness.cli``): names, what each takes (its metavar:
+``--help`` shows it, ``harness.cli_help``), environment fallbacks, help texts."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ VersionOpt = Annotated[
         "--version",
         "--dapr-version",
         envvar="ONCEONLY_DAPR_VERSION",
+        metavar="VERSION",
         help=f"Dapr version. Known: {', '.join(SUPPORTED)}.",
     ),
 ]
@@ -24,36 +25,48 @@ BinDirOpt = Annotated[
     typer.Option(
         "--dapr-bin-dir",
         envvar="ONCEONLY_DAPR_BIN_DIR",
+        metavar="DIR",
         help="Use the daprd and scheduler in this directory instead of building.",
     ),
 ]
-ScenarioArg = Annotated[Path, typer.Argument(help="A scenario YAML file.", show_default=False)]
+ScenarioArg = Annotated[Path, typer.Argument(help="A scenario YAML file.", metavar="SCENARIO", show_default=False)]
 SetOpt = Annotated[
-    list[str] | None, typer.Option("--set", help="Override a scenario field: --set cluster.replicas=5 (repeatable).")
+    list[str] | None,
+    typer.Option(
+        "--set", metavar="KEY=VALUE", help="Override a scenario field: --set cluster.replicas=5 (repeatable)."
+    ),
 ]
-ReportsOpt = Annotated[Path, typer.Option("--reports", help="Where run directories go.")]
+ReportsOpt = Annotated[Path, typer.Option("--reports", metavar="DIR", help="Where run directories go.")]
 RunVersionOpt = Annotated[
     str | None,
     typer.Option(
         "--dapr-version",
         envvar="ONCEONLY_DAPR_VERSION",
+        metavar="VERSION",
         help=f"Dapr version (default: the scenario's, else {DEFAULT_VERSION}). Known: {', '.join(SUPPORTED)}.",
     ),
 ]
 ThresholdOpt = Annotated[
     float,
-    typer.Option("--lateness-threshold", help="Percent by which lateness p99 may grow (and by --lateness-floor ms)."),
+    typer.Option(
+        "--lateness-threshold",
+        metavar="PERCENT",
+        help="Percent by which lateness p99 may grow (and by --lateness-floor ms).",
+    ),
 ]
 FloorOpt = Annotated[
     float,
     typer.Option(
         "--lateness-floor",
+        metavar="MS",
         help="Milliseconds by which lateness p99 must also grow to count (single runs on a busy machine are noisy).",
     ),
 ]
 CompareOutOpt = Annotated[
     Path | None,
-    typer.Option("--out", help="Where to write comparison.json and report.html (default reports/compare/<UTC>)."),
+    typer.Option(
+        "--out", metavar="DIR", help="Where to write comparison.json and report.html (default reports/compare/<UTC>)."
+    ),
 ]
 TargetsArg = Annotated[
     list[Path],
@@ -68,6 +81,7 @@ BaselineOpt = Annotated[
     Path | None,
     typer.Option(
         "--baseline",
+        metavar="FILE",
         help="A baseline YAML file (e.g. scenarios/baselines/dapr-1.16.0-to-1.18.2.yaml): accepted differences per "
         "scenario and source, each with a reason and an expiry, and per-scenario lateness thresholds.",
     ),
@@ -75,7 +89,9 @@ BaselineOpt = Annotated[
 DaprOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--dapr", help="Twice: the old and the new Dapr, each a version or a binaries directory (daprd, scheduler)."
+        "--dapr",
+        metavar="VERSION|DIR",
+        help="Twice: the old and the new Dapr, each a version or a binaries directory (daprd, scheduler).",
     ),
 ]
 
@@ -91,9 +107,48 @@ RepeatOpt = Annotated[
     int,
     typer.Option(
         "--repeat",
+        metavar="N",
         min=1,
         max=1000,
         help="Run each scenario N times (same seed) and report each anomaly kind as a rate per 1,000 occurrences "
         "with a 95% interval, and the share of runs that had it.",
     ),
 ]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="Print only errors and the final line (the verdict or outcome): no progress, no tables."
+    ),
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Print each progress step as a line (no spinner), and every witness."),
+]
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print a machine-readable summary (JSON, keys in reports/README.md) on stdout and nothing else there; "
+        "every other line goes to stderr.",
+    ),
+]
+RunDirArg = Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A finished run directory.", show_default=False)]
+SuiteFileArg = Annotated[
+    Path,
+    typer.Argument(metavar="SUITE_FILE", help="A suite YAML file (see scenarios/regression.yaml).", show_default=False),
+]
+JunitOpt = Annotated[Path, typer.Option("--junit", metavar="FILE", help="Where to write the JUnit XML.")]
+OnlyOpt = Annotated[
+    list[str] | None, typer.Option("--only", metavar="NAME", help="Run only this scenario (repeatable).")
+]
+SkipOpt = Annotated[list[str] | None, typer.Option("--skip", metavar="NAME", help="Skip this scenario (repeatable).")]
+ReplicasOpt = Annotated[int, typer.Option(metavar="N", help="Number of replicas (app + daprd), all one app-id.")]
+SchedulersOpt = Annotated[int, typer.Option(metavar="1|3", help="1, or 3 for an HA scheduler cluster.")]
+UpRunDirOpt = Annotated[
+    Path | None, typer.Option(metavar="DIR", help="Logs and state (default reports/up/<UTC time>).")
+]
+ReadyTimeoutOpt = Annotated[float, typer.Option(metavar="SECONDS", help="Seconds to wait for readiness.")]
+WebOpt = Annotated[
+    bool, typer.Option("--web/--headless", help="Serve Locust's web UI with onceonly's live tab while it runs.")
+]
+WebPortOpt = Annotated[int, typer.Option(metavar="PORT", help="Loopback port of the web UI.")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import yaml
 
@@ -175,3 +175,9 @@ def run(plan: VersionsPlan, gate: Gate, target: Path, display: VersionsDisplay) 
     except (KeyboardInterrupt, Interrupted):
         return VersionsRun(pairs, write(), interrupted=True)
     return VersionsRun(pairs, write(), interrupted=False)
+
+
+def read_comparison(target: Path) -> dict[str, Any]:
+    """The comparison.json ``run`` (re)wrote into ``target``, as a document (what ``--json`` prints)."""
+    doc: dict[str, Any] = json.loads((target / "comparison.json").read_text())
+    return doc

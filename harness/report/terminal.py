@@ -1,13 +1,16 @@
 """What the CLI draws on the terminal, with rich: a build's progress bars, the spinner and countdown of a run,
 the per-case lines of a suite or a version comparison, and the tables (binaries, a cluster kept up, a suite, a
-comparison). The consoles are the caller's."""
+comparison). The consoles are the caller's; progress goes to the one on stderr, never stdout.
+
+``Verbosity`` (``-q`` / ``-v``, ``harness.cli_output``): ``quiet`` draws no progress (a countdown still waits),
+``verbose`` prints each progress step as a line instead of a transient spinner."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from rich.console import Console
 from rich.progress import (
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
     from harness.scenario.suite import CaseOutcome
     from toolchain.binaries import Candidate
 
+Verbosity = Literal["quiet", "normal", "verbose"]
+
 
 class RichBuildReporter:
     """Draws a build's progress: one bar per binary, counting packages compiled (cached ones are skipped)."""
@@ -47,7 +52,8 @@ class RichBuildReporter:
         self.tasks: dict[str, TaskID] = {}
 
     def step(self, message: str) -> None:
-        self.progress.console.print(f"  {message}")
+        if not self.progress.disable:  # quiet
+            self.progress.console.print(f"  {message}")
 
     def packages(self, binary: str, total: int) -> None:
         self.tasks[binary] = self.progress.add_task(f"compile {binary}", total=total)
@@ -58,17 +64,20 @@ class RichBuildReporter:
 
 class RichDisplay:
     """Draws the progress of binary selection, builds and a campaign's cases: messages and spinners on
-    ``console`` (stderr), tables on ``out``."""
+    ``console`` (stderr), tables on ``out`` (stdout, or stderr when stdout carries JSON); as ``verbosity`` says."""
 
-    def __init__(self, console: Console, out: Console) -> None:
+    def __init__(self, console: Console, out: Console, verbosity: Verbosity = "normal") -> None:
         self.console = console
         self.out = out
+        self.verbosity = verbosity
 
     def say(self, message: str) -> None:
-        self.console.print(message)
+        if self.verbosity != "quiet":
+            self.console.print(message)
 
     def step(self, message: str) -> None:
-        self.console.print(message, highlight=False)
+        if self.verbosity != "quiet":
+            self.console.print(message, highlight=False)
 
     @contextmanager
     def building(self) -> Iterator[RichBuildReporter]:
@@ -79,20 +88,30 @@ class RichDisplay:
             MofNCompleteColumn(),
             TimeElapsedColumn(),
         )
-        with Progress(*columns, console=self.console, transient=False) as progress:
+        quiet = self.verbosity == "quiet"
+        with Progress(*columns, console=self.console, transient=False, disable=quiet) as progress:
             yield RichBuildReporter(progress)
 
     @contextmanager
     def waiting(self, message: str) -> Iterator[object]:
+        if self.verbosity != "normal":
+            self.step(message)
+            yield None
+            return
         with self.console.status(message) as status:
             yield status
 
     @contextmanager
     def running(self, label: str) -> Iterator[Callable[[str], None]]:
+        if self.verbosity != "normal":
+            yield lambda message: self.step(f"  {label}: {message}")
+            return
         with self.console.status(label) as status:
             yield status.update
 
     def case_done(self, outcome: CaseOutcome) -> None:
+        if self.verbosity == "quiet":
+            return
         for line in outcome.differences:
             self.console.print(Text(f"  differs: {line}", style="red"))
         for waived in outcome.waived:
@@ -101,9 +120,12 @@ class RichDisplay:
             self.out.print(rates_table(f"{outcome.case.name} ({outcome.outcome})", outcome.rates))
             for judged, line in outcome.rate_findings:
                 self.console.print(Text(f"  rate bound {judged}: {line}", style=RATE_STYLE[judged]))
+        if self.verbosity == "verbose" and outcome.detail:
+            self.console.print(Text("\n".join(f"  {line}" for line in outcome.detail.splitlines())))
 
     def compared(self, result: Comparison, title: str) -> None:
-        print_comparison(self.out, result, title)
+        if self.verbosity != "quiet":
+            print_comparison(self.out, result, title)
 
     def cluster_ready(self, cluster: LocalCluster, run_dir: Path, env_file: Path, endpoints: dict[str, object]) -> None:
         """``onceonly up``'s table of processes and endpoints, and how to reach them."""
@@ -126,8 +148,23 @@ class RichDisplay:
 
 
 @contextmanager
-def run_progress(console: Console) -> Iterator[tuple[Callable[[str], None], Callable[[str, float], None]]]:
-    """One run's progress line: ``say(message)``, and ``countdown(label, seconds)`` that waits with a bar."""
+def run_progress(
+    console: Console, verbosity: Verbosity = "normal"
+) -> Iterator[tuple[Callable[[str], None], Callable[[str, float], None]]]:
+    """One run's progress line: ``say(message)``, and ``countdown(label, seconds)`` that waits with a bar (verbose:
+    each a line; quiet: nothing shown, the countdown still waits)."""
+    if verbosity != "normal":
+
+        def line(message: str) -> None:
+            if verbosity == "verbose":
+                console.print(message, highlight=False)
+
+        def wait(label: str, seconds: float) -> None:
+            line(f"{label} ({seconds:.0f} s)")
+            time.sleep(seconds)
+
+        yield line, wait
+        return
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
     ) as progress:
@@ -147,14 +184,12 @@ def run_progress(console: Console) -> Iterator[tuple[Callable[[str], None], Call
         yield say, countdown
 
 
-def print_results(out: Console, results: Results) -> None:
-    """A judged run's verdict table, its actions' and Dapr's counters' lines."""
-    from harness.report.terminal_results import action_lines, dapr_metrics_lines, verdict_table
+def print_results(out: Console, results: Results, verbose: bool = False) -> None:
+    """A judged run's verdict table, its actions' and Dapr's counters' lines; ``verbose``: every witness too."""
+    from harness.report.terminal_results import action_lines, dapr_metrics_lines, verdict_table, witness_lines
 
     out.print(verdict_table(results))
-    for line in action_lines(results):
-        out.print(line)
-    for line in dapr_metrics_lines(results):
+    for line in [*action_lines(results), *dapr_metrics_lines(results), *(witness_lines(results) if verbose else [])]:
         out.print(line)
 
 

@@ -1,4 +1,5 @@
-"""The terminal's verdict: the rich table of sources, the job actions and the metrics cross-check under it."""
+"""The terminal's verdict: the rich table of sources, the job actions and the metrics cross-check under it, and
+(``-v``) every witness."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from rich.text import Text
 
 from harness.oracle import crosscheck
 from harness.oracle.rates import KINDS, Rates, figure
-from harness.oracle.results import Results, shown_sources
-from harness.report.words import table_row
+from harness.oracle.results import Results, shown_sources, source_label
+from harness.report.words import anomaly_counts, fault_context, table_row, witness_line
 
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow"}
 
@@ -90,3 +91,15 @@ def rates_table(title: str, measured: Rates) -> Table:
             cells.append(Text(f"{rate}\n{k.runs_with}/{k.runs} runs", style="red" if k.events else ""))
         table.add_row(row.name, str(row.occurrences), *cells)
     return table
+
+
+def witness_lines(doc: Results) -> list[Text]:
+    """Every witness results.json holds, source by source (``-v``; summary.md shows the first few of each)."""
+    lines = []
+    for src in doc["sources"]:
+        if not src["witnesses"]:
+            continue
+        head = f"{source_label(src)} ({src['policy']}, {src['verdict']}): {anomaly_counts(src)}"
+        lines.append(Text(head, style=VERDICT_STYLE.get(src["verdict"], "")))
+        lines += [Text(f"  {witness_line(w)}{fault_context(w, doc['faults'])}") for w in src["witnesses"]]
+    return lines

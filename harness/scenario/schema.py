@@ -29,6 +29,7 @@ import hashlib
 import json
 import math
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -85,6 +86,20 @@ def show(value: object) -> str:
     if isinstance(value, list | tuple):
         return "a list"
     return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """How a field is written and its default, in plain words where its type and default do not say it (the
+    scenario reference, ``harness.scenario.reference``); pydantic keeps it in the field's metadata and ignores it."""
+
+    words: str = ""
+    default: str = ""
+
+
+DURATION_WORDS = "`60s`, `500ms`, `1m30s`, or a number of seconds"
+WHEN_WORDS = "a Go duration (`5s`), an RFC 3339 time, or an ISO 8601 duration (`PT5S`)"
+BUSY_WORDS = "`jobs`, `binding`, or `{source: jobs, name: <job>}`"
 
 
 # --- durations -------------------------------------------------------------------------------------------------
@@ -148,8 +163,12 @@ def _non_negative(value: timedelta) -> timedelta:
 
 _Read = BeforeValidator(_to_timedelta)
 _Write = PlainSerializer(format_duration, return_type=str)
-PositiveDuration = Annotated[timedelta, _Read, AfterValidator(_positive), _Write]
-NonNegativeDuration = Annotated[timedelta, _Read, AfterValidator(_non_negative), _Write]
+PositiveDuration = Annotated[
+    timedelta, _Read, AfterValidator(_positive), _Write, Written(f"a duration over 0: {DURATION_WORDS}")
+]
+NonNegativeDuration = Annotated[
+    timedelta, _Read, AfterValidator(_non_negative), _Write, Written(f"a duration: {DURATION_WORDS}")
+]
 
 
 def timedelta_ns(value: timedelta) -> int:
@@ -167,7 +186,7 @@ def _check_name(value: str) -> str:
     return value
 
 
-Name = Annotated[str, AfterValidator(_check_name)]
+Name = Annotated[str, AfterValidator(_check_name), Written("a name: 1 to 63 of `a-z`, `0-9`, `-`")]
 
 
 def _check_when(value: str | None, field: Literal["due_time", "ttl"]) -> str | None:
@@ -181,8 +200,8 @@ def _check_when(value: str | None, field: Literal["due_time", "ttl"]) -> str | N
     return value
 
 
-DueTime = Annotated[str | None, AfterValidator(lambda v: _check_when(v, "due_time"))]
-Ttl = Annotated[str | None, AfterValidator(lambda v: _check_when(v, "ttl"))]
+DueTime = Annotated[str | None, AfterValidator(lambda v: _check_when(v, "due_time")), Written(WHEN_WORDS)]
+Ttl = Annotated[str | None, AfterValidator(lambda v: _check_when(v, "ttl")), Written(WHEN_WORDS)]
 
 
 def _check_schedule(value: str, kind: Literal["jobs", "binding"]) -> str:
@@ -198,24 +217,40 @@ def _binding_schedule(value: str) -> str:
     return _check_schedule(value, "binding")
 
 
+JobSchedule = Annotated[
+    str | None,
+    AfterValidator(_job_schedule),
+    Written("cron with seconds (`*/5 * * * * *`), `@every 5s`, or `@hourly`, `@daily`, ..."),
+]
+BindingSchedule = Annotated[
+    str,
+    AfterValidator(_binding_schedule),
+    Written("cron, seconds optional (`*/2 * * * * *`), `@every 2s`, or `@hourly`, `@daily`, ..."),
+]
+
+
 # --- the sections ----------------------------------------------------------------------------------------------
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    """A section of the format. Each field's docstring says what it means, for people who write scenarios (the
+    scenario reference, docs/scenario-reference.md, is made from them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
 
 
 class DaprSection(_Section):
-    """Which Dapr to run. Neither field: the CLI's default version (``--dapr-version`` wins over both).
+    """Which Dapr to run. Neither field: the command line's version, else the default; a version the scenario names
+    is replaced from the command line only with ``--override-scenario-dapr`` (``harness.campaign.binaries``)."""
 
-    ``upgrade_to`` / ``upgrade_bin_dir``: the binaries a rolling upgrade switches members to (the ``upgrade`` and
-    ``scheduler-upgrade`` faults); the run starts on ``version`` / ``bin_dir``.
-    """
-
-    version: str | None = None
-    bin_dir: str | None = None
-    upgrade_to: str | None = None
-    upgrade_bin_dir: str | None = None
+    version: Annotated[str | None, Written(f"a Dapr version: {', '.join(SUPPORTED)}")] = None
+    """The Dapr version the run starts on (binaries onceonly builds); absent: the command line's, else the default."""
+    bin_dir: Annotated[str | None, Written("a directory")] = None
+    """A directory with your own `daprd` and `scheduler` to run instead of a version (give one of the two)."""
+    upgrade_to: Annotated[str | None, Written(f"a Dapr version: {', '.join(SUPPORTED)}")] = None
+    """The version a rolling upgrade switches members to, one `upgrade` / `scheduler-upgrade` fault at a time."""
+    upgrade_bin_dir: Annotated[str | None, Written("a directory")] = None
+    """A directory of binaries to upgrade to, instead of `upgrade_to` (give one of the two)."""
 
     @field_validator("version", "upgrade_to")
     @classmethod
@@ -241,7 +276,9 @@ class DaprSection(_Section):
 
 class ClusterSection(_Section):
     replicas: int = Field(ge=1, le=20)
-    schedulers: int = 1
+    """How many replicas run at the start: each an app and its daprd sidecar, all one app-id."""
+    schedulers: Annotated[int, Written("`1` or `3`")] = 1
+    """Scheduler members: 1, or 3 for an HA cluster (scheduler faults then pick one)."""
 
     @field_validator("schedulers")
     @classmethod
@@ -255,7 +292,9 @@ class ConstantPolicy(_Section):
     """Retry every ``interval``; ``max_retries`` absent means forever. Both as Dapr: an absent interval is 0s."""
 
     interval: NonNegativeDuration = timedelta(0)
+    """The wait before each retry of a failed delivery (absent: 0s, as Dapr)."""
     max_retries: int | None = Field(default=None, ge=0)
+    """Retries after a failed delivery; absent: retry for ever, as Dapr."""
 
 
 class DropPolicy(_Section):
@@ -264,7 +303,9 @@ class DropPolicy(_Section):
 
 class FailurePolicySpec(_Section):
     constant: ConstantPolicy | None = None
-    drop: DropPolicy | None = None
+    """Retry a delivery the app answered with an error (non-2xx), at a constant interval."""
+    drop: Annotated[DropPolicy | None, Written("`{}`")] = None
+    """Never retry: a delivery the app answered with an error is dropped (write `drop: {}`)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -300,8 +341,11 @@ class FanOutSpec(_Section):
     """
 
     every: PositiveDuration
+    """The cadence: member k is due `start + k x every` after onceonly begins creating the members."""
     count: int = Field(ge=1, le=FANOUT_MAX)
-    start: PositiveDuration | None = None
+    """How many one-shot jobs (occurrences), named `<name>-000`, `<name>-001`, ..."""
+    start: Annotated[PositiveDuration | None, Written(default="`every`")] = None
+    """When member 000 is due; it must leave 4 ms per member to create them all first."""
 
     @property
     def first_due(self) -> timedelta:
@@ -330,22 +374,28 @@ class FanOutSpec(_Section):
 
 
 class JobSource(_Section):
-    """One Jobs API job: ``schedule`` and/or ``due_time`` (with ``repeats``, ``ttl``), sent to Dapr verbatim.
-
-    Or ``fanout: {every, count, start}``: the cadence as ``count`` one-shot jobs (``FanOutSpec``), judged one by one
-    and reported as one source; it excludes ``schedule``, ``due_time``, ``repeats`` and ``ttl``. ``data``: the
-    job's data (default ``{"job": <name>}``; a fan-out's members each get ``{"job": <member name>}``).
+    """One Jobs API job (``schedule`` and/or ``due_time``, with ``repeats``, ``ttl``), sent to Dapr verbatim; or a
+    fan-out (``FanOutSpec``): ``count`` one-shot jobs judged one by one and reported as one source.
     """
 
     name: Name
-    schedule: Annotated[str | None, AfterValidator(_job_schedule)] = None
+    """The job's name in Dapr, and the source's name in every report; unique in the scenario."""
+    schedule: JobSchedule = None
+    """When it fires, sent to Dapr verbatim; with `due_time`, from that time on."""
     due_time: DueTime = None
+    """When it first fires: from its creation (`5s`), or at an absolute time."""
     repeats: int | None = Field(default=None, ge=1)
+    """Fire at most this many times (more than 1 needs a `schedule`)."""
     ttl: Ttl = None
+    """When the job expires and stops firing (needs a `schedule`)."""
     fanout: FanOutSpec | None = None  # before data: its default depends on it
-    data: JsonValue = Field(default=None, validate_default=True)
+    """Instead of one recurring job: a named one-shot job per occurrence, so no delivery is matched by time."""
+    data: Annotated[JsonValue, Written(default="`{job: <name>}`")] = Field(default=None, validate_default=True)
+    """The data Dapr hands back with each trigger (a fan-out's members: `{job: <member name>}`)."""
     failure_policy: FailurePolicySpec | None = None
+    """What Dapr does when the app answers a trigger with an error; absent: Dapr's (1 s apart, 3 retries)."""
     overwrite: bool = False
+    """Create it with overwrite, replacing a job of that name (without, Dapr refuses a second create)."""
 
     @field_validator("data")
     @classmethod
@@ -393,12 +443,16 @@ class JobSource(_Section):
 
 class BindingSource(_Section):
     name: Name
-    schedule: Annotated[str, AfterValidator(_binding_schedule)]
+    """The cron binding component's name, and the source's name in every report; unique in the scenario."""
+    schedule: BindingSchedule
+    """When it fires: every replica's daprd fires it on each tick."""
 
 
 class Sources(_Section):
     jobs: list[JobSource] = Field(default_factory=list)
+    """Jobs API jobs, created through replica 0's daprd when the observation starts."""
     bindings: list[BindingSource] = Field(default_factory=list)
+    """Cron bindings: a component every replica's daprd loads."""
 
     @model_validator(mode="before")
     @classmethod
@@ -434,15 +488,22 @@ class AppSection(_Section):
     """How the target app answers during the run (``target_app.settings.Behaviour``)."""
 
     delay_ms: int = Field(default=0, ge=0)
+    """Milliseconds the handler works before answering (a window for a fault to cut a delivery off)."""
     status: int = Field(default=200, ge=100, le=599)
+    """The HTTP status the app answers with (when it does not fail on purpose)."""
     fail_first: int = Field(default=0, ge=0)
+    """Answer 500 to the first this-many deliveries of each source, counted across replicas."""
     side_effect: SideEffect = "both"
-    bodies: dict[str, JsonValue] = Field(default_factory=dict)  # job name -> JSON body the app answers it with
+    """The side effect a successful delivery runs: `naive` (every time), `idempotent` (once an occurrence)."""
+    bodies: dict[str, JsonValue] = Field(default_factory=dict)
+    """Per job name, the JSON body the app answers with (`{status: RETRY}`, `{status: DROPPED}`)."""
 
 
 class ObserveSection(_Section):
     duration: PositiveDuration
+    """How long jobs fire and deliveries count; then every job is deleted (a delivery after is spurious)."""
     quiesce: NonNegativeDuration = timedelta(seconds=5)
+    """After the delete, how long late deliveries are still recorded before the cluster stops."""
 
 
 def _known_kind(value: str) -> str:
@@ -459,7 +520,9 @@ class BusySource(_Section):
     ``busy: jobs`` / ``busy: binding`` (any source of the kind) or ``busy: {source: jobs, name: tick-job}``."""
 
     source: BusyKind
+    """Wait for a delivery of this kind: `jobs` or `binding`."""
     name: Name | None = None
+    """And of this source only (a job or binding of the scenario)."""
 
 
 def _busy_shorthand(value: object) -> object:
@@ -516,29 +579,31 @@ def _own_field(fault: FaultSpec, kind: FaultKind, field: str, i: int) -> None:
 
 class FaultSpec(_Section):
     """One entry of the fault timeline; what each ``kind`` does is said once, in ``harness.faults`` (and the rules
-    only one kind has, in its ``problems``); ``harness.nemesis`` carries it out.
-
-    ``target``: a replica (or member) index, ``random`` (picked with the scenario's seed), ``busy``: a replica whose
-    app is inside the handler of a delivery of the kind ``busy`` names (onceonly waits for one up to 30 s, and
-    records which delivery was in flight: its id, source and name, in the fault's event, results.json ``faults``
-    ``in_flight`` and the reports), or ``all`` (network faults: every scheduler member's link). ``busy``: ``jobs``
-    (any Jobs API delivery), ``binding`` (any cron-binding delivery), or ``{source: jobs, name: tick-job}`` (one
-    planned source); only with ``target: busy``. Without it: a Jobs API delivery when the scenario has jobs (or a
-    load), else a cron-binding delivery. ``heal_after``: undo the fault after that long (a kill: restart the part;
-    some kinds have a default). ``replicas``: scale's count; ``delay``: network-delay's hold per direction;
-    ``direction``: network faults' (default both). A scenario with a network fault runs with the fault proxy.
+    only one kind has, in its ``problems``); ``harness.nemesis`` carries it out. A ``busy`` target is a replica whose
+    app is inside the handler of a delivery ``busy`` names; the fault records that delivery (its event, results.json
+    ``faults`` ``in_flight``, the reports). A scenario with a network fault runs with the fault proxy.
     """
 
     at: NonNegativeDuration
-    kind: Annotated[str, AfterValidator(_known_kind)]
+    """When it strikes, after the observation starts (within `observe.duration`)."""
+    kind: Annotated[str, AfterValidator(_known_kind), Written("a fault kind (below)")]
+    """What it does: one of the fault kinds below."""
     target: int | Literal["random", "busy", "all"] = "random"
+    """Which replica or scheduler member: an index, `random` (seeded), `busy` or `all` (network faults)."""
     part: Literal["app", "daprd", "both"] = "both"
+    """The replica's part struck: its app, its daprd, or both."""
     signal: Literal["KILL", "TERM"] = "KILL"
+    """The signal for kinds that stop a process."""
     heal_after: NonNegativeDuration | None = None
-    replicas: int | None = Field(default=None, ge=1, le=20)  # scale: the replica count to scale to
-    delay: PositiveDuration | None = None  # network-delay: how long each byte is held, per direction
-    direction: Literal["both", "to-scheduler", "from-scheduler"] | None = None  # network faults; None: both
-    busy: Annotated[BusySource | None, BeforeValidator(_busy_shorthand)] = None  # target busy: what it waits for
+    """Undo it after this long (restart, resume, mend the link); some kinds have a default (below)."""
+    replicas: int | None = Field(default=None, ge=1, le=20)
+    """`scale` only: the replica count to scale to."""
+    delay: PositiveDuration | None = None
+    """`network-delay` only: how long each byte is held, per direction."""
+    direction: Literal["both", "to-scheduler", "from-scheduler"] | None = None
+    """Network faults only: which way bytes are struck; absent: both."""
+    busy: Annotated[BusySource | None, BeforeValidator(_busy_shorthand), Written(BUSY_WORDS)] = None
+    """With `target: busy`: the delivery to wait for, up to 30 s (absent: a job's if there are jobs or a load)."""
 
     @property
     def on_scheduler(self) -> bool:
@@ -551,25 +616,31 @@ PLAN_FIELDS = ("schedule", "due_time", "repeats", "ttl", "data", "overwrite")
 
 
 class ActionSpec(_Section):
-    """One Jobs API call the runner makes during the observation (``harness.run.runner``), through ``JobsClient``.
-
-    ``schedule`` re-POSTs job ``job`` of ``sources.jobs``: each of ``schedule``, ``due_time``, ``repeats``,
-    ``ttl``, ``data``, ``overwrite`` given here replaces the job's own, the rest are the job's (a field cannot be
-    removed). ``delete`` and ``get`` take only ``at``,
-    ``job`` and ``expect_status``. ``expect_status``: the HTTP status the call must answer (a claim; a different
-    answer fails the run).
+    """One Jobs API call the runner makes during the observation (``harness.run.runner``), through ``JobsClient``:
+    ``schedule`` re-POSTs a job with the action's fields over the job's own (a field cannot be removed); ``delete``
+    and ``get`` take only ``at``, ``job`` and ``expect_status``.
     """
 
     at: NonNegativeDuration
+    """When it calls, after the observation starts; actions are listed in time order."""
     op: ActionOp
+    """`schedule` re-creates the job (its fields below replace the job's own), `delete`, or `get`."""
     job: Name
-    schedule: Annotated[str | None, AfterValidator(_job_schedule)] = None
+    """A job of `sources.jobs` (not a fan-out)."""
+    schedule: JobSchedule = None
+    """`schedule` only: replaces the job's `schedule`."""
     due_time: DueTime = None
+    """`schedule` only: replaces the job's `due_time`."""
     repeats: int | None = Field(default=None, ge=1)
+    """`schedule` only: replaces the job's `repeats`."""
     ttl: Ttl = None
+    """`schedule` only: replaces the job's `ttl`."""
     data: JsonValue = None
+    """`schedule` only: replaces the job's `data`."""
     overwrite: bool | None = None
+    """`schedule` only: replaces the job's `overwrite`."""
     expect_status: int | None = Field(default=None, ge=100, le=599)
+    """The HTTP status Dapr must answer (a claim: another answer fails the run)."""
 
     @model_validator(mode="after")
     def _fields_fit_op(self) -> ActionSpec:
@@ -589,18 +660,26 @@ class LoadStage(_Section):
     """One stage of the load: hold ``users`` Locust users (added or removed at ``spawn_rate`` per second)."""
 
     duration: PositiveDuration
+    """How long this stage lasts."""
     users: int = Field(ge=0, le=500)
+    """Locust users held during the stage."""
     spawn_rate: float = Field(default=10.0, gt=0, le=500)
+    """Users started or stopped per second until `users` run."""
 
 
 class LoadMix(_Section):
     """Relative weights of what a load user does on each step (``harness.load.locustfile``)."""
 
-    one_shot: int = Field(default=10, ge=0)  # create a job that fires once, ``due_in`` from now
-    recurring: int = Field(default=2, ge=0)  # create a job ``@every <every>`` with ``repeats``
-    overwrite: int = Field(default=1, ge=0)  # re-create one of the user's recurring jobs with overwrite: true
-    get: int = Field(default=1, ge=0)  # read one of the user's recurring jobs
-    delete: int = Field(default=1, ge=0)  # delete one of the user's recurring jobs
+    one_shot: int = Field(default=10, ge=0)
+    """Weight of: create a job that fires once, `due_in` from now."""
+    recurring: int = Field(default=2, ge=0)
+    """Weight of: create a job `@every <every>` with `repeats`."""
+    overwrite: int = Field(default=1, ge=0)
+    """Weight of: create one of the user's recurring jobs again, with overwrite."""
+    get: int = Field(default=1, ge=0)
+    """Weight of: read one of the user's recurring jobs."""
+    delete: int = Field(default=1, ge=0)
+    """Weight of: delete one of the user's recurring jobs."""
 
 
 class LoadSection(_Section):
@@ -613,11 +692,17 @@ class LoadSection(_Section):
     """
 
     stages: list[LoadStage] = Field(min_length=1)
-    wait: NonNegativeDuration = timedelta(milliseconds=100)  # each user's pause between calls
+    """The stages, one after another from the start of the observation."""
+    wait: NonNegativeDuration = timedelta(milliseconds=100)
+    """Each user's pause between calls."""
     due_in: PositiveDuration = timedelta(seconds=5)
+    """When a one-shot load job is due, after its creation."""
     every: PositiveDuration = timedelta(seconds=1)
+    """A recurring load job's interval."""
     repeats: int = Field(default=3, ge=1, le=100)
+    """How many times a recurring load job fires."""
     mix: LoadMix = Field(default_factory=LoadMix)
+    """What users do, as relative weights."""
 
     @property
     def duration(self) -> timedelta:
@@ -636,27 +721,43 @@ class LoadSection(_Section):
 
 class WorkloadSection(_Section):
     load: LoadSection | None = None
+    """Locust users calling the Jobs API while the run observes (`onceonly load`); every job they make is judged."""
 
 
 class ExpectSection(_Section):
     jobs: Policy = "exactly-once"
+    """How jobs are judged: `exactly-once` (a duplicate fails) or `contract` (Dapr's promise: duplicates reported)."""
     bindings: Policy = "contract"
+    """How cron bindings are judged (`contract`: each replica fires each tick; `exactly-once` fails on that)."""
     lateness_p99_ms: int | None = Field(default=None, gt=0)
+    """Fail a source whose lateness p99 (received - due) is over this many ms; absent: reported, not judged."""
 
 
 class Scenario(_Section):
     name: Name
+    """The scenario's name; its runs go to `reports/<name>/`."""
     description: str | None = None
+    """A sentence for people, kept with the run."""
     seed: int = Field(default=0, ge=0)
+    """Seeds every random choice (a `random` fault target), so the scenario replays alike."""
     dapr: DaprSection = Field(default_factory=DaprSection)
+    """Which Dapr to run, and what a rolling upgrade switches to."""
     cluster: ClusterSection
+    """How many replicas and scheduler members start."""
     sources: Sources
+    """What fires: Jobs API jobs and cron bindings (at least one)."""
     app: AppSection = Field(default_factory=AppSection)
+    """How the app answers deliveries."""
     observe: ObserveSection
+    """How long onceonly observes, and waits for late deliveries."""
     expect: ExpectSection = Field(default_factory=ExpectSection)
+    """The policy each kind of source is judged by, and an optional lateness limit."""
     workload: WorkloadSection = Field(default_factory=WorkloadSection)
+    """Load on the Jobs API while the run observes."""
     faults: list[FaultSpec] = Field(default_factory=list)
+    """The fault timeline: what strikes when, and where (not with `actions`)."""
     actions: list[ActionSpec] = Field(default_factory=list)
+    """Jobs API calls made during the observation, each a claim on Dapr's answer (not with `faults`)."""
 
     @model_validator(mode="before")
     @classmethod

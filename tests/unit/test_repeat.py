@@ -159,3 +159,14 @@ def test_a_bad_repeat_in_a_suite_is_bad_input(tmp_path: Path) -> None:
     path = suite(tmp_path, repeat=0)
     assert exit_of(["suite", str(path), "--reports", str(tmp_path / "r")]) == 3
     assert not (tmp_path / "r").exists()
+
+
+def test_run_repeat_json_prints_the_sets_rates_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(experiment, "run", engine(judged("pass"), judged("fail", 1)))
+    assert exit_of(["run", str(HEADLINE), "--repeat", "2", "--json", "--reports", str(tmp_path / "r")]) == 1
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["exit_code"] == 1 and summary["planned_runs"] == 2
+    assert summary["rates"]["run"]["duplicates"]["runs_with"] == 1
+    assert Path(summary["set_dir"], "rates.json").is_file()
