@@ -88,6 +88,7 @@ def create_app(settings: Settings, recorder: Recorder | None = None) -> FastAPI:
             received_ns=received_ns,
             headers={k: v for k, v in request.headers.items() if k.lower() in KEPT_HEADERS},
             body_bytes=len(body),
+            pod=settings.pod,
         )
         attempt: int | None = None
         if recorder is not None:
@@ -184,7 +185,7 @@ def create_app_from_env() -> FastAPI:
         # 503 and Dapr retried each 3 times (benchmarks/bench_scheduler.py, 2026-11-29). A slow write is still a
         # write, so the socket timeout is generous too; the journal is for Redis being down.
         pool = aioredis.BlockingConnectionPool(
-            host="127.0.0.1",
+            host=settings.redis_host,
             port=settings.redis_port,
             password=settings.redis_password,
             max_connections=64,

@@ -63,10 +63,14 @@ def _dump(kind: str, data: dict[str, Any]) -> str:
 
 
 def as_dict(rec: ArrivalRecord | AnswerRecord) -> dict[str, Any]:
-    """The record's fields as JSON-ready data (``dataclasses.asdict`` deep-copies: too slow per delivery)."""
+    """The record's fields as JSON-ready data (``dataclasses.asdict`` deep-copies: too slow per delivery); an
+    optional field (``OPTIONAL``) only when set, so a record without it has the bytes it always had."""
     data = {name: getattr(rec, name) for name in rec.__slots__}
     if "effects" in data:
         data["effects"] = list(data["effects"])
+    for name in OPTIONAL:
+        if name in data and not data[name]:
+            del data[name]
     return data
 
 
@@ -84,6 +88,9 @@ class ArrivalRecord:
     headers: dict[str, str] = field(default_factory=dict)
     body_bytes: int = 0
     ledger: str = "redis"  # "redis", or "journal" when Redis could not take it
+    # On Kubernetes, the pod that got it (downward API): "name", "node", "ip", each only when the app was told;
+    # written only when set, so a record of a local run has no such field.
+    pod: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return _dump(ARRIVAL, as_dict(self))
@@ -107,6 +114,9 @@ class AnswerRecord:
 
 Record = ArrivalRecord | AnswerRecord
 
+# Fields a record may leave out (written only when set; read back as their default when absent).
+OPTIONAL = frozenset({"pod"})
+
 # The JSON type of each field, from the dataclass's own annotations (strings: ``from __future__ import annotations``).
 _JSON_TYPES: dict[str, type] = {"str": str, "int": int, "dict[str, str]": dict, "tuple[str, ...]": list}
 _KINDS: dict[str, type[ArrivalRecord] | type[AnswerRecord]] = {ARRIVAL: ArrivalRecord, ANSWER: AnswerRecord}
@@ -124,9 +134,11 @@ def record_from_json(text: str | bytes) -> Record:
         raise RecordError("not a record: no kind arrival or answer")
     kind = data.pop("kind")
     cls, types = _KINDS[kind], _SCHEMAS[kind]
-    if set(data) != set(types):
+    if not set(types) - OPTIONAL <= set(data) <= set(types):
         raise RecordError(f"{cls.__name__} fields {sorted(data)} are not {sorted(types)}")
     for key, want in types.items():
+        if key not in data:
+            continue
         value = data[key]
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):
             raise RecordError(f"{cls.__name__}.{key} is {value!r}, not {want.__name__}")

@@ -6,7 +6,10 @@ The cluster backend sets these for every replica:
 - ``ONCEONLY_APP_TOKEN``: the ``APP_API_TOKEN`` its daprd sends as ``dapr-api-token``; when set, a delivery
   without it is refused with 401 and not recorded;
 - ``ONCEONLY_RUN_ID``, ``ONCEONLY_REDIS_PORT``, ``ONCEONLY_REDIS_PASSWORD``: the run's ledger (Redis on
-  127.0.0.1); without a run id the app records nothing but its log line (``onceonly up`` without a ledger);
+  ``ONCEONLY_REDIS_HOST``, default 127.0.0.1); without a run id the app records nothing but its log line
+  (``onceonly up`` without a ledger);
+- ``ONCEONLY_POD_NAME``, ``ONCEONLY_NODE_NAME``, ``ONCEONLY_POD_IP`` (optional; Kubernetes sets them from the
+  downward API, ``k8s/base/app.yaml``): the pod's identity, in every arrival record's ``pod`` when set;
 - ``ONCEONLY_JOURNAL``: the replica's local journal file, used when Redis cannot take a record;
 - ``ONCEONLY_BEHAVIOUR``: JSON of ``Behaviour`` (how to answer during this run).
 """
@@ -25,6 +28,10 @@ SideEffect = Literal["naive", "idempotent", "both"]
 
 class SettingsError(ValueError):
     pass
+
+
+# The pod identity the app records (arrival records' ``pod``): its key there, by the variable that gives it.
+POD_IDENTITY = {"ONCEONLY_POD_NAME": "name", "ONCEONLY_NODE_NAME": "node", "ONCEONLY_POD_IP": "ip"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +67,8 @@ class Settings:
     redis_password: str | None = None
     journal: Path | None = None
     behaviour: Behaviour = field(default_factory=Behaviour)
+    redis_host: str = "127.0.0.1"
+    pod: dict[str, str] = field(default_factory=dict)  # "name", "node", "ip": only those the environment gives
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -82,4 +91,6 @@ class Settings:
             redis_password=env.get("ONCEONLY_REDIS_PASSWORD") or None,
             journal=Path(journal) if journal else None,
             behaviour=Behaviour.from_json(behaviour) if behaviour else Behaviour(),
+            redis_host=env.get("ONCEONLY_REDIS_HOST") or "127.0.0.1",
+            pod={key: env[var] for var, key in POD_IDENTITY.items() if env.get(var)},
         )

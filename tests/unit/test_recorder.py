@@ -255,6 +255,24 @@ def test_records_round_trip_and_anything_else_is_refused() -> None:
             record_from_json(bad)
 
 
+def test_a_pod_identity_round_trips_and_a_record_without_one_keeps_its_bytes() -> None:
+    """The optional ``pod`` field (Kubernetes): written only when set, so a local run's records (and every kept
+    run re-judged) read and write exactly as before; when set, it reads back."""
+    plain = arrival("x", headers={"traceparent": "t"})
+    assert "pod" not in json.loads(plain.to_json())
+    assert plain.to_json() == (
+        '{"body_bytes":0,"delivery_id":"x","headers":{"traceparent":"t"},"kind":"arrival","ledger":"redis",'
+        '"name":"a","pid":10,"received_ns":1000,"replica":0,"source":"jobs"}'
+    )
+    in_pod = arrival("y", pod={"name": "app-abc", "node": "n1", "ip": "10.0.0.9"})
+    assert json.loads(in_pod.to_json())["pod"] == {"name": "app-abc", "node": "n1", "ip": "10.0.0.9"}
+    assert record_from_json(in_pod.to_json()) == in_pod and record_from_json(plain.to_json()) == plain
+    with pytest.raises(RecordError):
+        record_from_json(json.dumps({**json.loads(in_pod.to_json()), "pod": "app-abc"}))
+    with pytest.raises(RecordError):  # an answer has no pod field
+        record_from_json(json.dumps({**json.loads(answer("z").to_json()), "pod": {}}))
+
+
 def test_every_ledger_gap_is_named_with_its_count(server: fakeredis.FakeServer, tmp_path: Path) -> None:
     sync = fakeredis.FakeRedis(server=server)
     key = contract.deliveries_key("run1")

@@ -193,3 +193,32 @@ def test_behaviour_with_bodies_round_trips_through_json() -> None:
         "job-retry": {"status": "RETRY"},
         "job-dropped": {"status": "DROPPED"},
     }
+
+
+# --- Kubernetes: the Redis host and the pod identity (optional; a local run's records are unchanged) -----------
+
+POD_ENV = {"ONCEONLY_POD_NAME": "onceonly-app-7d9-x2x", "ONCEONLY_NODE_NAME": "node-1", "ONCEONLY_POD_IP": "10.0.0.7"}
+
+
+def test_settings_read_the_redis_host_and_the_pod_identity_only_when_given() -> None:
+    local = Settings.from_env({"ONCEONLY_REPLICA": "0"})
+    assert (local.redis_host, local.pod) == ("127.0.0.1", {})
+    pod = Settings.from_env({"ONCEONLY_REPLICA": "-1", "ONCEONLY_REDIS_HOST": "onceonly-redis", **POD_ENV})
+    assert pod.redis_host == "onceonly-redis"
+    assert pod.pod == {"name": "onceonly-app-7d9-x2x", "node": "node-1", "ip": "10.0.0.7"}
+    some = Settings.from_env({"ONCEONLY_REPLICA": "0", "ONCEONLY_POD_NAME": "p", "ONCEONLY_POD_IP": ""})
+    assert some.pod == {"name": "p"}  # an empty variable is not an identity
+
+
+def test_a_pod_identity_is_in_every_delivery_and_absent_without_one(capsys: pytest.CaptureFixture[str]) -> None:
+    settings = Settings.from_env({"ONCEONLY_REPLICA": "-1", **POD_ENV})
+    recorder = FakeRecorder()
+    with TestClient(create_app(settings, recorder)) as app:
+        assert app.post("/job/j").status_code == 200
+        assert app.post("/cron/c").status_code == 200
+    assert [a.pod["name"] for a in recorder.arrivals] == ["onceonly-app-7d9-x2x"] * 2
+    assert [d["pod"]["ip"] for d in deliveries(capsys.readouterr().out)] == ["10.0.0.7"] * 2  # type: ignore[index]
+    with TestClient(create_app(Settings(replica=0))) as app:
+        app.post("/job/j")
+    (line,) = deliveries(capsys.readouterr().out)
+    assert "pod" not in line
