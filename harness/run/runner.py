@@ -26,6 +26,7 @@ import httpx
 from harness.about import onceonly_version
 from harness.cluster import metrics as dapr_metrics
 from harness.cluster.base import Backend, ClusterSpec, refusal
+from harness.cluster.dapr_resources import as_yaml, behaviour_of, binding_component
 from harness.cluster.local.backend import LocalBackend
 from harness.errors import InputError
 from harness.faults.registry import kind_of
@@ -34,13 +35,12 @@ from harness.io.jobs_client import JobsClient
 from harness.io.ledger import Ledger
 from harness.io.stage_files import ActionCall, History, RunDapr, RunInfo, write_history, write_run_info
 from harness.load.process import start_load, stop_load
-from harness.model import BindingPlan, Delivery, Operation, ReplicaWindow, version_tuple
+from harness.model import Delivery, Operation, ReplicaWindow, version_tuple
 from harness.nemesis import FaultHandle, Nemesis, needs, run_timeline
 from harness.oracle import crosscheck
 from harness.run import fanout
 from harness.run.actions import run_actions, schedule_kwargs
 from harness.scenario.schema import Scenario
-from target_app.settings import Behaviour
 from toolchain.binaries import Binaries, build_record
 
 Progress = Callable[[str], None]
@@ -95,37 +95,6 @@ def down_intervals(handles: list[FaultHandle], removed: dict[int, int], end_ns: 
     ]
     down += [ReplicaWindow(index, at, end_ns) for index, at in sorted(removed.items())]
     return down
-
-
-def binding_component(plan: BindingPlan) -> str:
-    """A cron input binding whose deliveries reach the app's ``POST /cron/<name>``."""
-    return "\n".join(
-        [
-            "apiVersion: dapr.io/v1alpha1",
-            "kind: Component",
-            "metadata:",
-            f"  name: {plan.name}",
-            "spec:",
-            "  type: bindings.cron",
-            "  version: v1",
-            "  metadata:",
-            f'  - {{name: schedule, value: "{plan.schedule}"}}',
-            "  - {name: direction, value: input}  # no OPTIONS probe before the first delivery",
-            f"  - {{name: route, value: /cron/{plan.name}}}",
-            "",
-        ]
-    )
-
-
-def behaviour_of(scenario: Scenario) -> Behaviour:
-    app = scenario.app
-    return Behaviour(
-        delay_ms=app.delay_ms,
-        status=app.status,
-        fail_first=app.fail_first,
-        side_effect=app.side_effect,
-        bodies=dict(app.bodies),
-    )
 
 
 def sleep_with(countdown: Countdown | None, label: str, seconds: float) -> None:
@@ -203,7 +172,7 @@ def execute(
         bins,
         run_dir,
         on_progress=say,
-        resources={f"binding-{b.name}.yaml": binding_component(b) for b in bindings},
+        resources={f"binding-{b.name}.yaml": as_yaml(binding_component(b)) for b in bindings},
         app_env={"ONCEONLY_BEHAVIOUR": behaviour.to_json()},
     )
     with cluster:

@@ -314,3 +314,18 @@ def test_port_allocator_gives_up_after_many_tries() -> None:
     ports = PortAllocator(rng=ScriptedRandom([p] * 2001), taken={p})
     with pytest.raises(RuntimeError, match="no free port"):
         ports.take()
+
+
+def test_a_binding_component_fires_on_the_scenarios_schedule_at_the_apps_cron_route() -> None:
+    from harness.cluster.dapr_resources import as_yaml, binding_component
+    from harness.model import BindingPlan
+
+    text = as_yaml(binding_component(BindingPlan("tick-cron", "*/1 * * * * *")))
+    component = yaml.safe_load(text)
+    assert (component["kind"], component["metadata"]["name"], component["spec"]["type"]) == (
+        "Component",
+        "tick-cron",
+        "bindings.cron",
+    )
+    meta = {m["name"]: m["value"] for m in component["spec"]["metadata"]}
+    assert meta == {"schedule": "*/1 * * * * *", "direction": "input", "route": "/cron/tick-cron"}

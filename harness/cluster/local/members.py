@@ -11,31 +11,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.cluster.dapr_resources import as_yaml, configuration
 from harness.cluster.local.ports import PortAllocator
 from harness.model import version_tuple
 
 LOOPBACK = "127.0.0.1"
 
-# daprd reads the Configuration named by --config. Name resolution must not be mDNS, the standalone default,
-# which announces the app by multicast on every interface (components-contrib v1.18.4:nameresolution/mdns).
-# The kubernetes resolver is the other one in the stablecomponents build; its Init only parses its
-# configuration, and onceonly never uses service invocation, so it is never asked to resolve anything.
-# increasedCardinality keeps the path label of daprd's HTTP metrics ("/job/<name>"), which harness.oracle.crosscheck
-# reads for Dapr < 1.17; it is the default at 1.16.0 and 1.18.2 (pkg/config/configuration.go
-# GetHTTPIncreasedCardinality), set here so a changed default cannot silently empty those figures.
-DAPR_CONFIG = """\
-apiVersion: dapr.io/v1alpha1
-kind: Configuration
-metadata:
-  name: onceonly
-spec:
-  nameResolution:
-    component: kubernetes
-  metric:
-    enabled: true
-    http:
-      increasedCardinality: true
-"""
+# daprd reads the Configuration named by --config: the one every backend gives (no mDNS; why, in
+# harness.cluster.dapr_resources.configuration).
+DAPR_CONFIG = as_yaml(configuration())
 
 
 @dataclass(frozen=True, slots=True)
