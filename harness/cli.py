@@ -28,6 +28,7 @@ from harness import cli_options as opt
 from harness import cli_output as output_mode
 from harness.campaign import up as standing
 from harness.cli_help import plain_help
+from harness.cli_k8s import k8s_app
 from harness.cluster.base import ClusterSpec
 from harness.cluster.local.cluster import find_redis_server
 from harness.cluster.local.ports import is_listening
@@ -56,6 +57,7 @@ app = typer.Typer(
 plain_help()  # --set KEY=VALUE, not --set <list[str]>
 dapr_app = typer.Typer(help="Build or show the Dapr binaries (daprd, scheduler) of a version.", no_args_is_help=True)
 app.add_typer(dapr_app, name="dapr")
+app.add_typer(k8s_app, name="k8s")
 
 
 def _print_version(ctx: typer.Context, value: bool) -> None:

@@ -152,3 +152,21 @@ WebOpt = Annotated[
     bool, typer.Option("--web/--headless", help="Serve Locust's web UI with onceonly's live tab while it runs.")
 ]
 WebPortOpt = Annotated[int, typer.Option(metavar="PORT", help="Loopback port of the web UI.")]
+ImageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--image",
+        metavar="IMAGE",
+        help="The recorder app's container image (default: onceonly-target-app:<onceonly's version>).",
+        show_default=False,
+    ),
+]
+NamespaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--namespace",
+        metavar="NAME",
+        help="The namespace of every manifest, and the ledger's run id (default: onceonly-<scenario name>).",
+        show_default=False,
+    ),
+]
