@@ -78,9 +78,7 @@ def build(
             return BuildResult(final / "bin", built_now=False, seconds=time.monotonic() - started)
         env = go_env(environ)
         work = root / f"{entry.version}.work"
-        partial = root / f"{entry.version}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        (partial / "bin").mkdir(parents=True)
+        partial = fresh_partial(root, entry.version)
 
         rep.step(f"fetching github.com/dapr/dapr@{entry.tag} from the Go module proxy")
         _render_wrapper(go_bin, entry, work, env)
@@ -115,10 +113,23 @@ def build(
             "seconds": round(seconds, 1),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        (partial / BUILD_RECORD).write_text(json.dumps(record, indent=2) + "\n")
-        shutil.rmtree(final, ignore_errors=True)
-        partial.rename(final)
+        finish(partial, final, record)
         return BuildResult(final / "bin", built_now=True, seconds=seconds)
+
+
+def fresh_partial(root: Path, version: str) -> Path:
+    """``<root>/<version>.partial``, emptied, with its ``bin/``: where a build writes until it is verified."""
+    partial = root / f"{version}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    (partial / "bin").mkdir(parents=True)
+    return partial
+
+
+def finish(partial: Path, final: Path, record: dict[str, object]) -> None:
+    """The build record written last, then ``partial`` renamed to ``final``: from now on it counts as built."""
+    (partial / BUILD_RECORD).write_text(json.dumps(record, indent=2) + "\n")
+    shutil.rmtree(final, ignore_errors=True)
+    partial.rename(final)
 
 
 # --- steps -------------------------------------------------------------------------------------------------
