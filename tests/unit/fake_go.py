@@ -40,3 +40,17 @@ def download_error(error: str) -> str:
     """`go mod download -json` as it reports a module it could not fetch: JSON with "Error" on stdout, exit 1."""
     info = {"Path": "github.com/dapr/dapr", "Version": "v0.0.0", "Error": error}
     return f'"mod download") printf "%s\\n" {shlex.quote(json.dumps(info, indent=2))}; exit 1 ;;\n'
+
+
+def list_and_build(templates: Path) -> str:
+    """`go list -deps` answering three packages; `go build -v -o OUT` printing one package and some chatter, then
+    copying ``templates/<basename of OUT>`` (a fake binary) to OUT."""
+    return (
+        '"list -deps") echo example.com/a; echo example.com/b; echo example.com/c ;;\n'
+        + '"build -v")\n'
+        + '  out=""; prev=""\n'
+        + '  for a in "$@"; do [ "$prev" = "-o" ] && out="$a"; prev="$a"; done\n'
+        + "  echo example.com/a\n"
+        + "  echo 'fake_go: some compiler chatter'\n"
+        + f'  cp {shlex.quote(str(templates))}/"$(basename "$out")" "$out" ;;\n'
+    )

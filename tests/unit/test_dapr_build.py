@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.fake_go import FAKE_GO, download_error, executable, fake_go, goversion
+from tests.unit.fake_go import FAKE_GO, download_error, executable, fake_go, goversion, list_and_build
 from toolchain import binaries
 from toolchain.build import BUILD_RECORD, BuildError, build, is_built, version_dir
 from toolchain.versions import DaprVersion, lookup
@@ -202,13 +202,7 @@ def _fake_build_env(tmp_path: Path, entry: DaprVersion, printed: str) -> dict[st
         goversion(entry.go)
         + f'"mod download") printf "%s\\n" {shlex.quote(json.dumps(info))} ;;\n'
         + f'"mod edit") printf "%s\\n" {shlex.quote(json.dumps(go_mod))} ;;\n'
-        + '"list -deps") echo example.com/a; echo example.com/b; echo example.com/c ;;\n'
-        + '"build -v")\n'
-        + '  out=""; prev=""\n'
-        + '  for a in "$@"; do [ "$prev" = "-o" ] && out="$a"; prev="$a"; done\n'
-        + "  echo example.com/a\n"
-        + "  echo 'fake_go: some compiler chatter'\n"
-        + f'  cp {shlex.quote(str(templates))}/"$(basename "$out")" "$out" ;;\n'
+        + list_and_build(templates)
     )
     return fake_go(tmp_path / "fakebin", cases)
 

@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from harness import cli
-from tests.unit.fake_go import FAKE_GO, download_error, executable, fake_go, goversion
+from tests.unit.fake_go import FAKE_GO, download_error, executable, fake_go, goversion, list_and_build
 from tests.unit.test_dapr_build import RecordingReporter
 from toolchain import probe
 from toolchain.build import BUILD_RECORD, BuildError, is_built
@@ -61,13 +61,7 @@ def _fake_release_env(
         goversion(release.go)
         + f'"mod download") case "$4" in\n{downloads}    *) exit 98 ;;\n  esac ;;\n'
         + '"mod edit") cat "$4" ;;\n'
-        + '"list -deps") echo example.com/a; echo example.com/b; echo example.com/c ;;\n'
-        + '"build -v")\n'
-        + '  out=""; prev=""\n'
-        + '  for a in "$@"; do [ "$prev" = "-o" ] && out="$a"; prev="$a"; done\n'
-        + "  echo example.com/a\n"
-        + "  echo 'fake_go: some compiler chatter'\n"
-        + f'  cp {shlex.quote(str(templates))}/"$(basename "$out")" "$out" ;;\n'
+        + list_and_build(templates)
     )
     return fake_go(tmp_path / "fakebin", cases)
 
