@@ -37,6 +37,7 @@ from harness.errors import OUTCOME_EXIT, ExitCode, HarnessError, InputError, ove
 from harness.report import json_summary, terminal
 from toolchain import binaries as dapr_binaries
 from toolchain.build import BuildError
+from toolchain.kube import UnknownKubeVersionError
 from toolchain.probe import ProbeError
 from toolchain.selection import build_with_progress, cache_root, prepare_fault_proxy, resolve_binaries
 from toolchain.versions import DEFAULT_VERSION, UnknownVersionError, lookup
@@ -88,7 +89,7 @@ def fail(exc: BaseException) -> NoReturn:
     """Print an error the user can act on and exit with the code its kind maps to."""
     if isinstance(exc, HarnessError):
         code = int(exc.exit_code)
-    elif isinstance(exc, UnknownVersionError):
+    elif isinstance(exc, UnknownVersionError | UnknownKubeVersionError):
         code = ExitCode.BAD_INPUT
     else:
         code = ExitCode.ENVIRONMENT

@@ -1,5 +1,6 @@
 """``onceonly k8s``: Kubernetes on the command line. ``render`` prints the manifests a scenario runs on
-(``harness.cluster.kubernetes.render``); the backend that runs them is next (issue 14, items 2-4).
+(``harness.cluster.kubernetes.render``); ``build`` builds the local control plane to test against from Go modules
+(``toolchain.kube_build``); the backend that runs them and ``up`` are next (issue 14, items 2-4).
 
 Secrets: the Dapr API token, the app token and the Redis password are generated per render, or taken from
 ``ONCEONLY_K8S_DAPR_API_TOKEN``, ``ONCEONLY_K8S_APP_TOKEN``, ``ONCEONLY_K8S_REDIS_PASSWORD`` (never from a flag: a
@@ -19,6 +20,9 @@ from harness.cluster.base import Tokens
 from harness.cluster.kubernetes.manifests import Overlay
 from harness.cluster.kubernetes.render import default_namespace, notes, render, to_yaml
 from harness.errors import HarnessError
+from toolchain import kube
+from toolchain.gocmd import BuildError
+from toolchain.selection import build_kube_with_progress
 
 TOKEN_ENV = {
     "dapr_api": "ONCEONLY_K8S_DAPR_API_TOKEN",
@@ -27,7 +31,8 @@ TOKEN_ENV = {
 }
 
 k8s_app = typer.Typer(
-    help="Kubernetes: the manifests a scenario runs on (a Kubernetes backend is in progress).", no_args_is_help=True
+    help="Kubernetes: the manifests a scenario runs on, the local control plane built (a backend is in progress).",
+    no_args_is_help=True,
 )
 
 
@@ -67,3 +72,15 @@ def render_command(
     for note in notes(sc):
         console.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
     sys.stdout.write(text)
+
+
+@k8s_app.command("build")
+def build_command(version: opt.KubeVersionOpt = kube.DEFAULT_VERSION) -> None:
+    """Build the local control plane from Go modules: etcd, kube-apiserver, kube-controller-manager, kube-scheduler
+    and kwok (a no-op when built). Nothing is started."""
+    from harness.cli import display, fail
+
+    try:
+        build_kube_with_progress(kube.lookup(version), display())
+    except (kube.UnknownKubeVersionError, BuildError) as exc:
+        fail(exc)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from toolchain import kube
 from toolchain.versions import DEFAULT_VERSION, SUPPORTED
 
 VersionOpt = Annotated[
@@ -18,6 +19,15 @@ VersionOpt = Annotated[
         envvar="ONCEONLY_DAPR_VERSION",
         metavar="VERSION",
         help=f"Dapr version. Known: {', '.join(SUPPORTED)}.",
+    ),
+]
+KubeVersionOpt = Annotated[
+    str,
+    typer.Option(
+        "--version",
+        envvar="ONCEONLY_K8S_VERSION",
+        metavar="VERSION",
+        help=f"Kubernetes version of the local control plane. Known: {', '.join(kube.RELEASES)}.",
     ),
 ]
 BinDirOpt = Annotated[

@@ -1,10 +1,12 @@
-"""Ask a Dapr binary which version it is, the way the binary itself says it.
+"""Ask a binary (Dapr's, the control plane's) which version it is, the way the binary itself says it.
 
 - ``daprd --version`` prints the bare version (``1.18.2``).
 - ``scheduler`` has no ``--version`` flag (v1.18.3:cmd/scheduler/options/options.go; it exits with
   "unknown flag: --version"). It prints its version in the first line it logs:
   ``Starting Dapr Scheduler Service -- version 1.18.2 -- commit <sha>``. So onceonly starts it for a moment,
   on free loopback ports with a throw-away data dir, reads that line and kills it.
+- The control plane's binaries name their version in a line of ``--version`` (``Kubernetes v1.37.2``,
+  ``etcd Version: 3.6.16``, kwok's ``v0.8.0 go1.26.8 (linux/amd64)``): ``says_version`` looks for it as a word.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ class ProbeError(RuntimeError):
 
 
 def daprd_version(binary: Path, timeout: float = 20.0) -> str:
+    return version_output(binary, timeout)[-1]
+
+
+def version_output(binary: Path, timeout: float = 20.0) -> list[str]:
+    """The non-empty lines ``BINARY --version`` prints (stdout, else stderr); it must exit 0 and print something."""
     try:
         out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=timeout, check=False)
     except OSError as exc:
@@ -34,7 +41,13 @@ def daprd_version(binary: Path, timeout: float = 20.0) -> str:
     lines = [ln.strip() for ln in (out.stdout or out.stderr).splitlines() if ln.strip()]
     if out.returncode != 0 or not lines:
         raise ProbeError(f"{binary} --version failed (exit {out.returncode}): {' '.join(lines)[-300:]}")
-    return lines[-1]
+    return lines
+
+
+def says_version(lines: list[str], version: str) -> bool:
+    """Whether ``--version``'s lines name ``version`` ("3.6.16") as a word of its own, with or without a "v"."""
+    word = re.compile(rf"(?<![\w.])v?{re.escape(version)}(?![\w.])")
+    return any(word.search(line) for line in lines)
 
 
 def scheduler_version(binary: Path, timeout: float = 15.0) -> str:

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Protocol
 
 from toolchain import binaries as dapr_binaries
-from toolchain import toxiproxy
+from toolchain import kube_build, toxiproxy
 from toolchain.build import BuildReporter, build
+from toolchain.kube import KubeRelease
 from toolchain.versions import DaprVersion, lookup
 
 
@@ -43,6 +44,22 @@ def build_with_progress(entry: DaprVersion, display: SelectionDisplay) -> Path:
         result = build(entry, root, reporter)
     verb = "built" if result.built_now else "already built"
     display.say(f"Dapr {entry.version} {verb} in {result.seconds:.0f} s: {result.bin_dir}")
+    return result.bin_dir
+
+
+def kube_cache_root() -> Path:
+    """Where the control plane is built: ``kube/`` beside the Dapr cache (``<cache>/kube/<version>/bin/``)."""
+    return cache_root().parent / "kube"
+
+
+def build_kube_with_progress(release: KubeRelease, display: SelectionDisplay) -> Path:
+    """Build a Kubernetes control plane into the cache (a no-op when built), showing its progress."""
+    root = kube_cache_root()
+    display.say(f"Building the Kubernetes {release.version} control plane ({', '.join(release.binaries)}) into {root}")
+    with display.building() as reporter:
+        result = kube_build.build(release, root, reporter)
+    verb = "built" if result.built_now else "already built"
+    display.say(f"Kubernetes {release.version} control plane {verb} in {result.seconds:.0f} s: {result.bin_dir}")
     return result.bin_dir
 
 

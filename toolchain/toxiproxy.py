@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from toolchain.build import UNREACHABLE_MARKERS, BuildError, go_env, last_lines, locked
+from toolchain.gocmd import UNREACHABLE_MARKERS, BuildError, go_env, last_lines, locked
 
 VERSION = "2.12.0"  # newest the Go module proxy served on 2026-11-29 (`go list -m ...toxiproxy/v2@v2.12.0`)
 MODULE = "github.com/Shopify/toxiproxy/v2"

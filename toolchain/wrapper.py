@@ -47,6 +47,7 @@ class TagModule:
 
     go: str
     replaces: tuple[Replace, ...]
+    requires: frozenset[str] = frozenset()  # the paths of the modules it requires
 
 
 def parse_go_mod_json(text: str) -> TagModule:
@@ -61,7 +62,8 @@ def parse_go_mod_json(text: str) -> TagModule:
         )
         for r in data.get("Replace") or ()
     )
-    return TagModule(go=str(data["Go"]), replaces=replaces)
+    requires = frozenset(str(r["Path"]) for r in data.get("Require") or ())
+    return TagModule(go=str(data["Go"]), replaces=replaces, requires=requires)
 
 
 def render_go_mod(entry: DaprVersion, tag_module: TagModule) -> str:

@@ -74,6 +74,7 @@ def test_help_names_what_each_option_takes_never_a_python_type(
         (("up",), ["--replicas", "N", "--schedulers", "1|3", "--ready-timeout", "SECONDS"]),
         (("dapr", "build"), ["--version,--dapr-version", "VERSION", "--proxy", "--no-proxy"]),
         (("dapr", "which"), ["--dapr-bin-dir", "DIR"]),
+        (("k8s", "build"), ["--version", "VERSION", "ONCEONLY_K8S_VERSION"]),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, tuple) else "",
 )

@@ -4,47 +4,14 @@ from __future__ import annotations
 
 import json
 import shlex
-import stat
 from pathlib import Path
 
 import pytest
 
+from tests.unit.fake_go import FAKE_GO, download_error, executable, fake_go, goversion, list_and_build
 from toolchain import binaries
 from toolchain.build import BUILD_RECORD, BuildError, build, is_built, version_dir
 from toolchain.versions import DaprVersion, lookup
-
-FAKE_GO = "fake_go"  # the name build() looks up on PATH via its go= argument; never the real go
-
-
-def _executable(path: Path, script: str) -> Path:
-    path.write_text(script)
-    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return path
-
-
-def _fake_go(directory: Path, cases: str) -> dict[str, str]:
-    """Write ``fake_go`` into ``directory`` (a `case "$1 $2"` body) and return an environ that finds it first."""
-    directory.mkdir(parents=True, exist_ok=True)
-    script = (
-        "#!/bin/sh\n"
-        "# FAKE go for unit tests: answers only the sub-commands toolchain.build runs.\n"
-        'case "$1 $2" in\n'
-        f"{cases}"
-        '*) echo "fake_go: unexpected call: $*" >&2; exit 97 ;;\n'
-        "esac\n"
-    )
-    _executable(directory / FAKE_GO, script)
-    return {"PATH": f"{directory}:/usr/bin:/bin"}
-
-
-def _goversion(version: str) -> str:
-    return f'"env GOVERSION") echo go{version} ;;\n'
-
-
-def _download_error(error: str) -> str:
-    """`go mod download -json` as it reports a module it could not fetch: JSON with "Error" on stdout, exit 1."""
-    info = {"Path": "github.com/dapr/dapr", "Version": "v0.0.0", "Error": error}
-    return f'"mod download") printf "%s\\n" {shlex.quote(json.dumps(info, indent=2))}; exit 1 ;;\n'
 
 
 def test_no_go_on_path(tmp_path: Path) -> None:
@@ -57,7 +24,7 @@ def test_no_go_on_path(tmp_path: Path) -> None:
 
 
 def test_go_too_old(tmp_path: Path) -> None:
-    env = _fake_go(tmp_path / "fakebin", _goversion("1.20.1"))
+    env = fake_go(tmp_path / "fakebin", goversion("1.20.1"))
     entry = lookup("1.18.2")
     assert entry.go == "1.26.5"
     with pytest.raises(BuildError, match="too old") as info:
@@ -69,13 +36,13 @@ def test_go_too_old(tmp_path: Path) -> None:
 
 
 def test_go_of_same_minor_but_older_patch_is_too_old(tmp_path: Path) -> None:
-    env = _fake_go(tmp_path / "fakebin", _goversion("1.26"))
+    env = fake_go(tmp_path / "fakebin", goversion("1.26"))
     with pytest.raises(BuildError, match="too old"):
         build(lookup("1.18.2"), tmp_path / "cache", go=FAKE_GO, environ=env)
 
 
 def test_go_env_failing_is_reported(tmp_path: Path) -> None:
-    env = _fake_go(tmp_path / "fakebin", '"env GOVERSION") echo "fake_go: broken toolchain" >&2; exit 2 ;;\n')
+    env = fake_go(tmp_path / "fakebin", '"env GOVERSION") echo "fake_go: broken toolchain" >&2; exit 2 ;;\n')
     with pytest.raises(BuildError, match="broken toolchain"):
         build(lookup("1.18.2"), tmp_path / "cache", go=FAKE_GO, environ=env)
 
@@ -86,7 +53,7 @@ def test_already_built_does_not_call_go(tmp_path: Path) -> None:
     fakebin.mkdir()
     # this fake go fails loudly whatever it is asked
     script = f"#!/bin/sh\n: > {shlex.quote(str(called))}\necho 'fake_go must not run' >&2\nexit 99\n"
-    _executable(fakebin / FAKE_GO, script)
+    executable(fakebin / FAKE_GO, script)
     root = tmp_path / "cache"
     entry = lookup("1.18.2")
     (version_dir(root, entry.version) / "bin").mkdir(parents=True)
@@ -116,7 +83,7 @@ def test_proxy_refusing_the_tag_suggests_another_version(tmp_path: Path) -> None
         "github.com/dapr/dapr@v1.18.3: reading https://proxy.golang.org/github.com/dapr/dapr/@v/v1.18.3.zip: "
         "403 Forbidden\n\tserver response: This module version is not available."
     )
-    env = _fake_go(tmp_path / "fakebin", _goversion(entry.go) + _download_error(error))
+    env = fake_go(tmp_path / "fakebin", goversion(entry.go) + download_error(error))
     root = tmp_path / "cache"
 
     with pytest.raises(BuildError, match="refused") as info:
@@ -132,7 +99,7 @@ def test_proxy_refusing_the_tag_suggests_another_version(tmp_path: Path) -> None
 
 def test_proxy_refusing_suggests_a_served_version_from_another_line(tmp_path: Path) -> None:
     entry = lookup("1.17.13")  # every 1.17 entry is refused somewhere
-    env = _fake_go(tmp_path / "fakebin", _goversion(entry.go) + _download_error("403 Forbidden: not available"))
+    env = fake_go(tmp_path / "fakebin", goversion(entry.go) + download_error("403 Forbidden: not available"))
     with pytest.raises(BuildError, match="refused") as info:
         build(entry, tmp_path / "cache", go=FAKE_GO, environ=env)
     assert "Build 1.18.2 instead" in str(info.value)
@@ -145,7 +112,7 @@ def test_unreachable_proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         'github.com/dapr/dapr@v1.18.2: Get "https://proxy.golang.org/github.com/dapr/dapr/@v/v1.18.2.info": '
         "dial tcp: lookup proxy.golang.org: no such host"
     )
-    env = _fake_go(tmp_path / "fakebin", _goversion("1.26.5") + _download_error(error))
+    env = fake_go(tmp_path / "fakebin", goversion("1.26.5") + download_error(error))
     root = tmp_path / "cache"
 
     with pytest.raises(BuildError, match="cannot reach the Go module proxy") as info:
@@ -157,10 +124,10 @@ def test_unreachable_proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_unreachable_proxy_reported_on_stderr_only(tmp_path: Path) -> None:
-    cases = _goversion("1.26.5") + (
+    cases = goversion("1.26.5") + (
         '"mod download") echo "go: github.com/dapr/dapr@v1.18.2: dial tcp 1.2.3.4:443: i/o timeout" >&2; exit 1 ;;\n'
     )
-    env = _fake_go(tmp_path / "fakebin", cases)
+    env = fake_go(tmp_path / "fakebin", cases)
     with pytest.raises(BuildError, match="cannot reach the Go module proxy"):
         build(lookup("1.18.2"), tmp_path / "cache", go=FAKE_GO, environ=env)
 
@@ -168,11 +135,11 @@ def test_unreachable_proxy_reported_on_stderr_only(tmp_path: Path) -> None:
 def test_tag_go_line_differing_from_the_table_is_reported(tmp_path: Path) -> None:
     info = {"Path": "github.com/dapr/dapr", "Version": "v1.18.2", "GoMod": "/nonexistent/go.mod", "Dir": "/nonexistent"}
     cases = (
-        _goversion("1.26.5")
+        goversion("1.26.5")
         + f'"mod download") printf "%s\\n" {shlex.quote(json.dumps(info))} ;;\n'
         + '"mod edit") echo \'{"Go": "1.25.0"}\' ;;\n'
     )
-    env = _fake_go(tmp_path / "fakebin", cases)
+    env = fake_go(tmp_path / "fakebin", cases)
     with pytest.raises(BuildError, match="correct the table entry") as exc:
         build(lookup("1.18.2"), tmp_path / "cache", go=FAKE_GO, environ=env)
     assert "1.25.0" in str(exc.value)
@@ -184,7 +151,7 @@ def test_partial_directory_does_not_count_as_built(tmp_path: Path) -> None:
     partial_bin = root / f"{version}.partial" / "bin"
     partial_bin.mkdir(parents=True)
     for name in ("daprd", "scheduler"):
-        _executable(partial_bin / name, "#!/bin/sh\nexit 1\n")
+        executable(partial_bin / name, "#!/bin/sh\nexit 1\n")
     (root / f"{version}.partial" / BUILD_RECORD).write_text('{"printed_versions": {}}\n')
 
     assert not is_built(root, version)
@@ -218,11 +185,11 @@ def _fake_build_env(tmp_path: Path, entry: DaprVersion, printed: str) -> dict[st
     """A fake go whose `go build -o OUT` copies a fake daprd / scheduler (printing ``printed``) to OUT."""
     templates = tmp_path / "templates"
     templates.mkdir()
-    _executable(templates / "daprd", f"#!/bin/sh\necho {printed}\n")
+    executable(templates / "daprd", f"#!/bin/sh\necho {printed}\n")
     banner = (
         f'time="2026-11-29T00:00:00Z" level=info msg="Starting Dapr Scheduler Service -- version {printed} -- commit x"'
     )
-    _executable(templates / "scheduler", f"#!/bin/sh\necho {shlex.quote(banner)}\nexec sleep 30\n")
+    executable(templates / "scheduler", f"#!/bin/sh\necho {shlex.quote(banner)}\nexec sleep 30\n")
     tag_dir = tmp_path / "modcache" / "dapr@tag"
     tag_dir.mkdir(parents=True)
     (tag_dir / "go.sum").write_text("github.com/dapr/kit v0.16.1 h1:fake=\n")
@@ -232,18 +199,12 @@ def _fake_build_env(tmp_path: Path, entry: DaprVersion, printed: str) -> dict[st
         "Replace": [{"Old": {"Path": "example.com/old"}, "New": {"Path": "example.com/new", "Version": "v1.0.0"}}],
     }
     cases = (
-        _goversion(entry.go)
+        goversion(entry.go)
         + f'"mod download") printf "%s\\n" {shlex.quote(json.dumps(info))} ;;\n'
         + f'"mod edit") printf "%s\\n" {shlex.quote(json.dumps(go_mod))} ;;\n'
-        + '"list -deps") echo example.com/a; echo example.com/b; echo example.com/c ;;\n'
-        + '"build -v")\n'
-        + '  out=""; prev=""\n'
-        + '  for a in "$@"; do [ "$prev" = "-o" ] && out="$a"; prev="$a"; done\n'
-        + "  echo example.com/a\n"
-        + "  echo 'fake_go: some compiler chatter'\n"
-        + f'  cp {shlex.quote(str(templates))}/"$(basename "$out")" "$out" ;;\n'
+        + list_and_build(templates)
     )
-    return _fake_go(tmp_path / "fakebin", cases)
+    return fake_go(tmp_path / "fakebin", cases)
 
 
 def test_whole_build_with_fakes(tmp_path: Path) -> None:
