@@ -117,6 +117,22 @@ def write_rates(set_dir: Path, sc: Scenario, planned: int, attempts: list[Attemp
     return path
 
 
+def play_set(
+    sc: Scenario,
+    n: int,
+    set_dir: Path,
+    label: str,
+    once: Callable[[Path, str], Attempt],
+    attempts: list[Attempt],
+) -> None:
+    """The set's loop, shared by ``run --repeat`` and a suite's rated case: run ``i`` of ``n`` into ``run-<i>/``
+    (``once(run_dir, "<label> run i/n")``), each attempt appended to ``attempts`` as it ends and rates.json
+    rewritten, so whoever stops the loop keeps every finished run."""
+    for i in range(len(attempts) + 1, n + 1):
+        attempts.append(once(run_dir_of(set_dir, i), f"{label} run {i}/{n}"))
+        write_rates(set_dir, sc, n, attempts)
+
+
 def run(
     sc: Scenario,
     bins: Binaries,
@@ -131,14 +147,15 @@ def run(
     (``interrupted``) with rates.json written over the runs that finished."""
     set_dir = new_set_dir(reports, sc, n)
     attempts: list[Attempt] = []
+
+    def once(run_dir: Path, label: str) -> Attempt:
+        display.step(f"{label}: {sc.name} into {run_dir}")
+        with display.running(label) as update:
+            return attempt(sc, bins, run_dir, progress=update, toxiproxy=toxiproxy, upgrade=upgrade)
+
     try:
         with exit_on_signals():
-            for i in range(1, n + 1):
-                run_dir = run_dir_of(set_dir, i)
-                display.step(f"run {i} of {n}: {sc.name} into {run_dir}")
-                with display.running(f"{sc.name} run {i}/{n}") as update:
-                    attempts.append(attempt(sc, bins, run_dir, progress=update, toxiproxy=toxiproxy, upgrade=upgrade))
-                write_rates(set_dir, sc, n, attempts)
+            play_set(sc, n, set_dir, sc.name, once, attempts)
     except (KeyboardInterrupt, Interrupted):
         write_rates(set_dir, sc, n, attempts)
         return RepeatRun(set_dir, attempts, measured(attempts), interrupted=True)

@@ -136,12 +136,13 @@ def _case(
     set_dir = repeat.new_set_dir(reports, case.scenario, case.repeat)
     runs: list[suites.CaseOutcome] = []
     attempts: list[repeat.Attempt] = []
-    for n in range(1, case.repeat + 1):
-        run_dir = repeat.run_dir_of(set_dir, n)
-        run_outcome, done = once(run_dir, f"{case.name} run {n}/{case.repeat}")
+
+    def each(run_dir: Path, label: str) -> repeat.Attempt:
+        run_outcome, done = once(run_dir, label)
         runs.append(run_outcome)
-        attempts.append(done)
-        write_suite_junit(run_dir / JUNIT_XML, f"{case.name} run {n}", [run_outcome])
-        repeat.write_rates(set_dir, case.scenario, case.repeat, attempts)
+        write_suite_junit(run_dir / JUNIT_XML, f"{case.name} run {len(runs)}", [run_outcome])
+        return done
+
+    repeat.play_set(case.scenario, case.repeat, set_dir, case.name, each, attempts)
     docs = [a.results for a in attempts if a.results is not None]
     return suites.CaseOutcome.over_runs(case, runs, docs, set_dir, time.monotonic() - t0)

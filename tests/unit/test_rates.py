@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from harness.oracle.rates import RUN, Interval, judge, poisson_interval, rates, wilson_interval
 from harness.oracle.results import Results
+from harness.scenario.loader import parse_scenario
 from harness.scenario.prediction import PredictionError, parse
+from harness.scenario.schema import ScenarioError
 
 # Exact (Garwood) 95% Poisson limits, as tabulated (e.g. Ulm 1990; the chi-square identity gives the same).
+HEADLINE = Path(__file__).resolve().parents[2] / "scenarios" / "jobs-vs-cron.yaml"
 GARWOOD = {0: (0.0, 3.689), 1: (0.0253, 5.572), 2: (0.2422, 7.225), 5: (1.6235, 11.668), 10: (4.7954, 18.390)}
 
 
@@ -142,5 +147,10 @@ def test_a_rate_bound_that_is_not_one_is_refused_naming_the_field(bad: object) -
     )
 
 
-def test_the_run_row_is_named_for_no_source() -> None:
-    assert RUN.startswith("(")  # a scenario source name cannot collide with it (names are identifiers)
+@pytest.mark.parametrize("section", ["jobs", "bindings"])
+def test_a_source_cannot_be_named_like_the_run_row(section: str) -> None:
+    """The rates table's row of the whole run is RUN; the scenario format refuses a source of that name."""
+    doc = yaml.safe_load(HEADLINE.read_text())
+    doc["sources"][section][0]["name"] = RUN
+    with pytest.raises(ScenarioError, match=rf"sources\.{section}\.0\.name"):
+        parse_scenario(doc, str(HEADLINE))
