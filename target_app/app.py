@@ -35,12 +35,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
 from target_app.contract import KEPT_HEADERS, AnswerRecord, ArrivalRecord, as_dict
-from target_app.recorder import LedgerUnavailable, Recorder, RedisRecorder
+from target_app.recorder import LedgerUnavailable, Recorder, RedisRecorder, ledger_client
 from target_app.settings import Settings
 
 TOKEN_HEADER = "dapr-api-token"
@@ -180,19 +179,6 @@ def create_app_from_env() -> FastAPI:
     if settings.run_id is not None:
         if settings.redis_port is None or settings.journal is None:
             raise RuntimeError("ONCEONLY_RUN_ID is set, so ONCEONLY_REDIS_PORT and ONCEONLY_JOURNAL must be too")
-        # A burst of deliveries waits for a connection instead of failing: redis-py's default pool (100, raising
-        # "Too many connections") made 700 of 1,000 jobs due at one instant look unrecordable, so the app answered
-        # 503 and Dapr retried each 3 times (benchmarks/bench_scheduler.py, 2026-11-29). A slow write is still a
-        # write, so the socket timeout is generous too; the journal is for Redis being down.
-        pool = aioredis.BlockingConnectionPool(
-            host=settings.redis_host,
-            port=settings.redis_port,
-            password=settings.redis_password,
-            max_connections=64,
-            timeout=10.0,
-            socket_timeout=10.0,
-            socket_connect_timeout=2.0,
-        )
-        client = aioredis.Redis(connection_pool=pool)
+        client = ledger_client(settings.redis_host, settings.redis_port, settings.redis_password)
         recorder = RedisRecorder(client, settings.run_id, Path(settings.journal))
     return create_app(settings, recorder)

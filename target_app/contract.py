@@ -86,7 +86,7 @@ class ArrivalRecord:
     pid: int
     received_ns: int
     headers: dict[str, str] = field(default_factory=dict)
-    body_bytes: int = 0
+    body_bytes: int = 0  # the hop writes -1 for a chunked body (its size is known only once it is forwarded)
     ledger: str = "redis"  # "redis", or "journal" when Redis could not take it
     # On Kubernetes, the pod that got it (downward API): "name", "node", "ip", each only when the app was told;
     # written only when set, so a record of a local run has no such field.
@@ -107,6 +107,9 @@ class AnswerRecord:
     answered_ns: int
     effects: tuple[str, ...] = ()  # the side effects that ran: "naive", "idempotent" (the guard let it through)
     ledger: str = "redis"  # "redis", or "journal" when Redis could not take it
+    # The answer's body size, written by the recording hop (``hop/``), which forwards a user's app's answer; only
+    # when non-zero, so the recorder app's records have the bytes they always had.
+    answer_bytes: int = 0
 
     def to_json(self) -> str:
         return _dump(ANSWER, as_dict(self))
@@ -115,7 +118,7 @@ class AnswerRecord:
 Record = ArrivalRecord | AnswerRecord
 
 # Fields a record may leave out (written only when set; read back as their default when absent).
-OPTIONAL = frozenset({"pod"})
+OPTIONAL = frozenset({"pod", "answer_bytes"})
 
 # The JSON type of each field, from the dataclass's own annotations (strings: ``from __future__ import annotations``).
 _JSON_TYPES: dict[str, type] = {"str": str, "int": int, "dict[str, str]": dict, "tuple[str, ...]": list}

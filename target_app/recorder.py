@@ -62,6 +62,25 @@ def append_journal(path: Path, *recs: Record) -> None:
         os.fsync(fh.fileno())
 
 
+def ledger_client(host: str, port: int, password: str | None) -> aioredis.Redis:
+    """The async Redis client a replica's ledger writer uses (the recorder app's, the hop's).
+
+    A burst of deliveries waits for a connection instead of failing: redis-py's default pool (100, raising "Too
+    many connections") made 700 of 1,000 jobs due at one instant look unrecordable, so the app answered 503 and
+    Dapr retried each 3 times (benchmarks/bench_scheduler.py, 2026-11-29). A slow write is still a write, so the
+    socket timeout is generous too; the journal is for Redis being down."""
+    pool = aioredis.BlockingConnectionPool(
+        host=host,
+        port=port,
+        password=password,
+        max_connections=64,
+        timeout=10.0,
+        socket_timeout=10.0,
+        socket_connect_timeout=2.0,
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
 class RedisRecorder:
     def __init__(self, client: aioredis.Redis, run_id: str, journal_path: Path) -> None:
         self._redis = client

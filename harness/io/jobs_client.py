@@ -1,7 +1,9 @@
 """The Dapr Jobs API (schedule, get, delete) over an injected ``httpx.Client``, every call recorded as operations.
 
 Each call records an ``invoke`` Operation *before* the request and exactly one outcome after it, with the same
-``op_id``. The outcome says what the harness knows about whether the call took effect:
+``op_id``. The outcome of an answered call is ``target_app.operations.jobs_outcome``'s (the recording hop
+classifies a user's app's calls by the same rule). The outcome says what the harness knows about whether the
+call took effect:
 
 * ``ok``   — Dapr answered 2xx (204 for schedule/delete, 200 for get).
 * ``fail`` — it definitely did not take effect: Dapr answered 4xx (400 bad body, 401 token, 409 job exists and no
@@ -20,7 +22,6 @@ replicas or the ledger beyond the ``record`` callback.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -30,11 +31,11 @@ from urllib.parse import quote
 import httpx
 
 from harness.model import FailurePolicy, Operation, OpPhase
+from target_app.operations import BODY_LIMIT, jobs_outcome
 
 __all__ = ["TOKEN_HEADER", "JobsClient", "failure_policy_body", "proto_duration"]
 
 TOKEN_HEADER = "dapr-api-token"
-BODY_LIMIT = 500  # characters of an error answer kept in an operation's detail
 # Characters Go's url package leaves unescaped in a path; escaping them would make chi see the escaped job name.
 _PATH_SAFE = "-._~$&+,:;=@"
 # Transport errors raised before any byte of the request was sent: the call definitely did not take effect.
@@ -76,20 +77,6 @@ def failure_policy_body(policy: FailurePolicy) -> dict[str, Any]:
     if policy.max_retries is not None:
         constant["maxRetries"] = policy.max_retries
     return {"constant": constant}
-
-
-def _error_fields(response: httpx.Response) -> dict[str, object]:
-    text = response.text
-    code: object = None
-    message = ""
-    try:
-        parsed = json.loads(text) if text else None
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict):
-        code = parsed.get("errorCode")
-        message = str(parsed.get("message", ""))
-    return {"status": response.status_code, "body": text[:BODY_LIMIT], "error_code": code, "_message": message}
 
 
 class JobsClient:
@@ -213,18 +200,5 @@ class JobsClient:
         return op, response
 
     def _outcome(self, op_id: str, kind: OpKind, name: str, response: httpx.Response) -> Operation:
-        at_ns = self._clock()
-        if response.is_success:
-            return Operation(op_id, kind, name, "ok", at_ns, {"status": response.status_code})
-        detail = _error_fields(response)
-        message = str(detail.pop("_message"))
-        phase: OpPhase = "fail"
-        if kind == "get":
-            detail["not_found"] = (
-                response.status_code == 500
-                and detail["error_code"] == "DAPR_SCHEDULER_GET_JOB"
-                and "not found" in message.lower()
-            )
-        elif response.is_server_error:
-            phase = "info"  # the scheduler may have applied it before the error reached daprd
-        return Operation(op_id, kind, name, phase, at_ns, detail)
+        phase, detail = jobs_outcome(kind, response.status_code, response.text)
+        return Operation(op_id, kind, name, phase, self._clock(), detail)
