@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_nothing_the_wheel_installs_is_called_dapr() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
-    assert packages == ["harness", "target_app", "toolchain"]
+    assert packages == ["harness", "target_app", "toolchain", "hop"]
     assert not (ROOT / "dapr").exists()
     spec = importlib.util.find_spec("dapr")  # the SDK, if installed here: never this repository
     assert spec is None or ROOT not in Path(spec.origin or "").parents
@@ -56,7 +56,7 @@ def test_modules_stay_rooms_not_halls() -> None:
     schema (one pydantic model per section of the format, kept together)."""
     sizes = {
         str(p.relative_to(ROOT)): len(p.read_text().splitlines())
-        for package in ("harness", "target_app", "toolchain")
+        for package in ("harness", "target_app", "toolchain", "hop")
         for p in (ROOT / package).rglob("*.py")
         if p.name != "__init__.py" or p.stat().st_size > 200
     }
