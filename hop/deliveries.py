@@ -83,7 +83,7 @@ class DeliveryHop:
             replica=self._replica,
             pid=self._pid,
             received_ns=received_ns,
-            headers={k: v for k, v in request.headers.items() if k.lower() in KEPT_HEADERS},
+            headers={k.lower(): v for k, v in request.headers.items() if k.lower() in KEPT_HEADERS},
             body_bytes=declared if declared is not None else (-1 if request.body_exists else 0),
         )
         try:

@@ -33,7 +33,9 @@ class SlowAnswers(FakeRecorder):
 
 
 async def post(port: int, path: str, body: bytes = b"{}", method: str = "POST") -> tuple[int, bytes]:
-    async with client() as session, session.request(method, f"http://127.0.0.1:{port}{path}", data=body) as got:
+    url = f"http://127.0.0.1:{port}{path}"
+    sent = {"Traceparent": "00-ab-cd-01", "Content-Type": "application/json", **TOKEN}
+    async with client() as session, session.request(method, url, data=body, headers=sent) as got:
         return got.status, await got.read()
 
 
@@ -58,6 +60,8 @@ def test_a_delivery_is_recorded_on_arrival_before_the_app_sees_it_and_answered_b
     assert (arrival.source, arrival.name, arrival.replica, arrival.body_bytes) == ("jobs", "cleanup", 2, 10)
     assert (answer.delivery_id, answer.status, answer.answer_bytes) == (arrival.delivery_id, 200, len(body))
     assert answer.answered_ns >= arrival.received_ns
+    # the headers kept, as the recorder app keeps them: lower-case names, never the token
+    assert arrival.headers == {"traceparent": "00-ab-cd-01", "content-type": "application/json"}
     # the records read back through the ledger's own parser and join as one answered delivery
     delivery = join(record_from_json(arrival.to_json()), record_from_json(answer.to_json()))  # type: ignore[arg-type]
     assert (delivery.source, delivery.name, delivery.status, delivery.cut_off) == ("jobs", "cleanup", 200, False)
