@@ -9,6 +9,7 @@ opt-in (``allow_scheduler_faults``: the run deletes a pod in Dapr's namespace), 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,9 @@ DEFAULT_IMAGE = "onceonly-target-app:latest"  # k8s/base/app.yaml's; a real clus
 
 
 def run_id_of(run_dir: Path) -> str:
-    """The run id of a Kubernetes run: the run dir's name in lower case (a label value: no upper case)."""
-    return run_dir.name.lower()
+    """The run id of a Kubernetes run: the run dir's name as a Kubernetes name (lower case; any other character
+    than a-z, 0-9 and '-' as '-'; at most 63), since it is a label value and names the app's ledger."""
+    return re.sub(r"[^a-z0-9-]", "-", run_dir.name.lower())[-63:].strip("-") or "run"
 
 
 def namespace_of(scenario: Scenario, run_id: str) -> str:

@@ -89,6 +89,7 @@ class KubeCluster:
         self.run_id = run_id
         self.tokens = tokens or Tokens()
         self.progress = on_progress or (lambda _m: None)
+        self._owns_http = http is None
         self._http = http or httpx.Client()
         self.workload = Workload(api, placement.namespace, placement.dapr_namespace, self.progress)
         self.forwards = Forwards(lambda pod, port: api.open_port(placement.namespace, pod, port))
@@ -115,20 +116,20 @@ class KubeCluster:
     def start(self) -> None:
         started = time.monotonic()
         ns = self.placement.namespace
-        self.progress(f"creating namespace {ns} in context {self.api.context}")
-        self.workload.create_namespace(self.run_id)
-        self.created = True
         overlay = Overlay(ns, self.placement.image, self.run_id, self.tokens)
-        resources = render(self.scenario, overlay)
+        resources = render(self.scenario, overlay)  # first: a name Kubernetes would refuse creates nothing
         for res in resources:
             if res["kind"] == "Deployment" and res["metadata"]["name"] == APP:
                 res["spec"]["replicas"] = self.spec.replicas
+        self.progress(f"creating namespace {ns} in context {self.api.context}")
+        self.workload.create_namespace(self.run_id)
+        self.created = True
         self.progress(f"applying {len(resources)} objects (server-side, field manager onceonly)")
         for res in resources:
             self.api.apply(res)
         left = self.spec.ready_timeout
         left -= self.workload.wait_rollout(left, REDIS)
-        self.wait_ready(timeout=max(left, 10.0))
+        self.wait_ready(timeout=max(left, 1.0))
         self.pods.started()
         self.ready_seconds = time.monotonic() - started
 
@@ -137,6 +138,8 @@ class KubeCluster:
         with _signals_ignored():
             self.supervisor.stop_all()
             self.forwards.close()
+            if self._owns_http:
+                self._http.close()
             self.write_pods()
             if not self.created:
                 return
@@ -219,7 +222,7 @@ class KubeCluster:
             self._live_pods,
             self.tokens.dapr_api,
             inventory.scheduler_count(self, default=None),
-            max(limit - took, 10.0),
+            max(limit - took, 1.0),
             self.progress,
         )
         return took

@@ -87,6 +87,8 @@ class Forward:
         with self._lock:
             self._closed = True
             closers, self._open = self._open, []
+        with contextlib.suppress(OSError):  # wakes the thread blocked in accept (a close alone does not, on Linux)
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
         for close in closers:
             close()
