@@ -8,6 +8,7 @@ way to check a capability did what it promises) and replaceable by a FAKE in uni
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -198,29 +199,29 @@ class ClientApi:
         return None
 
 
-def connect(context: str | None = None, kubeconfig: Path | None = None) -> ClientApi:
-    """The API of ``context`` in ``kubeconfig`` (default: ``$KUBECONFIG`` or ``~/.kube/config``, its current
-    context), checked to answer. ``InputError`` for a kubeconfig or context that does not exist (nothing is
-    started); ``EnvironmentProblem`` for an API server that does not answer."""
+def connect(context: str | None = None, kubeconfig: str | None = None) -> ClientApi:
+    """The API of ``context`` in ``kubeconfig`` (default: ``$KUBECONFIG`` as it is now, a list of files joined by
+    ':', else ``~/.kube/config``; its current context), checked to answer. ``InputError`` for a kubeconfig or
+    context that does not exist (nothing is started); ``EnvironmentProblem`` for an API server that does not
+    answer."""
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
-    if kubeconfig is not None and not kubeconfig.is_file():
-        raise InputError(f"kubeconfig {kubeconfig} does not exist: give an existing file with --kubeconfig")
+    files = kubeconfig or os.environ.get("KUBECONFIG") or str(Path("~/.kube/config").expanduser())
     try:
-        contexts, current = config.list_kube_config_contexts(
-            config_file=None if kubeconfig is None else str(kubeconfig)
-        )
+        contexts, current = config.list_kube_config_contexts(config_file=files)
     except (ConfigException, OSError) as exc:
-        raise InputError(f"no usable kubeconfig ({exc}): set KUBECONFIG or give --kubeconfig") from None
+        raise InputError(f"no usable kubeconfig in {files} ({exc}): set KUBECONFIG to one") from None
     names = [c["name"] for c in contexts]
     if context is not None and context not in names:
         raise InputError(f"context {context!r} is not in the kubeconfig (it has: {', '.join(names) or 'none'})")
+    if context is None and not current:
+        raise InputError(f"the kubeconfig {files} has no current context: give one with --context")
     chosen = context or current["name"]
     configuration = client.Configuration()
     try:
         config.load_kube_config(
-            config_file=None if kubeconfig is None else str(kubeconfig),
+            config_file=files,
             context=chosen,
             client_configuration=configuration,
         )
