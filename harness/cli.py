@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 from rich.console import Console
 from rich.text import Text
 
+from harness import cli_backend
 from harness import cli_options as opt
 from harness import cli_output as output_mode
 from harness.campaign import up as standing
@@ -61,20 +62,9 @@ app.add_typer(dapr_app, name="dapr")
 app.add_typer(k8s_app, name="k8s")
 
 
-def _print_version(ctx: typer.Context, value: bool) -> None:
-    if value and not ctx.resilient_parsing:  # not while the shell completes a command line
-        from harness.about import onceonly_version
-
-        out.print(f"onceonly {onceonly_version()}", highlight=False)
-        raise typer.Exit(0)
-
-
 @app.callback()
 def _options(
-    version: Annotated[
-        bool,
-        typer.Option("--version", is_eager=True, callback=_print_version, help="Print onceonly's version and exit."),
-    ] = False,
+    version: opt.PrintVersionOpt = False,
     quiet: opt.QuietOpt = False,
     verbose: opt.VerboseOpt = False,
 ) -> None:
@@ -208,6 +198,7 @@ def _run(
     override: bool = False,
     repeat: int = 1,
     json_: bool = False,
+    target: cli_backend.Target = cli_backend.Target(),  # noqa: B008 (frozen: one shared default is safe)
 ) -> None:
     from harness.campaign import binaries, experiment
     from harness.io import store
@@ -222,8 +213,11 @@ def _run(
         note = binaries.override_note(sc, version, bin_dir)
         if note is not None and override:
             mode.info(f"note: {note}; running it on that anyway ({binaries.OVERRIDE_FLAG})")
-        bins, upgrade = binaries.case_binaries(sc, version, bin_dir, display(), override=override)
-        proxy = prepare_fault_proxy(display()) if sc.needs_fault_proxy else None
+        kube = cli_backend.kubernetes(target, sc, repeat, mode.info)  # None: local
+        bins, upgrade = (
+            kube.dapr if kube else binaries.case_binaries(sc, version, bin_dir, display(), override=override)
+        )
+        proxy = prepare_fault_proxy(display()) if sc.needs_fault_proxy and kube is None else None
     except SELECTION_ERRORS as exc:
         fail(exc)
     if repeat > 1:
@@ -241,9 +235,10 @@ def _run(
         with exit_on_signals(), terminal.run_progress(console, mode.verbosity) as (say, wait):
             if web_port is not None:
                 mode.info(f"Locust web UI (with the onceonly tab): http://127.0.0.1:{web_port}/?tab=onceonly")
-            outcome = experiment.run(
-                sc, bins, run_dir, progress=say, countdown=wait, toxiproxy=proxy, web_port=web_port, upgrade=upgrade
+            opts = experiment.RunOptions(
+                progress=say, countdown=wait, toxiproxy=proxy, web_port=web_port, upgrade=upgrade
             )
+            outcome = experiment.run(sc, bins, run_dir, **opts | cli_backend.run_options(kube))
     except (KeyboardInterrupt, Interrupted):
         console.print(f"interrupted; the cluster was stopped. Partial run in {run_dir}")
         raise typer.Exit(130) from None
@@ -267,10 +262,17 @@ def run(
     override: opt.OverrideOpt = False,
     repeat: opt.RepeatOpt = 1,
     json_: opt.JsonOpt = False,
+    backend: opt.BackendOpt = "local",
+    context: opt.ContextOpt = None,
+    namespace: opt.RunNamespaceOpt = None,
+    image: opt.RunImageOpt = None,
+    dapr_namespace: opt.DaprNamespaceOpt = cli_backend.DAPR_NAMESPACE,
+    allow_scheduler_faults: opt.AllowSchedulerFaultsOpt = False,
 ) -> None:
-    """Run one scenario on a real local Dapr and judge it. Exit 0 pass, 1 anomaly, 2 unknown, 3 bad input, 4 env;
-    with --repeat, the worst of the runs by that precedence (1, then 4, then 2)."""
-    _run(scenario, set_, version, bin_dir, reports, override=override, repeat=repeat, json_=json_)
+    """Run one scenario on a real Dapr (local processes, or --backend kubernetes) and judge it. Exit 0 pass, 1
+    anomaly, 2 unknown, 3 bad input, 4 env; with --repeat, the worst of the runs by that precedence (1, then 4, 2)."""
+    target = cli_backend.Target(backend, context, namespace, image, dapr_namespace, allow_scheduler_faults)
+    _run(scenario, set_, version, bin_dir, reports, override=override, repeat=repeat, json_=json_, target=target)
 
 
 @app.command("load")

@@ -180,3 +180,61 @@ NamespaceOpt = Annotated[
         show_default=False,
     ),
 ]
+BackendOpt = Annotated[
+    str,
+    typer.Option(
+        "--backend", metavar="local|kubernetes", help="Where the run's cluster runs: local processes, or Kubernetes."
+    ),
+]
+ContextOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--context",
+        metavar="CONTEXT",
+        help="kubernetes: the kubeconfig context ($KUBECONFIG or ~/.kube/config; default: its current one).",
+        show_default=False,
+    ),
+]
+RunNamespaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--namespace",
+        metavar="NAME",
+        help="kubernetes: the run's namespace, which must not exist (default: onceonly-NAME-ID, the scenario's name "
+        "and 8 hex of the run id).",
+        show_default=False,
+    ),
+]
+RunImageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--image",
+        metavar="IMAGE",
+        help="kubernetes: the recorder app's image, pullable by the cluster (default: onceonly-target-app:VERSION, "
+        "onceonly's).",
+        show_default=False,
+    ),
+]
+DaprNamespaceOpt = Annotated[
+    str, typer.Option("--dapr-namespace", metavar="NAME", help="kubernetes: where Dapr is installed.")
+]
+AllowSchedulerFaultsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-scheduler-faults",
+        help="kubernetes: let scheduler faults delete pods of Dapr's scheduler in --dapr-namespace.",
+    ),
+]
+
+
+def _print_version(ctx: typer.Context, value: bool) -> None:
+    if value and not ctx.resilient_parsing:  # not while the shell completes a command line
+        from harness.about import onceonly_version
+
+        typer.echo(f"onceonly {onceonly_version()}")
+        raise typer.Exit(0)
+
+
+PrintVersionOpt = Annotated[
+    bool, typer.Option("--version", is_eager=True, callback=_print_version, help="Print onceonly's version and exit.")
+]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict, Unpack
 
+from harness.cluster.base import Backend
 from harness.errors import InputError
 from harness.io import csv_files, store
 from harness.io.stage_files import write_results
@@ -47,6 +48,7 @@ class RunOptions(TypedDict, total=False):
     toxiproxy: Path | None
     web_port: int | None
     upgrade: Binaries | None
+    backend: Backend | None
 
 
 def run(scenario: Scenario, bins: Binaries, run_dir: Path, **options: Unpack[RunOptions]) -> RunOutcome:

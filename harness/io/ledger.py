@@ -58,13 +58,25 @@ def ledger_gaps(stats: Mapping[str, int]) -> list[str]:
     return [f"{stats[key]} {text}" for key, text in GAPS.items() if stats.get(key, 0) > 0]
 
 
-def join(arrival: ArrivalRecord, answer: AnswerRecord | None) -> Delivery:
+PodReplica = Callable[[str], int]  # a pod's name -> its replica index (a Kubernetes run's mapping)
+
+
+def replica_of(arrival: ArrivalRecord, pod_replica: PodReplica | None = None) -> int:
+    """The arrival's replica index: its own when set (>= 0, a local run), else its pod's through ``pod_replica``
+    (a Kubernetes pod records -1 and its pod's name); -1 when neither says."""
+    name = arrival.pod.get("name")
+    if arrival.replica >= 0 or pod_replica is None or not name:
+        return arrival.replica
+    return pod_replica(name)
+
+
+def join(arrival: ArrivalRecord, answer: AnswerRecord | None, pod_replica: PodReplica | None = None) -> Delivery:
     """One delivery from its arrival and its answer (None: cut off)."""
     return Delivery(
         delivery_id=arrival.delivery_id,
         source=cast(SourceKind, arrival.source),
         name=arrival.name,
-        replica=arrival.replica,
+        replica=replica_of(arrival, pod_replica),
         received_ns=arrival.received_ns,
         status=None if answer is None else answer.status,
         headers=dict(arrival.headers),
@@ -85,7 +97,8 @@ def operation_from_json(text: str | bytes) -> Operation:
 class _Records:
     """Arrivals and answers as they are read, de-duplicated, with the statistics."""
 
-    def __init__(self) -> None:
+    def __init__(self, pod_replica: PodReplica | None = None) -> None:
+        self._pod_replica = pod_replica
         self.arrivals: dict[str, ArrivalRecord] = {}
         self.answers: dict[str, AnswerRecord] = {}
         self.stats = dict.fromkeys(STATS, 0)
@@ -115,7 +128,9 @@ class _Records:
             self.stats["duplicate_writes"] += 1
 
     def deliveries(self) -> list[Delivery]:
-        joined = [join(a, self.answers.get(i)) for i, a in self.arrivals.items()]
+        # in received order, so a pod named only by the ledger gets its index by first arrival
+        ordered = sorted(self.arrivals.items(), key=lambda item: (item[1].received_ns, item[0]))
+        joined = [join(a, self.answers.get(i), self._pod_replica) for i, a in ordered]
         self.stats["arrivals"] = len(self.arrivals)
         self.stats["answers"] = sum(i in self.arrivals for i in self.answers)
         self.stats["cut_off"] = sum(d.cut_off for d in joined)
@@ -126,9 +141,16 @@ class _Records:
 class Ledger:
     """One run's ledger, over an injected redis client."""
 
-    def __init__(self, client: redis.Redis, run_id: str, journals: Callable[[], Iterable[str | None]] = tuple) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        run_id: str,
+        journals: Callable[[], Iterable[str | None]] = tuple,
+        pod_replica: PodReplica | None = None,
+    ) -> None:
         """``journals``: reads every app's fallback journal now (the cluster's ``journal_texts``; None for a
-        journal that could not be read)."""
+        journal that could not be read); ``pod_replica``: the replica index of a pod's arrivals (Kubernetes)."""
+        self._pod_replica = pod_replica
         self._redis = client
         self.run_id = run_id
         self._journals = journals
@@ -154,7 +176,7 @@ class Ledger:
 
     def deliveries(self) -> tuple[list[Delivery], dict[str, int]]:
         """Every delivery of the run in received order, and the statistics (``STATS``; the gaps are ``GAPS``)."""
-        records = _Records()
+        records = _Records(self._pod_replica)
         entries, added = self._stream()
         for fields in entries:
             raw = fields.get(contract.STREAM_FIELD.encode())

@@ -180,7 +180,7 @@ def execute(
         events.emit("cluster_ready", seconds=cluster.ready_seconds, endpoints=cluster.endpoints())
         events.emit("versions", members=cluster.versions())
         t_ready = time.monotonic()
-        ledger = Ledger(cluster.redis_client(), cluster.run_id, cluster.journal_texts)
+        ledger = Ledger(cluster.redis_client(), cluster.run_id, cluster.journal_texts, cluster.replica_of_pod)
         first = cluster.replicas[min(cluster.replicas)]
         # /v1.0/jobs from 1.18 on; 1.18 still serves /v1.0-alpha1, so a mixed-version run uses the older path
         daprds = [bins] + ([upgrade] if upgrade is not None and scenario.dapr.upgrades else [])

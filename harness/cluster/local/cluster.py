@@ -170,6 +170,10 @@ class LocalCluster:
     def endpoints(self) -> dict[str, object]:
         return inventory.endpoints(self)
 
+    def replica_of_pod(self, pod: str) -> int:
+        """-1: local replicas are no pods (their arrivals carry their own index, never a pod's name)."""
+        return -1
+
     @property
     def scheduler_count(self) -> int:
         return len(self.schedulers)
@@ -197,10 +201,7 @@ class LocalCluster:
         self.supervisor.start(name, list(argv), dict(env), cwd=cwd)
 
     def stop_helper(self, name: str) -> int | None:
-        child = self.supervisor.get(name)
-        if child.alive():
-            self.supervisor.stop(name)
-        return child.popen.returncode
+        return self.supervisor.stop(name)
 
     def wait_ready(self, what: str = "cluster", timeout: float | None = None) -> float:
         """Wait until every live member is ready (see ``harness.cluster.local.readiness``); the seconds it took."""

@@ -142,13 +142,12 @@ class Supervisor:
         self._changed()
         return code
 
-    def stop(self, name: str, grace: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL after ``grace`` seconds; returns once the process is gone."""
+    def stop(self, name: str, grace: float = 10.0) -> int | None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds; returns its exit code once the process is gone."""
         child = self.get(name)
-        if not child.alive():
-            return
-        if self.kill(name, signal.SIGTERM, wait=grace) is None:
+        if child.alive() and self.kill(name, signal.SIGTERM, wait=grace) is None:
             self.kill(name, signal.SIGKILL, wait=30.0)
+        return child.popen.returncode
 
     def stop_many(self, names: Sequence[str], grace: float = 10.0) -> None:
         """Stop several processes at once: SIGTERM to all, then SIGKILL to whoever is left after ``grace``."""
