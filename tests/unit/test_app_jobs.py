@@ -3,7 +3,7 @@ replicas (1.16+: one 204 and two 409; older Dapr: three overwrites), with the ch
 
 from __future__ import annotations
 
-from harness.model import NS, Delivery, Operation, ReplicaWindow
+from harness.model import NS, Delivery, Operation, OpPhase, ReplicaWindow
 from harness.oracle.check import CheckInput, check
 from harness.oracle.startup import startup_calls
 from harness.run.app_jobs import app_plans
@@ -22,7 +22,7 @@ def call(op_id: str, replica: int, at_ms: int, status: int, latency_ms: int = 8)
         at,
         {"method": "POST", "path": "/v1.0-alpha1/jobs/cleanup", "replica": replica, "body": BODY},
     )
-    phase = "ok" if status < 300 else "fail"
+    phase: OpPhase = "ok" if status < 300 else "fail"
     return [invoke, Operation(op_id, "schedule", "cleanup", phase, at + latency_ms * 1_000_000, {"status": status})]
 
 
