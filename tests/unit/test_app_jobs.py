@@ -3,10 +3,14 @@ replicas (1.16+: one 204 and two 409; older Dapr: three overwrites), with the ch
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from harness.model import NS, Delivery, Operation, OpPhase, ReplicaWindow
 from harness.oracle.check import CheckInput, check
+from harness.oracle.results import results_document
 from harness.oracle.startup import startup_calls
-from harness.run.app_jobs import app_plans
+from harness.report.summary import write_summary_md
+from harness.run.app_jobs import app_document, app_plans
 
 T0 = 1_800_000_000 * NS  # a whole second
 BODY = {"schedule": "@every 5s", "data": {"task": "remove expired sessions"}}
@@ -87,3 +91,22 @@ def test_a_scenario_job_of_the_same_name_keeps_its_plan_and_the_app_calls_are_fo
     ops = call("a", 0, 0, 409)
     plans, op_plans = app_plans(ops, "exactly-once", planned=["cleanup"])
     assert plans == [] and set(op_plans) == {"a"}
+
+
+def test_summary_shows_each_start_up_call_and_side_effects_unknown(tmp_path: Path) -> None:
+    ops = call("a", 0, 0, 204) + call("b", 2, 120, 409)
+    _plans, op_plans = app_plans(ops, "exactly-once")
+    doc = results_document(
+        check(CheckInput([], [], [], [], [], T0, T0 + NS, 3)),
+        dapr={"daprd": "1.18.2", "scheduler": "1.18.2"},
+        scenario={"name": "byo", "hash": "h"},
+        host={},
+        timings={},
+        faults=[],
+    )
+    doc["app"] = app_document(ops, op_plans, "uvicorn main:app --port {app_port}")
+    text = write_summary_md(tmp_path, doc).read_text()
+    assert "## Your app's start-up schedule calls" in text
+    assert "replica 0 scheduled cleanup: 204 (ok) — created the job" in text
+    assert "replica 2 scheduled cleanup: 409 (fail) — refused: the job exists (409)" in text
+    assert "side effects: unknown for a foreign app" in text
