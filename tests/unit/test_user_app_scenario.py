@@ -110,3 +110,13 @@ def test_a_busy_fault_may_name_a_job_the_app_schedules(tmp_path: Path) -> None:
     assert load_scenario(write(tmp_path, doc)).faults[0].target == "busy"
     doc["faults"][0]["busy"] = {"source": "jobs", "name": "cleanup"}
     assert load_scenario(write(tmp_path, doc)).faults[0].busy is not None
+
+
+def test_byo_app_scenario_and_its_suite_case_validate() -> None:
+    from harness.scenario.suite import load_suite
+
+    sc = load_scenario(ROOT / "scenarios" / "byo-app.yaml")
+    assert sc.app.own and sc.app.cwd == str(ROOT / "examples" / "cleanup-service")
+    assert (sc.faults[0].target, sc.faults[0].part) == ("busy", "app")
+    suite = load_suite(ROOT / "scenarios" / "regression.yaml")
+    assert any(case.scenario.name == "byo-app" for case in suite.cases)
