@@ -4,7 +4,8 @@ A Jobs API call (``POST``/``GET``/``DELETE`` on ``/v1.0/jobs/<name>`` or ``/v1.0
 schedule, get, delete) is recorded the way the harness's own ``JobsClient`` records its calls, in the format of
 ``target_app.operations``, to the run's ``app-ops`` stream (``OperationLog``):
 
-1. the ``invoke`` row, before the call goes on: method, path, and the body the app sent (``body`` parsed from
+1. the ``invoke`` row, before the call goes on: method, path, the replica (``replica``: whose start-up race a call
+   is part of), and the body the app sent (``body`` parsed from
    JSON, as the judge rebuilds a job's plan from it; ``body_text`` when it is not JSON). If the ledger cannot take
    it, the app gets 503 and daprd never sees the call: a job scheduled without a record would make every one of
    its deliveries look spurious. The body is read whole first (a Jobs API body is a few hundred bytes);
@@ -39,7 +40,10 @@ from target_app.recorder import LedgerUnavailable
 class CallHop:
     """The dapr-side listener's handler (an ``aiohttp.web.Server`` handler)."""
 
-    def __init__(self, session: aiohttp.ClientSession, dapr_url: str, oplog: OperationLog) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, dapr_url: str, oplog: OperationLog, replica: int | None = None
+    ) -> None:
+        self._replica = replica
         self._session = session
         self._dapr_url = dapr_url
         self._oplog = oplog
@@ -53,7 +57,7 @@ class CallHop:
         op_id = uuid.uuid4().hex
         try:
             await self._oplog.record(
-                operation_json(op_id, kind, name, "invoke", time.time_ns(), _invoke(request, body))
+                operation_json(op_id, kind, name, "invoke", time.time_ns(), _invoke(request, body, self._replica))
             )
         except LedgerUnavailable as exc:
             _say(f"ledger unavailable, {kind} {name!r} not forwarded, answering 503: {exc}")
@@ -87,8 +91,10 @@ class CallHop:
             _say(f"ledger unavailable, the {phase} outcome of {kind} {name!r} is not recorded: {exc}")
 
 
-def _invoke(request: web.BaseRequest, body: bytes) -> dict[str, object]:
+def _invoke(request: web.BaseRequest, body: bytes, replica: int | None) -> dict[str, object]:
     detail: dict[str, object] = {"method": request.method, "path": request.path}
+    if replica is not None:
+        detail["replica"] = replica
     if not body:
         return detail
     try:

@@ -56,7 +56,7 @@ async def running(settings: HopSettings, recorder: Recorder, oplog: OperationLog
     app_side = upstream_session(fresh_connections=True)
     dapr_side = upstream_session(fresh_connections=False)
     deliveries = DeliveryHop(app_side, settings.app_url, recorder, settings.replica)
-    calls = CallHop(dapr_side, settings.dapr_url, oplog)
+    calls = CallHop(dapr_side, settings.dapr_url, oplog, settings.replica)
     runners: list[web.ServerRunner] = []
     try:
         for handler, port in ((deliveries, settings.app_listen), (calls, settings.dapr_listen)):

@@ -21,6 +21,7 @@ from typing import Literal, Protocol, Self
 
 import redis
 
+from harness.cluster.user_app import UserApp
 from harness.errors import InputError
 from harness.model import Capability
 from toolchain.binaries import Binaries
@@ -40,6 +41,7 @@ class ClusterSpec:
     ready_timeout: float = 90.0
     log_level: str = "info"
     fault_proxy: bool = False  # put a fault proxy between the daprds and each scheduler member (network faults)
+    user_app: UserApp | None = None  # run this app behind a recording hop instead of the recorder (own-app)
 
     def validate(self) -> None:
         if self.replicas < 1:

@@ -55,6 +55,7 @@ class History:
     ledger_stats: dict[str, int]
     down: list[ReplicaWindow] = field(default_factory=list)  # surely down (a delivery then: a zombie)
     actions: list[ActionCall] = field(default_factory=list)  # the scenario's job actions made
+    app_operations: list[Operation] = field(default_factory=list)  # a user's own app's Jobs API calls (its hops)
 
 
 def write_history(run_dir: Path, history: History) -> Path:
@@ -74,13 +75,15 @@ def write_history(run_dir: Path, history: History) -> Path:
             "side_effects": [{"source": s, "name": n, **v} for (s, n), v in sorted(history.side_effects.items())],
             "ledger_stats": history.ledger_stats,
             "actions": [asdict(a) for a in history.actions],
-        },
+        }
+        | ({"app_operations": [asdict(o) for o in history.app_operations]} if history.app_operations else {}),
     )
     return path
 
 
 def read_history(run_dir: Path) -> History:
-    """``<run_dir>/history.json``; a run from before ``down`` or ``actions`` were recorded has none of them.
+    """``<run_dir>/history.json``; a run from before ``down`` or ``actions`` were recorded has none of them (nor
+    ``app_operations``, which only a run of a user's own app has).
     ``InputError`` when the file is not a onceonly history."""
     path = run_dir / store.HISTORY
     data = _read_object(path)
@@ -100,6 +103,7 @@ def read_history(run_dir: Path) -> History:
             ledger_stats=dict(data["ledger_stats"]),
             down=[ReplicaWindow(**w) for w in data.get("down", [])],
             actions=[ActionCall(**a) for a in data.get("actions", [])],
+            app_operations=[Operation(**o) for o in data.get("app_operations", [])],
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path} is not a onceonly history.json ({type(exc).__name__}: {exc})") from exc

@@ -70,10 +70,14 @@ class Nemesis:
         emit: Emit,
         upgrade: Binaries | None = None,
         has_jobs: bool = True,
+        inflight_path: str = "/healthz",
     ) -> None:
         """``upgrade``: the binaries the upgrade steps switch members to. ``has_jobs``: the scenario has Jobs API
-        jobs (or a load), so a ``busy`` target without ``busy`` waits for a Jobs API delivery, else a binding's."""
+        jobs (or a load), so a ``busy`` target without ``busy`` waits for a Jobs API delivery, else a binding's.
+        ``inflight_path``: where a replica's ``app_url`` lists the deliveries in flight (the recorder app's
+        ``/healthz``; the hop's ``/.onceonly/healthz`` in front of a user's own app)."""
         self.cluster = cluster
+        self.inflight_path = inflight_path
         self.has_jobs = has_jobs
         self.upgrade = upgrade
         self.rng = rng
@@ -141,7 +145,7 @@ class Nemesis:
     def _held(self, index: int) -> list[dict[str, Any]]:
         """The deliveries replica ``index``'s app is handling now (its ``/healthz``); none if it does not answer."""
         try:
-            resp = self.http.get(f"{self.cluster.replicas[index].app_url}/healthz", timeout=1.0)
+            resp = self.http.get(f"{self.cluster.replicas[index].app_url}{self.inflight_path}", timeout=1.0)
             held = resp.json().get("deliveries", [])
         except (httpx.HTTPError, ValueError, AttributeError):
             return []

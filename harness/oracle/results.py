@@ -143,6 +143,7 @@ class Results(TypedDict):
     dapr_metrics: NotRequired[dict[str, Any]]  # the cross-check with Dapr's counters (harness.oracle.crosscheck)
     upgrade: NotRequired[dict[str, Any]]  # a rolling upgrade's accounting (harness.oracle.upgrade)
     onceonly: NotRequired[str]  # the onceonly that ran it (absent for runs made before it was recorded)
+    app: NotRequired[dict[str, Any]]  # a user's own app: its command, start-up calls, side effects (oracle.startup)
 
 
 class CheckOutcome(Protocol):

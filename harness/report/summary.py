@@ -24,6 +24,7 @@ from harness.report.words import (
     dapr_metrics_cells,
     fault_context,
     fault_line,
+    startup_lines,
     table_row,
     witness_line,
 )
@@ -47,11 +48,15 @@ def write_summary_md(run_dir: Path, doc: Results) -> Path:
         lines.append("- fault " + fault_line(f))
     lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     rows = shown_sources(doc)
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in table_row(s)) + " |" for s in rows]
+    lines += [
+        "| " + " | ".join(cell.replace("|", "\\|") for cell in table_row(s, foreign="app" in doc)) + " |" for s in rows
+    ]
     if not doc["sources"]:
         lines.append("| " + " | ".join(["-"] * len(COLUMNS)) + " |")
     if doc.get("upgrade"):
         lines += ["", "## Rolling upgrade", ""] + [f"- {line}" for line in upgrade.lines(doc["upgrade"])]
+    if "app" in doc:
+        lines += ["", "## Your app's start-up schedule calls", ""] + [f"- {x}" for x in startup_lines(doc["app"])]
     lines += ["", "## Anomalies", ""]
     sources: list[Mapping[str, Any]] = list(doc["sources"])  # read by figure name: as a mapping
     anomalous = [s for s in sources if s["verdict"] == "fail" or s["witnesses"] or any(s[k] for k in ANOMALIES)]

@@ -46,7 +46,7 @@ def verdict_table(doc: Results) -> Table:
     for col in TABLE_HEADERS:
         table.add_column(col, justify="left" if col in ("source", "name", "policy", "verdict") else "right")
     for src in shown_sources(doc):
-        *cells, last = table_row(src)
+        *cells, last = table_row(src, foreign="app" in doc)
         table.add_row(*cells, Text(last, style=VERDICT_STYLE.get(last, "")))
     return table
 

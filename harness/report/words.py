@@ -103,6 +103,16 @@ def answer_words(status: int | None) -> str:
     return "" if 200 <= status < 300 else f" answered {status}"
 
 
+def startup_lines(app: Mapping[str, Any]) -> list[str]:
+    """A user's own app's start-up race: one line per schedule call (time, replica, job, answer, effect)."""
+    lines = [f"app: `{app['command']}`; side effects: {app['side_effects']}"]
+    for c in app["startup"]:
+        who = "replica ?" if c["replica"] is None else f"replica {c['replica']}"
+        answer = c["answer"] if c["answer"] is not None else "no answer"
+        lines.append(f"{c['at']} {who} scheduled {c['job']}: {answer} ({c['outcome']}) — {c['effect']}")
+    return lines
+
+
 def witness_line(w: Mapping[str, Any]) -> str:
     hits = ", ".join(
         f"replica {d['replica']} at {utc(d['received_ns'])}"
@@ -115,7 +125,12 @@ def witness_line(w: Mapping[str, Any]) -> str:
     return f"{w['kind']}, due {utc(w['due_ns'])}: {hits or 'no delivery'}{apart}{note}"
 
 
-def table_row(src: Mapping[str, Any]) -> list[str]:
+FOREIGN_EFFECTS = "unknown (your own app)"
+
+
+def table_row(src: Mapping[str, Any], *, foreign: bool = False) -> list[str]:
+    """One source's cells (``COLUMNS``); ``foreign``: a user's own app ran, whose side effects onceonly cannot see
+    (said so, never shown as 0 / 0)."""
     late, effects = src["lateness_ms"], src["side_effects"]
     return [
         src["source"],
@@ -130,7 +145,7 @@ def table_row(src: Mapping[str, Any]) -> list[str]:
         str(src["early"]),
         str(src["spurious"]),
         f"{_num(late['p50'])} / {_num(late['p99'])}",
-        f"{effects['naive']} / {effects['idempotent']}",
+        FOREIGN_EFFECTS if foreign else f"{effects['naive']} / {effects['idempotent']}",
         src["policy"],
         src["verdict"],
     ]

@@ -23,6 +23,7 @@ from harness.oracle.claims import ActionClaim
 from harness.oracle.results import DaprDoc, Results, results_document
 from harness.oracle.upgrade import accounting as upgrade_accounting
 from harness.run import fanout
+from harness.run.app_jobs import app_document, app_plans
 from harness.run.fanout_fold import fold
 from harness.scenario.schema import Scenario
 
@@ -47,12 +48,16 @@ def judge(run_dir: Path, scenario: Scenario) -> Judgement:
         load_jobs, load_op_plans = load_plans(history.operations, scenario.expect.jobs)
         op_plans = {**op_plans, **load_op_plans}
     plans = fanout.job_plans(scenario, history.operations) + load_jobs  # fan-outs: one plan per member
+    app_jobs, app_op_plans = app_plans(history.app_operations, scenario.expect.jobs, [p.name for p in plans])
+    op_plans = {**op_plans, **app_op_plans}
+    plans += app_jobs  # a user's own app's jobs, from the calls its hops recorded
+    operations = history.operations + history.app_operations
     result = check(
         CheckInput(
             jobs=plans,
             bindings=scenario.binding_plans(),
             deliveries=history.deliveries,
-            operations=history.operations,
+            operations=operations,
             windows=history.windows,
             observe_start_ns=history.observe_start_ns,
             observe_end_ns=history.observe_end_ns,
@@ -65,7 +70,7 @@ def judge(run_dir: Path, scenario: Scenario) -> Judgement:
             down=history.down,
         )
     )
-    result = fold(result, scenario, history.operations, plans)  # one row per fan-out source
+    result = fold(result, scenario, operations, plans)  # one row per fan-out source
     dapr: DaprDoc = {"daprd": info.dapr["daprd"], "scheduler": info.dapr["scheduler"]}  # not where they came from
     if "upgrade_to" in info.dapr:
         dapr["upgrade_to"] = info.dapr["upgrade_to"]
@@ -106,6 +111,8 @@ def judge(run_dir: Path, scenario: Scenario) -> Judgement:
     )
     if upgraded is not None:
         doc["upgrade"] = fanout.fold_upgrade(upgraded, scenario)
+    if scenario.app.command is not None:
+        doc["app"] = app_document(history.app_operations, app_op_plans, scenario.app.command)
     return Judgement(run_dir, scenario, result, doc)
 
 

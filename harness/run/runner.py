@@ -28,14 +28,16 @@ from harness.cluster import metrics as dapr_metrics
 from harness.cluster.base import Backend, ClusterSpec, refusal
 from harness.cluster.dapr_resources import as_yaml, behaviour_of, binding_component
 from harness.cluster.local.backend import LocalBackend
+from harness.cluster.user_app import HOP_INFLIGHT_PATH, user_app_of
 from harness.errors import InputError
 from harness.faults.registry import kind_of
 from harness.io import store
+from harness.io.app_ops import app_job_names, app_operations
 from harness.io.jobs_client import JobsClient
 from harness.io.ledger import Ledger
 from harness.io.stage_files import ActionCall, History, RunDapr, RunInfo, write_history, write_run_info
 from harness.load.process import start_load, stop_load
-from harness.model import Delivery, Operation, ReplicaWindow, version_tuple
+from harness.model import Capability, Delivery, Operation, ReplicaWindow, version_tuple
 from harness.nemesis import FaultHandle, Nemesis, needs, run_timeline
 from harness.oracle import crosscheck
 from harness.run import fanout
@@ -129,7 +131,11 @@ def execute(
     if scenario.dapr.upgrades and upgrade is None:
         raise InputError(f"scenario {scenario.name} upgrades Dapr mid-run: give the binaries to upgrade to")
     backend = backend or LocalBackend(toxiproxy)
-    refused = refusal(backend, needs(scenario.faults))
+    user_app = user_app_of(scenario)
+    if user_app is not None:
+        user_app.check()
+    own = [(Capability.OWN_APP, "app.command (your own app)")] if user_app is not None else []
+    refused = refusal(backend, [*own, *needs(scenario.faults)])
     if refused is not None:
         raise InputError(f"scenario {scenario.name}: {refused}")
     say = progress or (lambda _m: None)
@@ -166,6 +172,7 @@ def execute(
         replicas=scenario.cluster.replicas,
         schedulers=scenario.cluster.schedulers,
         fault_proxy=scenario.needs_fault_proxy,
+        user_app=user_app,
     )
     cluster = backend.create(
         spec,
@@ -221,7 +228,8 @@ def execute(
                         http,
                         events.emit,
                         upgrade=upgrade,
-                        has_jobs=bool(scenario.sources.jobs) or scenario.workload.load is not None,
+                        has_jobs=scenario.has_jobs,
+                        inflight_path=HOP_INFLIGHT_PATH if user_app is not None else "/healthz",
                     ),
                     scenario.faults,
                     scenario.observe.duration.total_seconds(),
@@ -239,7 +247,10 @@ def execute(
                 if alive is first
                 else JobsClient(http, alive.dapr_http, cluster.tokens.dapr_api, stable_api, record)
             )
-            for name in [j.name for j in jobs] + fanout.member_names(scenario):
+            # the jobs a user's own app scheduled too: deliveries after the delete are then spurious, as for ours
+            own_jobs = app_job_names(app_operations(cluster.redis_client(), cluster.run_id)) if user_app else []
+            scenario_jobs = [j.name for j in jobs] + fanout.member_names(scenario)
+            for name in scenario_jobs + [n for n in own_jobs if n not in scenario_jobs]:
                 deleter.delete(name)
             sleep_with(countdown, "quiescing", scenario.observe.quiesce.total_seconds())
             # Dapr's own counters die with the processes: read them now, before the ledger (so the ledger has
@@ -255,6 +266,7 @@ def execute(
         events.emit("versions", members=cluster.versions())
         deliveries, ledger_stats = ledger.deliveries()
         operations = ledger.operations()
+        app_ops = app_operations(cluster.redis_client(), cluster.run_id) if user_app is not None else []
         side_effects = ledger.side_effects()
         replicas = sorted(set(cluster.replicas) | set(cluster.lifetimes))
         lifetimes = dict(cluster.lifetimes)
@@ -278,6 +290,7 @@ def execute(
             side_effects=side_effects,
             ledger_stats=ledger_stats,
             actions=actions,
+            app_operations=app_ops,
         ),
     )
     dapr: RunDapr = {"daprd": bins.daprd_version, "scheduler": bins.scheduler_version, "source": bins.source}

@@ -79,11 +79,14 @@ def load_scenario(path: Path, overrides: Sequence[str] = ()) -> Scenario:
         raise ScenarioError(f"{where}: is a directory, not a scenario file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{where}: cannot read it: {exc}") from None
-    return parse_scenario(parse_yaml(text, where), where, overrides)
+    return parse_scenario(parse_yaml(text, where), where, overrides, base=path.resolve().parent)
 
 
-def parse_scenario(data: object, where: str = "<scenario>", overrides: Sequence[str] = ()) -> Scenario:
-    """Validate scenario data already read (``where`` names it in messages). ``data`` is not modified."""
+def parse_scenario(
+    data: object, where: str = "<scenario>", overrides: Sequence[str] = (), base: Path | None = None
+) -> Scenario:
+    """Validate scenario data already read (``where`` names it in messages). ``data`` is not modified. ``base``:
+    the scenario file's directory, which a relative ``app.cwd`` is taken from (absent with ``app.command``: it)."""
     if data is None:
         raise ScenarioError(f"{where}: the file is empty; a scenario needs the sections {', '.join(REQUIRED_SECTIONS)}")
     if not isinstance(data, dict):
@@ -94,10 +97,24 @@ def parse_scenario(data: object, where: str = "<scenario>", overrides: Sequence[
     touched: dict[str, str] = {}
     for item in overrides:
         touched[_apply_override(raw, item, where)] = item
+    if base is not None:
+        _own_app_cwd(raw, base)
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(field_errors(exc, where, touched)) from None
+
+
+def _own_app_cwd(raw: dict[str, Any], base: Path) -> None:
+    """``app.cwd`` made absolute from the scenario file's directory (the run dir's copy then runs alike)."""
+    app = raw.get("app")
+    if not isinstance(app, dict) or not isinstance(app.get("command"), str):
+        return
+    cwd = app.get("cwd")
+    if cwd is None:
+        app["cwd"] = str(base)
+    elif isinstance(cwd, str) and not Path(cwd).is_absolute():
+        app["cwd"] = str((base / cwd).resolve())
 
 
 # --- --set overrides -------------------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ from harness.faults.registry import kind_of, names
 from harness.model import FANOUT_WIDTH, NS, BindingPlan, FailurePolicy, JobPlan, Policy, fanout_member_names
 from harness.oracle.ticks import validate_job, validate_schedule
 from harness.oracle.times import ScheduleError, parse_due_time, parse_go_duration
+from harness.scenario.user_app import user_app_problems
 from target_app.settings import SideEffect
 from toolchain.versions import SUPPORTED
 
@@ -461,8 +462,6 @@ class Sources(_Section):
 
     @model_validator(mode="after")
     def _unique(self) -> Sources:
-        if not self.jobs and not self.bindings:
-            raise Invalid("no jobs and no bindings: add at least one source")
         seen: dict[str, str] = {}
         entries = [(f"jobs.{i}.name", j.name) for i, j in enumerate(self.jobs)]
         entries += [(f"bindings.{i}.name", b.name) for i, b in enumerate(self.bindings)]
@@ -485,7 +484,13 @@ class Sources(_Section):
 
 
 class AppSection(_Section):
-    """How the target app answers during the run (``target_app.settings.Behaviour``)."""
+    """The app every replica runs: onceonly's recorder app and how it answers (``target_app.settings.Behaviour``),
+    or, with ``command``, your own app, unmodified, behind the recording hop (``hop/``; README "Your own app").
+    Per replica onceonly starts your command (its own process group: a fault with ``part: app`` strikes it), a hop
+    and a daprd whose ``--app-port`` is the hop's. Your app gets ``DAPR_HTTP_PORT`` (the hop, which passes every
+    call on to daprd and records the Jobs API calls), ``DAPR_GRPC_PORT`` (daprd's own), ``APP_PORT``, ``APP_ID``,
+    ``DAPR_API_TOKEN`` and ``APP_API_TOKEN``. The recorder's fields (``delay_ms`` ... ``bodies``) are refused with
+    ``command``: your app answers as it answers."""
 
     delay_ms: int = Field(default=0, ge=0)
     """Milliseconds the handler works before answering (a window for a fault to cut a delivery off)."""
@@ -497,6 +502,26 @@ class AppSection(_Section):
     """The side effect a successful delivery runs: `naive` (every time), `idempotent` (once an occurrence)."""
     bodies: dict[str, JsonValue] = Field(default_factory=dict)
     """Per job name, the JSON body the app answers with (`{status: RETRY}`, `{status: DROPPED}`)."""
+    command: Annotated[str | None, Written("a command line: `uvicorn main:app --port {app_port}`")] = None
+    """Your own app instead of the recorder: its command line, run per replica without a shell (split as a POSIX
+    shell would; `{app_port}` is replaced by the replica's app port, also in `APP_PORT`)."""
+    cwd: Annotated[str | None, Written("a directory", default="the scenario file's directory")] = None
+    """With `command`: where it runs; a relative path is taken from the scenario file's directory."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """With `command`: more environment for your app (the Dapr variables above are onceonly's and refused here)."""
+    health: Annotated[str | None, Written("a path: `/health`", default="its port accepting connections")] = None
+    """With `command`: the path that answers 2xx once your app is ready (asked through the hop)."""
+
+    @model_validator(mode="after")
+    def _own_app_fits(self) -> AppSection:
+        for message, field in user_app_problems(self):
+            raise Invalid(message, field)
+        return self
+
+    @property
+    def own(self) -> bool:
+        """Your own app (``command``) rather than onceonly's recorder app."""
+        return self.command is not None
 
 
 class ObserveSection(_Section):
@@ -541,8 +566,11 @@ def busy_source(fault: FaultSpec, has_jobs: bool) -> tuple[BusyKind, str | None]
     return ("jobs" if has_jobs else "binding"), None
 
 
-def _busy_fits(fault: FaultSpec, where: str, jobs: list[str], bindings: list[str], has_jobs: bool) -> None:
-    """``busy`` only with ``target: busy``, naming a kind the scenario has and, with a name, one of its sources."""
+def _busy_fits(
+    fault: FaultSpec, where: str, jobs: list[str], bindings: list[str], has_jobs: bool, *, own_app: bool = False
+) -> None:
+    """``busy`` only with ``target: busy``, naming a kind the scenario has and, with a name, one of its sources
+    (any job name with your own app: it schedules jobs the scenario cannot know)."""
     if fault.busy is None:
         return
     if fault.target != "busy":
@@ -553,6 +581,8 @@ def _busy_fits(fault: FaultSpec, where: str, jobs: list[str], bindings: list[str
     if name is None:
         if not planned and not (kind == "jobs" and has_jobs):
             raise Invalid(f"{show(kind)} is not valid: the scenario has no {what}", f"{where}.busy")
+        return
+    if own_app and kind == "jobs":
         return
     other = bindings if kind == "jobs" else jobs
     if name not in planned and name in other:
@@ -767,6 +797,14 @@ class Scenario(_Section):
         return {k: v for k, v in data.items() if v is not None or k in REQUIRED_SECTIONS}
 
     @model_validator(mode="after")
+    def _has_sources(self) -> Scenario:
+        if not self.sources.jobs and not self.sources.bindings and not self.app.own:
+            raise Invalid(
+                "no jobs and no bindings: add at least one source (or run your own app: app.command)", "sources"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _load_fits(self) -> Scenario:
         load = self.workload.load
         if load is not None and load.duration + load.drain > self.observe.duration:
@@ -818,7 +856,7 @@ class Scenario(_Section):
             _own_field(fault, kind, "replicas", i)
             if fault.target == "busy" and fault.on_scheduler:
                 raise Invalid("busy is only valid for replica faults", f"faults.{i}.target")
-            _busy_fits(fault, f"faults.{i}", jobs, bindings, bool(jobs) or self.workload.load is not None)
+            _busy_fits(fault, f"faults.{i}", jobs, bindings, self.has_jobs, own_app=self.app.own)
             network = kind.network
             if fault.target == "all" and not network:
                 raise Invalid("all is only valid for network faults", f"faults.{i}.target")
@@ -833,6 +871,11 @@ class Scenario(_Section):
                 "dapr",
             )
         return self
+
+    @property
+    def has_jobs(self) -> bool:
+        """Jobs API jobs fire: the scenario's, the load's, or those your own app schedules."""
+        return bool(self.sources.jobs) or self.workload.load is not None or self.app.own
 
     @property
     def needs_fault_proxy(self) -> bool:

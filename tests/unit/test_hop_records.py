@@ -230,7 +230,12 @@ def test_the_apps_jobs_api_calls_are_forwarded_and_recorded_as_operations() -> N
     ]
     assert {op.name for op in ops} == {"cleanup"}
     assert [op.op_id for op in ops[::2]] == [op.op_id for op in ops[1::2]]
-    assert ops[0].detail == {"method": "POST", "path": "/v1.0-alpha1/jobs/cleanup", "body": schedule}
+    assert ops[0].detail == {
+        "method": "POST",
+        "path": "/v1.0-alpha1/jobs/cleanup",
+        "replica": 2,  # the hop's replica: whose start-up call it was
+        "body": schedule,
+    }
     assert ops[3].detail["status"] == 409 and ops[3].detail["error_code"] == "DAPR_SCHEDULER_SCHEDULE_JOB"
     assert ops[9].detail["not_found"] is True
     body = ops[0].detail["body"]

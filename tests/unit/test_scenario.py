@@ -224,7 +224,10 @@ INVALID: dict[str, tuple[Change, str]] = {
         "sources.jobs.0.failure_policy: give exactly one of constant: {interval: 1s, max_retries: 3} or drop: {}",
     ),
     "text for a mapping": (TextForAMapping, "cluster: expected a mapping, got 'three replicas'"),
-    "no sources": (NoSources, "sources: no jobs and no bindings: add at least one source"),
+    "no sources": (
+        NoSources,
+        "sources: no jobs and no bindings: add at least one source (or run your own app: app.command)",
+    ),
 }
 
 

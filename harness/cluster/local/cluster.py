@@ -28,7 +28,7 @@ import httpx
 import redis
 
 from harness.cluster.base import PARTS, ClusterSpec, Direction, MetricsTarget, NetworkKind, Part, Tokens
-from harness.cluster.local import inventory, readiness
+from harness.cluster.local import byo, inventory, readiness
 from harness.cluster.local.members import DAPR_CONFIG, RedisMember, ReplicaMember, SchedulerMember
 from harness.cluster.local.ports import PortAllocator, is_listening
 from harness.cluster.local.processes import Supervisor
@@ -95,6 +95,7 @@ class LocalCluster:
         self.schedulers = [SchedulerMember.allocate(i, self.ports, run_dir) for i in range(spec.schedulers)]
         self.proxy = FaultProxyMember.allocate(spec.schedulers, self.ports) if spec.fault_proxy else None
         self.replicas: dict[int, ReplicaMember] = {}
+        self.hops: dict[int, byo.HopMember] = {}  # a user's own app (spec.user_app): each replica's hop
         # the binaries a member runs when it is not on ``binaries`` (a rolling upgrade switched it)
         self._scheduler_bins: dict[int, Binaries] = {}
         self._daprd_bins: dict[int, Binaries] = {}
@@ -142,7 +143,7 @@ class LocalCluster:
         """Stop every process of the run; safe to call more than once."""
         with _signals_ignored():
             daprds = [r.daprd_name for r in self.replicas.values()]
-            apps = [r.app_name for r in self.replicas.values()]
+            apps = [r.app_name for r in self.replicas.values()] + [h.name for h in self.hops.values()]
             scheds = [m.name for m in self.schedulers]
             proxy = [] if self.proxy is None else [self.proxy.name]
             self.supervisor.stop_all(order=[daprds, apps, scheds, proxy, [self.redis.name]])
@@ -214,6 +215,9 @@ class LocalCluster:
                 checks.append(readiness.daprd_healthy(http, r))
                 checks.append(readiness.daprd_connected(http, r, self.tokens.dapr_api, live))
                 watch += [r.app_name, r.daprd_name]
+                if r.index in self.hops and self.spec.user_app is not None:
+                    checks.append(byo.app_ready(http, self.hops[r.index], self.spec.user_app, r.app_name))
+                    watch.append(self.hops[r.index].name)
             checks += [readiness.scheduler_streams(http, m, streams) for m in self._live_schedulers()]
         return readiness.wait_until_ready(
             checks, self.supervisor, watch, timeout or self.spec.ready_timeout, on_wait=self._progress
@@ -234,6 +238,8 @@ class LocalCluster:
             member = self.replicas.pop(index)
             self.supervisor.stop(member.daprd_name)
             self.supervisor.stop(member.app_name)
+            if index in self.hops:
+                self.supervisor.stop(self.hops.pop(index).name)
             self.removed[index] = time.time_ns()
         self.wait_ready()
         for index in added:
@@ -425,11 +431,15 @@ class LocalCluster:
         member = ReplicaMember.allocate(self._next_index, self.ports)
         self._next_index += 1
         self.replicas[member.index] = member
+        if self.spec.user_app is not None:
+            byo.start_hop(self, member, _base_env(), self._python)
         self._start_app(member)
         self._start_daprd(member)
         return member
 
     def _start_app(self, member: ReplicaMember) -> None:
+        if self.spec.user_app is not None:
+            return byo.start_app(self, member, self.spec.user_app, _base_env())
         env = {
             **_base_env(),
             **self._app_env,

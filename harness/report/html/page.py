@@ -89,7 +89,7 @@ def verdict_table_html(doc: Results) -> str:
     )
     rows = []
     for src in results.shown_sources(doc):
-        cells = words.table_row(src)
+        cells = words.table_row(src, foreign="app" in doc)
         tds = [f'<td class="l">{esc(c)}</td>' for c in cells[:2]]
         tds += [f"<td>{esc(c)}</td>" for c in cells[2:-2]]
         tds += [f'<td class="l">{esc(cells[-2])}</td>', f'<td class="l verdict {esc(cells[-1])}">{esc(cells[-1])}</td>']
