@@ -147,7 +147,7 @@ def test_the_done_when_on_a_fake_engine(
     baseline = without_first_waiver(tmp_path) if fewer else SHIPPED
     argv = ["compare", str(REGRESSION), "--dapr", "1.16.0", "--dapr", "1.18.2", "--baseline", str(baseline)]
     assert exit_of([*argv, "--out", str(tmp_path / "c")]) == code
-    assert len(calls) == 2 * 20  # every scenario of the suite but rolling-upgrade, on both sides
+    assert len(calls) == 2 * 21  # every scenario of the suite (22, with byo-app) but rolling-upgrade, on both sides
     data = json.loads((tmp_path / "c" / "comparison.json").read_text())
     assert data["regression"] is bool(code)
     assert data["baseline"]["name"] == "dapr-1.16.0-to-1.18.2"
