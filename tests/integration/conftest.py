@@ -53,8 +53,8 @@ def cluster3(dapr_bins: Binaries, tmp_path: Path) -> Iterator[LocalCluster]:
 @pytest.fixture(scope="session")
 def plane_bins() -> PlaneBinaries:
     """The local control plane's binaries (``onceonly k8s build``; CI builds them before the tests), built here
-    when missing, which takes minutes cold. ``ONCEONLY_KUBE_VERSION`` and ``ONCEONLY_DAPR_VERSION`` pick others."""
-    kube_version = os.environ.get("ONCEONLY_KUBE_VERSION", KUBE_DEFAULT_VERSION)
+    when missing, which takes minutes cold. ``ONCEONLY_K8S_VERSION`` and ``ONCEONLY_DAPR_VERSION`` pick others."""
+    kube_version = os.environ.get("ONCEONLY_K8S_VERSION", KUBE_DEFAULT_VERSION)
     dapr_version = os.environ.get("ONCEONLY_DAPR_VERSION", DEFAULT_VERSION)
     release, entry = plane_binaries.releases(kube_version, dapr_version)
     kube_build.build(release, kube_cache_root())

@@ -66,7 +66,7 @@ class LocalControlPlane:
         self.supervisor = Supervisor(self.layout.logs)
         self.api = Api(self.api_server, self.layout.pki, pki.ADMIN)
         self.ready_seconds: float | None = None
-        self._progress = on_progress or (lambda _message: None)
+        self.on_progress = on_progress or (lambda _message: None)
 
     # --- what a user of the plane needs -------------------------------------------------------------------
 
@@ -122,7 +122,7 @@ class LocalControlPlane:
     # --- steps -------------------------------------------------------------------------------------------------
 
     def _files(self) -> None:
-        self._progress("generating the CA, certificates and service-account keys")
+        self.on_progress("generating the CA, certificates and service-account keys")
         layout = self.layout
         pki.generate(layout.pki, COMPONENT_USERS)
         write_kubeconfig(layout.kubeconfig, self.api_server, layout.pki, pki.ADMIN)
@@ -139,15 +139,15 @@ class LocalControlPlane:
 
     def _etcd_and_apiserver(self) -> None:
         kube, layout, ports = self.binaries.kube_bin, self.layout, self.ports
-        self._progress("starting etcd")
+        self.on_progress("starting etcd")
         self._start(commands.etcd(kube, layout, ports))
         self._wait("etcd", "/health answered", http_ok(f"http://127.0.0.1:{ports.etcd_client}/health"), 30)
-        self._progress("starting kube-apiserver")
+        self.on_progress("starting kube-apiserver")
         self._start(commands.apiserver(kube, layout, ports))
         self._wait("kube-apiserver", "/readyz answered 200", lambda: self.api.exists("/readyz"), 90)
 
     def _cluster_objects(self) -> None:
-        self._progress("applying Dapr's CRDs and the Dapr namespace")
+        self.on_progress("applying Dapr's CRDs and the Dapr namespace")
         crds = [d for f in sorted(self.binaries.dapr_crds.glob("*.yaml")) for d in read_yaml_documents(f)]
         for crd in crds:
             self.api.apply(crd)
@@ -168,7 +168,7 @@ class LocalControlPlane:
 
     def _controllers_and_nodes(self) -> None:
         kube, layout, ports = self.binaries.kube_bin, self.layout, self.ports
-        self._progress("starting kube-controller-manager, kube-scheduler and kwok")
+        self.on_progress("starting kube-controller-manager, kube-scheduler and kwok")
         self._start(commands.controller_manager(kube, layout, ports))
         self._start(commands.scheduler(kube, layout, ports))
         self._start(commands.kwok(kube, layout))
@@ -176,7 +176,7 @@ class LocalControlPlane:
             self._wait(name, "/healthz answered 200", http_ok(f"https://127.0.0.1:{port}/healthz"), 60)
         for index in range(self.nodes):
             self.api.apply(objects.fake_node(index))
-        self._progress(f"waiting for kwok to make {self.nodes} fake nodes Ready")
+        self.on_progress(f"waiting for kwok to make {self.nodes} fake nodes Ready")
         self._wait(
             "kwok",
             f"{self.nodes} nodes Ready",
@@ -189,7 +189,7 @@ class LocalControlPlane:
 
     def _sentry(self) -> None:
         ns, layout = DAPR_NAMESPACE, self.layout
-        self._progress("starting Dapr's sentry")
+        self.on_progress("starting Dapr's sentry")
         self._start(commands.sentry(self.binaries.dapr_bin, layout, self.ports, ns))
         healthz = http_ok(f"http://127.0.0.1:{self.ports.sentry_healthz}/healthz")
         self._wait("sentry", "/healthz answered 200", healthz, 60)
@@ -198,7 +198,7 @@ class LocalControlPlane:
 
     def _injector(self) -> None:
         ns, layout, port = DAPR_NAMESPACE, self.layout, self.ports.injector
-        self._progress("starting Dapr's sidecar injector")
+        self.on_progress("starting Dapr's sidecar injector")
         for doc in objects.injector_identity(ns, self.node_names[0]):
             self.api.apply(doc)
         pod = self.api.get(f"/api/v1/namespaces/{ns}/pods/{objects.INJECTOR_POD}")
