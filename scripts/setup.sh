@@ -52,7 +52,7 @@ need_dapr() {
 
 need_kube() {
   # `onceonly k8s build`: the control plane from Go modules (about 9 minutes cold on 2 cores), then Dapr's sentry
-  # and injector from the Dapr wrapper module (seconds once daprd is built: they share all but 29 packages);
-  # a cached no-op takes about 3 s
+  # and injector from the Dapr wrapper module (11 s once daprd is built: they share all but 29 packages; 234 s
+  # with an empty Go build cache); a cached no-op takes about 3 s
   uv run onceonly k8s build "$@"
 }
