@@ -1,6 +1,7 @@
 """The local Kubernetes control plane (``LocalControlPlane``, what ``onceonly k8s up`` holds) against real
-processes: jobs-vs-cron's rendered manifests apply to its API server, kwok runs the Deployment's pods, Dapr's real
-injector adds daprd to each recorder pod, and nothing of a plane outlives it, even when its harness is SIGKILLed.
+processes: jobs-vs-cron's rendered manifests apply to its API server, kwok runs the Deployment's pods (and replaces
+a deleted one), Dapr's real injector adds daprd to each recorder pod, and nothing of a plane outlives it, even when
+its harness is SIGKILLed; `onceonly k8s up` holds one until Ctrl-C.
 
 kwok's pods run no container: these tests show the manifests and Dapr's mutation, not deliveries (issue 16)."""
 
@@ -113,6 +114,25 @@ def test_the_real_injector_adds_daprd_with_the_scenarios_app_id_and_port(
         assert "daprd" not in [c["name"] for c in pod["spec"]["containers"]]
 
 
+def test_a_deleted_recorder_pod_is_replaced_by_a_new_injected_one(
+    kube_plane: LocalControlPlane, applied: list[dict[str, Any]]
+) -> None:
+    app = _one(applied, "Deployment", "onceonly-app")
+    before = _wait_running(kube_plane, app)
+    victim = before[0]["metadata"]
+    kube_plane.api.request("DELETE", f"/api/v1/namespaces/{victim['namespace']}/pods/{victim['name']}")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        after = _wait_running(kube_plane, app)
+        names = {p["metadata"]["name"] for p in after}
+        if victim["name"] not in names and len(after) == len(before):
+            break
+        time.sleep(0.2)
+    assert victim["name"] not in names and len(after) == len(before)
+    (new,) = [p for p in after if p["metadata"]["name"] not in {b["metadata"]["name"] for b in before}]
+    assert "daprd" in [c["name"] for c in new["spec"]["containers"]]
+
+
 def _plane_ports(plane: LocalControlPlane) -> list[int]:
     return list(plane.ports.as_dict().values())
 
@@ -160,3 +180,30 @@ def test_a_sigkilled_harness_leaves_no_process_and_no_port_of_its_plane(
     while any(is_listening(p) for p in ports) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [p for p in ports if is_listening(p)] == []
+
+
+def test_k8s_up_holds_a_plane_until_ctrl_c_and_leaves_nothing(plane_bins: PlaneBinaries, tmp_path: Path) -> None:
+    """`onceonly k8s up` as a user runs it: ready, says where the kubeconfig is, stops on SIGINT (Ctrl-C)."""
+    directory = tmp_path / "plane"
+    argv = [sys.executable, "-m", "harness.cli", "k8s", "up", "--nodes", "1", "--dir", str(directory)]
+    argv += ["--version", plane_bins.kube_version, "--dapr", plane_bins.dapr_version]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (directory / "plane.json").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (directory / "plane.json").exists(), f"k8s up exited {proc.poll()} before its plane was ready"
+        record = json.loads((directory / "plane.json").read_text())
+        time.sleep(1)
+        assert proc.poll() is None, "k8s up must hold until signalled"
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert proc.returncode == 0, output
+    assert f"export KUBECONFIG={directory.resolve() / 'kubeconfig'}" in output
+    assert "stopped; no process of the plane is left" in output
+    assert oct((directory / "kubeconfig").stat().st_mode & 0o777) == "0o600"
+    assert wait_gone(list(record["processes"].values()), timeout=0.0) == []
+    assert [p for p in record["ports"].values() if is_listening(p)] == []
