@@ -11,18 +11,26 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
 
 import typer
 
 from harness import cli_options as opt
 from harness.about import onceonly_version
+from harness.campaign import kube_up
 from harness.cluster.base import Tokens
 from harness.cluster.kubernetes.manifests import Overlay
+from harness.cluster.kubernetes.plane import binaries as plane_binaries
+from harness.cluster.kubernetes.plane.control_plane import LocalControlPlane
 from harness.cluster.kubernetes.render import default_namespace, notes, render, to_yaml
-from harness.errors import HarnessError
+from harness.errors import HarnessError, InputError
 from toolchain import kube
 from toolchain.gocmd import BuildError
-from toolchain.selection import build_kube_with_progress
+from toolchain.selection import build_dapr_plane_with_progress, build_kube_with_progress
+from toolchain.versions import DEFAULT_VERSION
 
 TOKEN_ENV = {
     "dapr_api": "ONCEONLY_K8S_DAPR_API_TOKEN",
@@ -75,12 +83,84 @@ def render_command(
 
 
 @k8s_app.command("build")
-def build_command(version: opt.KubeVersionOpt = kube.DEFAULT_VERSION) -> None:
+def build_command(version: opt.KubeVersionOpt = kube.DEFAULT_VERSION, dapr: opt.KubeDaprOpt = DEFAULT_VERSION) -> None:
     """Build the local control plane from Go modules: etcd, kube-apiserver, kube-controller-manager, kube-scheduler
-    and kwok (a no-op when built). Nothing is started."""
-    from harness.cli import display, fail
+    and kwok, and Dapr's sentry and sidecar injector (each a no-op when built). Nothing is started."""
+    from harness.cli import fail
 
     try:
-        build_kube_with_progress(kube.lookup(version), display())
-    except (kube.UnknownKubeVersionError, BuildError) as exc:
+        build_plane(version, dapr)
+    except (HarnessError, BuildError) as exc:
         fail(exc)
+
+
+def build_plane(version: str, dapr: str) -> tuple[str, str]:
+    """Build what the plane of these versions lacks; the versions as built. Unknown versions: ``InputError``."""
+    from harness.cli import display
+
+    release, entry = plane_binaries.releases(version, dapr)
+    build_kube_with_progress(release, display())
+    build_dapr_plane_with_progress(entry, display())
+    return release.version, entry.version
+
+
+@k8s_app.command("up")
+def up_command(
+    version: opt.KubeVersionOpt = kube.DEFAULT_VERSION,
+    dapr: opt.KubeDaprOpt = DEFAULT_VERSION,
+    nodes: opt.NodesOpt = 3,
+    directory: opt.PlaneDirOpt = None,
+) -> None:
+    """Start a local Kubernetes control plane on 127.0.0.1 (etcd, kube-apiserver, kube-controller-manager,
+    kube-scheduler, kwok with N fake nodes) with Dapr's sentry and sidecar injector, and keep it up until Ctrl-C.
+
+    Builds what is missing first (minutes cold). Prints the `export KUBECONFIG=...` line. kwok's pods run no
+    container: the plane shows what Kubernetes and Dapr's injector do with the manifests, not deliveries.
+    """
+    from harness.cli import fail, output
+
+    directory = directory or Path("reports") / "k8s-up" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        fail(InputError(f"{directory} is not empty: give --dir a new or empty directory (a plane's files are its own)"))
+    try:
+        bins = plane_binaries.cached(*build_plane(version, dapr))
+    except (HarnessError, BuildError) as exc:
+        fail(exc)
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        left = kube_up.hold(directory, bins, nodes, PlaneTerminal())
+    except HarnessError as exc:
+        fail(exc)
+    output().final("stopped; no process of the plane is left" if not left else f"[red]still running: {left}")
+
+
+class PlaneTerminal:
+    """How `k8s up` shows its plane: progress on stderr (the build display's), what runs where on stdout."""
+
+    def say(self, message: str) -> None:
+        from harness.cli import display
+
+        display().say(message)
+
+    def running(self, label: str) -> AbstractContextManager[Callable[[str], None]]:
+        from harness.cli import display
+
+        return display().running(label)
+
+    def plane_ready(self, plane: LocalControlPlane) -> None:
+        from harness.cli import output
+
+        out = output()
+        ports = plane.ports
+        versions = f"Kubernetes {plane.binaries.kube_version}, Dapr {plane.dapr_version}"
+        out.info(f"control plane ready in {plane.ready_seconds or 0:.1f} s: {versions}")
+        out.info(f"  kube-apiserver          {plane.api_server}")
+        out.info(f"  etcd                    http://127.0.0.1:{ports.etcd_client}")
+        out.info(f"  controller-manager      https://127.0.0.1:{ports.controller_manager}/healthz")
+        out.info(f"  scheduler               https://127.0.0.1:{ports.scheduler}/healthz")
+        out.info(f"  kwok                    nodes {', '.join(plane.node_names)}")
+        out.info(f"  sentry                  127.0.0.1:{ports.sentry} (namespace {plane.dapr_namespace})")
+        out.info(f"  sidecar injector        :{ports.injector}/mutate (webhook dapr-sidecar-injector)")
+        out.info(f"  files and logs          {plane.layout.dir} (plane.json, logs/)")
+        out.final(f"export KUBECONFIG={plane.kubeconfig}")
+        out.info("Ctrl-C stops it.")

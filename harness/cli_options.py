@@ -30,6 +30,22 @@ KubeVersionOpt = Annotated[
         help=f"Kubernetes version of the local control plane. Known: {', '.join(kube.RELEASES)}.",
     ),
 ]
+KubeDaprOpt = Annotated[
+    str,
+    typer.Option(
+        "--dapr",
+        envvar="ONCEONLY_DAPR_VERSION",
+        metavar="VERSION",
+        help=f"Dapr version whose sentry and injector run with the control plane. Known: {', '.join(SUPPORTED)}.",
+    ),
+]
+NodesOpt = Annotated[int, typer.Option("--nodes", min=1, max=100, metavar="N", help="Fake nodes kwok manages.")]
+PlaneDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir", metavar="DIR", help="Certificates, kubeconfig, etcd data and logs (default reports/k8s-up/<UTC time>)."
+    ),
+]
 BinDirOpt = Annotated[
     Path | None,
     typer.Option(

@@ -5,6 +5,9 @@
 #   need_env                              uv (pip) and the project environment from the committed uv.lock
 #   need_dapr [ARGS...]                   the Dapr binaries (default version, or --version V), built once per machine
 #                                         into ~/.cache/onceonly/dapr
+#   need_kube [ARGS...]                   the local Kubernetes control plane (etcd, kube-*, kwok) and Dapr's sentry
+#                                         and injector (`onceonly k8s build`), built once per machine into
+#                                         ~/.cache/onceonly/kube
 
 step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
@@ -45,4 +48,11 @@ need_dapr() {
   # `onceonly dapr build` shows its own progress (about 8 minutes on 2 cores the first time) and names the cause
   # when it cannot build (Go too old, module proxy unreachable, a module refused)
   uv run onceonly dapr build "$@"
+}
+
+need_kube() {
+  # `onceonly k8s build`: the control plane from Go modules (about 9 minutes cold on 2 cores), then Dapr's sentry
+  # and injector from the Dapr wrapper module (11 s once daprd is built: they share all but 29 packages; 234 s
+  # with an empty Go build cache); a cached no-op takes about 3 s
+  uv run onceonly k8s build "$@"
 }

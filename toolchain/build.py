@@ -71,7 +71,7 @@ def build(
     if is_built(root, entry.version):
         return BuildResult(final / "bin", built_now=False, seconds=0.0)
 
-    go_bin = _check_go(go, entry, environ)
+    go_bin = check_go(go, entry, environ)
     root.mkdir(parents=True, exist_ok=True)
     with locked(root / f"{entry.version}.lock"):
         if is_built(root, entry.version):  # another process finished it while we waited
@@ -81,7 +81,7 @@ def build(
         partial = fresh_partial(root, entry.version)
 
         rep.step(f"fetching github.com/dapr/dapr@{entry.tag} from the Go module proxy")
-        _render_wrapper(go_bin, entry, work, env)
+        render_wrapper(go_bin, entry, work, env)
 
         for name, package, tags in (
             ("scheduler", wrapper.SCHEDULER_PACKAGE, ""),
@@ -135,14 +135,14 @@ def finish(partial: Path, final: Path, record: dict[str, object]) -> None:
 # --- steps -------------------------------------------------------------------------------------------------
 
 
-def _check_go(go: str, entry: DaprVersion, environ: Mapping[str, str] | None) -> str:
+def check_go(go: str, entry: DaprVersion, environ: Mapping[str, str] | None) -> str:
     return installed_go(
         go, entry.go, f"Dapr {entry.version}'s go.mod", "pass binaries you have with --dapr-bin-dir", environ
     )
 
 
-def _render_wrapper(go_bin: str, entry: DaprVersion, work: Path, env: dict[str, str]) -> None:
-    tag = download(go_bin, wrapper.MODULE, entry.tag, env, lambda text: _classify_go_failure(text, entry))
+def render_wrapper(go_bin: str, entry: DaprVersion, work: Path, env: dict[str, str]) -> None:
+    tag = download(go_bin, wrapper.MODULE, entry.tag, env, lambda text: classify_go_failure(text, entry))
     tag_module = wrapper.parse_go_mod_json(tag.go_mod_json)
     if tag_module.go != entry.go:
         raise BuildError(
@@ -171,10 +171,10 @@ def _go_build(
     args = [*(["-tags", tags] if tags else []), "-ldflags", wrapper.ldflags(entry), "-o", str(output), package]
     failure = stream_build(go_bin, args, work, env, name, rep)
     if failure:
-        raise _classify_go_failure(failure, entry, what=f"go build of {name}")
+        raise classify_go_failure(failure, entry, what=f"go build of {name}")
 
 
-def _classify_go_failure(text: str, entry: DaprVersion, what: str = "go") -> BuildError:
+def classify_go_failure(text: str, entry: DaprVersion, what: str = "go") -> BuildError:
     if is_refusal(text):
         alt = served_alternative(entry)
         hint = f" Build {alt.version} instead (--version {alt.version})," if alt and alt != entry else ""
@@ -194,5 +194,5 @@ def _classify_go_failure(text: str, entry: DaprVersion, what: str = "go") -> Bui
 def _run(
     go_bin: str, args: list[str], cwd: Path | None, env: dict[str, str], *, entry: DaprVersion | None = None
 ) -> str:
-    classify = None if entry is None else lambda text: _classify_go_failure(text, entry)
+    classify = None if entry is None else lambda text: classify_go_failure(text, entry)
     return run_go(go_bin, args, cwd, env, classify)

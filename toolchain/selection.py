@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from toolchain import binaries as dapr_binaries
-from toolchain import kube_build, toxiproxy
+from toolchain import dapr_plane, kube_build, toxiproxy
 from toolchain.build import BuildReporter, build
 from toolchain.kube import KubeRelease
 from toolchain.versions import DaprVersion, lookup
@@ -60,6 +60,19 @@ def build_kube_with_progress(release: KubeRelease, display: SelectionDisplay) ->
         result = kube_build.build(release, root, reporter)
     verb = "built" if result.built_now else "already built"
     display.say(f"Kubernetes {release.version} control plane {verb} in {result.seconds:.0f} s: {result.bin_dir}")
+    return result.bin_dir
+
+
+def build_dapr_plane_with_progress(entry: DaprVersion, display: SelectionDisplay) -> Path:
+    """Build Dapr's sentry and injector beside the control plane (a no-op when built), showing its progress."""
+    root = kube_cache_root()
+    display.say(
+        f"Building Dapr {entry.version}'s sentry and injector into {root}/{dapr_plane.build_name(entry.version)}"
+    )
+    with display.building() as reporter:
+        result = dapr_plane.build(entry, root, cache_root(), reporter)
+    verb = "built" if result.built_now else "already built"
+    display.say(f"Dapr {entry.version}'s sentry and injector {verb} in {result.seconds:.0f} s: {result.bin_dir}")
     return result.bin_dir
 
 

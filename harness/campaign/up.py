@@ -31,27 +31,41 @@ class UpDisplay(Protocol):
 def hold(spec: ClusterSpec, bins: Binaries, run_dir: Path, redis_server: str, display: UpDisplay) -> list[str]:
     """Start the cluster, keep it up until interrupted, stop it; the processes still running after the stop.
     A ``HarnessError`` while starting is raised after the stop."""
-    cluster: LocalCluster | None = None
+    clusters: list[LocalCluster] = []
+
+    def start() -> None:
+        with display.running("starting") as update:
+            cluster = LocalCluster(spec, bins, run_dir.resolve(), redis_server=redis_server, on_progress=update)
+            clusters.append(cluster)
+            cluster.start()
+        env_file, endpoints = write_access(cluster, run_dir)
+        display.cluster_ready(cluster, run_dir, env_file, endpoints)
+
+    def stop() -> None:
+        for cluster in clusters:
+            cluster.stop()
+
+    hold_until_interrupted(start, stop, display.say)
+    return [c.name for c in clusters[0].supervisor.history if c.alive()] if clusters else []
+
+
+def hold_until_interrupted(start: Callable[[], None], stop: Callable[[], None], say: Callable[[str], None]) -> None:
+    """``start`` (it shows what is up), then wait for Ctrl-C, SIGTERM or SIGHUP; ``stop`` runs however it ends.
+    A ``HarnessError`` from ``start`` is raised after the stop."""
     error: HarnessError | None = None
     try:
         with exit_on_signals():
-            with display.running("starting") as update:
-                cluster = LocalCluster(spec, bins, run_dir.resolve(), redis_server=redis_server, on_progress=update)
-                cluster.start()
-            env_file, endpoints = write_access(cluster, run_dir)
-            display.cluster_ready(cluster, run_dir, env_file, endpoints)
+            start()
             while True:
                 time.sleep(3600)
     except (KeyboardInterrupt, Interrupted):
-        display.say("\nstopping…")
+        say("\nstopping…")
     except HarnessError as exc:
         error = exc
     finally:
-        if cluster is not None:
-            cluster.stop()
+        stop()
     if error is not None:
         raise error
-    return [c.name for c in cluster.supervisor.history if c.alive()] if cluster else []
 
 
 def write_access(cluster: LocalCluster, run_dir: Path) -> tuple[Path, dict[str, object]]:

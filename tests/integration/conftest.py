@@ -14,11 +14,15 @@ import httpx
 import pytest
 
 from harness.cluster.base import ClusterSpec
+from harness.cluster.kubernetes.plane import binaries as plane_binaries
+from harness.cluster.kubernetes.plane.control_plane import LocalControlPlane, PlaneBinaries
 from harness.cluster.local.cluster import LocalCluster
 from toolchain import binaries as dapr_binaries
+from toolchain import dapr_plane, kube_build
 from toolchain.binaries import Binaries
 from toolchain.build import build
-from toolchain.selection import cache_root
+from toolchain.kube import DEFAULT_VERSION as KUBE_DEFAULT_VERSION
+from toolchain.selection import cache_root, kube_cache_root
 from toolchain.versions import DEFAULT_VERSION, lookup
 
 
@@ -44,3 +48,25 @@ def cluster3(dapr_bins: Binaries, tmp_path: Path) -> Iterator[LocalCluster]:
     """Three replicas and one scheduler, ready."""
     with LocalCluster(ClusterSpec(replicas=3), dapr_bins, tmp_path / "run") as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def plane_bins() -> PlaneBinaries:
+    """The local control plane's binaries (``onceonly k8s build``; CI builds them before the tests), built here
+    when missing, which takes minutes cold. ``ONCEONLY_K8S_VERSION`` and ``ONCEONLY_DAPR_VERSION`` pick others."""
+    kube_version = os.environ.get("ONCEONLY_K8S_VERSION", KUBE_DEFAULT_VERSION)
+    dapr_version = os.environ.get("ONCEONLY_DAPR_VERSION", DEFAULT_VERSION)
+    release, entry = plane_binaries.releases(kube_version, dapr_version)
+    kube_build.build(release, kube_cache_root())
+    dapr_plane.build(entry, kube_cache_root(), cache_root())
+    return plane_binaries.cached(release.version, entry.version)
+
+
+@pytest.fixture(scope="module")
+def kube_plane(plane_bins: PlaneBinaries, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalControlPlane]:
+    """One real local control plane (etcd, kube-apiserver, -controller-manager, -scheduler, kwok with 3 nodes,
+    Dapr's sentry and injector) for the tests of a module; ready in about 11 s. Module-scoped, not session-scoped:
+    it is stopped once the module's tests are done, so it never idles beside the timing-sensitive real-Dapr tests
+    of other modules. A module of the backend's tests gets its own."""
+    with LocalControlPlane(tmp_path_factory.mktemp("kube-plane"), plane_bins, nodes=3) as plane:
+        yield plane

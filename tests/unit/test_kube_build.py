@@ -20,6 +20,7 @@ from toolchain import probe
 from toolchain.build import BUILD_RECORD, BuildError, is_built
 from toolchain.kube import KubeRelease, lookup
 from toolchain.kube_build import build
+from toolchain.versions import lookup as dapr_lookup
 
 RELEASE = lookup("1.37.2")
 
@@ -40,13 +41,20 @@ KUBE_GO_MOD = {
 
 
 def _fake_release_env(
-    tmp_path: Path, release: KubeRelease, printed: dict[str, str], go_lines: dict[str, str] | None = None
+    tmp_path: Path,
+    release: KubeRelease,
+    printed: dict[str, str],
+    go_lines: dict[str, str] | None = None,
+    *,
+    dapr: bool = False,
 ) -> dict[str, str]:
+    """The fake go serves the release's modules, and with ``dapr`` Dapr's too (for sentry and the injector, which
+    `k8s build` builds as well) as a Go new enough for both."""
     templates = tmp_path / "templates"
     templates.mkdir()
-    for name, text in printed.items():
+    for name, text in {**printed, **DAPR_PLANE_LOGS}.items():
         executable(templates / name, f"#!/bin/sh\nprintf '%s\\n' {shlex.quote(text)}\n")
-    downloads = ""
+    downloads = _dapr_download(tmp_path)
     for c in release.components:
         tag_dir = tmp_path / "modcache" / f"{c.name}@{c.tag}"
         tag_dir.mkdir(parents=True)
@@ -58,12 +66,33 @@ def _fake_release_env(
         info = {"Path": c.module, "Version": c.tag, "GoMod": str(tag_dir / "go.mod.json"), "Dir": str(tag_dir)}
         downloads += f"    {c.module}@{c.tag}) printf '%s\\n' {shlex.quote(json.dumps(info))} ;;\n"
     cases = (
-        goversion(release.go)
+        goversion(DAPR.go if dapr else release.go)
         + f'"mod download") case "$4" in\n{downloads}    *) exit 98 ;;\n  esac ;;\n'
         + '"mod edit") cat "$4" ;;\n'
         + list_and_build(templates)
     )
     return fake_go(tmp_path / "fakebin", cases)
+
+
+DAPR = dapr_lookup("1.18.2")
+# what Dapr's sentry and injector log first (neither has --version: toolchain/dapr_plane.py)
+DAPR_PLANE_LOGS = {
+    "sentry": f'level=info msg="Starting Dapr Sentry certificate authority -- version {DAPR.version} -- commit x"',
+    "injector": f'level=info msg="Starting Dapr Sidecar Injector -- version {DAPR.version} -- commit x"',
+}
+
+
+def _dapr_download(tmp_path: Path) -> str:
+    tag_dir = tmp_path / "modcache" / f"dapr@{DAPR.tag}"
+    tag_dir.mkdir(parents=True)
+    (tag_dir / "go.mod.json").write_text(json.dumps({"Go": DAPR.go}))
+    info = {
+        "Path": "github.com/dapr/dapr",
+        "Version": DAPR.tag,
+        "GoMod": str(tag_dir / "go.mod.json"),
+        "Dir": str(tag_dir),
+    }
+    return f"    github.com/dapr/dapr@{DAPR.tag}) printf '%s\\n' {shlex.quote(json.dumps(info))} ;;\n"
 
 
 def test_whole_build_with_fakes(tmp_path: Path) -> None:
@@ -199,14 +228,16 @@ def _as_go(env: dict[str, str]) -> str:
 def test_cli_builds_into_kube_beside_the_dapr_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = _as_go(_fake_release_env(tmp_path, RELEASE, PRINTED))
+    path = _as_go(_fake_release_env(tmp_path, RELEASE, PRINTED, dapr=True))
     assert _cli(["k8s", "build"], tmp_path, monkeypatch, path) == 0
     assert is_built(tmp_path / "cache" / "kube", "1.37.2")
     assert (tmp_path / "cache" / "kube" / "1.37.2" / "bin" / "kube-apiserver").is_file()
-    assert not (tmp_path / "cache" / "dapr").exists()
     err = capsys.readouterr().err
     assert "Building the Kubernetes 1.37.2 control plane (etcd, kube-apiserver" in err
     assert "control plane built in" in err
+    assert "Dapr 1.18.2's sentry and injector built in" in err
+    assert (tmp_path / "cache" / "kube" / "dapr-1.18.2" / "bin" / "injector").is_file()
+    assert (tmp_path / "cache" / "dapr" / "1.18.2.work" / "go.mod").is_file()  # Dapr's wrapper module, made here
 
     assert _cli(["k8s", "build", "--version", "v1.37.2"], tmp_path, monkeypatch, path) == 0
     assert "control plane already built" in capsys.readouterr().err
