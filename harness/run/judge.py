@@ -91,7 +91,7 @@ def judge(run_dir: Path, scenario: Scenario) -> Judgement:
         else crosscheck.cross_check(
             scraped,
             history.deliveries,
-            history.operations,
+            operations,  # a user app's own Jobs API calls count as Dapr counts them
             faults,
             daprd_version=info.dapr["daprd"],
             scheduler_version=info.dapr["scheduler"],

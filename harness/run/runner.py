@@ -322,7 +322,7 @@ def execute(
         crosscheck.cross_check(
             scraped,
             deliveries,
-            operations,
+            operations + app_ops,  # a user app's own Jobs API calls count as Dapr counts them
             [h.window() for h in handles],
             daprd_version=bins.daprd_version,
             scheduler_version=bins.scheduler_version,
