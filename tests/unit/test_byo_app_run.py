@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from harness.campaign import experiment
 
 RUN = Path(__file__).resolve().parent / "fixtures" / "runs" / "byo-app-1.18.2"
 
 
-def rejudged(tmp_path: Path) -> dict[str, object]:
+def rejudged(tmp_path: Path) -> dict[str, Any]:
     run_dir = tmp_path / "run"
     shutil.copytree(RUN, run_dir)
     experiment.rejudge(run_dir, experiment.finished_scenario(run_dir))
