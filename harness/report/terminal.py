@@ -186,10 +186,21 @@ def run_progress(
 
 def print_results(out: Console, results: Results, verbose: bool = False) -> None:
     """A judged run's verdict table, its actions' and Dapr's counters' lines; ``verbose``: every witness too."""
-    from harness.report.terminal_results import action_lines, dapr_metrics_lines, verdict_table, witness_lines
+    from harness.report.terminal_results import (
+        action_lines,
+        dapr_metrics_lines,
+        own_app_lines,
+        verdict_table,
+        witness_lines,
+    )
 
     out.print(verdict_table(results))
-    for line in [*action_lines(results), *dapr_metrics_lines(results), *(witness_lines(results) if verbose else [])]:
+    for line in [
+        *own_app_lines(results),
+        *action_lines(results),
+        *dapr_metrics_lines(results),
+        *(witness_lines(results) if verbose else []),
+    ]:
         out.print(line)
 
 

@@ -10,7 +10,7 @@ from rich.text import Text
 from harness.oracle import crosscheck
 from harness.oracle.rates import KINDS, Rates, figure
 from harness.oracle.results import Results, shown_sources, source_label
-from harness.report.words import anomaly_counts, fault_context, table_row, witness_line
+from harness.report.words import anomaly_counts, fault_context, startup_lines, table_row, witness_line
 
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow"}
 
@@ -57,6 +57,12 @@ def action_lines(doc: Results) -> list[Text]:
         Text.assemble((f"{a['verdict']:>7} ", VERDICT_STYLE.get(a["verdict"], "")), a["note"])
         for a in doc.get("actions", [])
     ]
+
+
+def own_app_lines(doc: Results) -> list[Text]:
+    """A user's own app: each replica's start-up schedule call and what it did to the plan."""
+    app = doc.get("app")
+    return [Text(f"start-up: {line}") for line in startup_lines(app)[1:]] if app else []
 
 
 def dapr_metrics_lines(doc: Results) -> list[Text]:

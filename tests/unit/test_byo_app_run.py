@@ -16,7 +16,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from harness.campaign import experiment
+from harness.report.terminal import print_results
 
 RUN = Path(__file__).resolve().parent / "fixtures" / "runs" / "byo-app-1.18.2"
 
@@ -53,3 +56,20 @@ def test_the_apps_own_schedule_call_counts_in_the_metrics_cross_check(tmp_path: 
     created = next(r for r in check["rows"] if r["metric"].startswith("dapr_scheduler_jobs_created_total"))
     assert (created["dapr"], created["ledger"], created["status"]) == (1, 1, "agree")
     assert check["counts"]["disagree"] == 0
+
+
+def test_every_report_lists_the_start_up_calls_and_unknown_side_effects(tmp_path: Path) -> None:
+    rejudged(tmp_path)
+    run_dir = tmp_path / "run"
+    for name in ("summary.md", "report.html"):
+        text = (run_dir / name).read_text()
+        assert "start-up schedule calls" in text, name
+        assert text.count("scheduled cleanup: 409") == 3 and text.count("scheduled cleanup: 204") == 1, name
+        assert "unknown for a foreign app" in text, name
+
+
+def test_the_terminal_lists_the_start_up_calls(tmp_path: Path) -> None:
+    console = Console(record=True, width=200)
+    print_results(console, rejudged(tmp_path))  # type: ignore[arg-type]
+    text = console.export_text()
+    assert text.count("start-up: ") == 4 and "replica 2 scheduled cleanup: 409" in text

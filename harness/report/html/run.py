@@ -60,6 +60,7 @@ def render_report(doc: Results, history: History | None, lateness: Mapping[str, 
         "<h2>Verdict per source</h2>",
         verdict_table_html(doc),
         *_upgrade(doc),
+        *_own_app(doc),
         "<h2>Timeline</h2>",
         '<p class="muted">Every delivery the apps recorded, by replica (hover for the job and the status; a cross '
         "is a non-2xx answer, an hourglass a delivery cut off mid-handler: it arrived, and its app never answered, "
@@ -199,6 +200,15 @@ def _upgrade(doc: Results) -> list[str]:
         "the witnesses kept.</p>",
         f"<ul>{items}</ul>",
     ]
+
+
+def _own_app(doc: Results) -> list[str]:
+    """A user's own app (``app.command``): each replica's start-up schedule call, its answer and its effect."""
+    app = doc.get("app")
+    if not app:
+        return []
+    items = "".join(f"<li>{esc(line)}</li>" for line in words.startup_lines(app))
+    return ["<h2>Your app's start-up schedule calls</h2>", f"<ul>{items}</ul>"]
 
 
 def _actions(doc: Results) -> list[str]:
