@@ -32,7 +32,7 @@ def test_a_refused_exec_names_the_call_and_says_no_kubelet_plainly() -> None:
     with pytest.raises(ClusterError) as caught, asking("exec in pod ns/p (container app)"):
         raise ApiException(status=0, reason=HANDSHAKE)
     message = str(caught.value)
-    assert message.startswith("exec in pod ns/p (container app): the API server refused")
+    assert message.startswith("exec in pod ns/p (container app): the API server refused (500): no preferred")
     assert "no preferred addresses found" in message and NO_KUBELET_HINT in message
     assert caught.value.exit_code == ExitCode.ENVIRONMENT
 

@@ -44,10 +44,18 @@ def server_message(exc: BaseException) -> str:
 
 def refused(what: str, exc: BaseException) -> ClusterError:
     """``ClusterError`` for a call the API server refused: the call, the server's status and message."""
-    status = getattr(exc, "status", None)
+    status = getattr(exc, "status", None) or _handshake_status(str(getattr(exc, "reason", "")))
     message = server_message(exc)
     hint = f" ({NO_KUBELET_HINT})" if NO_KUBELET in message else ""
     return ClusterError(f"{what}: the API server refused ({status or 'no status'}): {message}{hint}")
+
+
+def _handshake_status(reason: str) -> int | None:
+    """The HTTP status of a refused exec or port-forward handshake (the client says status 0)."""
+    words = reason.split()
+    if words[:2] == ["Handshake", "status"] and len(words) > 2 and words[2].isdigit():
+        return int(words[2])
+    return None
 
 
 @contextlib.contextmanager
