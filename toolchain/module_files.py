@@ -1,6 +1,6 @@
 """Files the local control plane reads from Go modules' sources (Go's module cache; the module proxy when not
-cached), never copied into this repository: Dapr's CRDs from the dapr module's Helm chart, and kwok's stages (how
-fake nodes and pods move through their lives) from the kwok module's kustomize tree.
+cached), never copied into this repository: Dapr's Helm chart and its CRDs from the dapr module, and kwok's stages
+(how fake nodes and pods move through their lives) from the kwok module's kustomize tree.
 
 kwok 0.8 refuses to start without stages ("no stages found"); the set used is the one its own ``kustomize/stage/fast``
 names, the one ``kwokctl`` gives a cluster: nodes initialised and heartbeating with a lease, pods made Ready at once,
@@ -26,6 +26,14 @@ def _source(module: str, tag: str, go: str, environ: Mapping[str, str] | None) -
         return BuildError(f"go mod download {module}@{tag} failed:\n{text[-600:]}")
 
     return download(go, module, tag, go_env(environ), refused).directory
+
+
+def dapr_chart_dir(tag: str, *, go: str = "go", environ: Mapping[str, str] | None = None) -> Path:
+    """``charts/dapr`` of the dapr module at ``tag`` ("v1.18.2"): Dapr's Helm chart as that release has it."""
+    chart = _source(wrapper.MODULE, tag, go, environ) / "charts" / "dapr"
+    if not (chart / "Chart.yaml").is_file():
+        raise BuildError(f"the dapr module at {tag} has no Helm chart in charts/dapr ({chart})")
+    return chart
 
 
 def dapr_crd_dir(tag: str, *, go: str = "go", environ: Mapping[str, str] | None = None) -> Path:
