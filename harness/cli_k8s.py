@@ -21,6 +21,7 @@ import typer
 from harness import cli_options as opt
 from harness.about import onceonly_version
 from harness.campaign import kube_up
+from harness.cli_k8s_dapr import k8s_dapr_app
 from harness.cluster.base import Tokens
 from harness.cluster.kubernetes.manifests import Overlay
 from harness.cluster.kubernetes.plane import binaries as plane_binaries
@@ -42,6 +43,7 @@ k8s_app = typer.Typer(
     help="Kubernetes: the manifests a scenario runs on, the local control plane built (a backend is in progress).",
     no_args_is_help=True,
 )
+k8s_app.add_typer(k8s_dapr_app, name="dapr")
 
 
 def image_default() -> str:

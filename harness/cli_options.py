@@ -46,6 +46,58 @@ PlaneDirOpt = Annotated[
         "--dir", metavar="DIR", help="Certificates, kubeconfig, etcd data and logs (default reports/k8s-up/<UTC time>)."
     ),
 ]
+# `onceonly k8s dapr ...`: Dapr from its own Helm chart (harness.cli_k8s_dapr)
+ChartDaprOpt = Annotated[
+    str,
+    typer.Option(
+        "--dapr",
+        metavar="VERSION",
+        help=f"Dapr version: its chart (the dapr Go module's charts/dapr), its images. Known: {', '.join(SUPPORTED)}.",
+    ),
+]
+ChartNamespaceOpt = Annotated[str, typer.Option("--namespace", metavar="NAME", help="The release's namespace.")]
+ChartSetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", metavar="KEY=VALUE", help="A value of Dapr's chart: --set dapr_operator.logLevel=debug."),
+]
+ChartStorageOpt = Annotated[
+    str,
+    typer.Option(
+        "--scheduler-storage",
+        metavar="memory|volume",
+        help="The scheduler's etcd in memory (no volume provisioner; Dapr 1.16's chart refuses it with 3 schedulers) "
+        "or on a claim per replica (an upgrade keeps what the release was installed with).",
+    ),
+]
+ChartRegistryOpt = Annotated[
+    str,
+    typer.Option("--registry", metavar="REGISTRY", help="Where the chart's images are: <REGISTRY>/<name>:<version>."),
+]
+ChartKubeconfigOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kubeconfig",
+        metavar="FILE",
+        help="The cluster (default: $KUBECONFIG, else ~/.kube/config).",
+        show_default=False,
+    ),
+]
+ChartWaitOpt = Annotated[
+    bool, typer.Option("--wait", help="Wait until every Deployment and StatefulSet is rolled out.")
+]
+ChartTimeoutOpt = Annotated[
+    str, typer.Option("--timeout", metavar="DURATION", help="helm's bound on the install (Go duration).")
+]
+ChartVolumesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--volumes-dir",
+        metavar="DIR",
+        help="With --scheduler-storage volume: first make a hostPath PersistentVolume under DIR (on the node) for "
+        "each scheduler replica's claim, for a cluster without a provisioner.",
+        show_default=False,
+    ),
+]
 BinDirOpt = Annotated[
     Path | None,
     typer.Option(

@@ -36,7 +36,15 @@ def render(helm: Helm, values: ChartValues, namespace: str, known: Collection[st
         InputError: the chart refuses the values (helm's words), or names an image not in ``known``.
         EnvironmentProblem: the chart cannot be read from the Go module, or helm fails otherwise.
     """
-    text = helm.template(dapr_chart.RELEASE, dapr_chart.chart_dir(values.version), namespace, values.document())
+    try:
+        text = helm.template(dapr_chart.RELEASE, dapr_chart.chart_dir(values.version), namespace, values.document())
+    except InputError as exc:
+        if values.storage == "memory" and "inMemoryStorage" in str(exc):
+            raise InputError(
+                f"{exc}\nDapr {values.version}'s chart needs the scheduler on volumes: storage volume "
+                "(--scheduler-storage volume)"
+            ) from None
+        raise
     allowed = known if known is not None else dapr_chart.local_images(values.version, values.registry)
     missing = dapr_chart.unknown_images(text, allowed)
     if missing:
