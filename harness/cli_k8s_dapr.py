@@ -25,7 +25,7 @@ from toolchain.gocmd import BuildError
 from toolchain.selection import kube_cache_root
 
 k8s_dapr_app = typer.Typer(
-    help="Dapr from its own Helm chart (images onceonly.local/dapr/<name>:<version>), with helm built here.",
+    help="Dapr from its own Helm chart (images onceonly.local/dapr/NAME:VERSION), with helm built here.",
     no_args_is_help=True,
 )
 

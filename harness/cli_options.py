@@ -71,7 +71,7 @@ ChartStorageOpt = Annotated[
 ]
 ChartRegistryOpt = Annotated[
     str,
-    typer.Option("--registry", metavar="REGISTRY", help="Where the chart's images are: <REGISTRY>/<name>:<version>."),
+    typer.Option("--registry", metavar="REGISTRY", help="Where the chart's images are: REGISTRY/NAME:VERSION."),
 ]
 ChartKubeconfigOpt = Annotated[
     str | None,
