@@ -22,6 +22,7 @@ from harness.cluster.kubernetes.dapr_chart import ChartValues
 from harness.cluster.kubernetes.helm import Helm
 from harness.cluster.kubernetes.plane.api import Api
 from harness.cluster.kubernetes.plane.control_plane import LocalControlPlane
+from harness.errors import InputError
 from tests.unit import k8s_schemas
 from toolchain import helm as helm_build
 from toolchain.selection import kube_cache_root
@@ -108,7 +109,7 @@ def test_install_1_16_0_then_upgrade_to_1_18_2_then_uninstall(
             dapr_release.install_or_upgrade(helm, values, ns, lines.append, wait=True)
             workloads = _workloads(api, ns)
             assert set(workloads) >= {"dapr-operator", "dapr-sentry", "dapr-sidecar-injector", "dapr-scheduler-server"}
-            assert all(_rolled_out(w) for w in workloads.values()), {n: w.status for n, w in workloads.items()}
+            assert all(_rolled_out(w) for w in workloads.values()), {n: w["status"] for n, w in workloads.items()}
             images = set().union(*(_images(w) for w in workloads.values()))
             assert images <= dapr_chart.local_images(version), images
             assert f"onceonly.local/dapr/daprd:{version}" in images
@@ -116,6 +117,8 @@ def test_install_1_16_0_then_upgrade_to_1_18_2_then_uninstall(
         assert scheduler["spec"]["replicas"] == 3
         assert scheduler["status"]["currentRevision"] == scheduler["status"]["updateRevision"]
         assert _claims(api, ns) == ["Bound"] * 3
+        with pytest.raises(InputError, match=r"keeps its scheduler storage \(volume\)"):  # memory: refused, not sent
+            dapr_release.install_or_upgrade(helm, ChartValues("1.18.2"), ns, lines.append)
         revisions = dapr_release.history(helm, ns)
         assert [(r.number, r.status) for r in revisions] == [(1, "superseded"), (2, "deployed")]
     finally:

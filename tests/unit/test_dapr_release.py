@@ -4,6 +4,7 @@ No helm binary, no cluster."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from harness.cluster.kubernetes.helm import Helm, Progress, Ran
 from harness.errors import ClusterError, EnvironmentProblem, InputError
 
 HELM = Path("/cache/helm")
+NO_RELEASE = (1, "", "Error: release: not found")
 
 
 def _manifests(version: str, registry: str = dapr_chart.REGISTRY) -> str:
@@ -31,7 +33,7 @@ class FakeHelmRunner:
     ``answers`` by sub-command: (exit code, stdout, stderr)."""
 
     def __init__(self, answers: Mapping[str, tuple[int, str, str]]) -> None:
-        self.answers = answers
+        self.answers = {"get": NO_RELEASE, **answers}
         self.calls: list[list[str]] = []
         self.values: list[dict[str, object]] = []
         self.homes: list[str] = []
@@ -103,7 +105,20 @@ def test_install_or_upgrade_is_one_upgrade_install_streamed_bounded_and_not_atom
     dapr_release.install_or_upgrade(
         helm, ChartValues("1.16.0", storage="volume"), "dapr-chart", lines.append, wait=True
     )
-    upgrade = runner.calls[1]
+    get = [
+        "get",
+        "values",
+        "dapr",
+        "--namespace",
+        "dapr-chart",
+        "--all",
+        "--output",
+        "json",
+        "--kubeconfig",
+        "/k/config",
+    ]
+    assert runner.calls[1][1:] == get  # no release there: an install
+    upgrade = runner.calls[2]
     chart = str(dapr_chart.chart_dir("1.16.0"))
     assert upgrade[:5] == [str(HELM), "upgrade", "--install", "dapr", chart]
     for flag in (["--namespace", "dapr-chart"], ["--timeout", "3m0s"], ["--kubeconfig", "/k/config"]):
@@ -135,3 +150,29 @@ def test_uninstall_waits_and_history_reads_revisions() -> None:
     dapr_release.uninstall(helm, "ns", lambda _: None)
     assert runner.calls[0][1:] == ["history", "dapr", "--namespace", "ns", "--output", "json"]
     assert runner.calls[1][1:6] == ["uninstall", "dapr", "--namespace", "ns", "--wait"]
+
+
+@pytest.mark.parametrize(("installed", "storage"), [(False, "memory"), (True, "volume")])
+def test_an_upgrade_changing_the_schedulers_storage_is_refused_before_helm_upgrades(
+    installed: bool, storage: dapr_chart.Storage
+) -> None:
+    """A StatefulSet's claims cannot change: helm would fail after rolling the other workloads."""
+    was = json.dumps({"dapr_scheduler": {"cluster": {"inMemoryStorage": installed}}})
+    runner = FakeHelmRunner({"template": (0, _manifests("1.18.2"), ""), "get": (0, was, ""), "upgrade": (0, "", "")})
+    kept = "memory" if installed else "volume"
+    with pytest.raises(InputError, match=f"keeps its scheduler storage .{kept}.*--scheduler-storage {kept}"):
+        dapr_release.install_or_upgrade(Helm(HELM, runner=runner), ChartValues("1.18.2", storage=storage), "ns", print)
+    assert [argv[1] for argv in runner.calls] == ["template", "get"]
+
+
+def test_an_upgrade_keeping_the_storage_goes_ahead() -> None:
+    was = json.dumps({"dapr_scheduler": {"cluster": {"inMemoryStorage": False}}})
+    runner = FakeHelmRunner({"template": (0, _manifests("1.18.2"), ""), "get": (0, was, ""), "upgrade": (0, "", "")})
+    dapr_release.install_or_upgrade(Helm(HELM, runner=runner), ChartValues("1.18.2", storage="volume"), "ns", print)
+    assert [argv[1] for argv in runner.calls] == ["template", "get", "upgrade"]
+
+
+def test_another_get_values_failure_is_a_cluster_error() -> None:
+    runner = FakeHelmRunner({"template": (0, _manifests("1.18.2"), ""), "get": (1, "", "Error: Unauthorized")})
+    with pytest.raises(ClusterError, match="helm get values dapr in ns failed"):
+        dapr_release.install_or_upgrade(Helm(HELM, runner=runner), ChartValues("1.18.2"), "ns", print)

@@ -24,6 +24,7 @@ template) cat "$FAKE_MANIFESTS" ;;
 upgrade) echo 'Release "dapr" has been upgraded. Happy Helming!'; exit "${{FAKE_UPGRADE_RC:-0}}" ;;
 history) [ -n "$FAKE_HISTORY" ] || {{ echo 'Error: release: not found' >&2; exit 1; }}; printf '%s' "$FAKE_HISTORY" ;;
 uninstall) echo 'release "dapr" uninstalled' ;;
+get) [ -n "$FAKE_VALUES" ] || {{ echo 'Error: release: not found' >&2; exit 1; }}; printf '%s' "$FAKE_VALUES" ;;
 *) echo "fake helm: unexpected $*" >&2; exit 97 ;;
 esac
 """
@@ -46,6 +47,7 @@ def helm_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "manifests.yaml").write_text(manifests("1.18.2"))
     monkeypatch.setenv("FAKE_MANIFESTS", str(tmp_path / "manifests.yaml"))
     monkeypatch.delenv("FAKE_HISTORY", raising=False)
+    monkeypatch.delenv("FAKE_VALUES", raising=False)
     (tmp_path / "kubeconfig").write_text("apiVersion: v1\nkind: Config\n")
     return log
 
@@ -118,6 +120,16 @@ def test_upgrade_of_a_namespace_without_a_release_exits_3(
     assert exit_of(["upgrade", "--kubeconfig", str(tmp_path / "kubeconfig")]) == ExitCode.BAD_INPUT
     assert "no Dapr release in dapr-system to upgrade" in capsys.readouterr().err
     assert commands(helm_log) == ["history"]
+
+
+def test_an_upgrade_changing_the_schedulers_storage_exits_3(
+    helm_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FAKE_HISTORY", HISTORY)
+    monkeypatch.setenv("FAKE_VALUES", '{"dapr_scheduler": {"cluster": {"inMemoryStorage": false}}}')
+    assert exit_of(["upgrade", "--kubeconfig", str(tmp_path / "kubeconfig")]) == ExitCode.BAD_INPUT
+    assert "give storage volume (--scheduler-storage volume)" in capsys.readouterr().err
+    assert commands(helm_log) == ["history", "template", "get"]
 
 
 def test_helm_failing_on_the_cluster_exits_4_with_its_words(

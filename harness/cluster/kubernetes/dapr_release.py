@@ -9,7 +9,7 @@ revision (the rolling upgrade: Deployments and StatefulSets roll to the new imag
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,15 +68,32 @@ def install_or_upgrade(
     """``helm upgrade --install`` of Dapr ``values.version`` into ``namespace``; the manifests it applied.
 
     Raises:
-        InputError: as ``render``; nothing was sent to the cluster.
+        InputError: as ``render``, or an upgrade that would change the scheduler's storage; nothing was sent.
         ClusterError: helm failed on the cluster (helm's words); the release is left as helm left it.
     """
     text = render(helm, values, namespace, known)
     on_line(f"rendered Dapr {values.version}'s chart: {len(dapr_chart.images_named(text))} images, all local")
+    installed = helm.values(dapr_chart.RELEASE, namespace)
+    if installed is not None:
+        check_storage_kept(installed, values, namespace)
     helm.upgrade_install(
         dapr_chart.RELEASE, dapr_chart.chart_dir(values.version), namespace, values.document(), wait, on_line
     )
     return text
+
+
+def check_storage_kept(installed: Mapping[str, Any], values: ChartValues, namespace: str) -> None:
+    """``InputError`` when an upgrade would move the scheduler between memory and claims: a StatefulSet's
+    ``volumeClaimTemplates`` cannot change, so helm would fail half-way (the other workloads already rolled)."""
+    was = bool(installed.get("dapr_scheduler", {}).get("cluster", {}).get("inMemoryStorage"))
+    wants = bool(values.document()["dapr_scheduler"]["cluster"]["inMemoryStorage"])
+    if was != wants:
+        words = {True: "memory", False: "volume"}
+        raise InputError(
+            f"Dapr's release in {namespace} keeps its scheduler storage ({words[was]}): an upgrade cannot change a "
+            f"StatefulSet's claims; give storage {words[was]} (--scheduler-storage {words[was]}), or uninstall "
+            "first (the scheduler's jobs go with it)"
+        )
 
 
 def uninstall(helm: Helm, namespace: str, on_line: Progress) -> None:

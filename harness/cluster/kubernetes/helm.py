@@ -92,11 +92,26 @@ class Helm:
 
     def history(self, release: str, namespace: str) -> list[dict[str, Any]]:
         """``helm history -o json``: each revision (``revision``, ``status``, ``chart``, ``app_version``, ...)."""
-        args = ["history", release, "--namespace", namespace, "--output", "json", *self._cluster()]
-        ran = self._run(args, None, None)
-        self._check(ran, f"helm history {release} in {namespace}")
-        found: list[dict[str, Any]] = json.loads(ran.stdout)
+        args = ["history", release, "--namespace", namespace]
+        found: list[dict[str, Any]] = self._json(args, f"helm history {release} in {namespace}")
         return found
+
+    def values(self, release: str, namespace: str) -> dict[str, Any] | None:
+        """``helm get values --all``: the values the release's last revision was made with (the chart's defaults
+        included); None when there is no such release."""
+        args = ["get", "values", release, "--namespace", namespace, "--all"]
+        try:
+            found: dict[str, Any] = self._json(args, f"helm get values {release} in {namespace}")
+        except ClusterError as exc:
+            if "release: not found" in str(exc):
+                return None
+            raise
+        return found
+
+    def _json(self, args: list[str], what: str) -> Any:
+        ran = self._run([*args, "--output", "json", *self._cluster()], None, None)
+        self._check(ran, what)
+        return json.loads(ran.stdout)
 
     def argv(self, args: Sequence[str], values_file: Path | None) -> list[str]:
         return [str(self.binary), *args, *(["--values", str(values_file)] if values_file else [])]
