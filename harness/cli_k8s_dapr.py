@@ -121,12 +121,13 @@ def apply(
     from harness.cli import display, fail, output
 
     try:
-        values = chart_values(dapr, set_, storage, registry, kubeconfig)
+        values = chart_values(dapr, set_, storage, registry, kubeconfig, volumes_dir)
         helm = Helm(ensure_helm(), kubeconfig, timeout)
         if upgrade:
             previous = current_revision(helm, namespace)
             display().say(f"upgrading Dapr's release in {namespace} from revision {previous}")
-        if volumes_dir is not None:
+        if volumes_dir is not None:  # after the render's checks, so that refused input leaves nothing behind
+            dapr_release.render(helm, values, namespace)
             make_volumes(values, namespace, volumes_dir, kubeconfig)
         dapr_release.install_or_upgrade(helm, values, namespace, display().say, wait=wait)
         last = dapr_release.history(helm, namespace)[-1]
@@ -136,10 +137,15 @@ def apply(
 
 
 def chart_values(
-    dapr: str, set_: list[str] | None, storage: str, registry: str, kubeconfig: str | None = None
+    dapr: str,
+    set_: list[str] | None,
+    storage: str,
+    registry: str,
+    kubeconfig: str | None = None,
+    volumes_dir: Path | None = None,
 ) -> ChartValues:
-    """The values from the options; an unknown version or storage, or a kubeconfig that is not a file, is bad input
-    naming what is wrong."""
+    """The values from the options; an unknown version or storage, a kubeconfig that is not a file, or volumes for
+    in-memory storage is bad input naming what is wrong."""
     try:
         version = versions.lookup(dapr).version
     except versions.UnknownVersionError as exc:
@@ -148,6 +154,8 @@ def chart_values(
         raise InputError(f"--scheduler-storage {storage!r}: give memory or volume")
     chosen: Storage = "memory" if storage == "memory" else "volume"
     checked(kubeconfig)
+    if volumes_dir is not None and chosen != "volume":
+        raise InputError("--volumes-dir is for --scheduler-storage volume: in-memory storage claims no volume")
     return ChartValues(version, registry=registry, storage=chosen, extra=dapr_chart.parse_sets(set_ or []))
 
 
@@ -171,8 +179,7 @@ def current_revision(helm: Helm, namespace: str) -> int:
 
 
 def make_volumes(values: ChartValues, namespace: str, directory: Path, kubeconfig: str | None) -> None:
-    if values.storage != "volume":
-        raise InputError("--volumes-dir is for --scheduler-storage volume: in-memory storage claims no volume")
+    """The scheduler's PersistentVolumes under ``directory``, server-side applied (a no-op when there)."""
     api = connect(kubeconfig=kubeconfig)
     for volume in dapr_chart.scheduler_volumes(namespace, str(directory.absolute()), values.storage_size):
         api.apply(volume)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -140,3 +141,30 @@ def test_helm_failing_on_the_cluster_exits_4_with_its_words(
     assert exit_of(["upgrade", "--dapr", "1.18.2", "--kubeconfig", str(tmp_path / "kubeconfig")]) == 4
     err = capsys.readouterr().err
     assert "helm upgrade --install dapr in dapr-system failed (exit 1)" in err and "Happy Helming" in err
+
+
+class FakeApi:
+    """FAKE cluster API for --volumes-dir: records what would be server-side applied."""
+
+    def __init__(self) -> None:
+        self.applied: list[dict[str, Any]] = []
+
+    def apply(self, resource: dict[str, Any]) -> None:
+        self.applied.append(resource)
+
+
+def test_volumes_dir_makes_the_schedulers_volumes_after_the_render_is_checked(
+    helm_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = FakeApi()
+    monkeypatch.setattr(cli_k8s_dapr, "connect", lambda kubeconfig: api)
+    monkeypatch.setenv("FAKE_HISTORY", HISTORY)
+    argv = ["install", "--dapr", "1.16.0", "--namespace", "d", "--scheduler-storage", "volume"]
+    (tmp_path / "manifests.yaml").write_text(manifests("1.16.0", image="ghcr.io/dapr/daprd:edge"))
+    assert exit_of([*argv, "--volumes-dir", str(tmp_path / "v"), "--kubeconfig", str(tmp_path / "kubeconfig")]) == 3
+    assert api.applied == [] and commands(helm_log) == ["template"]  # refused input: nothing made
+
+    (tmp_path / "manifests.yaml").write_text(manifests("1.16.0"))
+    assert exit_of([*argv, "--volumes-dir", str(tmp_path / "v"), "--kubeconfig", str(tmp_path / "kubeconfig")]) == 0
+    assert [v["spec"]["hostPath"]["path"] for v in api.applied] == [f"{tmp_path}/v/d/scheduler-{i}" for i in range(3)]
+    assert commands(helm_log)[1:] == ["template", "template", "get", "upgrade", "history"]
