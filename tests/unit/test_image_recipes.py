@@ -4,13 +4,17 @@ them. The Debian recipes run for real in tests/integration/test_images.py."""
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import os
 import struct
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from toolchain.images import dapr
+from toolchain.images import dapr, recorder
 from toolchain.images.cache import ImageCache
 from toolchain.images.elf import NotStatic, interpreter, require_static
 from toolchain.images.layer import Entry, write_layer
@@ -65,8 +69,11 @@ def test_a_tree_keeps_modes_links_and_hard_links_and_leaves_out_what_an_image_mu
     assert "opt/app/proc" in by_path and by_path["opt/app/proc"].kind == "dir"
     assert not [p for p in by_path if p.startswith(("opt/app/proc/", "opt/app/var/cache/apt/archives/"))]
     assert not [p for p in by_path if "__pycache__" in p or p.endswith("fifo")]
-    assert found.left_out == {"the contents of proc/": 1, "the contents of var/cache/apt/archives/": 1,
-                              "a device, fifo or socket": 1}  # fmt: skip
+    assert found.left_out == {
+        "the contents of proc/": 1,
+        "the contents of var/cache/apt/archives/": 1,
+        "a device, fifo or socket": 1,
+    }
     write_layer(found.entries, ImageCache(tmp_path / "cache").store)  # a hard link after its file: accepted
 
 
@@ -107,3 +114,54 @@ def test_the_dapr_images_are_named_as_the_chart_asks_and_refuse_a_dynamic_binary
     del binaries["operator"]
     with pytest.raises(ValueError, match="operator"):
         dapr.images("1.18.2", binaries)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def third_party_imports(files: list[Path]) -> set[str]:
+    names: set[str] = set()
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return {n for n in names if n not in sys.stdlib_module_names and n not in recorder.SOURCES}
+
+
+def locked_closure(roots: tuple[str, ...]) -> set[str]:
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    needs = {p["name"]: [d["name"] for d in p.get("dependencies", [])] for p in lock["package"]}
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += needs[name]
+    return seen
+
+
+def test_the_app_image_installs_every_package_target_app_and_hop_import() -> None:
+    """RUNTIME is written by hand; this fails when the app or the hop imports a package it does not bring."""
+    imported = third_party_imports(recorder.sources(ROOT))
+    assert {"fastapi", "redis", "aiohttp"} <= imported
+    providers = importlib.metadata.packages_distributions()
+    closure = locked_closure(recorder.RUNTIME)
+    missing = {n for n in imported if not {d.lower().replace("_", "-") for d in providers.get(n, [])} & closure}
+    assert missing == set()
+
+
+def test_the_app_image_key_follows_its_sources(tmp_path: Path) -> None:
+    project = tmp_path / "clone"
+    for package in recorder.SOURCES:
+        (project / package).mkdir(parents=True)
+        (project / package / "__init__.py").write_text("")
+    (project / "uv.lock").write_text("version = 1\n")
+    before = recorder.inputs(project, "0.1.0")
+    (project / "hop" / "main.py").write_text("print('hop')\n")
+    after = recorder.inputs(project, "0.1.0")
+    assert before["app"] != after["app"] and before["dependencies"] == after["dependencies"]
+    assert before["debian"] == after["debian"]
+    assert recorder.name("0.1.0") == "docker.io/library/onceonly-target-app:0.1.0"

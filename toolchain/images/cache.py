@@ -112,9 +112,16 @@ class ImageCache:
             started = time.monotonic()
             layer, facts = make(self.store)
             seconds = time.monotonic() - started
-            record = {"label": label, "key": key, "inputs": inputs, "digest": layer.blob.digest,
-                      "size": layer.blob.size, "diff_id": layer.diff_id, "seconds": round(seconds, 1),
-                      "facts": facts}  # fmt: skip
+            record = {
+                "label": label,
+                "key": key,
+                "inputs": inputs,
+                "digest": layer.blob.digest,
+                "size": layer.blob.size,
+                "diff_id": layer.diff_id,
+                "seconds": round(seconds, 1),
+                "facts": facts,
+            }
             _write_last(path, record)
             return CachedLayer(layer, facts, seconds, True)
 

@@ -41,8 +41,13 @@ class DaprImage:
         return f"{REGISTRY}/{self.name}:{self.version}"
 
     def inputs(self) -> dict[str, object]:
-        return {"recipe": RECIPE, "name": self.name, "version": self.version, "binary": sha256_file(self.binary),
-                "user": USER}  # fmt: skip
+        return {
+            "recipe": RECIPE,
+            "name": self.name,
+            "version": self.version,
+            "binary": sha256_file(self.binary),
+            "user": USER,
+        }
 
     def make(self, store: BlobStore) -> Made:
         require_static(self.binary)

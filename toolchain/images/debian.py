@@ -37,8 +37,13 @@ class Rootfs:
 
 def recipe(packages: tuple[str, ...]) -> dict[str, object]:
     """What a rootfs of ``packages`` is made from, for a content key: the suite, mirrors, variant, exclusions."""
-    return {"suite": SUITE, "mirrors": list(MIRRORS), "variant": "essential", "include": sorted(packages),
-            "exclude": list(EXCLUDED)}  # fmt: skip
+    return {
+        "suite": SUITE,
+        "mirrors": list(MIRRORS),
+        "variant": "essential",
+        "include": sorted(packages),
+        "exclude": list(EXCLUDED),
+    }
 
 
 def command(packages: tuple[str, ...], target: Path, mmdebstrap: str = "mmdebstrap") -> list[str]:
