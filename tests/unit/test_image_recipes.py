@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from toolchain import module_files
+from toolchain.gocmd import BuildError
 from toolchain.images import dapr, recorder
 from toolchain.images.cache import ImageCache
 from toolchain.images.elf import NotStatic, interpreter, require_static
@@ -165,3 +167,28 @@ def test_the_app_image_key_follows_its_sources(tmp_path: Path) -> None:
     assert before["app"] != after["app"] and before["dependencies"] == after["dependencies"]
     assert before["debian"] == after["debian"]
     assert recorder.name("0.1.0") == "docker.io/library/onceonly-target-app:0.1.0"
+
+
+@pytest.mark.parametrize("version", ["1.16.0", "1.18.2"])
+def test_the_chart_of_each_version_names_exactly_the_dapr_images_built(version: str) -> None:
+    try:
+        chart = module_files.dapr_crd_dir(f"v{version}").parent
+    except BuildError as exc:
+        pytest.skip(f"the dapr module {version} is not in Go's module cache nor reachable: {exc}")
+    named = dapr.chart_images(chart)
+    assert named["dapr_sidecar_injector"] == "daprd" and named["dapr_sidecar_injector/injectorImage"] == "injector"
+    dapr.check_chart(chart, version)
+    for template in chart.glob("charts/*/templates/*.yaml"):
+        for line in template.read_text().splitlines():
+            if line.strip().startswith("image:") and "registry" in line:
+                assert "{{ .Values.global.registry }}/" in line and ":{{ .Values.global.tag }}" in line, line
+
+
+def test_a_chart_that_names_another_image_is_refused(tmp_path: Path) -> None:
+    for name in dapr.NAMES:
+        (tmp_path / "charts" / f"dapr_{name}").mkdir(parents=True)
+        (tmp_path / "charts" / f"dapr_{name}" / "values.yaml").write_text(f"image:\n  name: {name}\n")
+    dapr.check_chart(tmp_path, "9.9.9")
+    (tmp_path / "charts" / "dapr_operator" / "values.yaml").write_text("image:\n  name: dapr\n")
+    with pytest.raises(ValueError, match=r"names the images \['dapr', 'daprd', "):
+        dapr.check_chart(tmp_path, "9.9.9")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from toolchain import dapr_plane, wrapper
+from toolchain import dapr_plane, module_files, wrapper
 from toolchain.build import BuildResult
 from toolchain.gocmd import BuildError
 from toolchain.images import dapr, recorder, redis
@@ -92,6 +92,7 @@ def build_all(
     """
     cache = ImageCache(images_root())
     try:
+        dapr.check_chart(module_files.dapr_crd_dir(entry.tag).parent, entry.version)
         wanted = dapr.images(entry.version, dapr_binaries(entry, display))
     except ValueError as exc:
         raise BuildError(str(exc)) from exc

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from toolchain.images.blobs import BlobStore, sha256_file
 from toolchain.images.cache import Built, ImageCache, Made
 from toolchain.images.elf import require_static
@@ -72,6 +74,31 @@ def images(version: str, binaries: Mapping[str, Path]) -> list[DaprImage]:
 
 def build(cache: ImageCache, image: DaprImage) -> Built:
     return cache.get(image.reference, image.inputs(), image.make)
+
+
+def chart_images(chart: Path) -> dict[str, str]:
+    """Each image the chart at ``chart`` (``charts/dapr``) names, by where: ``dapr_operator`` → ``operator``,
+    ``dapr_sidecar_injector`` → ``daprd`` and ``dapr_sidecar_injector/injectorImage`` → ``injector``."""
+    found: dict[str, str] = {}
+    for values in sorted(chart.glob("charts/*/values.yaml")):
+        document = yaml.safe_load(values.read_text()) or {}
+        for key in ("image", "injectorImage"):
+            image = document.get(key)
+            if isinstance(image, dict) and isinstance(image.get("name"), str):
+                where = values.parent.name + ("" if key == "image" else f"/{key}")
+                found[where] = image["name"]
+    return found
+
+
+def check_chart(chart: Path, version: str) -> None:
+    """Raises ``ValueError`` when the chart of ``version`` names an image this recipe does not build, or does not
+    name one it builds: the names would not match and pods would wait for an image that is not there."""
+    named = chart_images(chart)
+    if set(named.values()) != set(NAMES):
+        raise ValueError(
+            f"Dapr {version}'s chart ({chart}) names the images {sorted(named.values())}, these are "
+            f"{sorted(NAMES)}: toolchain/images/dapr.py NAMES must follow the chart"
+        )
 
 
 def chart_values(version: str) -> dict[str, str]:
