@@ -10,7 +10,8 @@ that a change to the app's code rebuilds only the last, small layer.
 3. The app: every ``.py`` of ``target_app/`` and ``hop/`` into ``/opt/onceonly/app``.
 
 It runs as 65532:65532 (app.yaml's pod user) with ``PYTHONPATH`` naming both folders, ``HOME=/tmp`` and no
-bytecode written (the image is read-only to that user).
+bytecode written (the image is read-only to that user): each layer carries its own, compiled at build time
+(``toolchain.images.bytecode``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import subprocess
 from pathlib import Path
 
 from toolchain.gocmd import BuildError, last_lines
-from toolchain.images import debian
+from toolchain.images import bytecode, debian
 from toolchain.images.blobs import BlobStore, sha256_file
 from toolchain.images.cache import Built, CachedLayer, ImageCache
 from toolchain.images.layer import Entry, Layer, write_layer
@@ -35,7 +36,8 @@ SOURCES = ("target_app", "hop")
 WHEELS = {"python_version": "3.11", "python_platform": "x86_64-manylinux_2_36"}
 HOME = "/opt/onceonly"
 UID = 65532
-RECIPE = "recorder/1"
+RECIPE = "recorder/2"  # 2: bytecode compiled in (toolchain.images.bytecode)
+STDLIB = ("/usr/lib/python3.11", "/usr/lib/python3/dist-packages")
 APP_COMMAND = ("python", "-m", "uvicorn", "--factory", "target_app.app:create_app_from_env", "--port", "8000")
 
 
@@ -59,7 +61,13 @@ def debian_inputs() -> dict[str, object]:
 
 
 def dependency_inputs(project: Path) -> dict[str, object]:
-    return {"recipe": RECIPE, "uv.lock": sha256_file(project / "uv.lock"), "runtime": list(RUNTIME), **WHEELS}
+    return {
+        "recipe": RECIPE,
+        "uv.lock": sha256_file(project / "uv.lock"),
+        "runtime": list(RUNTIME),
+        "bytecode": bytecode.host_tag(),
+        **WHEELS,
+    }
 
 
 def inputs(project: Path, version: str) -> dict[str, object]:
@@ -79,7 +87,8 @@ def debian_layer(cache: ImageCache) -> CachedLayer:
         debian.remove(target)
         try:
             rootfs = debian.build_rootfs(PACKAGES, target)
-            tree = tree_entries(target)
+            compiled = bytecode.compile_in_rootfs(target, STDLIB)
+            tree = tree_entries(target, bytecode=True)
             layer = write_layer(tree.entries, store)
         finally:
             debian.remove(target)
@@ -88,6 +97,7 @@ def debian_layer(cache: ImageCache) -> CachedLayer:
             "python3": rootfs.packages.get("python3"),
             "rootfs_seconds": round(rootfs.seconds, 1),
             "left_out": tree.left_out,
+            "compiled": compiled,
         }
         return layer, facts
 
@@ -101,12 +111,12 @@ def dependency_layer(cache: ImageCache, project: Path) -> CachedLayer:
         work.mkdir(parents=True)
         try:
             installed = install_wheels(project, work)
-            layer = write_layer(
-                tree_entries(work / "site", f"{HOME.lstrip('/')}/site-packages", uid=0, gid=0).entries, store
-            )
+            compiled = bytecode.compile_tree(work / "site", f"{HOME}/site-packages")
+            tree = tree_entries(work / "site", f"{HOME.lstrip('/')}/site-packages", uid=0, gid=0, bytecode=True)
+            layer = write_layer(tree.entries, store)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        return layer, {"wheels": installed}
+        return layer, {"wheels": installed, "bytecode": compiled}
 
     return cache.layer("recorder-dependencies", dependency_inputs(project), make)
 
@@ -136,10 +146,21 @@ def _run(args: list[str], cwd: Path, what: str) -> str:
     return done.stdout + done.stderr
 
 
-def app_layer(store: BlobStore, project: Path) -> Layer:
-    app = f"{HOME.lstrip('/')}/app"
-    entries = [Entry(f"{app}/{p.relative_to(project).as_posix()}", "file", 0o644, source=p) for p in sources(project)]
-    return write_layer([*entries, Entry("journal", "dir", 0o755, uid=UID, gid=UID)], store)
+def app_layer(cache: ImageCache, store: BlobStore, project: Path) -> Layer:
+    """The app's sources (and their bytecode) at ``/opt/onceonly/app``."""
+    work = cache.work() / "app"
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        for path in sources(project):
+            copy = work / path.relative_to(project)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(path.read_bytes())
+            copy.chmod(0o644)
+        bytecode.compile_tree(work, f"{HOME}/app")
+        tree = tree_entries(work, f"{HOME.lstrip('/')}/app", uid=0, gid=0, bytecode=True)
+        return write_layer([*tree.entries, Entry("journal", "dir", 0o755, uid=UID, gid=UID)], store)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def config() -> ImageConfig:
@@ -160,7 +181,7 @@ def build(cache: ImageCache, project: Path, version: str) -> Built:
 
     def make(store: BlobStore) -> tuple[list[Layer], ImageConfig, dict[str, object]]:
         base, deps = debian_layer(cache), dependency_layer(cache, project)
-        layers = [base.layer, deps.layer, app_layer(store, project)]
+        layers = [base.layer, deps.layer, app_layer(cache, store, project)]
         reused = {"debian": not base.built_now, "dependencies": not deps.built_now}
         return layers, config(), {"debian": base.facts, "dependencies": deps.facts, "reused": reused}
 

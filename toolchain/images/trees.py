@@ -4,7 +4,8 @@ folder), or named files copied to named places (a static binary, a program with 
 A tree keeps each path's mode, owner and kind (directory, file, symlink; a second name of the same inode becomes
 a hard link to the first in sorted order). What an image must not carry is left out: device nodes, fifos and
 sockets (the runtime makes ``/dev``), the contents of ``proc``, ``sys``, ``dev`` and ``run`` and the package
-manager's caches, and Python's ``__pycache__`` (written at run time, never built in: they hold timestamps).
+manager's caches, and Python's ``__pycache__`` unless asked for (``bytecode``: compiled for the image by
+``toolchain.images.bytecode``; any other holds timestamps that no longer match files dated 1970).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ class TreeEntries:
         self.left_out[why] = self.left_out.get(why, 0) + 1
 
 
-def tree_entries(root: Path, prefix: str = "", *, uid: int | None = None, gid: int | None = None) -> TreeEntries:
+def tree_entries(
+    root: Path, prefix: str = "", *, uid: int | None = None, gid: int | None = None, bytecode: bool = False
+) -> TreeEntries:
     """Every path under ``root`` as entries under ``prefix`` (``opt/app`` puts ``root/x`` at ``opt/app/x``);
     owners as on disk unless ``uid``/``gid`` are given."""
     found = TreeEntries()
@@ -46,7 +49,7 @@ def tree_entries(root: Path, prefix: str = "", *, uid: int | None = None, gid: i
     for directory, dirs, files in os.walk(root):
         here = Path(directory)
         relative_dir = here.relative_to(root).as_posix()
-        dirs[:] = sorted(d for d in dirs if d not in NEVER)
+        dirs[:] = sorted(d for d in dirs if bytecode or d not in NEVER)
         emptied = relative_dir in EMPTIED
         for name in [*dirs, *sorted(files)]:
             path = here / name
