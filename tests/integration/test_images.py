@@ -1,6 +1,6 @@
 """The locally built images (``onceonly k8s images``) in a real containerd: each archive imports with
 ``ctr -n k8s.io images import`` under the name the chart or the manifests use, unpacks (containerd checks every
-layer against the config's diff ids), and runs: daprd prints its version, Redis prints its version (as uid 999), the
+layer against the config's diff ids), and runs: daprd prints its version, Redis serves (PING, dir /data) as uid 999, the
 recorder's Python imports the app and the hop with their dependencies, as the pods' users.
 
 containerd (Debian's 1.6) runs on its own root, state and socket in a temporary folder, its CRI plugin off; it is
@@ -13,12 +13,15 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from redis import Redis
+from redis.exceptions import RedisError
 from rich.console import Console
 
 from harness.about import onceonly_version
@@ -113,9 +116,40 @@ def test_daprd_runs_from_its_scratch_image(containerd: str, images: dict[str, ca
     assert name.rsplit(":", 1)[1] in run(containerd, name, "daprd", "/daprd", "--version")
 
 
-def test_redis_runs_from_its_image_as_its_user(containerd: str, images: dict[str, catalog.Listed]) -> None:
-    said = run(containerd, redis.NAME, "redis", "redis-server", "--version")
-    assert "Redis server v=7." in said
+def test_redis_serves_from_its_image_as_uid_999(containerd: str, images: dict[str, catalog.Listed]) -> None:
+    assert "Redis server v=7." in run(containerd, redis.NAME, "redis-version", "redis-server", "--version")
+    port = free_port()
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    ctr(containerd, "run", "-d", "--net-host", redis.NAME, "onceonly-images-redis", *argv)
+    try:
+        client = Redis(host="127.0.0.1", port=port, socket_timeout=2)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                assert client.ping()
+                break
+            except RedisError:
+                assert time.monotonic() < deadline, "redis in its image did not answer in 20 s"
+                time.sleep(0.2)
+        assert client.config_get("dir") == {"dir": "/data"}
+        pid = ctr(containerd, "tasks", "ls").stdout.split("onceonly-images-redis")[1].split()[0]
+        uids = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("Uid:"))
+        assert uids.split()[1:] == [str(redis.UID)] * 4
+        client.close()
+    finally:
+        ctr(containerd, "tasks", "kill", "-s", "SIGKILL", "onceonly-images-redis", check=False)
+        deadline = time.monotonic() + 20
+        while ctr(containerd, "tasks", "rm", "onceonly-images-redis", check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        ctr(containerd, "containers", "rm", "onceonly-images-redis", check=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def test_the_recorder_imports_the_app_and_the_hop_as_the_pod_user(
