@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, cast
 
 from harness.cli_k8s import image_default
 from harness.cluster.base import refusal
-from harness.cluster.kubernetes import api as kube_api
+from harness.cluster.kubernetes import client as kube_client
 from harness.cluster.kubernetes.api import KubeApi
 from harness.cluster.kubernetes.backend import KubernetesBackend
 from harness.cluster.kubernetes.images import installation
@@ -88,7 +88,7 @@ def kubernetes(target: Target, scenario: Scenario, repeat: int, say: Callable[[s
     refused = refusal(backend, needs(scenario.faults)) or backend.refusal()
     if refused is not None:
         raise InputError(f"scenario {scenario.name}: {refused}")
-    api = kube_api.connect(target.context)
+    api = kube_client.connect(target.context)
     say(f"kubernetes context {api.context}; Dapr in namespace {target.dapr_namespace}")
     found = installation(api, target.dapr_namespace)
     return KubeRun(

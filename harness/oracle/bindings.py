@@ -142,6 +142,7 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
     lo = min([inp.observe_start_ns, *(when(d) for d in ds)]) - 2 * period
     hi = max([inp.observe_end_ns, *(when(d) for d in ds)]) + 2 * period
     dues: dict[str, int] = {}  # @every: delivery id -> the tick it was due at (its replica's previous fire + d)
+    tick_dues: dict[tuple[int, int], int] = {}  # @every: (replica, tick at its wake) -> when that tick was due
     early: dict[str, tuple[Delivery, int, int]] = {}  # delivery id -> (it, the tick it stands in for, its due)
     late: set[str] = set()  # deliveries that fired over half a period after their tick
 
@@ -165,6 +166,7 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
                     assigned[(replica, chain.ticks[k])].append(d)
                     if i in chain.dues:
                         dues[d.delivery_id] = chain.dues[i]
+                        tick_dues.setdefault((replica, chain.ticks[k]), chain.dues[i])
                         if when(d) - chain.dues[i] > schedule.delay_ns // 2:
                             late.add(d.delivery_id)
                     if i in chain.early:
@@ -195,6 +197,11 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
         and _in_any(_next_tick(t, d, grids.get(replica, []), dues, period), intervals.get(replica, []))
     ]
 
+    def due_of(replica: int, tick: int) -> int:
+        """Whether a tick is counted goes by when it was due, not by its wake: an @every tick due inside the
+        counted window whose wake came late, past the window's end, is still that window's tick."""
+        return tick_dues.get((replica, tick), tick)
+
     def counted_for(replica: int | None) -> Callable[[int], bool]:
         spans = intervals.get(replica, []) if replica is not None else [s for ss in intervals.values() for s in ss]
         return lambda t: _in_any(t, spans)
@@ -202,7 +209,7 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
     if plan.policy == "contract":
         units: list[tuple[int, list[int]]] = []  # (replica, its counted ticks)
         for replica, spans in sorted(intervals.items()):
-            counted = [t for t in grids[replica] if _in_any(t, spans)]
+            counted = [t for t in grids[replica] if _in_any(due_of(replica, t), spans)]
             units.append((replica, counted))
         for replica in sorted(set(by_replica) - set(intervals)):
             tally.notes.append(
@@ -225,6 +232,7 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
                 f"contract: one delivery per replica per tick"
             )
     else:
+        ref = 0  # the replica whose ticks are the grid (@every), for when each was due
         if every:
             firsts = sorted((when(ds_[0]), r) for r, ds_ in by_replica.items())
             ref = firsts[0][1] if firsts else min(intervals, default=0)
@@ -246,7 +254,7 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
                 got.sort(key=lambda d: (when(d), d.delivery_id))
             assigned = merged
         spans = [s for ss in intervals.values() for s in ss]
-        counted = [t for t in grid if _in_any(t, spans)]
+        counted = [t for t in grid if _in_any(due_of(ref, t), spans)]
         counts = {t: assigned.get((0, t), []) for t in counted}
         _judge_ticks(tally, plan, counts, grid, every, "", when, {}, early, None, counted_for(None))
         if tally.occurrences:

@@ -33,7 +33,8 @@ def _pump(src: socket.socket, dst: socket.socket) -> None:
 
 
 class Forward:
-    """127.0.0.1:``port`` carried to one pod's port; ``failures`` counts connections whose stream did not open."""
+    """127.0.0.1:``port`` carried to one pod's port; ``failures`` counts connections whose stream the API server
+    refused to open (``last_error`` the last such refusal), ``opened`` those it opened."""
 
     def __init__(self, opener: Opener, label: str) -> None:
         self.label = label
@@ -44,6 +45,7 @@ class Forward:
         self._open: list[Callable[[], None]] = []
         self._closed = False
         self.failures = 0
+        self.opened = 0
         self.last_error = ""
         threading.Thread(target=self._accept, name=f"forward {label}", daemon=True).start()
 
@@ -60,9 +62,10 @@ class Forward:
             remote, close_stream = self._opener()
         except Exception as exc:  # the API refused or the pod is gone: the local client sees the connection close
             self.failures += 1
-            self.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+            self.last_error = f"{type(exc).__name__}: {str(exc)[:400]}"
             local.close()
             return
+        self.opened += 1
 
         def close() -> None:
             for closer in (local.close, remote.close, close_stream):

@@ -4,16 +4,20 @@ scheduler has members, both through a port-forward to daprd's HTTP port (3500), 
 readiness (``harness.cluster.local.readiness``) asked of pods.
 
 A control plane whose nodes run no containers (kwok) lists its pods Running and Ready, but nothing answers on a
-port-forward: the error says so plainly rather than only timing out.
+port-forward: the error says so plainly. When the API server refuses every port-forward to every pod (it opens
+none) for ``REFUSED_FOR`` seconds, the wait ends then with the server's words, not at its timeout: a refusal is
+not a daprd still starting (a pod whose kubelet serves opens the stream; only the connection inside it fails).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 
 import httpx
 
 from harness.cluster.kubernetes.api import PodView, wait_until
+from harness.cluster.kubernetes.client import NO_KUBELET
 from harness.cluster.kubernetes.portforward import Forwards
 from harness.errors import ClusterError
 
@@ -24,6 +28,7 @@ NO_CONTAINERS = (
     "the pods are Running and Ready but daprd does not answer over a port-forward: are the nodes real? A control "
     "plane whose nodes run no containers (kwok's) cannot run onceonly's replicas"
 )
+REFUSED_FOR = 10.0  # seconds of every port-forward refused by the API server before the wait gives up
 
 
 def daprd_problem(http: httpx.Client, url: str, token: str, schedulers: int | None) -> str | None:
@@ -45,6 +50,10 @@ def daprd_problem(http: httpx.Client, url: str, token: str, schedulers: int | No
     return None
 
 
+class PortForwardsRefused(ClusterError):
+    """The API server refused every port-forward to the app's pods for ``REFUSED_FOR`` seconds."""
+
+
 def wait_daprds_ready(
     http: httpx.Client,
     forwards: Forwards,
@@ -54,10 +63,25 @@ def wait_daprds_ready(
     timeout: float,
     on_wait: Callable[[str], None] | None = None,
     stable_for: float = 1.0,
+    refused_for: float = REFUSED_FOR,
+    clock: Callable[[], float] = time.monotonic,
 ) -> float:
-    """Wait until every pod of ``pods()`` (index -> pod) has a ready daprd, ``stable_for`` seconds in a row."""
+    """Wait until every pod of ``pods()`` (index -> pod) has a ready daprd, ``stable_for`` seconds in a row;
+    ``PortForwardsRefused`` once every port-forward tried has been refused for ``refused_for`` seconds."""
     answered: set[str] = set()
     passing: list[float] = []
+    refusing_since: list[float] = []
+
+    def refusals(pod: str) -> None:
+        forward = forwards.forward(pod, DAPR_HTTP)
+        if answered or forward.opened or not forward.failures:  # a stream opened: the kubelet is there
+            refusing_since.clear()
+            return
+        refusing_since.append(clock())
+        if refusing_since[-1] - refusing_since[0] >= refused_for:
+            said = forward.last_error
+            lead = f"{NO_CONTAINERS} (" if NO_KUBELET in said else "the API server refuses port-forwards to the pods ("
+            raise PortForwardsRefused(f"{lead}every one refused for {refused_for:.0f} s; the last: {said})")
 
     def probe() -> str | None:
         for index, pod in sorted(pods().items()):
@@ -66,12 +90,16 @@ def wait_daprds_ready(
                 answered.add(pod.name)
             if reason is not None:
                 passing.clear()
+                refusals(pod.name)
                 return f"replica {index} ({pod.name}): {reason}"
         passing.append(0.0)
         return None if len(passing) * 0.5 >= stable_for else "holding"
 
+    what = "every daprd ready and connected to the scheduler"
     try:
-        return wait_until("every daprd ready and connected to the scheduler", probe, timeout, on_wait, poll=0.5)
+        return wait_until(what, probe, timeout, on_wait, poll=0.5, clock=clock)
+    except PortForwardsRefused:
+        raise
     except ClusterError as exc:
         if not answered:
             raise ClusterError(f"{exc}. {NO_CONTAINERS}") from None

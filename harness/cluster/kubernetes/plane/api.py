@@ -4,6 +4,12 @@ object (its resource found by discovery), get, create, and a pod's service-accou
 Server-side apply is what ``kubectl apply --server-side`` does: ``PATCH`` with ``application/apply-patch+yaml``,
 a field manager, ``force``, and ``dryRun=All`` for a dry run (the API server validates, defaults, runs admission,
 webhooks included, and stores nothing).
+
+Not the backend's client (``harness.cluster.kubernetes.client``): the two overlap only in server-side apply. The
+plane needs what the backend never does (dry runs, discovery refreshed after its CRDs, TokenRequest, raw GETs of
+/readyz and of any path its checks and tests read, as JSON); the backend needs the official client's exec and
+port-forward streams and typed views. They share the field manager (``FIELD_MANAGER``), so an object either one
+applies has the same owner.
 """
 
 from __future__ import annotations
@@ -16,11 +22,11 @@ from typing import Any
 
 import httpx
 
+from harness.cluster.kubernetes.api import FIELD_MANAGER
 from harness.cluster.kubernetes.plane.pki import Pki, User
 from harness.errors import ClusterError
 
 Resource = dict[str, Any]
-FIELD_MANAGER = "onceonly"
 
 
 class ApiError(ClusterError):
