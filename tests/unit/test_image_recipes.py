@@ -16,8 +16,8 @@ import pytest
 
 from toolchain import module_files
 from toolchain.gocmd import BuildError
-from toolchain.images import dapr, recorder
-from toolchain.images.cache import ImageCache
+from toolchain.images import dapr, debian, recorder, redis
+from toolchain.images.cache import ImageCache, content_key
 from toolchain.images.elf import NotStatic, interpreter, require_static
 from toolchain.images.layer import Entry, write_layer
 from toolchain.images.oci import ImageConfig
@@ -192,3 +192,18 @@ def test_a_chart_that_names_another_image_is_refused(tmp_path: Path) -> None:
     (tmp_path / "charts" / "dapr_operator" / "values.yaml").write_text("image:\n  name: dapr\n")
     with pytest.raises(ValueError, match=r"names the images \['dapr', 'daprd', "):
         dapr.check_chart(tmp_path, "9.9.9")
+
+
+def test_the_debian_rootfs_command_and_its_key_follow_the_packages() -> None:
+    argv = debian.command(("redis-server", "ca-certificates"), Path("/work/rootfs"))
+    assert argv[:5] == [
+        "mmdebstrap",
+        "--quiet",
+        "--mode=root",
+        "--variant=essential",
+        "--include=ca-certificates,redis-server",
+    ]
+    assert "--dpkgopt=path-exclude=/usr/share/doc/*" in argv
+    assert argv[-4:] == ["bookworm", "/work/rootfs", *debian.MIRRORS]
+    assert debian.recipe(("a", "b")) == debian.recipe(("b", "a")) != debian.recipe(("a",))
+    assert content_key(redis.inputs()) != content_key({**redis.inputs(), "uid": 1000})
