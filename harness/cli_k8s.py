@@ -30,9 +30,12 @@ from harness.cluster.kubernetes.render import default_namespace, notes, render, 
 from harness.errors import HarnessError, InputError
 from toolchain import kube
 from toolchain.gocmd import BuildError
+from toolchain.images import catalog
+from toolchain.images import dapr as dapr_images
 from toolchain.selection import build_dapr_plane_with_progress, build_kube_with_progress
-from toolchain.versions import DEFAULT_VERSION
+from toolchain.versions import DEFAULT_VERSION, UnknownVersionError, lookup
 
+PROJECT = Path(__file__).resolve().parents[1]  # the clone: uv.lock, target_app/, hop/ for the recorder image
 TOKEN_ENV = {
     "dapr_api": "ONCEONLY_K8S_DAPR_API_TOKEN",
     "app_api": "ONCEONLY_K8S_APP_TOKEN",
@@ -134,6 +137,51 @@ def up_command(
     except HarnessError as exc:
         fail(exc)
     output().final("stopped; no process of the plane is left" if not left else f"[red]still running: {left}")
+
+
+@k8s_app.command("images")
+def images_command(dapr: opt.ImagesDaprOpt = DEFAULT_VERSION, out: opt.ImagesOutOpt = None) -> None:
+    """Build every image the Kubernetes tier needs as OCI archives, with no registry: Dapr's daprd, scheduler,
+    sentry, injector, operator and placement (from its static binaries, built first when missing), Redis and the
+    recorder app (from a Debian rootfs made by mmdebstrap). Each is reused while what it is made of is unchanged.
+
+    Prints each image's name, digest, size and archive, the Dapr chart values that use them, and how to import
+    them into containerd. A cold build needs root (mmdebstrap), Go and Debian's mirror.
+    """
+    from harness.cli import display, fail
+
+    if out is not None and out.exists() and not out.is_dir():
+        fail(InputError(f"--out {out} is a file: give a directory (made if missing) for the archives and images.json"))
+    try:
+        entry = lookup(dapr)
+        listed = catalog.build_all(entry, PROJECT, onceonly_version(), display(), out)
+    except (HarnessError, BuildError, UnknownVersionError) as exc:
+        fail(exc)
+    show_images(listed, entry.version, catalog.index_path(entry.version, out))
+
+
+def show_images(listed: list[catalog.Listed], version: str, index: Path) -> None:
+    """Each image (name, digest, size, how long it took, its archive), the chart values, the import lines; one line
+    each, never wrapped (they are copied into commands); all but the last line left out by -q."""
+    from harness.cli import output
+
+    out = output()
+    lines: list[str] = []
+    for item in listed:
+        built = item.built
+        how = f"built in {built.seconds:.1f} s" if built.built_now else f"cached (built in {built.seconds:.1f} s)"
+        lines += [f"{built.image.name}  {built.image.manifest.digest}  {built.archive_size / 1e6:.1f} MB  {how}"]
+        lines += [f"    {item.archive}"]
+    values = " ".join(f"--set {key}={value}" for key, value in dapr_images.chart_values(version).items())
+    lines += [
+        f"Dapr's chart (charts/dapr): {values}",
+        "Import each into the node's containerd (SOCKET: its --address):",
+    ]
+    lines += [f"    {catalog.import_command(item.archive)}" for item in listed]
+    if not out.quiet:
+        for line in lines:
+            out.human.print(line, highlight=False, markup=False, soft_wrap=True)
+    out.final(f"{len(listed)} images ready; their list: {index}")
 
 
 class PlaneTerminal:

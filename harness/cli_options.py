@@ -39,6 +39,19 @@ KubeDaprOpt = Annotated[
         help=f"Dapr version whose sentry and injector run with the control plane. Known: {', '.join(SUPPORTED)}.",
     ),
 ]
+ImagesDaprOpt = Annotated[
+    str,
+    typer.Option(
+        "--dapr",
+        envvar="ONCEONLY_DAPR_VERSION",
+        metavar="VERSION",
+        help=f"Dapr version of the images (daprd and the chart's control plane). Known: {', '.join(SUPPORTED)}.",
+    ),
+]
+ImagesOutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", metavar="DIR", help="Also put every archive and images.json in DIR (hard links if it can)."),
+]
 NodesOpt = Annotated[int, typer.Option("--nodes", min=1, max=100, metavar="N", help="Fake nodes kwok manages.")]
 PlaneDirOpt = Annotated[
     Path | None,

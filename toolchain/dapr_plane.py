@@ -29,7 +29,19 @@ from toolchain.gocmd import BuildError, BuildReporter, NullReporter, go_env, loc
 from toolchain.versions import DaprVersion
 
 COMMANDS = (("sentry", f"{wrapper.MODULE}/cmd/sentry"), ("injector", f"{wrapper.MODULE}/cmd/injector"))
-BANNER = re.compile(r"Starting Dapr (?:Sidecar Injector|Sentry certificate authority) -- version (\S+) -- commit")
+BANNER = re.compile(
+    r"Starting Dapr (?:Sidecar Injector|Sentry certificate authority|Operator|Placement Service) -- version (\S+)"
+    r" -- commit"
+)
+# placement has no --kubeconfig; given no trust anchors it stops (or is stopped by the timeout) after its banner
+PLACEMENT_PROBE = ("--trust-anchors-file", "none", "--port", "0", "--healthz-port", "0")
+
+
+def probe_args(binary: Path, tmp: str) -> list[str]:
+    """What ``binary`` is started with to log its version and stop: a kubeconfig that does not exist."""
+    if binary.name == "placement":
+        return [*PLACEMENT_PROBE, "--enable-metrics=false"]
+    return ["--kubeconfig", f"{tmp}/none", "--enable-metrics=false"]
 
 
 def build_name(version: str) -> str:
@@ -60,16 +72,31 @@ def build(
         BuildError: as ``toolchain.build.build`` (Go missing or old, the proxy refusing, a failed build), or a
             binary that does not log the version expected.
     """
+    return build_commands(entry, root, dapr_root, build_name(entry.version), COMMANDS, reporter, go=go, environ=environ)
+
+
+def build_commands(
+    entry: DaprVersion,
+    root: Path,
+    dapr_root: Path,
+    name: str,
+    commands: tuple[tuple[str, str], ...],
+    reporter: BuildReporter | None = None,
+    *,
+    go: str = "go",
+    environ: Mapping[str, str] | None = None,
+) -> BuildResult:
+    """Build ``commands`` (binary name, Go package) of ``entry`` into ``<root>/<name>/bin`` unless built, each
+    verified by the version it logs as it starts (``logged_version``); the same errors as ``build``."""
     rep = reporter or NullReporter()
     started = time.monotonic()
-    name = build_name(entry.version)
     if is_built(root, name):
-        return BuildResult(bin_dir(root, entry.version), built_now=False, seconds=0.0)
+        return BuildResult(version_dir(root, name) / "bin", built_now=False, seconds=0.0)
     go_bin = dapr_build.check_go(go, entry, environ)
     root.mkdir(parents=True, exist_ok=True)
     with locked(root / f"{name}.lock"):
         if is_built(root, name):
-            return BuildResult(bin_dir(root, entry.version), built_now=False, seconds=time.monotonic() - started)
+            return BuildResult(version_dir(root, name) / "bin", built_now=False, seconds=time.monotonic() - started)
         env = go_env(environ)
         work = dapr_root / f"{entry.version}.work"
         if not (work / "go.mod").is_file():
@@ -77,7 +104,7 @@ def build(
             dapr_build.render_wrapper(go_bin, entry, work, env)
         partial = fresh_partial(root, name)
         printed: dict[str, str] = {}
-        for binary, package in COMMANDS:
+        for binary, package in commands:
             rep.step(f"resolving the packages of {binary}")
             listed = run_go(
                 go_bin, ["list", "-deps", package], work, env, lambda t: dapr_build.classify_go_failure(t, entry)
@@ -94,27 +121,28 @@ def build(
                     f"the {binary} just built logs version {printed[binary]!r}, expected {entry.version!r}; "
                     "the -ldflags version stamp did not take (see toolchain/wrapper.py ldflags)"
                 )
-        rep.step(f"verified: sentry and injector log version {entry.version}")
+        rep.step(f"verified: {' and '.join(printed)} log version {entry.version}")
         seconds = time.monotonic() - started
         record = {
             "version": entry.version,
             "commit": entry.commit,
-            "packages": dict(COMMANDS),
+            "packages": dict(commands),
             "printed_versions": printed,
             "seconds": round(seconds, 1),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         finish(partial, version_dir(root, name), record)
-        return BuildResult(bin_dir(root, entry.version), built_now=True, seconds=seconds)
+        return BuildResult(version_dir(root, name) / "bin", built_now=True, seconds=seconds)
 
 
 def logged_version(binary: Path, timeout: float = 20.0) -> str:
-    """The version ``binary`` logs as it starts, run with no configuration in an empty directory (it exits)."""
+    """The version ``binary`` logs as it starts, run with no configuration in an empty directory (it exits, or is
+    killed at ``timeout`` and its output so far read)."""
     with tempfile.TemporaryDirectory(prefix="onceonly-probe-") as tmp:
         env = {"HOME": tmp, "PATH": "/usr/bin:/bin"}
         try:
             done = subprocess.run(
-                [str(binary), "--kubeconfig", f"{tmp}/none", "--enable-metrics=false"],
+                [str(binary), *probe_args(binary, tmp)],
                 cwd=tmp,
                 env=env,
                 capture_output=True,
@@ -122,9 +150,14 @@ def logged_version(binary: Path, timeout: float = 20.0) -> str:
                 timeout=timeout,
                 check=False,
             )
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            said = done.stdout + done.stderr
+        except subprocess.TimeoutExpired as exc:  # killed: what it said before is still there
+            said = "".join(
+                o if isinstance(o, str) else (o or b"").decode(errors="replace") for o in (exc.stdout, exc.stderr)
+            )
+        except OSError as exc:
             raise BuildError(f"{binary} could not be run to read its version: {exc}") from exc
-    match = BANNER.search(done.stdout + done.stderr)
+    match = BANNER.search(said)
     if match is None:
-        raise BuildError(f"{binary} did not log its version: {(done.stdout + done.stderr)[-400:]}")
+        raise BuildError(f"{binary} did not log its version: {said[-400:]}")
     return match.group(1)
