@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from harness.cluster.kubernetes.plane.control_plane import PlaneBinaries
 from harness.errors import EnvironmentProblem, InputError
-from toolchain import dapr_plane, kube, module_files
+from toolchain import dapr_plane, kube, kube_build, module_files
 from toolchain import versions as dapr_versions
-from toolchain.build import is_built, version_dir
+from toolchain.build import version_dir
 from toolchain.gocmd import BuildError
 from toolchain.selection import kube_cache_root
 
@@ -20,7 +20,7 @@ def missing(kube_version: str, dapr_version: str) -> list[str]:
     """What is not built yet, in words ("the Kubernetes 1.37.2 control plane", "Dapr 1.18.2's sentry and injector")."""
     root = kube_cache_root()
     gaps = []
-    if not is_built(root, kube_version):
+    if not kube_build.is_complete(root, kube.lookup(kube_version)):
         gaps.append(f"the Kubernetes {kube_version} control plane")
     if not dapr_plane.built(root, dapr_version):
         gaps.append(f"Dapr {dapr_version}'s sentry and injector")
