@@ -21,8 +21,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.cluster.kubernetes.plane.node import cgroups
-from harness.cluster.kubernetes.plane.node.layout import BRIDGE, NodeLayout
+from harness.cluster.kubernetes.plane.node import cgroups, network, sysctls
+from harness.cluster.kubernetes.plane.node.layout import NodeLayout
 
 MARKER = Path("/run/onceonly-node.json")  # the live node's directory and cgroup root, removed when it is clean
 CHAIN_PREFIX = "KUBE-"
@@ -35,10 +35,16 @@ class Leftovers:
     layout: NodeLayout
     cgroup_root: str
     cgroups_made: tuple[str, ...] = ()
+    sysctls: tuple[tuple[str, str], ...] = ()  # kernel settings as they were before the node (sysctls.py)
 
 
 def mark(leftovers: Leftovers) -> None:
-    doc = {"dir": str(leftovers.layout.dir), "cgroup_root": leftovers.cgroup_root, "made": leftovers.cgroups_made}
+    doc = {
+        "dir": str(leftovers.layout.dir),
+        "cgroup_root": leftovers.cgroup_root,
+        "made": leftovers.cgroups_made,
+        "sysctls": leftovers.sysctls,
+    }
     MARKER.write_text(json.dumps(doc) + "\n")
 
 
@@ -46,7 +52,8 @@ def marked() -> Leftovers | None:
     """The node a marker names (one that was not cleaned up), or None."""
     try:
         doc = json.loads(MARKER.read_text())
-        return Leftovers(NodeLayout(Path(doc["dir"])), str(doc["cgroup_root"]), tuple(doc["made"]))
+        saved = tuple((str(name), str(value)) for name, value in doc["sysctls"])
+        return Leftovers(NodeLayout(Path(doc["dir"])), str(doc["cgroup_root"]), tuple(doc["made"]), saved)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -58,8 +65,9 @@ def clean(leftovers: Leftovers) -> list[str]:
     found += _kill_shims(layout.socket)
     found += cgroups.remove(leftovers.cgroup_root, list(leftovers.cgroups_made))
     found += _unmount(layout.mount_roots())
-    found += _delete_bridge()
+    found += network.delete_bridge()
     found += _delete_chains()
+    found += sysctls.restore(leftovers.sysctls)
     for directory in (layout.containerd_root, layout.containerd_state, layout.kubelet / "pods"):
         shutil.rmtree(directory, ignore_errors=True)
     MARKER.unlink(missing_ok=True)
@@ -105,15 +113,15 @@ def _unmount(roots: tuple[Path, ...]) -> list[str]:
     return [f"mount {p}" for p in sorted(set(points))]
 
 
-def _delete_bridge() -> list[str]:
-    if not Path("/sys/class/net", BRIDGE).exists():
-        return []
-    subprocess.run(["ip", "link", "delete", BRIDGE], capture_output=True, check=False)
-    return [f"bridge {BRIDGE}"]
+def _ours(rule: str) -> bool:
+    """A rule outside the ``KUBE-*`` chains that jumps to one, or carries the node's own comment (network.py)."""
+    chain = rule.split()[1]
+    return not chain.startswith(CHAIN_PREFIX) and (CHAIN_PREFIX in rule or network.COMMENT in rule)
 
 
 def _delete_chains() -> list[str]:
-    """Rules jumping to ``KUBE-*`` chains deleted, then those chains flushed and deleted, in every table, v4 and v6."""
+    """Rules jumping to ``KUBE-*`` chains (and the node's own) deleted, then those chains flushed and deleted, in
+    every table, v4 and v6."""
     found = []
     for tool in ("iptables", "ip6tables"):
         if shutil.which(f"{tool}-save") is None:
@@ -125,7 +133,7 @@ def _delete_chains() -> list[str]:
                 table = line[1:]
             elif line.startswith(":" + CHAIN_PREFIX):
                 chains.append((table, line[1:].split()[0]))
-            elif line.startswith("-A ") and CHAIN_PREFIX in line and not line.split()[1].startswith(CHAIN_PREFIX):
+            elif line.startswith("-A ") and _ours(line):
                 rule = shlex.split(line)[1:]
                 subprocess.run([tool, "-t", table, "-D", *rule], capture_output=True, check=False)
                 found.append(f"{tool} -t {table} rule {line}")

@@ -22,13 +22,13 @@ def containerd(layout: NodeLayout) -> Command:
     return Command("containerd", ["containerd", "--config", str(layout.containerd_config)], env())
 
 
-def kubelet(kube_bin: Path, layout: NodeLayout, kubeconfig: Path, node_name: str) -> Command:
+def kubelet(kube_bin: Path, layout: NodeLayout, kubeconfig: Path, node_name: str, node_ip: str) -> Command:
     argv = [
         str(kube_bin / "kubelet"),
         f"--config={layout.kubelet_config}",
         f"--kubeconfig={kubeconfig}",
         f"--hostname-override={node_name}",
-        "--node-ip=127.0.0.1",
+        f"--node-ip={node_ip}",
         f"--root-dir={layout.kubelet}",
         f"--cert-dir={layout.kubelet / 'pki'}",
         "--v=1",

@@ -5,10 +5,13 @@ KubeletConfiguration and kube-proxy's KubeProxyConfiguration. Written from each 
   local pause tag (nothing is pulled), runc through the shim v2 with cgroupfs (``SystemdCgroup = false``), CNI
   from Debian's /usr/lib/cni with our conf dir; the streaming server on 127.0.0.1, a free port.
 - CNI: the bridge plugin with host-local IPAM on ``POD_CIDR``, ``isGateway`` (pods reach the host at ``GATEWAY``),
-  ``ipMasq: false`` (nothing is NATed to the outside), host-local's leases under the node dir.
+  ``ipMasq: false`` (nothing is NATed to the outside), host-local's leases under the node dir. A pod's only routes
+  are its own subnet and the Service CIDR through the gateway (kube-proxy's rules): no default route, so a pod
+  cannot even try an outside address ("Network is unreachable").
 - kubelet: client-certificate kubeconfig, x509 authentication of callers by the plane's CA (the API server's
   kubelet client), ``AlwaysAllow`` for them (only the API server holds such a certificate), cgroupfs,
-  ``failCgroupV1: false``, ``cgroupRoot`` inside the harness's cgroup, every listener on 127.0.0.1, no read-only
+  ``failCgroupV1: false``, ``cgroupRoot`` inside the harness's cgroup, its API on the bridge's gateway address
+  (network.py) and /healthz on 127.0.0.1, no read-only
   port, no static pods, eviction thresholds this machine never trips, no image GC, no DNS (``resolvConf: ""``:
   pods get no resolver, so nothing forwards to the host's).
 - kube-proxy: iptables mode, ``POD_CIDR`` as the cluster CIDR, its listeners on 127.0.0.1, no conntrack sysctls
@@ -22,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from harness.cluster.kubernetes.plane.commands import SERVICE_CIDR
 from harness.cluster.kubernetes.plane.node.layout import BRIDGE, GATEWAY, POD_CIDR, NodeLayout, NodePorts
 
 CNI_BIN = Path("/usr/lib/cni")
@@ -81,6 +85,7 @@ def cni_conflist(layout: NodeLayout) -> str:
                     "type": "host-local",
                     "dataDir": str(layout.cni_ipam_dir),
                     "ranges": [[{"subnet": POD_CIDR, "gateway": GATEWAY}]],
+                    "routes": [{"dst": SERVICE_CIDR}],  # Services through the host; no default route
                 },
             },
         ],
@@ -99,7 +104,7 @@ def kubelet_yaml(layout: NodeLayout, ports: NodePorts, ca_cert: Path, cgroup_roo
         "cgroupsPerQOS": True,
         "enforceNodeAllocatable": ["pods"],
         "containerRuntimeEndpoint": f"unix://{layout.socket}",
-        "address": "127.0.0.1",
+        "address": GATEWAY,  # the node's address (network.py); the API server dials it for logs and exec
         "port": ports.kubelet,
         "readOnlyPort": 0,
         "healthzBindAddress": "127.0.0.1",
@@ -139,5 +144,6 @@ def kube_proxy_yaml(kubeconfig: Path, ports: NodePorts, node_name: str) -> str:
         "metricsBindAddress": f"127.0.0.1:{ports.proxy_metrics}",
         "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
         "iptables": {"localhostNodePorts": False, "masqueradeAll": False},
+        "nodePortAddresses": ["primary"],
     }
     return yaml.safe_dump(doc, sort_keys=False)

@@ -21,7 +21,23 @@ from harness.errors import EnvironmentProblem
 PAUSE = "onceonly.local/pause:{version}"
 BUSYBOX = "onceonly.local/busybox:static"
 BUSYBOX_BINARY = Path("/bin/busybox")
-APPLETS = ("sh", "sleep", "echo", "cat", "ls", "kill", "ps", "true", "false", "env", "id", "hostname", "wget")
+APPLETS = (
+    "sh",
+    "sleep",
+    "echo",
+    "cat",
+    "ls",
+    "kill",
+    "ps",
+    "true",
+    "false",
+    "env",
+    "id",
+    "hostname",
+    "wget",
+    "nc",
+    "httpd",
+)
 
 
 @dataclass(frozen=True, slots=True)

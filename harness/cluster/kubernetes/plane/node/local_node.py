@@ -19,8 +19,8 @@ from types import TracebackType
 from harness.cluster.kubernetes.plane import checks, pki
 from harness.cluster.kubernetes.plane.commands import Command
 from harness.cluster.kubernetes.plane.control_plane import LocalControlPlane
-from harness.cluster.kubernetes.plane.node import cgroups, cleanup, commands, configs, images
-from harness.cluster.kubernetes.plane.node.layout import BRIDGE, NodeLayout, NodePorts, cgroup_root
+from harness.cluster.kubernetes.plane.node import cgroups, cleanup, commands, configs, images, network, sysctls
+from harness.cluster.kubernetes.plane.node.layout import BRIDGE, GATEWAY, NodeLayout, NodePorts, cgroup_root
 from harness.cluster.kubernetes.plane.waits import http_ok, wait_until
 from harness.cluster.local.ports import PortAllocator
 from harness.cluster.local.processes import Supervisor
@@ -56,6 +56,7 @@ class LocalNode:
         self.supervisor = Supervisor(plane.layout.logs)
         self.ready_seconds: float | None = None
         self.cleaned: list[str] = []
+        self.owns_host = False
         self.on_progress = on_progress or (lambda _message: None)
 
     def __enter__(self) -> LocalNode:
@@ -72,12 +73,15 @@ class LocalNode:
     def stop(self) -> None:
         """kube-proxy, kubelet and containerd stopped, then every leftover removed; idempotent."""
         self.supervisor.stop_all(STOP_ORDER, grace=10.0)
-        self.cleaned = cleanup.clean(self.leftovers)
+        if self.owns_host:  # never another node's leftovers (a start refused because one runs)
+            self.cleaned = cleanup.clean(self.leftovers)
+            self.owns_host = False
 
     def start(self) -> None:
         started = time.monotonic()
         self._earlier_node()
         self._files()
+        self._host()
         self._containerd()
         self._kubelet()
         if self.proxy:
@@ -93,7 +97,7 @@ class LocalNode:
         if earlier is not None:
             self.on_progress(f"cleaning up after an earlier node in {earlier.layout.dir}")
             cleanup.clean(earlier)
-        if Path("/sys/class/net", BRIDGE).exists():
+        if network.bridge_exists():
             raise EnvironmentProblem(
                 f"the bridge {BRIDGE} exists: another node runs on this machine (one at a time); stop it, or "
                 "remove its leftovers with `onceonly k8s down --dir DIR` (DIR: that plane's directory)"
@@ -108,16 +112,24 @@ class LocalNode:
         self.busybox = images.build_busybox(layout.images)
         layout.containerd_config.write_text(configs.containerd_toml(layout, self.pause.reference))
         (layout.cni_conf_dir / "10-onceonly.conflist").write_text(configs.cni_conflist(layout))
-        pki.serving_pair(keys, layout.kubelet_cert, layout.kubelet_key, self.name, ("127.0.0.1",))
+        pki.serving_pair(keys, layout.kubelet_cert, layout.kubelet_key, self.name, (GATEWAY,))
         layout.kubelet_config.write_text(
             configs.kubelet_yaml(layout, self.ports, keys.ca_cert, self.leftovers.cgroup_root)
         )
         proxy_kubeconfig = self.plane.layout.component_kubeconfig(pki.KUBE_PROXY)
         layout.proxy_config.write_text(configs.kube_proxy_yaml(proxy_kubeconfig, self.ports, self.name))
-        cleanup.mark(self.leftovers)  # before anything is made on the host: a SIGKILL from here on is cleaned
+
+    def _host(self) -> None:
+        """The marker first (a SIGKILL from here on is cleaned at the next start), then the cgroups, the bridge and
+        the rule keeping pod traffic on this machine. The kernel settings are read after ``_earlier_node``."""
+        self.leftovers = dataclasses.replace(self.leftovers, sysctls=sysctls.snapshot())
+        cleanup.mark(self.leftovers)
+        self.owns_host = True
         made = cgroups.make_root(self.leftovers.cgroup_root)
         self.leftovers = dataclasses.replace(self.leftovers, cgroups_made=tuple(made))
         cleanup.mark(self.leftovers)
+        network.make_bridge()
+        network.keep_pods_inside()
 
     def _containerd(self) -> None:
         self.on_progress("starting containerd; importing the images into its k8s.io namespace")
@@ -130,7 +142,7 @@ class LocalNode:
     def _kubelet(self) -> None:
         self.on_progress(f"starting kubelet; waiting for the Node {self.name} to be Ready")
         kubeconfig = self.plane.layout.component_kubeconfig(pki.NODE)
-        self._start(commands.kubelet(self.binaries.kube_bin, self.layout, kubeconfig, self.name))
+        self._start(commands.kubelet(self.binaries.kube_bin, self.layout, kubeconfig, self.name, GATEWAY))
         healthz = http_ok(f"http://127.0.0.1:{self.ports.kubelet_healthz}/healthz")
         wait_until(self.supervisor, "kubelet", "/healthz answered 200", healthz, 60)
         ready = partial(checks.nodes_ready, self.plane.api, [self.name])
