@@ -33,6 +33,7 @@ class NodePorts:
     kubelet_healthz: int
     proxy_healthz: int
     proxy_metrics: int
+    api_relay: int
 
     @classmethod
     def take(cls, ports: PortAllocator) -> NodePorts:

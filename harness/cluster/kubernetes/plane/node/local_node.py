@@ -19,14 +19,23 @@ from types import TracebackType
 from harness.cluster.kubernetes.plane import checks, pki
 from harness.cluster.kubernetes.plane.commands import Command
 from harness.cluster.kubernetes.plane.control_plane import LocalControlPlane
-from harness.cluster.kubernetes.plane.node import cgroups, cleanup, commands, configs, images, network, sysctls
+from harness.cluster.kubernetes.plane.node import (
+    api_relay,
+    cgroups,
+    cleanup,
+    commands,
+    configs,
+    images,
+    network,
+    sysctls,
+)
 from harness.cluster.kubernetes.plane.node.layout import BRIDGE, GATEWAY, NodeLayout, NodePorts, cgroup_root
-from harness.cluster.kubernetes.plane.waits import http_ok, wait_until
+from harness.cluster.kubernetes.plane.waits import http_ok, listening, wait_until
 from harness.cluster.local.ports import PortAllocator
 from harness.cluster.local.processes import Supervisor
 from harness.errors import EnvironmentProblem
 
-STOP_ORDER = (("kube-proxy",), ("kubelet",), ("containerd",))
+STOP_ORDER = (("apiserver-relay", "kube-proxy"), ("kubelet",), ("containerd",))
 KWOK_TAINT = {"key": "onceonly.dev/kwok", "value": "fake", "effect": "NoSchedule"}
 
 
@@ -86,6 +95,7 @@ class LocalNode:
         self._kubelet()
         if self.proxy:
             self._kube_proxy()
+            self._api_relay()
         self._taint_kwok_nodes()
         self.ready_seconds = time.monotonic() - started
         self._record()
@@ -153,6 +163,13 @@ class LocalNode:
         self._start(commands.kube_proxy(self.binaries.kube_bin, self.layout))
         healthz = http_ok(f"http://127.0.0.1:{self.ports.proxy_healthz}/healthz")
         wait_until(self.supervisor, "kube-proxy", "/healthz answered 200", healthz, 60)
+
+    def _api_relay(self) -> None:
+        self.on_progress("relaying the kubernetes Service (10.96.0.1:443) to the API server")
+        port = self.ports.api_relay
+        self._start(api_relay.socat(GATEWAY, port, self.plane.ports.apiserver))
+        wait_until(self.supervisor, "apiserver-relay", f"{GATEWAY}:{port} accepts", listening(GATEWAY, port), 10)
+        self.plane.api.apply(api_relay.endpoint_slice(GATEWAY, port))
 
     def _taint_kwok_nodes(self) -> None:
         for name in self.plane.node_names:
