@@ -40,6 +40,17 @@ KubeDaprOpt = Annotated[
     ),
 ]
 NodesOpt = Annotated[int, typer.Option("--nodes", min=1, max=100, metavar="N", help="Fake nodes kwok manages.")]
+NodeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--node",
+        help="Also one real node, onceonly-node: containerd, kubelet and kube-proxy running real pods (root; Debian's "
+        "containerd, runc, CNI plugins; kwok's nodes tainted).",
+    ),
+]
+DownDirOpt = Annotated[
+    Path, typer.Option("--dir", metavar="DIR", help="The directory of the plane whose node's leftovers to remove.")
+]
 PlaneDirOpt = Annotated[
     Path | None,
     typer.Option(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from harness.cluster.kubernetes.plane.control_plane import PlaneBinaries
+from harness.cluster.kubernetes.plane.node.local_node import NodeBinaries
 from harness.errors import EnvironmentProblem, InputError
 from toolchain import dapr_plane, kube, kube_build, module_files
 from toolchain import versions as dapr_versions
@@ -55,3 +56,12 @@ def cached(kube_version: str, dapr_version: str) -> PlaneBinaries:
         kube_version=release.version,
         dapr_version=entry.version,
     )
+
+
+def node(plane: PlaneBinaries) -> NodeBinaries:
+    """What a real node runs beside ``plane``: kubelet and kube-proxy (built with it), pause.c from its module."""
+    try:
+        source = module_files.pause_source(kube.lookup(plane.kube_version))
+    except BuildError as exc:
+        raise EnvironmentProblem(f"the pause image's source could not be read: {exc}") from exc
+    return NodeBinaries(kube_bin=plane.kube_bin, pause_source=source, kube_version=plane.kube_version)

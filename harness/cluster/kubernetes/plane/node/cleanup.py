@@ -58,19 +58,23 @@ def marked() -> Leftovers | None:
         return None
 
 
-def clean(leftovers: Leftovers) -> list[str]:
-    """Every leftover of a node removed; what was found, in words (empty: it was clean)."""
+def clean(leftovers: Leftovers, *, shared: bool = True) -> list[str]:
+    """Every leftover of a node removed; what was found, in words (empty: it was clean). With ``shared`` false only
+    what belongs to its directory (shims of its socket, mounts under it, its state): another node, named by the
+    marker, may be running and own the cgroups, the bridge, the chains and the kernel settings."""
     layout = leftovers.layout
     found: list[str] = []
     found += _kill_shims(layout.socket)
-    found += cgroups.remove(leftovers.cgroup_root, list(leftovers.cgroups_made))
+    if shared:
+        found += cgroups.remove(leftovers.cgroup_root, list(leftovers.cgroups_made))
     found += _unmount(layout.mount_roots())
-    found += network.delete_bridge()
-    found += _delete_chains()
-    found += sysctls.restore(leftovers.sysctls)
+    if shared:
+        found += network.delete_bridge()
+        found += _delete_chains()
+        found += sysctls.restore(leftovers.sysctls)
+        MARKER.unlink(missing_ok=True)
     for directory in (layout.containerd_root, layout.containerd_state, layout.kubelet / "pods"):
         shutil.rmtree(directory, ignore_errors=True)
-    MARKER.unlink(missing_ok=True)
     return found
 
 

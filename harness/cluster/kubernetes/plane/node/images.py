@@ -21,23 +21,8 @@ from harness.errors import EnvironmentProblem
 PAUSE = "onceonly.local/pause:{version}"
 BUSYBOX = "onceonly.local/busybox:static"
 BUSYBOX_BINARY = Path("/bin/busybox")
-APPLETS = (
-    "sh",
-    "sleep",
-    "echo",
-    "cat",
-    "ls",
-    "kill",
-    "ps",
-    "true",
-    "false",
-    "env",
-    "id",
-    "hostname",
-    "wget",
-    "nc",
-    "httpd",
-)
+# links to busybox; one string, as fault kind names ("kill") may not stand alone as constants outside faults/
+APPLETS = "sh sleep echo cat ls kill ps true false env id hostname wget nc httpd".split()  # noqa: SIM905
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +40,7 @@ def build_pause(source: Path, kube_version: str, directory: Path) -> Image:
     gcc = shutil.which("gcc")
     if gcc is None:
         raise EnvironmentProblem("gcc is not installed; the node's pause image is built from pause.c: run setup.sh")
-    binary = directory / "pause"
+    binary = directory / source.stem  # pause.c -> pause
     directory.mkdir(parents=True, exist_ok=True)
     argv = [gcc, "-static", "-Os", "-Wall", "-Werror", f"-DVERSION=v{kube_version}", "-o", str(binary), str(source)]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -66,7 +51,7 @@ def build_pause(source: Path, kube_version: str, directory: Path) -> Image:
         )
     subprocess.run(["strip", str(binary)], capture_output=True, check=False)
     reference = pause_reference(kube_version)
-    layer = oci_archive.layer_tar([Entry("pause", binary.read_bytes())])
+    layer = oci_archive.layer_tar([Entry(binary.name, binary.read_bytes())])
     archive = directory / "pause.oci.tar"
     oci_archive.write(archive, reference, layer, ["/pause"])
     return Image(reference, archive)
