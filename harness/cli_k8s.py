@@ -150,7 +150,6 @@ def down_command(directory: opt.DownDirOpt) -> None:
     from harness.cli import fail, output
 
     try:
-        host.preflight()
         found = kube_up.down(directory)
     except HarnessError as exc:
         fail(exc)

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from harness.campaign.up import hold_until_interrupted
 from harness.cluster.kubernetes.plane.control_plane import LocalControlPlane, PlaneBinaries
-from harness.cluster.kubernetes.plane.node import cleanup
+from harness.cluster.kubernetes.plane.node import cleanup, host
 from harness.cluster.kubernetes.plane.node.layout import NodeLayout, cgroup_root
 from harness.cluster.kubernetes.plane.node.local_node import LocalNode, NodeBinaries
 from harness.errors import InputError
@@ -59,13 +59,15 @@ def down(directory: Path) -> list[str]:
     """What a node in ``directory`` (a plane's ``--dir``) left on the host, removed; what was found, in words.
 
     Raises:
-        InputError: ``directory`` holds no node.
+        InputError: ``directory`` holds no node (checked first: nothing is touched).
+        EnvironmentProblem: not root, or the node's packages are missing.
     """
     layout = NodeLayout(directory.resolve() / "node")
     if not layout.containerd_config.is_file():
         raise InputError(
             f"{directory} holds no node (no node/containerd/config.toml): give the --dir of `k8s up --node`"
         )
+    host.preflight()
     earlier = cleanup.marked()
     if earlier is not None and earlier.layout.dir == layout.dir:
         return cleanup.clean(earlier)
