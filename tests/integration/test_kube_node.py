@@ -4,7 +4,7 @@ runs and is Ready, its log and ``exec`` go through the API server to kubelet, a 
 a pod reaches the API server at 10.96.0.1:443 and nothing outside; deleting a pod stops its containers; and
 nothing of a node is left on the host after it stops, nor, once cleaned, after its harness was SIGKILLed.
 
-Needs root and the packages setup.sh installs (skipped with the reason otherwise)."""
+Needs root and the packages scripts/setup.sh need_node installs (skipped with the reason otherwise)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What a real node needs from this machine before anything starts: root (it makes cgroups, a bridge, iptables
 rules and mounts), and Debian's containerd, runc, CNI plugins, iptables, socat, gcc with glibc's static libraries
 (the pause image) and busybox-static (the test image). Missing pieces are named with the command that installs
-them (setup.sh installs them all)."""
+them (scripts/setup.sh need_node installs them all)."""
 
 from __future__ import annotations
 
@@ -48,5 +48,5 @@ def preflight() -> None:
     if gaps:
         raise EnvironmentProblem(
             f"a real node needs what is missing here: {', '.join(gaps)}. "
-            f"Install: apt-get install -y {PACKAGES} (setup.sh does)"
+            f"Install: apt-get install -y {PACKAGES} (scripts/setup.sh: need_node)"
         )

@@ -39,7 +39,9 @@ def build_pause(source: Path, kube_version: str, directory: Path) -> Image:
     """pause.c compiled (``gcc -static``) and packed as a one-layer archive in ``directory``."""
     gcc = shutil.which("gcc")
     if gcc is None:
-        raise EnvironmentProblem("gcc is not installed; the node's pause image is built from pause.c: run setup.sh")
+        raise EnvironmentProblem(
+            "gcc is not installed; the node's pause image is built from pause.c: scripts/setup.sh need_node installs it"
+        )
     binary = directory / source.stem  # pause.c -> pause
     directory.mkdir(parents=True, exist_ok=True)
     argv = [gcc, "-static", "-Os", "-Wall", "-Werror", f"-DVERSION=v{kube_version}", "-o", str(binary), str(source)]
@@ -47,7 +49,7 @@ def build_pause(source: Path, kube_version: str, directory: Path) -> Image:
     if done.returncode != 0 or not binary.is_file():
         raise EnvironmentProblem(
             f"building the pause image failed ({' '.join(argv)}):\n{done.stderr[-800:]}\n"
-            "A static build needs libc6-dev (glibc's static libraries): run setup.sh"
+            "A static build needs libc6-dev (glibc's static libraries): scripts/setup.sh need_node installs it"
         )
     subprocess.run(["strip", str(binary)], capture_output=True, check=False)
     reference = pause_reference(kube_version)
@@ -60,7 +62,9 @@ def build_pause(source: Path, kube_version: str, directory: Path) -> Image:
 def build_busybox(directory: Path, binary: Path = BUSYBOX_BINARY) -> Image:
     """Debian's static busybox in a scratch layer with its applets as links."""
     if not binary.is_file():
-        raise EnvironmentProblem(f"{binary} is missing; the node's test image needs busybox-static: run setup.sh")
+        raise EnvironmentProblem(
+            f"{binary} is missing; the node's test image needs busybox-static: scripts/setup.sh need_node installs it"
+        )
     entries = [Entry("bin/busybox", binary.read_bytes())]
     entries += [Entry(f"bin/{applet}", link="busybox") for applet in APPLETS]
     archive = directory / "busybox.oci.tar"
