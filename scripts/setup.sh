@@ -16,15 +16,7 @@ step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 need_system() {
   local missing=() cmd
   for cmd in "$@"; do command -v "$cmd" >/dev/null || missing+=("$cmd"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-    echo "error: ${missing[*]} not installed, and this is not root on a Debian-like machine." >&2
-    echo "fix: sudo apt-get install -y ${missing[*]}   (then run this command again)" >&2
-    exit 4
-  fi
-  echo "installing ${missing[*]} (apt-get) ..."
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
 }
 
 NODE_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack socat busybox-static gcc libc6-dev iproute2)
@@ -35,15 +27,19 @@ need_node() {
   for pkg in "${NODE_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
   done
-  [ ${#missing[@]} -eq 0 ] && return 0
+  apt_install "${missing[@]}"
+}
+
+apt_install() {  # the Debian packages named, as root; otherwise a message naming them, exit 4
+  [ $# -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-    echo "error: a real node needs ${missing[*]}, and this is not root on a Debian-like machine." >&2
-    echo "fix: sudo apt-get install -y --no-install-recommends ${missing[*]}   (then run this command again)" >&2
+    echo "error: $* not installed, and this is not root on a Debian-like machine." >&2
+    echo "fix: sudo apt-get install -y $*   (then run this command again)" >&2
     exit 4
   fi
-  echo "installing ${missing[*]} (apt-get) ..."
+  echo "installing $* (apt-get) ..."
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
 need_go() {
