@@ -262,3 +262,27 @@ def test_the_next_node_cleans_what_a_sigkilled_node_left(plane_bins: PlaneBinari
             assert (old["processes"], old["shims"], old["mounts"]) == ([], [], [])  # the new node has the bridge
         pids += node.pids()
     assert leftovers(directory / "node", pids) == CLEAN
+
+
+def test_k8s_up_node_holds_until_ctrl_c_and_leaves_nothing(plane_bins: PlaneBinaries, tmp_path: Path) -> None:
+    """`onceonly k8s up --node` as a user runs it: the node's lines, then SIGINT (Ctrl-C) stops and cleans it."""
+    directory = tmp_path / "plane"
+    argv = [sys.executable, "-m", "harness.cli", "k8s", "up", "--node", "--nodes", "1", "--dir", str(directory)]
+    argv += ["--version", plane_bins.kube_version, "--dapr", plane_bins.dapr_version]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (directory / "node.json").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (directory / "node.json").exists(), f"k8s up --node exited {proc.poll()} before its node was ready"
+        record = json.loads((directory / "node.json").read_text())
+        time.sleep(1)
+        assert proc.poll() is None, "k8s up --node must hold until signalled"
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert proc.returncode == 0, output
+    assert "node onceonly-node" in output and "stopped; no process of the plane is left" in output
+    assert leftovers(directory / "node", list(record["processes"].values())) == CLEAN
