@@ -26,6 +26,9 @@ from harness.cluster.base import Tokens
 from harness.cluster.kubernetes.manifests import Overlay
 from harness.cluster.kubernetes.plane import binaries as plane_binaries
 from harness.cluster.kubernetes.plane.control_plane import LocalControlPlane
+from harness.cluster.kubernetes.plane.node import host
+from harness.cluster.kubernetes.plane.node.layout import BRIDGE, GATEWAY, POD_CIDR
+from harness.cluster.kubernetes.plane.node.local_node import LocalNode
 from harness.cluster.kubernetes.render import default_namespace, notes, render, to_yaml
 from harness.errors import HarnessError, InputError
 from toolchain import kube
@@ -115,12 +118,15 @@ def up_command(
     dapr: opt.KubeDaprOpt = DEFAULT_VERSION,
     nodes: opt.NodesOpt = 3,
     directory: opt.PlaneDirOpt = None,
+    node: opt.NodeOpt = False,
 ) -> None:
     """Start a local Kubernetes control plane on 127.0.0.1 (etcd, kube-apiserver, kube-controller-manager,
     kube-scheduler, kwok with N fake nodes) with Dapr's sentry and sidecar injector, and keep it up until Ctrl-C.
 
     Builds what is missing first (minutes cold). Prints the `export KUBECONFIG=...` line. kwok's pods run no
-    container: the plane shows what Kubernetes and Dapr's injector do with the manifests, not deliveries.
+    container: the plane shows what Kubernetes and Dapr's injector do with the manifests, not deliveries. With
+    --node, one real node (containerd, kubelet, kube-proxy) runs real pods; `onceonly k8s down --dir DIR` removes
+    what it left after a SIGKILL (the next `up --node` does too).
     """
     from harness.cli import fail, output
 
@@ -128,12 +134,15 @@ def up_command(
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         fail(InputError(f"{directory} is not empty: give --dir a new or empty directory (a plane's files are its own)"))
     try:
+        if node:
+            host.preflight()
         bins = plane_binaries.cached(*build_plane(version, dapr))
+        node_bins = plane_binaries.node(bins) if node else None
     except (HarnessError, BuildError) as exc:
         fail(exc)
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        left = kube_up.hold(directory, bins, nodes, PlaneTerminal())
+        left = kube_up.hold(directory, bins, nodes, PlaneTerminal(), node_bins)
     except HarnessError as exc:
         fail(exc)
     output().final("stopped; no process of the plane is left" if not left else f"[red]still running: {left}")
@@ -184,6 +193,21 @@ def show_images(listed: list[catalog.Listed], version: str, index: Path) -> None
     out.final(f"{len(listed)} images ready; their list: {index}")
 
 
+@k8s_app.command("down")
+def down_command(directory: opt.DownDirOpt) -> None:
+    """Remove what a real node (`k8s up --node --dir DIR`) left on this machine after its harness was killed:
+    runc shims and containers, mounts, its cgroups, the pods' bridge, iptables chains, kernel settings."""
+    from harness.cli import fail, output
+
+    try:
+        found = kube_up.down(directory)
+    except HarnessError as exc:
+        fail(exc)
+    for line in found:
+        output().info(f"  removed {line}")
+    output().final(f"{len(found)} leftovers removed" if found else "nothing was left")
+
+
 class PlaneTerminal:
     """How `k8s up` shows its plane: progress on stderr (the build display's), what runs where on stdout."""
 
@@ -197,7 +221,7 @@ class PlaneTerminal:
 
         return display().running(label)
 
-    def plane_ready(self, plane: LocalControlPlane) -> None:
+    def plane_ready(self, plane: LocalControlPlane, node: LocalNode | None) -> None:
         from harness.cli import output
 
         out = output()
@@ -211,6 +235,12 @@ class PlaneTerminal:
         out.info(f"  kwok                    nodes {', '.join(plane.node_names)}")
         out.info(f"  sentry                  127.0.0.1:{ports.sentry} (namespace {plane.dapr_namespace})")
         out.info(f"  sidecar injector        :{ports.injector}/mutate (webhook dapr-sidecar-injector)")
+        if node is not None:
+            kubelet = f"kubelet {GATEWAY}:{node.ports.kubelet}"
+            images = f"{node.pause.reference}, {node.busybox.reference}"
+            out.info(f"  node {node.name}    ready in {node.ready_seconds or 0:.1f} s: {kubelet}")
+            out.info(f"  containerd              {node.layout.socket} (namespace k8s.io)")
+            out.info(f"  pods                    bridge {BRIDGE} {POD_CIDR}; images {images}")
         out.info(f"  files and logs          {plane.layout.dir} (plane.json, logs/)")
         out.final(f"export KUBECONFIG={plane.kubeconfig}")
         out.info("Ctrl-C stops it.")

@@ -53,6 +53,17 @@ ImagesOutOpt = Annotated[
     typer.Option("--out", metavar="DIR", help="Also put every archive and images.json in DIR (hard links if it can)."),
 ]
 NodesOpt = Annotated[int, typer.Option("--nodes", min=1, max=100, metavar="N", help="Fake nodes kwok manages.")]
+NodeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--node",
+        help="Also one real node, onceonly-node: containerd, kubelet and kube-proxy running real pods (root; Debian's "
+        "containerd, runc, CNI plugins; kwok's nodes tainted).",
+    ),
+]
+DownDirOpt = Annotated[
+    Path, typer.Option("--dir", metavar="DIR", help="The directory of the plane whose node's leftovers to remove.")
+]
 PlaneDirOpt = Annotated[
     Path | None,
     typer.Option(

@@ -8,21 +8,38 @@
 #   need_kube [ARGS...]                   the local Kubernetes control plane (etcd, kube-*, kwok) and Dapr's sentry
 #                                         and injector (`onceonly k8s build`), built once per machine into
 #                                         ~/.cache/onceonly/kube
+#   need_node                             the Debian packages a real node needs (`onceonly k8s up --node`):
+#                                         containerd, runc, CNI plugins, iptables, socat, busybox-static, gcc + libc6-dev
 
 step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
 need_system() {
   local missing=() cmd
   for cmd in "$@"; do command -v "$cmd" >/dev/null || missing+=("$cmd"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
+  apt_install "${missing[@]}"
+}
+
+NODE_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack socat busybox-static gcc libc6-dev iproute2)
+
+need_node() {
+  # by package, not command: busybox-static and libc6-dev (static glibc for the pause image) add no new command
+  local missing=() pkg
+  for pkg in "${NODE_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+  done
+  apt_install "${missing[@]}"
+}
+
+apt_install() {  # the Debian packages named, as root; otherwise a message naming them, exit 4
+  [ $# -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-    echo "error: ${missing[*]} not installed, and this is not root on a Debian-like machine." >&2
-    echo "fix: sudo apt-get install -y ${missing[*]}   (then run this command again)" >&2
+    echo "error: $* not installed, and this is not root on a Debian-like machine." >&2
+    echo "fix: sudo apt-get install -y $*   (then run this command again)" >&2
     exit 4
   fi
-  echo "installing ${missing[*]} (apt-get) ..."
+  echo "installing $* (apt-get) ..."
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
 need_go() {

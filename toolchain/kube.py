@@ -5,7 +5,8 @@ module, tag, ``go`` line (checked before anything is downloaded) and the binarie
 packages. The replace directives are not copied here: ``toolchain.kube_wrapper`` reads them from each tag's
 go.mod as the module proxy serves it.
 
-- ``kubernetes`` (``k8s.io/kubernetes``): kube-apiserver, kube-controller-manager, kube-scheduler. Its go.mod
+- ``kubernetes`` (``k8s.io/kubernetes``): kube-apiserver, kube-controller-manager, kube-scheduler, and the node's
+  kubelet and kube-proxy (``onceonly k8s up --node``). Its go.mod
   points the ``k8s.io/*`` staging modules at ``./staging``; they are published as ``k8s.io/<name> v0.<minor>.<patch>``
   (``local_version``).
 - ``etcd`` (``go.etcd.io/etcd/server/v3``, whose ``main.go`` is etcd itself): its go.mod points its sibling modules
@@ -74,7 +75,7 @@ def kubernetes_stamps(version: str) -> tuple[tuple[str, str], ...]:
 
 def kubernetes(version: str, go: str) -> Component:
     module = "k8s.io/kubernetes"
-    names = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+    names = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy")
     return Component(
         name="kubernetes",
         module=module,

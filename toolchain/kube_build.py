@@ -1,4 +1,5 @@
-"""Build the local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok)
+"""Build the local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok,
+and the node's kubelet and kube-proxy)
 from Go modules into a per-release cache, the way ``toolchain.build`` builds Dapr.
 
 Layout of the cache (``<root>`` is ``$XDG_CACHE_HOME/onceonly/kube``, beside ``dapr/`` and ``toxiproxy/``)::
@@ -10,18 +11,21 @@ Layout of the cache (``<root>`` is ``$XDG_CACHE_HOME/onceonly/kube``, beside ``d
 
 ``<version>`` is the Kubernetes version the release is named for (``toolchain.kube``). Every binary is built,
 then asked ``--version``; only when each names its component's version is ``.partial`` renamed, so an
-interrupted or wrong build never counts as built. Building a release that is built is a no-op.
+interrupted or wrong build never counts as built. Building a release that is built is a no-op; a cache whose
+build.json lacks a binary the release now names (a cache from before kubelet was added) is built again (Go's own
+build cache makes the binaries it had quick).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from toolchain import kube_wrapper, probe, wrapper
-from toolchain.build import BuildResult, finish, fresh_partial, is_built, version_dir
+from toolchain.build import BUILD_RECORD, BuildResult, finish, fresh_partial, is_built, version_dir
 from toolchain.gocmd import (
     BuildError,
     BuildReporter,
@@ -58,14 +62,14 @@ def build(
     rep = reporter or NullReporter()
     started = time.monotonic()
     final = version_dir(root, release.version)
-    if is_built(root, release.version):
+    if is_complete(root, release):
         return BuildResult(final / "bin", built_now=False, seconds=0.0)
 
     what = f"the Kubernetes {release.version} control plane (its modules' go.mod)"
     go_bin = installed_go(go, release.go, what, "run against a Kubernetes cluster you have", environ)
     root.mkdir(parents=True, exist_ok=True)
     with locked(root / f"{release.version}.lock"):
-        if is_built(root, release.version):  # another process finished it while we waited
+        if is_complete(root, release):  # another process finished it while we waited
             return BuildResult(final / "bin", built_now=False, seconds=time.monotonic() - started)
         env = go_env(environ)
         work = root / f"{release.version}.work"
@@ -84,6 +88,15 @@ def build(
         seconds = time.monotonic() - started
         finish(partial, final, _record(release, go_bin, env, printed, seconds))
         return BuildResult(final / "bin", built_now=True, seconds=seconds)
+
+
+def is_complete(root: Path, release: KubeRelease) -> bool:
+    """Built, and its build.json names every binary ``release`` has (a finished build of fewer is not enough)."""
+    if not is_built(root, release.version):
+        return False
+    record = json.loads((version_dir(root, release.version) / BUILD_RECORD).read_text())
+    built = record.get("binaries", {}) if isinstance(record, dict) else {}
+    return all(name in built for name in release.binaries)
 
 
 # --- steps -------------------------------------------------------------------------------------------------

@@ -58,3 +58,12 @@ def _resources(directory: Path) -> list[Path]:
         path = (directory / entry).resolve()
         files += _resources(path) if path.is_dir() else [path]
     return files
+
+
+def pause_source(release: KubeRelease, *, go: str = "go", environ: Mapping[str, str] | None = None) -> Path:
+    """``build/pause/linux/pause.c`` of the release's k8s.io/kubernetes module: the pod sandbox's one process."""
+    (kubernetes,) = [c for c in release.components if c.name == "kubernetes"]
+    source = _source(kubernetes.module, kubernetes.tag, go, environ) / "build" / "pause" / "linux" / "pause.c"
+    if not source.is_file():
+        raise BuildError(f"{kubernetes.module}@{kubernetes.tag} has no build/pause/linux/pause.c ({source})")
+    return source

@@ -30,6 +30,8 @@ PRINTED = {
     "kube-apiserver": "Kubernetes v1.37.2",
     "kube-controller-manager": "Kubernetes v1.37.2",
     "kube-scheduler": "Kubernetes v1.37.2",
+    "kubelet": "Kubernetes v1.37.2",
+    "kube-proxy": "Kubernetes v1.37.2",
     "kwok": "kwok version v0.8.0 go1.26.8 (linux/amd64)",
 }
 
@@ -197,10 +199,25 @@ def test_a_failing_go_build_is_reported_with_its_last_lines(tmp_path: Path) -> N
 def test_already_built_needs_no_go(tmp_path: Path) -> None:
     root = tmp_path / "cache"
     (root / RELEASE.version / "bin").mkdir(parents=True)
-    (root / RELEASE.version / BUILD_RECORD).write_text("{}\n")
+    record = {"binaries": dict.fromkeys(RELEASE.binaries, "k8s.io/x")}
+    (root / RELEASE.version / BUILD_RECORD).write_text(json.dumps(record) + "\n")
     empty = tmp_path / "empty"
     empty.mkdir()
     assert build(RELEASE, root, environ={"PATH": str(empty)}).built_now is False
+
+
+def test_a_cache_built_before_kubelet_was_added_is_built_again(tmp_path: Path) -> None:
+    env = _fake_release_env(tmp_path, RELEASE, PRINTED)
+    root = tmp_path / "cache" / "kube"
+    (root / RELEASE.version / "bin").mkdir(parents=True)
+    older = [name for name in RELEASE.binaries if name not in ("kubelet", "kube-proxy")]
+    (root / RELEASE.version / BUILD_RECORD).write_text(json.dumps({"binaries": dict.fromkeys(older, "x")}) + "\n")
+    assert is_built(root, RELEASE.version)
+
+    result = build(RELEASE, root, go=FAKE_GO, environ=env)
+
+    assert result.built_now is True
+    assert {"kubelet", "kube-proxy"} <= {p.name for p in result.bin_dir.iterdir()}
 
 
 # --- `onceonly k8s build`, with the FAKE go found on PATH as `go` ----------------------------------------------

@@ -33,7 +33,15 @@ def _lines(text: str) -> list[str]:
 def test_the_release_table() -> None:
     release = lookup("v1.37.2")
     assert release is RELEASES[DEFAULT_VERSION]
-    assert release.binaries == ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+    assert release.binaries == (
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubelet",
+        "kube-proxy",
+        "kwok",
+    )
     assert {c.module: c.tag for c in release.components} == {
         "go.etcd.io/etcd/server/v3": "v3.6.16",
         "k8s.io/kubernetes": "v1.37.2",

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from harness.cluster.kubernetes.plane.control_plane import PlaneBinaries
+from harness.cluster.kubernetes.plane.node.local_node import NodeBinaries
 from harness.errors import EnvironmentProblem, InputError
-from toolchain import dapr_plane, kube, module_files
+from toolchain import dapr_plane, kube, kube_build, module_files
 from toolchain import versions as dapr_versions
-from toolchain.build import is_built, version_dir
+from toolchain.build import version_dir
 from toolchain.gocmd import BuildError
 from toolchain.selection import kube_cache_root
 
@@ -20,7 +21,7 @@ def missing(kube_version: str, dapr_version: str) -> list[str]:
     """What is not built yet, in words ("the Kubernetes 1.37.2 control plane", "Dapr 1.18.2's sentry and injector")."""
     root = kube_cache_root()
     gaps = []
-    if not is_built(root, kube_version):
+    if not kube_build.is_complete(root, kube.lookup(kube_version)):
         gaps.append(f"the Kubernetes {kube_version} control plane")
     if not dapr_plane.built(root, dapr_version):
         gaps.append(f"Dapr {dapr_version}'s sentry and injector")
@@ -55,3 +56,12 @@ def cached(kube_version: str, dapr_version: str) -> PlaneBinaries:
         kube_version=release.version,
         dapr_version=entry.version,
     )
+
+
+def node(plane: PlaneBinaries) -> NodeBinaries:
+    """What a real node runs beside ``plane``: kubelet and kube-proxy (built with it), pause.c from its module."""
+    try:
+        source = module_files.pause_source(kube.lookup(plane.kube_version))
+    except BuildError as exc:
+        raise EnvironmentProblem(f"the pause image's source could not be read: {exc}") from exc
+    return NodeBinaries(kube_bin=plane.kube_bin, pause_source=source, kube_version=plane.kube_version)

@@ -24,7 +24,15 @@ from harness.cluster.local.ports import PortAllocator
 from harness.cluster.local.processes import Supervisor
 
 DAPR_NAMESPACE = "dapr-system"
-COMPONENT_USERS = (pki.ADMIN, pki.CONTROLLER_MANAGER, pki.SCHEDULER, pki.KWOK)
+COMPONENT_USERS = (
+    pki.ADMIN,
+    pki.CONTROLLER_MANAGER,
+    pki.SCHEDULER,
+    pki.KWOK,
+    pki.NODE,
+    pki.KUBE_PROXY,
+    pki.KUBELET_CLIENT,
+)
 STOP_ORDER = (
     ("injector",),
     ("sentry",),

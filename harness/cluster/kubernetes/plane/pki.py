@@ -40,6 +40,10 @@ ADMIN = User("admin", "onceonly-admin", ("system:masters",))
 CONTROLLER_MANAGER = User("controller-manager", "system:kube-controller-manager")
 SCHEDULER = User("scheduler", "system:kube-scheduler")
 KWOK = User("kwok", "kwok", ("system:masters",))  # kwok changes nodes and pods of every namespace
+NODE_NAME = "onceonly-node"  # the one real node (`k8s up --node`)
+NODE = User("node", f"system:node:{NODE_NAME}", ("system:nodes",))  # its kubelet, as the Node authorizer wants
+KUBE_PROXY = User("kube-proxy", "system:kube-proxy")
+KUBELET_CLIENT = User("kubelet-client", "kube-apiserver-kubelet-client")  # the API server calling kubelets (logs, exec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +115,16 @@ def generate(pki: Pki, users: tuple[User, ...]) -> None:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     _write(pki.sa_pub, sa_pub, private=False)
+
+
+def serving_pair(pki: Pki, cert: Path, key: Path, common_name: str, ips: tuple[str, ...]) -> None:
+    """A serving pair signed by the plane's CA for ``ips`` (a kubelet's: the API server dials it for logs and exec)."""
+    ca_cert = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
+    sans: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+    ca_key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{pki.ca_key} is not the EC key this module writes")
+    _leaf(cert, key, _name(common_name), ca_cert, ca_key, ExtendedKeyUsageOID.SERVER_AUTH, sans)
 
 
 def _leaf(

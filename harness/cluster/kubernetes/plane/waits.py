@@ -6,6 +6,7 @@ and last log lines are in the error), and after its deadline otherwise (with the
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 
@@ -54,5 +55,15 @@ def http_ok(url: str, *, verify: bool | str = False) -> Callable[[], bool]:
 
     def check() -> bool:
         return httpx.get(url, verify=verify, timeout=2.0).status_code == 200
+
+    return check
+
+
+def listening(host: str, port: int) -> Callable[[], bool]:
+    """A check: a TCP connection to ``host:port`` is accepted."""
+
+    def check() -> bool:
+        with socket.create_connection((host, port), timeout=2.0):
+            return True
 
     return check
