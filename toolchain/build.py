@@ -15,7 +15,6 @@ Go's own module and build caches are shared, so a rebuild after ``rm -rf <root>/
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from collections.abc import Mapping
@@ -27,7 +26,16 @@ from toolchain.gocmd import UNREACHABLE_MARKERS as UNREACHABLE_MARKERS
 from toolchain.gocmd import BuildError as BuildError
 from toolchain.gocmd import BuildReporter as BuildReporter
 from toolchain.gocmd import NullReporter as NullReporter
-from toolchain.gocmd import download, installed_go, is_refusal, is_unreachable, run_go, stream_build, write_wrapper
+from toolchain.gocmd import (
+    download,
+    installed_go,
+    is_refusal,
+    is_unreachable,
+    run_go,
+    stream_build,
+    unreachable_error,
+    write_wrapper,
+)
 from toolchain.gocmd import go_env as go_env
 from toolchain.gocmd import last_lines as last_lines
 from toolchain.gocmd import locked as locked
@@ -183,11 +191,7 @@ def classify_go_failure(text: str, entry: DaprVersion, what: str = "go") -> Buil
             f"{last_lines(text)}\n{hint} or point --dapr-bin-dir at daprd and scheduler binaries you have."
         )
     if is_unreachable(text):
-        proxy = os.environ.get("GOPROXY", "https://proxy.golang.org,direct")
-        return BuildError(
-            f"cannot reach the Go module proxy (GOPROXY={proxy}):\n{last_lines(text)}\n"
-            "Check the network or set GOPROXY to a proxy you can reach, or pass binaries with --dapr-bin-dir."
-        )
+        return unreachable_error(text, ", or pass binaries with --dapr-bin-dir")
     return BuildError(f"{what} failed for Dapr {entry.version}:\n{last_lines(text, 25)}")
 
 
