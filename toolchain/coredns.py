@@ -3,8 +3,8 @@
 CoreDNS chooses its plugins at build time: its own ``main`` imports ``core/plugin``, a file ``go generate`` writes
 from ``plugin.cfg`` (all 50-odd plugins, 1,409 packages with the cloud SDKs of route53, azure and clouddns). Each
 plugin registers itself in its package's ``init``, so a ``main`` of our own that imports ``coremain`` and the eight
-plugins below builds a CoreDNS with exactly those plugins (~800 packages) from the module untouched, no code
-generation. The order in which plugins run comes from ``core/dnsserver``'s directive list, which stays whole.
+plugins below builds a CoreDNS with those plugins and what they import (820 packages) from the module untouched, no
+code generation. The order in which plugins run comes from ``core/dnsserver``'s directive list, which stays whole.
 
 Layout (``<root>`` is the control plane's cache, ``<cache>/kube``)::
 
