@@ -165,11 +165,11 @@ def build(
 def verified(binary: Path, version: str = VERSION) -> str:
     """``coredns -version``'s first line, when it names ``version``, ``-plugins`` lists every one of ``PLUGINS``
     (and what they import: metadata, prometheus, transfer) and none of ``SENDERS``."""
-    said = _run(binary, "-version")
+    said = printed(binary, "-version")
     match = VERSION_LINE.search(said)
     if match is None or match.group(1) != version:
         raise BuildError(f"the coredns just built does not say version {version} in -version: {said[:300]!r}")
-    listed = plugins_listed(_run(binary, "-plugins"))
+    listed = plugins_listed(printed(binary, "-plugins"))
     if missing := set(PLUGINS) - listed:
         raise BuildError(f"the coredns just built lacks the plugins {sorted(missing)} (it lists {sorted(listed)})")
     if senders := set(SENDERS) & listed:
@@ -182,7 +182,8 @@ def plugins_listed(text: str) -> set[str]:
     return {line.strip() for line in text.splitlines() if line.strip()}
 
 
-def _run(binary: Path, flag: str) -> str:
+def printed(binary: Path, flag: str) -> str:
+    """What ``binary FLAG`` prints (stdout and stderr)."""
     try:
         done = subprocess.run([str(binary), flag], capture_output=True, text=True, timeout=20, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
