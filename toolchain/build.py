@@ -17,9 +17,11 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from toolchain import probe, wrapper
 from toolchain.gocmd import UNREACHABLE_MARKERS as UNREACHABLE_MARKERS
@@ -57,6 +59,27 @@ def version_dir(root: Path, version: str) -> Path:
 
 def is_built(root: Path, version: str) -> bool:
     return (version_dir(root, version) / BUILD_RECORD).is_file()
+
+
+class BuildDisplay(Protocol):
+    """What a build shows its progress on (``toolchain.selection.SelectionDisplay`` fits)."""
+
+    def say(self, message: str) -> None: ...
+
+    def building(self) -> AbstractContextManager[BuildReporter]: ...
+
+
+def shown(
+    display: BuildDisplay, what: str, source: str, binary: Path, done: bool, run: Callable[[BuildReporter], BuildResult]
+) -> Path:
+    """``run`` with its progress on ``display``, said before (unless ``done``) and after (when it built); ``binary``."""
+    if not done:
+        display.say(f"Building {what} from {source} into {binary.parent.parent}")
+    with display.building() as reporter:
+        result = run(reporter)
+    if result.built_now:
+        display.say(f"{what} built in {result.seconds:.0f} s: {binary}")
+    return binary
 
 
 def build(

@@ -12,6 +12,8 @@ Layout (``<root>`` is the control plane's cache, ``<cache>/kube``)::
     <root>/coredns-<version>.work/                     the wrapper module: go.mod, go.sum (the tag's), main.go
     <root>/coredns-<version>.partial/, .lock           as for every build (toolchain.build)
 
+``onceonly k8s dns build`` builds it (``harness/cli_k8s_dns.py``).
+
 A build is verified by ``coredns -version`` (``CoreDNS-1.15.0``) and ``coredns -plugins`` (ours and what they
 import, never ``forward`` or ``grpc``).
 """
@@ -24,7 +26,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from toolchain.build import BuildResult, finish, fresh_partial, is_built, version_dir
+from toolchain.build import BuildDisplay, BuildResult, finish, fresh_partial, is_built, shown, version_dir
 from toolchain.gocmd import (
     BuildError,
     BuildReporter,
@@ -41,7 +43,6 @@ from toolchain.gocmd import (
     unreachable_error,
     write_wrapper,
 )
-from toolchain.selection import kube_cache_root
 from toolchain.wrapper import parse_go_mod_json
 
 MODULE = "github.com/coredns/coredns"
@@ -203,18 +204,7 @@ def classify(text: str, version: str, what: str = "go") -> BuildError:
     return BuildError(f"{what} failed for CoreDNS {version}:\n{last_lines(text, 25)}")
 
 
-def main() -> int:
-    """``python -m toolchain.coredns``: build into the kube cache (a no-op when built); print where, and how long."""
-    root = kube_cache_root()
-    try:
-        result = build(root)
-    except BuildError as exc:
-        print(f"error: {exc}")
-        return 4
-    verb = "built" if result.built_now else "already built"
-    print(f"CoreDNS {VERSION} {verb} in {result.seconds:.0f} s: {result.bin_dir / 'coredns'}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def build_with_progress(root: Path, display: BuildDisplay) -> Path:
+    """CoreDNS built into ``root`` (a no-op when built), its progress shown; the path of the binary."""
+    source = f"{MODULE} (plugins: {', '.join(PLUGINS)})"
+    return shown(display, f"CoreDNS {VERSION}", source, binary_path(root), built(root), lambda rep: build(root, rep))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from tests.unit.fake_go import FAKE_GO, executable, fake_go, goversion, list_and_build
 from tests.unit.test_dapr_build import RecordingReporter
 from toolchain import coredns
-from toolchain.build import BUILD_RECORD, is_built
+from toolchain.build import BUILD_RECORD, is_built, shown
 from toolchain.gocmd import BuildError
 
 IMPORTED = ("metadata", "prometheus", "transfer")  # what the real build also lists: our plugins import them
@@ -121,3 +122,38 @@ def test_classify_names_the_cause() -> None:
     assert "refused" in str(coredns.classify("reading ...: 403 Forbidden", "1.15.0"))
     assert "cannot reach" in str(coredns.classify("dial tcp: lookup proxy.golang.org: no such host", "1.15.0"))
     assert "go build of coredns failed" in str(coredns.classify("boom", "1.15.0", what="go build of coredns"))
+
+
+class SaidDisplay:
+    """Records what a build says; its reporter records progress."""
+
+    def __init__(self) -> None:
+        self.said: list[str] = []
+        self.reporter = RecordingReporter()
+
+    def say(self, message: str) -> None:
+        self.said.append(message)
+
+    @contextmanager
+    def building(self) -> Iterator[RecordingReporter]:
+        yield self.reporter
+
+
+def test_build_with_progress_says_what_it_builds_then_how_long_and_nothing_when_built(tmp_path: Path) -> None:
+    root, display = tmp_path / "kube", SaidDisplay()
+    env = _env(tmp_path)
+    built_now = shown(
+        display,
+        "CoreDNS 1.15.0",
+        coredns.MODULE,
+        coredns.binary_path(root),
+        coredns.built(root),
+        lambda rep: coredns.build(root, rep, go=FAKE_GO, environ=env),
+    )
+    assert built_now == coredns.binary_path(root)
+    assert display.said[0] == f"Building CoreDNS 1.15.0 from {coredns.MODULE} into {root / 'coredns-1.15.0'}"
+    assert display.said[1].startswith("CoreDNS 1.15.0 built in ") and display.said[1].endswith(str(built_now))
+    assert display.reporter.totals == {"coredns": 3}
+    again = SaidDisplay()
+    assert coredns.build_with_progress(root, again) == built_now
+    assert again.said == []

@@ -156,7 +156,7 @@ def cached_binary(version: str = coredns.VERSION) -> Path:
     root = kube_cache_root()
     if not coredns.built(root, version):
         raise EnvironmentProblem(
-            f"CoreDNS {version} is not built in {root}: run `uv run python -m toolchain.coredns` (about 3 min cold)"
+            f"CoreDNS {version} is not built in {root}: run `onceonly k8s dns build` (3-7 min cold)"
         )
     return coredns.binary_path(root, version)
 
