@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.kubernetes]
 RUN_NS = "onceonly-dns-test"  # a run's namespace: the recorder reaches Redis as onceonly-redis there
 DAPR_NS = "dapr-system"
 SCHEDULER = "dapr-scheduler-server"  # the chart's StatefulSet and its headless Service (publishNotReadyAddresses)
+PLACEMENT = "dapr-placement-server"  # the same for placement
 
 
 @pytest.fixture(scope="module")
@@ -108,21 +109,30 @@ def injected_names(plane: LocalControlPlane) -> set[tuple[str, str]]:
     return set(re.findall(r"([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local", text))
 
 
-def test_the_names_the_injector_gives_daprd_and_redis_resolve_to_their_cluster_ips(
+def test_the_names_the_injector_gives_daprd_and_redis_resolve_as_the_chart_makes_their_services(
     kube_plane: LocalControlPlane, cluster_dns: dns.ClusterDns
 ) -> None:
+    """ClusterIP Services answer their ClusterIP; placement's, headless in the chart, its pod's IP."""
     kube_plane.api.apply(objects.namespace(RUN_NS))
     names = injected_names(kube_plane)
     print(f"names in the injected daprd: {sorted(names)}")
-    assert ("dapr-sentry", DAPR_NS) in names, names
+    assert ("dapr-sentry", DAPR_NS) in names and (PLACEMENT, DAPR_NS) in names, names
     wanted = {*names, ("onceonly-redis", RUN_NS)}
     for name, ns in sorted(wanted):
-        kube_plane.api.apply(service(ns, name, 6379 if name == "onceonly-redis" else 443))
+        kube_plane.api.apply(service(ns, name, 6379 if name == "onceonly-redis" else 443, headless=name == PLACEMENT))
+    kube_plane.api.apply(stateful_set(DAPR_NS, PLACEMENT, 1))
+    placement_ip = pod_ips(kube_plane, DAPR_NS, [f"{PLACEMENT}-0"])[f"{PLACEMENT}-0"]
     for name, ns in sorted(wanted):
-        cluster_ip = kube_plane.api.get(f"/api/v1/namespaces/{ns}/services/{name}")["spec"]["clusterIP"]
-        answer = resolves_to(cluster_dns, f"{name}.{ns}.svc.cluster.local", {cluster_ip})
-        assert answer.addresses == (cluster_ip,), (name, ns, answer)
-        assert cluster_ip.startswith("10.96.0.")
+        expected = kube_plane.api.get(f"/api/v1/namespaces/{ns}/services/{name}")["spec"]["clusterIP"]
+        if name == PLACEMENT:
+            assert expected == "None"
+            expected = placement_ip
+        else:
+            assert expected.startswith("10.96.0.")
+        answer = resolves_to(cluster_dns, f"{name}.{ns}.svc.cluster.local", {expected})
+        assert answer.addresses == (expected,), (name, ns, answer)
+    pod_name = f"{PLACEMENT}-0.{PLACEMENT}.{DAPR_NS}.svc.cluster.local"  # placement's raft peers in HA
+    assert resolves_to(cluster_dns, pod_name, {placement_ip}).addresses == (placement_ip,)
 
 
 def test_a_statefulsets_pods_resolve_by_hostname_through_its_headless_service(
