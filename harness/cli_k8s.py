@@ -22,6 +22,7 @@ from harness import cli_options as opt
 from harness.about import onceonly_version
 from harness.campaign import kube_up
 from harness.cli_k8s_dapr import k8s_dapr_app
+from harness.cli_k8s_dns import k8s_dns_app
 from harness.cluster.base import Tokens
 from harness.cluster.kubernetes.manifests import Overlay
 from harness.cluster.kubernetes.plane import binaries as plane_binaries
@@ -50,6 +51,7 @@ k8s_app = typer.Typer(
     no_args_is_help=True,
 )
 k8s_app.add_typer(k8s_dapr_app, name="dapr")
+k8s_app.add_typer(k8s_dns_app, name="dns")
 
 
 def image_default() -> str:

@@ -15,19 +15,29 @@ Go's own module and build caches are shared, so a rebuild after ``rm -rf <root>/
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from toolchain import probe, wrapper
 from toolchain.gocmd import UNREACHABLE_MARKERS as UNREACHABLE_MARKERS
 from toolchain.gocmd import BuildError as BuildError
 from toolchain.gocmd import BuildReporter as BuildReporter
 from toolchain.gocmd import NullReporter as NullReporter
-from toolchain.gocmd import download, installed_go, is_refusal, is_unreachable, run_go, stream_build, write_wrapper
+from toolchain.gocmd import (
+    download,
+    installed_go,
+    is_refusal,
+    is_unreachable,
+    run_go,
+    stream_build,
+    unreachable_error,
+    write_wrapper,
+)
 from toolchain.gocmd import go_env as go_env
 from toolchain.gocmd import last_lines as last_lines
 from toolchain.gocmd import locked as locked
@@ -49,6 +59,27 @@ def version_dir(root: Path, version: str) -> Path:
 
 def is_built(root: Path, version: str) -> bool:
     return (version_dir(root, version) / BUILD_RECORD).is_file()
+
+
+class BuildDisplay(Protocol):
+    """What a build shows its progress on (``toolchain.selection.SelectionDisplay`` fits)."""
+
+    def say(self, message: str) -> None: ...
+
+    def building(self) -> AbstractContextManager[BuildReporter]: ...
+
+
+def shown(
+    display: BuildDisplay, what: str, source: str, binary: Path, done: bool, run: Callable[[BuildReporter], BuildResult]
+) -> Path:
+    """``run`` with its progress on ``display``, said before (unless ``done``) and after (when it built); ``binary``."""
+    if not done:
+        display.say(f"Building {what} from {source} into {binary.parent.parent}")
+    with display.building() as reporter:
+        result = run(reporter)
+    if result.built_now:
+        display.say(f"{what} built in {result.seconds:.0f} s: {binary}")
+    return binary
 
 
 def build(
@@ -183,11 +214,7 @@ def classify_go_failure(text: str, entry: DaprVersion, what: str = "go") -> Buil
             f"{last_lines(text)}\n{hint} or point --dapr-bin-dir at daprd and scheduler binaries you have."
         )
     if is_unreachable(text):
-        proxy = os.environ.get("GOPROXY", "https://proxy.golang.org,direct")
-        return BuildError(
-            f"cannot reach the Go module proxy (GOPROXY={proxy}):\n{last_lines(text)}\n"
-            "Check the network or set GOPROXY to a proxy you can reach, or pass binaries with --dapr-bin-dir."
-        )
+        return unreachable_error(text, ", or pass binaries with --dapr-bin-dir")
     return BuildError(f"{what} failed for Dapr {entry.version}:\n{last_lines(text, 25)}")
 
 

@@ -154,6 +154,15 @@ def is_unreachable(text: str) -> bool:
     return any(marker in text for marker in UNREACHABLE_MARKERS)
 
 
+def unreachable_error(text: str, also: str = "") -> BuildError:
+    """The proxy could not be reached: Go's last lines, GOPROXY as set, and the fix (``also`` adds one)."""
+    proxy = os.environ.get("GOPROXY", "https://proxy.golang.org,direct")
+    return BuildError(
+        f"cannot reach the Go module proxy (GOPROXY={proxy}):\n{last_lines(text)}\n"
+        f"Check the network or set GOPROXY to a proxy you can reach{also}."
+    )
+
+
 def last_lines(text: str, n: int = 6) -> str:
     return "\n".join("  " + ln for ln in text.strip().splitlines()[-n:])
 

@@ -19,12 +19,10 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Protocol
 
 from toolchain import kube_build, kube_wrapper, wrapper
-from toolchain.build import BuildResult, finish, fresh_partial, is_built, version_dir
+from toolchain.build import BuildDisplay, BuildResult, finish, fresh_partial, is_built, shown, version_dir
 from toolchain.gocmd import (
     BuildError,
     BuildReporter,
@@ -144,20 +142,6 @@ def printed_version(helm: Path, timeout: float = 20.0) -> str:
     return done.stdout.strip()
 
 
-class Display(Protocol):
-    """What ``build_with_progress`` shows on (``toolchain.selection.SelectionDisplay`` fits)."""
-
-    def say(self, message: str) -> None: ...
-
-    def building(self) -> AbstractContextManager[BuildReporter]: ...
-
-
-def build_with_progress(root: Path, display: Display) -> Path:
+def build_with_progress(root: Path, display: BuildDisplay) -> Path:
     """helm built into ``root`` (a no-op when built), its progress shown; the path of the binary."""
-    if not built(root):
-        display.say(f"Building helm {VERSION} from {MODULE} into {version_dir(root, build_name())}")
-    with display.building() as reporter:
-        result = build(root, reporter)
-    if result.built_now:
-        display.say(f"helm {VERSION} built in {result.seconds:.0f} s: {binary(root)}")
-    return binary(root)
+    return shown(display, f"helm {VERSION}", MODULE, binary(root), built(root), lambda rep: build(root, rep))

@@ -19,7 +19,6 @@ build cache makes the binaries it had quick).
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,6 +38,7 @@ from toolchain.gocmd import (
     locked,
     run_go,
     stream_build,
+    unreachable_error,
     write_wrapper,
 )
 from toolchain.kube import Component, KubeRelease
@@ -172,9 +172,5 @@ def classify(text: str, release: KubeRelease, what: str = "go") -> BuildError:
             "whose modules are served to toolchain/kube.py."
         )
     if is_unreachable(text):
-        proxy = os.environ.get("GOPROXY", "https://proxy.golang.org,direct")
-        return BuildError(
-            f"cannot reach the Go module proxy (GOPROXY={proxy}):\n{last_lines(text)}\n"
-            "Check the network or set GOPROXY to a proxy you can reach."
-        )
+        return unreachable_error(text)
     return BuildError(f"{what} failed for the Kubernetes {release.version} control plane:\n{last_lines(text, 25)}")
