@@ -9,7 +9,8 @@
 #                                         and injector (`onceonly k8s build`), built once per machine into
 #                                         ~/.cache/onceonly/kube
 #   need_node                             the Debian packages a real node needs (`onceonly k8s up --node`):
-#                                         containerd, runc, CNI plugins, iptables, socat, busybox-static, gcc + libc6-dev
+#                                         containerd, runc, CNI plugins, iptables, socat, busybox-static, gcc + libc6-dev,
+#                                         and for the images mmdebstrap, umoci, skopeo
 
 step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
@@ -19,7 +20,8 @@ need_system() {
   apt_install "${missing[@]}"
 }
 
-NODE_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack socat busybox-static gcc libc6-dev iproute2)
+NODE_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack socat busybox-static gcc libc6-dev iproute2
+  mmdebstrap umoci skopeo)  # the last three: the images (a Debian rootfs; the OCI archives checked by two readers)
 
 need_node() {
   # by package, not command: busybox-static and libc6-dev (static glibc for the pause image) add no new command
@@ -72,4 +74,6 @@ need_kube() {
   # and injector from the Dapr wrapper module (11 s once daprd is built: they share all but 29 packages; 234 s
   # with an empty Go build cache); a cached no-op takes about 3 s
   uv run onceonly k8s build "$@"
+  uv run onceonly k8s dapr build  # helm, for Dapr's chart (about 4.4 min cold; a no-op when built)
+  uv run onceonly k8s dns build   # CoreDNS, the cluster's DNS (about 3-7 min cold; a no-op when built)
 }
