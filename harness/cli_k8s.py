@@ -121,6 +121,7 @@ def up_command(
     nodes: opt.NodesOpt = 3,
     directory: opt.PlaneDirOpt = None,
     node: opt.NodeOpt = False,
+    host_dapr: opt.HostDaprOpt = True,
 ) -> None:
     """Start a local Kubernetes control plane on 127.0.0.1 (etcd, kube-apiserver, kube-controller-manager,
     kube-scheduler, kwok with N fake nodes) with Dapr's sentry and sidecar injector, and keep it up until Ctrl-C.
@@ -128,7 +129,8 @@ def up_command(
     Builds what is missing first (minutes cold). Prints the `export KUBECONFIG=...` line. kwok's pods run no
     container: the plane shows what Kubernetes and Dapr's injector do with the manifests, not deliveries. With
     --node, one real node (containerd, kubelet, kube-proxy) runs real pods; `onceonly k8s down --dir DIR` removes
-    what it left after a SIGKILL (the next `up --node` does too).
+    what it left after a SIGKILL (the next `up --node` does too), and CoreDNS on its bridge serves cluster.local.
+    --no-host-dapr leaves Dapr to its chart (`onceonly k8s dapr install`).
     """
     from harness.cli import fail, output
 
@@ -144,7 +146,7 @@ def up_command(
         fail(exc)
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        left = kube_up.hold(directory, bins, nodes, PlaneTerminal(), node_bins)
+        left = kube_up.hold(directory, bins, nodes, PlaneTerminal(), node_bins, host_dapr=host_dapr)
     except HarnessError as exc:
         fail(exc)
     output().final("stopped; no process of the plane is left" if not left else f"[red]still running: {left}")
@@ -235,8 +237,11 @@ class PlaneTerminal:
         out.info(f"  controller-manager      https://127.0.0.1:{ports.controller_manager}/healthz")
         out.info(f"  scheduler               https://127.0.0.1:{ports.scheduler}/healthz")
         out.info(f"  kwok                    nodes {', '.join(plane.node_names)}")
-        out.info(f"  sentry                  127.0.0.1:{ports.sentry} (namespace {plane.dapr_namespace})")
-        out.info(f"  sidecar injector        :{ports.injector}/mutate (webhook dapr-sidecar-injector)")
+        if plane.host_dapr:
+            out.info(f"  sentry                  127.0.0.1:{ports.sentry} (namespace {plane.dapr_namespace})")
+            out.info(f"  sidecar injector        :{ports.injector}/mutate (webhook dapr-sidecar-injector)")
+        else:
+            out.info("  Dapr                    CRDs only: `onceonly k8s dapr install` installs it from its chart")
         if node is not None:
             kubelet = f"kubelet {GATEWAY}:{node.ports.kubelet}"
             images = f"{node.pause.reference}, {node.busybox.reference}"

@@ -61,6 +61,14 @@ NodeOpt = Annotated[
         "containerd, runc, CNI plugins; kwok's nodes tainted).",
     ),
 ]
+HostDaprOpt = Annotated[
+    bool,
+    typer.Option(
+        "--host-dapr/--no-host-dapr",
+        help="Run Dapr's sentry and sidecar injector on the host (default). --no-host-dapr: Dapr's CRDs only, for "
+        "Dapr from its chart on the real node (`onceonly k8s dapr install`).",
+    ),
+]
 DownDirOpt = Annotated[
     Path, typer.Option("--dir", metavar="DIR", help="The directory of the plane whose node's leftovers to remove.")
 ]
