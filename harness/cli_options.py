@@ -69,6 +69,14 @@ HostDaprOpt = Annotated[
         "Dapr from its chart on the real node (`onceonly k8s dapr install`).",
     ),
 ]
+UpImagesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--images",
+        help="With --node: import every image `onceonly k8s images --dapr VERSION` built (its images.json: Dapr's, "
+        "Redis, the recorder) into the node's containerd before kubelet starts.",
+    ),
+]
 DownDirOpt = Annotated[
     Path, typer.Option("--dir", metavar="DIR", help="The directory of the plane whose node's leftovers to remove.")
 ]

@@ -38,8 +38,7 @@ def _archives(dapr_version: str) -> list[images.Image]:
     index = catalog.index_path(dapr_version, None)
     if not index.is_file():
         pytest.skip(f"the images are not built ({index} is missing): run `onceonly k8s images --dapr {dapr_version}`")
-    listed = json.loads(index.read_text())["images"]
-    return [images.Image(item["name"], Path(item["archive"])) for item in listed]
+    return list(images.listed(index))
 
 
 def _cli(*args: str, kubeconfig: Path, timeout: float) -> subprocess.CompletedProcess[str]:

@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 
 from harness.cluster.kubernetes.plane.control_plane import LocalControlPlane, PlaneBinaries
+from harness.cluster.kubernetes.plane.node import images
+from harness.errors import InputError
+from tests.unit.test_kube_build import _cli
 
 BINS = PlaneBinaries(Path("/k"), Path("/d"), Path("/crds"), (), "1.37.2", "1.18.2")
 STEPS = ("_files", "_etcd_and_apiserver", "_cluster_objects", "_controllers_and_nodes", "_sentry", "_injector")
@@ -62,3 +65,24 @@ def test_the_dapr_namespace_objects_only_with_dapr_on_the_host(
     assert kinds <= {doc["kind"] for doc in api.applied}
     if not host_dapr:
         assert api.applied == []  # no CRD files here, and nothing of dapr-system
+
+
+def test_k8s_up_images_without_a_node_is_bad_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        _cli(["k8s", "up", "--images", "--dir", str(tmp_path / "plane")], tmp_path, monkeypatch, "/usr/bin:/bin") == 3
+    )
+    assert "give --node too" in capsys.readouterr().err
+    assert not (tmp_path / "plane").exists() and not (tmp_path / "cache").exists()
+
+
+def test_the_images_a_node_imports_are_read_from_images_json(tmp_path: Path) -> None:
+    index = tmp_path / "images.json"
+    with pytest.raises(InputError, match="run `onceonly k8s images` first"):
+        images.listed(index)
+    index.write_text('{"images": [{"name": "onceonly.local/redis:bookworm", "archive": "/a/redis.tar"}]}')
+    assert images.listed(index) == (images.Image("onceonly.local/redis:bookworm", Path("/a/redis.tar")),)
+    index.write_text('{"images": [{"role": "redis"}]}')
+    with pytest.raises(InputError, match=r"is not an images\.json"):
+        images.listed(index)

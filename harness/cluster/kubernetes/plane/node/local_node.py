@@ -46,6 +46,7 @@ class NodeBinaries:
     pause_source: Path  # pause.c of the release's k8s.io/kubernetes module
     kube_version: str
     coredns: Path | None = None  # the cluster DNS; None: pods get no resolver
+    archives: tuple[images.Image, ...] = ()  # imported into containerd before kubelet starts (`k8s up --images`)
 
 
 class LocalNode:
@@ -160,7 +161,7 @@ class LocalNode:
         self._start(commands.containerd(self.layout))
         answers = partial(lambda: images.ctr(self.layout.socket, "version", timeout=5).returncode == 0)
         wait_until(self.supervisor, "containerd", "its socket answered", answers, 30)
-        for image in (self.pause, self.busybox):
+        for image in (self.pause, self.busybox, *self.binaries.archives):
             images.import_image(self.layout.socket, image)
 
     def _kubelet(self) -> None:
@@ -199,7 +200,7 @@ class LocalNode:
             "node": self.name,
             "cgroup_root": self.leftovers.cgroup_root,
             "containerd_socket": str(self.layout.socket),
-            "images": [self.pause.reference, self.busybox.reference],
+            "images": [self.pause.reference, self.busybox.reference, *(i.reference for i in self.binaries.archives)],
             "ports": {name: getattr(self.ports, name) for name in self.ports.__dataclass_fields__},
             "processes": {c.name: c.pid for c in self.supervisor.children.values()},
             "ready_seconds": round(self.ready_seconds or 0.0, 2),
