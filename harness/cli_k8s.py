@@ -9,6 +9,7 @@ command line is visible to every user of the machine). They are in the printed S
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -28,6 +29,7 @@ from harness.cluster.kubernetes.manifests import Overlay
 from harness.cluster.kubernetes.plane import binaries as plane_binaries
 from harness.cluster.kubernetes.plane.control_plane import LocalControlPlane
 from harness.cluster.kubernetes.plane.node import host
+from harness.cluster.kubernetes.plane.node import images as node_images
 from harness.cluster.kubernetes.plane.node.layout import BRIDGE, GATEWAY, POD_CIDR
 from harness.cluster.kubernetes.plane.node.local_node import LocalNode
 from harness.cluster.kubernetes.render import default_namespace, notes, render, to_yaml
@@ -121,6 +123,8 @@ def up_command(
     nodes: opt.NodesOpt = 3,
     directory: opt.PlaneDirOpt = None,
     node: opt.NodeOpt = False,
+    host_dapr: opt.HostDaprOpt = True,
+    with_images: opt.UpImagesOpt = False,
 ) -> None:
     """Start a local Kubernetes control plane on 127.0.0.1 (etcd, kube-apiserver, kube-controller-manager,
     kube-scheduler, kwok with N fake nodes) with Dapr's sentry and sidecar injector, and keep it up until Ctrl-C.
@@ -128,23 +132,29 @@ def up_command(
     Builds what is missing first (minutes cold). Prints the `export KUBECONFIG=...` line. kwok's pods run no
     container: the plane shows what Kubernetes and Dapr's injector do with the manifests, not deliveries. With
     --node, one real node (containerd, kubelet, kube-proxy) runs real pods; `onceonly k8s down --dir DIR` removes
-    what it left after a SIGKILL (the next `up --node` does too).
+    what it left after a SIGKILL (the next `up --node` does too), and CoreDNS on its bridge serves cluster.local.
+    --no-host-dapr leaves Dapr to its chart (`onceonly k8s dapr install`); --images imports what `k8s images` built.
     """
     from harness.cli import fail, output
 
     directory = directory or Path("reports") / "k8s-up" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         fail(InputError(f"{directory} is not empty: give --dir a new or empty directory (a plane's files are its own)"))
+    if with_images and not node:
+        fail(InputError("--images imports into the real node's containerd: give --node too"))
     try:
         if node:
             host.preflight()
         bins = plane_binaries.cached(*build_plane(version, dapr))
         node_bins = plane_binaries.node(bins) if node else None
+        if node_bins is not None and with_images:
+            listed = node_images.listed(catalog.index_path(bins.dapr_version, None))
+            node_bins = dataclasses.replace(node_bins, archives=listed)
     except (HarnessError, BuildError) as exc:
         fail(exc)
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        left = kube_up.hold(directory, bins, nodes, PlaneTerminal(), node_bins)
+        left = kube_up.hold(directory, bins, nodes, PlaneTerminal(), node_bins, host_dapr=host_dapr)
     except HarnessError as exc:
         fail(exc)
     output().final("stopped; no process of the plane is left" if not left else f"[red]still running: {left}")
@@ -235,11 +245,15 @@ class PlaneTerminal:
         out.info(f"  controller-manager      https://127.0.0.1:{ports.controller_manager}/healthz")
         out.info(f"  scheduler               https://127.0.0.1:{ports.scheduler}/healthz")
         out.info(f"  kwok                    nodes {', '.join(plane.node_names)}")
-        out.info(f"  sentry                  127.0.0.1:{ports.sentry} (namespace {plane.dapr_namespace})")
-        out.info(f"  sidecar injector        :{ports.injector}/mutate (webhook dapr-sidecar-injector)")
+        if plane.host_dapr:
+            out.info(f"  sentry                  127.0.0.1:{ports.sentry} (namespace {plane.dapr_namespace})")
+            out.info(f"  sidecar injector        :{ports.injector}/mutate (webhook dapr-sidecar-injector)")
+        else:
+            out.info("  Dapr                    CRDs only: `onceonly k8s dapr install` installs it from its chart")
         if node is not None:
             kubelet = f"kubelet {GATEWAY}:{node.ports.kubelet}"
-            images = f"{node.pause.reference}, {node.busybox.reference}"
+            extra = f" and {len(node.binaries.archives)} from `k8s images`" if node.binaries.archives else ""
+            images = f"{node.pause.reference}, {node.busybox.reference}{extra}"
             out.info(f"  node {node.name}    ready in {node.ready_seconds or 0:.1f} s: {kubelet}")
             out.info(f"  containerd              {node.layout.socket} (namespace k8s.io)")
             out.info(f"  pods                    bridge {BRIDGE} {POD_CIDR}; images {images}")

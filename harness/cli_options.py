@@ -61,6 +61,22 @@ NodeOpt = Annotated[
         "containerd, runc, CNI plugins; kwok's nodes tainted).",
     ),
 ]
+HostDaprOpt = Annotated[
+    bool,
+    typer.Option(
+        "--host-dapr/--no-host-dapr",
+        help="Run Dapr's sentry and sidecar injector on the host (default). --no-host-dapr: Dapr's CRDs only, for "
+        "Dapr from its chart on the real node (`onceonly k8s dapr install`).",
+    ),
+]
+UpImagesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--images",
+        help="With --node: import every image `onceonly k8s images --dapr VERSION` built (its images.json: Dapr's, "
+        "Redis, the recorder) into the node's containerd before kubelet starts.",
+    ),
+]
 DownDirOpt = Annotated[
     Path, typer.Option("--dir", metavar="DIR", help="The directory of the plane whose node's leftovers to remove.")
 ]

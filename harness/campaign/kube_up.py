@@ -27,11 +27,17 @@ class PlaneDisplay(Protocol):
 
 
 def hold(
-    directory: Path, binaries: PlaneBinaries, nodes: int, display: PlaneDisplay, node: NodeBinaries | None = None
+    directory: Path,
+    binaries: PlaneBinaries,
+    nodes: int,
+    display: PlaneDisplay,
+    node: NodeBinaries | None = None,
+    *,
+    host_dapr: bool = True,
 ) -> list[str]:
     """Start the plane (and the node), keep them up until interrupted, stop them; the processes still running
     after the stop. A ``HarnessError`` while starting is raised after the stop."""
-    plane = LocalControlPlane(directory, binaries, nodes=nodes)
+    plane = LocalControlPlane(directory, binaries, nodes=nodes, host_dapr=host_dapr)
     real = LocalNode(plane, node) if node is not None else None
 
     def start() -> None:

@@ -75,6 +75,7 @@ def test_help_names_what_each_option_takes_never_a_python_type(
         (("dapr", "build"), ["--version,--dapr-version", "VERSION", "--proxy", "--no-proxy"]),
         (("dapr", "which"), ["--dapr-bin-dir", "DIR"]),
         (("k8s", "build"), ["--version", "VERSION", "ONCEONLY_K8S_VERSION"]),
+        (("k8s", "up"), ["--node", "--host-dapr", "--no-host-dapr", "--dir", "DIR"]),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, tuple) else "",
 )

@@ -103,6 +103,15 @@ def test_kubelet_runs_on_cgroup_v1_with_cgroupfs_and_listens_only_where_it_may()
     assert doc["containerRuntimeEndpoint"] == "unix:///plane/node/containerd/containerd.sock"
 
 
+def test_kubelet_points_pods_at_the_cluster_dns_only_when_there_is_one() -> None:
+    args = (LAYOUT, PORTS, Path("/plane/pki/ca.crt"), "/h/onceonly-node")
+    with_dns = yaml.safe_load(configs.kubelet_yaml(*args, GATEWAY))
+    assert (with_dns["clusterDNS"], with_dns["clusterDomain"]) == ([GATEWAY], "cluster.local")
+    assert with_dns["resolvConf"] == ""  # the host's resolvers and search domains never reach a pod
+    without = yaml.safe_load(configs.kubelet_yaml(*args))
+    assert "clusterDNS" not in without and "clusterDomain" not in without
+
+
 def test_kube_proxy_uses_iptables_and_no_localhost_node_ports() -> None:
     doc = yaml.safe_load(configs.kube_proxy_yaml(Path("/k"), PORTS, "onceonly-node"))
     assert doc["mode"] == "iptables" and doc["clusterCIDR"] == POD_CIDR

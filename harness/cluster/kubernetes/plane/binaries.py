@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from harness.cluster.kubernetes.plane import dns
 from harness.cluster.kubernetes.plane.control_plane import PlaneBinaries
 from harness.cluster.kubernetes.plane.node.local_node import NodeBinaries
 from harness.errors import EnvironmentProblem, InputError
@@ -59,9 +60,12 @@ def cached(kube_version: str, dapr_version: str) -> PlaneBinaries:
 
 
 def node(plane: PlaneBinaries) -> NodeBinaries:
-    """What a real node runs beside ``plane``: kubelet and kube-proxy (built with it), pause.c from its module."""
+    """What a real node runs beside ``plane``: kubelet and kube-proxy (built with it), pause.c from its module,
+    CoreDNS (``onceonly k8s dns build``) for the cluster DNS."""
     try:
         source = module_files.pause_source(kube.lookup(plane.kube_version))
     except BuildError as exc:
         raise EnvironmentProblem(f"the pause image's source could not be read: {exc}") from exc
-    return NodeBinaries(kube_bin=plane.kube_bin, pause_source=source, kube_version=plane.kube_version)
+    return NodeBinaries(
+        kube_bin=plane.kube_bin, pause_source=source, kube_version=plane.kube_version, coredns=dns.cached_binary()
+    )

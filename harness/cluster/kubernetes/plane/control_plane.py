@@ -2,8 +2,9 @@
 manager. Started in order, each step waited for: etcd → kube-apiserver (/readyz) → Dapr's CRDs and the Dapr
 namespace → kube-controller-manager and kube-scheduler (/healthz) → kwok and N fake nodes (Ready) → sentry
 (/healthz, its trust anchors stored) → the injector (/healthz, the webhook's caBundle patched, and a dry-run pod
-mutated with a daprd container: the webhook answers). Stopped in reverse order through the ``Supervisor``, whose
-children die with the harness even when it is SIGKILLed.
+mutated with a daprd container: the webhook answers). With ``host_dapr=False`` (a plane for Dapr's chart on a real
+node) only the CRDs: no sentry, injector, webhook or ``dapr-system`` objects, which helm would refuse to adopt.
+Stopped in reverse order through the ``Supervisor``, whose children die with the harness even when it is SIGKILLed.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class LocalControlPlane:
         binaries: PlaneBinaries,
         *,
         nodes: int = 3,
+        host_dapr: bool = True,
         on_progress: Callable[[str], None] | None = None,
     ) -> None:
         if nodes < 1:
@@ -70,6 +72,7 @@ class LocalControlPlane:
         self.layout = Layout(directory.resolve())
         self.binaries = binaries
         self.nodes = nodes
+        self.host_dapr = host_dapr
         self.ports = Ports.take(PortAllocator())
         self.supervisor = Supervisor(self.layout.logs)
         self.api = Api(self.api_server, self.layout.pki, pki.ADMIN)
@@ -122,8 +125,9 @@ class LocalControlPlane:
         self._etcd_and_apiserver()
         self._cluster_objects()
         self._controllers_and_nodes()
-        self._sentry()
-        self._injector()
+        if self.host_dapr:
+            self._sentry()
+            self._injector()
         self.ready_seconds = time.monotonic() - started
         self._record()
 
@@ -168,6 +172,8 @@ class LocalControlPlane:
                 30,
             )
         self.api.kind("dapr.io/v1alpha1", "Configuration", refresh=True)
+        if not self.host_dapr:
+            return  # the chart makes its namespace and what sentry needs
         for doc in [objects.namespace(DAPR_NAMESPACE), *self._sentry_objects()]:
             self.api.apply(doc)
 
@@ -234,6 +240,7 @@ class LocalControlPlane:
             "kubernetes": self.binaries.kube_version,
             "dapr": self.dapr_version,
             "dapr_namespace": DAPR_NAMESPACE,
+            "host_dapr": self.host_dapr,
             "nodes": self.node_names,
             "ports": self.ports.as_dict(),
             "processes": {c.name: c.pid for c in self.supervisor.children.values()},

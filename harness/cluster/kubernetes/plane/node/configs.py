@@ -12,8 +12,9 @@ KubeletConfiguration and kube-proxy's KubeProxyConfiguration. Written from each 
   kubelet client), ``AlwaysAllow`` for them (only the API server holds such a certificate), cgroupfs,
   ``failCgroupV1: false``, ``cgroupRoot`` inside the harness's cgroup, its API on the bridge's gateway address
   (network.py) and /healthz on 127.0.0.1, no read-only
-  port, no static pods, eviction thresholds this machine never trips, no image GC, no DNS (``resolvConf: ""``:
-  pods get no resolver, so nothing forwards to the host's).
+  port, no static pods, eviction thresholds this machine never trips, no image GC, ``resolvConf: ""`` (none of the
+  host's resolvers or search domains reach a pod); with a cluster DNS, ``clusterDNS`` its address and
+  ``clusterDomain`` cluster.local, else pods get no resolver.
 - kube-proxy: iptables mode, ``POD_CIDR`` as the cluster CIDR, its listeners on 127.0.0.1, no conntrack sysctls
   written, no localhost node ports (that would set route_localnet).
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from harness.cluster.kubernetes.plane.commands import SERVICE_CIDR
+from harness.cluster.kubernetes.plane.dns import ZONE
 from harness.cluster.kubernetes.plane.node.layout import BRIDGE, GATEWAY, POD_CIDR, NodeLayout, NodePorts
 
 CNI_BIN = Path("/usr/lib/cni")
@@ -93,7 +95,9 @@ def cni_conflist(layout: NodeLayout) -> str:
     return json.dumps(doc, indent=1) + "\n"
 
 
-def kubelet_yaml(layout: NodeLayout, ports: NodePorts, ca_cert: Path, cgroup_root: str) -> str:
+def kubelet_yaml(
+    layout: NodeLayout, ports: NodePorts, ca_cert: Path, cgroup_root: str, cluster_dns: str | None = None
+) -> str:
     off = "1%"
     doc = {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
@@ -128,6 +132,8 @@ def kubelet_yaml(layout: NodeLayout, ports: NodePorts, ca_cert: Path, cgroup_roo
         "protectKernelDefaults": False,
         "shutdownGracePeriod": "0s",
     }
+    if cluster_dns is not None:
+        doc |= {"clusterDNS": [cluster_dns], "clusterDomain": ZONE}
     return yaml.safe_dump(doc, sort_keys=False)
 
 

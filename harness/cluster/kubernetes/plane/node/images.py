@@ -9,6 +9,7 @@ namespace, where the CRI plugin looks:
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from harness.cluster.kubernetes.plane.node import oci_archive
 from harness.cluster.kubernetes.plane.node.oci_archive import Entry
-from harness.errors import EnvironmentProblem
+from harness.errors import EnvironmentProblem, InputError
 
 PAUSE = "onceonly.local/pause:{version}"
 BUSYBOX = "onceonly.local/busybox:static"
@@ -86,3 +87,17 @@ def import_image(socket: Path, image: Image) -> None:
         raise EnvironmentProblem(
             f"ctr could not import {image.reference} from {image.archive}:\n{done.stdout}{done.stderr}".rstrip()
         )
+
+
+def listed(index: Path) -> tuple[Image, ...]:
+    """The images an ``images.json`` of ``onceonly k8s images`` lists (name and archive), to import into a node.
+
+    Raises:
+        InputError: the file is missing or is not such a list.
+    """
+    if not index.is_file():
+        raise InputError(f"{index} is missing: run `onceonly k8s images` first (it builds the images and lists them)")
+    try:
+        return tuple(Image(item["name"], Path(item["archive"])) for item in json.loads(index.read_text())["images"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{index} is not an images.json of `onceonly k8s images` ({exc!r})") from exc

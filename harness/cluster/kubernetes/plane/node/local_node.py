@@ -1,6 +1,7 @@
 """``LocalNode``: one real Kubernetes node beside a ``LocalControlPlane``, as a context manager. Started in order,
 each step waited for: leftovers of an earlier node cleaned (cleanup.py) → files (configs, kubelet's serving pair,
-the pause and busybox images built) → containerd (its socket answers; the images imported) → kubelet (/healthz,
+the pause and busybox images built) → the bridge → cluster DNS (CoreDNS on the bridge's gateway, port 53, when
+built; kubelet's ``clusterDNS``) → containerd (its socket answers; the images imported) → kubelet (/healthz,
 then the Node ``Ready``) → kube-proxy (/healthz) → the plane's kwok nodes tainted, so real pods land here.
 Stopped in reverse, then everything the node left on the host removed.
 """
@@ -16,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from types import TracebackType
 
-from harness.cluster.kubernetes.plane import checks, pki
+from harness.cluster.kubernetes.plane import checks, dns, pki
 from harness.cluster.kubernetes.plane.commands import Command
 from harness.cluster.kubernetes.plane.control_plane import LocalControlPlane
 from harness.cluster.kubernetes.plane.node import (
@@ -35,7 +36,7 @@ from harness.cluster.local.ports import PortAllocator
 from harness.cluster.local.processes import Supervisor
 from harness.errors import EnvironmentProblem
 
-STOP_ORDER = (("apiserver-relay", "kube-proxy"), ("kubelet",), ("containerd",))
+STOP_ORDER = (("apiserver-relay", "kube-proxy"), ("kubelet",), ("containerd",), (dns.PROCESS,))
 KWOK_TAINT = {"key": "onceonly.dev/kwok", "value": "fake", "effect": "NoSchedule"}
 
 
@@ -44,6 +45,8 @@ class NodeBinaries:
     kube_bin: Path  # kubelet, kube-proxy
     pause_source: Path  # pause.c of the release's k8s.io/kubernetes module
     kube_version: str
+    coredns: Path | None = None  # the cluster DNS; None: pods get no resolver
+    archives: tuple[images.Image, ...] = ()  # imported into containerd before kubelet starts (`k8s up --images`)
 
 
 class LocalNode:
@@ -91,6 +94,7 @@ class LocalNode:
         self._earlier_node()
         self._files()
         self._host()
+        self._cluster_dns()
         self._containerd()
         self._kubelet()
         if self.proxy:
@@ -124,7 +128,9 @@ class LocalNode:
         (layout.cni_conf_dir / "10-onceonly.conflist").write_text(configs.cni_conflist(layout))
         pki.serving_pair(keys, layout.kubelet_cert, layout.kubelet_key, self.name, (GATEWAY,))
         layout.kubelet_config.write_text(
-            configs.kubelet_yaml(layout, self.ports, keys.ca_cert, self.leftovers.cgroup_root)
+            configs.kubelet_yaml(
+                layout, self.ports, keys.ca_cert, self.leftovers.cgroup_root, GATEWAY if self.binaries.coredns else None
+            )
         )
         proxy_kubeconfig = self.plane.layout.component_kubeconfig(pki.KUBE_PROXY)
         layout.proxy_config.write_text(configs.kube_proxy_yaml(proxy_kubeconfig, self.ports, self.name))
@@ -141,12 +147,21 @@ class LocalNode:
         network.make_bridge()
         network.keep_pods_inside()
 
+    def _cluster_dns(self) -> None:
+        """CoreDNS on the bridge's gateway (it must exist to be bound), before kubelet starts any pod."""
+        if self.binaries.coredns is None:
+            return
+        self.on_progress(f"starting the cluster DNS on {GATEWAY}:53")
+        ports = PortAllocator()
+        config = dns.DnsConfig(GATEWAY, 53, ports.take(), ports.take(), self.plane.kubeconfig)
+        dns.ClusterDns(self.layout.dir / "dns", self.binaries.coredns, config).start(self.supervisor)
+
     def _containerd(self) -> None:
         self.on_progress("starting containerd; importing the images into its k8s.io namespace")
         self._start(commands.containerd(self.layout))
         answers = partial(lambda: images.ctr(self.layout.socket, "version", timeout=5).returncode == 0)
         wait_until(self.supervisor, "containerd", "its socket answered", answers, 30)
-        for image in (self.pause, self.busybox):
+        for image in (self.pause, self.busybox, *self.binaries.archives):
             images.import_image(self.layout.socket, image)
 
     def _kubelet(self) -> None:
@@ -185,7 +200,7 @@ class LocalNode:
             "node": self.name,
             "cgroup_root": self.leftovers.cgroup_root,
             "containerd_socket": str(self.layout.socket),
-            "images": [self.pause.reference, self.busybox.reference],
+            "images": [self.pause.reference, self.busybox.reference, *(i.reference for i in self.binaries.archives)],
             "ports": {name: getattr(self.ports, name) for name in self.ports.__dataclass_fields__},
             "processes": {c.name: c.pid for c in self.supervisor.children.values()},
             "ready_seconds": round(self.ready_seconds or 0.0, 2),
