@@ -26,7 +26,7 @@ from kubernetes.stream import stream
 from harness.cluster.kubernetes.plane import binaries as plane_binaries
 from harness.cluster.kubernetes.plane.control_plane import LocalControlPlane, PlaneBinaries
 from harness.cluster.kubernetes.plane.node import cleanup, host, images
-from harness.cluster.kubernetes.plane.node.layout import BRIDGE
+from harness.cluster.kubernetes.plane.node.layout import BRIDGE, NodeLayout
 from harness.cluster.kubernetes.plane.node.local_node import LocalNode
 from tests.integration.helpers import wait_gone
 
@@ -93,7 +93,7 @@ def leftovers(node_dir: Path, pids: list[int]) -> dict[str, object]:
     """What of a node is on the host: its processes and shims, mounts under its dir, the bridge, iptables lines
     naming kube or onceonly, the marker. All empty / false when it is clean."""
     mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
-    socket = str(node_dir / "containerd" / "containerd.sock")
+    socket = str(NodeLayout(node_dir).socket)
     shims = [p.parent.name for p in Path("/proc").glob("[0-9]*/cmdline") if socket in _read(p)]
     rules = subprocess.run(["iptables-save"], capture_output=True, text=True, check=True).stdout
     return {

@@ -72,7 +72,7 @@ def test_containerd_runs_the_cri_on_the_local_pause_image_with_runc_on_cgroupfs(
     cri = doc["plugins"]["io.containerd.grpc.v1.cri"]
     assert (
         doc["root"] == "/plane/node/containerd/root"
-        and doc["grpc"]["address"] == "/plane/node/containerd/containerd.sock"
+        and doc["grpc"]["address"] == str(LAYOUT.socket)
     )
     assert cri["sandbox_image"] == "onceonly.local/pause:1.37.2"
     assert cri["stream_server_address"] == "127.0.0.1"
@@ -100,7 +100,7 @@ def test_kubelet_runs_on_cgroup_v1_with_cgroupfs_and_listens_only_where_it_may()
     assert doc["authentication"]["anonymous"]["enabled"] is False
     assert doc["authentication"]["x509"]["clientCAFile"] == "/plane/pki/ca.crt"
     assert doc["resolvConf"] == "" and "staticPodPath" not in doc
-    assert doc["containerRuntimeEndpoint"] == "unix:///plane/node/containerd/containerd.sock"
+    assert doc["containerRuntimeEndpoint"] == f"unix://{LAYOUT.socket}"
 
 
 def test_kubelet_points_pods_at_the_cluster_dns_only_when_there_is_one() -> None:
@@ -202,3 +202,14 @@ def test_k8s_down_refuses_a_directory_without_a_node(
 ) -> None:
     assert _cli(["k8s", "down", "--dir", str(tmp_path)], tmp_path, monkeypatch, "/usr/bin:/bin") == 3
     assert "holds no node" in capsys.readouterr().err
+
+
+def test_containerds_socket_path_is_short_whatever_the_node_dir_and_one_per_dir() -> None:
+    """CI's pytest tmp dirs made containerd refuse its socket ("unix socket path too long (> 104)" for the .ttrpc
+    twin); the socket now lives under /run/onceonly, named for the node dir."""
+    long_dir = Path("/tmp/pytest-of-root/pytest-429/test_k8s_down_removes_what_a_s0/plane/node")
+    layout = NodeLayout(long_dir)
+    assert len(str(layout.socket) + ".ttrpc") <= 104
+    assert layout.socket.parent != NodeLayout(long_dir.parent / "other" / "node").socket.parent
+    assert str(layout.socket).startswith("/run/onceonly/")
+    assert f'address = "{layout.socket}"' in configs.containerd_toml(layout, "onceonly.local/pause:1.37.2")

@@ -73,7 +73,7 @@ def clean(leftovers: Leftovers, *, shared: bool = True) -> list[str]:
         found += _delete_chains()
         found += sysctls.restore(leftovers.sysctls)
         MARKER.unlink(missing_ok=True)
-    for directory in (layout.containerd_root, layout.containerd_state, layout.kubelet / "pods"):
+    for directory in (layout.containerd_root, layout.containerd_state, layout.sockets, layout.kubelet / "pods"):
         shutil.rmtree(directory, ignore_errors=True)
     return found
 

@@ -2,19 +2,22 @@
 
 Everything lives under ``<plane dir>/node/``::
 
-    containerd/config.toml   containerd's configuration (configs.py); root/, state/, containerd.sock, opt/
+    containerd/config.toml   containerd's configuration (configs.py); root/, state/, opt/
     cni/net.d/               the one CNI conflist (the bridge); cni/ipam/ host-local's leases
     kubelet/                 kubelet's --root-dir (pods' volumes are mounted here), config.yaml, its serving pair
     kube-proxy.yaml          kube-proxy's configuration
     images/                  the OCI archives built here (pause, busybox) and the pause binary
 
-On the host: the bridge ``BRIDGE`` with ``GATEWAY`` on ``POD_CIDR``, the network namespaces containerd makes in
+containerd's socket is not there but in ``/run/onceonly/<12 hex of the node dir>/``: a unix socket's path may have
+at most 104 bytes (containerd's own check, for its ``.ttrpc`` twin too), and a plane dir can be long (a pytest tmp
+dir is). On the host: the bridge ``BRIDGE`` with ``GATEWAY`` on ``POD_CIDR``, the network namespaces containerd makes in
 /run/netns (``cni-<uuid>``), the cgroups under ``cgroup_root()``. One node per machine: the bridge and the pod
 network are fixed names, so a second node is refused by the bridge already being there (cleanup.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,7 @@ POD_CIDR = "10.88.0.0/16"
 GATEWAY = "10.88.0.1"
 NETNS_DIR = Path("/run/netns")
 CGROUP_LEAF = "onceonly-node"
+SOCKET_ROOT = Path("/run/onceonly")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +65,13 @@ class NodeLayout:
         return self.containerd / "state"
 
     @property
+    def sockets(self) -> Path:
+        """containerd's socket directory: short whatever the node dir is, and one per node dir."""
+        return SOCKET_ROOT / hashlib.sha256(str(self.dir.absolute()).encode()).hexdigest()[:12]
+
+    @property
     def socket(self) -> Path:
-        return self.containerd / "containerd.sock"
+        return self.sockets / "containerd.sock"
 
     @property
     def cni_conf_dir(self) -> Path:

@@ -120,7 +120,7 @@ class LocalNode:
     def _files(self) -> None:
         self.on_progress("building the pause and busybox images; writing containerd's, CNI's and kubelet's files")
         layout, keys = self.layout, self.plane.layout.pki
-        for directory in (layout.containerd, layout.cni_conf_dir, layout.cni_ipam_dir, layout.kubelet):
+        for directory in (layout.containerd, layout.sockets, layout.cni_conf_dir, layout.cni_ipam_dir, layout.kubelet):
             directory.mkdir(parents=True, exist_ok=True)
         self.pause = images.build_pause(self.binaries.pause_source, self.binaries.kube_version, layout.images)
         self.busybox = images.build_busybox(layout.images)
