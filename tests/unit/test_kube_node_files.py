@@ -70,10 +70,7 @@ def test_the_same_files_give_the_same_image(tmp_path: Path) -> None:
 def test_containerd_runs_the_cri_on_the_local_pause_image_with_runc_on_cgroupfs() -> None:
     doc = tomllib.loads(configs.containerd_toml(LAYOUT, "onceonly.local/pause:1.37.2"))
     cri = doc["plugins"]["io.containerd.grpc.v1.cri"]
-    assert (
-        doc["root"] == "/plane/node/containerd/root"
-        and doc["grpc"]["address"] == str(LAYOUT.socket)
-    )
+    assert doc["root"] == "/plane/node/containerd/root" and doc["grpc"]["address"] == str(LAYOUT.socket)
     assert cri["sandbox_image"] == "onceonly.local/pause:1.37.2"
     assert cri["stream_server_address"] == "127.0.0.1"
     assert cri["netns_mounts_under_state_dir"] is True  # the pods' network namespaces live in our state dir
