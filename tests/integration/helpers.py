@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
 
 from harness.cluster.local.cluster import LocalCluster
 from harness.cluster.local.members import ReplicaMember
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def jobs_url(cluster: LocalCluster, replica: ReplicaMember, name: str) -> str:
@@ -68,3 +73,23 @@ def wait_gone(pids: list[int], timeout: float = 15.0) -> list[int]:
             return []
         time.sleep(0.1)
     return [p for p in pids if not gone(p)]
+
+
+def hold_then_interrupt(argv: list[str], ready: Path, what: str) -> tuple[dict[str, Any], str, int]:
+    """Run a held command (``onceonly k8s up ...``) until it writes ``ready``, check it still holds a second
+    later, send SIGINT (Ctrl-C) and wait for it: ``ready``'s JSON, its output and its exit code."""
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert ready.exists(), f"{what} exited {proc.poll()} before it was ready"
+        record = json.loads(ready.read_text())
+        time.sleep(1)
+        assert proc.poll() is None, f"{what} must hold until signalled"
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.communicate()
+    return record, output, proc.returncode

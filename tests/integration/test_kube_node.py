@@ -28,7 +28,7 @@ from harness.cluster.kubernetes.plane.control_plane import LocalControlPlane, Pl
 from harness.cluster.kubernetes.plane.node import cleanup, host, images
 from harness.cluster.kubernetes.plane.node.layout import BRIDGE, NodeLayout
 from harness.cluster.kubernetes.plane.node.local_node import LocalNode
-from tests.integration.helpers import wait_gone
+from tests.integration.helpers import hold_then_interrupt, wait_gone
 
 pytestmark = [pytest.mark.integration, pytest.mark.kubernetes]
 if os.geteuid() != 0 or host.missing():
@@ -269,20 +269,7 @@ def test_k8s_up_node_holds_until_ctrl_c_and_leaves_nothing(plane_bins: PlaneBina
     directory = tmp_path / "plane"
     argv = [sys.executable, "-m", "harness.cli", "k8s", "up", "--node", "--nodes", "1", "--dir", str(directory)]
     argv += ["--version", plane_bins.kube_version, "--dapr", plane_bins.dapr_version]
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not (directory / "node.json").exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert (directory / "node.json").exists(), f"k8s up --node exited {proc.poll()} before its node was ready"
-        record = json.loads((directory / "node.json").read_text())
-        time.sleep(1)
-        assert proc.poll() is None, "k8s up --node must hold until signalled"
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-        proc.communicate()
-    assert proc.returncode == 0, output
+    record, output, code = hold_then_interrupt(argv, directory / "node.json", "k8s up --node")
+    assert code == 0, output
     assert "node onceonly-node" in output and "stopped; no process of the plane is left" in output
     assert leftovers(directory / "node", list(record["processes"].values())) == CLEAN

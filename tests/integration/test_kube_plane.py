@@ -24,7 +24,7 @@ from harness.cluster.kubernetes.plane.control_plane import LocalControlPlane, Pl
 from harness.cluster.kubernetes.render import default_namespace, render
 from harness.cluster.local.ports import is_listening
 from harness.scenario.loader import load_scenario
-from tests.integration.helpers import wait_gone
+from tests.integration.helpers import hold_then_interrupt, wait_gone
 
 pytestmark = [pytest.mark.integration, pytest.mark.kubernetes]
 
@@ -187,21 +187,8 @@ def test_k8s_up_holds_a_plane_until_ctrl_c_and_leaves_nothing(plane_bins: PlaneB
     directory = tmp_path / "plane"
     argv = [sys.executable, "-m", "harness.cli", "k8s", "up", "--nodes", "1", "--dir", str(directory)]
     argv += ["--version", plane_bins.kube_version, "--dapr", plane_bins.dapr_version]
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not (directory / "plane.json").exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert (directory / "plane.json").exists(), f"k8s up exited {proc.poll()} before its plane was ready"
-        record = json.loads((directory / "plane.json").read_text())
-        time.sleep(1)
-        assert proc.poll() is None, "k8s up must hold until signalled"
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-        proc.communicate()
-    assert proc.returncode == 0, output
+    record, output, code = hold_then_interrupt(argv, directory / "plane.json", "k8s up")
+    assert code == 0, output
     assert f"export KUBECONFIG={directory.resolve() / 'kubeconfig'}" in output
     assert "stopped; no process of the plane is left" in output
     assert oct((directory / "kubeconfig").stat().st_mode & 0o777) == "0o600"
