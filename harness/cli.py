@@ -460,6 +460,9 @@ def suite(
         mode.emit(lambda: json_summary.suite_summary(plan.name, done.outcomes, junit, ExitCode.INTERRUPTED))
         raise typer.Exit(130)
     mode.show(table)
+    evidence = terminal.suite_evidence(done.outcomes)
+    if evidence is not None:
+        mode.show(evidence)
     code = suites.exit_code(done.outcomes)
     mode.final(f"suite {plan.name}: {json_summary.outcome_word(code)}  (JUnit: {junit})")
     mode.emit(lambda: json_summary.suite_summary(plan.name, done.outcomes, junit, code))

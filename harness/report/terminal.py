@@ -31,7 +31,15 @@ from harness.report.terminal_results import rates_table
 
 RATE_STYLE = {"holds": "green", "fails": "red", "unknown": "yellow"}
 
-__all__ = ["RichDisplay", "binaries_table", "print_comparison", "print_results", "suite_table", "versions_table"]
+__all__ = [
+    "RichDisplay",
+    "binaries_table",
+    "print_comparison",
+    "print_results",
+    "suite_evidence",
+    "suite_table",
+    "versions_table",
+]
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -237,3 +245,16 @@ def suite_table(name: str, daprds: list[str], outcomes: list[CaseOutcome]) -> Ta
             str(outcome.run_dir),
         )
     return table
+
+
+def suite_evidence(outcomes: list[CaseOutcome]) -> Text | None:
+    """Each case that did not hold, after the table: its run dir, how it differs and the anomalies' witnesses. The
+    last lines of a CI log may be all a reader gets of a failed suite (its run dirs gone with the clone)."""
+    lines: list[str] = []
+    for o in outcomes:
+        if o.outcome == "pass":
+            continue
+        lines.append(f"{o.case.name}: {o.outcome} ({o.run_dir})")
+        lines += [f"  differs: {d}" for d in o.differences]
+        lines += [f"  {line}" for line in o.detail.splitlines()]
+    return Text("\n".join(["evidence of the cases that did not hold:", *lines])) if lines else None

@@ -44,7 +44,7 @@ from harness.model import Verdict, worst
 from harness.oracle.baseline import RUN
 from harness.oracle.gate import Gate
 from harness.oracle.rates import Judged, Rates, rates
-from harness.oracle.results import Results
+from harness.oracle.results import Results, WitnessDeliveryDoc
 from harness.oracle.waivers import Waived
 from harness.scenario.baseline import waive_differences
 from harness.scenario.loader import load_scenario
@@ -225,4 +225,14 @@ def anomalies_text(results: Results) -> str:
         )
         for w in src.get("witnesses", [])[:3]:
             lines.append(f"  {w['kind']}: {w.get('note', '')}")
+            lines += [f"    {_delivery_words(d)}" for d in w.get("deliveries", [])[:6]]
     return "\n".join(lines)
+
+
+def _delivery_words(d: WitnessDeliveryDoc) -> str:
+    """One delivery of a witness, as the suite's evidence shows it: enough to tell a re-send from a late first try
+    without the run dir (a CI log may be all that is left of a run)."""
+    late = d["late_ms"]
+    answer = "cut off" if d["cut_off"] else f"answered {d['status']}"
+    lateness = "" if late is None else f", {abs(late):.0f} ms {'after' if late >= 0 else 'before'} its due"
+    return f"delivery {d['delivery_id']} to replica {d['replica']} at {d['received_ns']} ns{lateness}, {answer}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -256,3 +256,29 @@ def test_a_prediction_may_accept_several_verdicts() -> None:
     assert p.differences(doc) == []
     doc["verdict"] = "fail"
     assert p.differences(doc) == ["verdict: predicted pass or unknown, got fail"]
+
+
+def test_the_evidence_after_the_table_names_each_unheld_case_its_witnesses_and_their_deliveries(
+    tmp_path: Path,
+) -> None:
+    from harness.report.terminal import suite_evidence
+
+    [case] = load_suite(suite_file(tmp_path, {"verdict": "unknown", "duplicates": 0}))[1]
+    run = results("fail", ("tick-job", "fail", {"duplicates": 1}))
+    delivery = {"replica": 0, "received_ns": 7, "late_ms": -9400.0, "status": 200, "cut_off": False, "delivery_id": "d1"}
+    witness = {"kind": "duplicate", "due_ns": 1, "note": "re-sent", "replicas": [0], "spread_ms": None}
+    run["sources"][0]["witnesses"] = [cast(Any, {**witness, "deliveries": [delivery]})]
+    failed = CaseOutcome.judged(case, run, tmp_path / "run", 1.0)
+    held = CaseOutcome.judged(case, results("unknown", ("tick-job", "unknown", {})), tmp_path / "held", 1.0)
+    text = suite_evidence([held, failed])
+    assert text is not None
+    assert text.plain.splitlines() == [
+        "evidence of the cases that did not hold:",
+        f"{case.name}: fail ({tmp_path / 'run'})",
+        "  differs: verdict: predicted unknown, got fail",
+        "  differs: duplicates: predicted 0, got 1",
+        "  jobs:tick-job (exactly-once) fail: duplicates=1",
+        "    duplicate: re-sent",
+        "      delivery d1 to replica 0 at 7 ns, 9400 ms before its due, answered 200",
+    ]
+    assert suite_evidence([held]) is None  # every case held: nothing after the table
