@@ -265,7 +265,14 @@ def test_the_evidence_after_the_table_names_each_unheld_case_its_witnesses_and_t
 
     [case] = load_suite(suite_file(tmp_path, {"verdict": "unknown", "duplicates": 0}))[1]
     run = results("fail", ("tick-job", "fail", {"duplicates": 1}))
-    delivery = {"replica": 0, "received_ns": 7, "late_ms": -9400.0, "status": 200, "cut_off": False, "delivery_id": "d1"}
+    delivery = {
+        "replica": 0,
+        "received_ns": 7,
+        "late_ms": -9400.0,
+        "status": 200,
+        "cut_off": False,
+        "delivery_id": "d1",
+    }
     witness = {"kind": "duplicate", "due_ns": 1, "note": "re-sent", "replicas": [0], "spread_ms": None}
     run["sources"][0]["witnesses"] = [cast(Any, {**witness, "deliveries": [delivery]})]
     failed = CaseOutcome.judged(case, run, tmp_path / "run", 1.0)
