@@ -453,16 +453,13 @@ def suite(
     except SELECTION_ERRORS as exc:
         fail(exc)
     done = campaign_suite.run(plan, reports, junit, shown)
-    table = terminal.suite_table(plan.name, plan.daprds, done.outcomes)
+    table = terminal.suite_view(plan.name, plan.daprds, done.outcomes)
     if done.interrupted:
         console.print(f"interrupted after {len(done.outcomes)} of {len(plan.cases)} scenario(s); their runs are kept")
         mode.show(table)
         mode.emit(lambda: json_summary.suite_summary(plan.name, done.outcomes, junit, ExitCode.INTERRUPTED))
         raise typer.Exit(130)
     mode.show(table)
-    evidence = terminal.suite_evidence(done.outcomes)
-    if evidence is not None:
-        mode.show(evidence)
     code = suites.exit_code(done.outcomes)
     mode.final(f"suite {plan.name}: {json_summary.outcome_word(code)}  (JUnit: {junit})")
     mode.emit(lambda: json_summary.suite_summary(plan.name, done.outcomes, junit, code))

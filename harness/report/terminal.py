@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Literal
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -258,3 +258,9 @@ def suite_evidence(outcomes: list[CaseOutcome]) -> Text | None:
         lines += [f"  differs: {d}" for d in o.differences]
         lines += [f"  {line}" for line in o.detail.splitlines()]
     return Text("\n".join(["evidence of the cases that did not hold:", *lines])) if lines else None
+
+
+def suite_view(name: str, daprds: list[str], outcomes: list[CaseOutcome]) -> Group:
+    """What a suite prints at its end: the table, then the evidence of each case that did not hold."""
+    evidence = suite_evidence(outcomes)
+    return Group(suite_table(name, daprds, outcomes), *([] if evidence is None else [evidence]))
