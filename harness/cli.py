@@ -268,10 +268,11 @@ def run(
     image: opt.RunImageOpt = None,
     dapr_namespace: opt.DaprNamespaceOpt = cli_backend.DAPR_NAMESPACE,
     allow_scheduler_faults: opt.AllowSchedulerFaultsOpt = False,
+    journal_dir: opt.JournalHostDirOpt = None,
 ) -> None:
     """Run one scenario on a real Dapr (local processes, or --backend kubernetes) and judge it. Exit 0 pass, 1
     anomaly, 2 unknown, 3 bad input, 4 env; with --repeat, the worst of the runs by that precedence (1, then 4, 2)."""
-    target = cli_backend.Target(backend, context, namespace, image, dapr_namespace, allow_scheduler_faults)
+    target = cli_backend.Target(backend, context, namespace, image, dapr_namespace, allow_scheduler_faults, journal_dir)
     _run(scenario, set_, version, bin_dir, reports, override=override, repeat=repeat, json_=json_, target=target)
 
 

@@ -15,6 +15,7 @@ from harness.cluster.kubernetes import client as kube_client
 from harness.cluster.kubernetes.api import KubeApi
 from harness.cluster.kubernetes.backend import KubernetesBackend
 from harness.cluster.kubernetes.images import installation
+from harness.cluster.kubernetes.journals import HOST_DIR_FLAG, check_host_dir
 from harness.errors import InputError
 from harness.nemesis import needs
 from harness.scenario.schema import Scenario
@@ -37,6 +38,7 @@ class Target:
     image: str | None = None
     dapr_namespace: str = DAPR_NAMESPACE
     allow_scheduler_faults: bool = False
+    journal_host_dir: str | None = None
 
     def check(self, repeat: int = 1) -> None:
         """Refuse what does not fit together (before anything is read or started)."""
@@ -51,6 +53,7 @@ class Target:
                     ("--image", self.image),
                     ("--dapr-namespace", self.dapr_namespace != DAPR_NAMESPACE or None),
                     ("--allow-scheduler-faults", self.allow_scheduler_faults or None),
+                    (HOST_DIR_FLAG, self.journal_host_dir),
                 )
                 if value is not None
             ]
@@ -58,6 +61,8 @@ class Target:
                 raise InputError(f"{', '.join(given)} only apply to --backend kubernetes; remove them or add it")
         elif repeat > 1:
             raise InputError("--repeat is not yet done on --backend kubernetes: run it once per invocation")
+        elif self.journal_host_dir is not None:
+            check_host_dir(self.journal_host_dir)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,7 @@ def kubernetes(target: Target, scenario: Scenario, repeat: int, say: Callable[[s
         namespace=target.namespace,
         dapr_namespace=target.dapr_namespace,
         allow_scheduler_faults=target.allow_scheduler_faults,
+        journal_host_dir=target.journal_host_dir,
     )
     refused = refusal(backend, needs(scenario.faults)) or backend.refusal()
     if refused is not None:
@@ -99,6 +105,7 @@ def kubernetes(target: Target, scenario: Scenario, repeat: int, say: Callable[[s
             target.namespace,
             target.dapr_namespace,
             target.allow_scheduler_faults,
+            journal_host_dir=target.journal_host_dir,
         ),
         found.binaries(api.context),
     )

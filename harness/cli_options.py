@@ -334,6 +334,18 @@ AllowSchedulerFaultsOpt = Annotated[
     ),
 ]
 
+JournalHostDirOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--journal-host-dir",
+        metavar="DIR",
+        help="kubernetes: keep the apps' fallback journals on each node in DIR/NAMESPACE (DIR absolute; a hostPath "
+        "volume) instead of each pod's emptyDir, so the journal of a pod a fault deleted is still read; the run's "
+        "journals are removed at its end.",
+        show_default=False,
+    ),
+]
+
 
 def _print_version(ctx: typer.Context, value: bool) -> None:
     if value and not ctx.resilient_parsing:  # not while the shell completes a command line

@@ -1,17 +1,23 @@
 """A FAKE Kubernetes API (``FakeKube``) for the backend's unit tests: it keeps namespaces, the app's Deployment and
 pods in memory and records every call, so a test can say what the backend asked of the API server (and that a
-refused run asked nothing). Its pods are Running and Ready as soon as they exist; nothing runs in them."""
+refused run asked nothing). Its pods are Running and Ready as soon as they exist; nothing runs in them but the
+journal scripts (``harness.cluster.kubernetes.journals``), run here for real against ``host_dirs``: node -> a local
+directory standing for that node's journal host directory (``/journal`` in a pod is ``<it>/<namespace>``; a pod on
+a node not in it has no journal at all)."""
 
 from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-from harness.cluster.kubernetes import signals
+from harness.cluster.kubernetes import journals, signals
 from harness.cluster.kubernetes.api import DeploymentView, PodView, PortStream
 
 APP_POD = {"app": "ghcr.io/example/onceonly-target-app:1", "daprd": "docker.io/daprio/daprd:1.18.2"}
@@ -28,6 +34,7 @@ class FakeKube:
     fail_on: dict[str, BaseException] = field(default_factory=dict)  # call name -> what it raises
     clock: int = 1_000
     opener: Callable[[], PortStream] | None = None
+    host_dirs: dict[str, Path] = field(default_factory=dict)
 
     def _call(self, name: str, *args: Any) -> None:
         self.calls.append((name, args))
@@ -111,8 +118,11 @@ class FakeKube:
             self.add_pod(namespace, name, images={"dapr-scheduler-server": "daprio/dapr:1.18.2"})
 
     def exec(self, namespace: str, pod: str, container: str, argv: Sequence[str]) -> str:
-        """A kill exec (``signals.SCRIPT``) counts a restart of each container it names; a journal read is empty."""
+        """A kill exec (``signals.SCRIPT``) counts a restart of each container it names; a journal script runs on
+        the pod's node's directory (``host_dirs``); a pod not listed cannot be exec'd into."""
         self._call("exec", namespace, pod, container, list(argv))
+        if journals.READ_JOURNAL in argv or journals.REMOVE_JOURNALS in argv:
+            return self._journal_script(namespace, pod, list(argv))
         if signals.SCRIPT not in argv:
             return ""
         hit = {"app" if mark == signals.APP_MARK else "daprd" for mark in argv[4:]}
@@ -121,6 +131,15 @@ class FakeKube:
             for p in self.pods_by_ns.get(namespace, [])
         ]
         return self.exec_output
+
+    def _journal_script(self, namespace: str, pod: str, argv: list[str]) -> str:
+        listed = next((p for p in self.pods_by_ns.get(namespace, []) if p.name == pod), None)
+        if listed is None:
+            raise RuntimeError(f"FAKE: pods {pod!r} not found")
+        host = self.host_dirs.get(listed.node, Path("/nonexistent-FAKE-node-dir"))
+        where = str(host / namespace) + argv[3].removeprefix(journals.JOURNAL_DIR)
+        done = subprocess.run([sys.executable, *argv[1:3], where], capture_output=True, text=True, check=False)
+        return done.stdout + done.stderr  # as the API's exec answers: both streams in one text
 
     def open_port(self, namespace: str, pod: str, port: int) -> PortStream:
         self._call("open_port", namespace, pod, port)

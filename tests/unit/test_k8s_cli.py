@@ -1,6 +1,7 @@
 """``onceonly run --backend kubernetes``: bad input exits 3 and starts nothing (an unknown backend, a Kubernetes
-option with the local backend, a context the kubeconfig lacks, a scenario the backend cannot play, --repeat); an
-API server that does not answer exits 4. No cluster is involved: the engine is a FAKE that must not be reached."""
+option with the local backend, a context the kubeconfig lacks, a scenario the backend cannot play, --repeat, a
+--journal-host-dir that is not absolute); an API server that does not answer exits 4. No cluster is involved: the
+engine is a FAKE that must not be reached."""
 
 from __future__ import annotations
 
@@ -63,6 +64,9 @@ def kubeconfig(path: Path, server: str) -> Path:
         (["--context", "x"], "--context only apply to --backend kubernetes"),
         (["--namespace", "n", "--allow-scheduler-faults"], "--namespace, --allow-scheduler-faults only apply"),
         (["--backend", "kubernetes", "--repeat", "2"], "--repeat is not yet done"),
+        (["--journal-host-dir", "/j"], "--journal-host-dir only apply to --backend kubernetes"),
+        # before the API is reached (KUBECONFIG names no file: that would be another error)
+        (["--backend", "kubernetes", "--journal-host-dir", "j"], "--journal-host-dir 'j' is not an absolute path"),
     ],
 )
 def test_options_that_do_not_fit_exit_3(

@@ -55,7 +55,8 @@ def scheduler_refusal(faults: Sequence[FaultSpec], allowed: bool) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class KubernetesBackend:
-    """Clusters of ``scenario`` on ``api``; ``namespace`` None: one per run (``namespace_of``)."""
+    """Clusters of ``scenario`` on ``api``; ``namespace`` None: one per run (``namespace_of``);
+    ``journal_host_dir``: the nodes' directory for the apps' journals (None: each pod's ``emptyDir``)."""
 
     api: KubeApi
     scenario: Scenario
@@ -64,6 +65,7 @@ class KubernetesBackend:
     dapr_namespace: str = "dapr-system"
     allow_scheduler_faults: bool = False
     tokens: Tokens | None = None
+    journal_host_dir: str | None = None
 
     @property
     def name(self) -> str:
@@ -96,7 +98,9 @@ class KubernetesBackend:
         run_id = run_id_of(run_dir)
         namespace = self.namespace or namespace_of(self.scenario, run_id)
         check_name(namespace, "the namespace", "choose another with --namespace")
-        placement = Placement(namespace, self.image, self.dapr_namespace, self.allow_scheduler_faults)
+        placement = Placement(
+            namespace, self.image, self.dapr_namespace, self.allow_scheduler_faults, self.journal_host_dir
+        )
         return KubeCluster(
             self.api,
             self.scenario,

@@ -29,7 +29,7 @@ import httpx
 import redis
 
 from harness.cluster.base import ClusterSpec, Direction, MetricsTarget, NetworkKind, Part, Tokens
-from harness.cluster.kubernetes import inventory, operations, signals
+from harness.cluster.kubernetes import inventory, journals, operations, signals
 from harness.cluster.kubernetes.api import KubeApi, PodView
 from harness.cluster.kubernetes.manifests import APP, Overlay
 from harness.cluster.kubernetes.portforward import Forwards
@@ -40,6 +40,7 @@ from harness.cluster.kubernetes.workload import REDIS, Workload
 from harness.cluster.local.processes import Supervisor
 from harness.errors import ClusterError, InputError
 from harness.io.pods import write_pods
+from harness.io.store import EventLog
 from harness.model import Capability
 from harness.scenario.schema import Scenario
 from toolchain.binaries import Binaries
@@ -58,12 +59,14 @@ class KubeReplica:
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """Where a run goes: its namespace, the app's image, Dapr's namespace and whether its scheduler may be hit."""
+    """Where a run goes: its namespace, the app's image, Dapr's namespace, whether its scheduler may be hit, and
+    the node directory for the apps' journals (None: each pod's ``emptyDir``)."""
 
     namespace: str
     image: str
     dapr_namespace: str = "dapr-system"
     allow_scheduler_faults: bool = False
+    journal_host_dir: str | None = None
 
 
 class KubeCluster:
@@ -116,7 +119,7 @@ class KubeCluster:
     def start(self) -> None:
         started = time.monotonic()
         ns = self.placement.namespace
-        overlay = Overlay(ns, self.placement.image, self.run_id, self.tokens)
+        overlay = Overlay(ns, self.placement.image, self.run_id, self.tokens, self.placement.journal_host_dir)
         resources = render(self.scenario, overlay)  # first: a name Kubernetes would refuse creates nothing
         for res in resources:
             if res["kind"] == "Deployment" and res["metadata"]["name"] == APP:
@@ -134,7 +137,9 @@ class KubeCluster:
         self.ready_seconds = time.monotonic() - started
 
     def stop(self, failed: bool = False) -> None:
-        """Close helpers and forwards, write pods.json, delete the run's namespace; safe to call more than once."""
+        """Close helpers and forwards, write pods.json, remove the journals from the nodes (with
+        ``--journal-host-dir``; a failure is a warning in events.jsonl), delete the run's namespace; safe to call
+        more than once."""
         with _signals_ignored():
             self.supervisor.stop_all()
             self.forwards.close()
@@ -143,6 +148,7 @@ class KubeCluster:
             self.write_pods()
             if not self.created:
                 return
+            self.remove_journals()
             gone = self.workload.delete_namespace()
             self.created = not gone
             if not gone:
@@ -150,6 +156,17 @@ class KubeCluster:
                 if not failed:
                     raise ClusterError(message)
                 self.progress(message)
+
+    def remove_journals(self) -> None:
+        """The run's journals removed from the nodes' directory (nothing to do without one): a
+        ``journals_removed`` event naming the nodes done and, as warnings, what was not (also said through
+        progress), never raised."""
+        if self.placement.journal_host_dir is None:
+            return
+        done, warnings = journals.remove(self)
+        EventLog(self.run_dir / "events.jsonl").emit("journals_removed", nodes=done, warnings=warnings)
+        for warning in warnings:
+            self.progress(f"warning: {warning}")
 
     def write_pods(self) -> None:
         write_pods(self.run_dir, self.placement.namespace, self.api.context, self.pods.rows())
@@ -200,7 +217,7 @@ class KubeCluster:
         return inventory.versions(self)
 
     def journal_texts(self) -> list[str | None]:
-        return inventory.journal_texts(self)
+        return journals.texts(self)
 
     def metrics_targets(self) -> list[MetricsTarget]:
         return inventory.metrics_targets(self)

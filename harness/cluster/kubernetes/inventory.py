@@ -1,6 +1,6 @@
-"""What a ``KubeCluster`` says about itself: its endpoints, each member's Dapr version (from its image), the apps'
-journals (read from the pods), Dapr's metrics targets (daprd's port 9090 over a port-forward) and the scheduler's
-member count.
+"""What a ``KubeCluster`` says about itself: its endpoints, each member's Dapr version (from its image), Dapr's
+metrics targets (daprd's port 9090 over a port-forward) and the scheduler's member count. The apps' journals are
+``harness.cluster.kubernetes.journals``'.
 """
 
 from __future__ import annotations
@@ -17,10 +17,6 @@ if TYPE_CHECKING:
     from harness.cluster.kubernetes.cluster import KubeCluster
 
 METRICS = 9090  # dapr.io/metrics-port in k8s/base/app.yaml
-JOURNAL_DIR = "/journal"  # the app's emptyDir (k8s/base/app.yaml's ONCEONLY_JOURNAL)
-READ_JOURNAL = (
-    "import sys, pathlib; p = pathlib.Path(sys.argv[1]); sys.stdout.write(p.read_text() if p.exists() else '')"
-)
 
 
 def scheduler_count(c: KubeCluster, default: int | None = -1) -> int:
@@ -62,28 +58,6 @@ def versions(c: KubeCluster) -> dict[str, str]:
         if image is not None:
             found[f"daprd-{i}"] = image_version(image)
     return found
-
-
-def journal_texts(c: KubeCluster) -> list[str | None]:
-    """Each app pod's fallback journal, read in its app container; None for a pod gone (its emptyDir went with
-    it: a ledger gap) or one whose journal could not be read."""
-    c.refresh()
-    present = {pod.name for pod in c.pods.present().values()}
-    texts: list[str | None] = []
-    for row in c.pods.rows():
-        if row["seen_in"] != "api":
-            continue
-        if row["name"] not in present:
-            texts.append(None)
-            continue
-        path = f"{JOURNAL_DIR}/{row['name']}.jsonl"
-        try:
-            texts.append(
-                c.api.exec(c.placement.namespace, row["name"], CONTAINERS["app"], ["python", "-c", READ_JOURNAL, path])
-            )
-        except Exception:
-            texts.append(None)
-    return texts
 
 
 def metrics_targets(c: KubeCluster) -> list[MetricsTarget]:
