@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
@@ -28,6 +28,7 @@ from harness import cli_backend
 from harness import cli_options as opt
 from harness import cli_output as output_mode
 from harness.campaign import up as standing
+from harness.cli_dapr import dapr_app
 from harness.cli_help import plain_help
 from harness.cli_k8s import k8s_app
 from harness.cluster.base import ClusterSpec
@@ -36,11 +37,10 @@ from harness.cluster.local.ports import is_listening
 from harness.cluster.local.processes import Interrupted, exit_on_signals
 from harness.errors import OUTCOME_EXIT, ExitCode, HarnessError, InputError, overall
 from harness.report import json_summary, terminal
-from toolchain import binaries as dapr_binaries
 from toolchain.build import BuildError
 from toolchain.kube import UnknownKubeVersionError
 from toolchain.probe import ProbeError
-from toolchain.selection import build_with_progress, cache_root, prepare_fault_proxy, resolve_binaries
+from toolchain.selection import prepare_fault_proxy, resolve_binaries
 from toolchain.versions import DEFAULT_VERSION, UnknownVersionError, lookup
 
 if TYPE_CHECKING:
@@ -57,7 +57,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 plain_help()  # --set KEY=VALUE, not --set <list[str]>
-dapr_app = typer.Typer(help="Build or show the Dapr binaries (daprd, scheduler) of a version.", no_args_is_help=True)
 app.add_typer(dapr_app, name="dapr")
 app.add_typer(k8s_app, name="k8s")
 
@@ -98,37 +97,6 @@ def display() -> terminal.RichDisplay:
 
 
 SELECTION_ERRORS = (HarnessError, UnknownVersionError, BuildError, ProbeError)
-
-
-@dapr_app.command("build")
-def dapr_build(
-    version: opt.VersionOpt = DEFAULT_VERSION,
-    proxy: Annotated[bool, typer.Option(help="Also build the fault proxy network faults use (toxiproxy).")] = True,
-) -> None:
-    """Build daprd and scheduler of a Dapr version from Go modules, and the fault proxy (no-ops when built)."""
-    try:
-        build_with_progress(lookup(version), display())
-    except (UnknownVersionError, BuildError, ProbeError) as exc:
-        fail(exc)
-    if proxy:
-        try:
-            proxy_path = prepare_fault_proxy(display())
-        except BuildError as exc:
-            fail(exc)
-        output().info(f"fault proxy: {proxy_path}")
-
-
-@dapr_app.command("which")
-def dapr_which(version: opt.VersionOpt = DEFAULT_VERSION, bin_dir: opt.BinDirOpt = None) -> None:
-    """Show which daprd and scheduler a run would use, their versions, and where they came from."""
-    try:
-        lookup(version)
-        rows = dapr_binaries.candidates(version.removeprefix("v"), cache_root(), Path.home(), bin_dir)
-    except (UnknownVersionError, BuildError, ProbeError) as exc:
-        fail(exc)
-    out.print(terminal.binaries_table(version, rows))
-    if not any(r.used for r in rows):
-        out.print(f"Nothing usable: `onceonly dapr build --version {version}` builds it.")
 
 
 @app.command()
