@@ -41,10 +41,13 @@ class Strike:
 
 @dataclass(frozen=True, slots=True)
 class Struck:
-    """What a strike did: ``note`` for the fault window, ``undo`` for ``heal`` (a network cut's token)."""
+    """What a strike did: ``note`` for the fault window, ``undo`` for ``heal`` (a network cut's token);
+    ``restarted``: the platform started the part again before the strike returned (a container kubelet restarts),
+    so the window is the call, as a self-healing kind's, and nothing is healed."""
 
     note: str = ""
     undo: object = None
+    restarted: bool = False
 
 
 class FaultKind:

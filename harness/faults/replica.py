@@ -22,7 +22,8 @@ class Kill(FaultKind):
 
     def strike(self, s: Strike) -> Struck:
         sig = signal.SIGKILL if s.spec.signal == "KILL" else signal.SIGTERM
-        s.cluster.kill(s.target, s.spec.part, sig)
+        if s.cluster.kill(s.target, s.spec.part, sig):
+            return Struck(note="started again by the platform (kubelet) before the kill returned", restarted=True)
         return Struck()
 
     def heal(self, cluster: Cluster, target: int, part: str, undo: object) -> None:

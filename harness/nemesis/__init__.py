@@ -100,7 +100,7 @@ class Nemesis:
         done_ns = time.time_ns()
         note = ", ".join(filter(None, [struck.note, note]))
         part, sig = kind.part_shown(spec), kind.signal_shown(spec)
-        if kind.self_healing:  # a restart heals itself: the window is the call
+        if kind.self_healing or struck.restarted:  # a restart heals itself: the window is the call
             handle = FaultHandle(index, spec.kind, target, part, sig, started_ns, None, done_ns, note, in_flight)
         else:
             heal_s = spec.heal_after.total_seconds() if spec.heal_after is not None else kind.default_heal_s

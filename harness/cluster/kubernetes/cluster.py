@@ -250,8 +250,8 @@ class KubeCluster:
 
     # --- operations for faults (harness.cluster.kubernetes.operations) --------------------------------------
 
-    def kill(self, index: int, part: Part = "both", sig: signal.Signals = signal.SIGKILL) -> None:
-        operations.kill(self, index, part, sig)
+    def kill(self, index: int, part: Part = "both", sig: signal.Signals = signal.SIGKILL) -> bool:
+        return operations.kill(self, index, part, sig)
 
     def restart_replica(self, index: int, part: Part = "both", wait: bool = True) -> None:
         operations.restart_replica(self, index, part, wait)

@@ -4,7 +4,8 @@ waiting for its effect to be seen through the API (the table in ARCHITECTURE.md)
 - ``kill`` part both: delete the pod (SIGKILL: ``grace_period_seconds=0``; TERM: its grace period), wait until the
   API no longer lists it; the Deployment's replacement is a new replica index;
 - ``kill`` part app or daprd: signal the process in the pod (shared process namespace), wait until the kubelet has
-  restarted that container (its restart count rose): same pod, same index;
+  restarted that container (its restart count rose): same pod, same index, and not down after the call (``kill``
+  says so: the fault's window is the call, nothing is healed, no delivery after it is a zombie);
 - ``restart_replica``: the same with SIGTERM, then wait ready; for a pod already deleted (the heal of a kill of
   both), only wait ready (its replacement);
 - ``scale``: the Deployment's scale subresource, then wait ready and until the scaled-down pods are gone;
@@ -38,7 +39,9 @@ def pod_of(c: KubeCluster, index: int) -> PodView:
     return present[index]
 
 
-def kill(c: KubeCluster, index: int, part: Part, sig: signal.Signals) -> None:
+def kill(c: KubeCluster, index: int, part: Part, sig: signal.Signals) -> bool:
+    """True when the kubelet has started the killed container again (part app or daprd: this waits for it), so the
+    replica is not down after the call; False for a deleted pod (gone: its replacement is a new index)."""
     pod = pod_of(c, index)
     if part == "both":
         c.pods.removing(pod.name, time.time_ns())
@@ -47,7 +50,7 @@ def kill(c: KubeCluster, index: int, part: Part, sig: signal.Signals) -> None:
         c.forwards.drop(pod.name)
         c.refresh()
         c.write_pods()
-        return
+        return False
     container = signals.CONTAINERS[part]
     before = pod.restarts.get(container, 0)
     c.signal_part(index, part, sig)
@@ -60,6 +63,7 @@ def kill(c: KubeCluster, index: int, part: Part, sig: signal.Signals) -> None:
         return None if count > before else f"{container} restart count still {count}"
 
     wait_until(f"{part} of replica {index} ({pod.name}) exited", probe, GONE_TIMEOUT, c.progress)
+    return any(p.name == pod.name for p in c.workload.app_pods())  # the pod itself failed: down, as a delete
 
 
 def restart_replica(c: KubeCluster, index: int, part: Part, wait: bool) -> None:

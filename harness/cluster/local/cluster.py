@@ -263,10 +263,12 @@ class LocalCluster:
         for toxic in cast(list[Toxic], cut):
             proxy.remove(toxic)
 
-    def kill(self, index: int, part: Part = "both", sig: signal.Signals = signal.SIGKILL) -> None:
-        """Send ``sig`` to a replica's app, daprd or both and wait (up to 10 s) for them to exit."""
+    def kill(self, index: int, part: Part = "both", sig: signal.Signals = signal.SIGKILL) -> bool:
+        """Send ``sig`` to a replica's app, daprd or both and wait (up to 10 s) for them to exit; they stay down
+        until restarted (False)."""
         for name in self._names(index, part):
             self.supervisor.kill(name, sig)
+        return False
 
     def pause(self, index: int, part: Part = "both") -> None:
         for name in self._names(index, part):
