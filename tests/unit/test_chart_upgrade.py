@@ -283,3 +283,44 @@ def test_the_upgrade_section_counts_deliveries_by_each_pods_daprd() -> None:
         new={"daprd": "1.18.2", "scheduler": "1.18.2"},
     )
     assert without is not None and without["deliveries_by_daprd"] == {"1.16.0": 4}  # no pods.json: not known
+
+
+# --- `k8s up --images-also`: the second version's images on the node ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--images-also", "1.18.2"], "give --images (and --node) too"),
+        (["--node", "--images", "--images-also", "9.9.9"], "--images-also: unknown Dapr version '9.9.9'"),
+    ],
+)
+def test_k8s_up_images_also_is_refused_before_anything_starts(
+    argv: list[str], said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.unit.test_kube_build import _cli
+
+    plane = tmp_path / "plane"
+    assert _cli(["k8s", "up", *argv, "--dir", str(plane)], tmp_path, monkeypatch, "/usr/bin:/bin") == 3
+    assert said in capsys.readouterr().err
+    assert not plane.exists() and not (tmp_path / "cache").exists()
+
+
+def test_the_images_of_two_versions_are_listed_once_each(tmp_path: Path) -> None:
+    from harness.cluster.kubernetes.plane.node import images
+
+    def index(version: str) -> Path:
+        path = tmp_path / f"images-{version}.json"
+        names = [f"onceonly.local/dapr/daprd:{version}", "onceonly.local/redis:bookworm"]
+        path.write_text(json.dumps({"images": [{"name": n, "archive": f"/a/{version}/{n}.tar"} for n in names]}))
+        return path
+
+    both = images.listed_all(index("1.18.2"), index("1.16.0"))
+    assert [i.reference for i in both] == [
+        "onceonly.local/dapr/daprd:1.18.2",
+        "onceonly.local/redis:bookworm",
+        "onceonly.local/dapr/daprd:1.16.0",
+    ]
+    assert both[1].archive == Path("/a/1.18.2/onceonly.local/redis:bookworm.tar")  # the first list's
+    with pytest.raises(InputError, match="run `onceonly k8s images` first"):
+        images.listed_all(index("1.18.2"), tmp_path / "images-9.json")
