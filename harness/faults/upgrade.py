@@ -87,9 +87,10 @@ class _Whole(_Step):
 
 
 class ChartUpgrade(_Whole):
-    """`helm upgrade` of Dapr's release to `dapr.upgrade_to` (Kubernetes): its Deployments and the scheduler's
-    StatefulSet roll to the new images, one pod at a time; the window lasts until every control-plane pod runs the
-    new version and every daprd is connected again. The app's pods keep their daprd until `sidecar-upgrade`."""
+    """`helm upgrade` of Dapr's release to `dapr.upgrade_to` (Kubernetes): its Deployments and StatefulSets
+    (placement, scheduler) roll to the new images, one pod at a time; the window lasts until every control-plane pod
+    runs the new version and every daprd is connected again. The app's pods keep their daprd until
+    `sidecar-upgrade`."""
 
     name = "chart-upgrade"
     on_scheduler = True  # its scheduler pods are replaced, one by one
