@@ -324,3 +324,40 @@ def test_the_images_of_two_versions_are_listed_once_each(tmp_path: Path) -> None
     assert both[1].archive == Path("/a/1.18.2/onceonly.local/redis:bookworm.tar")  # the first list's
     with pytest.raises(InputError, match="run `onceonly k8s images` first"):
         images.listed_all(index("1.18.2"), tmp_path / "images-9.json")
+
+
+# --- the timeline and the run's checks before anything starts -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "asked", "part"), [("chart-upgrade", "upgrade_chart", "-"), ("sidecar-upgrade", "roll_sidecars", "both")]
+)
+def test_the_nemesis_strikes_the_whole_plane_or_app_with_the_version_to_upgrade_to(
+    kind: str, asked: str, part: str
+) -> None:
+    import random
+    from typing import cast
+
+    import httpx
+
+    from harness.nemesis import Nemesis
+    from harness.scenario.schema import FaultSpec
+    from tests.unit.test_fault_registry import RecordingCluster
+
+    cluster = RecordingCluster()
+    with httpx.Client() as http:
+        nemesis = Nemesis(cast(Any, cluster), random.Random(0), http, lambda *_a, **_k: None, upgrade=TO)
+        handle = nemesis.inject(0, FaultSpec.model_validate({"at": "8s", "kind": kind}))
+    assert cluster.calls == [(asked, TO, ("wait", True))]
+    assert (handle.target, handle.part, handle.signal, handle.heal_due_s) == (-1, part, "TERM", None)
+    assert handle.healed_ns is not None  # the window is the call
+
+
+def test_run_refuses_an_installation_that_is_not_the_version_the_scenario_starts_from() -> None:
+    sc = load_scenario(SCENARIO)
+    found = Binaries(Path("/n/daprd"), Path("/n/scheduler"), "1.18.2", "1.18.2", "installed")
+    with pytest.raises(InputError, match=r"starts from Dapr 1\.16\.0, but dapr-system runs 1\.18\.2: install 1\.16\.0"):
+        cli_backend.chart_upgrade(FakeKube(), sc, "dapr-system", found)  # before helm is built or asked
+    already = parse_scenario(with_faults({"at": "8s", "kind": "chart-upgrade"}, version=None))
+    with pytest.raises(InputError, match=r"already 1\.18\.2; nothing to upgrade"):
+        cli_backend.chart_upgrade(FakeKube(), already, "dapr-system", found)
