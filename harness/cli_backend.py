@@ -1,7 +1,8 @@
-"""``run --backend``: which backend a run goes to and, for ``kubernetes``, its options checked, the API reached and
-Dapr's installation read, all before anything is created. Bad input (an unknown backend, a Kubernetes option with
-the local backend, a kubeconfig or context that does not exist) is ``InputError`` (exit 3); an API server that does
-not answer, or a Dapr installation that cannot be read, ``EnvironmentProblem`` (exit 4)."""
+"""``run --backend``: which backend a run goes to and, for ``kubernetes``, its options checked, the API reached,
+Dapr's installation read and a chart upgrade prepared (``chart_upgrade``), all before anything is created. Bad input
+(an unknown backend, a Kubernetes option with the local backend, a scenario only Kubernetes can play on the local
+one, a kubeconfig or context that does not exist) is ``InputError`` (exit 3); an API server that does not answer,
+or a Dapr installation that cannot be read, ``EnvironmentProblem`` (exit 4)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from harness.cli_k8s import image_default
+from harness.cli_k8s_dapr import ensure_helm
 from harness.cluster.base import refusal
 from harness.cluster.kubernetes import client as kube_client
 from harness.cluster.kubernetes.api import KubeApi
 from harness.cluster.kubernetes.backend import KubernetesBackend
-from harness.cluster.kubernetes.images import installation
+from harness.cluster.kubernetes.chart_upgrade import ChartStep, prepare
+from harness.cluster.kubernetes.helm import Helm
+from harness.cluster.kubernetes.images import installation, versions_only
 from harness.cluster.kubernetes.journals import HOST_DIR_FLAG, check_host_dir
+from harness.cluster.kubernetes.render import CAPABILITIES
+from harness.cluster.local.cluster import LocalCluster
 from harness.errors import InputError
+from harness.model import Capability
 from harness.nemesis import needs
 from harness.scenario.schema import Scenario
 from toolchain.binaries import Binaries
@@ -69,11 +76,43 @@ class Target:
 class KubeRun:
     backend: KubernetesBackend
     bins: Binaries  # Dapr's installation, as run.json records a run's Dapr
+    upgrade: Binaries | None = None  # the version a chart upgrade moves Dapr's release to
 
     @property
     def dapr(self) -> tuple[Binaries, Binaries | None]:
-        """As ``case_binaries`` answers: the run's Dapr, and none to upgrade to (no upgrade on Kubernetes)."""
-        return self.bins, None
+        """As ``case_binaries`` answers: the run's Dapr, and the one its chart upgrade moves to (if any)."""
+        return self.bins, self.upgrade
+
+
+def local_refusal(scenario: Scenario) -> str | None:
+    """Why the local backend cannot play ``scenario`` while the kubernetes backend can, or None: said before any
+    binary is built."""
+    for capability, why in needs(scenario.faults):
+        if capability not in LocalCluster.capabilities and capability in CAPABILITIES:
+            return (
+                f"{why} needs the {capability.value!r} capability: only the kubernetes backend has it (Dapr "
+                "installed by its Helm chart); run it with --backend kubernetes"
+            )
+    return None
+
+
+def chart_upgrade(api: KubeApi, scenario: Scenario, namespace: str, found: Binaries) -> tuple[ChartStep, Binaries]:
+    """A scenario's chart upgrade checked and prepared before anything starts: the installation is the version
+    the scenario starts from (``dapr.version``, when given), the release is there and the chart of
+    ``dapr.upgrade_to`` renders with images built here (``chart_upgrade.prepare``: helm built first if needed)."""
+    to, start, now = scenario.dapr.upgrade_to, scenario.dapr.version, found.daprd_version
+    if to is None:
+        raise InputError(f"scenario {scenario.name}: a chart upgrade takes dapr.upgrade_to (a version, not a bin dir)")
+    if start is not None and now != start:
+        raise InputError(
+            f"scenario {scenario.name} starts from Dapr {start}, but {namespace} runs {now}: install {start} first "
+            f"(`onceonly k8s dapr install --dapr {start}`, see k8s/README.md) or --set dapr.version={now}"
+        )
+    if now == to:
+        raise InputError(f"scenario {scenario.name}: Dapr {now} in {namespace} is already {to}; nothing to upgrade")
+    step = prepare(Helm(ensure_helm(), context=api.context), namespace, to)
+    version = step.values.version
+    return step, versions_only(version, version, f"Dapr's Helm chart {version} (release dapr in {namespace})")
 
 
 def kubernetes(target: Target, scenario: Scenario, repeat: int, say: Callable[[str], None]) -> KubeRun | None:
@@ -81,6 +120,9 @@ def kubernetes(target: Target, scenario: Scenario, repeat: int, say: Callable[[s
     cannot play (before the API is reached), then the API reached (``connect``) and Dapr's installation read."""
     target.check(repeat)
     if target.backend == "local":
+        refused = local_refusal(scenario)
+        if refused is not None:
+            raise InputError(f"scenario {scenario.name}: {refused}")
         return None
     backend = KubernetesBackend(
         api=cast(KubeApi, _Unconnected()),
@@ -96,7 +138,10 @@ def kubernetes(target: Target, scenario: Scenario, repeat: int, say: Callable[[s
         raise InputError(f"scenario {scenario.name}: {refused}")
     api = kube_client.connect(target.context)
     say(f"kubernetes context {api.context}; Dapr in namespace {target.dapr_namespace}")
-    found = installation(api, target.dapr_namespace)
+    found = installation(api, target.dapr_namespace).binaries(api.context)
+    chart, upgrade = None, None
+    if any(capability == Capability.CHART_UPGRADE for capability, _ in needs(scenario.faults)):
+        chart, upgrade = chart_upgrade(api, scenario, target.dapr_namespace, found)
     return KubeRun(
         KubernetesBackend(
             api,
@@ -106,8 +151,10 @@ def kubernetes(target: Target, scenario: Scenario, repeat: int, say: Callable[[s
             target.dapr_namespace,
             target.allow_scheduler_faults,
             journal_host_dir=target.journal_host_dir,
+            chart=chart,
         ),
-        found.binaries(api.context),
+        found,
+        upgrade,
     )
 
 

@@ -125,6 +125,7 @@ def up_command(
     node: opt.NodeOpt = False,
     host_dapr: opt.HostDaprOpt = True,
     with_images: opt.UpImagesOpt = False,
+    images_also: opt.UpImagesAlsoOpt = None,
 ) -> None:
     """Start a local Kubernetes control plane on 127.0.0.1 (etcd, kube-apiserver, kube-controller-manager,
     kube-scheduler, kwok with N fake nodes) with Dapr's sentry and sidecar injector, and keep it up until Ctrl-C.
@@ -133,7 +134,8 @@ def up_command(
     container: the plane shows what Kubernetes and Dapr's injector do with the manifests, not deliveries. With
     --node, one real node (containerd, kubelet, kube-proxy) runs real pods; `onceonly k8s down --dir DIR` removes
     what it left after a SIGKILL (the next `up --node` does too), and CoreDNS on its bridge serves cluster.local.
-    --no-host-dapr leaves Dapr to its chart (`onceonly k8s dapr install`); --images imports what `k8s images` built.
+    --no-host-dapr leaves Dapr to its chart (`onceonly k8s dapr install`); --images imports what `k8s images` built
+    (--images-also VERSION: and that version's, for a chart upgrade).
     """
     from harness.cli import fail, output
 
@@ -142,13 +144,20 @@ def up_command(
         fail(InputError(f"{directory} is not empty: give --dir a new or empty directory (a plane's files are its own)"))
     if with_images and not node:
         fail(InputError("--images imports into the real node's containerd: give --node too"))
+    if images_also is not None and not with_images:
+        fail(InputError("--images-also adds another version's images to --images: give --images (and --node) too"))
+    try:
+        also_version = lookup(images_also).version if images_also is not None else None
+    except UnknownVersionError as exc:
+        fail(InputError(f"--images-also: {exc}"))
     try:
         if node:
             host.preflight()
         bins = plane_binaries.cached(*build_plane(version, dapr))
         node_bins = plane_binaries.node(bins) if node else None
         if node_bins is not None and with_images:
-            listed = node_images.listed(catalog.index_path(bins.dapr_version, None))
+            versions = [bins.dapr_version] + ([also_version] if also_version is not None else [])
+            listed = node_images.listed_all(*(catalog.index_path(v, None) for v in versions))
             node_bins = dataclasses.replace(node_bins, archives=listed)
     except (HarnessError, BuildError) as exc:
         fail(exc)

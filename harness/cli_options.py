@@ -77,6 +77,15 @@ UpImagesOpt = Annotated[
         "Redis, the recorder) into the node's containerd before kubelet starts.",
     ),
 ]
+UpImagesAlsoOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--images-also",
+        metavar="VERSION",
+        help="With --images: also import the images `onceonly k8s images --dapr VERSION` built (Dapr's, for a "
+        "chart upgrade to VERSION: scenarios/k8s-chart-upgrade.yaml).",
+    ),
+]
 DownDirOpt = Annotated[
     Path, typer.Option("--dir", metavar="DIR", help="The directory of the plane whose node's leftovers to remove.")
 ]

@@ -37,6 +37,7 @@ class Capability(StrEnum):
     NETWORK = "network"  # delay, blackhole or reset the link between the daprds and a scheduler member
     SCALE = "scale"  # add or remove replicas mid-run
     UPGRADE = "upgrade"  # restart one member on other Dapr binaries
+    CHART_UPGRADE = "chart-upgrade"  # upgrade Dapr's Helm release, then roll the app's pods onto the new sidecar
     OWN_APP = "own-app"  # run a user's own app (app.command) behind the recording hop instead of the recorder
 
 

@@ -134,11 +134,27 @@ class Cluster(Protocol):
     def restart_scheduler(self, index: int = 0, sig: signal.Signals = signal.SIGTERM, wait: bool = True) -> None: ...
     def upgrade_scheduler(self, index: int, to: Binaries, wait: bool = True) -> str: ...
     def upgrade_replica(self, index: int, to: Binaries, part: Part = "both", wait: bool = True) -> str: ...
+    def upgrade_chart(self, to: Binaries, wait: bool = True) -> str: ...  # Dapr's release to ``to``'s version
+    def roll_sidecars(self, to: Binaries, wait: bool = True) -> str: ...  # every app pod replaced, daprd ``to``'s
     def scale(self, replicas: int) -> None: ...
     def cut_network(
         self, members: Sequence[int], kind: NetworkKind, direction: Direction, delay_ms: int, tag: str
     ) -> object: ...  # a token for ``mend_network``
     def mend_network(self, cut: object) -> None: ...
+
+
+class WithoutChart:
+    """What a cluster with no Dapr Helm chart (local processes) says to the chart's upgrade steps: no (their
+    capability is not its backend's, so a run needing them is refused before this could be asked)."""
+
+    def upgrade_chart(self, to: Binaries, wait: bool = True) -> str:
+        raise InputError(CHART_ONLY)
+
+    def roll_sidecars(self, to: Binaries, wait: bool = True) -> str:
+        raise InputError(CHART_ONLY)
+
+
+CHART_ONLY = "an upgrade through Dapr's Helm chart needs a cluster with Dapr's chart: run it with --backend kubernetes"
 
 
 class Backend(Protocol):

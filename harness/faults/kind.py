@@ -64,6 +64,7 @@ class FaultKind:
     self_healing: ClassVar[bool] = False  # done and undone in one call: the window is the call
     default_heal_s: ClassVar[float | None] = None  # heal after this long when the scenario gives no heal_after
     takes: ClassVar[frozenset[str]] = frozenset()  # the fields only this kind takes, and requires (scale: replicas)
+    whole: ClassVar[bool] = False  # it strikes the whole control plane or app at once: no target (ALL_MEMBERS)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

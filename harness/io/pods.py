@@ -7,14 +7,15 @@ which pod a replica was; ``onceonly check`` re-judges from history.json, whose d
 
 Format: ``{"namespace": str, "context": str, "pods": [row, ...]}``, one row per index in index order (``PodRow``):
 times in ns since the epoch, null when unknown; ``seen_in`` "api" (listed by the harness) or "ledger" (named only
-by arrival records: the pod came and went between two listings).
+by arrival records: the pod came and went between two listings); ``daprd_version`` the tag of its daprd image
+(a pod's sidecar never changes: a rolling upgrade on Kubernetes gives each replica index one version).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TypedDict, cast
+from typing import NotRequired, TypedDict, cast
 
 PODS = "pods.json"
 
@@ -31,6 +32,7 @@ class PodRow(TypedDict):
     gone_ns: int | None  # the API no longer listed it
     initial: bool  # one of the pods of the start (before the cluster was first ready)
     seen_in: str  # "api" | "ledger"
+    daprd_version: NotRequired[str | None]  # its daprd image's tag (a pod keeps its sidecar); absent in older files
 
 
 class PodsFile(TypedDict):
@@ -53,6 +55,12 @@ def read_pods(run_dir: Path) -> PodsFile | None:
     if not path.is_file():
         return None
     return cast(PodsFile, json.loads(path.read_text()))
+
+
+def daprd_versions(doc: PodsFile | None) -> dict[int, str]:
+    """Replica index -> the Dapr version of its daprd, for every pod whose image said one (none for a local run)."""
+    rows = doc["pods"] if doc is not None else []
+    return {row["replica"]: v for row in rows if (v := row.get("daprd_version")) and v != "unknown"}
 
 
 def replica_by_pod(doc: PodsFile) -> dict[str, int]:

@@ -91,8 +91,8 @@ class Nemesis:
         in_flight: dict[str, Any] | None = None
         if "replicas" in kind.takes:  # scale: its target is the replica count
             target, note = spec.replicas or 0, ""
-        elif kind.network and spec.target == "all":
-            target, note = ALL_MEMBERS, "all scheduler members"
+        elif kind.whole or (kind.network and spec.target == "all"):
+            target, note = ALL_MEMBERS, "" if kind.whole else "all scheduler members"
         else:
             target, note, in_flight = self._target(spec)
         started_ns = time.time_ns()  # the fault window opens when the fault starts, not when the call returns

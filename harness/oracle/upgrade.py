@@ -1,12 +1,13 @@
 """Accounting across a rolling upgrade: what happened before, during and after the mixed-version window.
 
 A rolling upgrade is a scenario whose faults include ``upgrade`` / ``scheduler-upgrade`` steps (each restarts one
-member on the new binaries, ``harness.nemesis``). The oracle judges the whole run as usual: versions do not
-change what "once" means. This module only splits the same history by phase, so an SRE sees *where* an anomaly
-sits: ``before`` (all members old), ``mixed`` (from the first step's start to the last step's end: some old,
-some new, members restarting) and ``after`` (all new). It also attributes each delivery to the daprd version of
-the replica that received it at that moment (``restarting`` when it arrived while its replica's step was under
-way: the old daprd was stopping or the new one starting).
+member on the new binaries, ``harness.nemesis``), or on Kubernetes ``chart-upgrade`` then ``sidecar-upgrade`` (the
+control plane, then every app pod; a pod's daprd never changes, so each replica index has one version). The oracle
+judges the whole run as usual: versions do not change what "once" means. This module only splits the same history by
+phase, so an SRE sees *where* an anomaly sits: ``before`` (all members old), ``mixed`` (from the first step's start
+to the last step's end: some old, some new, members restarting) and ``after`` (all new). It also attributes each
+delivery to the daprd version of the replica that received it at that moment (``restarting`` when it arrived while
+its replica's step was under way: the old daprd was stopping or the new one starting).
 
 Anomalies are placed by the occurrence they concern (a witness's due time; a spurious delivery by its arrival).
 They are counted from the witnesses results.json keeps (the checker keeps up to ``MAX_WITNESSES`` per source),
@@ -40,11 +41,13 @@ def accounting(
     collect_end_ns: int,
     old: Mapping[str, Any],
     new: Mapping[str, Any],
+    daprd_of: Mapping[int, str] | None = None,
 ) -> dict[str, Any] | None:
     """results.json's ``upgrade`` section, or None when the run upgraded nothing.
 
     ``faults``: the run's fault windows (run_info.json); ``sources``: results.json's sources (their witnesses);
-    ``old`` / ``new``: {"daprd": version, "scheduler": version} before and after.
+    ``old`` / ``new``: {"daprd": version, "scheduler": version} before and after; ``daprd_of``: replica index ->
+    the daprd version it ran all its life, where known (a Kubernetes pod's; absent: from the steps).
     """
     ups = steps(faults)
     if not ups:
@@ -98,21 +101,31 @@ def accounting(
             for p in PHASES
         ],
         "witnessed_anomalies": witnessed,
-        "deliveries_by_daprd": dict(sorted(_by_daprd(ups, deliveries, old["daprd"], new["daprd"]).items())),
+        "deliveries_by_daprd": dict(
+            sorted(_by_daprd(ups, deliveries, old["daprd"], new["daprd"], daprd_of or {}).items())
+        ),
     }
 
 
 def _member(f: Mapping[str, Any]) -> str:
-    return f"scheduler-{f['target']}" if kind_of(f["kind"]).on_scheduler else f"replica-{f['target']}"
+    kind = kind_of(f["kind"])
+    if kind.whole:
+        return kind.where(f)
+    return f"scheduler-{f['target']}" if kind.on_scheduler else f"replica-{f['target']}"
 
 
-def _by_daprd(ups: Sequence[Mapping[str, Any]], deliveries: Sequence[Delivery], old: str, new: str) -> Counter[str]:
-    """Deliveries per daprd version of the receiving replica at that moment (``restarting`` mid-step)."""
+def _by_daprd(
+    ups: Sequence[Mapping[str, Any]], deliveries: Sequence[Delivery], old: str, new: str, known: Mapping[int, str]
+) -> Counter[str]:
+    """Deliveries per daprd version of the receiving replica at that moment (``restarting`` mid-step); a replica
+    in ``known`` ran that version all its life."""
     replica_steps = {int(f["target"]): f for f in ups if not kind_of(f["kind"]).on_scheduler}
     counts: Counter[str] = Counter()
     for d in deliveries:
         step = replica_steps.get(d.replica)
-        if step is None or d.received_ns < int(step["injected_ns"]):
+        if d.replica in known:
+            counts[known[d.replica]] += 1
+        elif step is None or d.received_ns < int(step["injected_ns"]):
             counts[old] += 1
         elif step.get("healed_ns") is None or d.received_ns <= int(step["healed_ns"]):
             counts["restarting"] += 1

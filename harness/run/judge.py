@@ -14,6 +14,7 @@ from pathlib import Path
 
 from harness.io import store
 from harness.io.ledger import ledger_gaps
+from harness.io.pods import daprd_versions, read_pods
 from harness.io.stage_files import ActionCall, read_history, read_run_info
 from harness.load.workload import load_plans
 from harness.model import JobPlan
@@ -108,6 +109,7 @@ def judge(run_dir: Path, scenario: Scenario) -> Judgement:
         collect_end_ns=history.collect_end_ns,
         old=dapr,
         new=dapr.get("upgrade_to", dapr),
+        daprd_of=daprd_versions(read_pods(run_dir)),  # Kubernetes: each replica index is one pod, one daprd
     )
     if upgraded is not None:
         doc["upgrade"] = fanout.fold_upgrade(upgraded, scenario)

@@ -140,6 +140,8 @@ def _kind_row(kind: FaultKind) -> str:
     doc = " ".join((type(kind).__doc__ or "").split("\n\n")[0].split()).replace("``", "`")
     if kind.network:
         target = "the link daprd ↔ scheduler member: an index, `random`, or `all`"
+    elif kind.whole:
+        target = "none (leave it out): the whole control plane or app"
     elif kind.on_scheduler:
         target = "a scheduler member: an index or `random`"
     elif "replicas" in kind.takes:

@@ -867,7 +867,8 @@ class Scenario(_Section):
                 raise Invalid(message, f"faults.{i}.{field}")
         if self.dapr.upgrades and not any(kind_of(f.kind).upgrade for f in self.faults):
             raise Invalid(
-                "dapr.upgrade_to is set but no fault upgrades anything: add upgrade / scheduler-upgrade steps",
+                "dapr.upgrade_to is set but no fault upgrades anything: add upgrade / scheduler-upgrade steps "
+                "(on Kubernetes: chart-upgrade, then sidecar-upgrade)",
                 "dapr",
             )
         return self

@@ -35,6 +35,7 @@ class FakeKube:
     clock: int = 1_000
     opener: Callable[[], PortStream] | None = None
     host_dirs: dict[str, Path] = field(default_factory=dict)
+    sidecar: str = APP_POD["daprd"]  # the injector's SIDECAR_IMAGE: the daprd every new app pod gets
 
     def _call(self, name: str, *args: Any) -> None:
         self.calls.append((name, args))
@@ -55,7 +56,7 @@ class FakeKube:
             ready=True,
             created_ns=self.clock,
             ready_ns=self.clock,
-            images=dict(APP_POD),
+            images={**APP_POD, "daprd": self.sidecar},
             restarts={"app": 0, "daprd": 0},
         )
         pod = replace(pod, **kw)
@@ -106,7 +107,12 @@ class FakeKube:
         self.replicas = replicas
 
     def patch_template_annotations(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None:
+        """A rollout done at once: every app pod replaced by a new one (with the injector's sidecar now)."""
         self._call("patch_template_annotations", namespace, name, dict(annotations))
+        old = self.pods_by_ns.get(namespace, [])
+        self.pods_by_ns[namespace] = []
+        for _ in old:
+            self.add_pod(namespace, f"onceonly-app-rolled-{self.clock}")
 
     def delete_pod(self, namespace: str, name: str, grace_seconds: int | None) -> None:
         self._call("delete_pod", namespace, name, grace_seconds)
@@ -149,7 +155,7 @@ class FakeKube:
 
     def container_env(self, namespace: str, deployment: str, variable: str) -> str | None:
         self._call("container_env", namespace, deployment, variable)
-        return "docker.io/daprio/daprd:1.18.2"
+        return self.sidecar
 
 
 def echo_opener() -> PortStream:

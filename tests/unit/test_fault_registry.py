@@ -96,7 +96,9 @@ def test_an_unknown_kind_is_refused_naming_every_kind(hog: type[FaultKind]) -> N
     with pytest.raises(InputError) as caught:
         load_scenario(PAUSE, ["faults.0.kind=cpu-hogg"])
     assert "faults.0.kind: 'cpu-hogg' is not valid: must be one of kill, pause" in str(caught.value)
-    assert "scheduler-upgrade, cpu-hog (from --set faults.0.kind=cpu-hogg)" in str(caught.value)
+    assert "scheduler-upgrade, chart-upgrade, sidecar-upgrade, cpu-hog (from --set faults.0.kind=cpu-hogg)" in str(
+        caught.value
+    )
 
 
 def test_a_run_directory_with_a_kind_this_version_does_not_know_still_reads() -> None:

@@ -194,7 +194,8 @@ INVALID: dict[str, tuple[Change, str]] = {
         FaultBadKind,
         "faults.0.kind: 'explode' is not valid: must be one of "
         "kill, pause, restart, scheduler-restart, scheduler-kill, scale, "
-        "network-delay, network-blackhole, network-reset, upgrade, scheduler-upgrade",
+        "network-delay, network-blackhole, network-reset, upgrade, scheduler-upgrade, chart-upgrade, "
+        "sidecar-upgrade",
     ),
     "network delay without delay": (
         DelayWithoutDelay,

@@ -1,9 +1,11 @@
 """The ``kubernetes`` backend: a run's cluster in a namespace of its own on a Kubernetes cluster with Dapr
-installed (``KubeCluster``), able to kill (delete a pod, or signal its app or daprd), restart and scale.
+installed (``KubeCluster``), able to kill (delete a pod, or signal its app or daprd), restart, scale, and upgrade
+Dapr through its Helm chart (``chart-upgrade``, then ``sidecar-upgrade``: ``chart_upgrade``).
 
 What it cannot do is refused before anything is created: ``pause``, ``network`` and ``upgrade`` are not its
-capabilities (``harness.cluster.base.refusal`` names the one missing), and a fault on Dapr's scheduler needs the
-opt-in (``allow_scheduler_faults``: the run deletes a pod in Dapr's namespace), said by ``refusal``.
+capabilities (``harness.cluster.base.refusal`` names the one missing), and a fault on Dapr's scheduler or its
+release needs the opt-in (``allow_scheduler_faults``: the run changes pods in Dapr's namespace), said by
+``refusal``, as is a sidecar step before any chart upgrade.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from harness.cluster.base import ClusterSpec, Tokens
 from harness.cluster.kubernetes.api import KubeApi
+from harness.cluster.kubernetes.chart_upgrade import ChartStep
 from harness.cluster.kubernetes.cluster import KubeCluster, Placement
 from harness.cluster.kubernetes.render import CAPABILITIES, check_name
 from harness.errors import InputError
@@ -45,10 +48,36 @@ def scheduler_refusal(faults: Sequence[FaultSpec], allowed: bool) -> str | None:
     if allowed:
         return None
     for i, fault in enumerate(faults):
-        if kind_of(fault.kind).on_scheduler:
+        kind = kind_of(fault.kind)
+        if kind.on_scheduler:
+            does = (
+                "upgrades Dapr's Helm release (every control-plane pod replaced)"
+                if kind.whole
+                else "deletes a pod of Dapr's scheduler StatefulSet"
+            )
             return (
-                f"fault {i} ({fault.kind}) deletes a pod of Dapr's scheduler StatefulSet, in Dapr's namespace: the "
-                "kubernetes backend does that only with --allow-scheduler-faults (and the right to delete pods there)"
+                f"fault {i} ({fault.kind}) {does}, in Dapr's namespace: the kubernetes backend does that only with "
+                "--allow-scheduler-faults (and the right to change pods there)"
+            )
+    return None
+
+
+def chart_refusal(faults: Sequence[FaultSpec], prepared: bool) -> str | None:
+    """Why the Helm-chart upgrade steps cannot be played as given, or None: a sidecar step before any chart upgrade
+    (the injector would still give the old daprd), or a chart upgrade with none prepared."""
+    upgraded = False
+    for fault in sorted(faults, key=lambda f: f.at):
+        kind = kind_of(fault.kind)
+        if kind.capability != Capability.CHART_UPGRADE:
+            continue
+        if kind.on_scheduler:
+            upgraded = True
+            if not prepared:
+                return f"fault {fault.kind} needs the chart upgrade prepared before the run (onceonly run does it)"
+        elif not upgraded:
+            return (
+                f"{fault.kind} at {fault.at.total_seconds():g}s comes before any chart upgrade: Dapr's injector would "
+                "give the new pods the old daprd; put it after the chart-upgrade step"
             )
     return None
 
@@ -66,6 +95,7 @@ class KubernetesBackend:
     allow_scheduler_faults: bool = False
     tokens: Tokens | None = None
     journal_host_dir: str | None = None
+    chart: ChartStep | None = None  # the Helm upgrade a chart-upgrade step runs (cli_backend prepares it)
 
     @property
     def name(self) -> str:
@@ -78,7 +108,8 @@ class KubernetesBackend:
     def refusal(self) -> str | None:
         """What the capabilities alone do not say: a scheduler fault without the opt-in, or a name Kubernetes
         would refuse."""
-        return scheduler_refusal(self.scenario.faults, self.allow_scheduler_faults)
+        faults = self.scenario.faults
+        return scheduler_refusal(faults, self.allow_scheduler_faults) or chart_refusal(faults, self.chart is not None)
 
     def create(
         self,
@@ -99,7 +130,12 @@ class KubernetesBackend:
         namespace = self.namespace or namespace_of(self.scenario, run_id)
         check_name(namespace, "the namespace", "choose another with --namespace")
         placement = Placement(
-            namespace, self.image, self.dapr_namespace, self.allow_scheduler_faults, self.journal_host_dir
+            namespace,
+            self.image,
+            self.dapr_namespace,
+            self.allow_scheduler_faults,
+            journal_host_dir=self.journal_host_dir,
+            chart=self.chart,
         )
         return KubeCluster(
             self.api,

@@ -11,8 +11,9 @@ Replica indices are pods' (``harness.cluster.kubernetes.replicas``). What each f
 Kubernetes (ARCHITECTURE.md has the table): ``kill`` part both deletes the pod (SIGKILL: ``grace_period_seconds=0``;
 TERM: its grace period) and the Deployment replaces it with a new index; part app or daprd signals that process in
 the pod (``harness.cluster.kubernetes.signals``) and the kubelet restarts the container (same pod, same index);
-``restart_replica`` is the same with TERM, then waits ready; ``scale`` scales the Deployment (the ReplicaSet picks
-which pods go); scheduler operations delete a pod of Dapr's scheduler StatefulSet, which recreates it.
+``restart_replica`` is the same with TERM, then waits ready (one pod, not a rollout); ``scale`` scales the Deployment
+(the ReplicaSet picks which pods go); scheduler operations delete a pod of Dapr's scheduler StatefulSet, which
+recreates it; ``upgrade_chart`` and ``roll_sidecars`` are a rolling upgrade (``chart_upgrade``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import httpx
 import redis
 
 from harness.cluster.base import ClusterSpec, Direction, MetricsTarget, NetworkKind, Part, Tokens
-from harness.cluster.kubernetes import inventory, journals, operations, signals
+from harness.cluster.kubernetes import chart_upgrade, inventory, journals, operations, signals
 from harness.cluster.kubernetes.api import KubeApi, PodView
 from harness.cluster.kubernetes.manifests import APP, Overlay
 from harness.cluster.kubernetes.portforward import Forwards
@@ -59,14 +60,16 @@ class KubeReplica:
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """Where a run goes: its namespace, the app's image, Dapr's namespace, whether its scheduler may be hit, and
-    the node directory for the apps' journals (None: each pod's ``emptyDir``)."""
+    """Where a run goes: its namespace, the app's image, Dapr's namespace, whether its scheduler may be hit, the
+    node directory for the apps' journals (None: each pod's ``emptyDir``) and ``chart``: the Helm upgrade a
+    ``chart-upgrade`` step runs (prepared before the run)."""
 
     namespace: str
     image: str
     dapr_namespace: str = "dapr-system"
     allow_scheduler_faults: bool = False
     journal_host_dir: str | None = None
+    chart: chart_upgrade.ChartStep | None = None
 
 
 class KubeCluster:
@@ -277,6 +280,12 @@ class KubeCluster:
 
     def resume(self, index: int, part: Part = "both") -> None:
         raise _not_here(Capability.PAUSE)
+
+    def upgrade_chart(self, to: Binaries, wait: bool = True) -> str:
+        return chart_upgrade.upgrade_chart(self, to)
+
+    def roll_sidecars(self, to: Binaries, wait: bool = True) -> str:
+        return chart_upgrade.roll_sidecars(self, to)
 
     def upgrade_scheduler(self, index: int, to: Binaries, wait: bool = True) -> str:
         raise _not_here(Capability.UPGRADE)

@@ -82,6 +82,23 @@ def install_or_upgrade(
     return text
 
 
+def values_kept(installed: Mapping[str, Any], version: str) -> ChartValues:
+    """The values of an upgrade to ``version`` of the release made with ``installed`` (``helm get values --all``):
+    onceonly's own settings kept (registry, scheduler storage and its size, HA, log level, pull policy). Any other
+    value given at install (``--set``) is not carried over."""
+    top = installed.get("global") or {}
+    cluster = (installed.get("dapr_scheduler") or {}).get("cluster") or {}
+    return ChartValues(
+        version,
+        registry=str(top.get("registry", dapr_chart.REGISTRY)),
+        storage="memory" if cluster.get("inMemoryStorage") else "volume",
+        storage_size=str(cluster.get("storageSize", "1Gi")),
+        ha=bool((top.get("ha") or {}).get("enabled", False)),
+        log_level=str((installed.get("dapr_operator") or {}).get("logLevel", "info")),
+        pull_policy=str(top.get("imagePullPolicy", "IfNotPresent")),
+    )
+
+
 def check_storage_kept(installed: Mapping[str, Any], values: ChartValues, namespace: str) -> None:
     """``InputError`` when an upgrade would move the scheduler between memory and claims: a StatefulSet's
     ``volumeClaimTemplates`` cannot change, so helm would fail half-way (the other workloads already rolled)."""

@@ -58,12 +58,14 @@ def run_process(argv: Sequence[str], env: Mapping[str, str], on_line: Progress |
 
 @dataclass(frozen=True, slots=True)
 class Helm:
-    """One helm binary and the cluster it talks to (``kubeconfig``: None for ``$KUBECONFIG``, then ~/.kube/config)."""
+    """One helm binary and the cluster it talks to (``kubeconfig``: None for ``$KUBECONFIG``, then ~/.kube/config;
+    ``context``: None for its current context)."""
 
     binary: Path
     kubeconfig: str | None = None
     timeout: str = "5m0s"
     runner: Runner = run_process
+    context: str | None = None
 
     def template(self, release: str, chart: Path, namespace: str, values: Mapping[str, Any]) -> str:
         """``helm template``: the manifests, offline (no cluster asked). The chart refusing the values is bad
@@ -117,7 +119,8 @@ class Helm:
         return [str(self.binary), *args, *(["--values", str(values_file)] if values_file else [])]
 
     def _cluster(self) -> list[str]:
-        return ["--kubeconfig", self.kubeconfig] if self.kubeconfig else []
+        given = ["--kubeconfig", self.kubeconfig] if self.kubeconfig else []
+        return given + (["--kube-context", self.context] if self.context else [])
 
     def _run(self, args: Sequence[str], values: Mapping[str, Any] | None, on_line: Progress | None) -> Ran:
         with tempfile.TemporaryDirectory(prefix="onceonly-helm-") as home:

@@ -38,13 +38,17 @@ class Installation:
 
     def binaries(self, context: str) -> Binaries:
         """As the runner records a run's Dapr: the versions from the images, the source naming them."""
-        return Binaries(
-            daprd=NOT_A_FILE / "daprd",
-            scheduler=NOT_A_FILE / "scheduler",
-            daprd_version=image_version(self.sidecar_image),
-            scheduler_version=image_version(self.scheduler_image),
-            source=f"kubernetes context {context}: sidecar {self.sidecar_image}, scheduler {self.scheduler_image}",
+        return versions_only(
+            image_version(self.sidecar_image),
+            image_version(self.scheduler_image),
+            f"kubernetes context {context}: sidecar {self.sidecar_image}, scheduler {self.scheduler_image}",
         )
+
+
+def versions_only(daprd: str, scheduler: str, source: str) -> Binaries:
+    """A Dapr a Kubernetes run records (its installation's, or the one a chart upgrade moves to): versions and
+    where they come from; no binary on this machine."""
+    return Binaries(NOT_A_FILE / "daprd", NOT_A_FILE / "scheduler", daprd, scheduler, source)
 
 
 def installation(api: KubeApi, dapr_namespace: str) -> Installation:

@@ -25,7 +25,7 @@ from harness.scenario.schema import Scenario
 
 # What the Kubernetes backend is to do (issue 14, item 2): delete a pod or signal its app/daprd (kill), a rolling
 # restart (restart), scale the Deployment (scale). Anything else a scenario needs is refused by a Kubernetes run.
-CAPABILITIES = frozenset({Capability.KILL, Capability.RESTART, Capability.SCALE})
+CAPABILITIES = frozenset({Capability.KILL, Capability.RESTART, Capability.SCALE, Capability.CHART_UPGRADE})
 LABEL_SCENARIO = "onceonly/scenario"
 LABEL_RUN = "onceonly/run-id"
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")

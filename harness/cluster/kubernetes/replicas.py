@@ -18,7 +18,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from harness.cluster.kubernetes.api import PodView
+from harness.cluster.kubernetes.images import image_version
+from harness.cluster.kubernetes.signals import CONTAINERS
 from harness.io.pods import PodRow
+
+DAPRD = CONTAINERS["daprd"]
 
 
 @dataclass
@@ -121,6 +125,7 @@ class ReplicaMap:
                 gone_ns=t.gone_at,
                 initial=t.initial,
                 seen_in=t.seen_in,
+                daprd_version=image_version(t.pod.images[DAPRD]) if DAPRD in t.pod.images else None,
             )
             for t in sorted(self._by_name.values(), key=lambda t: t.index)
         ]

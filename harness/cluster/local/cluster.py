@@ -27,7 +27,7 @@ from typing import cast
 import httpx
 import redis
 
-from harness.cluster.base import PARTS, ClusterSpec, Direction, MetricsTarget, NetworkKind, Part, Tokens
+from harness.cluster.base import PARTS, ClusterSpec, Direction, MetricsTarget, NetworkKind, Part, Tokens, WithoutChart
 from harness.cluster.local import byo, inventory, readiness
 from harness.cluster.local.members import DAPR_CONFIG, RedisMember, ReplicaMember, SchedulerMember
 from harness.cluster.local.ports import PortAllocator, is_listening
@@ -48,10 +48,10 @@ def find_redis_server() -> str:
     return path
 
 
-class LocalCluster:
+class LocalCluster(WithoutChart):
     """A cluster of real processes on 127.0.0.1. Use as a context manager: ``with LocalCluster(...) as c:``."""
 
-    capabilities = frozenset(Capability)
+    capabilities = frozenset(Capability) - {Capability.CHART_UPGRADE}  # no Helm chart: WithoutChart
 
     def __init__(
         self,

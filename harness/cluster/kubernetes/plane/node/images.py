@@ -101,3 +101,12 @@ def listed(index: Path) -> tuple[Image, ...]:
         return tuple(Image(item["name"], Path(item["archive"])) for item in json.loads(index.read_text())["images"])
     except (ValueError, KeyError, TypeError) as exc:
         raise InputError(f"{index} is not an images.json of `onceonly k8s images` ({exc!r})") from exc
+
+
+def listed_all(*indexes: Path) -> tuple[Image, ...]:
+    """The images of several ``images.json`` (Dapr versions), each name once (Redis and the recorder are in all)."""
+    found: dict[str, Image] = {}
+    for index in indexes:
+        for image in listed(index):
+            found.setdefault(image.reference, image)
+    return tuple(found.values())
