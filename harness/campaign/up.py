@@ -13,7 +13,7 @@ from typing import Protocol
 
 from harness.cluster.base import ClusterSpec
 from harness.cluster.local.cluster import LocalCluster
-from harness.cluster.local.processes import Interrupted, exit_on_signals
+from harness.cluster.local.processes import Interrupted, deaf_to_signals, exit_on_signals
 from harness.errors import HarnessError
 from toolchain.binaries import Binaries
 
@@ -63,7 +63,8 @@ def hold_until_interrupted(start: Callable[[], None], stop: Callable[[], None], 
     except HarnessError as exc:
         error = exc
     finally:
-        stop()
+        with deaf_to_signals(say):
+            stop()
     if error is not None:
         raise error
 

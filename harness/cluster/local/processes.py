@@ -212,6 +212,24 @@ def exit_on_signals(signals: Sequence[signal.Signals] = (signal.SIGTERM, signal.
             signal.signal(sig, old)
 
 
+@contextlib.contextmanager
+def deaf_to_signals(say: Callable[[str], None]) -> Iterator[None]:
+    """While stopping: Ctrl-C, SIGTERM and SIGHUP are said, not obeyed, so a second Ctrl-C (or ``uv run`` passing
+    the terminal's on) cannot cut a teardown short and leave processes or mounts behind. Main thread only (where
+    the handlers are set); the previous handlers are restored on exit."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        say(f"still stopping ({signal.Signals(signum).name} ignored until the teardown is done)")
+
+    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, handler) for sig in watched}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def _wait_state(pid: int, *, stopped: bool, timeout: float = 2.0) -> None:
     """Wait (briefly) until ``pid`` is stopped, or no longer stopped; a process that is gone counts as done."""
     deadline = time.monotonic() + timeout
