@@ -9,6 +9,7 @@ import importlib.metadata
 import os
 import struct
 import sys
+import tarfile
 import tomllib
 from pathlib import Path
 
@@ -110,6 +111,12 @@ def test_the_dapr_images_are_named_as_the_chart_asks_and_refuse_a_dynamic_binary
     built = dapr.build(cache, images[0])
     config = cache.store.read_json(cache.store.read_json(built.image.manifest.digest)["config"]["digest"])  # type: ignore[index]
     assert config["config"]["Entrypoint"] == ["/daprd"] and config["config"]["User"] == "65532:65532"  # type: ignore[index]
+    manifest = cache.store.read_json(built.image.manifest.digest)
+    [layer] = manifest["layers"]  # type: ignore[index]
+    with tarfile.open(cache.store.path(layer["digest"]), "r:gz") as tar:
+        passwd = tar.extractfile("etc/passwd").read().decode()  # type: ignore[union-attr]
+    # a pod with runAsUser 65532 and no runAsGroup (Dapr 1.16.0's chart) takes its group from here, else 0
+    assert "nonroot:x:65532:65532:" in passwd
     elf(tmp_path / "daprd", b"/lib64/ld-linux-x86-64.so.2")
     with pytest.raises(NotStatic):
         dapr.build(cache, dapr.images("1.18.2", binaries)[0])

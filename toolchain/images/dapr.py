@@ -6,7 +6,10 @@ injector's ``injector`` and the sidecar ``daprd`` (the injector's ``SIDECAR_IMAG
 ``/<name>``. So the images here are ``onceonly.local/dapr/<name>:<version>``, installed with
 ``global.registry=onceonly.local/dapr`` and ``global.tag=<version>``.
 
-Each image is one layer on nothing (scratch): the static binary at ``/<name>`` and an empty ``/tmp`` (1777).
+Each image is one layer on nothing (scratch): the static binary at ``/<name>``, an empty ``/tmp`` (1777) and
+``/etc/passwd`` + ``/etc/group`` naming 65532 ``nonroot`` with group 65532, as Dapr's own (distroless) images do: a
+pod that sets ``runAsUser: 65532`` and no ``runAsGroup`` (Dapr 1.16.0's chart) gets its group from the image's
+passwd, else 0, and Dapr 1.16.0 refuses to start as 65532:0 ("does not match the required UID/GID").
 No CA certificates: Dapr's services and sidecars trust only the trust bundle sentry issues, mounted by the chart
 and the injector. User 65532:65532 (non-root, as the chart's ``runAsNonRoot`` requires of an image that names a
 user; the injector's Deployment sets its own 1000). A binary that is not static is refused (``elf``).
@@ -29,7 +32,9 @@ from toolchain.images.oci import ImageConfig
 REGISTRY = "onceonly.local/dapr"
 NAMES = ("daprd", "scheduler", "sentry", "injector", "operator", "placement")
 USER = "65532:65532"
-RECIPE = "dapr-binary/1"  # bumped when what an image holds changes, so every cached one is built again
+PASSWD = b"root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
+GROUP = b"root:x:0:\nnonroot:x:65532:\n"
+RECIPE = "dapr-binary/2"  # bumped when what an image holds changes, so every cached one is built again
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +58,13 @@ class DaprImage:
 
     def make(self, store: BlobStore) -> Made:
         require_static(self.binary)
-        entries = [Entry(self.name, "file", 0o755, source=self.binary), Entry("tmp", "dir", 0o1777)]
+        entries = [
+            Entry(self.name, "file", 0o755, source=self.binary),
+            Entry("etc", "dir", 0o755),
+            Entry("etc/group", "file", 0o644, data=GROUP),
+            Entry("etc/passwd", "file", 0o644, data=PASSWD),
+            Entry("tmp", "dir", 0o1777),
+        ]
         layer = write_layer(entries, store)
         labels = {"org.opencontainers.image.title": self.name, "org.opencontainers.image.version": self.version}
         config = ImageConfig(entrypoint=(f"/{self.name}",), user=USER, labels=labels)
