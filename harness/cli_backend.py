@@ -133,7 +133,7 @@ def kubernetes(target: Target, scenario: Scenario, repeat: int, say: Callable[[s
         allow_scheduler_faults=target.allow_scheduler_faults,
         journal_host_dir=target.journal_host_dir,
     )
-    refused = refusal(backend, needs(scenario.faults)) or backend.refusal()
+    refused = refusal(backend, needs(scenario.faults)) or backend.refusal(before_prepare=True)
     if refused is not None:
         raise InputError(f"scenario {scenario.name}: {refused}")
     api = kube_client.connect(target.context)

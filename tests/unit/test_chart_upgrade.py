@@ -122,6 +122,8 @@ def test_it_needs_the_opt_in_a_prepared_chart_and_the_sidecars_after_the_chart()
     assert KubernetesBackend(api, sc, allow_scheduler_faults=True, chart=step()).refusal() is None
     unprepared = KubernetesBackend(api, sc, allow_scheduler_faults=True).refusal()
     assert unprepared is not None and "prepared before the run" in unprepared
+    # the check `run` makes before the API is reached, when nothing can be prepared yet (a real run refused here)
+    assert KubernetesBackend(api, sc, allow_scheduler_faults=True).refusal(before_prepare=True) is None
     swapped = parse_scenario(
         with_faults({"at": "8s", "kind": "sidecar-upgrade"}, {"at": "25s", "kind": "chart-upgrade"})
     )

@@ -105,11 +105,13 @@ class KubernetesBackend:
     def capabilities(self) -> frozenset[Capability]:
         return CAPABILITIES
 
-    def refusal(self) -> str | None:
+    def refusal(self, *, before_prepare: bool = False) -> str | None:
         """What the capabilities alone do not say: a scheduler fault without the opt-in, or a name Kubernetes
-        would refuse."""
+        would refuse; ``before_prepare``: the check made before the API is reached, when a chart upgrade cannot be
+        prepared yet (so only its order is checked)."""
         faults = self.scenario.faults
-        return scheduler_refusal(faults, self.allow_scheduler_faults) or chart_refusal(faults, self.chart is not None)
+        prepared = self.chart is not None or before_prepare
+        return scheduler_refusal(faults, self.allow_scheduler_faults) or chart_refusal(faults, prepared)
 
     def create(
         self,
