@@ -8,6 +8,7 @@ helm failing on the cluster is exit 4 with helm's words (``harness.cluster.kuber
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -179,7 +180,15 @@ def current_revision(helm: Helm, namespace: str) -> int:
 
 
 def make_volumes(values: ChartValues, namespace: str, directory: Path, kubeconfig: str | None) -> None:
-    """The scheduler's PersistentVolumes under ``directory``, server-side applied (a no-op when there)."""
+    """The scheduler's PersistentVolumes under ``directory``, server-side applied (a no-op when there). Each
+    volume's directory is made here first, owned by Dapr's user: the kubelet makes a missing hostPath directory
+    root-owned 0755, fsGroup does not apply to hostPath, and the scheduler (65532) then cannot write its data
+    ("failed to create data dir: ... permission denied", seen with 1.16.0 on the local node). The directory is on
+    this machine: --volumes-dir is for the local node."""
+    for path in dapr_chart.scheduler_volume_paths(namespace, str(directory.absolute())):
+        Path(path).mkdir(mode=0o700, parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            os.chown(path, dapr_chart.DAPR_UID, dapr_chart.DAPR_UID)
     api = connect(kubeconfig=kubeconfig)
     for volume in dapr_chart.scheduler_volumes(namespace, str(directory.absolute()), values.storage_size):
         api.apply(volume)

@@ -131,12 +131,20 @@ def unknown_images(manifests: str, known: Collection[str]) -> list[str]:
     return sorted(images_named(manifests) - set(known))
 
 
+DAPR_UID = 65532  # Dapr's control plane runs as 65532:65532 (the chart's pods; our images' /etc/passwd)
+
+
+def scheduler_volume_paths(namespace: str, directory: str) -> list[str]:
+    """The node's directory of each scheduler replica's volume."""
+    return [f"{directory}/{namespace}/scheduler-{index}" for index in range(SCHEDULER_REPLICAS)]
+
+
 def scheduler_volumes(namespace: str, directory: str, size: str = "1Gi") -> list[dict[str, Any]]:
     """A hostPath PersistentVolume per scheduler replica, each bound ahead to the claim its pod makes
     (``dapr-scheduler-data-dir-dapr-scheduler-server-<i>`` in ``namespace``): the storage ``storage="volume"``
     needs on a cluster without a provisioner. Not Dapr's manifests: the cluster's storage."""
     volumes = []
-    for index in range(SCHEDULER_REPLICAS):
+    for index, path in enumerate(scheduler_volume_paths(namespace, directory)):
         claim = f"{SCHEDULER_CLAIM}-dapr-scheduler-server-{index}"
         volumes.append(
             {
@@ -147,7 +155,7 @@ def scheduler_volumes(namespace: str, directory: str, size: str = "1Gi") -> list
                     "capacity": {"storage": size},
                     "accessModes": ["ReadWriteOnce"],
                     "persistentVolumeReclaimPolicy": "Retain",
-                    "hostPath": {"path": f"{directory}/{namespace}/scheduler-{index}", "type": "DirectoryOrCreate"},
+                    "hostPath": {"path": path, "type": "DirectoryOrCreate"},
                     "claimRef": {"namespace": namespace, "name": claim},
                 },
             }
