@@ -101,3 +101,35 @@ def test_the_ledger_maps_a_pods_arrivals_to_its_index_and_keeps_a_local_replica(
     assert [(d.delivery_id, d.replica) for d in deliveries] == [("d1", 1), ("d2", 0), ("d3", 4), ("d4", 2)]
     local, _ = Ledger(client, "run").deliveries()
     assert [d.replica for d in local] == [-1, -1, 4, -1]
+
+
+def test_a_pod_a_rollout_deletes_leaves_from_when_its_deletion_was_asked_not_when_it_was_seen() -> None:
+    """From k8s-chart-upgrade on the local node (2026-12-01): the rolling restart deleted pod 2 (graceful); the
+    harness first listed it deleting ~2 s later and ended its window then, so a cron tick its daprd, already
+    stopping, did not fire was judged missed (a FAIL of the binding with nothing lost)."""
+    m = ReplicaMap()
+    m.observe([pod("a", 1), pod("b", 2)], now_ns=10)
+    m.started()
+    asked = PodView("b", phase="Running", ready=True, created_ns=2, ready_ns=7, deleting=True, deletion_asked_ns=30)
+    m.observe([pod("a", 1), asked], now_ns=50)
+    m.observe([pod("a", 1)], now_ns=60)
+    assert m.lifetimes[1] == (0, 30)
+    no_time = PodView("a", phase="Running", ready=True, created_ns=1, ready_ns=6, deleting=True)
+    m.observe([no_time], now_ns=70)  # a deletion whose asking time is not known: when it was seen
+    assert m.lifetimes[0] == (0, 70)
+
+
+def test_the_deletion_was_asked_a_grace_period_before_the_deletion_timestamp() -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace as Obj
+
+    from harness.cluster.kubernetes.client import pod_view
+
+    stamp = datetime(2026, 12, 1, 7, 20, 46, tzinfo=UTC)
+    meta = Obj(name="p", uid="u", creation_timestamp=None, deletion_timestamp=stamp, deletion_grace_period_seconds=30)
+    v1pod = Obj(metadata=meta, spec=Obj(node_name="n", containers=[]), status=Obj(pod_ip="", phase="Running",
+        conditions=[], container_statuses=[]))  # fmt: skip
+    view = pod_view(v1pod)
+    assert view.deleting and view.deletion_asked_ns == int((stamp.timestamp() - 30) * 1e9)
+    meta.deletion_timestamp = None
+    assert pod_view(v1pod).deletion_asked_ns is None

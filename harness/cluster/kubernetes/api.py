@@ -31,6 +31,9 @@ class PodView:
     created_ns: int = 0
     ready_ns: int | None = None  # when the Ready condition last turned true
     deleting: bool = False  # a deletionTimestamp is set
+    # when its deletion was asked: the deletionTimestamp less the grace period (the kubelet signals the containers
+    # then; second precision, so at most 1 s early); None when not deleting
+    deletion_asked_ns: int | None = None
     images: Mapping[str, str] = field(default_factory=dict)  # container name -> image
     restarts: Mapping[str, int] = field(default_factory=dict)  # container name -> restart count
 

@@ -74,6 +74,13 @@ def _ns(stamp: datetime | None) -> int:
     return 0 if stamp is None else int(stamp.timestamp() * 1e9)
 
 
+def _deletion_asked(meta: Any) -> int | None:
+    """When a pod's deletion was asked: its deletionTimestamp is that moment plus the grace period."""
+    if meta.deletion_timestamp is None:
+        return None
+    return _ns(meta.deletion_timestamp) - int((meta.deletion_grace_period_seconds or 0) * 1e9)
+
+
 def pod_view(pod: Any) -> PodView:
     """The fields the backend reads of a ``V1Pod``."""
     meta, spec, status = pod.metadata, pod.spec, pod.status
@@ -89,6 +96,7 @@ def pod_view(pod: Any) -> PodView:
         created_ns=_ns(meta.creation_timestamp),
         ready_ns=_ns(ready.last_transition_time) if is_ready and ready is not None else None,
         deleting=meta.deletion_timestamp is not None,
+        deletion_asked_ns=_deletion_asked(meta),
         images={c.name: c.image for c in spec.containers or []},
         restarts={c.name: c.restart_count for c in status.container_statuses or []},
     )

@@ -45,7 +45,7 @@ class ReplicaMap:
 
     def observe(self, pods: Iterable[PodView], now_ns: int) -> None:
         """A listing of the app's pods at ``now_ns``: new pods get the next indices; a pod deleting is removed
-        at ``now_ns`` (unless known earlier); a known pod missing from the listing is gone at ``now_ns``."""
+        from when its deletion was asked (unless known earlier; ``now_ns`` if that is not known); a known pod missing from the listing is gone at ``now_ns``."""
         listed = {p.name: p for p in pods}
         new = sorted((p for p in listed.values() if p.name not in self._by_name), key=lambda p: (p.created_ns, p.name))
         for fresh in new:
@@ -60,8 +60,8 @@ class ReplicaMap:
             t.pod = pod
             if pod.ready and t.ready_ns is None:
                 t.ready_ns = pod.ready_ns or now_ns
-            if pod.deleting and t.removed_at is None:
-                t.removed_at = now_ns
+            if pod.deleting and t.removed_at is None:  # from when it was asked: a rollout's deletes are not ours
+                t.removed_at = min(now_ns, pod.deletion_asked_ns or now_ns)
 
     def started(self) -> None:
         """The cluster is ready: pods seen from now on were added during the run (they get a lifetime)."""
