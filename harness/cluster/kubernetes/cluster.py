@@ -234,7 +234,7 @@ class KubeCluster:
     def wait_ready(self, timeout: float | None = None) -> float:
         """The app rolled out, then every live pod's daprd ready and connected; the seconds it took."""
         limit = timeout or self.spec.ready_timeout
-        took = self.workload.wait_rollout(limit)
+        took = self.workload.wait_rollout(limit, on_poll=self.refresh)
         self.refresh()
         took += wait_daprds_ready(
             self._http,

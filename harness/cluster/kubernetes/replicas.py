@@ -32,6 +32,7 @@ class Tracked:
     initial: bool
     ready_ns: int | None = None
     removed_at: int | None = None  # deletion began
+    seen_at: int | None = None  # the last listing that had it, not deleting
     gone_at: int | None = None  # no longer listed
     seen_in: str = "api"  # "api", or "ledger": named only by arrival records, never listed by the harness
 
@@ -45,7 +46,9 @@ class ReplicaMap:
 
     def observe(self, pods: Iterable[PodView], now_ns: int) -> None:
         """A listing of the app's pods at ``now_ns``: new pods get the next indices; a pod deleting is removed
-        from when its deletion was asked (unless known earlier; ``now_ns`` if that is not known); a known pod missing from the listing is gone at ``now_ns``."""
+        from when its deletion was asked (unless known earlier; ``now_ns`` if that is not known); a known pod
+        missing from the listing is gone at ``now_ns``, and removed from when it was last listed alive if it was
+        never listed deleting (its deletion was asked some time after that)."""
         listed = {p.name: p for p in pods}
         new = sorted((p for p in listed.values() if p.name not in self._by_name), key=lambda p: (p.created_ns, p.name))
         for fresh in new:
@@ -54,10 +57,13 @@ class ReplicaMap:
             pod = listed.get(name)
             if pod is None:
                 if t.seen_in == "api" and t.gone_at is None:
-                    t.removed_at = t.removed_at or now_ns
+                    # never listed deleting: its deletion began at some time after it was last listed alive
+                    t.removed_at = t.removed_at or t.seen_at or now_ns
                     t.gone_at = now_ns
                 continue
             t.pod = pod
+            if not pod.deleting:
+                t.seen_at = now_ns
             if pod.ready and t.ready_ns is None:
                 t.ready_ns = pod.ready_ns or now_ns
             if pod.deleting and t.removed_at is None:  # from when it was asked: a rollout's deletes are not ours

@@ -92,8 +92,16 @@ class Workload:
             return f"deployment {name}: {len(pods)} pods for {d.replicas} replicas, not ready: {waiting or 'none'}"
         return None
 
-    def wait_rollout(self, timeout: float, name: str = APP) -> float:
-        return wait_until(f"rollout of {name}", lambda: self.rollout_problem(name), timeout, self.on_progress)
+    def wait_rollout(self, timeout: float, name: str = APP, on_poll: Callable[[], None] | None = None) -> float:
+        """``on_poll``: called at every poll (the cluster lists the pods then, to see each one the rollout
+        deletes close to when it is asked)."""
+
+        def problem() -> str | None:
+            if on_poll is not None:
+                on_poll()
+            return self.rollout_problem(name)
+
+        return wait_until(f"rollout of {name}", problem, timeout, self.on_progress)
 
     def scale(self, replicas: int) -> None:
         if replicas < 1:
