@@ -99,9 +99,12 @@ def _run_namespaces(api: ClientApi) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def api(kube_plane: LocalControlPlane) -> ClientApi:
-    """The backend's own client on the plane, from the plane's kubeconfig (its current context)."""
-    return connect(kubeconfig=str(kube_plane.kubeconfig))
+def api(kube_plane: LocalControlPlane) -> Iterator[ClientApi]:
+    """The backend's own client on the plane, from the plane's kubeconfig (its current context); closed after the
+    module (an unclosed one's sockets were collected during test_kube_node and failed it)."""
+    made = connect(kubeconfig=str(kube_plane.kubeconfig))
+    yield made
+    made.close()
 
 
 @pytest.fixture(scope="module")
