@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -74,17 +74,24 @@ class _Chain:
     early: dict[int, int]
 
 
-def _every_chain(fires: list[int], delay: int, tol: int, distinct: bool, restarts: list[int]) -> _Chain:
+def _every_chain(
+    fires: list[int], delay: int, tol: int, distinct: bool, restarts: list[int], stops: Sequence[int] = ()
+) -> _Chain:
     """kit re-arms at wake + d, so the fire after one at f is due at f + d: a gap under two periods holds one tick
     however late the wake, and a gap of n periods (within the early tolerance) holds n - 1 unrecorded ticks. A gap
     under one period is a second fire for the same tick (under half a period: a duplicate) or, when fire times are
     known (``distinct``) and it is past half a period, a wake before its tick: early, and kit re-arms from it. A
-    restart of the replica (``restarts``: its window starting again) starts a new chain: its cron starts over."""
+    restart of the replica (``restarts``: its window starting again) starts a new chain: its cron starts over; the
+    ticks the old chain was due before the replica stopped (``stops``: a window's end, a down interval's start)
+    are still its ticks, unrecorded (a tick lost just before a kill is a miss, not a gap)."""
     chain = _Chain([fires[0]], [0], {}, {})
     for i, x in enumerate(fires[1:], 1):
         last = chain.ticks[-1]
         steps = (x - last + tol) // delay
         if any(last < r <= x for r in restarts):
+            restart = min(r for r in restarts if last < r <= x)
+            stop = max((s for s in stops if last < s <= restart), default=restart)
+            chain.ticks.extend(range(last + delay, stop, delay))
             chain.ticks.append(x)
         elif steps == 0 and distinct and x - last >= delay // 2:
             chain.early[i] = last + delay
@@ -161,7 +168,9 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
                 distinct = all(fired[d.delivery_id] is not None for d in mine)
                 starts = sorted(w.start_ns for w in inp.windows if w.replica == replica)[1:]
                 starts += [w.end_ns for w in inp.down if w.replica == replica]
-                chain = _every_chain([when(d) for d in mine], schedule.delay_ns, tol, distinct, starts)
+                stops = sorted(w.end_ns for w in inp.windows if w.replica == replica)[:-1]
+                stops += [w.start_ns for w in inp.down if w.replica == replica]
+                chain = _every_chain([when(d) for d in mine], schedule.delay_ns, tol, distinct, starts, stops)
                 for i, (d, k) in enumerate(zip(mine, chain.index, strict=True)):
                     assigned[(replica, chain.ticks[k])].append(d)
                     if i in chain.dues:
