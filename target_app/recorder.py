@@ -23,10 +23,9 @@ from redis.exceptions import RedisError
 
 from target_app import contract
 from target_app.contract import AnswerRecord, ArrivalRecord, Record
+from target_app.group_commit import GroupCommit, LedgerUnavailable
 
-
-class LedgerUnavailable(RuntimeError):
-    """The ledger could not take a write; the app must not acknowledge the delivery."""
+__all__ = ["FakeRecorder", "LedgerUnavailable", "Recorder", "RedisRecorder", "append_journal", "ledger_client"]
 
 
 class Recorder(Protocol):
@@ -82,52 +81,45 @@ def ledger_client(host: str, port: int, password: str | None) -> aioredis.Redis:
 
 
 class RedisRecorder:
+    """The ledger in the run's Redis. Every write goes through a ``GroupCommit``: the writes of all deliveries in
+    flight leave together, and each call returns once Redis has answered its own commands."""
+
     def __init__(self, client: aioredis.Redis, run_id: str, journal_path: Path) -> None:
         self._redis = client
+        self._commit = GroupCommit(client)
         self._run = run_id
         self._stream = contract.deliveries_key(run_id)
         self._journal = journal_path
 
     async def arrive(self, rec: ArrivalRecord, count_attempt: bool) -> int | None:
-        entry = {contract.STREAM_FIELD: rec.to_json()}
-        try:
-            if not count_attempt:  # one command: a pipeline's bookkeeping costs more than it saves
-                await self._redis.xadd(self._stream, entry)  # type: ignore[arg-type]
-                return None
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.xadd(self._stream, entry)  # type: ignore[arg-type]
-            pipe.incr(contract.attempts_key(self._run, rec.source, rec.name))
-            results = await pipe.execute()
-        except RedisError as exc:
-            raise LedgerUnavailable(str(exc)) from exc
-        return int(results[1])
+        xadd = ("XADD", self._stream, "*", contract.STREAM_FIELD, rec.to_json())
+        if not count_attempt:
+            await self._commit.execute(xadd)
+            return None
+        replies = await self._commit.execute(xadd, ("INCR", contract.attempts_key(self._run, rec.source, rec.name)))
+        return int(replies[1])
 
     async def side_effects(
         self, source: str, name: str, occurrence: str, delivery_id: str, naive: bool, idempotent: bool
     ) -> tuple[str, ...]:
         if not (naive or idempotent):
             return ()
-        pipe = self._redis.pipeline(transaction=False)
+        commands: list[tuple[str, ...]] = []
         if naive:
-            pipe.incr(contract.naive_effect_key(self._run, source, name))
+            commands.append(("INCR", contract.naive_effect_key(self._run, source, name)))
         if idempotent:
-            pipe.set(contract.idempotency_guard_key(self._run, source, name, occurrence), delivery_id, nx=True)
-        try:
-            results = await pipe.execute()
-        except RedisError as exc:
-            raise LedgerUnavailable(str(exc)) from exc
+            key = contract.idempotency_guard_key(self._run, source, name, occurrence)
+            commands.append(("SET", key, delivery_id, "NX"))
+        replies = await self._commit.execute(*commands)
         ran = ("naive",) if naive else ()
-        return (*ran, "idempotent") if idempotent and results[-1] else ran
+        return (*ran, "idempotent") if idempotent and replies[-1] else ran
 
     async def answer(self, rec: AnswerRecord) -> None:
-        last: Exception | None = None
-        for _ in range(2):  # a retried XADD may land twice: the reader de-duplicates by (kind, delivery_id)
-            try:
-                await self._redis.xadd(self._stream, {contract.STREAM_FIELD: rec.to_json()})
-                return
-            except RedisError as exc:
-                last = exc
-        raise LedgerUnavailable(str(last))
+        xadd = ("XADD", self._stream, "*", contract.STREAM_FIELD, rec.to_json())
+        try:
+            await self._commit.execute(xadd)
+        except LedgerUnavailable:  # once more: a retried XADD may land twice; the reader de-duplicates by
+            await self._commit.execute(xadd)  # (kind, delivery_id)
 
     def journal(self, *recs: Record) -> None:
         append_journal(self._journal, *recs)

@@ -31,14 +31,17 @@ from toolchain.images.trees import tree_entries
 
 REPOSITORY = "docker.io/library/onceonly-target-app"  # what containerd makes of `onceonly k8s render`'s default
 PACKAGES = ("python3", "python-is-python3")
-RUNTIME = ("fastapi", "uvicorn", "redis", "prometheus-client", "aiohttp")  # what target_app/ and hop/ import
+RUNTIME = ("fastapi", "uvicorn", "uvloop", "httptools", "redis", "hiredis", "prometheus-client", "aiohttp")  # imported
 SOURCES = ("target_app", "hop")
 WHEELS = {"python_version": "3.11", "python_platform": "x86_64-manylinux_2_36"}
 HOME = "/opt/onceonly"
 UID = 65532
 RECIPE = "recorder/2"  # 2: bytecode compiled in (toolchain.images.bytecode)
 STDLIB = ("/usr/lib/python3.11", "/usr/lib/python3/dist-packages")
-APP_COMMAND = ("python", "-m", "uvicorn", "--factory", "target_app.app:create_app_from_env", "--port", "8000")
+APP_COMMAND = (
+    *("python", "-m", "uvicorn", "--factory", "target_app.app:create_app_from_env"),
+    *("--loop", "uvloop", "--http", "httptools", "--port", "8000"),
+)
 
 
 def name(version: str) -> str:

@@ -177,6 +177,12 @@ class ReplicaMember:
             "uvicorn",
             "--factory",
             "target_app.app:create_app_from_env",
+            # uvloop and httptools by name, not uvicorn's "auto": a missing one fails the start instead of
+            # silently halving the recorder's throughput (benchmarks/bench_recorder.py)
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
             "--host",
             LOOPBACK,
             "--port",
