@@ -174,7 +174,11 @@ def group_row(scenario: str, dapr: str, group: pd.DataFrame, rule: Rule) -> dict
     row["status"] = WORSE if flags else TOO_FEW if len(history) < rule.min_history else OK
     row["flags"] = "; ".join(text for _, text in flags)
     row["flagged"] = ",".join(column for column, _ in flags)
-    row["notes"] = "; ".join(n for n in notes if n and (row["status"] != TOO_FEW or TOO_FEW not in n))
+    if row["status"] == TOO_FEW:  # one note for the group rather than one per figure
+        notes = [f"{TOO_FEW}: {len(history)} before the latest, {rule.min_history} needed"] + [
+            n for n in notes if TOO_FEW not in n
+        ]
+    row["notes"] = "; ".join(n for n in notes if n)
     return row
 
 
