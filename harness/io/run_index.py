@@ -76,6 +76,7 @@ def read_runs(folder: Path, progress: Progress | None = None, files: list[Path] 
     for i, path in enumerate(files, 1):
         try:
             doc = read_results(path.parent)
+            _check_shape(doc)
             started, started_from = run_started(path, folder)
             runs.append(FoundRun(path, doc, started, started_from))
         except InputError as exc:
@@ -91,6 +92,15 @@ def read_runs(folder: Path, progress: Progress | None = None, files: list[Path] 
             "`onceonly check RUN_DIR` writes it again)"
         )
     return RunIndex(folder, runs, skipped)
+
+
+def _check_shape(doc: Results) -> None:
+    """``InputError`` unless the parts the trend reads have their types (read_results checks only the keys)."""
+    parts: dict[str, object] = {"scenario": doc["scenario"], "dapr": doc["dapr"]}
+    if not all(isinstance(part, dict) for part in parts.values()) or not isinstance(doc["sources"], list):
+        raise InputError("is not a onceonly results.json (scenario and dapr must be objects, sources a list)")
+    if not all(isinstance(source, dict) for source in doc["sources"]):
+        raise InputError("is not a onceonly results.json (a source is not an object)")
 
 
 def run_started(results_path: Path, folder: Path) -> tuple[datetime, str]:

@@ -164,7 +164,8 @@ def group_row(scenario: str, dapr: str, group: pd.DataFrame, rule: Rule) -> dict
             notes.append(text)
     ranks = history["verdict"].map(RANK).dropna()
     row["verdict"] = latest["verdict"]
-    row["verdict_median"] = VERDICTS[math.ceil(ranks.median())] if len(ranks) else ""
+    # the median verdict; of an even number, the worse of the two middle ones (never flagged between them)
+    row["verdict_median"] = VERDICTS[int(sorted(ranks)[len(ranks) // 2])] if len(ranks) else ""
     if len(ranks) >= rule.min_history and RANK.get(latest["verdict"], 0) > RANK[row["verdict_median"]]:
         flags.append(
             ("verdict", f"verdict {latest['verdict']}, median of {len(ranks)} runs before {row['verdict_median']}")

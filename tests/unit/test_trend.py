@@ -5,6 +5,7 @@ an older results.json lacks shown as missing (never 0), where a run's time comes
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from datetime import timedelta
@@ -18,6 +19,7 @@ from harness import cli
 from harness.errors import InputError
 from harness.io import run_index
 from harness.report import trend_table as tt
+from harness.report.terminal_trend import reading
 from tests.unit.trend_runs import DAY_ONE, days, judged_byo, plant
 
 
@@ -107,6 +109,27 @@ def test_a_worse_verdict_is_flagged(byo: dict[str, Any], tmp_path: Path) -> None
     assert row["flags"] == "verdict fail, median of 3 runs before pass"
 
 
+def test_the_median_verdict_of_an_even_history_is_the_worse_middle_one(byo: dict[str, Any], tmp_path: Path) -> None:
+    for i, verdict in enumerate(["pass", "pass", "fail", "fail", "fail"]):
+        plant(tmp_path, byo, DAY_ONE + timedelta(days=i), verdict=verdict, duplicates=0)
+    (row,) = tables(tmp_path)[1].to_dict("records")
+    assert row["verdict_median"] == "fail" and row["status"] == tt.OK  # not "unknown" between pass and fail
+
+
+def test_reading_many_files_shows_progress_and_a_few_none() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    with reading(console, 5, quiet=False) as few:
+        assert few is None
+    with reading(console, 40, quiet=True) as hushed:
+        assert hushed is None
+    with reading(console, 40, quiet=False) as many:
+        assert many is not None
+        for i in range(1, 41):
+            many(i, 40, Path(f"runs/run-{i}/results.json"))
+    assert "reading results.json" in screen.getvalue()
+
+
 def test_a_figure_an_older_results_json_lacks_is_missing_not_zero(byo: dict[str, Any], tmp_path: Path) -> None:
     plant(tmp_path, byo, DAY_ONE, early=None, missed=None)  # older: no `early`, no `missed`
     plant(tmp_path, byo, DAY_ONE + timedelta(days=1), early=None)
@@ -166,10 +189,13 @@ def test_an_unreadable_results_json_is_skipped_with_the_file_and_why(byo: dict[s
     (tmp_path / "broken" / "results.json").write_text("{not json")
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "results.json").write_text('{"verdict": "pass"}')
+    (tmp_path / "odd").mkdir()
+    (tmp_path / "odd" / "results.json").write_text('{"verdict": "pass", "sources": [1], "scenario": {}, "dapr": {}}')
     index = run_index.read_runs(tmp_path)
     assert len(index.runs) == 1
     assert [(s.path.parent.name, s.reason.split(":")[0]) for s in index.skipped] == [
         ("broken", "cannot be read as JSON"),
+        ("odd", "is not a onceonly results.json (a source is not an object)"),
         ("other", "is not a onceonly results.json (no verdict, sources, scenario, dapr)"),
     ]
 
