@@ -31,6 +31,7 @@ from harness.campaign import up as standing
 from harness.cli_dapr import dapr_app
 from harness.cli_help import plain_help
 from harness.cli_k8s import k8s_app
+from harness.cli_trend import trend as trend_command
 from harness.cluster.base import ClusterSpec
 from harness.cluster.local.cluster import find_redis_server
 from harness.cluster.local.ports import is_listening
@@ -59,6 +60,7 @@ app = typer.Typer(
 plain_help()  # --set KEY=VALUE, not --set <list[str]>
 app.add_typer(dapr_app, name="dapr")
 app.add_typer(k8s_app, name="k8s")
+app.command("trend")(trend_command)
 
 
 @app.callback()
