@@ -659,11 +659,15 @@ class _JobSim:
         retries = sum(1 for d in sent if d.role == "retry")
         missed = sum(1 for i, c in enumerate(counted) if c and not attempted[i])
         truth = Truth(duplicates, missed, early_n, spurious, retries)
-        if any(
-            d.could_first is not None and d.period is not None and d.arrival - d.could_first > d.period // 2
+        late = [
+            d
             for d in sent
-        ):
+            if d.could_first is not None and d.period is not None and d.arrival - d.could_first > d.period // 2
+        ]
+        if any(d.role != "dup" for d in late):
             self.ambiguity.append("a stall")
+        if any(d.role == "dup" for d in late):  # e.g. an overlapping re-send behind a handler longer than P/2
+            self.ambiguity.append("a re-send more than half a period after it could first have been sent")
         if schedule is not None:
             kit = _kit(parse_schedule(schedule, "jobs"))
             period = kit_next(kit, kit_next(kit, t_inv)) - kit_next(kit, t_inv)  # the schedule's, repeats or not
