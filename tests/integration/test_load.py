@@ -97,8 +97,10 @@ def test_load_smoke_with_two_workers_accounts_for_every_job_and_both_workers_sen
         pytest.xfail(f"Dapr itself failed under load-smoke (docs/findings.md): {own}")
     failing = [(s["name"], s["notes"][:1]) for s in load if s["verdict"] == "fail"]
     assert not failing, failing[:10]
+    # unknown only as ambiguous, or because its create call stalled over half its period (seen on this shared
+    # machine at 540 ms: then its due times are known only within the call's span, docs/findings.md)
     unknown = [s for s in load if s["verdict"] == "unknown"]
-    unexplained = [(s["name"], s["notes"]) for s in unknown if not _ambiguous(s)]
+    unexplained = [(s["name"], s["notes"]) for s in unknown if not (_ambiguous(s) or _slow_create(s))]
     assert not unexplained, unexplained[:10]
     assert len(unknown) <= len(load) // 100, [s["name"] for s in unknown]
     assert proc.returncode == (2 if unknown or results["verdict"] == "unknown" else 0), proc.stdout[-3000:]
@@ -180,6 +182,11 @@ def _dapr_own_failure(run_dir: Path, results: dict[str, Any]) -> str | None:
 def _ambiguous(source: dict[str, object]) -> bool:
     notes = source["notes"]
     return isinstance(notes, list) and any(str(n).startswith("ambiguous: ") for n in notes)
+
+
+def _slow_create(source: dict[str, object]) -> bool:
+    notes = source["notes"]
+    return isinstance(notes, list) and any("over half the period" in str(n) for n in notes)
 
 
 def _wait_for(url: str, timeout: float) -> None:
