@@ -9,11 +9,13 @@ as soon as its call returns), the observation cut to what the jobs need. Modes a
 so a neighbour's load hits each alike. Per run:
 
 - **calls/s**: the Jobs API calls (POST, GET, DELETE; the ``TRIGGER`` rows are deliveries, not calls) in Locust's
-  ``locust_stats.csv``, over the stage's length; and the median over the stage's seconds of the summed current
-  rate in ``locust_stats_history.csv`` (steady state, without the ramp-up);
+  ``locust_stats.csv``, over the stage's length; and **steady calls/s**, the median of the calls answered in each
+  full second of the stage (from the ledger's ``operations.csv``, without the first and last 3 s): Locust's own
+  history CSV smooths over 10 s and, with workers, lags by their 3 s reports;
 - the schedule call's p50/p99 (ms) and the failed calls;
-- **CPU cores** used over the run by the Locust processes (master and workers together) and by Dapr (daprds +
-  scheduler), sampled from /proc through psutil every second: which side is the ceiling;
+- **CPU cores**: CPU seconds per second of the stage used by the Locust processes (master and workers together)
+  and by Dapr (daprds + scheduler, their drain after the stage included), read from /proc through psutil every
+  second: which side is the ceiling;
 - the verdict: every job the load created is still accounted for.
 
 The figures are for this machine only (2 cores, shared); read the modes side by side, never across machines.
@@ -30,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -92,7 +94,7 @@ class CpuSampler(threading.Thread):
 class Figures:
     calls: int
     calls_s: float  # over the stage
-    steady_s: float  # median current rate over the stage's middle half
+    steady_s: float  # median of the calls answered per full second of the stage
     failed: int
     p50: float
     p99: float
@@ -110,13 +112,14 @@ def read_run(run_dir: Path, seconds: float) -> Figures:
         rows = [r for r in csv.DictReader(fh) if r["Type"] in CALL_TYPES]
     calls = sum(int(r["Request Count"]) for r in rows)
     one_shot = next(r for r in rows if r["Name"] == "schedule one-shot")
-    per_second: dict[str, float] = defaultdict(float)
-    with (run_dir / "locust" / "locust_stats_history.csv").open() as fh:
+    # calls answered per second, from the ledger (every call's outcome, stamped when it came back)
+    per_second: Counter[int] = Counter()
+    with (run_dir / "operations.csv").open() as fh:
         for r in csv.DictReader(fh):
-            if r["Type"] in CALL_TYPES and r["Requests/s"] not in ("", "N/A"):
-                per_second[r["Timestamp"]] += float(r["Requests/s"])
-    stamps = sorted(per_second, key=int)
-    steady = [per_second[s] for s in stamps[len(stamps) // 4 : len(stamps) * 3 // 4]]
+            if r["name"].startswith("load-") and r["phase"] != "invoke":
+                per_second[int(r["at_ns"]) // 1_000_000_000] += 1
+    first, last = (min(per_second), max(per_second)) if per_second else (0, 0)
+    steady = [per_second[t] for t in range(first + 3, last - 3)]  # full seconds, without the ramp and the end
     results = json.loads((run_dir / "results.json").read_text())
     load = [s for s in results["sources"] if s["name"].startswith("load-")]
     return Figures(
