@@ -14,8 +14,9 @@ so a neighbour's load hits each alike. Per run:
   history CSV smooths over 10 s and, with workers, lags by their 3 s reports;
 - the schedule call's p50/p99 (ms) and the failed calls;
 - **CPU cores**: CPU seconds per second of the stage used by the Locust processes (master and workers together)
-  and by Dapr (daprds + scheduler, their drain after the stage included), read from /proc through psutil every
-  second: which side is the ceiling;
+  by Dapr (daprds + scheduler) and by onceonly's recorder (apps + redis-server), their drain after the stage
+  included, read from /proc through psutil every second, and the machine's load average: which side is the
+  ceiling;
 - the verdict: every job the load created is still accounted for.
 
 The figures are for this machine only (2 cores, shared); read the modes side by side, never across machines.
@@ -57,7 +58,9 @@ def classify(cmdline: list[str]) -> str | None:
     if "-m locust" in line:
         return "locust"
     name = Path(cmdline[0]).name if cmdline else ""
-    return "dapr" if name in ("daprd", "scheduler") else None
+    if name in ("daprd", "scheduler"):
+        return "dapr"
+    return "recorder" if name == "redis-server" or "target_app" in line else None
 
 
 class CpuSampler(threading.Thread):
@@ -104,6 +107,8 @@ class Figures:
     exit: int = 0
     locust_cpu_s: float = 0.0
     dapr_cpu_s: float = 0.0
+    recorder_cpu_s: float = 0.0
+    load_avg: float = 0.0  # the machine's 1-minute load average when the run ended (others' work included)
     run_dir: str = ""
 
 
@@ -151,6 +156,7 @@ def one_run(mode: int, users: int, seconds: float, reports: Path, env: dict[str,
     figures = read_run(run_dir, seconds)
     cpu = sampler.seconds()
     figures.exit, figures.locust_cpu_s, figures.dapr_cpu_s = proc.returncode, cpu.get("locust", 0), cpu.get("dapr", 0)
+    figures.recorder_cpu_s, figures.load_avg = cpu.get("recorder", 0), os.getloadavg()[0]
     return figures
 
 
@@ -173,7 +179,7 @@ def main() -> None:
     title = f"Jobs API calls by Locust: {args.users} users, wait 0, {args.seconds:g} s, {os.cpu_count()} cpus"
     table = Table(title=title)
     columns = ["round", "--workers", "calls", "calls/s", "steady calls/s", "failed", "one-shot p50/p99 ms"]
-    columns += ["Locust cores", "Dapr cores", "load jobs", "verdict (failing)"]
+    columns += ["Locust cores", "Dapr cores", "recorder cores", "load avg", "load jobs", "verdict (failing)"]
     for col in columns:
         table.add_column(col, justify="right")
     for rnd, mode, f in rows:
@@ -187,6 +193,8 @@ def main() -> None:
             f"{f.p50:.0f} / {f.p99:.0f}",
             f"{f.locust_cpu_s / args.seconds:.2f}",  # CPU seconds per second of the stage
             f"{f.dapr_cpu_s / args.seconds:.2f}",  # the same (their drain after the stage included)
+            f"{f.recorder_cpu_s / args.seconds:.2f}",
+            f"{f.load_avg:.1f}",
             str(f.jobs),
             f"{f.verdict} ({f.failing})",
         )
