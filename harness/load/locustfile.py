@@ -52,6 +52,7 @@ from harness.load.workload import (
     WORKER_ENV,
     LoadConfig,
     job_prefix,
+    ledger_client,
     stage_at,
 )
 from harness.model import Operation
@@ -60,7 +61,7 @@ from target_app.contract import STREAM_FIELD, ArrivalRecord, RecordError, delive
 if CONFIG_ENV not in os.environ:
     raise SystemExit(f"{CONFIG_ENV} is not set: this locustfile is started by `onceonly load` / `onceonly run`")
 CONFIG = LoadConfig.read(Path(os.environ[CONFIG_ENV]))
-REDIS = redis.Redis(host="127.0.0.1", port=CONFIG.redis_port, password=os.environ.get(REDIS_PASSWORD_ENV))
+REDIS = ledger_client(CONFIG.redis_port, os.environ.get(REDIS_PASSWORD_ENV))
 LEDGER = Ledger(REDIS, CONFIG.run_id)
 TALLY = LiveTally()  # this process's users' jobs
 MERGED = MergedTally()  # the master's: the workers' tallies

@@ -6,9 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import redis
 
 from harness.load.tally import REPORT_KEY, LiveTally, MergedTally
-from harness.load.workload import LoadConfig, job_prefix, load_plans, plan_from_body, stage_at
+from harness.load.workload import (
+    REDIS_CONNECTIONS,
+    LoadConfig,
+    job_prefix,
+    ledger_client,
+    load_plans,
+    plan_from_body,
+    stage_at,
+)
 from harness.model import JobPlan, Operation
 
 NS = 1_000_000_000
@@ -103,3 +112,11 @@ def test_the_master_sums_the_latest_snapshot_of_each_worker() -> None:
     assert (rows["jobs created"], rows["deliveries"], rows["duplicates so far"]) == ("7", "5", "1")
     assert rows["trigger lateness p50 ms"] == "30.0" and rows["trigger lateness p99 ms"] == "40.0"
     assert [r["metric"] for r in merged.rows()][1:] == [r["metric"] for r in LiveTally().rows(0)]  # the same tab
+
+
+def test_users_wait_for_a_ledger_connection_instead_of_failing_their_call() -> None:
+    """redis-py's default pool raises past 100 connections; a load user's call would then lose its outcome."""
+    pool = ledger_client(6379, "secret").connection_pool
+    assert isinstance(pool, redis.BlockingConnectionPool)
+    assert pool.max_connections == REDIS_CONNECTIONS and pool.timeout is not None and pool.timeout >= 10
+    assert pool.connection_kwargs["host"] == "127.0.0.1" and pool.connection_kwargs["password"] == "secret"
