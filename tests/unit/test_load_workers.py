@@ -17,13 +17,16 @@ from typing import Any
 
 import pytest
 
+from harness import cli
+from harness.campaign import binaries, experiment
 from harness.cluster.base import Tokens
 from harness.cluster.kubernetes.render import CAPABILITIES
 from harness.cluster.local.backend import LocalBackend
-from harness.errors import InputError
+from harness.errors import ExitCode, InputError
 from harness.load import process
 from harness.load.workload import CONFIG_ENV, TOKEN_ENV, WORKER_ENV
 from harness.model import Capability
+from harness.report import terminal
 from harness.run import runner
 from harness.scenario.loader import load_scenario
 from tests.unit.test_backend_seam import BINS, SCENARIOS, FakeBackend
@@ -160,3 +163,29 @@ def test_bad_workers_are_refused_by_the_runner_too(tmp_path: Path, scenario: str
 def test_the_local_backend_has_load_workers_and_kubernetes_has_not() -> None:
     assert Capability.LOAD_WORKERS in LocalBackend().capabilities
     assert Capability.LOAD_WORKERS not in CAPABILITIES
+
+
+def test_the_cli_refuses_a_bad_worker_count_with_3_before_any_run_dir(tmp_path: Path) -> None:
+    for bad in ("-1", str(process.max_workers() + 1)):
+        with pytest.raises(SystemExit) as info:
+            cli.main(["load", str(SCENARIOS / "load-smoke.yaml"), "--workers", bad, "--reports", str(tmp_path / "r")])
+        assert info.value.code == ExitCode.BAD_INPUT
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_cli_passes_the_worker_count_to_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def run(*_a: Any, **options: Any) -> SimpleNamespace:
+        seen.update(options)
+        return SimpleNamespace(results={"verdict": "pass", "sources": [], "dapr": {}, "notes": []})
+
+    bins = SimpleNamespace(daprd_version="1.18.2", scheduler_version="1.18.2", source="fake")
+    monkeypatch.delenv("ONCEONLY_DAPR_VERSION", raising=False)
+    monkeypatch.delenv("ONCEONLY_DAPR_BIN_DIR", raising=False)
+    monkeypatch.setattr(binaries, "case_binaries", lambda *_a, **_k: (bins, None))
+    monkeypatch.setattr(experiment, "run", run)  # a FAKE engine: nothing starts
+    monkeypatch.setattr(terminal, "print_results", lambda *_a: None)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["load", str(SCENARIOS / "load-smoke.yaml"), "--workers", "2", "--reports", str(tmp_path)])
+    assert info.value.code == ExitCode.PASS and seen["workers"] == 2 and seen["web_port"] is None
