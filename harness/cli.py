@@ -164,6 +164,7 @@ def _run(
     reports: Path,
     *,
     web_port: int | None = None,
+    workers: int = 0,
     need_load: bool = False,
     override: bool = False,
     repeat: int = 1,
@@ -179,6 +180,13 @@ def _run(
         fail(InputError(f"{scenario_path}: workload.load is missing: `onceonly load` needs load stages to run"))
     if web_port is not None and is_listening(web_port):
         fail(InputError(f"port {web_port} on 127.0.0.1 is taken: choose another with --web-port"))
+    if workers:
+        from harness.load.process import check_workers
+
+        try:
+            check_workers(workers)
+        except InputError as exc:
+            fail(exc)
     try:
         note = binaries.override_note(sc, version, bin_dir)
         if note is not None and override:
@@ -206,7 +214,7 @@ def _run(
             if web_port is not None:
                 mode.info(f"Locust web UI (with the onceonly tab): http://127.0.0.1:{web_port}/?tab=onceonly")
             opts = experiment.RunOptions(
-                progress=say, countdown=wait, toxiproxy=proxy, web_port=web_port, upgrade=upgrade
+                progress=say, countdown=wait, toxiproxy=proxy, web_port=web_port, workers=workers, upgrade=upgrade
             )
             outcome = experiment.run(sc, bins, run_dir, **opts | cli_backend.run_options(kube))
     except (KeyboardInterrupt, Interrupted):
@@ -251,6 +259,7 @@ def load_command(
     scenario: opt.ScenarioArg,
     web: opt.WebOpt = False,
     web_port: opt.WebPortOpt = 8089,
+    workers: opt.WorkersOpt = 0,
     set_: opt.SetOpt = None,
     version: opt.RunVersionOpt = None,
     bin_dir: opt.BinDirOpt = None,
@@ -261,7 +270,18 @@ def load_command(
     """Run a scenario's load stages (Locust) against the Jobs API and account for every job created. Exit codes
     as `run`; Locust's CSVs and HTML report go to <run dir>/locust/."""
     port = web_port if web else None
-    _run(scenario, set_, version, bin_dir, reports, web_port=port, need_load=True, override=override, json_=json_)
+    _run(
+        scenario,
+        set_,
+        version,
+        bin_dir,
+        reports,
+        web_port=port,
+        workers=workers,
+        need_load=True,
+        override=override,
+        json_=json_,
+    )
 
 
 @app.command()

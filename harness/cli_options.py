@@ -279,6 +279,14 @@ WebOpt = Annotated[
     bool, typer.Option("--web/--headless", help="Serve Locust's web UI with onceonly's live tab while it runs.")
 ]
 WebPortOpt = Annotated[int, typer.Option(metavar="PORT", help="Loopback port of the web UI.")]
+WorkersOpt = Annotated[
+    int,
+    typer.Option(
+        metavar="N",
+        help="Run Locust distributed: a master (stages, web UI, CSVs) and N worker processes running the users "
+        "(0: one process).",
+    ),
+]
 ImageOpt = Annotated[
     str | None,
     typer.Option(

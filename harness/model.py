@@ -39,6 +39,7 @@ class Capability(StrEnum):
     UPGRADE = "upgrade"  # restart one member on other Dapr binaries
     CHART_UPGRADE = "chart-upgrade"  # upgrade Dapr's Helm release, then roll the app's pods onto the new sidecar
     OWN_APP = "own-app"  # run a user's own app (app.command) behind the recording hop instead of the recorder
+    LOAD_WORKERS = "load-workers"  # run the load as Locust's master and N worker processes (``--workers N``)
 
 
 def rank(verdict: str) -> int:

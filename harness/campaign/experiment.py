@@ -47,6 +47,7 @@ class RunOptions(TypedDict, total=False):
     countdown: runner.Countdown | None
     toxiproxy: Path | None
     web_port: int | None
+    workers: int
     upgrade: Binaries | None
     backend: Backend | None
 

@@ -4,16 +4,22 @@ Importing locust monkey-patches the whole process with gevent, so nothing in onc
 reads its configuration from ``ONCEONLY_LOAD_CONFIG`` (``harness.load.workload.LoadConfig``; secrets from two more
 environment variables) and:
 
-- runs ``JobsUser``s that create one-shot and recurring jobs (names ``load-<user>-<n>``), overwrite, get and
-  delete their own recurring jobs, each through one of the replicas' daprds, in turn. Every call goes through
-  ``harness.io.jobs_client.JobsClient`` with the ledger as its recorder, exactly as the harness's own calls, and is
-  reported to Locust as a request (name = what was done) so Locust charts call latency and failures;
-- follows the run's delivery stream in a greenlet: each delivery of a load job is reported as a request of type
-  ``TRIGGER`` whose response time is its lateness (so Locust charts trigger lateness next to call latency), and a
-  delivery beyond what the job should get as a failed ``TRIGGER duplicate``;
+- runs ``JobsUser``s that create one-shot and recurring jobs (names ``load-<user>-<n>``, ``load-w<i>-<user>-<n>``
+  in worker ``i``), overwrite, get and delete their own recurring jobs, each through one of the replicas' daprds,
+  in turn. Every call goes through ``harness.io.jobs_client.JobsClient`` with the ledger as its recorder, exactly as
+  the harness's own calls, and is reported to Locust as a request (name = what was done) so Locust charts call
+  latency and failures;
+- follows the run's delivery stream in a greenlet wherever users run: each delivery of a load job is reported as a
+  request of type ``TRIGGER`` whose response time is its lateness (so Locust charts trigger lateness next to call
+  latency), and a delivery beyond what the job should get as a failed ``TRIGGER duplicate``;
 - adds an ``onceonly`` tab to Locust's web UI (its ``extended_tabs`` extension point) with the live tally:
-  jobs created, deliveries, duplicates and missed so far, lateness p50/p99 (``harness.load.workload.LiveTally``);
+  jobs created, deliveries, duplicates and missed so far, lateness p50/p99 (``harness.load.tally``);
 - in headless mode, runs the scenario's stages (``StagesShape``) and stops after the last one.
+
+Distributed (``onceonly load --workers N``: one ``--master``, N ``--worker`` processes, ``harness.load.process``):
+the master runs the stages and the web UI, the workers run the users and follow the stream. Requests reach the
+master's stats (and CSVs) through Locust's own worker reports; each worker adds its tally's snapshot to those
+reports and the master's tab shows their sum (``harness.load.tally.MergedTally``).
 
 The verdict is not made here: after the run the oracle accounts for every job from the ledger.
 """
@@ -34,29 +40,37 @@ import redis
 from flask import Response, request
 from locust import LoadTestShape, User, constant, events
 from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
 
 from harness.io.jobs_client import JobsClient
 from harness.io.ledger import Ledger
+from harness.load.tally import REPORT_KEY, LiveTally, MergedTally
 from harness.load.workload import (
     CONFIG_ENV,
     REDIS_PASSWORD_ENV,
     TOKEN_ENV,
-    LiveTally,
+    WORKER_ENV,
     LoadConfig,
+    job_prefix,
+    ledger_client,
     stage_at,
 )
-from harness.model import LOAD_PREFIX, Operation
+from harness.model import Operation
 from target_app.contract import STREAM_FIELD, ArrivalRecord, RecordError, deliveries_key, record_from_json
 
 if CONFIG_ENV not in os.environ:
     raise SystemExit(f"{CONFIG_ENV} is not set: this locustfile is started by `onceonly load` / `onceonly run`")
 CONFIG = LoadConfig.read(Path(os.environ[CONFIG_ENV]))
-REDIS = redis.Redis(host="127.0.0.1", port=CONFIG.redis_port, password=os.environ.get(REDIS_PASSWORD_ENV))
+REDIS = ledger_client(CONFIG.redis_port, os.environ.get(REDIS_PASSWORD_ENV))
 LEDGER = Ledger(REDIS, CONFIG.run_id)
-TALLY = LiveTally()
+TALLY = LiveTally()  # this process's users' jobs
+MERGED = MergedTally()  # the master's: the workers' tallies
+PREFIX = job_prefix(os.environ.get(WORKER_ENV))
 LOAD_S = sum(stage["duration_s"] for stage in CONFIG.stages)
 WIND_DOWN_S = 3.0  # after the stages, users make no new call for this long, then the test stops
 _user_ids = itertools.count()
+_started_at: float | None = None  # when this process saw the test start (a worker: the master's first spawn)
+_view = lambda: TALLY.rows(time.time_ns())  # noqa: E731 (the onceonly tab's rows; the master's are MERGED's)
 
 
 class JobsUser(User):
@@ -79,9 +93,11 @@ class JobsUser(User):
         self.http.close()
 
     def _done(self) -> bool:
-        """The stages are over: make no new call (the shape stops the test a little later)."""
-        shape = self.environment.shape_class
-        return shape is not None and shape.get_run_time() >= LOAD_S
+        """The stages are over: make no new call (the shape stops the test a little later).
+
+        Timed from the test's start as this process saw it, not by the shape's clock: a worker's copy of the shape
+        is never reset (only the master's runs), so its clock started when the worker did, before the test."""
+        return _started_at is not None and time.monotonic() - _started_at >= LOAD_S
 
     def _client(self) -> JobsClient:
         return self.clients[next(self.turn)]
@@ -100,7 +116,7 @@ class JobsUser(User):
     def one_shot(self) -> None:
         if self._done():
             return None
-        name = f"{LOAD_PREFIX}{self.uid}-{next(self.count)}"
+        name = f"{PREFIX}{self.uid}-{next(self.count)}"
         started, at_ns = time.perf_counter(), time.time_ns()
         TALLY.created(name, "one-shot", at_ns, due_in_s=CONFIG.due_in_s, every_s=CONFIG.every_s, repeats=1)
         op = self._client().schedule(name, due_time=f"{CONFIG.due_in_s:g}s", data={"job": name})
@@ -109,7 +125,7 @@ class JobsUser(User):
     def recurring_job(self) -> None:
         if self._done():
             return None
-        name = f"{LOAD_PREFIX}{self.uid}-{next(self.count)}"
+        name = f"{PREFIX}{self.uid}-{next(self.count)}"
         started, at_ns = time.perf_counter(), time.time_ns()
         TALLY.created(
             name, "recurring", at_ns, due_in_s=CONFIG.due_in_s, every_s=CONFIG.every_s, repeats=CONFIG.repeats
@@ -217,9 +233,25 @@ def _follow_deliveries(environment: Environment) -> None:
                 )
 
 
+@events.test_start.add_listener
+def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
+    global _started_at
+    _started_at = time.monotonic()
+
+
 @events.init.add_listener
 def _on_init(environment: Environment, **_kwargs: Any) -> None:
-    gevent.spawn(_follow_deliveries, environment)
+    global _view
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):  # no users here: the workers' tallies, as their reports bring them
+        environment.events.worker_report.add_listener(lambda client_id, data, **_kw: MERGED.add(client_id, data))
+        _view = MERGED.rows
+    else:
+        gevent.spawn(_follow_deliveries, environment)
+    if isinstance(runner, WorkerRunner):
+        environment.events.report_to_master.add_listener(
+            lambda client_id, data, **_kw: data.update({REPORT_KEY: TALLY.snapshot(time.time_ns())})
+        )
     web_ui = environment.web_ui
     if web_ui is None or web_ui.app is None:
         return
@@ -234,16 +266,18 @@ def _on_init(environment: Environment, **_kwargs: Any) -> None:
         if request.path != "/stats/requests" or not response.is_json:
             return response
         data = response.get_json()
-        data["extended_stats"] = [{"key": "onceonly", "data": TALLY.rows(time.time_ns())}]
+        data["extended_stats"] = [{"key": "onceonly", "data": _view()}]
         response.set_data(json.dumps(data))
         return response
 
     @app.route("/onceonly/live")
     def _live() -> Response:
-        return Response(json.dumps(TALLY.rows(time.time_ns())), mimetype="application/json")
+        return Response(json.dumps(_view()), mimetype="application/json")
 
 
 @events.quitting.add_listener
 def _on_quit(environment: Environment, **_kwargs: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner):
+        return  # the master writes the whole tally
     path = Path(os.environ[CONFIG_ENV]).with_name("live.json")
-    path.write_text(json.dumps(TALLY.rows(time.time_ns()), indent=1) + "\n")
+    path.write_text(json.dumps(_view(), indent=1) + "\n")

@@ -1,8 +1,9 @@
-"""The load's side of a run, pure: what the Locust process is told, and which jobs it created.
+"""The load's side of a run, pure: what the Locust processes are told, and which jobs they created.
 
-The Locust process (``harness/load/locustfile.py``, run only as a subprocess: importing locust monkey-patches the
+Each Locust process (``harness/load/locustfile.py``, run only as a subprocess: importing locust monkey-patches the
 whole process with gevent) reads its configuration from the JSON file named by ``ONCEONLY_LOAD_CONFIG`` and its
-two secrets from ``ONCEONLY_DAPR_API_TOKEN`` and ``ONCEONLY_REDIS_PASSWORD`` (never written to a file). It
+two secrets from ``ONCEONLY_DAPR_API_TOKEN`` and ``ONCEONLY_REDIS_PASSWORD`` (never written to a file); a worker
+of ``--workers N`` its number from ``ONCEONLY_LOAD_WORKER``, which its job names carry (``job_prefix``). It
 records every Jobs API call it makes to the run's ledger exactly as the harness does (``harness.io.jobs_client``),
 with the body it sent. After the run, ``load_plans`` turns those recorded calls back into the oracle's inputs:
 one ``JobPlan`` per job the load created (from its first schedule call's body) and the plan of every later
@@ -17,11 +18,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from harness.model import LOAD_PREFIX, JobPlan, Operation, Policy
 
 CONFIG_ENV = "ONCEONLY_LOAD_CONFIG"
 TOKEN_ENV = "ONCEONLY_DAPR_API_TOKEN"
 REDIS_PASSWORD_ENV = "ONCEONLY_REDIS_PASSWORD"
+REDIS_CONNECTIONS = 64  # per Locust process; a user waits for a free one (up to REDIS_WAIT_S) instead of failing
+REDIS_WAIT_S = 30.0
+WORKER_ENV = "ONCEONLY_LOAD_WORKER"  # the worker's number (1..N) under ``--workers N``; unset in a single process
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,34 @@ def stage_at(stages: list[dict[str, float]], elapsed_s: float) -> tuple[int, flo
         if elapsed_s < end:
             return int(stage["users"]), float(stage["spawn_rate"])
     return None
+
+
+def ledger_client(port: int, password: str | None) -> redis.Redis:
+    """One Locust process's client of the ledger's Redis, shared by all its users (greenlets).
+
+    A blocking pool: with more users in flight than connections, a user waits for one. redis-py's default pool
+    raises "Too many connections" past 100 instead, and a call whose outcome could then not be recorded has an
+    unknown outcome (seen at 120 users in one process: 252-918 such errors per 30 s run, and an overwrite read as
+    not having happened, so its job's later deliveries looked like duplicates).
+    """
+    # redis-py leaves BlockingConnectionPool.__init__ untyped
+    pool = redis.BlockingConnectionPool(  # type: ignore[no-untyped-call]
+        host="127.0.0.1", port=port, password=password, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S
+    )
+    return redis.Redis(connection_pool=pool)
+
+
+def job_prefix(worker: str | None) -> str:
+    """How the names of one Locust process's jobs start: ``load-`` alone, or ``load-w<i>-`` in worker ``i``.
+
+    Each process numbers its users and their jobs from 0 (``load-<user>-<n>``), so under ``--workers`` the
+    worker's number keeps names, and so jobs, apart: two workers never schedule (or overwrite) each other's job.
+    """
+    if not worker:
+        return LOAD_PREFIX
+    if not worker.isdigit():
+        raise ValueError(f"{WORKER_ENV} must be a worker number, got {worker!r}")
+    return f"{LOAD_PREFIX}w{int(worker)}-"
 
 
 def plan_from_body(name: str, body: Mapping[str, Any], policy: Policy) -> JobPlan:
@@ -99,80 +133,3 @@ def load_plans(operations: Iterable[Operation], policy: Policy) -> tuple[list[Jo
         else:
             plans[op.name] = plan
     return list(plans.values()), op_plans
-
-
-@dataclass
-class _Tracked:
-    kind: str  # "one-shot" | "recurring"
-    created_ns: int
-    expected: int  # deliveries the job should get
-    every_ns: int
-    due_in_ns: int
-    delivered: int = 0
-    live: bool = True  # False once deleted or overwritten: the final oracle judges those
-
-
-class LiveTally:
-    """A running estimate of what the load's jobs got, for Locust's UI while the load runs (not the verdict).
-
-    ``created`` when a schedule call is sent, ``delivered`` for every delivery the ledger stream shows. A job
-    delivered more often than it should fire counts a duplicate; one whose last due time is ``grace_s`` past
-    without its deliveries counts as missed so far. Deleted and overwritten jobs are left to the oracle.
-    """
-
-    def __init__(self, grace_s: float = 10.0) -> None:
-        self.jobs: dict[str, _Tracked] = {}
-        self.grace_ns = int(grace_s * 1e9)
-        self.deliveries = 0
-        self.duplicates = 0
-        self.lateness_ms: list[float] = []
-
-    def created(self, name: str, kind: str, at_ns: int, *, due_in_s: float, every_s: float, repeats: int) -> None:
-        expected = 1 if kind == "one-shot" else repeats
-        self.jobs[name] = _Tracked(kind, at_ns, expected, int(every_s * 1e9), int(due_in_s * 1e9))
-
-    def retired(self, name: str) -> None:
-        if name in self.jobs:
-            self.jobs[name].live = False
-
-    def delivered(self, name: str, received_ns: int) -> tuple[str, float, bool] | None:
-        """(kind, lateness ms, is a duplicate) of a delivery of one of the load's live jobs; None otherwise."""
-        job = self.jobs.get(name)
-        if job is None or not job.live:
-            return None
-        self.deliveries += 1
-        job.delivered += 1
-        k = job.delivered
-        due = job.created_ns + (job.due_in_ns if job.kind == "one-shot" else min(k, job.expected) * job.every_ns)
-        lateness = (received_ns - due) / 1e6
-        duplicate = k > job.expected
-        if duplicate:
-            self.duplicates += 1
-        else:
-            self.lateness_ms.append(lateness)
-        return job.kind, lateness, duplicate
-
-    def missed(self, now_ns: int) -> int:
-        missed = 0
-        for job in self.jobs.values():
-            last_due = job.created_ns + (job.due_in_ns if job.kind == "one-shot" else job.expected * job.every_ns)
-            if job.live and now_ns > last_due + self.grace_ns:
-                missed += max(0, job.expected - job.delivered)
-        return missed
-
-    def rows(self, now_ns: int) -> list[dict[str, str]]:
-        """The onceonly tab of Locust's UI: one (metric, value) row each."""
-        late = sorted(self.lateness_ms)
-
-        def pct(p: float) -> str:
-            return "-" if not late else f"{late[min(len(late) - 1, int(p * len(late)))]:.1f}"
-
-        values = [
-            ("jobs created", str(len(self.jobs))),
-            ("deliveries", str(self.deliveries)),
-            ("duplicates so far", str(self.duplicates)),
-            (f"missed so far (>{self.grace_ns / 1e9:g} s overdue)", str(self.missed(now_ns))),
-            ("trigger lateness p50 ms", pct(0.50)),
-            ("trigger lateness p99 ms", pct(0.99)),
-        ]
-        return [{"metric": k, "value": v} for k, v in values]

@@ -36,7 +36,7 @@ from harness.io.app_ops import app_job_names, app_operations
 from harness.io.jobs_client import JobsClient
 from harness.io.ledger import Ledger
 from harness.io.stage_files import ActionCall, History, RunDapr, RunInfo, write_history, write_run_info
-from harness.load.process import start_load, stop_load
+from harness.load.process import check_workers, start_load, stop_load, workers_refusal
 from harness.model import Capability, Delivery, Operation, ReplicaWindow, version_tuple
 from harness.nemesis import FaultHandle, Nemesis, needs, run_timeline
 from harness.oracle import crosscheck
@@ -115,6 +115,7 @@ def execute(
     countdown: Countdown | None = None,
     toxiproxy: Path | None = None,
     web_port: int | None = None,
+    workers: int = 0,
     upgrade: Binaries | None = None,
     backend: Backend | None = None,
 ) -> Collected:
@@ -126,7 +127,8 @@ def execute(
     ``backend``: where the cluster runs (default: local processes, ``LocalBackend(toxiproxy)``; ``toxiproxy`` is
     the toxiproxy-server binary, needed when the scenario has network faults). A scenario that needs something the
     backend cannot do is refused before anything starts. ``web_port``: serve Locust's web UI (with onceonly's tab)
-    on 127.0.0.1:<port> while the load runs; None runs it headless.
+    on 127.0.0.1:<port> while the load runs; None runs it headless. ``workers``: run the load as Locust's master
+    and that many worker processes (0: one process; ``harness.load.process``).
     """
     if scenario.dapr.upgrades and upgrade is None:
         raise InputError(f"scenario {scenario.name} upgrades Dapr mid-run: give the binaries to upgrade to")
@@ -138,6 +140,11 @@ def execute(
     refused = refusal(backend, [*own, *needs(scenario.faults)])
     if refused is not None:
         raise InputError(f"scenario {scenario.name}: {refused}")
+    check_workers(workers)
+    if workers and scenario.workload.load is None:
+        raise InputError(f"scenario {scenario.name}: --workers runs Locust's workers, but it has no workload.load")
+    if workers and Capability.LOAD_WORKERS not in backend.capabilities:
+        raise InputError(workers_refusal(backend.name))
     say = progress or (lambda _m: None)
     events = store.EventLog(run_dir / "events.jsonl")
     jobs, bindings = scenario.job_plans(), scenario.binding_plans()
@@ -209,7 +216,7 @@ def execute(
                 client.schedule(job.name, **schedule_kwargs(scenario, job.name))
             if scenario.workload.load is not None:
                 say("starting the load (Locust)")
-                start_load(cluster, run_dir, scenario.workload.load, stable_api, web_port=web_port)
+                start_load(cluster, run_dir, scenario.workload.load, stable_api, web_port=web_port, workers=workers)
             handles: list[FaultHandle] = []
             actions: list[ActionCall] = []
             if scenario.actions:
@@ -238,7 +245,7 @@ def execute(
             observe_end_ns = time.time_ns()
             events.emit("observe_ended")
             if scenario.workload.load is not None:
-                stop_load(cluster, events.emit)
+                stop_load(cluster, events.emit, workers)
             # through a daprd that is still up: a fault may have killed the first replica for good (seen: the
             # delete refused, the job kept firing into the quiesce, and a delivery read mid-handler as cut off)
             alive = cluster.live_replica() or first

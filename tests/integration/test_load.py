@@ -1,5 +1,6 @@
-"""Load on real Dapr through Locust: every job created is accounted for, and Locust's web UI shows onceonly's tab
-(checked in a headless Chromium, the screenshot kept in reports/artifacts/)."""
+"""Load on real Dapr through Locust (one process, or a master and two workers): every job created is accounted for,
+and Locust's web UI shows onceonly's tab (checked in a headless Chromium, the screenshot kept in
+reports/artifacts/)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,53 @@ def test_load_smoke_accounts_for_every_job_created(dapr_bins: Binaries, tmp_path
     assert len(unknown) <= len(load) // 100, [s["name"] for s in unknown]
     assert proc.returncode == (2 if unknown or results["verdict"] == "unknown" else 0), proc.stdout[-3000:]
     assert results["verdict"] != "fail"
+
+
+def test_load_smoke_with_two_workers_accounts_for_every_job_and_both_workers_sent_calls(
+    dapr_bins: Binaries, tmp_path: Path
+) -> None:
+    """`onceonly load scenarios/load-smoke.yaml --headless --workers 2`: Locust's master and two workers."""
+    started = time.monotonic()
+    args = ["load", "scenarios/load-smoke.yaml", "--headless", "--workers", "2", "--reports", str(tmp_path)]
+    proc = onceonly(*args, bins=dapr_bins)
+    took = time.monotonic() - started
+    (run_dir,) = list(tmp_path.glob("load-smoke/*"))
+    results = json.loads((run_dir / "results.json").read_text())
+    load = [s for s in results["sources"] if s["name"].startswith("load-")]
+    with (run_dir / "operations.csv").open() as fh:
+        ops = [r for r in csv.DictReader(fh) if r["name"].startswith("load-")]
+    created = {r["name"] for r in ops if r["kind"] == "schedule"}
+    per_worker = {w: sum(1 for r in ops if r["name"].startswith(f"load-w{w}-")) for w in (1, 2)}
+    print(f"load-smoke --workers 2: {len(load)} jobs, calls per worker {per_worker}, {took:.0f} s")
+    # both workers sent calls, every load call came from one of them, and every job created has a source
+    assert per_worker[1] > 100 and per_worker[2] > 100, per_worker
+    assert sum(per_worker.values()) == len(ops)
+    assert len(load) >= 1000, f"only {len(load)} jobs created"
+    assert created == {s["name"] for s in load}
+    # the master wrote the stats of the workers' requests (calls and trigger lateness) and the merged tally
+    with (run_dir / "locust" / "locust_stats.csv").open() as fh:
+        stats = {row["Name"]: row for row in csv.DictReader(fh)}
+    assert {"schedule one-shot", "one-shot lateness"} <= set(stats)
+    assert int(stats["schedule one-shot"]["Request Count"]) > 500
+    live = {r["metric"]: r["value"] for r in json.loads((run_dir / "locust" / "live.json").read_text())}
+    assert live["workers reporting"] == "2" and 0 < int(live["jobs created"]) <= len(created), live
+    stopped = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    (event,) = [e for e in stopped if e.get("event") == "load_stopped"]
+    assert set(event["workers"]) == {"locust-worker-1", "locust-worker-2"}, event
+    pids = [p["pid"] for p in json.loads((run_dir / "processes.json").read_text())["processes"]]
+    assert wait_gone(pids, timeout=10) == []  # master and workers too
+    own = _dapr_own_failure(run_dir, results)
+    if own is not None:
+        pytest.xfail(f"Dapr itself failed under load-smoke (docs/findings.md): {own}")
+    failing = [(s["name"], s["notes"][:1]) for s in load if s["verdict"] == "fail"]
+    assert not failing, failing[:10]
+    # unknown only as ambiguous, or because its create call stalled over half its period (seen on this shared
+    # machine at 540 ms: then its due times are known only within the call's span, docs/findings.md)
+    unknown = [s for s in load if s["verdict"] == "unknown"]
+    unexplained = [(s["name"], s["notes"]) for s in unknown if not (_ambiguous(s) or _slow_create(s))]
+    assert not unexplained, unexplained[:10]
+    assert len(unknown) <= len(load) // 100, [s["name"] for s in unknown]
+    assert proc.returncode == (2 if unknown or results["verdict"] == "unknown" else 0), proc.stdout[-3000:]
 
 
 @needs_chromium
@@ -134,6 +182,11 @@ def _dapr_own_failure(run_dir: Path, results: dict[str, Any]) -> str | None:
 def _ambiguous(source: dict[str, object]) -> bool:
     notes = source["notes"]
     return isinstance(notes, list) and any(str(n).startswith("ambiguous: ") for n in notes)
+
+
+def _slow_create(source: dict[str, object]) -> bool:
+    notes = source["notes"]
+    return isinstance(notes, list) and any("over half the period" in str(n) for n in notes)
 
 
 def _wait_for(url: str, timeout: float) -> None:

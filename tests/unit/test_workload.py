@@ -1,10 +1,23 @@
-"""The load's pure side: stages over time, plans rebuilt from recorded calls, the live tally."""
+"""The load's pure side: stages over time, plans rebuilt from recorded calls, job names per worker, the live tally
+and the master's merge of the workers' tallies."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from harness.load.workload import LiveTally, LoadConfig, load_plans, plan_from_body, stage_at
+import pytest
+import redis
+
+from harness.load.tally import REPORT_KEY, LiveTally, MergedTally
+from harness.load.workload import (
+    REDIS_CONNECTIONS,
+    LoadConfig,
+    job_prefix,
+    ledger_client,
+    load_plans,
+    plan_from_body,
+    stage_at,
+)
 from harness.model import JobPlan, Operation
 
 NS = 1_000_000_000
@@ -66,3 +79,44 @@ def test_live_tally_counts_lateness_duplicates_and_overdue_jobs() -> None:
     rows = {r["metric"]: r["value"] for r in tally.rows(16 * NS)}
     assert rows["jobs created"] == "4" and rows["duplicates so far"] == "1"
     assert rows["missed so far (>10 s overdue)"] == "2" and rows["trigger lateness p99 ms"] == "20.0"
+
+
+def test_each_worker_names_its_jobs_apart() -> None:
+    assert job_prefix(None) == job_prefix("") == "load-"  # one process: the names as before
+    assert job_prefix("1") == "load-w1-" and job_prefix("12") == "load-w12-"
+    assert f"{job_prefix('1')}0-0" != f"{job_prefix('2')}0-0"  # user 0's first job in two workers
+    with pytest.raises(ValueError, match="worker number"):
+        job_prefix("a")
+
+
+def test_a_snapshot_carries_each_lateness_sample_once() -> None:
+    tally = LiveTally(grace_s=10)
+    tally.created("load-w1-0-0", "recurring", 0, due_in_s=5, every_s=1, repeats=3)
+    tally.delivered("load-w1-0-0", 1 * NS + 5_000_000)
+    first = tally.snapshot(2 * NS)
+    assert first == {"jobs": 1, "deliveries": 1, "duplicates": 0, "missed": 0, "lateness_ms": [5.0]}
+    tally.delivered("load-w1-0-0", 2 * NS + 7_000_000)
+    assert tally.snapshot(3 * NS)["lateness_ms"] == [7.0]
+    assert tally.snapshot(20 * NS) == {"jobs": 1, "deliveries": 2, "duplicates": 0, "missed": 1, "lateness_ms": []}
+
+
+def test_the_master_sums_the_latest_snapshot_of_each_worker() -> None:
+    merged = MergedTally(grace_s=10)
+    snap = {"jobs": 3, "deliveries": 2, "duplicates": 0, "missed": 0, "lateness_ms": [10.0, 30.0]}
+    assert merged.add("w1", {REPORT_KEY: snap, "user_count": 5})
+    assert merged.add("w2", {REPORT_KEY: snap | {"duplicates": 1, "lateness_ms": [20.0]}})
+    assert merged.add("w1", {REPORT_KEY: snap | {"jobs": 4, "deliveries": 3, "lateness_ms": [40.0]}})  # w1 again
+    assert not merged.add("w3", {"user_count": 1})  # a report without a tally changes nothing
+    rows = {r["metric"]: r["value"] for r in merged.rows()}
+    assert rows["workers reporting"] == "2"
+    assert (rows["jobs created"], rows["deliveries"], rows["duplicates so far"]) == ("7", "5", "1")
+    assert rows["trigger lateness p50 ms"] == "30.0" and rows["trigger lateness p99 ms"] == "40.0"
+    assert [r["metric"] for r in merged.rows()][1:] == [r["metric"] for r in LiveTally().rows(0)]  # the same tab
+
+
+def test_users_wait_for_a_ledger_connection_instead_of_failing_their_call() -> None:
+    """redis-py's default pool raises past 100 connections; a load user's call would then lose its outcome."""
+    pool = ledger_client(6379, "secret").connection_pool
+    assert isinstance(pool, redis.BlockingConnectionPool)
+    assert pool.max_connections == REDIS_CONNECTIONS and pool.timeout is not None and pool.timeout >= 10
+    assert pool.connection_kwargs["host"] == "127.0.0.1" and pool.connection_kwargs["password"] == "secret"
