@@ -64,7 +64,7 @@ def measure(size: int, seed: int, cpu: int | None) -> Measured:
     result = check(inp)
     check_s = time.perf_counter() - t1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    verdicts = Counter(s.verdict for s in result.sources)
+    verdicts: Counter[str] = Counter(s.verdict for s in result.sources)
     return Measured(size, len(inp.deliveries), sources, gen_s, check_s, before, peak, dict(verdicts))
 
 
