@@ -62,7 +62,8 @@ def path_delays(
                 idle.append((role.occurrence, a.received - o.latest))
     delays: dict[int, int] = {}
     for j, (k, late) in enumerate(idle):
-        alike = [x for n, (_, x) in enumerate(idle) if n != j and abs(n - j) <= 2 and abs(x - late) <= PIN_NS]
+        near = range(max(0, j - 2), min(len(idle), j + 3))
+        alike = [idle[n][1] for n in near if n != j and abs(idle[n][1] - late) <= PIN_NS]
         if len(alike) >= 2 and min(late, *alike) > tol:
             delays[k] = min(late, *alike)
     return delays

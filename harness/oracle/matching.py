@@ -44,6 +44,7 @@ decides whether the plausible signatures agree.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -184,12 +185,16 @@ class _Search:
     classify: Classify
     idle_from: int | None
     layers: list[dict[State, dict[Signature, _Node]]] = field(default_factory=list)
+    dues: list[int] = field(init=False)  # each occurrence's earliest due, in order
+
+    def __post_init__(self) -> None:
+        self.dues = [o.due for o in self.occ]
 
     def run(self, margin: int, beam: int, bound: int | None) -> list[dict[State, dict[Signature, _Node]]]:
         """The layers of the search; nodes dearer than ``bound`` units are dropped."""
         occ, arrivals, tolerance_ns = self.occ, self.arrivals, self.tolerance_ns
         retry_interval_ns, max_attempts, classify = self.retry_interval_ns, self.max_attempts, self.classify
-        dues = [o.due for o in occ]
+        dues = self.dues
         empty: Signature = (0, 0, 0, 0, 0)
         layers: list[dict[State, dict[Signature, _Node]]] = [{(0, 0, 0): {empty: _Node((0, 0), None, None)}}]
         for i, a in enumerate(arrivals):
@@ -197,7 +202,7 @@ class _Search:
             free = self.idle_from if prev is None else prev.answered  # when the scheduler could send again
             # the previous one was not answered yet (beyond the tolerance: replicas' clocks may differ by a few ms)
             overlap = prev is not None and free is not None and a.received + tolerance_ns < free
-            pin = _pinned(occ, a.received, free, tolerance_ns)
+            pin = _pinned(occ, dues, a.received, free, tolerance_ns)
             last_due = _last_due(dues, a.received + tolerance_ns)
             layer: dict[State, dict[Signature, _Node]] = {}
             for state, sigs in layers[-1].items():
@@ -244,7 +249,7 @@ class _Search:
         """(when the scheduler could send delivery i at the earliest, the occurrence it is pinned to)."""
         prev = self.arrivals[i - 1] if i else None
         free = self.idle_from if prev is None else prev.answered
-        return free, _pinned(self.occ, self.arrivals[i].received, free, self.tolerance_ns)
+        return free, _pinned(self.occ, self.dues, self.arrivals[i].received, free, self.tolerance_ns)
 
     def reading(self, state: State, sig: Signature, unanswered: tuple[int, ...], units: int) -> Reading:
         """The reading that ends in ``state`` with signature ``sig`` (found by walking the parents back)."""
@@ -292,21 +297,16 @@ class _Search:
 
 
 def _last_due(dues: Sequence[int], t: int) -> int:
-    lo, hi = 0, len(dues)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if dues[mid] <= t:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo - 1
+    """The index of the last due at or before ``t`` (-1: none); ``dues`` sorted."""
+    return bisect.bisect_right(dues, t) - 1
 
 
-def _pinned(occ: Sequence[Occurrence], received: int, free: int | None, tol: int) -> int | None:
-    """The occurrence whose due time this arrival sits right after, the job being idle then; None if none."""
+def _pinned(occ: Sequence[Occurrence], dues: Sequence[int], received: int, free: int | None, tol: int) -> int | None:
+    """The occurrence whose due time this arrival sits right after, the job being idle then; None if none.
+    ``dues``: each occurrence's ``due``, in order."""
     if free is None:
         return None
-    k = _last_due([o.due for o in occ], received + tol)
+    k = _last_due(dues, received + tol)
     if k < 0:
         return None
     o = occ[k]
