@@ -47,6 +47,7 @@ class _Run:
     rng: random.Random
     start: int
     end: int
+    trouble_every: int = 2000  # each kind of trouble hits about one occurrence in this many
     deliveries: list[Delivery] = field(default_factory=list)
     operations: list[Operation] = field(default_factory=list)
     ops: int = 0
@@ -64,20 +65,23 @@ class _Run:
         self.operations.append(Operation(op_id, kind, name, "ok", at + latency, {"status": status}))
         return self.rng.randint(at, at + latency)
 
-    def deliver(self, name: str, replica: int, sent: int, status: int | None) -> tuple[int, int]:
-        """One job delivery; returns (arrival, when the scheduler has its result)."""
+    def deliver(
+        self, name: str, replica: int, sent: int, status: int | None, handler: int = 20 * MS
+    ) -> tuple[int, int]:
+        """One job delivery (the app's handler takes 1 ms to ``handler``); returns (arrival, when the scheduler has
+        its result)."""
         arrival = sent + self.rng.randint(300_000, 3 * MS)
-        answer = arrival + self.rng.randint(1 * MS, 20 * MS)
+        answer = arrival + self.rng.randint(1 * MS, max(1 * MS, handler))
         answered = None if status is None else answer
         self.deliveries.append(Delivery(self.uid(), "jobs", name, replica, arrival, status, {}, answered))
         return arrival, answer + self.rng.randint(300_000, 3 * MS)
 
-    def job(self, name: str, dues: list[int], trouble: frozenset[str], gone: int) -> None:
+    def job(self, name: str, dues: list[int], trouble: frozenset[str], gone: int, handler: int = 20 * MS) -> None:
         """Play one job's dues: sequential triggers, round robin over the replicas, with its injected trouble."""
         rng = self.rng
         free = 0
         turn = rng.randrange(REPLICAS)
-        rate = 1 / 2000  # each kind of trouble hits about one occurrence in 2,000
+        rate = 1 / self.trouble_every
         for due in dues:
             send = max(due, free) + rng.randint(200_000, 3 * MS)
             if send >= gone:
@@ -87,19 +91,19 @@ class _Run:
                 continue
             turn = (turn + 1) % REPLICAS
             if "cutoff" in trouble and rng.random() < rate:
-                arrival, _ = self.deliver(name, turn, send, None)
+                arrival, _ = self.deliver(name, turn, send, None, handler)
                 turn = (turn + 1) % REPLICAS
-                _, free = self.deliver(name, turn, arrival + rng.randint(5 * MS, 30 * MS), 200)
+                _, free = self.deliver(name, turn, arrival + rng.randint(5 * MS, 30 * MS), 200, handler)
                 continue
             attempt = 0
             while "retry" in trouble and rng.random() < rate * 50 and attempt < 3:
-                _, ack = self.deliver(name, turn, send, 500)
+                _, ack = self.deliver(name, turn, send, 500, handler)
                 attempt += 1
                 send = max(ack, due + attempt * RETRY.interval_ns) + rng.randint(200_000, 3 * MS)
-            _, free = self.deliver(name, turn, send, 200)
+            _, free = self.deliver(name, turn, send, 200, handler)
             if "duplicate" in trouble and rng.random() < rate:
                 other = (turn + 1) % REPLICAS
-                _, free = self.deliver(name, other, free + rng.randint(1 * MS, 50 * MS), 200)
+                _, free = self.deliver(name, other, free + rng.randint(1 * MS, 50 * MS), 200, handler)
 
     def binding(self, name: str, period: int, aligned: bool) -> None:
         """Every replica's daprd fires each tick (aligned) or re-arms at wake + period (``@every``)."""
@@ -120,12 +124,18 @@ class _Run:
                 nxt = nxt + period if aligned else wake + period
 
 
-def run_history(deliveries: int, seed: int = 0) -> tuple[CheckInput, int]:
-    """The evidence of a run with about ``deliveries`` deliveries; (it, the number of sources planned)."""
+def run_history(
+    deliveries: int, seed: int = 0, *, trouble_every: int = 2000, slow_share: float = 0.0
+) -> tuple[CheckInput, int]:
+    """The evidence of a run with about ``deliveries`` deliveries; (it, the number of sources planned).
+
+    ``trouble_every``: each kind of trouble hits a troubled job's occurrence with probability 1 / this;
+    ``slow_share``: the share of recurring jobs whose handler takes up to 90 % of the period (a backlog now and then).
+    """
     rng = random.Random(seed)
     seconds = max(30, deliveries // PER_SECOND)
     start = T_BASE + rng.randint(0, NS - 1)
-    run = _Run(rng, start, start + seconds * NS)
+    run = _Run(rng, start, start + seconds * NS, trouble_every)
     jobs: list[JobPlan] = []
     n = 0
     for schedule, count in RECURRING:
@@ -140,7 +150,8 @@ def run_history(deliveries: int, seed: int = 0) -> tuple[CheckInput, int]:
             created = run.op("schedule", name, start + rng.randint(200_000, 5 * MS))
             first = created + period if every else (created // step + 1) * step
             gone = run.op("delete", name, run.end + rng.randint(1 * MS, 30 * MS))
-            run.job(name, list(range(first, gone, period or step)), trouble, gone)
+            handler = (period or step) * 9 // 10 if rng.random() < slow_share else 20 * MS
+            run.job(name, list(range(first, gone, period or step)), trouble, gone, handler)
     for i in range(seconds - 8):
         name = f"once-{i:06d}"
         lead = rng.randint(1, 5) * NS

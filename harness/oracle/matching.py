@@ -45,9 +45,11 @@ decides whether the plausible signatures agree.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+from harness.oracle.forced import forced_stretches
 
 MARGIN = 0
 DISTURBED_MARGIN = 2
@@ -122,6 +124,8 @@ class _Node:
     role: Role | None
 
 
+_FORCED = Role("attempt", None)  # a node's role when it crossed a forced stretch (its parent is the stretch's start)
+
 # (delivery index, first open occurrence) -> what an extra one may be (two kinds: the evidence cannot tell which)
 Classify = Callable[[int, int], tuple[ExtraKind, ...]]
 
@@ -163,7 +167,8 @@ def readings(
         if any(i in r.coincidences and i not in best.coincidences for i in differ):
             return False  # a rival that reads a delivery pinned to its due time as something else must be cheaper
         if r.units <= best.units + 1:  # one unit dearer: where either reading has the job disturbed
-            return all(i in disturbed or i in search.disturbed(r) for i in differ)
+            outside = [i for i in differ if i not in disturbed]
+            return not outside or all(i in search.disturbed(r) for i in outside)
         # two: a cancelling pair (as many more, or fewer, lost occurrences as extra deliveries: the count kept), in
         # the best reading's disturbed stretch
         (bd, bm, be, bs, bx), (rd, rm, re, rs, rx) = best.signature, r.signature
@@ -186,24 +191,58 @@ class _Search:
     idle_from: int | None
     layers: list[dict[State, dict[Signature, _Node]]] = field(default_factory=list)
     dues: list[int] = field(init=False)  # each occurrence's earliest due, in order
+    free: list[int | None] = field(init=False)  # per delivery: when the scheduler could send it (the previous answer)
+    pins: list[int | None] = field(init=False)  # per delivery: the occurrence it is pinned to (``_pinned``)
+    lasts: list[int] = field(init=False)  # per delivery: the last occurrence due by its arrival (``_last_due``)
+    forced: list[tuple[int, int]] = field(init=False)  # stretches [a, b) whose reading is forced (``forced_stretches``)
+    skipped: dict[int, int] = field(default_factory=dict)  # the last run's forced stretches taken: b -> a
+    _attempts: dict[int, Role] = field(default_factory=dict)  # the attempt role of each occurrence, made once
 
     def __post_init__(self) -> None:
-        self.dues = [o.due for o in self.occ]
+        occ, arrivals, tol = self.occ, self.arrivals, self.tolerance_ns
+        self.dues = dues = [o.due for o in occ]
+        self.free = [self.idle_from, *(a.answered for a in arrivals[:-1])] if arrivals else []
+        self.pins = [_pinned(occ, dues, a.received, f, tol) for a, f in zip(arrivals, self.free, strict=True)]
+        self.lasts = [_last_due(dues, a.received + tol) for a in arrivals]
+        plain = [
+            p is not None
+            and a.outcome == "success"
+            and not a.restricted
+            and _solid(occ[p])
+            and (f is None or i == 0 or a.received + tol >= f)  # no overlap: the previous one was answered
+            for i, (a, f, p) in enumerate(zip(arrivals, self.free, self.pins, strict=True))
+        ]
+        self.forced = forced_stretches(self.pins, plain)
+
+    def attempt(self, k: int) -> Role:
+        role = self._attempts.get(k)
+        if role is None:
+            role = self._attempts[k] = Role("attempt", k)
+        return role
 
     def run(self, margin: int, beam: int, bound: int | None) -> list[dict[State, dict[Signature, _Node]]]:
-        """The layers of the search; nodes dearer than ``bound`` units are dropped."""
+        """The layers of the search; nodes dearer than ``bound`` units are dropped. A forced stretch is crossed in
+        one step (``_forward``): its layers in between are left empty."""
         occ, arrivals, tolerance_ns = self.occ, self.arrivals, self.tolerance_ns
         retry_interval_ns, max_attempts, classify = self.retry_interval_ns, self.max_attempts, self.classify
-        dues = self.dues
         empty: Signature = (0, 0, 0, 0, 0)
         layers: list[dict[State, dict[Signature, _Node]]] = [{(0, 0, 0): {empty: _Node((0, 0), None, None)}}]
-        for i, a in enumerate(arrivals):
-            prev = arrivals[i - 1] if i else None
-            free = self.idle_from if prev is None else prev.answered  # when the scheduler could send again
+        stretches = dict(self.forced)
+        self.skipped = {}
+        i = 0
+        while i < len(arrivals):
+            b = stretches.get(i)
+            crossed = None if b is None else self._forward(layers[-1], i, b)
+            if b is not None and crossed is not None:
+                layers.extend({} for _ in range(b - i - 1))
+                layers.append(crossed)
+                self.skipped[b] = i
+                i = b
+                continue
+            a = arrivals[i]
+            free, pin, last_due = self.free[i], self.pins[i], self.lasts[i]  # free: when the scheduler could send
             # the previous one was not answered yet (beyond the tolerance: replicas' clocks may differ by a few ms)
-            overlap = prev is not None and free is not None and a.received + tolerance_ns < free
-            pin = _pinned(occ, dues, a.received, free, tolerance_ns)
-            last_due = _last_due(dues, a.received + tolerance_ns)
+            overlap = i > 0 and free is not None and a.received + tolerance_ns < free
             layer: dict[State, dict[Signature, _Node]] = {}
             for state, sigs in layers[-1].items():
                 failures = state[1]
@@ -223,8 +262,42 @@ class _Search:
                         if bound is None or cost[0] <= bound:
                             _offer(layer, after, _add(sig, role, occ), _Node(cost, (state, sig), role))
             layers.append(_prune(layer, margin, beam))
+            i += 1
         self.layers = layers
         return layers
+
+    def _forward(
+        self, layer: dict[State, dict[Signature, _Node]], a: int, b: int
+    ) -> dict[State, dict[Signature, _Node]] | None:
+        """The layer after the forced stretch [a, b): each node whose first open occurrence is the one delivery a is
+        pinned to reads every delivery of the stretch as the first attempt of its own occurrence (no unit, its
+        lateness added); the others are dropped (``harness.oracle.forced``). None when no node is there."""
+        first, dues, arrivals, pins = self.pins[a], self.dues, self.arrivals, self.pins
+        assert first is not None
+        late = 0
+        for j in range(a, b):
+            k = pins[j]
+            assert k is not None
+            late += max(0, arrivals[j].received - dues[k])
+        out: dict[State, dict[Signature, _Node]] = {}
+        for state, sigs in layer.items():
+            if state[0] == first and not state[1]:
+                out[(first + b - a, 0, state[2])] = {
+                    sig: _Node((node.cost[0], node.cost[1] + late), (state, sig), _FORCED) for sig, node in sigs.items()
+                }
+        return out or None
+
+    def generic(self) -> Iterator[int]:
+        """The deliveries of the last run outside its forced stretches (inside one a delivery is the on-time first
+        attempt of the occurrence it is pinned to: no stall, no coincidence, no change of state)."""
+        i = 0
+        ends = {a: b for b, a in self.skipped.items()}
+        while i < len(self.arrivals):
+            if i in ends:
+                i = ends[i]
+                continue
+            yield i
+            i += 1
 
     def finals(
         self, layers: list[dict[State, dict[Signature, _Node]]]
@@ -245,12 +318,6 @@ class _Search:
         finals.sort(key=lambda f: (f[0][0], sum(f[1]), f[0][1]))  # units, then fewer anomalies, then less lateness
         return finals
 
-    def _context(self, i: int) -> tuple[int | None, int | None]:
-        """(when the scheduler could send delivery i at the earliest, the occurrence it is pinned to)."""
-        prev = self.arrivals[i - 1] if i else None
-        free = self.idle_from if prev is None else prev.answered
-        return free, _pinned(self.occ, self.dues, self.arrivals[i].received, free, self.tolerance_ns)
-
     def reading(self, state: State, sig: Signature, unanswered: tuple[int, ...], units: int) -> Reading:
         """The reading that ends in ``state`` with signature ``sig`` (found by walking the parents back)."""
         d, m, e, s, x = sig
@@ -258,31 +325,47 @@ class _Search:
         left = tuple(k for k in range(first_unattempted, len(self.occ)) if self.occ[k].doubtful)
         key: tuple[State, Signature] | None = (state, (d, m - len(unanswered), e, s, x - len(left)))
         roles: list[Role] = []
-        for i in range(len(self.layers) - 1, 0, -1):
+        i = len(self.layers) - 1
+        while i > 0:
             assert key is not None
             node = self.layers[i][key[0]][key[1]]
             assert node.role is not None
-            roles.append(node.role)
             key = node.parent
+            if node.role is _FORCED:
+                a = self.skipped[i]
+                roles.extend(self.attempt(k) for k in range(self.pins[i - 1] or 0, (self.pins[a] or 0) - 1, -1))
+                i = a
+                continue
+            roles.append(node.role)
+            i -= 1
         roles.reverse()
         stalls, coincidences = [], []
-        for i, role in enumerate(roles):
-            free, pin = self._context(i)
-            if _stall(self.occ, self.arrivals[i], role, free, self.retry_interval_ns):
+        doubtful_skipped: set[int] = set()
+        for i in self.generic():
+            role = roles[i]
+            if _stall(self.occ, self.arrivals[i], role, self.free[i], self.retry_interval_ns):
                 stalls.append(i)
-            if _coincidence(role, pin):
+            if _coincidence(role, self.pins[i]):
                 coincidences.append(i)
-        doubtful = tuple(sorted({k for r in roles for k in r.skipped if self.occ[k].doubtful} | set(left)))
+            doubtful_skipped.update(k for k in role.skipped if self.occ[k].doubtful)
+        doubtful = tuple(sorted(doubtful_skipped | set(left)))
         return Reading(tuple(roles), unanswered, units, sig, tuple(stalls), tuple(coincidences), doubtful)
 
     def disturbed(self, reading: Reading) -> set[int]:
         """Deliveries from each stall of ``reading``, or each first attempt that came later than the pin window after
-        its due (the job is behind: a backlog), up to the next one pinned to its own due."""
+        its due (the job is behind: a backlog), up to the next one pinned to its own due. A forced stretch ends a
+        disturbed one on its first delivery and has none inside (it skips nothing; each of its deliveries is pinned,
+        no stall); only that first delivery is looked at."""
         out: set[int] = set()
         inside = False
         stalls = set(reading.stalls)
-        for i, role in enumerate(reading.roles):
-            _free, pin = self._context(i)
+        ends = {a + 1: b for b, a in self.skipped.items()}
+        i = 0
+        while i < len(reading.roles):
+            if i in ends:
+                i = ends[i]
+                continue
+            role, pin = reading.roles[i], self.pins[i]
             if inside and pin is not None and role.kind == "attempt" and role.occurrence == pin:
                 out.add(i)  # the stretch ends here, but what it skipped shows on this delivery's role
                 inside = False
@@ -293,7 +376,13 @@ class _Search:
             inside = inside or i in stalls or behind
             if inside:
                 out.add(i)
+            i += 1
         return out
+
+
+def _solid(o: Occurrence) -> bool:
+    """An occurrence a forced stretch may hold: counted, certain (of either creation time), not doubtful."""
+    return o.counted and not o.world and not o.doubtful
 
 
 def _last_due(dues: Sequence[int], t: int) -> int:
