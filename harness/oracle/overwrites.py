@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from harness.model import JobPlan, OpPhase
-from harness.oracle.ticks import iter_job_occurrences, job_continuation
+from harness.oracle.ticks import job_continuation, job_dues_until
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +150,10 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
     for i, span in enumerate(spans):
         final = i == len(spans) - 1
         limit = horizon_ns if span.replaced_ns is None else min(horizon_ns, span.replaced_ns)
-        early, first_beyond = _dues_until(span.plan, span.created_ns, limit)
+        early, first_beyond = job_dues_until(span.plan, span.created_ns, limit)
         late_from = span.confirmed_ns if span.confirmed_ns is not None else span.created_ns
         latency = late_from - span.created_ns
-        late, _ = _dues_until(span.plan, late_from, limit + latency)
+        late, _ = job_dues_until(span.plan, late_from, limit + latency)
         if final:
             beyond = first_beyond
         elif span.replaced_ns is not None and first_beyond is not None and first_beyond > span.replaced_ns:
@@ -172,16 +172,6 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
             continuation_from = min((e for e in ends if e is not None), default=None)
     dues.sort()
     return SpanDues(dues, beyond, continuation, dropped, continuation_from, worlds)
-
-
-def _dues_until(plan: JobPlan, created_ns: int, limit_ns: int) -> tuple[list[int], int | None]:
-    """The plan's due times up to ``limit_ns`` and the first one after it (None: the schedule ended first)."""
-    out: list[int] = []
-    for due in iter_job_occurrences(plan, created_ns):
-        if due > limit_ns:
-            return out, due
-        out.append(due)
-    return out, None
 
 
 def _pair(early: list[int], late: list[int], latency: int, limit: int) -> list[tuple[int, int, int]]:
