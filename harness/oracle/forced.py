@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-EDGE = 8  # plain deliveries searched in full at either end of a plain run
-LEAST = 16  # the shortest stretch worth crossing in one step
+EDGE = 4  # plain deliveries searched in full at either end of a plain run
+LEAST = 4  # the shortest stretch worth crossing in one step
 
 
 def forced_stretches(
