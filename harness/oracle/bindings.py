@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from harness.model import BindingPlan, Delivery, SourceResult, Witness
 from harness.oracle.evidence import CheckInput
@@ -59,8 +60,18 @@ def fired_ns(d: Delivery) -> int | None:
     if m is None:
         return None
     date, clock, frac, offset = m.groups()
-    whole = datetime.strptime(f"{date} {clock} {offset}", "%Y-%m-%d %H:%M:%S %z")
-    return int(whole.timestamp()) * 1_000_000_000 + int((frac or "0").ljust(9, "0"))
+    hours, minutes, seconds = int(clock[:2]), int(clock[3:5]), int(clock[6:])
+    if offset == "+0000" and hours < 24 and minutes < 60 and seconds < 60:  # UTC, as daprd sends it: the day looked up
+        whole = _utc_day_s(date) + hours * 3600 + minutes * 60 + seconds
+    else:
+        whole = int(datetime.strptime(f"{date} {clock} {offset}", "%Y-%m-%d %H:%M:%S %z").timestamp())
+    return whole * 1_000_000_000 + int((frac or "0").ljust(9, "0"))
+
+
+@lru_cache(maxsize=1024)
+def _utc_day_s(date: str) -> int:
+    """The Unix time (s) of a day's start, UTC (refuses what ``strptime`` refuses)."""
+    return int(datetime.strptime(f"{date} 00:00:00 +0000", "%Y-%m-%d %H:%M:%S %z").timestamp())
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from harness.model import Delivery
 from harness.oracle.matching import PIN_NS, Arrival, Reading
@@ -19,7 +20,7 @@ from harness.oracle.matching import PIN_NS, Arrival, Reading
 PERIODLESS = 1 << 62  # the half period of a job with a single due time: no stall or pin can be measured
 
 
-@dataclass
+@dataclass(slots=True)
 class Occ:
     """One occurrence of a job as the oracle judges it: its due window, whether it is counted, and the deliveries
     the best reading gave it."""
@@ -88,13 +89,17 @@ def narrow(occ: Sequence[Occ], best: Reading, arrivals: Sequence[Arrival], tol: 
     return narrowed
 
 
-def half_period(occ: Sequence[Occ], k: int, after_last: int | None) -> int:
-    """Half the interval from occurrence k to the next due time (after the last: when the schedule would next fire,
-    ``after_last``); a one-shot job has none."""
-    if k + 1 < len(occ):
-        return max(1, (occ[k + 1].due - occ[k].due) // 2)
-    if after_last is not None and after_last > occ[k].due:
-        return max(1, (after_last - occ[k].due) // 2)
-    if len(occ) < 2:
-        return PERIODLESS
-    return max(1, (occ[k].due - occ[k - 1].due) // 2)
+def half_periods(occ: Sequence[Occ], after_last: int | None) -> list[int]:
+    """Half the interval from each occurrence to the next due time (after the last: when the schedule would next
+    fire, ``after_last``, else the interval before it); a one-shot job has none."""
+    dues = [o.due for o in occ]
+    out = [max(1, (b - a) // 2) for a, b in pairwise(dues)]
+    if dues:
+        last = dues[-1]
+        if after_last is not None and after_last > last:
+            out.append(max(1, (after_last - last) // 2))
+        elif len(dues) < 2:
+            out.append(PERIODLESS)
+        else:
+            out.append(max(1, (last - dues[-2]) // 2))
+    return out

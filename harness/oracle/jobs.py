@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from harness.model import DEFAULT_FAILURE_POLICY, Delivery, JobPlan, Operation, OpPhase, SourceResult, Witness
 from harness.oracle.ambiguity import judge_ambiguity
-from harness.oracle.due_windows import Occ, count_expected, half_period, narrow, path_delays
+from harness.oracle.due_windows import Occ, count_expected, half_periods, narrow, path_delays
 from harness.oracle.evidence import CheckInput
 from harness.oracle.matching import Arrival, ExtraKind, Occurrence, Outcome, Readings, readings
 from harness.oracle.overwrites import ScheduleCall, plan_spans, span_dues
@@ -184,18 +184,15 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
     policy = job.failure_policy or DEFAULT_FAILURE_POLICY
     arrivals = [_arrival(d, deleted_ok) for d in matched]
 
+    halves = half_periods(occ, planned.beyond or planned.continuation)
+    worlds = planned.worlds if len(spans.spans) == 1 else {}  # worlds of one creation
+
     def match(delays: Mapping[int, int] | None = None) -> Readings:
+        moved = delays or {}
         return readings(
             [
-                Occurrence(
-                    o.due,
-                    o.counted,
-                    half_period(occ, k, planned.beyond or planned.continuation),
-                    o.latest + (delays or {}).get(k, 0),
-                    planned.worlds.get(o.due, 0) if len(spans.spans) == 1 else 0,  # worlds of one creation
-                    o.doubtful,
-                )
-                for k, o in enumerate(occ)
+                Occurrence(o.due, o.counted, half, o.latest + moved.get(k, 0), worlds.get(o.due, 0), o.doubtful)
+                for k, (o, half) in enumerate(zip(occ, halves, strict=True))
             ],
             arrivals,
             tolerance_ns=tol,

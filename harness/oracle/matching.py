@@ -47,7 +47,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from itertools import repeat
+from typing import Literal, NamedTuple
 
 from harness.oracle.forced import forced_stretches
 
@@ -62,8 +63,7 @@ Signature = tuple[int, int, int, int, int]  # (duplicates, missed, early, spurio
 Cost = tuple[int, int]  # (units, total lateness ns: only orders readings of equal units)
 
 
-@dataclass(frozen=True, slots=True)
-class Occurrence:
+class Occurrence(NamedTuple):  # a tuple: made per occurrence per search, so it must be cheap
     due: int  # the earliest it can be due (early is judged against this)
     counted: bool  # expected: missed when no attempt answers it
     half_period: int  # half the interval to the next due time (the stall threshold)
@@ -79,16 +79,14 @@ class Occurrence:
         return self.due if self.latest is None else self.latest
 
 
-@dataclass(frozen=True, slots=True)
-class Arrival:
+class Arrival(NamedTuple):
     received: int
     answered: int | None  # None: cut off (no answer); a run from before answers passes its arrival
     outcome: Outcome  # success = 2xx or 404; cut = no answer (it reached business logic: it closes its occurrence)
     restricted: bool = False  # after a confirmed delete: may only answer an occurrence that is not counted
 
 
-@dataclass(frozen=True, slots=True)
-class Role:
+class Role(NamedTuple):
     kind: RoleKind
     occurrence: int | None  # attempt/retry/early: the occurrence; extra: the last one closed (None: none yet)
     skipped: tuple[int, ...] = ()  # occurrences taken as lost just before it (missed when counted)
@@ -117,14 +115,14 @@ class Readings:
     plausible: tuple[Reading, ...]  # the cheapest reading of every other signature within the margin
 
 
-@dataclass(frozen=True, slots=True)
-class _Node:
+class _Node(NamedTuple):
     cost: Cost
     parent: tuple[State, Signature] | None
     role: Role | None
 
 
 _FORCED = Role("attempt", None)  # a node's role when it crossed a forced stretch (its parent is the stretch's start)
+_SKIPPED: dict[State, dict[Signature, _Node]] = {}  # each layer inside a crossed stretch (never read, never written)
 
 # (delivery index, first open occurrence) -> what an extra one may be (two kinds: the evidence cannot tell which)
 Classify = Callable[[int, int], tuple[ExtraKind, ...]]
@@ -234,7 +232,7 @@ class _Search:
             b = stretches.get(i)
             crossed = None if b is None else self._forward(layers[-1], i, b)
             if b is not None and crossed is not None:
-                layers.extend({} for _ in range(b - i - 1))
+                layers.extend(repeat(_SKIPPED, b - i - 1))
                 layers.append(crossed)
                 self.skipped[b] = i
                 i = b
