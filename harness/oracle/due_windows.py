@@ -11,7 +11,7 @@ Pure.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import pairwise
 
 from harness.model import Delivery
@@ -31,9 +31,9 @@ class Occ:
     latest: int  # the due time had Dapr read its clock at the end of the schedule call
     expected: bool = True  # by its plan (certain, before any cut); counted if also surely due by the end of counting
     doubtful: bool = False  # expected, but its due lies across the end of counting: may or may not be counted
-    attempts: list[Delivery] = field(default_factory=list)  # the first attempt, then retries
-    early: list[Delivery] = field(default_factory=list)
-    duplicates: list[Delivery] = field(default_factory=list)
+    attempts: tuple[Delivery, ...] = ()  # the first attempt, then retries
+    early: tuple[Delivery, ...] = ()
+    duplicates: tuple[Delivery, ...] = ()
 
 
 def count_expected(occ: Sequence[Occ], counted_until: int) -> None:

@@ -219,16 +219,16 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
     for i, (d, role) in enumerate(zip(matched, best.roles, strict=True)):
         if role.kind in ("attempt", "retry"):
             assert role.occurrence is not None
-            occ[role.occurrence].attempts.append(d)
+            occ[role.occurrence].attempts += (d,)
         elif role.kind == "early":
             assert role.occurrence is not None
-            occ[role.occurrence].early.append(d)
+            occ[role.occurrence].early += (d,)
         elif role.extra == "early":
-            occ[0].early.append(d)
+            occ[0].early += (d,)
         elif role.extra == "spurious" or role.occurrence is None:
             spurious(d, why_spurious(i, cur_of[i]) or "fits no occurrence")
         else:
-            occ[role.occurrence].duplicates.append(d)
+            occ[role.occurrence].duplicates += (d,)
     _tally_occurrences(tally, job.name, occ, set(best.missed))
     # a delivery on a due time past the job's earliest end that exists only if Dapr created the job late within
     # the schedule call: it is as well a fire after the end (the one-too-many a ghost is)
@@ -249,9 +249,10 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
             f"schedule call's span): counting ended at {iso(counted_until)}, within it, so it may have been due "
             "before the end of counting (missed) or after (not counted)"
         )
-    judge_ambiguity(
-        tally, job, found, [(o.due, o.counted) for o in occ], matched, pre_spurious, lambda k: iso(occ[k].due)
-    )
+    if found.plausible:
+        judge_ambiguity(
+            tally, job, found, [(o.due, o.counted) for o in occ], matched, pre_spurious, lambda k: iso(occ[k].due)
+        )
 
     if stop_counting is not None:
         delete_invoke = deletes[0].start_ns
@@ -304,15 +305,19 @@ def _tally_occurrences(tally: Tally, name: str, occ: Sequence[Occ], missed: set[
             tally.witness(
                 Witness("retry", "jobs", name, o.due, tuple(o.attempts), f"{len(o.attempts)} attempts: {statuses}")
             )
-        answered = [*o.attempts, *o.early]
-        closing = next((a for a in reversed(answered) if closes(a)), answered[-1] if answered else None)
-        for dup in o.duplicates:
-            shown = (dup,) if closing is None else (closing, dup)
-            gap = "" if closing is None else f", {ms(dup.received_ns - closing.received_ns)} after the first"
-            cut = (
-                " (the first was cut off: the app died mid-handler)" if closing is not None and closing.cut_off else ""
-            )
-            tally.witness(Witness("duplicate", "jobs", name, o.due, shown, f"replicas {replica_list(shown)}{gap}{cut}"))
+        if o.duplicates:
+            answered = [*o.attempts, *o.early]
+            closing = next((a for a in reversed(answered) if closes(a)), answered[-1] if answered else None)
+            for dup in o.duplicates:
+                shown = (dup,) if closing is None else (closing, dup)
+                gap = "" if closing is None else f", {ms(dup.received_ns - closing.received_ns)} after the first"
+                cut = (
+                    " (the first was cut off: the app died mid-handler)"
+                    if closing is not None and closing.cut_off
+                    else ""
+                )
+                note = f"replicas {replica_list(shown)}{gap}{cut}"
+                tally.witness(Witness("duplicate", "jobs", name, o.due, shown, note))
         if not o.counted and not (o.doubtful and o.attempts):  # a doubtful one is counted once delivered
             if o.attempts:
                 why = "on occurrences not counted (due after the window, in a delete's grace, or uncertain)"

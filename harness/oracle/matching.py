@@ -197,22 +197,38 @@ class _Search:
     _attempts: dict[int, Role] = field(default_factory=dict)  # the attempt role of each occurrence, made once
 
     def __post_init__(self) -> None:
+        """Each delivery's context, in one pass: the previous answer, the last due by its arrival, the occurrence
+        it is pinned to (the job idle at that due, the arrival within the pin window after it), and whether it is
+        plain (``harness.oracle.forced``): a 2xx pinned to a counted, certain, not doubtful occurrence, after the
+        previous one's answer."""
         occ, arrivals, tol = self.occ, self.arrivals, self.tolerance_ns
         self.dues = dues = [o.due for o in occ]
         self.free = [self.idle_from, *(a.answered for a in arrivals[:-1])] if arrivals else []
-        self.pins = [_pinned(occ, dues, a.received, f, tol) for a, f in zip(arrivals, self.free, strict=True)]
-        self.lasts = [_last_due(dues, a.received + tol) for a in arrivals]
-        plain = [
-            p is not None
-            and a.outcome == "success"
-            and not a.restricted
-            and _solid(occ[p])
-            and (f is None or i == 0 or a.received + tol >= f)  # no overlap: the previous one was answered
-            for i, (a, f, p) in enumerate(zip(arrivals, self.free, self.pins, strict=True))
-        ]
+        self.pins, self.lasts = [], []
+        plain: list[bool] = []
+        for i, (a, free) in enumerate(zip(arrivals, self.free, strict=True)):
+            received = a.received
+            k = bisect.bisect_right(dues, received + tol) - 1
+            self.lasts.append(k)
+            pin, fits = None, False
+            if free is not None and k >= 0:
+                o = occ[k]
+                if free <= o.due + tol and received <= o.due_by + min(o.half_period, PIN_NS):
+                    pin = k
+                    fits = (
+                        a.outcome == "success"
+                        and not a.restricted
+                        and o.counted
+                        and not o.world
+                        and not o.doubtful
+                        and (i == 0 or received + tol >= free)  # no overlap: the previous one was answered
+                    )
+            self.pins.append(pin)
+            plain.append(fits)
         self.forced = forced_stretches(self.pins, plain)
 
     def attempt(self, k: int) -> Role:
+        """The attempt role of occurrence k (one object per search, shared by every reading)."""
         role = self._attempts.get(k)
         if role is None:
             role = self._attempts[k] = Role("attempt", k)
@@ -376,31 +392,6 @@ class _Search:
                 out.add(i)
             i += 1
         return out
-
-
-def _solid(o: Occurrence) -> bool:
-    """An occurrence a forced stretch may hold: counted, certain (of either creation time), not doubtful."""
-    return o.counted and not o.world and not o.doubtful
-
-
-def _last_due(dues: Sequence[int], t: int) -> int:
-    """The index of the last due at or before ``t`` (-1: none); ``dues`` sorted."""
-    return bisect.bisect_right(dues, t) - 1
-
-
-def _pinned(occ: Sequence[Occurrence], dues: Sequence[int], received: int, free: int | None, tol: int) -> int | None:
-    """The occurrence whose due time this arrival sits right after, the job being idle then; None if none.
-    ``dues``: each occurrence's ``due``, in order."""
-    if free is None:
-        return None
-    k = _last_due(dues, received + tol)
-    if k < 0:
-        return None
-    o = occ[k]
-    window = min(o.half_period, PIN_NS)
-    if free <= o.due + tol and received <= o.due_by + window:
-        return k
-    return None
 
 
 def _moves(
