@@ -15,7 +15,7 @@ from harness.model import DEFAULT_FAILURE_POLICY, Delivery, JobPlan, Operation, 
 from harness.oracle.ambiguity import judge_ambiguity
 from harness.oracle.due_windows import Occ, count_expected, half_periods, narrow, path_delays
 from harness.oracle.evidence import CheckInput
-from harness.oracle.matching import Arrival, ExtraKind, Occurrence, Outcome, Readings, readings
+from harness.oracle.matching import Arrival, ExtraKind, Outcome, Readings, occurrences_of, readings
 from harness.oracle.overwrites import ScheduleCall, plan_spans, span_dues
 from harness.oracle.tally import Tally, closes, iso, ms, per_replica, replica_list, success, zombies
 from harness.oracle.times import ScheduleError
@@ -189,11 +189,12 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
 
     def match(delays: Mapping[int, int] | None = None) -> Readings:
         moved = delays or {}
+        rows = [
+            (o.due, o.counted, half, o.latest + moved.get(k, 0), worlds.get(o.due, 0), o.doubtful)
+            for k, (o, half) in enumerate(zip(occ, halves, strict=True))
+        ]
         return readings(
-            [
-                Occurrence(o.due, o.counted, half, o.latest + moved.get(k, 0), worlds.get(o.due, 0), o.doubtful)
-                for k, (o, half) in enumerate(zip(occ, halves, strict=True))
-            ],
+            occurrences_of(rows),
             arrivals,
             tolerance_ns=tol,
             max_attempts=policy.max_attempts,
@@ -210,13 +211,17 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
     if delays:
         found = match(delays)
     best = found.best
-    cur_of: list[int] = []  # the first open occurrence when each delivery arrived (for a spurious one's reason)
-    state = 0
-    for role in best.roles:
-        cur_of.append(state)
-        if role.kind in ("attempt", "early") and role.occurrence is not None:
-            state = role.occurrence + 1
-    for i, (d, role) in enumerate(zip(matched, best.roles, strict=True)):
+    crossed = dict(best.forced)  # a -> b: deliveries a..b-1 are the first attempts of consecutive occurrences
+    cur = 0  # the first open occurrence when the delivery arrived (for a spurious one's reason)
+    i = 0
+    while i < len(matched):
+        d, role = matched[i], best.roles[i]
+        if i in crossed:
+            first, end = role.occurrence or 0, crossed[i]
+            for o, attempt in zip(occ[first : first + end - i], matched[i:end], strict=True):
+                o.attempts += (attempt,)
+            cur, i = first + end - i, end
+            continue
         if role.kind in ("attempt", "retry"):
             assert role.occurrence is not None
             occ[role.occurrence].attempts += (d,)
@@ -226,9 +231,12 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
         elif role.extra == "early":
             occ[0].early += (d,)
         elif role.extra == "spurious" or role.occurrence is None:
-            spurious(d, why_spurious(i, cur_of[i]) or "fits no occurrence")
+            spurious(d, why_spurious(i, cur) or "fits no occurrence")
         else:
             occ[role.occurrence].duplicates += (d,)
+        if role.kind in ("attempt", "early") and role.occurrence is not None:
+            cur = role.occurrence + 1
+        i += 1
     _tally_occurrences(tally, job.name, occ, set(best.missed))
     # a delivery on a due time past the job's earliest end that exists only if Dapr created the job late within
     # the schedule call: it is as well a fire after the end (the one-too-many a ghost is)
@@ -280,7 +288,8 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
 def _arrival(d: Delivery, deleted_ok: int | None) -> Arrival:
     outcome: Outcome = "cut" if d.cut_off else "success" if success(d) else "failure"
     answered = d.answered_ns if d.answered_ns is not None or d.cut_off else d.received_ns  # older runs: arrival
-    return Arrival(d.received_ns, answered, outcome, restricted=deleted_ok is not None and d.received_ns > deleted_ok)
+    restricted = deleted_ok is not None and d.received_ns > deleted_ok
+    return tuple.__new__(Arrival, (d.received_ns, answered, outcome, restricted))  # no keyword machinery: cheap
 
 
 def _tally_occurrences(tally: Tally, name: str, occ: Sequence[Occ], missed: set[int]) -> None:

@@ -45,8 +45,9 @@ decides whether the plausible signatures agree.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import repeat
 from typing import Literal, NamedTuple
 
@@ -103,6 +104,9 @@ class Reading:
     coincidences: tuple[int, ...] = ()  # deliveries pinned to a due time read as something else
 
     doubtful: tuple[int, ...] = ()  # doubtful occurrences (see Occurrence) left without an attempt
+    # the forced stretches [a, b) of deliveries it crossed (``harness.oracle.forced``): each delivery there is the
+    # first attempt of the occurrence after the one before it, the first of them of roles[a].occurrence
+    forced: tuple[tuple[int, int], ...] = ()
 
     @property
     def missed(self) -> tuple[int, ...]:
@@ -123,6 +127,13 @@ class _Node(NamedTuple):
 
 _FORCED = Role("attempt", None)  # a node's role when it crossed a forced stretch (its parent is the stretch's start)
 _SKIPPED: dict[State, dict[Signature, _Node]] = {}  # each layer inside a crossed stretch (never read, never written)
+
+
+def occurrences_of(rows: Iterable[tuple[int, bool, int, int | None, int, bool]]) -> list[Occurrence]:
+    """Occurrences from rows of their fields, in ``Occurrence``'s order: as cheaply as tuples are made (a job has one
+    per due time, and the search wants them all)."""
+    return list(map(partial(tuple.__new__, Occurrence), rows))
+
 
 # (delivery index, first open occurrence) -> what an extra one may be (two kinds: the evidence cannot tell which)
 Classify = Callable[[int, int], tuple[ExtraKind, ...]]
@@ -231,7 +242,7 @@ class _Search:
         """The attempt role of occurrence k (one object per search, shared by every reading)."""
         role = self._attempts.get(k)
         if role is None:
-            role = self._attempts[k] = Role("attempt", k)
+            role = self._attempts[k] = tuple.__new__(Role, ("attempt", k, (), None))  # no keyword machinery: cheap
         return role
 
     def run(self, margin: int, beam: int, bound: int | None) -> list[dict[State, dict[Signature, _Node]]]:
@@ -363,7 +374,8 @@ class _Search:
                 coincidences.append(i)
             doubtful_skipped.update(k for k in role.skipped if self.occ[k].doubtful)
         doubtful = tuple(sorted(doubtful_skipped | set(left)))
-        return Reading(tuple(roles), unanswered, units, sig, tuple(stalls), tuple(coincidences), doubtful)
+        forced = tuple(sorted((a, b) for b, a in self.skipped.items()))
+        return Reading(tuple(roles), unanswered, units, sig, tuple(stalls), tuple(coincidences), doubtful, forced)
 
     def disturbed(self, reading: Reading) -> set[int]:
         """Deliveries from each stall of ``reading``, or each first attempt that came later than the pin window after
