@@ -10,8 +10,8 @@ Pure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 from harness.model import Delivery
@@ -21,48 +21,78 @@ PERIODLESS = 1 << 62  # the half period of a job with a single due time: no stal
 
 
 @dataclass(slots=True)
-class Occ:
-    """One occurrence of a job as the oracle judges it: its due window, whether it is counted, and the deliveries
-    the best reading gave it."""
+class Occs:
+    """A job's occurrences as the oracle judges them, by due time, one list per field (index k: occurrence k): its
+    due window, whether it is counted, and the deliveries the best reading gave it. Columns, not one object per
+    occurrence: a long run has thousands, and most are read in bulk."""
 
-    due: int
-    counted: bool
-    span: int  # which plan span (harness.oracle.overwrites) it comes from
-    latest: int  # the due time had Dapr read its clock at the end of the schedule call
-    expected: bool = True  # by its plan (certain, before any cut); counted if also surely due by the end of counting
-    doubtful: bool = False  # expected, but its due lies across the end of counting: may or may not be counted
-    attempts: tuple[Delivery, ...] = ()  # the first attempt, then retries
-    early: tuple[Delivery, ...] = ()
-    duplicates: tuple[Delivery, ...] = ()
+    due: list[int]
+    span: list[int]  # which plan span (harness.oracle.overwrites) it comes from
+    latest: list[int]  # the due time had Dapr read its clock at the end of the schedule call
+    expected: list[bool]  # by its plan (certain, before any cut); counted if also surely due by the end of counting
+    counted: list[bool] = field(default_factory=list)
+    doubtful: list[bool] = field(default_factory=list)  # expected, its due across the end of counting: may be counted
+    attempts: list[tuple[Delivery, ...]] = field(default_factory=list)  # the first attempt, then retries
+    early: list[tuple[Delivery, ...]] = field(default_factory=list)
+    duplicates: list[tuple[Delivery, ...]] = field(default_factory=list)
+
+    @classmethod
+    def planned(cls, dues: Sequence[tuple[int, int, bool, int]]) -> Occs:
+        """From ``span_dues``' rows (due, span, expected, latest); none counted yet, none delivered."""
+        n = len(dues)
+        due, span, expected, latest = ([*column] for column in zip(*dues, strict=True)) if n else ([], [], [], [])
+        return cls(due, span, latest, expected, [False] * n, [False] * n, [()] * n, [()] * n, [()] * n)
+
+    def add(self, due: int, span: int, latest: int, expected: bool) -> None:
+        """One more occurrence, after the others."""
+        self.due.append(due)
+        self.span.append(span)
+        self.latest.append(latest)
+        self.expected.append(expected)
+        self.counted.append(False)
+        self.doubtful.append(False)
+        self.attempts.append(())
+        self.early.append(())
+        self.duplicates.append(())
+
+    def __len__(self) -> int:
+        return len(self.due)
 
 
-def count_expected(occ: Sequence[Occ], counted_until: int) -> None:
+def count_expected(occ: Occs, counted_until: int) -> None:
     """Counted: expected and surely due by the end of counting. A due known only within a span (the schedule call's)
     that the end of counting cuts is doubtful: it may be due after that end, so its miss is no evidence, though a
     pass cannot stand on it either."""
-    for o in occ:
-        o.counted = o.expected and o.latest <= counted_until
-        o.doubtful = o.expected and o.due <= counted_until < o.latest
+    occ.counted = [e and latest <= counted_until for e, latest in zip(occ.expected, occ.latest, strict=True)]
+    occ.doubtful = [
+        e and due <= counted_until < latest for e, due, latest in zip(occ.expected, occ.due, occ.latest, strict=True)
+    ]
 
 
-def path_delays(
-    occ: Sequence[Occ], best: Reading, arrivals: Sequence[Arrival], created: int, tol: int
-) -> dict[int, int]:
+def _first_attempts(best: Reading) -> Iterator[tuple[int, int]]:
+    """(delivery, occurrence) of each attempt role of ``best`` (a first attempt), in order."""
+    for i, role in enumerate(best.roles):
+        if role.kind == "attempt" and role.occurrence is not None:
+            yield i, role.occurrence
+
+
+def path_delays(occ: Occs, best: Reading, arrivals: Sequence[Arrival], created: int, tol: int) -> dict[int, int]:
     """A delay on the path (a slow network, a loaded app) makes on-time deliveries arrive late, all alike; a stall
     makes one late alone. So each first attempt sent while the job was idle (the previous answer came before the
     earliest due) is judged against the lateness of its neighbours: the idle first attempts just before and after
     it: when at least two of the four nearest (two each side, as the best reading has them) came as late as it,
     within the pin window, their smallest lateness (past the latest due, over the tolerance) is the path's delay
     and its due is moved by it. A lone late one (or two) keeps its due."""
+    due, latest = occ.due, occ.latest
     idle: list[tuple[int, int]] = []  # (occurrence, arrival minus its latest due)
-    for i, (a, role) in enumerate(zip(arrivals, best.roles, strict=True)):
+    for i, k in _first_attempts(best):
         free = created if i == 0 else arrivals[i - 1].answered
-        if role.kind == "attempt" and role.occurrence is not None and free is not None:
-            o = occ[role.occurrence]
-            if free <= o.due + tol:
-                idle.append((role.occurrence, a.received - o.latest))
+        if free is not None and free <= due[k] + tol:
+            idle.append((k, arrivals[i].received - latest[k]))
     delays: dict[int, int] = {}
     for j, (k, late) in enumerate(idle):
+        if late <= tol:
+            continue  # the smallest of it and its neighbours is not over the tolerance
         near = range(max(0, j - 2), min(len(idle), j + 3))
         alike = [idle[n][1] for n in near if n != j and abs(idle[n][1] - late) <= PIN_NS]
         if len(alike) >= 2 and min(late, *alike) > tol:
@@ -70,29 +100,29 @@ def path_delays(
     return delays
 
 
-def narrow(occ: Sequence[Occ], best: Reading, arrivals: Sequence[Arrival], tol: int) -> bool:
+def narrow(occ: Occs, best: Reading, arrivals: Sequence[Arrival], tol: int) -> bool:
     """Narrow each plan span's due windows by its deliveries: Dapr read its clock for the creation once, so every
     due of a span moves with it, and no first attempt (as the best reading has them) came before its due. The
     latest a span's dues can be is then its earliest plus the smallest lead of an attempt over its earliest due.
     True if a window narrowed (the caller matches again)."""
+    due, latest, span = occ.due, occ.latest, occ.span
     lead: dict[int, int] = {}
-    for a, role in zip(arrivals, best.roles, strict=True):
-        if role.kind == "attempt" and role.occurrence is not None:
-            o = occ[role.occurrence]
-            if o.latest > o.due:
-                lead[o.span] = min(lead.get(o.span, o.latest - o.due), max(0, a.received - o.due) + tol)
+    for i, k in _first_attempts(best):
+        if latest[k] > due[k]:
+            s = span[k]
+            lead[s] = min(lead.get(s, latest[k] - due[k]), max(0, arrivals[i].received - due[k]) + tol)
     narrowed = False
-    for o in occ:
-        if o.span in lead and o.latest - o.due > lead[o.span]:
-            o.latest = o.due + lead[o.span]
+    for k, s in enumerate(span):
+        if s in lead and latest[k] - due[k] > lead[s]:
+            latest[k] = due[k] + lead[s]
             narrowed = True
     return narrowed
 
 
-def half_periods(occ: Sequence[Occ], after_last: int | None) -> list[int]:
+def half_periods(occ: Occs, after_last: int | None) -> list[int]:
     """Half the interval from each occurrence to the next due time (after the last: when the schedule would next
     fire, ``after_last``, else the interval before it); a one-shot job has none."""
-    dues = [o.due for o in occ]
+    dues = occ.due
     out = [max(1, (b - a) // 2) for a, b in pairwise(dues)]
     if dues:
         last = dues[-1]

@@ -45,11 +45,10 @@ decides whether the plausible signatures agree.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from itertools import repeat
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, overload
 
 from harness.oracle.forced import forced_stretches
 
@@ -129,10 +128,60 @@ _FORCED = Role("attempt", None)  # a node's role when it crossed a forced stretc
 _SKIPPED: dict[State, dict[Signature, _Node]] = {}  # each layer inside a crossed stretch (never read, never written)
 
 
-def occurrences_of(rows: Iterable[tuple[int, bool, int, int | None, int, bool]]) -> list[Occurrence]:
-    """Occurrences from rows of their fields, in ``Occurrence``'s order: as cheaply as tuples are made (a job has one
-    per due time, and the search wants them all)."""
-    return list(map(partial(tuple.__new__, Occurrence), rows))
+class OccurrenceTable(Sequence[Occurrence]):
+    """Occurrences as columns, one list per field of ``Occurrence``: a long job has one per due time, and the search
+    reads most of them in bulk (``_Search``); an ``Occurrence`` is made when one is asked for, once."""
+
+    def __init__(
+        self,
+        due: list[int],
+        counted: list[bool],
+        half_period: list[int],
+        latest: Sequence[int | None],
+        world: Sequence[int],
+        doubtful: list[bool],
+    ) -> None:
+        self.due, self.counted, self.half_period = due, counted, half_period
+        self.latest, self.world, self.doubtful = latest, world, doubtful
+        self._made: dict[int, Occurrence] = {}
+
+    @classmethod
+    def of(cls, occurrences: Sequence[Occurrence]) -> OccurrenceTable:
+        if isinstance(occurrences, OccurrenceTable):
+            return occurrences
+        if not occurrences:
+            return cls([], [], [], [], [], [])
+        due, counted, half, latest, world, doubtful = ([*column] for column in zip(*occurrences, strict=True))
+        return cls(due, counted, half, latest, world, doubtful)
+
+    def due_by(self) -> list[int]:
+        """Each occurrence's latest due (``Occurrence.due_by``)."""
+        return [d if latest is None else latest for d, latest in zip(self.due, self.latest, strict=True)]
+
+    def __len__(self) -> int:
+        return len(self.due)
+
+    @overload
+    def __getitem__(self, k: int) -> Occurrence: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> Sequence[Occurrence]: ...
+
+    def __getitem__(self, k: int | slice) -> Occurrence | Sequence[Occurrence]:
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        made = self._made.get(k)
+        if made is None:
+            fields = (
+                self.due[k],
+                self.counted[k],
+                self.half_period[k],
+                self.latest[k],
+                self.world[k],
+                self.doubtful[k],
+            )
+            made = self._made[k] = Occurrence(*fields)
+        return made
 
 
 # (delivery index, first open occurrence) -> what an extra one may be (two kinds: the evidence cannot tell which)
@@ -156,7 +205,7 @@ def readings(
     A first pass with a narrow beam finds one complete reading; its units bound the full search (a node dearer
     than that bound plus the margin can never be plausible, since units only grow), which keeps it fast.
     """
-    search = _Search(list(occurrences), arrivals, tolerance_ns, max_attempts, retry_interval_ns, classify, idle_from)
+    search = _Search(occurrences, arrivals, tolerance_ns, max_attempts, retry_interval_ns, classify, idle_from)
     rough = search.finals(search.run(0, 4, None))
     bound = rough[0][0][0] + DISTURBED_MARGIN
     finals = search.finals(search.run(DISTURBED_MARGIN, beam, bound))
@@ -191,7 +240,7 @@ def readings(
 
 @dataclass
 class _Search:
-    occ: list[Occurrence]
+    occ: Sequence[Occurrence]
     arrivals: Sequence[Arrival]
     tolerance_ns: int
     max_attempts: int | None
@@ -203,6 +252,8 @@ class _Search:
     free: list[int | None] = field(init=False)  # per delivery: when the scheduler could send it (the previous answer)
     pins: list[int | None] = field(init=False)  # per delivery: the occurrence it is pinned to (``_pinned``)
     lasts: list[int] = field(init=False)  # per delivery: the last occurrence due by its arrival (``_last_due``)
+    table: OccurrenceTable = field(init=False)  # the occurrences as columns
+    due_by: list[int] = field(init=False)  # each occurrence's latest due (``Occurrence.due_by``)
     forced: list[tuple[int, int]] = field(init=False)  # stretches [a, b) whose reading is forced (``forced_stretches``)
     skipped: dict[int, int] = field(default_factory=dict)  # the last run's forced stretches taken: b -> a
     _attempts: dict[int, Role] = field(default_factory=dict)  # the attempt role of each occurrence, made once
@@ -212,8 +263,13 @@ class _Search:
         it is pinned to (the job idle at that due, the arrival within the pin window after it), and whether it is
         plain (``harness.oracle.forced``): a 2xx pinned to a counted, certain, not doubtful occurrence, after the
         previous one's answer."""
-        occ, arrivals, tol = self.occ, self.arrivals, self.tolerance_ns
-        self.dues = dues = [o.due for o in occ]
+        arrivals, tol = self.arrivals, self.tolerance_ns
+        self.table = table = OccurrenceTable.of(self.occ)
+        if isinstance(self.occ, OccurrenceTable):
+            self.occ = table  # made one by one when the search asks (once each)
+        self.dues = dues = table.due
+        self.due_by = due_by = table.due_by()
+        half, counted, world, doubtful = table.half_period, table.counted, table.world, table.doubtful
         self.free = [self.idle_from, *(a.answered for a in arrivals[:-1])] if arrivals else []
         self.pins, self.lasts = [], []
         plain: list[bool] = []
@@ -222,18 +278,16 @@ class _Search:
             k = bisect.bisect_right(dues, received + tol) - 1
             self.lasts.append(k)
             pin, fits = None, False
-            if free is not None and k >= 0:
-                o = occ[k]
-                if free <= o.due + tol and received <= o.due_by + min(o.half_period, PIN_NS):
-                    pin = k
-                    fits = (
-                        a.outcome == "success"
-                        and not a.restricted
-                        and o.counted
-                        and not o.world
-                        and not o.doubtful
-                        and (i == 0 or received + tol >= free)  # no overlap: the previous one was answered
-                    )
+            if free is not None and k >= 0 and free <= dues[k] + tol and received <= due_by[k] + min(half[k], PIN_NS):
+                pin = k
+                fits = (
+                    a.outcome == "success"
+                    and not a.restricted
+                    and counted[k]
+                    and not world[k]
+                    and not doubtful[k]
+                    and (i == 0 or received + tol >= free)  # no overlap: the previous one was answered
+                )
             self.pins.append(pin)
             plain.append(fits)
         self.forced = forced_stretches(self.pins, plain)
@@ -328,14 +382,14 @@ class _Search:
         self, layers: list[dict[State, dict[Signature, _Node]]]
     ) -> list[tuple[Cost, Signature, State, tuple[int, ...]]]:
         """Every complete reading: (cost, signature, last state, counted occurrences left unanswered), best first."""
-        occ = self.occ
-        n = len(occ)
+        counted, doubtful = self.table.counted, self.table.doubtful
+        n = len(counted)
         finals: list[tuple[Cost, Signature, State, tuple[int, ...]]] = []
         for state, sigs in layers[-1].items():
             cur, failures, _world = state
             first_unattempted = cur + 1 if failures else cur
-            unanswered = tuple(k for k in range(first_unattempted, n) if occ[k].counted)
-            left = sum(1 for k in range(first_unattempted, n) if occ[k].doubtful)
+            unanswered = tuple(k for k in range(first_unattempted, n) if counted[k])
+            left = sum(1 for k in range(first_unattempted, n) if doubtful[k])
             for sig, node in sigs.items():
                 d, m, e, s, x = sig
                 cost = (node.cost[0] + len(unanswered), node.cost[1])
@@ -347,7 +401,8 @@ class _Search:
         """The reading that ends in ``state`` with signature ``sig`` (found by walking the parents back)."""
         d, m, e, s, x = sig
         first_unattempted = state[0] + 1 if state[1] else state[0]
-        left = tuple(k for k in range(first_unattempted, len(self.occ)) if self.occ[k].doubtful)
+        doubtful = self.table.doubtful
+        left = tuple(k for k in range(first_unattempted, len(doubtful)) if doubtful[k])
         key: tuple[State, Signature] | None = (state, (d, m - len(unanswered), e, s, x - len(left)))
         roles: list[Role] = []
         i = len(self.layers) - 1
@@ -372,10 +427,10 @@ class _Search:
                 stalls.append(i)
             if _coincidence(role, self.pins[i]):
                 coincidences.append(i)
-            doubtful_skipped.update(k for k in role.skipped if self.occ[k].doubtful)
-        doubtful = tuple(sorted(doubtful_skipped | set(left)))
+            doubtful_skipped.update(k for k in role.skipped if doubtful[k])
         forced = tuple(sorted((a, b) for b, a in self.skipped.items()))
-        return Reading(tuple(roles), unanswered, units, sig, tuple(stalls), tuple(coincidences), doubtful, forced)
+        unsure = tuple(sorted(doubtful_skipped | set(left)))
+        return Reading(tuple(roles), unanswered, units, sig, tuple(stalls), tuple(coincidences), unsure, forced)
 
     def disturbed(self, reading: Reading) -> set[int]:
         """Deliveries from each stall of ``reading``, or each first attempt that came later than the pin window after
@@ -386,6 +441,7 @@ class _Search:
         inside = False
         stalls = set(reading.stalls)
         ends = {a + 1: b for b, a in self.skipped.items()}
+        due_by = self.due_by
         i = 0
         while i < len(reading.roles):
             if i in ends:
@@ -397,8 +453,8 @@ class _Search:
                 inside = False
             behind = False
             if role.kind == "attempt" and role.occurrence is not None:
-                o = self.occ[role.occurrence]
-                behind = self.arrivals[i].received - o.due_by > min(o.half_period, PIN_NS)
+                k = role.occurrence
+                behind = self.arrivals[i].received - due_by[k] > min(self.table.half_period[k], PIN_NS)
             inside = inside or i in stalls or behind
             if inside:
                 out.add(i)
