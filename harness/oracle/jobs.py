@@ -182,7 +182,7 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
         return ("duplicate",)
 
     policy = job.failure_policy or DEFAULT_FAILURE_POLICY
-    arrivals = [_arrival(d, deleted_ok) for d in matched]
+    arrivals = _arrivals(matched, deleted_ok)
 
     halves = half_periods(occ, planned.beyond or planned.continuation)
     worlds = planned.worlds if len(spans.spans) == 1 else {}  # worlds of one creation
@@ -290,11 +290,17 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
     return tally.result("jobs", job.name, job.policy, inp, replicas)
 
 
-def _arrival(d: Delivery, deleted_ok: int | None) -> Arrival:
-    outcome: Outcome = "cut" if d.cut_off else "success" if success(d) else "failure"
-    answered = d.answered_ns if d.answered_ns is not None or d.cut_off else d.received_ns  # older runs: arrival
-    restricted = deleted_ok is not None and d.received_ns > deleted_ok
-    return tuple.__new__(Arrival, (d.received_ns, answered, outcome, restricted))  # no keyword machinery: cheap
+def _arrivals(ds: Sequence[Delivery], deleted_ok: int | None) -> list[Arrival]:
+    """What the matching reads of each delivery: arrival, answer (older runs: the arrival), outcome, and whether it
+    came after a confirmed delete (one per delivery, so made as plain tuples are)."""
+    out: list[Arrival] = []
+    for d in ds:
+        received, cut = d.received_ns, d.status is None
+        outcome: Outcome = "cut" if cut else "success" if success(d) else "failure"
+        answered = d.answered_ns if d.answered_ns is not None or cut else received
+        restricted = deleted_ok is not None and received > deleted_ok
+        out.append(tuple.__new__(Arrival, (received, answered, outcome, restricted)))
+    return out
 
 
 def _tally_occurrences(tally: Tally, name: str, occ: Occs, missed: set[int]) -> None:

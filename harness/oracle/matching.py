@@ -184,6 +184,17 @@ class OccurrenceTable(Sequence[Occurrence]):
         return made
 
 
+_FIRST_ATTEMPTS: list[Role] = []  # Role("attempt", k) for k = 0, 1, ...: made once, shared (immutable)
+
+
+def first_attempts(start: int, stop: int) -> list[Role]:
+    """[Role("attempt", k) for k in range(start, stop)], each made once per process: a crossed stretch's roles."""
+    if len(_FIRST_ATTEMPTS) < stop:
+        made = range(len(_FIRST_ATTEMPTS), stop)
+        _FIRST_ATTEMPTS.extend(tuple.__new__(Role, ("attempt", k, (), None)) for k in made)  # no keyword machinery
+    return _FIRST_ATTEMPTS[start:stop]
+
+
 # (delivery index, first open occurrence) -> what an extra one may be (two kinds: the evidence cannot tell which)
 Classify = Callable[[int, int], tuple[ExtraKind, ...]]
 
@@ -254,9 +265,9 @@ class _Search:
     lasts: list[int] = field(init=False)  # per delivery: the last occurrence due by its arrival (``_last_due``)
     table: OccurrenceTable = field(init=False)  # the occurrences as columns
     due_by: list[int] = field(init=False)  # each occurrence's latest due (``Occurrence.due_by``)
+    received: list[int] = field(init=False)  # each delivery's arrival
     forced: list[tuple[int, int]] = field(init=False)  # stretches [a, b) whose reading is forced (``forced_stretches``)
     skipped: dict[int, int] = field(default_factory=dict)  # the last run's forced stretches taken: b -> a
-    _attempts: dict[int, Role] = field(default_factory=dict)  # the attempt role of each occurrence, made once
 
     def __post_init__(self) -> None:
         """Each delivery's context, in one pass: the previous answer, the last due by its arrival, the occurrence
@@ -270,6 +281,7 @@ class _Search:
         self.dues = dues = table.due
         self.due_by = due_by = table.due_by()
         half, counted, world, doubtful = table.half_period, table.counted, table.world, table.doubtful
+        self.received = [a.received for a in arrivals]
         self.free = [self.idle_from, *(a.answered for a in arrivals[:-1])] if arrivals else []
         self.pins, self.lasts = [], []
         plain: list[bool] = []
@@ -291,13 +303,6 @@ class _Search:
             self.pins.append(pin)
             plain.append(fits)
         self.forced = forced_stretches(self.pins, plain)
-
-    def attempt(self, k: int) -> Role:
-        """The attempt role of occurrence k (one object per search, shared by every reading)."""
-        role = self._attempts.get(k)
-        if role is None:
-            role = self._attempts[k] = tuple.__new__(Role, ("attempt", k, (), None))  # no keyword machinery: cheap
-        return role
 
     def run(self, margin: int, beam: int, bound: int | None) -> list[dict[State, dict[Signature, _Node]]]:
         """The layers of the search; nodes dearer than ``bound`` units are dropped. A forced stretch is crossed in
@@ -351,13 +356,10 @@ class _Search:
         """The layer after the forced stretch [a, b): each node whose first open occurrence is the one delivery a is
         pinned to reads every delivery of the stretch as the first attempt of its own occurrence (no unit, its
         lateness added); the others are dropped (``harness.oracle.forced``). None when no node is there."""
-        first, dues, arrivals, pins = self.pins[a], self.dues, self.arrivals, self.pins
+        first = self.pins[a]
         assert first is not None
-        late = 0
-        for j in range(a, b):
-            k = pins[j]
-            assert k is not None
-            late += max(0, arrivals[j].received - dues[k])
+        stretch = zip(self.received[a:b], self.dues[first : first + b - a], strict=True)
+        late = sum(r - due if r > due else 0 for r, due in stretch)  # each first attempt's, as _moves has it
         out: dict[State, dict[Signature, _Node]] = {}
         for state, sigs in layer.items():
             if state[0] == first and not state[1]:
@@ -413,7 +415,8 @@ class _Search:
             key = node.parent
             if node.role is _FORCED:
                 a = self.skipped[i]
-                roles.extend(self.attempt(k) for k in range(self.pins[i - 1] or 0, (self.pins[a] or 0) - 1, -1))
+                first = self.pins[a] or 0
+                roles.extend(reversed(first_attempts(first, first + i - a)))
                 i = a
                 continue
             roles.append(node.role)

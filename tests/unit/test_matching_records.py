@@ -1,0 +1,39 @@
+"""The matching's records made cheaply: occurrences as columns, the shared first-attempt roles, lateness samples
+kept in due order without a sort when they already are."""
+
+from __future__ import annotations
+
+from harness.model import Delivery
+from harness.oracle.matching import Occurrence, OccurrenceTable, Role, first_attempts
+from harness.oracle.tally import _by_due
+
+S = 1_000_000_000
+
+
+def test_a_table_gives_the_occurrences_it_was_made_of() -> None:
+    occurrences = [Occurrence(S, True, S // 2, S + 5), Occurrence(2 * S, False, S // 2, None, 2, True)]
+    table = OccurrenceTable.of(occurrences)
+    assert list(table) == occurrences and len(table) == 2
+    assert table[1] is table[1]  # made once
+    assert table[-1] == occurrences[-1] and list(table[0:1]) == occurrences[:1]
+    assert table.due_by() == [S + 5, 2 * S]
+    assert OccurrenceTable.of(table) is table
+    assert len(OccurrenceTable.of([])) == 0
+
+
+def test_first_attempt_roles_are_the_roles_and_shared() -> None:
+    assert first_attempts(3, 6) == [Role("attempt", k) for k in (3, 4, 5)]
+    assert first_attempts(4, 5)[0] is first_attempts(2, 7)[2]
+    assert first_attempts(5, 5) == []
+
+
+def delivery(at: int) -> Delivery:
+    return Delivery(f"d{at}", "jobs", "j", 0, at, 200)
+
+
+def test_samples_in_due_order_stay_as_they_are_others_are_sorted_by_due_then_arrival() -> None:
+    ordered = [(S, delivery(S + 3)), (2 * S, delivery(2 * S + 1))]
+    assert _by_due(ordered) == tuple(ordered)
+    tied = [(S, delivery(S + 9)), (S, delivery(S + 2)), (0, delivery(5))]
+    assert _by_due(tied) == (tied[2], tied[1], tied[0])
+    assert _by_due([]) == ()
