@@ -7,9 +7,10 @@ Each size runs in a fresh process (multiprocessing ``spawn``) pinned to one CPU 
 history is generated there (``benchmarks.run_history``: many jobs of several shapes with retries, duplicates,
 cut-offs and lost occurrences injected, one-shot jobs, cron bindings on 3 replicas), then ``check`` judges it.
 Generation is timed apart and not counted; the check's wall clock and its CPU time are both printed (the machine
-may be shared: the CPU time is what the check itself took). Memory is the process's resident set: before the check, and its peak
-(``ru_maxrss``) after; "check MiB" is the difference (the peak of the process, generation included, is printed
-too: if generation peaked higher, the difference reads 0). No tracemalloc: it slows the check several times.
+may be shared: the CPU time is what the check itself took). Memory is the process's resident set: before the
+check, and its peak (``ru_maxrss``) after; "check MiB" is the difference (the peak of the process, generation
+included, is printed too: if generation peaked higher, the difference reads 0). No tracemalloc: it slows the check
+several times.
 """
 
 from __future__ import annotations
@@ -79,8 +80,8 @@ def table(rows: Sequence[Measured]) -> list[str]:
     for r in rows:
         verdicts = ", ".join(f"{k} {v:,}" for k, v in sorted(r.verdicts.items()))
         out.append(
-            f"| {r.size:,} | {r.deliveries:,} | {r.sources:,} | {r.gen_s:.1f} | {r.check_s:.2f} | {r.check_cpu_s:.2f} | "
-            f"{r.deliveries / max(r.check_s, 1e-9):,.0f} | {r.rss_before_mib:,.0f} | {r.peak_mib:,.0f} | "
+            f"| {r.size:,} | {r.deliveries:,} | {r.sources:,} | {r.gen_s:.1f} | {r.check_s:.2f} | "
+            f"{r.check_cpu_s:.2f} | {r.deliveries / max(r.check_s, 1e-9):,.0f} | {r.rss_before_mib:,.0f} | {r.peak_mib:,.0f} | "
             f"{r.check_mib:,.0f} | {verdicts} |"
         )
     return out
