@@ -81,8 +81,8 @@ def table(rows: Sequence[Measured]) -> list[str]:
         verdicts = ", ".join(f"{k} {v:,}" for k, v in sorted(r.verdicts.items()))
         out.append(
             f"| {r.size:,} | {r.deliveries:,} | {r.sources:,} | {r.gen_s:.1f} | {r.check_s:.2f} | "
-            f"{r.check_cpu_s:.2f} | {r.deliveries / max(r.check_s, 1e-9):,.0f} | {r.rss_before_mib:,.0f} | {r.peak_mib:,.0f} | "
-            f"{r.check_mib:,.0f} | {verdicts} |"
+            f"{r.check_cpu_s:.2f} | {r.deliveries / max(r.check_s, 1e-9):,.0f} | {r.rss_before_mib:,.0f} | "
+            f"{r.peak_mib:,.0f} | {r.check_mib:,.0f} | {verdicts} |"
         )
     return out
 
