@@ -307,8 +307,9 @@ class _Search:
     def run(self, margin: int, beam: int, bound: int | None) -> list[dict[State, dict[Signature, _Node]]]:
         """The layers of the search; nodes dearer than ``bound`` units are dropped. A forced stretch is crossed in
         one step (``_forward``): its layers in between are left empty."""
-        occ, arrivals, tolerance_ns = self.occ, self.arrivals, self.tolerance_ns
+        arrivals, tolerance_ns, table, due_by = self.arrivals, self.tolerance_ns, self.table, self.due_by
         retry_interval_ns, max_attempts, classify = self.retry_interval_ns, self.max_attempts, self.classify
+        worlds = table.world
         empty: Signature = (0, 0, 0, 0, 0)
         layers: list[dict[State, dict[Signature, _Node]]] = [{(0, 0, 0): {empty: _Node((0, 0), None, None)}}]
         stretches = dict(self.forced)
@@ -332,19 +333,23 @@ class _Search:
                 failures = state[1]
                 cheapest = min(node.cost[0] for node in sigs.values())
                 budget = None if bound is None else bound - cheapest
-                for role, nxt, units, late in _moves(occ, a, i, state, overlap, last_due, classify, budget):
-                    world = state[2]
-                    if role.kind != "extra" and role.occurrence is not None and occ[role.occurrence].world:
-                        if world and world != occ[role.occurrence].world:
+                for role, nxt, units, late in _moves(table, a, i, state, overlap, last_due, classify, budget):
+                    world, k = state[2], role.occurrence
+                    if role.kind != "extra" and k is not None and worlds[k]:
+                        if world and world != worlds[k]:
                             continue  # an occurrence of the other creation time: it does not exist in this one
-                        world = occ[role.occurrence].world
-                    units += _stall(occ, a, role, free, retry_interval_ns) + _coincidence(role, pin)
+                        world = worlds[k]
+                    units += _stall(table, due_by, a, role, free, retry_interval_ns) + _coincidence(role, pin)
                     k, f = _after(nxt, failures if role.kind == "retry" else 0, a.outcome, max_attempts, role)
                     after = (k, f, world)
+                    dd, dm, de, ds, dx = _delta(role, table)
                     for sig, node in sigs.items():
                         cost = (node.cost[0] + units, node.cost[1] + late)
                         if bound is None or cost[0] <= bound:
-                            _offer(layer, after, _add(sig, role, occ), _Node(cost, (state, sig), role))
+                            d, m, e, s, x = sig
+                            _offer(
+                                layer, after, (d + dd, m + dm, e + de, s + ds, x + dx), _Node(cost, (state, sig), role)
+                            )
             layers.append(_prune(layer, margin, beam))
             i += 1
         self.layers = layers
@@ -426,7 +431,7 @@ class _Search:
         doubtful_skipped: set[int] = set()
         for i in self.generic():
             role = roles[i]
-            if _stall(self.occ, self.arrivals[i], role, self.free[i], self.retry_interval_ns):
+            if _stall(self.table, self.due_by, self.arrivals[i], role, self.free[i], self.retry_interval_ns):
                 stalls.append(i)
             if _coincidence(role, self.pins[i]):
                 coincidences.append(i)
@@ -466,7 +471,7 @@ class _Search:
 
 
 def _moves(
-    occ: Sequence[Occurrence],
+    occ: OccurrenceTable,
     a: Arrival,
     i: int,
     state: State,
@@ -478,7 +483,7 @@ def _moves(
     """(role, first open occurrence after it, anomaly units, lateness ns) for each role the delivery may take;
     none that would skip more counted occurrences than ``budget`` units allow."""
     cur, failures, _world = state
-    n = len(occ)
+    counted, due, n = occ.counted, occ.due, len(occ)
     if cur < n and failures > 0:  # the open occurrence failed: sequential triggers retry it first
         return [(Role("retry", cur), cur, 0, 0)]
     moves: list[tuple[Role, int, int, int]] = []
@@ -492,12 +497,12 @@ def _moves(
     for k in range(cur, min(last_due, n - 1) + 1):
         if budget is not None and missed > budget:
             return moves
-        if not (a.restricted and occ[k].counted):
-            moves.append((Role("attempt", k, tuple(range(cur, k))), k, missed, max(0, a.received - occ[k].due)))
-        missed += occ[k].counted
+        if not (a.restricted and counted[k]):
+            moves.append((Role("attempt", k, tuple(range(cur, k))), k, missed, max(0, a.received - due[k])))
+        missed += counted[k]
     k = max(cur, last_due + 1)
     if k < n and not a.restricted and (budget is None or missed < budget):
-        unexplained = 1 if occ[k].due - a.received > occ[k].half_period else 0
+        unexplained = 1 if due[k] - a.received > occ.half_period[k] else 0
         moves.append((Role("early", k, tuple(range(cur, k))), k, 1 + missed + unexplained, 0))
     return moves
 
@@ -509,13 +514,14 @@ def _coincidence(role: Role, pin: int | None) -> int:
     return 1
 
 
-def _stall(occ: Sequence[Occurrence], a: Arrival, role: Role, free: int | None, retry_ns: int) -> int:
-    """1 when the delivery came more than half a period after its role says it could first have been sent."""
-    k = role.occurrence
-    half = occ[k].half_period if k is not None and k < len(occ) else (occ[0].half_period if occ else 1 << 62)
+def _stall(occ: OccurrenceTable, due_by: Sequence[int], a: Arrival, role: Role, free: int | None, retry_ns: int) -> int:
+    """1 when the delivery came more than half a period after its role says it could first have been sent.
+    ``due_by``: each occurrence's latest due (``Occurrence.due_by``)."""
+    k, halves = role.occurrence, occ.half_period
+    half = halves[k] if k is not None and k < len(halves) else (halves[0] if halves else 1 << 62)
     if role.kind == "attempt":
         assert k is not None
-        ready = occ[k].due_by if free is None else max(occ[k].due_by, free)
+        ready = due_by[k] if free is None else max(due_by[k], free)
     elif role.kind == "early" or role.extra in ("early", "spurious"):
         return 0  # fired before its due, or after the job was gone: no time it was due to be sent, so no wait
     elif free is None:
@@ -524,16 +530,18 @@ def _stall(occ: Sequence[Occurrence], a: Arrival, role: Role, free: int | None, 
         ready = free + retry_ns
     else:
         ready = free
-    if role.kind == "attempt" and k is not None and (free is None or free <= occ[k].due):
+    if role.kind == "attempt" and k is not None and (free is None or free <= occ.due[k]):
         # the job was idle when it fell due: a first attempt later than the pin window is a stall too
         return 1 if a.received - ready > min(half, PIN_NS) else 0
     return 1 if a.received - ready > half else 0
 
 
-def _add(sig: Signature, role: Role, occ: Sequence[Occurrence]) -> Signature:
-    d, m, e, s, x = sig
-    m += sum(1 for j in role.skipped if occ[j].counted)
-    x += sum(1 for j in role.skipped if occ[j].doubtful)
+def _delta(role: Role, occ: OccurrenceTable) -> Signature:
+    """What reading a delivery in ``role`` adds to a signature: the counted occurrences it skips are missed, the
+    doubtful ones it skips left unanswered, and an extra or early delivery is its anomaly."""
+    d = e = s = 0
+    m = sum(1 for j in role.skipped if occ.counted[j])
+    x = sum(1 for j in role.skipped if occ.doubtful[j])
     if role.kind == "early":
         e += 1
     elif role.kind == "extra":
