@@ -47,7 +47,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import accumulate, repeat
 from typing import Literal, NamedTuple, overload
 
 from harness.oracle.forced import forced_stretches
@@ -143,6 +143,7 @@ class OccurrenceTable(Sequence[Occurrence]):
     ) -> None:
         self.due, self.counted, self.half_period = due, counted, half_period
         self.latest, self.world, self.doubtful = latest, world, doubtful
+        self.indices = tuple(range(len(due)))  # a role's skipped occurrences, sliced from it
         self._made: dict[int, Occurrence] = {}
 
     @classmethod
@@ -153,6 +154,11 @@ class OccurrenceTable(Sequence[Occurrence]):
             return cls([], [], [], [], [], [])
         due, counted, half, latest, world, doubtful = ([*column] for column in zip(*occurrences, strict=True))
         return cls(due, counted, half, latest, world, doubtful)
+
+    @staticmethod
+    def before(flags: Sequence[bool]) -> list[int]:
+        """[how many of flags[:k] are set, for k = 0 .. len(flags)]: a count over any range in two looks."""
+        return [0, *accumulate(flags)]
 
     def due_by(self) -> list[int]:
         """Each occurrence's latest due (``Occurrence.due_by``)."""
@@ -309,7 +315,7 @@ class _Search:
         one step (``_forward``): its layers in between are left empty."""
         arrivals, tolerance_ns, table, due_by = self.arrivals, self.tolerance_ns, self.table, self.due_by
         retry_interval_ns, max_attempts, classify = self.retry_interval_ns, self.max_attempts, self.classify
-        worlds = table.world
+        worlds, counted_before, doubtful_before = table.world, table.before(table.counted), table.before(table.doubtful)
         empty: Signature = (0, 0, 0, 0, 0)
         layers: list[dict[State, dict[Signature, _Node]]] = [{(0, 0, 0): {empty: _Node((0, 0), None, None)}}]
         stretches = dict(self.forced)
@@ -342,7 +348,7 @@ class _Search:
                     units += _stall(table, due_by, a, role, free, retry_interval_ns) + _coincidence(role, pin)
                     k, f = _after(nxt, failures if role.kind == "retry" else 0, a.outcome, max_attempts, role)
                     after = (k, f, world)
-                    dd, dm, de, ds, dx = _delta(role, table)
+                    dd, dm, de, ds, dx = _delta(role, counted_before, doubtful_before)
                     for sig, node in sigs.items():
                         cost = (node.cost[0] + units, node.cost[1] + late)
                         if bound is None or cost[0] <= bound:
@@ -498,12 +504,12 @@ def _moves(
         if budget is not None and missed > budget:
             return moves
         if not (a.restricted and counted[k]):
-            moves.append((Role("attempt", k, tuple(range(cur, k))), k, missed, max(0, a.received - due[k])))
+            moves.append((Role("attempt", k, occ.indices[cur:k]), k, missed, max(0, a.received - due[k])))
         missed += counted[k]
     k = max(cur, last_due + 1)
     if k < n and not a.restricted and (budget is None or missed < budget):
         unexplained = 1 if due[k] - a.received > occ.half_period[k] else 0
-        moves.append((Role("early", k, tuple(range(cur, k))), k, 1 + missed + unexplained, 0))
+        moves.append((Role("early", k, occ.indices[cur:k]), k, 1 + missed + unexplained, 0))
     return moves
 
 
@@ -536,12 +542,15 @@ def _stall(occ: OccurrenceTable, due_by: Sequence[int], a: Arrival, role: Role, 
     return 1 if a.received - ready > half else 0
 
 
-def _delta(role: Role, occ: OccurrenceTable) -> Signature:
+def _delta(role: Role, counted_before: Sequence[int], doubtful_before: Sequence[int]) -> Signature:
     """What reading a delivery in ``role`` adds to a signature: the counted occurrences it skips are missed, the
-    doubtful ones it skips left unanswered, and an extra or early delivery is its anomaly."""
-    d = e = s = 0
-    m = sum(1 for j in role.skipped if occ.counted[j])
-    x = sum(1 for j in role.skipped if occ.doubtful[j])
+    doubtful ones it skips left unanswered, and an extra or early delivery is its anomaly. ``counted_before[k]``:
+    how many of the occurrences before k are counted (``doubtful_before`` likewise); a role skips a range."""
+    d = e = s = m = x = 0
+    if role.skipped:
+        lo, hi = role.skipped[0], role.skipped[-1] + 1
+        assert hi - lo == len(role.skipped)  # a range, as _moves makes it
+        m, x = counted_before[hi] - counted_before[lo], doubtful_before[hi] - doubtful_before[lo]
     if role.kind == "early":
         e += 1
     elif role.kind == "extra":
@@ -567,9 +576,14 @@ def _after(k: int, failures: int, outcome: Outcome, max_attempts: int | None, ro
 
 
 def _offer(layer: dict[State, dict[Signature, _Node]], state: State, sig: Signature, node: _Node) -> None:
-    held = layer.setdefault(state, {}).get(sig)
+    """Keep ``node`` for (state, sig) unless one as cheap is there already (the first offered wins a tie)."""
+    sigs = layer.get(state)
+    if sigs is None:
+        layer[state] = {sig: node}
+        return
+    held = sigs.get(sig)
     if held is None or node.cost < held.cost:
-        layer[state][sig] = node
+        sigs[sig] = node
 
 
 def _prune(layer: dict[State, dict[Signature, _Node]], margin: int, beam: int) -> dict[State, dict[Signature, _Node]]:

@@ -37,3 +37,10 @@ def test_samples_in_due_order_stay_as_they_are_others_are_sorted_by_due_then_arr
     tied = [(S, delivery(S + 9)), (S, delivery(S + 2)), (0, delivery(5))]
     assert _by_due(tied) == (tied[2], tied[1], tied[0])
     assert _by_due([]) == ()
+
+
+def test_counts_before_each_index() -> None:
+    assert OccurrenceTable.before([True, False, True, True]) == [0, 1, 1, 2, 3]
+    assert OccurrenceTable.before([]) == [0]
+    table = OccurrenceTable.of([Occurrence(k * S, True, S // 2) for k in range(4)])
+    assert table.indices[1:3] == (1, 2)
