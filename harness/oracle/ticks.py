@@ -322,6 +322,7 @@ def schedule_period_ns(schedule: Schedule, at_ns: int) -> int:
 # --- jobs ----------------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def validate_job(job: JobPlan) -> None:
     """The checks go-etcd-cron's ``Builder.Parse`` makes before it stores a job (builder.go, v0.12.6)."""
     where = f"job {job.name!r}"
@@ -355,7 +356,10 @@ def iter_job_occurrences(job: JobPlan, created_ns: int) -> Iterator[int]:
     ``count >= repeats``; first due = dueTime, else ``Next(creation)``; then ``Next(previous due)``; stop at the
     first due strictly after the expiry. Raises ``ScheduleError`` for a job Dapr would refuse.
     """
-    first, schedule, expiry = _job_start(job, created_ns)
+    yield from _occurrences_from(job, *_job_start(job, created_ns))
+
+
+def _occurrences_from(job: JobPlan, first: int, schedule: Schedule | None, expiry: int | None) -> Iterator[int]:
     if schedule is None:
         yield first  # oneshot.Next: once, at the dueTime
         return
@@ -388,7 +392,7 @@ def job_dues_until(job: JobPlan, created_ns: int, limit_ns: int) -> tuple[list[i
     first, schedule, expiry = _job_start(job, created_ns)
     if not isinstance(schedule, EverySchedule):
         out: list[int] = []
-        for due in iter_job_occurrences(job, created_ns):
+        for due in _occurrences_from(job, first, schedule, expiry):
             if due > limit_ns:
                 return out, due
             out.append(due)

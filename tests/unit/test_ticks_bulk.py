@@ -106,3 +106,18 @@ def test_an_every_job_without_end_runs_past_the_limit() -> None:
     assert beyond == T0 + 3300 * MS
     dues, beyond = job_dues_until(JobPlan("j", "@every 1s", repeats=2), T0 + 300 * MS, T0 + 60 * NS)
     assert (dues, beyond) == ([T0 + 1300 * MS, T0 + 2300 * MS], None)
+
+
+def test_a_refused_job_is_refused_every_time_it_is_asked_about() -> None:
+    from harness.oracle.ticks import validate_job
+    from harness.oracle.times import ScheduleError, parse_go_duration
+
+    bad = JobPlan("j", "@every 1s", repeats=0)
+    for _ in range(2):
+        try:
+            validate_job(bad)
+        except ScheduleError:
+            continue
+        raise AssertionError("validate_job accepted repeats=0")
+    assert validate_job(JobPlan("j", "@every 1s")) is None
+    assert parse_go_duration("1m30s") == parse_go_duration("1m30s") == 90 * NS
