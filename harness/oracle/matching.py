@@ -337,7 +337,9 @@ class _Search:
             layer: dict[State, dict[Signature, _Node]] = {}
             for state, sigs in layers[-1].items():
                 failures = state[1]
-                cheapest = min(node.cost[0] for node in sigs.values())
+                cheapest = (
+                    min(node.cost[0] for node in sigs.values()) if len(sigs) > 1 else next(iter(sigs.values())).cost[0]
+                )
                 budget = None if bound is None else bound - cheapest
                 for role, nxt, units, late in _moves(table, a, i, state, overlap, last_due, classify, budget):
                     world, k = state[2], role.occurrence
@@ -491,12 +493,12 @@ def _moves(
     cur, failures, _world = state
     counted, due, n = occ.counted, occ.due, len(occ)
     if cur < n and failures > 0:  # the open occurrence failed: sequential triggers retry it first
-        return [(Role("retry", cur), cur, 0, 0)]
+        return [(_role("retry", cur, (), None), cur, 0, 0)]
     moves: list[tuple[Role, int, int, int]] = []
     closed = cur - 1 if cur > 0 else None
     for extra in classify(i, cur):
         if closed is not None or extra != "duplicate":  # with nothing answered yet there is nothing to re-send
-            moves.append((Role("extra", closed, (), extra), cur, 1, 0))
+            moves.append((_role("extra", closed, (), extra), cur, 1, 0))
     if overlap and moves:
         return moves  # the previous delivery had no answer yet: this is a re-send of its occurrence
     missed = 0
@@ -504,13 +506,18 @@ def _moves(
         if budget is not None and missed > budget:
             return moves
         if not (a.restricted and counted[k]):
-            moves.append((Role("attempt", k, occ.indices[cur:k]), k, missed, max(0, a.received - due[k])))
+            moves.append((_role("attempt", k, occ.indices[cur:k], None), k, missed, max(0, a.received - due[k])))
         missed += counted[k]
     k = max(cur, last_due + 1)
     if k < n and not a.restricted and (budget is None or missed < budget):
         unexplained = 1 if due[k] - a.received > occ.half_period[k] else 0
-        moves.append((Role("early", k, occ.indices[cur:k]), k, 1 + missed + unexplained, 0))
+        moves.append((_role("early", k, occ.indices[cur:k], None), k, 1 + missed + unexplained, 0))
     return moves
+
+
+def _role(kind: RoleKind, occurrence: int | None, skipped: tuple[int, ...], extra: ExtraKind | None) -> Role:
+    """Role(kind, occurrence, skipped, extra), made as a plain tuple is (a search makes one per move)."""
+    return tuple.__new__(Role, (kind, occurrence, skipped, extra))
 
 
 def _coincidence(role: Role, pin: int | None) -> int:
@@ -591,6 +598,9 @@ def _prune(layer: dict[State, dict[Signature, _Node]], margin: int, beam: int) -
     the ``beam`` cheapest states."""
     out: dict[State, dict[Signature, _Node]] = {}
     for state, sigs in layer.items():
+        if len(sigs) == 1:
+            out[state] = sigs  # its one signature is its cheapest
+            continue
         low = min(node.cost[0] for node in sigs.values())
         out[state] = {sig: node for sig, node in sigs.items() if node.cost[0] <= low + margin}
     if len(out) > beam:
