@@ -69,11 +69,23 @@ def count_expected(occ: Occs, counted_until: int) -> None:
     ]
 
 
-def _first_attempts(best: Reading) -> Iterator[tuple[int, int]]:
-    """(delivery, occurrence) of each attempt role of ``best`` (a first attempt), in order."""
-    for i, role in enumerate(best.roles):
+def _attempts(best: Reading) -> Iterator[tuple[int, int, int, bool]]:
+    """The attempt roles of ``best`` in order, as (first delivery, its occurrence, how many, crossed): a crossed
+    stretch (``Reading.forced``) in one piece, its deliveries on consecutive occurrences, each pinned to its due
+    with the job idle; every other attempt alone."""
+    crossed = dict(best.forced)
+    roles = best.roles
+    i = 0
+    while i < len(roles):
+        role = roles[i]
+        if i in crossed:
+            assert role.occurrence is not None
+            yield i, role.occurrence, crossed[i] - i, True
+            i = crossed[i]
+            continue
         if role.kind == "attempt" and role.occurrence is not None:
-            yield i, role.occurrence
+            yield i, role.occurrence, 1, False
+        i += 1
 
 
 def path_delays(occ: Occs, best: Reading, arrivals: Sequence[Arrival], created: int, tol: int) -> dict[int, int]:
@@ -85,7 +97,11 @@ def path_delays(occ: Occs, best: Reading, arrivals: Sequence[Arrival], created: 
     and its due is moved by it. A lone late one (or two) keeps its due."""
     due, latest = occ.due, occ.latest
     idle: list[tuple[int, int]] = []  # (occurrence, arrival minus its latest due)
-    for i, k in _first_attempts(best):
+    for i, k, count, crossed in _attempts(best):
+        if crossed:  # each one pinned to its due, the job idle: all of them
+            past = [a.received - t for a, t in zip(arrivals[i : i + count], latest[k : k + count], strict=True)]
+            idle.extend(zip(range(k, k + count), past, strict=True))
+            continue
         free = created if i == 0 else arrivals[i - 1].answered
         if free is not None and free <= due[k] + tol:
             idle.append((k, arrivals[i].received - latest[k]))
@@ -107,10 +123,19 @@ def narrow(occ: Occs, best: Reading, arrivals: Sequence[Arrival], tol: int) -> b
     True if a window narrowed (the caller matches again)."""
     due, latest, span = occ.due, occ.latest, occ.span
     lead: dict[int, int] = {}
-    for i, k in _first_attempts(best):
-        if latest[k] > due[k]:
-            s = span[k]
-            lead[s] = min(lead.get(s, latest[k] - due[k]), max(0, arrivals[i].received - due[k]) + tol)
+    for i, k, count, _crossed in _attempts(best):
+        spans = span[k : k + count]
+        if count > 1 and spans.count(spans[0]) == count:  # a stretch of one plan span: its smallest lead at once
+            window = zip(arrivals[i : i + count], due[k : k + count], latest[k : k + count], strict=True)
+            leads = [(t - d, max(0, a.received - d) + tol) for a, d, t in window if t > d]
+            if leads:
+                s = spans[0]
+                lead[s] = min(lead.get(s, leads[0][0]), min(candidate for _, candidate in leads))
+            continue
+        for j, kj in zip(range(i, i + count), range(k, k + count), strict=True):
+            if latest[kj] > due[kj]:
+                s = span[kj]
+                lead[s] = min(lead.get(s, latest[kj] - due[kj]), max(0, arrivals[j].received - due[kj]) + tol)
     narrowed = False
     for k, s in enumerate(span):
         if s in lead and latest[k] - due[k] > lead[s]:
