@@ -136,19 +136,19 @@ def narrow(occ: Occs, best: Reading, arrivals: Sequence[Arrival], tol: int) -> b
             if latest[kj] > due[kj]:
                 s = span[kj]
                 lead[s] = min(lead.get(s, latest[kj] - due[kj]), max(0, arrivals[j].received - due[kj]) + tol)
-    narrowed = False
-    for k, s in enumerate(span):
-        if s in lead and latest[k] - due[k] > lead[s]:
-            latest[k] = due[k] + lead[s]
-            narrowed = True
-    return narrowed
+    if not lead:
+        return False
+    bounds = [lead.get(s, -1) for s in span]  # -1: a span with no lead keeps its windows (a lead is never negative)
+    narrowed = [b >= 0 and t - d > b for d, t, b in zip(due, latest, bounds, strict=True)]
+    occ.latest = [d + b if n else t for d, t, b, n in zip(due, latest, bounds, narrowed, strict=True)]
+    return any(narrowed)
 
 
 def half_periods(occ: Occs, after_last: int | None) -> list[int]:
     """Half the interval from each occurrence to the next due time (after the last: when the schedule would next
     fire, ``after_last``, else the interval before it); a one-shot job has none."""
     dues = occ.due
-    out = [max(1, (b - a) // 2) for a, b in pairwise(dues)]
+    out = [half if (half := (b - a) // 2) > 1 else 1 for a, b in pairwise(dues)]
     if dues:
         last = dues[-1]
         if after_last is not None and after_last > last:

@@ -48,7 +48,7 @@ import bisect
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
-from typing import Literal, NamedTuple, overload
+from typing import Literal, NamedTuple, cast, overload
 
 from harness.oracle.forced import forced_stretches
 
@@ -274,6 +274,7 @@ class _Search:
     received: list[int] = field(init=False)  # each delivery's arrival
     forced: list[tuple[int, int]] = field(init=False)  # stretches [a, b) whose reading is forced (``forced_stretches``)
     skipped: dict[int, int] = field(default_factory=dict)  # the last run's forced stretches taken: b -> a
+    _late: dict[int, int] = field(default_factory=dict)  # a forced stretch's lateness, by its start
 
     def __post_init__(self) -> None:
         """Each delivery's context, in one pass: the previous answer, the last due by its arrival, the occurrence
@@ -289,26 +290,25 @@ class _Search:
         half, counted, world, doubtful = table.half_period, table.counted, table.world, table.doubtful
         self.received = [a.received for a in arrivals]
         self.free = [self.idle_from, *(a.answered for a in arrivals[:-1])] if arrivals else []
-        self.pins, self.lasts = [], []
+        reach = [by + (h if h < PIN_NS else PIN_NS) for by, h in zip(due_by, half, strict=True)]  # pinned until
+        solid = [c and not w and not d for c, w, d in zip(counted, world, doubtful, strict=True)]  # may be forced
+        self.lasts = lasts = [bisect.bisect_right(dues, r + tol) - 1 for r in self.received]
+        self.pins = pins = cast(list[int | None], [])
         plain: list[bool] = []
-        for i, (a, free) in enumerate(zip(arrivals, self.free, strict=True)):
+        for i, (a, free, k) in enumerate(zip(arrivals, self.free, lasts, strict=True)):
             received = a.received
-            k = bisect.bisect_right(dues, received + tol) - 1
-            self.lasts.append(k)
-            pin, fits = None, False
-            if free is not None and k >= 0 and free <= dues[k] + tol and received <= due_by[k] + min(half[k], PIN_NS):
-                pin = k
-                fits = (
-                    a.outcome == "success"
+            if free is not None and k >= 0 and free <= dues[k] + tol and received <= reach[k]:
+                pins.append(k)
+                plain.append(
+                    solid[k]
+                    and a.outcome == "success"
                     and not a.restricted
-                    and counted[k]
-                    and not world[k]
-                    and not doubtful[k]
                     and (i == 0 or received + tol >= free)  # no overlap: the previous one was answered
                 )
-            self.pins.append(pin)
-            plain.append(fits)
-        self.forced = forced_stretches(self.pins, plain)
+            else:
+                pins.append(None)
+                plain.append(False)
+        self.forced = forced_stretches(pins, plain)
 
     def run(self, margin: int, beam: int, bound: int | None) -> list[dict[State, dict[Signature, _Node]]]:
         """The layers of the search; nodes dearer than ``bound`` units are dropped. A forced stretch is crossed in
@@ -371,8 +371,10 @@ class _Search:
         lateness added); the others are dropped (``harness.oracle.forced``). None when no node is there."""
         first = self.pins[a]
         assert first is not None
-        stretch = zip(self.received[a:b], self.dues[first : first + b - a], strict=True)
-        late = sum(r - due if r > due else 0 for r, due in stretch)  # each first attempt's, as _moves has it
+        late = self._late.get(a)
+        if late is None:  # each first attempt's lateness, as _moves has it (the same for every pass)
+            stretch = zip(self.received[a:b], self.dues[first : first + b - a], strict=True)
+            late = self._late[a] = sum(r - due if r > due else 0 for r, due in stretch)
         out: dict[State, dict[Signature, _Node]] = {}
         for state, sigs in layer.items():
             if state[0] == first and not state[1]:
