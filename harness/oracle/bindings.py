@@ -49,6 +49,19 @@ def _in_any(t: int, intervals: list[tuple[int, int]]) -> bool:
     return any(lo <= t <= hi for lo, hi in intervals)
 
 
+def _within(ticks: list[int], intervals: list[tuple[int, int]]) -> list[int]:
+    """The ticks (sorted) in any of the intervals, in order: ``[t for t in ticks if _in_any(t, intervals)]`` by
+    bisection, not a look at each tick."""
+    out: list[int] = []
+    end = 0  # the ticks before it are taken
+    for a, b in sorted((bisect.bisect_left(ticks, lo), bisect.bisect_right(ticks, hi)) for lo, hi in intervals):
+        a = max(a, end)
+        if a < b:
+            out.extend(ticks[a:b])
+            end = b
+    return out
+
+
 _GO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))? ([+-]\d{4})")
 
 
@@ -148,17 +161,22 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
     if not inp.windows:
         tally.notes.append("no replica windows were recorded")
     fired = {d.delivery_id: fired_ns(d) for d in ds}
+    at = {d.delivery_id: fired[d.delivery_id] or d.received_ns for d in ds}  # the fire time, else the arrival
 
     def when(d: Delivery) -> int:
         """The fire time (daprd's clock) where known, else the receive time."""
-        return fired[d.delivery_id] or d.received_ns
+        return at[d.delivery_id]
+
+    def in_order(got: list[Delivery]) -> None:
+        if len(got) > 1:
+            got.sort(key=lambda d: (at[d.delivery_id], d.delivery_id))
 
     by_replica: dict[int, list[Delivery]] = defaultdict(list)
-    for d in sorted(ds, key=lambda d: (when(d), d.delivery_id)):
+    for d in sorted(ds, key=lambda d: (at[d.delivery_id], d.delivery_id)):
         by_replica[d.replica].append(d)
     _skew_note(tally, ds, fired, tol)
-    lo = min([inp.observe_start_ns, *(when(d) for d in ds)]) - 2 * period
-    hi = max([inp.observe_end_ns, *(when(d) for d in ds)]) + 2 * period
+    lo = min([inp.observe_start_ns, *at.values()]) - 2 * period
+    hi = max([inp.observe_end_ns, *at.values()]) + 2 * period
     dues: dict[str, int] = {}  # @every: delivery id -> the tick it was due at (its replica's previous fire + d)
     tick_dues: dict[tuple[int, int], int] = {}  # @every: (replica, tick at its wake) -> when that tick was due
     early: dict[str, tuple[Delivery, int, int]] = {}  # delivery id -> (it, the tick it stands in for, its due)
@@ -200,22 +218,21 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
         for replica in sorted(set(intervals) | set(by_replica)):
             grids[replica] = grid
         for d in ds:
-            k = bisect.bisect_right(grid, when(d) + tol) - 1
+            k = bisect.bisect_right(grid, at[d.delivery_id] + tol) - 1
             if k >= 0:
                 assigned[(d.replica, grid[k])].append(d)
     for got in assigned.values():
-        got.sort(key=lambda d: (when(d), d.delivery_id))
+        in_order(got)
     if not every:
         early.update(_aligned_early(assigned, grid, fired, tol))
         late.update(_aligned_late(assigned, grid, when))
-    lone_late = [
-        d
-        for (replica, t), got in assigned.items()
-        for d in [x for x in got if x.delivery_id not in early][:1]
-        if len([x for x in got if x.delivery_id not in early]) == 1
-        and d.delivery_id in late
-        and _in_any(_next_tick(t, d, grids.get(replica, []), dues, period), intervals.get(replica, []))
-    ]
+    lone_late: list[Delivery] = []  # the only fire of its tick (early ones aside), over half a period late
+    for (replica, t), got in assigned.items():
+        kept = [x for x in got if x.delivery_id not in early] if early else got
+        if len(kept) == 1 and kept[0].delivery_id in late:
+            d = kept[0]
+            if _in_any(_next_tick(t, d, grids.get(replica, []), dues, period), intervals.get(replica, [])):
+                lone_late.append(d)
 
     def due_of(replica: int, tick: int) -> int:
         """Whether a tick is counted goes by when it was due, not by its wake: an @every tick due inside the
@@ -229,7 +246,10 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
     if plan.policy == "contract":
         units: list[tuple[int, list[int]]] = []  # (replica, its counted ticks)
         for replica, spans in sorted(intervals.items()):
-            counted = [t for t in grids[replica] if _in_any(due_of(replica, t), spans)]
+            if tick_dues:
+                counted = [t for t in grids[replica] if _in_any(due_of(replica, t), spans)]
+            else:
+                counted = _within(grids[replica], spans)
             units.append((replica, counted))
         for replica in sorted(set(by_replica) - set(intervals)):
             tally.notes.append(
@@ -260,21 +280,21 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
             grid = _extend(grid, period, lo, hi)
             assigned = defaultdict(list)
             for d in ds:
-                k = bisect.bisect_right(grid, when(d) + tol) - 1
+                k = bisect.bisect_right(grid, at[d.delivery_id] + tol) - 1
                 if k >= 0:
                     assigned[(0, grid[k])].append(d)
             for got in assigned.values():
-                got.sort(key=lambda d: (when(d), d.delivery_id))
+                in_order(got)
         else:
             grid = grids[min(grids)] if grids else binding_ticks(plan.schedule, lo, hi)
             merged: dict[tuple[int, int], list[Delivery]] = defaultdict(list)
             for (_, t), got in assigned.items():
                 merged[(0, t)].extend(got)
             for got in merged.values():
-                got.sort(key=lambda d: (when(d), d.delivery_id))
+                in_order(got)
             assigned = merged
         spans = [s for ss in intervals.values() for s in ss]
-        counted = [t for t in grid if _in_any(due_of(ref, t), spans)]
+        counted = [t for t in grid if _in_any(due_of(ref, t), spans)] if tick_dues else _within(grid, spans)
         counts = {t: assigned.get((0, t), []) for t in counted}
         _judge_ticks(tally, plan, counts, grid, every, "", when, {}, early, None, counted_for(None))
         if tally.occurrences:
@@ -313,7 +333,7 @@ def _judge_ticks(
     prefix = f"{who}: " if who else ""
     moved: dict[int, Delivery] = {}  # tick -> its extra delivery re-labelled early for the next tick
     stands_in: set[int] = set()  # ticks an early fire answered
-    inside = {d.delivery_id for got in counts.values() for d in got}
+    inside = {d.delivery_id for got in counts.values() for d in got} if early else set()
     for d, target, due in early.values():
         if (target not in counts and not counted(due)) or (replica is not None and d.replica != replica):
             continue  # an early fire for a tick that is not counted here
@@ -338,7 +358,8 @@ def _judge_ticks(
     for t, got in counts.items():
         tally.occurrences += 1
         tally.deliveries += len(got)
-        got = [d for d in got if d.delivery_id not in early]
+        if early:
+            got = [d for d in got if d.delivery_id not in early]
         if not got:
             if t not in early_ticks:
                 tally.missed += 1
@@ -348,6 +369,8 @@ def _judge_ticks(
             tally.late(t, got[0])
         elif got[0].delivery_id in dues:
             tally.late(dues[got[0].delivery_id], got[0])
+        if len(got) < 2:
+            continue  # nothing twice
         dups = [d for d in got if d is not moved.get(t)]
         if len(dups) > 1:
             tally.duplicates += len(dups) - 1
