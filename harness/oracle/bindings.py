@@ -73,12 +73,21 @@ def fired_ns(d: Delivery) -> int | None:
     if m is None:
         return None
     date, clock, frac, offset = m.groups()
-    hours, minutes, seconds = int(clock[:2]), int(clock[3:5]), int(clock[6:])
-    if offset == "+0000" and hours < 24 and minutes < 60 and seconds < 60:  # UTC, as daprd sends it: the day looked up
-        whole = _utc_day_s(date) + hours * 3600 + minutes * 60 + seconds
+    of_day = _clock_s(clock) if offset == "+0000" else None
+    if of_day is not None:  # UTC, as daprd sends it: the day and the time of day looked up
+        whole = _utc_day_s(date) + of_day
     else:
         whole = int(datetime.strptime(f"{date} {clock} {offset}", "%Y-%m-%d %H:%M:%S %z").timestamp())
-    return whole * 1_000_000_000 + int((frac or "0").ljust(9, "0"))
+    return whole * 1_000_000_000 + (int(frac.ljust(9, "0")) if frac else 0)
+
+
+@lru_cache(maxsize=86_400)
+def _clock_s(clock: str) -> int | None:
+    """The second of the day of ``HH:MM:SS``; None when it is no time of day (``strptime`` refuses it)."""
+    hours, minutes, seconds = int(clock[:2]), int(clock[3:5]), int(clock[6:])
+    if hours < 24 and minutes < 60 and seconds < 60:
+        return hours * 3600 + minutes * 60 + seconds
+    return None
 
 
 @lru_cache(maxsize=1024)

@@ -39,3 +39,11 @@ def test_a_day_that_does_not_exist_is_refused_as_before() -> None:
     assert _utc_day_s("2026-01-02") - _utc_day_s("2026-01-01") == 86_400
     with pytest.raises(ValueError):
         fired_ns(fired("2026-02-30 00:00:03 +0000 UTC"))
+
+
+def test_a_time_of_day_that_does_not_exist_is_refused_as_before() -> None:
+    from harness.oracle.bindings import _clock_s
+
+    assert _clock_s("23:59:59") == 86_399 and _clock_s("24:00:00") is None and _clock_s("00:60:00") is None
+    with pytest.raises(ValueError):
+        fired_ns(fired("2026-01-01 24:00:00 +0000 UTC"))
