@@ -305,11 +305,13 @@ def _arrivals(ds: Sequence[Delivery], deleted_ok: int | None) -> list[Arrival]:
 
 def _tally_occurrences(tally: Tally, name: str, occ: Occs, missed: set[int]) -> None:
     columns = zip(occ.due, occ.counted, occ.doubtful, occ.attempts, occ.early, occ.duplicates, strict=True)
+    once = 0  # counted occurrences delivered once, nothing else (the common case: counted here, not one by one)
+    lateness, samples = tally.lateness_ns, tally.lateness_samples  # Tally.late, inline
     for k, (due, counted, doubtful, attempts, early, duplicates) in enumerate(columns):
-        if counted and len(attempts) == 1 and not early and not duplicates:  # on time, once: the common case
-            tally.occurrences += 1
-            tally.deliveries += 1
-            tally.late(due, attempts[0])
+        if counted and len(attempts) == 1 and not early and not duplicates:
+            once += 1
+            lateness.append(attempts[0].received_ns - due)
+            samples.append((due, attempts[0]))
             continue
         for d in early:
             note = f"replica {d.replica}, {ms(due - d.received_ns)} before its due"
@@ -346,3 +348,5 @@ def _tally_occurrences(tally: Tally, name: str, occ: Occs, missed: set[int]) -> 
         elif k in missed:
             tally.missed += 1
             tally.witness(Witness("missed", "jobs", name, due, (), f"nothing delivered for {iso(due)}"))
+    tally.occurrences += once
+    tally.deliveries += once

@@ -48,7 +48,7 @@ import bisect
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
-from typing import Literal, NamedTuple, cast, overload
+from typing import Literal, NamedTuple, overload
 
 from harness.oracle.forced import forced_stretches
 
@@ -293,21 +293,18 @@ class _Search:
         reach = [by + (h if h < PIN_NS else PIN_NS) for by, h in zip(due_by, half, strict=True)]  # pinned until
         solid = [c and not w and not d for c, w, d in zip(counted, world, doubtful, strict=True)]  # may be forced
         self.lasts = lasts = [bisect.bisect_right(dues, r + tol) - 1 for r in self.received]
-        self.pins = pins = cast(list[int | None], [])
-        plain: list[bool] = []
-        for i, (a, free, k) in enumerate(zip(arrivals, self.free, lasts, strict=True)):
-            received = a.received
-            if free is not None and k >= 0 and free <= dues[k] + tol and received <= reach[k]:
-                pins.append(k)
-                plain.append(
-                    solid[k]
-                    and a.outcome == "success"
-                    and not a.restricted
-                    and (i == 0 or received + tol >= free)  # no overlap: the previous one was answered
-                )
-            else:
-                pins.append(None)
-                plain.append(False)
+        self.pins = pins = [
+            k if free is not None and k >= 0 and free <= dues[k] + tol and r <= reach[k] else None
+            for r, free, k in zip(self.received, self.free, lasts, strict=True)
+        ]
+        plain = [
+            k is not None
+            and solid[k]
+            and a.outcome == "success"
+            and not a.restricted
+            and (i == 0 or a.received + tol >= (free or 0))  # no overlap: the previous one was answered
+            for i, (a, free, k) in enumerate(zip(arrivals, self.free, pins, strict=True))
+        ]
         self.forced = forced_stretches(pins, plain)
 
     def run(self, margin: int, beam: int, bound: int | None) -> list[dict[State, dict[Signature, _Node]]]:
