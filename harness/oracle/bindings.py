@@ -169,8 +169,11 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
     intervals = _windows_by_replica(inp, period)
     if not inp.windows:
         tally.notes.append("no replica windows were recorded")
-    fired = {d.delivery_id: fired_ns(d) for d in ds}
-    at = {d.delivery_id: fired[d.delivery_id] or d.received_ns for d in ds}  # the fire time, else the arrival
+    fired: dict[str, int | None] = {}
+    at: dict[str, int] = {}  # the fire time, else the arrival
+    for d in ds:
+        f = fired[d.delivery_id] = fired_ns(d)
+        at[d.delivery_id] = f or d.received_ns
 
     def when(d: Delivery) -> int:
         """The fire time (daprd's clock) where known, else the receive time."""
@@ -208,7 +211,7 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
                 starts += [w.end_ns for w in inp.down if w.replica == replica]
                 stops = sorted(w.end_ns for w in inp.windows if w.replica == replica)[:-1]
                 stops += [w.start_ns for w in inp.down if w.replica == replica]
-                chain = _every_chain([when(d) for d in mine], schedule.delay_ns, tol, distinct, starts, stops)
+                chain = _every_chain([at[d.delivery_id] for d in mine], schedule.delay_ns, tol, distinct, starts, stops)
                 for i, (d, k) in enumerate(zip(mine, chain.index, strict=True)):
                     assigned[(replica, chain.ticks[k])].append(d)
                     if i in chain.dues:
