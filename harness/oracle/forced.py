@@ -38,6 +38,8 @@ def forced_stretches(
     out: list[tuple[int, int]] = []
     start = 0  # where the current run began
     n = len(pins)
+    if n < 2 * edge + least:
+        return out  # no run long enough
     for i in range(1, n + 1):
         previous, here = pins[i - 1], pins[i] if i < n else None
         if plain[start] and i < n and plain[i] and here is not None and previous is not None and here == previous + 1:

@@ -275,6 +275,7 @@ class _Search:
     forced: list[tuple[int, int]] = field(init=False)  # stretches [a, b) whose reading is forced (``forced_stretches``)
     skipped: dict[int, int] = field(default_factory=dict)  # the last run's forced stretches taken: b -> a
     _late: dict[int, int] = field(default_factory=dict)  # a forced stretch's lateness, by its start
+    _before: tuple[list[int], list[int]] | None = None  # how many counted, doubtful occurrences before each
 
     def __post_init__(self) -> None:
         """Each delivery's context, in one pass: the previous answer, the last due by its arrival, the occurrence
@@ -312,7 +313,10 @@ class _Search:
         one step (``_forward``): its layers in between are left empty."""
         arrivals, tolerance_ns, table, due_by = self.arrivals, self.tolerance_ns, self.table, self.due_by
         retry_interval_ns, max_attempts, classify = self.retry_interval_ns, self.max_attempts, self.classify
-        worlds, counted_before, doubtful_before = table.world, table.before(table.counted), table.before(table.doubtful)
+        worlds = table.world
+        if self._before is None:  # made once, for both passes
+            self._before = (table.before(table.counted), table.before(table.doubtful))
+        counted_before, doubtful_before = self._before
         empty: Signature = (0, 0, 0, 0, 0)
         layers: list[dict[State, dict[Signature, _Node]]] = [{(0, 0, 0): {empty: _Node((0, 0), None, None)}}]
         stretches = dict(self.forced)
