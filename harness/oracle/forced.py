@@ -1,15 +1,15 @@
 """Where a job's reading is forced: the long on-time stretches the matching search crosses in one step.
 
-``harness.oracle.matching`` searches every reading of a job's history, one layer per delivery. Most of a long
+``harness.oracle.search`` searches every reading of a job's history, one layer per delivery. Most of a long
 run's history is *plain*: each delivery answered 2xx, came after the previous one's answer, and is pinned to its own
-due (the job idle then, the arrival within the pin window; matching's ``_pinned``), that occurrence counted,
+due (the job idle then, the arrival within the pin window: ``harness.oracle.search``), that occurrence counted,
 certain and not doubtful, and the next delivery pinned to the next occurrence. On a plain delivery the reading that
 takes it as the first attempt of its pinned occurrence pays nothing; every other role costs at least a unit there
 (a re-send or a spurious delivery: the anomaly; an early fire: the anomaly; the first attempt of an older occurrence:
 the coincidence; catching up: a counted occurrence lost), and leaving that reading costs two (the anomaly plus a
 coincidence, or plus the lost occurrence an early fire skips). So a reading that leaves it inside a plain run and
 comes back costs three units more than one that does not, and one that keeps away pays a unit per delivery: none is
-ever within the two units of the best that a plausible rival may be (``matching.DISTURBED_MARGIN``).
+ever within the two units of the best that a plausible rival may be (``records.DISTURBED_MARGIN``).
 
 Hence the search crosses the middle of each long plain run, ``EDGE`` deliveries in from either end, in one step:
 every node whose first open occurrence is the one the stretch starts at reads each delivery of it as that on-time

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from harness.oracle import matching
+from harness.oracle import search
 from harness.oracle.forced import forced_stretches
 from harness.oracle.matching import Arrival, ExtraKind, Occurrence, Readings, readings
 
@@ -92,10 +92,10 @@ def test_crossing_forced_stretches_changes_no_reading(seed: int, monkeypatch: py
         crossed.extend(forced_stretches(pins, plain))
         return crossed
 
-    monkeypatch.setattr(matching, "forced_stretches", spy)
+    monkeypatch.setattr(search, "forced_stretches", spy)
     fast = read(occ, arrivals)
     assert sum(b - a for a, b in crossed) > 100  # a good part of it crossed in one step
-    monkeypatch.setattr(matching, "forced_stretches", lambda pins, plain: [])
+    monkeypatch.setattr(search, "forced_stretches", lambda pins, plain: [])
     assert read(occ, arrivals) == unforced(fast)
     assert fast.best.forced  # and says which it crossed
     assert sum(fast.best.signature) > 0  # the trouble is read as trouble
