@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-EDGE = 4  # plain deliveries searched in full at either end of a plain run
+EDGE = 2  # plain deliveries searched in full at either end of a plain run
 LEAST = 4  # the shortest stretch worth crossing in one step
 
 
