@@ -89,6 +89,9 @@ __all__ = [
 ]
 
 
+ROUGH_FROM = 2  # deliveries from which a rough pass bounds the full one (one delivery: one layer, nothing to bound)
+
+
 def readings(
     occurrences: Sequence[Occurrence],
     arrivals: Sequence[Arrival],
@@ -104,11 +107,15 @@ def readings(
 
     ``idle_from``: since when the job could be triggered before its first delivery (its creation).
     A first pass with a narrow beam finds one complete reading; its units bound the full search (a node dearer
-    than that bound plus the margin can never be plausible, since units only grow), which keeps it fast.
+    than that bound plus the margin can never be plausible, since units only grow), which keeps it fast. With one
+    delivery (a one-shot job's usual history) there is one layer: the nodes a bound would drop are dearer than every
+    plausible one and come after them, so they change no reading; that pass is skipped.
     """
     search = _Search(occurrences, arrivals, tolerance_ns, max_attempts, retry_interval_ns, classify, idle_from)
-    rough = search.finals(search.run(0, 4, None))
-    bound = rough[0][0][0] + DISTURBED_MARGIN
+    bound = None
+    if len(arrivals) >= ROUGH_FROM:
+        rough = search.finals(search.run(0, 4, None))
+        bound = rough[0][0][0] + DISTURBED_MARGIN
     finals = search.finals(search.run(DISTURBED_MARGIN, beam, bound))
     best_units = finals[0][0][0]
     chosen: dict[Signature, tuple[Cost, Signature, State, tuple[int, ...]]] = {}

@@ -85,6 +85,8 @@ class Tally:
         self.lateness_samples.append((due_ns, first))
 
     def chosen_witnesses(self) -> tuple[Witness, ...]:
+        if not any(self.witnesses.values()):
+            return ()
         queues = [sorted(self.witnesses[k], key=witness_time) for k in _WITNESS_ORDER]
         total = sum(len(q) for q in queues)
         chosen: list[Witness] = []

@@ -1,13 +1,29 @@
 """The matching's records made cheaply: occurrences as columns, the shared first-attempt roles, lateness samples
-kept in due order without a sort when they already are."""
+kept in due order without a sort when they already are; one delivery read without the rough pass."""
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
 from harness.model import Delivery
-from harness.oracle.matching import Occurrence, OccurrenceTable, Role, first_attempts
+from harness.oracle import matching
+from harness.oracle.matching import (
+    Arrival,
+    ExtraKind,
+    Occurrence,
+    OccurrenceTable,
+    Outcome,
+    Readings,
+    Role,
+    first_attempts,
+    readings,
+)
 from harness.oracle.tally import _by_due
 
 S = 1_000_000_000
+MS = 1_000_000
 
 
 def test_a_table_gives_the_occurrences_it_was_made_of() -> None:
@@ -44,3 +60,28 @@ def test_counts_before_each_index() -> None:
     assert OccurrenceTable.before([]) == [0]
     table = OccurrenceTable.of([Occurrence(k * S, True, S // 2) for k in range(4)])
     assert table.indices[1:3] == (1, 2)
+
+
+def re_sent_or_spurious(_i: int, _cur: int) -> tuple[ExtraKind, ...]:
+    return ("duplicate", "spurious")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_one_delivery_is_read_the_same_without_the_rough_pass(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(seed)
+    n = rng.choice((1, 1, 2, 5, 40))
+    occ = [Occurrence(k * S, rng.random() < 0.9, S // 2, k * S + rng.randint(0, 30) * MS) for k in range(1, n + 1)]
+    at = rng.randint(0, (n + 1) * S)
+    outcome: Outcome = rng.choice(("success", "failure", "cut"))
+    arrivals = [Arrival(at, None if outcome == "cut" else at + 3 * MS, outcome, rng.random() < 0.1)]
+
+    def read() -> Readings:
+        attempts = rng.choice((1, 4, None))
+        return readings(occ, arrivals, tolerance_ns=5 * MS, max_attempts=attempts, retry_interval_ns=S,
+                        classify=re_sent_or_spurious, idle_from=0)  # fmt: skip
+
+    state = rng.getstate()
+    skipped = read()
+    monkeypatch.setattr(matching, "ROUGH_FROM", 0)
+    rng.setstate(state)
+    assert read() == skipped
