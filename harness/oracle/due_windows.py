@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from harness.model import Delivery
-from harness.oracle.matching import PIN_NS, Arrival, Reading
+from harness.oracle.matching import PIN_NS, Arrival, ArrivalTable, Reading
 
 PERIODLESS = 1 << 62  # the half period of a job with a single due time: no stall or pin can be measured
 
@@ -96,15 +96,17 @@ def path_delays(occ: Occs, best: Reading, arrivals: Sequence[Arrival], created: 
     within the pin window, their smallest lateness (past the latest due, over the tolerance) is the path's delay
     and its due is moved by it. A lone late one (or two) keeps its due."""
     due, latest = occ.due, occ.latest
+    table = ArrivalTable.of(arrivals)
+    received, answered = table.received, table.answered
     idle: list[tuple[int, int]] = []  # (occurrence, arrival minus its latest due)
     for i, k, count, crossed in _attempts(best):
         if crossed:  # each one pinned to its due, the job idle: all of them
-            past = [a.received - t for a, t in zip(arrivals[i : i + count], latest[k : k + count], strict=True)]
+            past = [r - t for r, t in zip(received[i : i + count], latest[k : k + count], strict=True)]
             idle.extend(zip(range(k, k + count), past, strict=True))
             continue
-        free = created if i == 0 else arrivals[i - 1].answered
+        free = created if i == 0 else answered[i - 1]
         if free is not None and free <= due[k] + tol:
-            idle.append((k, arrivals[i].received - latest[k]))
+            idle.append((k, received[i] - latest[k]))
     delays: dict[int, int] = {}
     for j, (k, late) in enumerate(idle):
         if late <= tol:
@@ -122,12 +124,13 @@ def narrow(occ: Occs, best: Reading, arrivals: Sequence[Arrival], tol: int) -> b
     latest a span's dues can be is then its earliest plus the smallest lead of an attempt over its earliest due.
     True if a window narrowed (the caller matches again)."""
     due, latest, span = occ.due, occ.latest, occ.span
+    received = ArrivalTable.of(arrivals).received
     lead: dict[int, int] = {}
     for i, k, count, _crossed in _attempts(best):
         spans = span[k : k + count]
         if count > 1 and spans.count(spans[0]) == count:  # a stretch of one plan span: its smallest lead at once
-            window = zip(arrivals[i : i + count], due[k : k + count], latest[k : k + count], strict=True)
-            leads = [(t - d, max(0, a.received - d) + tol) for a, d, t in window if t > d]
+            window = zip(received[i : i + count], due[k : k + count], latest[k : k + count], strict=True)
+            leads = [(t - d, max(0, r - d) + tol) for r, d, t in window if t > d]
             if leads:
                 s = spans[0]
                 lead[s] = min(lead.get(s, leads[0][0]), min(candidate for _, candidate in leads))
@@ -135,7 +138,7 @@ def narrow(occ: Occs, best: Reading, arrivals: Sequence[Arrival], tol: int) -> b
         for j, kj in zip(range(i, i + count), range(k, k + count), strict=True):
             if latest[kj] > due[kj]:
                 s = span[kj]
-                lead[s] = min(lead.get(s, latest[kj] - due[kj]), max(0, arrivals[j].received - due[kj]) + tol)
+                lead[s] = min(lead.get(s, latest[kj] - due[kj]), max(0, received[j] - due[kj]) + tol)
     if not lead:
         return False
     bounds = [lead.get(s, -1) for s in span]  # -1: a span with no lead keeps its windows (a lead is never negative)

@@ -15,7 +15,7 @@ from harness.model import DEFAULT_FAILURE_POLICY, Delivery, JobPlan, Operation, 
 from harness.oracle.ambiguity import judge_ambiguity
 from harness.oracle.due_windows import Occs, count_expected, half_periods, narrow, path_delays
 from harness.oracle.evidence import CheckInput
-from harness.oracle.matching import Arrival, ExtraKind, OccurrenceTable, Outcome, Readings, readings
+from harness.oracle.matching import ArrivalTable, ExtraKind, OccurrenceTable, Outcome, Readings, readings
 from harness.oracle.overwrites import ScheduleCall, plan_spans, span_dues
 from harness.oracle.tally import Tally, closes, iso, ms, per_replica, replica_list, success, zombies
 from harness.oracle.times import ScheduleError
@@ -290,17 +290,14 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
     return tally.result("jobs", job.name, job.policy, inp, replicas)
 
 
-def _arrivals(ds: Sequence[Delivery], deleted_ok: int | None) -> list[Arrival]:
-    """What the matching reads of each delivery: arrival, answer (older runs: the arrival), outcome, and whether it
-    came after a confirmed delete (one per delivery, so made as plain tuples are)."""
-    out: list[Arrival] = []
-    for d in ds:
-        received, cut = d.received_ns, d.status is None
-        outcome: Outcome = "cut" if cut else "success" if success(d) else "failure"
-        answered = d.answered_ns if d.answered_ns is not None or cut else received
-        restricted = deleted_ok is not None and received > deleted_ok
-        out.append(tuple.__new__(Arrival, (received, answered, outcome, restricted)))
-    return out
+def _arrivals(ds: Sequence[Delivery], deleted_ok: int | None) -> ArrivalTable:
+    """What the matching reads of each delivery, as columns: arrival, answer (older runs: the arrival), outcome, and
+    whether it came after a confirmed delete."""
+    received = [d.received_ns for d in ds]
+    answered = [d.received_ns if d.answered_ns is None and d.status is not None else d.answered_ns for d in ds]
+    outcomes: list[Outcome] = ["cut" if d.status is None else "success" if success(d) else "failure" for d in ds]
+    restricted = [False] * len(ds) if deleted_ok is None else [r > deleted_ok for r in received]
+    return ArrivalTable(received, answered, outcomes, restricted)
 
 
 def _tally_occurrences(tally: Tally, name: str, occ: Occs, missed: set[int]) -> None:

@@ -7,6 +7,7 @@ occurrences as columns (the search reads most of them in bulk) and makes an ``Oc
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
@@ -137,6 +138,54 @@ class OccurrenceTable(Sequence[Occurrence]):
                 self.doubtful[k],
             )
             made = self._made[k] = Occurrence(*fields)
+        return made
+
+
+class ArrivalTable(Sequence[Arrival]):
+    """Arrivals as columns, one list per field of ``Arrival`` (the search and the due windows read them in bulk;
+    a job's two or three searches share them, and the last due by each arrival); an ``Arrival`` made when asked."""
+
+    def __init__(
+        self, received: list[int], answered: list[int | None], outcome: list[Outcome], restricted: list[bool]
+    ) -> None:
+        self.received, self.answered, self.outcome, self.restricted = received, answered, outcome, restricted
+        self._made: dict[int, Arrival] = {}
+        self._lasts: tuple[Sequence[int], int, list[int]] | None = None  # (the dues, tolerance, last due by each)
+
+    @classmethod
+    def of(cls, arrivals: Sequence[Arrival]) -> ArrivalTable:
+        if isinstance(arrivals, ArrivalTable):
+            return arrivals
+        if not arrivals:
+            return cls([], [], [], [])
+        received, answered, outcome, restricted = ([*column] for column in zip(*arrivals, strict=True))
+        return cls(received, answered, outcome, restricted)
+
+    def last_dues(self, dues: Sequence[int], tol: int) -> list[int]:
+        """The index of the last of ``dues`` (sorted) at or before each arrival plus ``tol`` (-1: none); kept for
+        the next search of the same job (the same list of dues)."""
+        held = self._lasts
+        if held is not None and held[0] is dues and held[1] == tol:
+            return held[2]
+        lasts = [bisect.bisect_right(dues, r + tol) - 1 for r in self.received]
+        self._lasts = (dues, tol, lasts)
+        return lasts
+
+    def __len__(self) -> int:
+        return len(self.received)
+
+    @overload
+    def __getitem__(self, i: int) -> Arrival: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Arrival]: ...
+
+    def __getitem__(self, i: int | slice) -> Arrival | Sequence[Arrival]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        made = self._made.get(i)
+        if made is None:
+            made = self._made[i] = Arrival(self.received[i], self.answered[i], self.outcome[i], self.restricted[i])
         return made
 
 

@@ -7,7 +7,6 @@ is computed once per search; a long on-time stretch is crossed in one step (``ha
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -17,6 +16,7 @@ from harness.oracle.forced import forced_stretches
 from harness.oracle.records import (
     PIN_NS,
     Arrival,
+    ArrivalTable,
     Classify,
     Cost,
     ExtraKind,
@@ -69,29 +69,31 @@ class _Search:
         it is pinned to (the job idle at that due, the arrival within the pin window after it), and whether it is
         plain (``harness.oracle.forced``): a 2xx pinned to a counted, certain, not doubtful occurrence, after the
         previous one's answer."""
-        arrivals, tol = self.arrivals, self.tolerance_ns
+        tol = self.tolerance_ns
+        self.arrivals = arrivals = ArrivalTable.of(self.arrivals)  # an Arrival made when the search asks
         self.table = table = OccurrenceTable.of(self.occ)
         if isinstance(self.occ, OccurrenceTable):
             self.occ = table  # made one by one when the search asks (once each)
         self.dues = dues = table.due
         self.due_by = due_by = table.due_by()
         half, counted, world, doubtful = table.half_period, table.counted, table.world, table.doubtful
-        self.received = [a.received for a in arrivals]
-        self.free = [self.idle_from, *(a.answered for a in arrivals[:-1])] if arrivals else []
+        self.received = arrivals.received
+        self.free = [self.idle_from, *arrivals.answered[:-1]] if arrivals else []
         reach = [by + (h if h < PIN_NS else PIN_NS) for by, h in zip(due_by, half, strict=True)]  # pinned until
         solid = [c and not w and not d for c, w, d in zip(counted, world, doubtful, strict=True)]  # may be forced
-        self.lasts = lasts = [bisect.bisect_right(dues, r + tol) - 1 for r in self.received]
+        self.lasts = lasts = arrivals.last_dues(dues, tol)
         self.pins = pins = [
             k if free is not None and k >= 0 and free <= dues[k] + tol and r <= reach[k] else None
             for r, free, k in zip(self.received, self.free, lasts, strict=True)
         ]
+        columns = zip(self.received, arrivals.outcome, arrivals.restricted, self.free, pins, strict=True)
         plain = [
             k is not None
             and solid[k]
-            and a.outcome == "success"
-            and not a.restricted
-            and (i == 0 or a.received + tol >= (free or 0))  # no overlap: the previous one was answered
-            for i, (a, free, k) in enumerate(zip(arrivals, self.free, pins, strict=True))
+            and outcome == "success"
+            and not restricted
+            and (i == 0 or r + tol >= (free or 0))  # no overlap: the previous one was answered
+            for i, (r, outcome, restricted, free, k) in enumerate(columns)
         ]
         self.forced = forced_stretches(pins, plain)
 
@@ -260,7 +262,7 @@ class _Search:
             behind = False
             if role.kind == "attempt" and role.occurrence is not None:
                 k = role.occurrence
-                behind = self.arrivals[i].received - due_by[k] > min(self.table.half_period[k], PIN_NS)
+                behind = self.received[i] - due_by[k] > min(self.table.half_period[k], PIN_NS)
             inside = inside or i in stalls or behind
             if inside:
                 out.add(i)

@@ -11,6 +11,7 @@ from harness.model import Delivery
 from harness.oracle import matching
 from harness.oracle.matching import (
     Arrival,
+    ArrivalTable,
     ExtraKind,
     Occurrence,
     OccurrenceTable,
@@ -85,3 +86,14 @@ def test_one_delivery_is_read_the_same_without_the_rough_pass(seed: int, monkeyp
     monkeypatch.setattr(matching, "ROUGH_FROM", 0)
     rng.setstate(state)
     assert read() == skipped
+
+
+def test_an_arrival_table_gives_the_arrivals_it_was_made_of_and_keeps_the_last_dues() -> None:
+    arrivals = [Arrival(S, S + 5, "success"), Arrival(3 * S, None, "cut", True)]
+    table = ArrivalTable.of(arrivals)
+    assert list(table) == arrivals and table[1] is table[1] and list(table[1:]) == arrivals[1:]
+    assert ArrivalTable.of(table) is table and len(ArrivalTable.of([])) == 0
+    dues = [0, 2 * S, 3 * S]
+    lasts = table.last_dues(dues, 0)
+    assert lasts == [0, 2] and table.last_dues(dues, 0) is lasts  # kept for the same dues
+    assert table.last_dues([*dues], 0) == lasts and table.last_dues(dues, S) == [1, 2]
