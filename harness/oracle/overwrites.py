@@ -158,13 +158,16 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
             beyond = first_beyond
         elif span.replaced_ns is not None and first_beyond is not None and first_beyond > span.replaced_ns:
             dropped[i] = first_beyond
-        paired = _pair(early, late, latency, limit)
-        for due, latest, world in paired:
-            counted = not world and (span.cut_ns is None or due <= span.cut_ns)
-            if world:
-                worlds[due] = world
-            dues.append((due, i, counted, latest))
-        if final and beyond is None and paired:
+        cut, before = span.cut_ns, len(dues)
+        if len(early) == len(late) and all(e <= t <= e + latency for e, t in zip(early, late, strict=True)):
+            # each due read from either end pairs with its own (_pair would pair them one by one): all certain
+            dues.extend((e, i, cut is None or e <= cut, t) for e, t in zip(early, late, strict=True))
+        else:
+            for due, latest, world in _pair(early, late, latency, limit):
+                if world:
+                    worlds[due] = world
+                dues.append((due, i, not world and (cut is None or due <= cut), latest))
+        if final and beyond is None and len(dues) > before:  # this span has dues
             ends = [job_continuation(span.plan, span.created_ns, early[-1])] if early else []
             if late:
                 ends.append(job_continuation(span.plan, late_from, late[-1]))
