@@ -141,13 +141,19 @@ class _Search:
                     k, f = _after(nxt, failures if role.kind == "retry" else 0, a.outcome, max_attempts, role)
                     after = (k, f, world)
                     dd, dm, de, ds, dx = _delta(role, counted_before, doubtful_before)
+                    held = layer.get(after)  # _offer, inline: the cheapest node per (state, signature)
                     for sig, node in sigs.items():
                         cost = (node.cost[0] + units, node.cost[1] + late)
                         if bound is None or cost[0] <= bound:
                             d, m, e, s, x = sig
-                            _offer(
-                                layer, after, (d + dd, m + dm, e + de, s + ds, x + dx), _Node(cost, (state, sig), role)
-                            )
+                            added = (d + dd, m + dm, e + de, s + ds, x + dx)
+                            offered = tuple.__new__(_Node, (cost, (state, sig), role))  # _Node(...), made cheaply
+                            if held is None:
+                                held = layer[after] = {added: offered}
+                                continue
+                            there = held.get(added)  # the first offered keeps a tie
+                            if there is None or cost < there.cost:
+                                held[added] = offered
             layers.append(_prune(layer, margin, beam))
             i += 1
         self.layers = layers
@@ -372,17 +378,6 @@ def _after(k: int, failures: int, outcome: Outcome, max_attempts: int | None, ro
     if max_attempts is not None and failures >= max_attempts:
         return (k + 1, 0)
     return (k, failures)
-
-
-def _offer(layer: dict[State, dict[Signature, _Node]], state: State, sig: Signature, node: _Node) -> None:
-    """Keep ``node`` for (state, sig) unless one as cheap is there already (the first offered wins a tie)."""
-    sigs = layer.get(state)
-    if sigs is None:
-        layer[state] = {sig: node}
-        return
-    held = sigs.get(sig)
-    if held is None or node.cost < held.cost:
-        sigs[sig] = node
 
 
 def _prune(layer: dict[State, dict[Signature, _Node]], margin: int, beam: int) -> dict[State, dict[Signature, _Node]]:
