@@ -7,6 +7,7 @@ tally is made from the best one, and ``harness.oracle.ambiguity`` says when the 
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -136,12 +137,12 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
             "creation somewhere in that span, so due times are known only within it and deliveries cannot be matched"
         )
 
-    matched: list[Delivery] = []
-    for d in ds:
-        if deleted_ok is not None and d.received_ns > deleted_ok + IN_FLIGHT_NS:
+    matched = ds  # by arrival: those after the delete (and its in-flight margin) are the last ones
+    if deleted_ok is not None:
+        cut = bisect.bisect_right(ds, deleted_ok + IN_FLIGHT_NS, key=lambda d: d.received_ns)
+        matched = ds[:cut]
+        for d in ds[cut:]:
             spurious(d, f"after the job was deleted at {iso(deleted_ok)}")  # nothing of it is left to send
-        else:
-            matched.append(d)
     pre_spurious = tally.spurious
 
     def why_spurious(i: int, cur: int) -> str | None:
@@ -293,9 +294,13 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
 def _arrivals(ds: Sequence[Delivery], deleted_ok: int | None) -> ArrivalTable:
     """What the matching reads of each delivery, as columns: arrival, answer (older runs: the arrival), outcome, and
     whether it came after a confirmed delete."""
-    received = [d.received_ns for d in ds]
-    answered = [d.received_ns if d.answered_ns is None and d.status is not None else d.answered_ns for d in ds]
-    outcomes: list[Outcome] = ["cut" if d.status is None else "success" if success(d) else "failure" for d in ds]
+    received: list[int] = []
+    answered: list[int | None] = []
+    outcomes: list[Outcome] = []
+    for d in ds:  # one look at each delivery (a long run's do not fit in the processor's caches)
+        received.append(d.received_ns)
+        answered.append(d.received_ns if d.answered_ns is None and d.status is not None else d.answered_ns)
+        outcomes.append("cut" if d.status is None else "success" if success(d) else "failure")
     restricted = [False] * len(ds) if deleted_ok is None else [r > deleted_ok for r in received]
     return ArrivalTable(received, answered, outcomes, restricted)
 
