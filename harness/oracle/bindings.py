@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from harness.model import BindingPlan, Delivery, SourceResult, Witness
 from harness.oracle.evidence import CheckInput
@@ -48,6 +49,19 @@ def _in_any(t: int, intervals: list[tuple[int, int]]) -> bool:
     return any(lo <= t <= hi for lo, hi in intervals)
 
 
+def _within(ticks: list[int], intervals: list[tuple[int, int]]) -> list[int]:
+    """The ticks (sorted) in any of the intervals, in order: ``[t for t in ticks if _in_any(t, intervals)]`` by
+    bisection, not a look at each tick."""
+    out: list[int] = []
+    end = 0  # the ticks before it are taken
+    for a, b in sorted((bisect.bisect_left(ticks, lo), bisect.bisect_right(ticks, hi)) for lo, hi in intervals):
+        a = max(a, end)
+        if a < b:
+            out.extend(ticks[a:b])
+            end = b
+    return out
+
+
 _GO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))? ([+-]\d{4})")
 
 
@@ -59,8 +73,27 @@ def fired_ns(d: Delivery) -> int | None:
     if m is None:
         return None
     date, clock, frac, offset = m.groups()
-    whole = datetime.strptime(f"{date} {clock} {offset}", "%Y-%m-%d %H:%M:%S %z")
-    return int(whole.timestamp()) * 1_000_000_000 + int((frac or "0").ljust(9, "0"))
+    of_day = _clock_s(clock) if offset == "+0000" else None
+    if of_day is not None:  # UTC, as daprd sends it: the day and the time of day looked up
+        whole = _utc_day_s(date) + of_day
+    else:
+        whole = int(datetime.strptime(f"{date} {clock} {offset}", "%Y-%m-%d %H:%M:%S %z").timestamp())
+    return whole * 1_000_000_000 + (int(frac.ljust(9, "0")) if frac else 0)
+
+
+@lru_cache(maxsize=86_400)
+def _clock_s(clock: str) -> int | None:
+    """The second of the day of ``HH:MM:SS``; None when it is no time of day (``strptime`` refuses it)."""
+    hours, minutes, seconds = int(clock[:2]), int(clock[3:5]), int(clock[6:])
+    if hours < 24 and minutes < 60 and seconds < 60:
+        return hours * 3600 + minutes * 60 + seconds
+    return None
+
+
+@lru_cache(maxsize=1024)
+def _utc_day_s(date: str) -> int:
+    """The Unix time (s) of a day's start, UTC (refuses what ``strptime`` refuses)."""
+    return int(datetime.strptime(f"{date} 00:00:00 +0000", "%Y-%m-%d %H:%M:%S %z").timestamp())
 
 
 @dataclass
@@ -136,18 +169,26 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
     intervals = _windows_by_replica(inp, period)
     if not inp.windows:
         tally.notes.append("no replica windows were recorded")
-    fired = {d.delivery_id: fired_ns(d) for d in ds}
+    fired: dict[str, int | None] = {}
+    at: dict[str, int] = {}  # the fire time, else the arrival
+    for d in ds:
+        f = fired[d.delivery_id] = fired_ns(d)
+        at[d.delivery_id] = f or d.received_ns
 
     def when(d: Delivery) -> int:
         """The fire time (daprd's clock) where known, else the receive time."""
-        return fired[d.delivery_id] or d.received_ns
+        return at[d.delivery_id]
+
+    def in_order(got: list[Delivery]) -> None:
+        if len(got) > 1:
+            got.sort(key=lambda d: (at[d.delivery_id], d.delivery_id))
 
     by_replica: dict[int, list[Delivery]] = defaultdict(list)
-    for d in sorted(ds, key=lambda d: (when(d), d.delivery_id)):
+    for d in sorted(ds, key=lambda d: (at[d.delivery_id], d.delivery_id)):
         by_replica[d.replica].append(d)
     _skew_note(tally, ds, fired, tol)
-    lo = min([inp.observe_start_ns, *(when(d) for d in ds)]) - 2 * period
-    hi = max([inp.observe_end_ns, *(when(d) for d in ds)]) + 2 * period
+    lo = min([inp.observe_start_ns, *at.values()]) - 2 * period
+    hi = max([inp.observe_end_ns, *at.values()]) + 2 * period
     dues: dict[str, int] = {}  # @every: delivery id -> the tick it was due at (its replica's previous fire + d)
     tick_dues: dict[tuple[int, int], int] = {}  # @every: (replica, tick at its wake) -> when that tick was due
     early: dict[str, tuple[Delivery, int, int]] = {}  # delivery id -> (it, the tick it stands in for, its due)
@@ -170,7 +211,7 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
                 starts += [w.end_ns for w in inp.down if w.replica == replica]
                 stops = sorted(w.end_ns for w in inp.windows if w.replica == replica)[:-1]
                 stops += [w.start_ns for w in inp.down if w.replica == replica]
-                chain = _every_chain([when(d) for d in mine], schedule.delay_ns, tol, distinct, starts, stops)
+                chain = _every_chain([at[d.delivery_id] for d in mine], schedule.delay_ns, tol, distinct, starts, stops)
                 for i, (d, k) in enumerate(zip(mine, chain.index, strict=True)):
                     assigned[(replica, chain.ticks[k])].append(d)
                     if i in chain.dues:
@@ -189,22 +230,21 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
         for replica in sorted(set(intervals) | set(by_replica)):
             grids[replica] = grid
         for d in ds:
-            k = bisect.bisect_right(grid, when(d) + tol) - 1
+            k = bisect.bisect_right(grid, at[d.delivery_id] + tol) - 1
             if k >= 0:
                 assigned[(d.replica, grid[k])].append(d)
     for got in assigned.values():
-        got.sort(key=lambda d: (when(d), d.delivery_id))
+        in_order(got)
     if not every:
         early.update(_aligned_early(assigned, grid, fired, tol))
         late.update(_aligned_late(assigned, grid, when))
-    lone_late = [
-        d
-        for (replica, t), got in assigned.items()
-        for d in [x for x in got if x.delivery_id not in early][:1]
-        if len([x for x in got if x.delivery_id not in early]) == 1
-        and d.delivery_id in late
-        and _in_any(_next_tick(t, d, grids.get(replica, []), dues, period), intervals.get(replica, []))
-    ]
+    lone_late: list[Delivery] = []  # the only fire of its tick (early ones aside), over half a period late
+    for (replica, t), got in assigned.items():
+        kept = [x for x in got if x.delivery_id not in early] if early else got
+        if len(kept) == 1 and kept[0].delivery_id in late:
+            d = kept[0]
+            if _in_any(_next_tick(t, d, grids.get(replica, []), dues, period), intervals.get(replica, [])):
+                lone_late.append(d)
 
     def due_of(replica: int, tick: int) -> int:
         """Whether a tick is counted goes by when it was due, not by its wake: an @every tick due inside the
@@ -218,7 +258,10 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
     if plan.policy == "contract":
         units: list[tuple[int, list[int]]] = []  # (replica, its counted ticks)
         for replica, spans in sorted(intervals.items()):
-            counted = [t for t in grids[replica] if _in_any(due_of(replica, t), spans)]
+            if tick_dues:
+                counted = [t for t in grids[replica] if _in_any(due_of(replica, t), spans)]
+            else:
+                counted = _within(grids[replica], spans)
             units.append((replica, counted))
         for replica in sorted(set(by_replica) - set(intervals)):
             tally.notes.append(
@@ -249,21 +292,21 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
             grid = _extend(grid, period, lo, hi)
             assigned = defaultdict(list)
             for d in ds:
-                k = bisect.bisect_right(grid, when(d) + tol) - 1
+                k = bisect.bisect_right(grid, at[d.delivery_id] + tol) - 1
                 if k >= 0:
                     assigned[(0, grid[k])].append(d)
             for got in assigned.values():
-                got.sort(key=lambda d: (when(d), d.delivery_id))
+                in_order(got)
         else:
             grid = grids[min(grids)] if grids else binding_ticks(plan.schedule, lo, hi)
             merged: dict[tuple[int, int], list[Delivery]] = defaultdict(list)
             for (_, t), got in assigned.items():
                 merged[(0, t)].extend(got)
             for got in merged.values():
-                got.sort(key=lambda d: (when(d), d.delivery_id))
+                in_order(got)
             assigned = merged
         spans = [s for ss in intervals.values() for s in ss]
-        counted = [t for t in grid if _in_any(due_of(ref, t), spans)]
+        counted = [t for t in grid if _in_any(due_of(ref, t), spans)] if tick_dues else _within(grid, spans)
         counts = {t: assigned.get((0, t), []) for t in counted}
         _judge_ticks(tally, plan, counts, grid, every, "", when, {}, early, None, counted_for(None))
         if tally.occurrences:
@@ -302,7 +345,7 @@ def _judge_ticks(
     prefix = f"{who}: " if who else ""
     moved: dict[int, Delivery] = {}  # tick -> its extra delivery re-labelled early for the next tick
     stands_in: set[int] = set()  # ticks an early fire answered
-    inside = {d.delivery_id for got in counts.values() for d in got}
+    inside = {d.delivery_id for got in counts.values() for d in got} if early else set()
     for d, target, due in early.values():
         if (target not in counts and not counted(due)) or (replica is not None and d.replica != replica):
             continue  # an early fire for a tick that is not counted here
@@ -327,7 +370,8 @@ def _judge_ticks(
     for t, got in counts.items():
         tally.occurrences += 1
         tally.deliveries += len(got)
-        got = [d for d in got if d.delivery_id not in early]
+        if early:
+            got = [d for d in got if d.delivery_id not in early]
         if not got:
             if t not in early_ticks:
                 tally.missed += 1
@@ -337,6 +381,8 @@ def _judge_ticks(
             tally.late(t, got[0])
         elif got[0].delivery_id in dues:
             tally.late(dues[got[0].delivery_id], got[0])
+        if len(got) < 2:
+            continue  # nothing twice
         dups = [d for d in got if d is not moved.get(t)]
         if len(dups) > 1:
             tally.duplicates += len(dups) - 1

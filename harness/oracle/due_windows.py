@@ -10,90 +10,154 @@ Pure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from harness.model import Delivery
-from harness.oracle.matching import PIN_NS, Arrival, Reading
+from harness.oracle.matching import PIN_NS, Arrival, ArrivalTable, Reading
 
 PERIODLESS = 1 << 62  # the half period of a job with a single due time: no stall or pin can be measured
 
 
-@dataclass
-class Occ:
-    """One occurrence of a job as the oracle judges it: its due window, whether it is counted, and the deliveries
-    the best reading gave it."""
+@dataclass(slots=True)
+class Occs:
+    """A job's occurrences as the oracle judges them, by due time, one list per field (index k: occurrence k): its
+    due window, whether it is counted, and the deliveries the best reading gave it. Columns, not one object per
+    occurrence: a long run has thousands, and most are read in bulk."""
 
-    due: int
-    counted: bool
-    span: int  # which plan span (harness.oracle.overwrites) it comes from
-    latest: int  # the due time had Dapr read its clock at the end of the schedule call
-    expected: bool = True  # by its plan (certain, before any cut); counted if also surely due by the end of counting
-    doubtful: bool = False  # expected, but its due lies across the end of counting: may or may not be counted
-    attempts: list[Delivery] = field(default_factory=list)  # the first attempt, then retries
-    early: list[Delivery] = field(default_factory=list)
-    duplicates: list[Delivery] = field(default_factory=list)
+    due: list[int]
+    span: list[int]  # which plan span (harness.oracle.overwrites) it comes from
+    latest: list[int]  # the due time had Dapr read its clock at the end of the schedule call
+    expected: list[bool]  # by its plan (certain, before any cut); counted if also surely due by the end of counting
+    counted: list[bool] = field(default_factory=list)
+    doubtful: list[bool] = field(default_factory=list)  # expected, its due across the end of counting: may be counted
+    attempts: list[tuple[Delivery, ...]] = field(default_factory=list)  # the first attempt, then retries
+    early: list[tuple[Delivery, ...]] = field(default_factory=list)
+    duplicates: list[tuple[Delivery, ...]] = field(default_factory=list)
+
+    @classmethod
+    def planned(cls, dues: Sequence[tuple[int, int, bool, int]]) -> Occs:
+        """From ``span_dues``' rows (due, span, expected, latest); none counted yet, none delivered."""
+        n = len(dues)
+        due, span, expected, latest = ([*column] for column in zip(*dues, strict=True)) if n else ([], [], [], [])
+        return cls(due, span, latest, expected, [False] * n, [False] * n, [()] * n, [()] * n, [()] * n)
+
+    def add(self, due: int, span: int, latest: int, expected: bool) -> None:
+        """One more occurrence, after the others."""
+        self.due.append(due)
+        self.span.append(span)
+        self.latest.append(latest)
+        self.expected.append(expected)
+        self.counted.append(False)
+        self.doubtful.append(False)
+        self.attempts.append(())
+        self.early.append(())
+        self.duplicates.append(())
+
+    def __len__(self) -> int:
+        return len(self.due)
 
 
-def count_expected(occ: Sequence[Occ], counted_until: int) -> None:
+def count_expected(occ: Occs, counted_until: int) -> None:
     """Counted: expected and surely due by the end of counting. A due known only within a span (the schedule call's)
     that the end of counting cuts is doubtful: it may be due after that end, so its miss is no evidence, though a
     pass cannot stand on it either."""
-    for o in occ:
-        o.counted = o.expected and o.latest <= counted_until
-        o.doubtful = o.expected and o.due <= counted_until < o.latest
+    occ.counted = [e and latest <= counted_until for e, latest in zip(occ.expected, occ.latest, strict=True)]
+    occ.doubtful = [
+        e and due <= counted_until < latest for e, due, latest in zip(occ.expected, occ.due, occ.latest, strict=True)
+    ]
 
 
-def path_delays(
-    occ: Sequence[Occ], best: Reading, arrivals: Sequence[Arrival], created: int, tol: int
-) -> dict[int, int]:
+def _attempts(best: Reading) -> Iterator[tuple[int, int, int, bool]]:
+    """The attempt roles of ``best`` in order, as (first delivery, its occurrence, how many, crossed): a crossed
+    stretch (``Reading.forced``) in one piece, its deliveries on consecutive occurrences, each pinned to its due
+    with the job idle; every other attempt alone."""
+    crossed = dict(best.forced)
+    roles = best.roles
+    i = 0
+    while i < len(roles):
+        role = roles[i]
+        if i in crossed:
+            assert role.occurrence is not None
+            yield i, role.occurrence, crossed[i] - i, True
+            i = crossed[i]
+            continue
+        if role.kind == "attempt" and role.occurrence is not None:
+            yield i, role.occurrence, 1, False
+        i += 1
+
+
+def path_delays(occ: Occs, best: Reading, arrivals: Sequence[Arrival], created: int, tol: int) -> dict[int, int]:
     """A delay on the path (a slow network, a loaded app) makes on-time deliveries arrive late, all alike; a stall
     makes one late alone. So each first attempt sent while the job was idle (the previous answer came before the
     earliest due) is judged against the lateness of its neighbours: the idle first attempts just before and after
     it: when at least two of the four nearest (two each side, as the best reading has them) came as late as it,
     within the pin window, their smallest lateness (past the latest due, over the tolerance) is the path's delay
     and its due is moved by it. A lone late one (or two) keeps its due."""
+    due, latest = occ.due, occ.latest
+    table = ArrivalTable.of(arrivals)
+    received, answered = table.received, table.answered
     idle: list[tuple[int, int]] = []  # (occurrence, arrival minus its latest due)
-    for i, (a, role) in enumerate(zip(arrivals, best.roles, strict=True)):
-        free = created if i == 0 else arrivals[i - 1].answered
-        if role.kind == "attempt" and role.occurrence is not None and free is not None:
-            o = occ[role.occurrence]
-            if free <= o.due + tol:
-                idle.append((role.occurrence, a.received - o.latest))
+    for i, k, count, crossed in _attempts(best):
+        if crossed:  # each one pinned to its due, the job idle: all of them
+            past = [r - t for r, t in zip(received[i : i + count], latest[k : k + count], strict=True)]
+            idle.extend(zip(range(k, k + count), past, strict=True))
+            continue
+        free = created if i == 0 else answered[i - 1]
+        if free is not None and free <= due[k] + tol:
+            idle.append((k, received[i] - latest[k]))
     delays: dict[int, int] = {}
     for j, (k, late) in enumerate(idle):
-        alike = [x for n, (_, x) in enumerate(idle) if n != j and abs(n - j) <= 2 and abs(x - late) <= PIN_NS]
+        if late <= tol:
+            continue  # the smallest of it and its neighbours is not over the tolerance
+        near = range(max(0, j - 2), min(len(idle), j + 3))
+        alike = [idle[n][1] for n in near if n != j and abs(idle[n][1] - late) <= PIN_NS]
         if len(alike) >= 2 and min(late, *alike) > tol:
             delays[k] = min(late, *alike)
     return delays
 
 
-def narrow(occ: Sequence[Occ], best: Reading, arrivals: Sequence[Arrival], tol: int) -> bool:
+def narrow(occ: Occs, best: Reading, arrivals: Sequence[Arrival], tol: int) -> bool:
     """Narrow each plan span's due windows by its deliveries: Dapr read its clock for the creation once, so every
     due of a span moves with it, and no first attempt (as the best reading has them) came before its due. The
     latest a span's dues can be is then its earliest plus the smallest lead of an attempt over its earliest due.
     True if a window narrowed (the caller matches again)."""
+    due, latest, span = occ.due, occ.latest, occ.span
+    received = ArrivalTable.of(arrivals).received
     lead: dict[int, int] = {}
-    for a, role in zip(arrivals, best.roles, strict=True):
-        if role.kind == "attempt" and role.occurrence is not None:
-            o = occ[role.occurrence]
-            if o.latest > o.due:
-                lead[o.span] = min(lead.get(o.span, o.latest - o.due), max(0, a.received - o.due) + tol)
-    narrowed = False
-    for o in occ:
-        if o.span in lead and o.latest - o.due > lead[o.span]:
-            o.latest = o.due + lead[o.span]
-            narrowed = True
-    return narrowed
+    for i, k, count, _crossed in _attempts(best):
+        spans = span[k : k + count]
+        if count > 1 and spans.count(spans[0]) == count:  # a stretch of one plan span: its smallest lead at once
+            window = zip(received[i : i + count], due[k : k + count], latest[k : k + count], strict=True)
+            leads = [(t - d, max(0, r - d) + tol) for r, d, t in window if t > d]
+            if leads:
+                s = spans[0]
+                lead[s] = min(lead.get(s, leads[0][0]), min(candidate for _, candidate in leads))
+            continue
+        for j, kj in zip(range(i, i + count), range(k, k + count), strict=True):
+            if latest[kj] > due[kj]:
+                s = span[kj]
+                lead[s] = min(lead.get(s, latest[kj] - due[kj]), max(0, received[j] - due[kj]) + tol)
+    if not lead:
+        return False
+    bounds = [lead.get(s, -1) for s in span]  # -1: a span with no lead keeps its windows (a lead is never negative)
+    narrowed = [b >= 0 and t - d > b for d, t, b in zip(due, latest, bounds, strict=True)]
+    occ.latest = [d + b if n else t for d, t, b, n in zip(due, latest, bounds, narrowed, strict=True)]
+    return any(narrowed)
 
 
-def half_period(occ: Sequence[Occ], k: int, after_last: int | None) -> int:
-    """Half the interval from occurrence k to the next due time (after the last: when the schedule would next fire,
-    ``after_last``); a one-shot job has none."""
-    if k + 1 < len(occ):
-        return max(1, (occ[k + 1].due - occ[k].due) // 2)
-    if after_last is not None and after_last > occ[k].due:
-        return max(1, (after_last - occ[k].due) // 2)
-    if len(occ) < 2:
-        return PERIODLESS
-    return max(1, (occ[k].due - occ[k - 1].due) // 2)
+def half_periods(occ: Occs, after_last: int | None) -> list[int]:
+    """Half the interval from each occurrence to the next due time (after the last: when the schedule would next
+    fire, ``after_last``, else the interval before it); a one-shot job has none."""
+    dues = occ.due
+    out = [half if (half := (b - a) // 2) > 1 else 1 for a, b in pairwise(dues)]
+    if dues:
+        last = dues[-1]
+        if after_last is not None and after_last > last:
+            out.append(max(1, (after_last - last) // 2))
+        elif len(dues) < 2:
+            out.append(PERIODLESS)
+        else:
+            out.append(max(1, (last - dues[-2]) // 2))
+    return out

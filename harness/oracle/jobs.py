@@ -7,15 +7,16 @@ tally is made from the best one, and ``harness.oracle.ambiguity`` says when the 
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.model import DEFAULT_FAILURE_POLICY, Delivery, JobPlan, Operation, OpPhase, SourceResult, Witness
 from harness.oracle.ambiguity import judge_ambiguity
-from harness.oracle.due_windows import Occ, count_expected, half_period, narrow, path_delays
+from harness.oracle.due_windows import Occs, count_expected, half_periods, narrow, path_delays
 from harness.oracle.evidence import CheckInput
-from harness.oracle.matching import Arrival, ExtraKind, Occurrence, Outcome, Readings, readings
+from harness.oracle.matching import ArrivalTable, ExtraKind, OccurrenceTable, Outcome, Readings, readings
 from harness.oracle.overwrites import ScheduleCall, plan_spans, span_dues
 from harness.oracle.tally import Tally, closes, iso, ms, per_replica, replica_list, success, zombies
 from harness.oracle.times import ScheduleError
@@ -123,25 +124,25 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
             f"{planned.uncertain} due time(s) exist only if Dapr read its clock early (or only late) within the "
             "schedule call: not counted, neither missed when absent nor spurious when present"
         )
-    occ = [Occ(due, False, k, latest, counted) for due, k, counted, latest in planned.dues]
-    count_expected(occ, counted_until)
+    occ = Occs.planned(planned.dues)
     if planned.beyond is not None and deleted_ok is None:  # what a very early delivery may answer
-        occ.append(Occ(planned.beyond, False, len(spans.spans) - 1, planned.beyond, expected=False))
+        occ.add(planned.beyond, len(spans.spans) - 1, planned.beyond, expected=False)
+    count_expected(occ, counted_until)
     n = len(occ)
     schedule_latency = (live[0].outcome_ns or live[0].start_ns) - live[0].start_ns
-    if n > 1 and schedule_latency > (occ[1].due - occ[0].due) // 2:
+    if n > 1 and schedule_latency > (occ.due[1] - occ.due[0]) // 2:
         tally.undecided = True  # due times known only within more than half a period: no reading can be trusted
         tally.unknown.append(
             f"the schedule call took {ms(schedule_latency)}, over half the period: Dapr read its clock for the job's "
             "creation somewhere in that span, so due times are known only within it and deliveries cannot be matched"
         )
 
-    matched: list[Delivery] = []
-    for d in ds:
-        if deleted_ok is not None and d.received_ns > deleted_ok + IN_FLIGHT_NS:
+    matched = ds  # by arrival: those after the delete (and its in-flight margin) are the last ones
+    if deleted_ok is not None:
+        cut = bisect.bisect_right(ds, deleted_ok + IN_FLIGHT_NS, key=lambda d: d.received_ns)
+        matched = ds[:cut]
+        for d in ds[cut:]:
             spurious(d, f"after the job was deleted at {iso(deleted_ok)}")  # nothing of it is left to send
-        else:
-            matched.append(d)
     pre_spurious = tally.spurious
 
     def why_spurious(i: int, cur: int) -> str | None:
@@ -151,10 +152,10 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
             if deleted_ok is not None:
                 return f"after the job was deleted at {iso(deleted_at)}"
             return f"after the delete call at {iso(deleted_at)} (outcome unknown); fits no occurrence"
-        latest = occ[min(cur, n) - 1] if cur > 0 else None
-        old_next = None if latest is None else planned.dropped.get(latest.span)
+        latest = occ.span[min(cur, n) - 1] if cur > 0 else None  # the span of the last occurrence closed
+        old_next = None if latest is None else planned.dropped.get(latest)
         if latest is not None and old_next is not None and r + tol >= old_next:
-            replaced = spans.spans[latest.span].replaced_ns or 0
+            replaced = spans.spans[latest].replaced_ns or 0
             return (
                 f"fits neither plan: the job was overwritten at {iso(replaced)} and the old plan would next have "
                 f"fired at {iso(old_next)}"
@@ -164,14 +165,14 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
         end = planned.continuation
         if planned.beyond is None and end is not None and r + tol >= end:
             last = spans.spans[-1].plan
-            ran_out = last.repeats is not None and sum(1 for o in occ if o.span == occ[-1].span) >= last.repeats
+            ran_out = last.repeats is not None and occ.span.count(occ.span[-1]) >= last.repeats
             why = "repeats ran out" if ran_out else "its ttl ran out"
             return f"after the job ended ({why}); it would next have fired at {iso(end)}"
         return None
 
     def classify(i: int, cur: int) -> tuple[ExtraKind, ...]:
         r = matched[i].received_ns
-        if cur == 0 and n and r + tol < occ[0].due:
+        if cur == 0 and n and r + tol < occ.due[0]:
             return ("early",)  # a fire before the first due time, the occurrence still to come: early, not a re-send
         if why_spurious(i, cur) is not None:
             return ("spurious",)
@@ -182,21 +183,16 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
         return ("duplicate",)
 
     policy = job.failure_policy or DEFAULT_FAILURE_POLICY
-    arrivals = [_arrival(d, deleted_ok) for d in matched]
+    arrivals = _arrivals(matched, deleted_ok)
+
+    halves = half_periods(occ, planned.beyond or planned.continuation)
+    worlds = planned.worlds if len(spans.spans) == 1 else {}  # worlds of one creation
 
     def match(delays: Mapping[int, int] | None = None) -> Readings:
+        latest = [t + delays.get(k, 0) for k, t in enumerate(occ.latest)] if delays else occ.latest
+        world = [worlds.get(due, 0) for due in occ.due] if worlds else [0] * n
         return readings(
-            [
-                Occurrence(
-                    o.due,
-                    o.counted,
-                    half_period(occ, k, planned.beyond or planned.continuation),
-                    o.latest + (delays or {}).get(k, 0),
-                    planned.worlds.get(o.due, 0) if len(spans.spans) == 1 else 0,  # worlds of one creation
-                    o.doubtful,
-                )
-                for k, o in enumerate(occ)
-            ],
+            OccurrenceTable(occ.due, occ.counted, halves, latest, world, occ.doubtful),
             arrivals,
             tolerance_ns=tol,
             max_attempts=policy.max_attempts,
@@ -213,52 +209,68 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
     if delays:
         found = match(delays)
     best = found.best
-    cur_of: list[int] = []  # the first open occurrence when each delivery arrived (for a spurious one's reason)
-    state = 0
-    for role in best.roles:
-        cur_of.append(state)
-        if role.kind in ("attempt", "early") and role.occurrence is not None:
-            state = role.occurrence + 1
-    for i, (d, role) in enumerate(zip(matched, best.roles, strict=True)):
+    crossed = dict(best.forced)  # a -> b: deliveries a..b-1 are the first attempts of consecutive occurrences
+    cur = 0  # the first open occurrence when the delivery arrived (for a spurious one's reason)
+    i = 0
+    while i < len(matched):
+        d, role = matched[i], best.roles[i]
+        if i in crossed:
+            first, end = role.occurrence or 0, crossed[i]
+            last = first + end - i
+            occ.attempts[first:last] = [(*a, d) for a, d in zip(occ.attempts[first:last], matched[i:end], strict=True)]
+            cur, i = last, end
+            continue
         if role.kind in ("attempt", "retry"):
             assert role.occurrence is not None
-            occ[role.occurrence].attempts.append(d)
+            occ.attempts[role.occurrence] += (d,)
         elif role.kind == "early":
             assert role.occurrence is not None
-            occ[role.occurrence].early.append(d)
+            occ.early[role.occurrence] += (d,)
         elif role.extra == "early":
-            occ[0].early.append(d)
+            occ.early[0] += (d,)
         elif role.extra == "spurious" or role.occurrence is None:
-            spurious(d, why_spurious(i, cur_of[i]) or "fits no occurrence")
+            spurious(d, why_spurious(i, cur) or "fits no occurrence")
         else:
-            occ[role.occurrence].duplicates.append(d)
+            occ.duplicates[role.occurrence] += (d,)
+        if role.kind in ("attempt", "early") and role.occurrence is not None:
+            cur = role.occurrence + 1
+        i += 1
     _tally_occurrences(tally, job.name, occ, set(best.missed))
     # a delivery on a due time past the job's earliest end that exists only if Dapr created the job late within
     # the schedule call: it is as well a fire after the end (the one-too-many a ghost is)
     end_from = planned.continuation_from
-    unsure = [o for o in occ if planned.worlds.get(o.due) == 2 and (o.attempts or o.early)]
+    uncertain = [k for k, due in enumerate(occ.due) if due in planned.worlds] if planned.worlds else []
+    unsure = [occ.due[k] for k in uncertain if planned.worlds[occ.due[k]] == 2 and (occ.attempts[k] or occ.early[k])]
     # (unless read early the job also lost an occurrence that exists only then: that reading is two anomalies away)
     early_only_lost = any(
-        planned.worlds.get(o.due) == 1 and o.due <= counted_until and not (o.attempts or o.early) for o in occ
+        planned.worlds[occ.due[k]] == 1 and occ.due[k] <= counted_until and not (occ.attempts[k] or occ.early[k])
+        for k in uncertain
     )
-    if end_from is not None and not early_only_lost and any(o.due + tol >= end_from for o in unsure):
+    if end_from is not None and not early_only_lost and any(due + tol >= end_from for due in unsure):
         tally.unknown.append(
-            f"a delivery answered the occurrence due {iso(unsure[-1].due)}, which exists only if Dapr read its clock "
+            f"a delivery answered the occurrence due {iso(unsure[-1])}, which exists only if Dapr read its clock "
             f"late within the schedule call; read early, the job ended at {iso(end_from)} and this is a fire after it"
         )
     for k in best.doubtful:
         tally.unknown.append(
-            f"nothing was delivered for the occurrence due between {iso(occ[k].due)} and {iso(occ[k].latest)} (the "
+            f"nothing was delivered for the occurrence due between {iso(occ.due[k])} and {iso(occ.latest[k])} (the "
             f"schedule call's span): counting ended at {iso(counted_until)}, within it, so it may have been due "
             "before the end of counting (missed) or after (not counted)"
         )
-    judge_ambiguity(
-        tally, job, found, [(o.due, o.counted) for o in occ], matched, pre_spurious, lambda k: iso(occ[k].due)
-    )
+    if found.plausible:
+        judge_ambiguity(
+            tally,
+            job,
+            found,
+            list(zip(occ.due, occ.counted, strict=True)),
+            matched,
+            pre_spurious,
+            lambda k: iso(occ.due[k]),
+        )
 
     if stop_counting is not None:
         delete_invoke = deletes[0].start_ns
-        in_grace = sum(1 for o in occ if stop_counting < o.due <= min(inp.observe_end_ns, delete_invoke))
+        in_grace = sum(1 for due in occ.due if stop_counting < due <= min(inp.observe_end_ns, delete_invoke))
         if in_grace:
             tally.notes.append(
                 f"{in_grace} occurrence(s) due in the {ms(delete_invoke - stop_counting)} before the delete call "
@@ -279,52 +291,64 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
     return tally.result("jobs", job.name, job.policy, inp, replicas)
 
 
-def _arrival(d: Delivery, deleted_ok: int | None) -> Arrival:
-    outcome: Outcome = "cut" if d.cut_off else "success" if success(d) else "failure"
-    answered = d.answered_ns if d.answered_ns is not None or d.cut_off else d.received_ns  # older runs: arrival
-    return Arrival(d.received_ns, answered, outcome, restricted=deleted_ok is not None and d.received_ns > deleted_ok)
+def _arrivals(ds: Sequence[Delivery], deleted_ok: int | None) -> ArrivalTable:
+    """What the matching reads of each delivery, as columns: arrival, answer (older runs: the arrival), outcome, and
+    whether it came after a confirmed delete."""
+    received: list[int] = []
+    answered: list[int | None] = []
+    outcomes: list[Outcome] = []
+    for d in ds:  # one look at each delivery (a long run's do not fit in the processor's caches)
+        received.append(d.received_ns)
+        answered.append(d.received_ns if d.answered_ns is None and d.status is not None else d.answered_ns)
+        outcomes.append("cut" if d.status is None else "success" if success(d) else "failure")
+    restricted = [False] * len(ds) if deleted_ok is None else [r > deleted_ok for r in received]
+    return ArrivalTable(received, answered, outcomes, restricted)
 
 
-def _tally_occurrences(tally: Tally, name: str, occ: Sequence[Occ], missed: set[int]) -> None:
-    for k, o in enumerate(occ):
-        for d in o.early:
-            tally.witness(
-                Witness(
-                    "early",
-                    "jobs",
-                    name,
-                    o.due,
-                    (d,),
-                    f"replica {d.replica}, {ms(o.due - d.received_ns)} before its due",
+def _tally_occurrences(tally: Tally, name: str, occ: Occs, missed: set[int]) -> None:
+    columns = zip(occ.due, occ.counted, occ.doubtful, occ.attempts, occ.early, occ.duplicates, strict=True)
+    once = 0  # counted occurrences delivered once, nothing else (the common case: counted here, not one by one)
+    lateness, samples = tally.lateness_ns, tally.lateness_samples  # Tally.late, inline
+    for k, (due, counted, doubtful, attempts, early, duplicates) in enumerate(columns):
+        if counted and len(attempts) == 1 and not early and not duplicates:
+            once += 1
+            lateness.append(attempts[0].received_ns - due)
+            samples.append((due, attempts[0]))
+            continue
+        for d in early:
+            note = f"replica {d.replica}, {ms(due - d.received_ns)} before its due"
+            tally.witness(Witness("early", "jobs", name, due, (d,), note))
+        tally.early += len(early)
+        tally.duplicates += len(duplicates)
+        tally.deliveries += len(early) + len(duplicates)
+        if len(attempts) > 1:
+            tally.retries += len(attempts) - 1
+            statuses = ", ".join(str(a.status) for a in attempts)
+            tally.witness(Witness("retry", "jobs", name, due, attempts, f"{len(attempts)} attempts: {statuses}"))
+        if duplicates:
+            answered = [*attempts, *early]
+            closing = next((a for a in reversed(answered) if closes(a)), answered[-1] if answered else None)
+            for dup in duplicates:
+                shown = (dup,) if closing is None else (closing, dup)
+                gap = "" if closing is None else f", {ms(dup.received_ns - closing.received_ns)} after the first"
+                cut = (
+                    " (the first was cut off: the app died mid-handler)"
+                    if closing is not None and closing.cut_off
+                    else ""
                 )
-            )
-        tally.early += len(o.early)
-        tally.duplicates += len(o.duplicates)
-        tally.deliveries += len(o.early) + len(o.duplicates)
-        if len(o.attempts) > 1:
-            tally.retries += len(o.attempts) - 1
-            statuses = ", ".join(str(a.status) for a in o.attempts)
-            tally.witness(
-                Witness("retry", "jobs", name, o.due, tuple(o.attempts), f"{len(o.attempts)} attempts: {statuses}")
-            )
-        answered = [*o.attempts, *o.early]
-        closing = next((a for a in reversed(answered) if closes(a)), answered[-1] if answered else None)
-        for dup in o.duplicates:
-            shown = (dup,) if closing is None else (closing, dup)
-            gap = "" if closing is None else f", {ms(dup.received_ns - closing.received_ns)} after the first"
-            cut = (
-                " (the first was cut off: the app died mid-handler)" if closing is not None and closing.cut_off else ""
-            )
-            tally.witness(Witness("duplicate", "jobs", name, o.due, shown, f"replicas {replica_list(shown)}{gap}{cut}"))
-        if not o.counted and not (o.doubtful and o.attempts):  # a doubtful one is counted once delivered
-            if o.attempts:
+                note = f"replicas {replica_list(shown)}{gap}{cut}"
+                tally.witness(Witness("duplicate", "jobs", name, due, shown, note))
+        if not counted and not (doubtful and attempts):  # a doubtful one is counted once delivered
+            if attempts:
                 why = "on occurrences not counted (due after the window, in a delete's grace, or uncertain)"
-                tally.uncounted[why] = tally.uncounted.get(why, 0) + len(o.attempts)
+                tally.uncounted[why] = tally.uncounted.get(why, 0) + len(attempts)
             continue
         tally.occurrences += 1
-        tally.deliveries += len(o.attempts)
-        if o.attempts:
-            tally.late(o.due, o.attempts[0])
+        tally.deliveries += len(attempts)
+        if attempts:
+            tally.late(due, attempts[0])
         elif k in missed:
             tally.missed += 1
-            tally.witness(Witness("missed", "jobs", name, o.due, (), f"nothing delivered for {iso(o.due)}"))
+            tally.witness(Witness("missed", "jobs", name, due, (), f"nothing delivered for {iso(due)}"))
+    tally.occurrences += once
+    tally.deliveries += once

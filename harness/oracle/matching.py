@@ -44,85 +44,54 @@ decides whether the plausible signatures agree.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Sequence
 
-MARGIN = 0
-DISTURBED_MARGIN = 2
-PIN_NS = 100_000_000
-Outcome = Literal["success", "failure", "cut"]
-RoleKind = Literal["attempt", "retry", "extra", "early"]
-ExtraKind = Literal["duplicate", "spurious", "early"]  # early: before the first due, with nothing answered yet
-State = tuple[int, int, int]  # (index of the first open occurrence, failed attempts on it, world: see Occurrence)
-Signature = tuple[int, int, int, int, int]  # (duplicates, missed, early, spurious, doubtful left unanswered)
-Cost = tuple[int, int]  # (units, total lateness ns: only orders readings of equal units)
+from harness.oracle.records import (
+    DISTURBED_MARGIN,
+    MARGIN,
+    PIN_NS,
+    Arrival,
+    ArrivalTable,
+    Classify,
+    Cost,
+    ExtraKind,
+    Occurrence,
+    OccurrenceTable,
+    Outcome,
+    Reading,
+    Readings,
+    Role,
+    RoleKind,
+    Signature,
+    State,
+    first_attempts,
+)
+from harness.oracle.search import _Search
 
-
-@dataclass(frozen=True, slots=True)
-class Occurrence:
-    due: int  # the earliest it can be due (early is judged against this)
-    counted: bool  # expected: missed when no attempt answers it
-    half_period: int  # half the interval to the next due time (the stall threshold)
-    latest: int | None = None  # the latest it can be due (Dapr read its clock at the end of the schedule call)
-    # 0: exists either way; 1: only if Dapr read its clock early in the schedule call, 2: only if late. A reading
-    # that attempts an occurrence of one world cannot attempt one of the other: they never both exist
-    world: int = 0
-    # may be expected (its due lies across the end of counting): left unanswered it is no miss, but no pass either
-    doubtful: bool = False
-
-    @property
-    def due_by(self) -> int:
-        return self.due if self.latest is None else self.latest
-
-
-@dataclass(frozen=True, slots=True)
-class Arrival:
-    received: int
-    answered: int | None  # None: cut off (no answer); a run from before answers passes its arrival
-    outcome: Outcome  # success = 2xx or 404; cut = no answer (it reached business logic: it closes its occurrence)
-    restricted: bool = False  # after a confirmed delete: may only answer an occurrence that is not counted
-
-
-@dataclass(frozen=True, slots=True)
-class Role:
-    kind: RoleKind
-    occurrence: int | None  # attempt/retry/early: the occurrence; extra: the last one closed (None: none yet)
-    skipped: tuple[int, ...] = ()  # occurrences taken as lost just before it (missed when counted)
-    extra: ExtraKind | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    roles: tuple[Role, ...]
-    unanswered: tuple[int, ...]  # counted occurrences never attempted after the last delivery
-    units: int
-    signature: Signature
-    stalls: tuple[int, ...] = ()  # deliveries that came over half a period after they could have been sent
-    coincidences: tuple[int, ...] = ()  # deliveries pinned to a due time read as something else
-
-    doubtful: tuple[int, ...] = ()  # doubtful occurrences (see Occurrence) left without an attempt
-
-    @property
-    def missed(self) -> tuple[int, ...]:
-        return tuple(sorted({k for r in self.roles for k in r.skipped} | set(self.unanswered)))
+__all__ = [
+    "DISTURBED_MARGIN",
+    "MARGIN",
+    "PIN_NS",
+    "Arrival",
+    "ArrivalTable",
+    "Classify",
+    "Cost",
+    "ExtraKind",
+    "Occurrence",
+    "OccurrenceTable",
+    "Outcome",
+    "Reading",
+    "Readings",
+    "Role",
+    "RoleKind",
+    "Signature",
+    "State",
+    "first_attempts",
+    "readings",
+]
 
 
-@dataclass(frozen=True, slots=True)
-class Readings:
-    best: Reading
-    plausible: tuple[Reading, ...]  # the cheapest reading of every other signature within the margin
-
-
-@dataclass(frozen=True, slots=True)
-class _Node:
-    cost: Cost
-    parent: tuple[State, Signature] | None
-    role: Role | None
-
-
-# (delivery index, first open occurrence) -> what an extra one may be (two kinds: the evidence cannot tell which)
-Classify = Callable[[int, int], tuple[ExtraKind, ...]]
+ROUGH_FROM = 2  # deliveries from which a rough pass bounds the full one (one delivery: one layer, nothing to bound)
 
 
 def readings(
@@ -140,11 +109,15 @@ def readings(
 
     ``idle_from``: since when the job could be triggered before its first delivery (its creation).
     A first pass with a narrow beam finds one complete reading; its units bound the full search (a node dearer
-    than that bound plus the margin can never be plausible, since units only grow), which keeps it fast.
+    than that bound plus the margin can never be plausible, since units only grow), which keeps it fast. With one
+    delivery (a one-shot job's usual history) there is one layer: the nodes a bound would drop are dearer than every
+    plausible one and come after them, so they change no reading; that pass is skipped.
     """
-    search = _Search(list(occurrences), arrivals, tolerance_ns, max_attempts, retry_interval_ns, classify, idle_from)
-    rough = search.finals(search.run(0, 4, None))
-    bound = rough[0][0][0] + DISTURBED_MARGIN
+    search = _Search(occurrences, arrivals, tolerance_ns, max_attempts, retry_interval_ns, classify, idle_from)
+    bound = None
+    if len(arrivals) >= ROUGH_FROM:
+        rough = search.finals(search.run(0, 4, None))
+        bound = rough[0][0][0] + DISTURBED_MARGIN
     finals = search.finals(search.run(DISTURBED_MARGIN, beam, bound))
     best_units = finals[0][0][0]
     chosen: dict[Signature, tuple[Cost, Signature, State, tuple[int, ...]]] = {}
@@ -162,7 +135,8 @@ def readings(
         if any(i in r.coincidences and i not in best.coincidences for i in differ):
             return False  # a rival that reads a delivery pinned to its due time as something else must be cheaper
         if r.units <= best.units + 1:  # one unit dearer: where either reading has the job disturbed
-            return all(i in disturbed or i in search.disturbed(r) for i in differ)
+            outside = [i for i in differ if i not in disturbed]
+            return not outside or all(i in search.disturbed(r) for i in outside)
         # two: a cancelling pair (as many more, or fewer, lost occurrences as extra deliveries: the count kept), in
         # the best reading's disturbed stretch
         (bd, bm, be, bs, bx), (rd, rm, re, rs, rx) = best.signature, r.signature
@@ -172,257 +146,3 @@ def readings(
 
     plausible = [r for r in built[1:] if plausible_rival(r)]
     return Readings(best, tuple(plausible))
-
-
-@dataclass
-class _Search:
-    occ: list[Occurrence]
-    arrivals: Sequence[Arrival]
-    tolerance_ns: int
-    max_attempts: int | None
-    retry_interval_ns: int
-    classify: Classify
-    idle_from: int | None
-    layers: list[dict[State, dict[Signature, _Node]]] = field(default_factory=list)
-
-    def run(self, margin: int, beam: int, bound: int | None) -> list[dict[State, dict[Signature, _Node]]]:
-        """The layers of the search; nodes dearer than ``bound`` units are dropped."""
-        occ, arrivals, tolerance_ns = self.occ, self.arrivals, self.tolerance_ns
-        retry_interval_ns, max_attempts, classify = self.retry_interval_ns, self.max_attempts, self.classify
-        dues = [o.due for o in occ]
-        empty: Signature = (0, 0, 0, 0, 0)
-        layers: list[dict[State, dict[Signature, _Node]]] = [{(0, 0, 0): {empty: _Node((0, 0), None, None)}}]
-        for i, a in enumerate(arrivals):
-            prev = arrivals[i - 1] if i else None
-            free = self.idle_from if prev is None else prev.answered  # when the scheduler could send again
-            # the previous one was not answered yet (beyond the tolerance: replicas' clocks may differ by a few ms)
-            overlap = prev is not None and free is not None and a.received + tolerance_ns < free
-            pin = _pinned(occ, a.received, free, tolerance_ns)
-            last_due = _last_due(dues, a.received + tolerance_ns)
-            layer: dict[State, dict[Signature, _Node]] = {}
-            for state, sigs in layers[-1].items():
-                failures = state[1]
-                cheapest = min(node.cost[0] for node in sigs.values())
-                budget = None if bound is None else bound - cheapest
-                for role, nxt, units, late in _moves(occ, a, i, state, overlap, last_due, classify, budget):
-                    world = state[2]
-                    if role.kind != "extra" and role.occurrence is not None and occ[role.occurrence].world:
-                        if world and world != occ[role.occurrence].world:
-                            continue  # an occurrence of the other creation time: it does not exist in this one
-                        world = occ[role.occurrence].world
-                    units += _stall(occ, a, role, free, retry_interval_ns) + _coincidence(role, pin)
-                    k, f = _after(nxt, failures if role.kind == "retry" else 0, a.outcome, max_attempts, role)
-                    after = (k, f, world)
-                    for sig, node in sigs.items():
-                        cost = (node.cost[0] + units, node.cost[1] + late)
-                        if bound is None or cost[0] <= bound:
-                            _offer(layer, after, _add(sig, role, occ), _Node(cost, (state, sig), role))
-            layers.append(_prune(layer, margin, beam))
-        self.layers = layers
-        return layers
-
-    def finals(
-        self, layers: list[dict[State, dict[Signature, _Node]]]
-    ) -> list[tuple[Cost, Signature, State, tuple[int, ...]]]:
-        """Every complete reading: (cost, signature, last state, counted occurrences left unanswered), best first."""
-        occ = self.occ
-        n = len(occ)
-        finals: list[tuple[Cost, Signature, State, tuple[int, ...]]] = []
-        for state, sigs in layers[-1].items():
-            cur, failures, _world = state
-            first_unattempted = cur + 1 if failures else cur
-            unanswered = tuple(k for k in range(first_unattempted, n) if occ[k].counted)
-            left = sum(1 for k in range(first_unattempted, n) if occ[k].doubtful)
-            for sig, node in sigs.items():
-                d, m, e, s, x = sig
-                cost = (node.cost[0] + len(unanswered), node.cost[1])
-                finals.append((cost, (d, m + len(unanswered), e, s, x + left), state, unanswered))
-        finals.sort(key=lambda f: (f[0][0], sum(f[1]), f[0][1]))  # units, then fewer anomalies, then less lateness
-        return finals
-
-    def _context(self, i: int) -> tuple[int | None, int | None]:
-        """(when the scheduler could send delivery i at the earliest, the occurrence it is pinned to)."""
-        prev = self.arrivals[i - 1] if i else None
-        free = self.idle_from if prev is None else prev.answered
-        return free, _pinned(self.occ, self.arrivals[i].received, free, self.tolerance_ns)
-
-    def reading(self, state: State, sig: Signature, unanswered: tuple[int, ...], units: int) -> Reading:
-        """The reading that ends in ``state`` with signature ``sig`` (found by walking the parents back)."""
-        d, m, e, s, x = sig
-        first_unattempted = state[0] + 1 if state[1] else state[0]
-        left = tuple(k for k in range(first_unattempted, len(self.occ)) if self.occ[k].doubtful)
-        key: tuple[State, Signature] | None = (state, (d, m - len(unanswered), e, s, x - len(left)))
-        roles: list[Role] = []
-        for i in range(len(self.layers) - 1, 0, -1):
-            assert key is not None
-            node = self.layers[i][key[0]][key[1]]
-            assert node.role is not None
-            roles.append(node.role)
-            key = node.parent
-        roles.reverse()
-        stalls, coincidences = [], []
-        for i, role in enumerate(roles):
-            free, pin = self._context(i)
-            if _stall(self.occ, self.arrivals[i], role, free, self.retry_interval_ns):
-                stalls.append(i)
-            if _coincidence(role, pin):
-                coincidences.append(i)
-        doubtful = tuple(sorted({k for r in roles for k in r.skipped if self.occ[k].doubtful} | set(left)))
-        return Reading(tuple(roles), unanswered, units, sig, tuple(stalls), tuple(coincidences), doubtful)
-
-    def disturbed(self, reading: Reading) -> set[int]:
-        """Deliveries from each stall of ``reading``, or each first attempt that came later than the pin window after
-        its due (the job is behind: a backlog), up to the next one pinned to its own due."""
-        out: set[int] = set()
-        inside = False
-        stalls = set(reading.stalls)
-        for i, role in enumerate(reading.roles):
-            _free, pin = self._context(i)
-            if inside and pin is not None and role.kind == "attempt" and role.occurrence == pin:
-                out.add(i)  # the stretch ends here, but what it skipped shows on this delivery's role
-                inside = False
-            behind = False
-            if role.kind == "attempt" and role.occurrence is not None:
-                o = self.occ[role.occurrence]
-                behind = self.arrivals[i].received - o.due_by > min(o.half_period, PIN_NS)
-            inside = inside or i in stalls or behind
-            if inside:
-                out.add(i)
-        return out
-
-
-def _last_due(dues: Sequence[int], t: int) -> int:
-    lo, hi = 0, len(dues)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if dues[mid] <= t:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo - 1
-
-
-def _pinned(occ: Sequence[Occurrence], received: int, free: int | None, tol: int) -> int | None:
-    """The occurrence whose due time this arrival sits right after, the job being idle then; None if none."""
-    if free is None:
-        return None
-    k = _last_due([o.due for o in occ], received + tol)
-    if k < 0:
-        return None
-    o = occ[k]
-    window = min(o.half_period, PIN_NS)
-    if free <= o.due + tol and received <= o.due_by + window:
-        return k
-    return None
-
-
-def _moves(
-    occ: Sequence[Occurrence],
-    a: Arrival,
-    i: int,
-    state: State,
-    overlap: bool,
-    last_due: int,
-    classify: Classify,
-    budget: int | None,
-) -> list[tuple[Role, int, int, int]]:
-    """(role, first open occurrence after it, anomaly units, lateness ns) for each role the delivery may take;
-    none that would skip more counted occurrences than ``budget`` units allow."""
-    cur, failures, _world = state
-    n = len(occ)
-    if cur < n and failures > 0:  # the open occurrence failed: sequential triggers retry it first
-        return [(Role("retry", cur), cur, 0, 0)]
-    moves: list[tuple[Role, int, int, int]] = []
-    closed = cur - 1 if cur > 0 else None
-    for extra in classify(i, cur):
-        if closed is not None or extra != "duplicate":  # with nothing answered yet there is nothing to re-send
-            moves.append((Role("extra", closed, (), extra), cur, 1, 0))
-    if overlap and moves:
-        return moves  # the previous delivery had no answer yet: this is a re-send of its occurrence
-    missed = 0
-    for k in range(cur, min(last_due, n - 1) + 1):
-        if budget is not None and missed > budget:
-            return moves
-        if not (a.restricted and occ[k].counted):
-            moves.append((Role("attempt", k, tuple(range(cur, k))), k, missed, max(0, a.received - occ[k].due)))
-        missed += occ[k].counted
-    k = max(cur, last_due + 1)
-    if k < n and not a.restricted and (budget is None or missed < budget):
-        unexplained = 1 if occ[k].due - a.received > occ[k].half_period else 0
-        moves.append((Role("early", k, tuple(range(cur, k))), k, 1 + missed + unexplained, 0))
-    return moves
-
-
-def _coincidence(role: Role, pin: int | None) -> int:
-    """1 when a delivery pinned to occurrence ``pin`` is read as the first attempt or a re-send of an older one."""
-    if pin is None or role.kind in ("retry", "early") or role.occurrence == pin:
-        return 0
-    return 1
-
-
-def _stall(occ: Sequence[Occurrence], a: Arrival, role: Role, free: int | None, retry_ns: int) -> int:
-    """1 when the delivery came more than half a period after its role says it could first have been sent."""
-    k = role.occurrence
-    half = occ[k].half_period if k is not None and k < len(occ) else (occ[0].half_period if occ else 1 << 62)
-    if role.kind == "attempt":
-        assert k is not None
-        ready = occ[k].due_by if free is None else max(occ[k].due_by, free)
-    elif role.kind == "early" or role.extra in ("early", "spurious"):
-        return 0  # fired before its due, or after the job was gone: no time it was due to be sent, so no wait
-    elif free is None:
-        return 0  # after a cut-off delivery: when Dapr learned of it is unknown
-    elif role.kind == "retry":
-        ready = free + retry_ns
-    else:
-        ready = free
-    if role.kind == "attempt" and k is not None and (free is None or free <= occ[k].due):
-        # the job was idle when it fell due: a first attempt later than the pin window is a stall too
-        return 1 if a.received - ready > min(half, PIN_NS) else 0
-    return 1 if a.received - ready > half else 0
-
-
-def _add(sig: Signature, role: Role, occ: Sequence[Occurrence]) -> Signature:
-    d, m, e, s, x = sig
-    m += sum(1 for j in role.skipped if occ[j].counted)
-    x += sum(1 for j in role.skipped if occ[j].doubtful)
-    if role.kind == "early":
-        e += 1
-    elif role.kind == "extra":
-        if role.extra == "spurious":
-            s += 1
-        elif role.extra == "early":
-            e += 1
-        else:
-            d += 1
-    return (d, m, e, s, x)
-
-
-def _after(k: int, failures: int, outcome: Outcome, max_attempts: int | None, role: Role) -> tuple[int, int]:
-    """The state after a delivery in ``role`` on occurrence k that already had ``failures`` failed attempts."""
-    if role.kind == "extra":
-        return (k, 0)
-    if outcome in ("success", "cut"):
-        return (k + 1, 0)
-    failures += 1
-    if max_attempts is not None and failures >= max_attempts:
-        return (k + 1, 0)
-    return (k, failures)
-
-
-def _offer(layer: dict[State, dict[Signature, _Node]], state: State, sig: Signature, node: _Node) -> None:
-    held = layer.setdefault(state, {}).get(sig)
-    if held is None or node.cost < held.cost:
-        layer[state][sig] = node
-
-
-def _prune(layer: dict[State, dict[Signature, _Node]], margin: int, beam: int) -> dict[State, dict[Signature, _Node]]:
-    """Per state, drop signatures more than ``margin`` units above its cheapest (they share every future); keep
-    the ``beam`` cheapest states."""
-    out: dict[State, dict[Signature, _Node]] = {}
-    for state, sigs in layer.items():
-        low = min(node.cost[0] for node in sigs.values())
-        out[state] = {sig: node for sig, node in sigs.items() if node.cost[0] <= low + margin}
-    if len(out) > beam:
-        keep = sorted(out, key=lambda s: min(node.cost for node in out[s].values()))[:beam]
-        out = {s: out[s] for s in keep}
-    return out

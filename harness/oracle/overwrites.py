@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from harness.model import JobPlan, OpPhase
-from harness.oracle.ticks import iter_job_occurrences, job_continuation
+from harness.oracle.ticks import job_continuation, job_dues_until
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,21 +150,24 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
     for i, span in enumerate(spans):
         final = i == len(spans) - 1
         limit = horizon_ns if span.replaced_ns is None else min(horizon_ns, span.replaced_ns)
-        early, first_beyond = _dues_until(span.plan, span.created_ns, limit)
+        early, first_beyond = job_dues_until(span.plan, span.created_ns, limit)
         late_from = span.confirmed_ns if span.confirmed_ns is not None else span.created_ns
         latency = late_from - span.created_ns
-        late, _ = _dues_until(span.plan, late_from, limit + latency)
+        late, _ = job_dues_until(span.plan, late_from, limit + latency)
         if final:
             beyond = first_beyond
         elif span.replaced_ns is not None and first_beyond is not None and first_beyond > span.replaced_ns:
             dropped[i] = first_beyond
-        paired = _pair(early, late, latency, limit)
-        for due, latest, world in paired:
-            counted = not world and (span.cut_ns is None or due <= span.cut_ns)
-            if world:
-                worlds[due] = world
-            dues.append((due, i, counted, latest))
-        if final and beyond is None and paired:
+        cut, before = span.cut_ns, len(dues)
+        if len(early) == len(late) and all(e <= t <= e + latency for e, t in zip(early, late, strict=True)):
+            # each due read from either end pairs with its own (_pair would pair them one by one): all certain
+            dues.extend((e, i, cut is None or e <= cut, t) for e, t in zip(early, late, strict=True))
+        else:
+            for due, latest, world in _pair(early, late, latency, limit):
+                if world:
+                    worlds[due] = world
+                dues.append((due, i, not world and (cut is None or due <= cut), latest))
+        if final and beyond is None and len(dues) > before:  # this span has dues
             ends = [job_continuation(span.plan, span.created_ns, early[-1])] if early else []
             if late:
                 ends.append(job_continuation(span.plan, late_from, late[-1]))
@@ -172,16 +175,6 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
             continuation_from = min((e for e in ends if e is not None), default=None)
     dues.sort()
     return SpanDues(dues, beyond, continuation, dropped, continuation_from, worlds)
-
-
-def _dues_until(plan: JobPlan, created_ns: int, limit_ns: int) -> tuple[list[int], int | None]:
-    """The plan's due times up to ``limit_ns`` and the first one after it (None: the schedule ended first)."""
-    out: list[int] = []
-    for due in iter_job_occurrences(plan, created_ns):
-        if due > limit_ns:
-            return out, due
-        out.append(due)
-    return out, None
 
 
 def _pair(early: list[int], late: list[int], latency: int, limit: int) -> list[tuple[int, int, int]]:

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Literal
 
 from harness.model import NS, Delivery, Lateness, Policy, SourceKind, SourceResult, Verdict, Witness
@@ -84,6 +85,8 @@ class Tally:
         self.lateness_samples.append((due_ns, first))
 
     def chosen_witnesses(self) -> tuple[Witness, ...]:
+        if not any(self.witnesses.values()):
+            return ()
         queues = [sorted(self.witnesses[k], key=witness_time) for k in _WITNESS_ORDER]
         total = sum(len(q) for q in queues)
         chosen: list[Witness] = []
@@ -142,9 +145,17 @@ class Tally:
             verdict=verdict,
             witnesses=witnesses,
             notes=(*self.unknown, *self.notes),
-            lateness_samples=tuple(sorted(self.lateness_samples, key=lambda x: (x[0], x[1].received_ns))),
+            lateness_samples=_by_due(self.lateness_samples),
             uncounted=dict(self.uncounted),
         )
+
+
+def _by_due(samples: list[tuple[int, Delivery]]) -> tuple[tuple[int, Delivery], ...]:
+    """The samples by due time, then arrival (a stable sort). Usually they come in due order already: then as they
+    are, without a key per sample."""
+    if all(a < b for a, b in pairwise(due for due, _ in samples)):
+        return tuple(samples)
+    return tuple(sorted(samples, key=lambda x: (x[0], x[1].received_ns)))
 
 
 def witness_time(w: Witness) -> int:
@@ -163,6 +174,8 @@ def per_replica(ds: Sequence[Delivery], inp: CheckInput) -> dict[int, int]:
 def zombies(ds: Sequence[Delivery], inp: CheckInput) -> tuple[list[Delivery], list[tuple[Delivery, str]]]:
     """Split off the deliveries a replica received while it was surely down (``CheckInput.down``: killed, paused,
     or removed by scale): (the rest, [(zombie, why)]). Such a delivery is an anomaly, not a note."""
+    if not inp.down:
+        return list(ds), []
     kept: list[Delivery] = []
     found: list[tuple[Delivery, str]] = []
     for d in ds:

@@ -40,10 +40,12 @@ have the same scheduling semantics in ``internal/scheduler`` and ``internal/coun
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from itertools import islice
 from typing import Literal
 
@@ -102,9 +104,13 @@ class CronSchedule:
 
     text: str
     expression: str  # the croniter spec, fields expanded (seconds first)
+    daily: bool = False  # day of month, month and day of week are all stars: the same ticks every day
 
     def ticks_after(self, t_ns: int) -> Iterator[int]:
         """The matching whole seconds strictly after ``t_ns``, in order (kit ``SpecSchedule.Next`` repeatedly)."""
+        if self.daily:  # every day alike (UTC has no DST): the day's matching seconds, looked up
+            yield from _daily_ticks(day_seconds(self.expression), t_ns // NS)
+            return
         start = EPOCH + timedelta(seconds=t_ns // NS)  # strictly after floor(t) == strictly after t, for whole s
         it = croniter(self.expression, start, second_at_beginning=True, ret_type=float)
         while True:
@@ -213,7 +219,31 @@ def _cron_from_fields(fields: list[_Field], text: str, bad: _Bad) -> CronSchedul
         # with a star day-of-week the day-of-month alone picks the day (kit dayMatches); none exists
         raise bad("never fires: no allowed day-of-month exists in the allowed months (Dapr accepts it, never triggers)")
     expanded = ("*" if f.star else ",".join(str(v) for v in sorted(f.values)) for f in fields)
-    return CronSchedule(text, " ".join(expanded))
+    return CronSchedule(text, " ".join(expanded), daily=dom.star and month.star and dow.star)
+
+
+_DAY = 86_400
+
+
+@lru_cache(maxsize=64)
+def day_seconds(expression: str) -> tuple[int, ...]:
+    """The seconds of a day (0-86399) an expanded spec's seconds, minutes and hours fields match, in order."""
+    seconds, minutes, hours = (
+        range(limit) if text == "*" else sorted(int(v) for v in text.split(","))
+        for text, limit in zip(expression.split()[:3], (60, 60, 24), strict=True)
+    )
+    return tuple(h * 3600 + m * 60 + s for h in hours for m in minutes for s in seconds)
+
+
+def _daily_ticks(table: tuple[int, ...], after_s: int) -> Iterator[int]:
+    """The ticks (ns) strictly after whole second ``after_s`` of a schedule that matches ``table`` every day."""
+    day, second = divmod(after_s, _DAY)
+    i = bisect.bisect_right(table, second)
+    while True:
+        base = day * _DAY
+        for k in range(i, len(table)):
+            yield (base + table[k]) * NS
+        day, i = day + 1, 0
 
 
 _DESCRIPTOR_SPECS = {
@@ -292,6 +322,7 @@ def schedule_period_ns(schedule: Schedule, at_ns: int) -> int:
 # --- jobs ----------------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def validate_job(job: JobPlan) -> None:
     """The checks go-etcd-cron's ``Builder.Parse`` makes before it stores a job (builder.go, v0.12.6)."""
     where = f"job {job.name!r}"
@@ -325,6 +356,24 @@ def iter_job_occurrences(job: JobPlan, created_ns: int) -> Iterator[int]:
     ``count >= repeats``; first due = dueTime, else ``Next(creation)``; then ``Next(previous due)``; stop at the
     first due strictly after the expiry. Raises ``ScheduleError`` for a job Dapr would refuse.
     """
+    yield from _occurrences_from(job, *_job_start(job, created_ns))
+
+
+def _occurrences_from(job: JobPlan, first: int, schedule: Schedule | None, expiry: int | None) -> Iterator[int]:
+    if schedule is None:
+        yield first  # oneshot.Next: once, at the dueTime
+        return
+    for count, nxt in enumerate(_chain(first, schedule.ticks_after(first))):
+        if job.repeats is not None and count >= job.repeats:
+            return
+        if expiry is not None and nxt > expiry:
+            return
+        yield nxt
+
+
+def _job_start(job: JobPlan, created_ns: int) -> tuple[int, Schedule | None, int | None]:
+    """(the first due, the schedule or None for a one-shot job, the expiry); raises ``ScheduleError`` as Dapr
+    refuses."""
     validate_job(job)
     due = None if job.due_time is None else parse_due_time(job.due_time, created_ns)
     expiry = job_expiration_ns(job, created_ns)
@@ -332,16 +381,33 @@ def iter_job_occurrences(job: JobPlan, created_ns: int) -> Iterator[int]:
         raise ScheduleError(f"job {job.name!r}: ttl must be greater than due time (Dapr refuses the job)")
     if job.schedule is None:
         assert due is not None
-        yield due  # oneshot.Next: once, at the dueTime
-        return
+        return due, None, expiry
     schedule = parse_schedule(job.schedule, "jobs")
-    first = due if due is not None else schedule.next_after(created_ns)
-    for count, nxt in enumerate(_chain(first, schedule.ticks_after(first))):
-        if job.repeats is not None and count >= job.repeats:
-            return
-        if expiry is not None and nxt > expiry:
-            return
-        yield nxt
+    return (due if due is not None else schedule.next_after(created_ns)), schedule, expiry
+
+
+def job_dues_until(job: JobPlan, created_ns: int, limit_ns: int) -> tuple[list[int], int | None]:
+    """The job's due times up to ``limit_ns`` and the first one after it (None: repeats or ttl ended it first):
+    ``iter_job_occurrences`` cut at the limit, an ``@every`` job's as one range."""
+    first, schedule, expiry = _job_start(job, created_ns)
+    if not isinstance(schedule, EverySchedule):
+        out: list[int] = []
+        for due in _occurrences_from(job, first, schedule, expiry):
+            if due > limit_ns:
+                return out, due
+            out.append(due)
+        return out, None
+    step = schedule.delay_ns
+    count = max(0, (limit_ns - first) // step + 1)  # dues first + k * step up to the limit
+    ends = count  # where repeats or the ttl end it, if before
+    if job.repeats is not None:
+        ends = min(ends, job.repeats)
+    if expiry is not None:
+        ends = min(ends, max(0, (expiry - first) // step + 1))
+    out = list(range(first, first + ends * step, step))
+    nxt = first + ends * step
+    ended = (job.repeats is not None and ends >= job.repeats) or (expiry is not None and nxt > expiry)
+    return out, None if ended else nxt
 
 
 def _chain(first: int, rest: Iterator[int]) -> Iterator[int]:

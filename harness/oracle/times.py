@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 from harness.model import NS
 
@@ -42,6 +43,7 @@ _GO_UNITS = {
 _GO_COMPONENT = re.compile(r"(\d*)(?:\.(\d*))?([^\d.]*)", re.ASCII)
 
 
+@lru_cache(maxsize=1024)
 def parse_go_duration(text: str) -> int:
     """Nanoseconds of a Go duration ("1s", "500ms", "1m30s", "1.5h", "-2s", "0"), as Go's ``time.ParseDuration``."""
 
@@ -96,6 +98,7 @@ def _to_ns(moment: datetime) -> int:
     return (moment - EPOCH) // _SECOND * NS
 
 
+@lru_cache(maxsize=1024)
 def _rfc3339_ns(text: str) -> int | None:
     m = _RFC3339.fullmatch(text)
     if m is None:

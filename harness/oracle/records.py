@@ -1,0 +1,204 @@
+"""The matching's records: what it reads (occurrences, arrivals), what it decides (roles, readings), its margins.
+
+``harness.oracle.matching`` says what they mean and which readings are plausible; ``harness.oracle.search`` finds
+them. The small records are named tuples, made by the thousand for a long run; ``OccurrenceTable`` holds a job's
+occurrences as columns (the search reads most of them in bulk) and makes an ``Occurrence`` only when asked. Pure.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Literal, NamedTuple, overload
+
+MARGIN = 0
+DISTURBED_MARGIN = 2
+PIN_NS = 100_000_000
+Outcome = Literal["success", "failure", "cut"]
+RoleKind = Literal["attempt", "retry", "extra", "early"]
+ExtraKind = Literal["duplicate", "spurious", "early"]  # early: before the first due, with nothing answered yet
+State = tuple[int, int, int]  # (index of the first open occurrence, failed attempts on it, world: see Occurrence)
+Signature = tuple[int, int, int, int, int]  # (duplicates, missed, early, spurious, doubtful left unanswered)
+Cost = tuple[int, int]  # (units, total lateness ns: only orders readings of equal units)
+
+
+class Occurrence(NamedTuple):  # a tuple: made per occurrence per search, so it must be cheap
+    due: int  # the earliest it can be due (early is judged against this)
+    counted: bool  # expected: missed when no attempt answers it
+    half_period: int  # half the interval to the next due time (the stall threshold)
+    latest: int | None = None  # the latest it can be due (Dapr read its clock at the end of the schedule call)
+    # 0: exists either way; 1: only if Dapr read its clock early in the schedule call, 2: only if late. A reading
+    # that attempts an occurrence of one world cannot attempt one of the other: they never both exist
+    world: int = 0
+    # may be expected (its due lies across the end of counting): left unanswered it is no miss, but no pass either
+    doubtful: bool = False
+
+    @property
+    def due_by(self) -> int:
+        return self.due if self.latest is None else self.latest
+
+
+class Arrival(NamedTuple):
+    received: int
+    answered: int | None  # None: cut off (no answer); a run from before answers passes its arrival
+    outcome: Outcome  # success = 2xx or 404; cut = no answer (it reached business logic: it closes its occurrence)
+    restricted: bool = False  # after a confirmed delete: may only answer an occurrence that is not counted
+
+
+class Role(NamedTuple):
+    kind: RoleKind
+    occurrence: int | None  # attempt/retry/early: the occurrence; extra: the last one closed (None: none yet)
+    skipped: tuple[int, ...] = ()  # occurrences taken as lost just before it (missed when counted)
+    extra: ExtraKind | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    roles: tuple[Role, ...]
+    unanswered: tuple[int, ...]  # counted occurrences never attempted after the last delivery
+    units: int
+    signature: Signature
+    stalls: tuple[int, ...] = ()  # deliveries that came over half a period after they could have been sent
+    coincidences: tuple[int, ...] = ()  # deliveries pinned to a due time read as something else
+
+    doubtful: tuple[int, ...] = ()  # doubtful occurrences (see Occurrence) left without an attempt
+    # the forced stretches [a, b) of deliveries it crossed (``harness.oracle.forced``): each delivery there is the
+    # first attempt of the occurrence after the one before it, the first of them of roles[a].occurrence
+    forced: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def missed(self) -> tuple[int, ...]:
+        return tuple(sorted({k for r in self.roles for k in r.skipped} | set(self.unanswered)))
+
+
+@dataclass(frozen=True, slots=True)
+class Readings:
+    best: Reading
+    plausible: tuple[Reading, ...]  # the cheapest reading of every other signature within the margin
+
+
+class OccurrenceTable(Sequence[Occurrence]):
+    """Occurrences as columns, one list per field of ``Occurrence``: a long job has one per due time, and the search
+    reads most of them in bulk (``_Search``); an ``Occurrence`` is made when one is asked for, once."""
+
+    def __init__(
+        self,
+        due: list[int],
+        counted: list[bool],
+        half_period: list[int],
+        latest: Sequence[int | None],
+        world: Sequence[int],
+        doubtful: list[bool],
+    ) -> None:
+        self.due, self.counted, self.half_period = due, counted, half_period
+        self.latest, self.world, self.doubtful = latest, world, doubtful
+        self.indices = tuple(range(len(due)))  # a role's skipped occurrences, sliced from it
+        self._made: dict[int, Occurrence] = {}
+
+    @classmethod
+    def of(cls, occurrences: Sequence[Occurrence]) -> OccurrenceTable:
+        if isinstance(occurrences, OccurrenceTable):
+            return occurrences
+        if not occurrences:
+            return cls([], [], [], [], [], [])
+        due, counted, half, latest, world, doubtful = ([*column] for column in zip(*occurrences, strict=True))
+        return cls(due, counted, half, latest, world, doubtful)
+
+    @staticmethod
+    def before(flags: Sequence[bool]) -> list[int]:
+        """[how many of flags[:k] are set, for k = 0 .. len(flags)]: a count over any range in two looks."""
+        return [0, *accumulate(flags)]
+
+    def due_by(self) -> list[int]:
+        """Each occurrence's latest due (``Occurrence.due_by``)."""
+        return [d if latest is None else latest for d, latest in zip(self.due, self.latest, strict=True)]
+
+    def __len__(self) -> int:
+        return len(self.due)
+
+    @overload
+    def __getitem__(self, k: int) -> Occurrence: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> Sequence[Occurrence]: ...
+
+    def __getitem__(self, k: int | slice) -> Occurrence | Sequence[Occurrence]:
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        made = self._made.get(k)
+        if made is None:
+            fields = (
+                self.due[k],
+                self.counted[k],
+                self.half_period[k],
+                self.latest[k],
+                self.world[k],
+                self.doubtful[k],
+            )
+            made = self._made[k] = Occurrence(*fields)
+        return made
+
+
+class ArrivalTable(Sequence[Arrival]):
+    """Arrivals as columns, one list per field of ``Arrival`` (the search and the due windows read them in bulk;
+    a job's two or three searches share them, and the last due by each arrival); an ``Arrival`` made when asked."""
+
+    def __init__(
+        self, received: list[int], answered: list[int | None], outcome: list[Outcome], restricted: list[bool]
+    ) -> None:
+        self.received, self.answered, self.outcome, self.restricted = received, answered, outcome, restricted
+        self._made: dict[int, Arrival] = {}
+        self._lasts: tuple[Sequence[int], int, list[int]] | None = None  # (the dues, tolerance, last due by each)
+
+    @classmethod
+    def of(cls, arrivals: Sequence[Arrival]) -> ArrivalTable:
+        if isinstance(arrivals, ArrivalTable):
+            return arrivals
+        if not arrivals:
+            return cls([], [], [], [])
+        received, answered, outcome, restricted = ([*column] for column in zip(*arrivals, strict=True))
+        return cls(received, answered, outcome, restricted)
+
+    def last_dues(self, dues: Sequence[int], tol: int) -> list[int]:
+        """The index of the last of ``dues`` (sorted) at or before each arrival plus ``tol`` (-1: none); kept for
+        the next search of the same job (the same list of dues)."""
+        held = self._lasts
+        if held is not None and held[0] is dues and held[1] == tol:
+            return held[2]
+        lasts = [bisect.bisect_right(dues, r + tol) - 1 for r in self.received]
+        self._lasts = (dues, tol, lasts)
+        return lasts
+
+    def __len__(self) -> int:
+        return len(self.received)
+
+    @overload
+    def __getitem__(self, i: int) -> Arrival: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Arrival]: ...
+
+    def __getitem__(self, i: int | slice) -> Arrival | Sequence[Arrival]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        made = self._made.get(i)
+        if made is None:
+            made = self._made[i] = Arrival(self.received[i], self.answered[i], self.outcome[i], self.restricted[i])
+        return made
+
+
+_FIRST_ATTEMPTS: list[Role] = []  # Role("attempt", k) for k = 0, 1, ...: made once, shared (immutable)
+
+
+def first_attempts(start: int, stop: int) -> list[Role]:
+    """[Role("attempt", k) for k in range(start, stop)], each made once per process: a crossed stretch's roles."""
+    if len(_FIRST_ATTEMPTS) < stop:
+        made = range(len(_FIRST_ATTEMPTS), stop)
+        _FIRST_ATTEMPTS.extend(tuple.__new__(Role, ("attempt", k, (), None)) for k in made)  # no keyword machinery
+    return _FIRST_ATTEMPTS[start:stop]
+
+
+# (delivery index, first open occurrence) -> what an extra one may be (two kinds: the evidence cannot tell which)
+Classify = Callable[[int, int], tuple[ExtraKind, ...]]
