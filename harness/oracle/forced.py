@@ -22,7 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-EDGE = 2  # plain deliveries searched in full at either end of a plain run
+# plain deliveries searched in full at either end of a plain run: 2 held on every test set and 0 did not (186 of
+# 3,000 histories changed); kept at twice the least that held, for a margin the argument above does not need
+EDGE = 4
 LEAST = 4  # the shortest stretch worth crossing in one step
 
 
