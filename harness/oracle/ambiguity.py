@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from harness.model import Delivery, JobPlan, Policy, Verdict, Witness
-from harness.oracle.matching import Reading, Readings, Signature
+from harness.oracle.records import Reading, Readings, Signature
 from harness.oracle.tally import Tally
 
 SHOWN_ALTERNATIVES = 2

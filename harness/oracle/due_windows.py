@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from harness.model import Delivery
-from harness.oracle.matching import PIN_NS, Arrival, ArrivalTable, Reading
+from harness.oracle.records import PIN_NS, Arrival, ArrivalTable, Reading
 
 PERIODLESS = 1 << 62  # the half period of a job with a single due time: no stall or pin can be measured
 

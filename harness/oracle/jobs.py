@@ -16,8 +16,9 @@ from harness.model import DEFAULT_FAILURE_POLICY, Delivery, JobPlan, Operation, 
 from harness.oracle.ambiguity import judge_ambiguity
 from harness.oracle.due_windows import Occs, count_expected, half_periods, narrow, path_delays
 from harness.oracle.evidence import CheckInput
-from harness.oracle.matching import ArrivalTable, ExtraKind, OccurrenceTable, Outcome, Readings, readings
+from harness.oracle.matching import readings
 from harness.oracle.overwrites import ScheduleCall, plan_spans, span_dues
+from harness.oracle.records import ArrivalTable, ExtraKind, OccurrenceTable, Outcome, Readings
 from harness.oracle.tally import Tally, closes, iso, ms, per_replica, replica_list, success, zombies
 from harness.oracle.times import ScheduleError
 

@@ -49,47 +49,16 @@ from collections.abc import Sequence
 from harness.oracle.records import (
     DISTURBED_MARGIN,
     MARGIN,
-    PIN_NS,
     Arrival,
-    ArrivalTable,
     Classify,
     Cost,
-    ExtraKind,
     Occurrence,
-    OccurrenceTable,
-    Outcome,
     Reading,
     Readings,
-    Role,
-    RoleKind,
     Signature,
     State,
-    first_attempts,
 )
 from harness.oracle.search import _Search
-
-__all__ = [
-    "DISTURBED_MARGIN",
-    "MARGIN",
-    "PIN_NS",
-    "Arrival",
-    "ArrivalTable",
-    "Classify",
-    "Cost",
-    "ExtraKind",
-    "Occurrence",
-    "OccurrenceTable",
-    "Outcome",
-    "Reading",
-    "Readings",
-    "Role",
-    "RoleKind",
-    "Signature",
-    "State",
-    "first_attempts",
-    "readings",
-]
-
 
 ROUGH_FROM = 2  # deliveries from which a rough pass bounds the full one (one delivery: one layer, nothing to bound)
 

@@ -11,7 +11,7 @@ import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Literal, NamedTuple, overload
+from typing import Literal, NamedTuple, TypeVar, overload
 
 MARGIN = 0
 DISTURBED_MARGIN = 2
@@ -79,7 +79,33 @@ class Readings:
     plausible: tuple[Reading, ...]  # the cheapest reading of every other signature within the margin
 
 
-class OccurrenceTable(Sequence[Occurrence]):
+T = TypeVar("T")
+
+
+class _Rows(Sequence[T]):
+    """Columns read as a sequence of rows: a row (a record) is made when one is asked for, once (``_row``)."""
+
+    _made: dict[int, T]
+
+    def _row(self, k: int) -> T:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, k: int) -> T: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> Sequence[T]: ...
+
+    def __getitem__(self, k: int | slice) -> T | Sequence[T]:
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        made = self._made.get(k)
+        if made is None:
+            made = self._made[k] = self._row(k)
+        return made
+
+
+class OccurrenceTable(_Rows[Occurrence]):
     """Occurrences as columns, one list per field of ``Occurrence``: a long job has one per due time, and the search
     reads most of them in bulk (``_Search``); an ``Occurrence`` is made when one is asked for, once."""
 
@@ -118,30 +144,13 @@ class OccurrenceTable(Sequence[Occurrence]):
     def __len__(self) -> int:
         return len(self.due)
 
-    @overload
-    def __getitem__(self, k: int) -> Occurrence: ...
-
-    @overload
-    def __getitem__(self, k: slice) -> Sequence[Occurrence]: ...
-
-    def __getitem__(self, k: int | slice) -> Occurrence | Sequence[Occurrence]:
-        if isinstance(k, slice):
-            return [self[j] for j in range(*k.indices(len(self)))]
-        made = self._made.get(k)
-        if made is None:
-            fields = (
-                self.due[k],
-                self.counted[k],
-                self.half_period[k],
-                self.latest[k],
-                self.world[k],
-                self.doubtful[k],
-            )
-            made = self._made[k] = Occurrence(*fields)
-        return made
+    def _row(self, k: int) -> Occurrence:
+        return Occurrence(
+            self.due[k], self.counted[k], self.half_period[k], self.latest[k], self.world[k], self.doubtful[k]
+        )
 
 
-class ArrivalTable(Sequence[Arrival]):
+class ArrivalTable(_Rows[Arrival]):
     """Arrivals as columns, one list per field of ``Arrival`` (the search and the due windows read them in bulk;
     a job's two or three searches share them, and the last due by each arrival); an ``Arrival`` made when asked."""
 
@@ -174,19 +183,8 @@ class ArrivalTable(Sequence[Arrival]):
     def __len__(self) -> int:
         return len(self.received)
 
-    @overload
-    def __getitem__(self, i: int) -> Arrival: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[Arrival]: ...
-
-    def __getitem__(self, i: int | slice) -> Arrival | Sequence[Arrival]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        made = self._made.get(i)
-        if made is None:
-            made = self._made[i] = Arrival(self.received[i], self.answered[i], self.outcome[i], self.restricted[i])
-        return made
+    def _row(self, i: int) -> Arrival:
+        return Arrival(self.received[i], self.answered[i], self.outcome[i], self.restricted[i])
 
 
 _FIRST_ATTEMPTS: list[Role] = []  # Role("attempt", k) for k = 0, 1, ...: made once, shared (immutable)

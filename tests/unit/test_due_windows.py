@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness.oracle.due_windows import PERIODLESS, Occs, count_expected, half_periods, narrow, path_delays
-from harness.oracle.matching import Arrival, Reading, Role
+from harness.oracle.records import Arrival, Reading, Role
 
 S = 1_000_000_000
 MS = 1_000_000

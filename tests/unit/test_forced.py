@@ -10,7 +10,8 @@ import pytest
 
 from harness.oracle import search
 from harness.oracle.forced import forced_stretches
-from harness.oracle.matching import Arrival, ExtraKind, Occurrence, Readings, readings
+from harness.oracle.matching import readings
+from harness.oracle.records import Arrival, ExtraKind, Occurrence, Readings
 
 P = 1_000_000_000
 MS = 1_000_000

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from harness.oracle.matching import Arrival, ExtraKind, Occurrence, Outcome, Readings, readings
+from harness.oracle.matching import readings
+from harness.oracle.records import Arrival, ExtraKind, Occurrence, Outcome, Readings
 
 P = 1_000_000_000  # a period of 1 s, in ns
 MS = 1_000_000

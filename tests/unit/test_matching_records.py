@@ -9,7 +9,8 @@ import pytest
 
 from harness.model import Delivery
 from harness.oracle import matching
-from harness.oracle.matching import (
+from harness.oracle.matching import readings
+from harness.oracle.records import (
     Arrival,
     ArrivalTable,
     ExtraKind,
@@ -19,7 +20,6 @@ from harness.oracle.matching import (
     Readings,
     Role,
     first_attempts,
-    readings,
 )
 from harness.oracle.tally import _by_due
 
