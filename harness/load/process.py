@@ -95,8 +95,8 @@ def start_load(
     cluster: Cluster, run_dir: Path, load: LoadSection, stable_api: bool, *, web_port: int | None, workers: int = 0
 ) -> None:
     """Start Locust on ``harness/load/locustfile.py``: one process, or a master and ``workers`` workers, each a
-    supervised child (they die with the run, like the others)."""
-    check_workers(workers)
+    supervised child (they die with the run, like the others). ``workers`` is checked by the caller before anything
+    starts (``check_workers``)."""
     config = LoadConfig(
         run_id=cluster.run_id,
         redis_port=cluster.redis_port,
