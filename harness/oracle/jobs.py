@@ -309,12 +309,13 @@ def _arrivals(ds: Sequence[Delivery], deleted_ok: int | None) -> ArrivalTable:
 def _tally_occurrences(tally: Tally, name: str, occ: Occs, missed: set[int]) -> None:
     columns = zip(occ.due, occ.counted, occ.doubtful, occ.attempts, occ.early, occ.duplicates, strict=True)
     once = 0  # counted occurrences delivered once, nothing else (the common case: counted here, not one by one)
-    lateness, samples = tally.lateness_ns, tally.lateness_samples  # Tally.late, inline
+    lateness, sampled_dues, firsts = tally.lateness_ns, tally.lateness_dues, tally.lateness_firsts  # Tally.late, inline
     for k, (due, counted, doubtful, attempts, early, duplicates) in enumerate(columns):
         if counted and len(attempts) == 1 and not early and not duplicates:
             once += 1
             lateness.append(attempts[0].received_ns - due)
-            samples.append((due, attempts[0]))
+            sampled_dues.append(due)
+            firsts.append(attempts[0])
             continue
         for d in early:
             note = f"replica {d.replica}, {ms(due - d.received_ns)} before its due"

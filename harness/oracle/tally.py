@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Literal
 
-from harness.model import NS, Delivery, Lateness, Policy, SourceKind, SourceResult, Verdict, Witness
+from harness.model import NS, Delivery, Lateness, LatenessSamples, Policy, SourceKind, SourceResult, Verdict, Witness
 from harness.oracle.evidence import CheckInput
 
 MAX_WITNESSES = 20
@@ -70,7 +70,9 @@ class Tally:
     early: int = 0
     spurious: int = 0
     lateness_ns: list[int] = field(default_factory=list)
-    lateness_samples: list[tuple[int, Delivery]] = field(default_factory=list)  # (due, its first delivery)
+    # (due, its first delivery) per counted occurrence delivered, as two columns (``model.LatenessSamples``)
+    lateness_dues: list[int] = field(default_factory=list)
+    lateness_firsts: list[Delivery] = field(default_factory=list)
     witnesses: dict[WitnessKind, list[Witness]] = field(default_factory=lambda: defaultdict(list))
     notes: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # reasons the verdict cannot be pass
@@ -82,7 +84,8 @@ class Tally:
 
     def late(self, due_ns: int, first: Delivery) -> None:
         self.lateness_ns.append(first.received_ns - due_ns)
-        self.lateness_samples.append((due_ns, first))
+        self.lateness_dues.append(due_ns)
+        self.lateness_firsts.append(first)
 
     def chosen_witnesses(self) -> tuple[Witness, ...]:
         if not any(self.witnesses.values()):
@@ -145,17 +148,18 @@ class Tally:
             verdict=verdict,
             witnesses=witnesses,
             notes=(*self.unknown, *self.notes),
-            lateness_samples=_by_due(self.lateness_samples),
+            lateness_samples=_by_due(self.lateness_dues, self.lateness_firsts),
             uncounted=dict(self.uncounted),
         )
 
 
-def _by_due(samples: list[tuple[int, Delivery]]) -> tuple[tuple[int, Delivery], ...]:
+def _by_due(dues: list[int], firsts: list[Delivery]) -> LatenessSamples:
     """The samples by due time, then arrival (a stable sort). Usually they come in due order already: then as they
     are, without a key per sample."""
-    if all(a < b for a, b in pairwise(due for due, _ in samples)):
-        return tuple(samples)
-    return tuple(sorted(samples, key=lambda x: (x[0], x[1].received_ns)))
+    if all(a < b for a, b in pairwise(dues)):
+        return LatenessSamples(dues, firsts)
+    order = sorted(range(len(dues)), key=lambda k: (dues[k], firsts[k].received_ns))
+    return LatenessSamples([dues[k] for k in order], [firsts[k] for k in order])
 
 
 def witness_time(w: Witness) -> int:

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from harness.model import Delivery
+from harness.model import Delivery, LatenessSamples
 from harness.oracle import matching
 from harness.oracle.matching import readings
 from harness.oracle.records import (
@@ -48,12 +48,29 @@ def delivery(at: int) -> Delivery:
     return Delivery(f"d{at}", "jobs", "j", 0, at, 200)
 
 
+def by_due(pairs: list[tuple[int, Delivery]]) -> LatenessSamples:
+    return _by_due([due for due, _ in pairs], [d for _, d in pairs])
+
+
 def test_samples_in_due_order_stay_as_they_are_others_are_sorted_by_due_then_arrival() -> None:
     ordered = [(S, delivery(S + 3)), (2 * S, delivery(2 * S + 1))]
-    assert _by_due(ordered) == tuple(ordered)
+    assert by_due(ordered) == tuple(ordered)
     tied = [(S, delivery(S + 9)), (S, delivery(S + 2)), (0, delivery(5))]
-    assert _by_due(tied) == (tied[2], tied[1], tied[0])
-    assert _by_due([]) == ()
+    assert by_due(tied) == (tied[2], tied[1], tied[0])
+    assert by_due([]) == ()
+
+
+def test_samples_read_as_their_pairs_and_equal_them() -> None:
+    pairs = [(S, delivery(S + 3)), (2 * S, delivery(2 * S + 1)), (3 * S, delivery(3 * S))]
+    samples = by_due(pairs)
+    assert list(samples) == pairs
+    assert samples[1] == pairs[1]
+    assert samples[1:] == tuple(pairs[1:])
+    assert repr(samples) == repr(tuple(pairs))
+    assert samples != tuple(pairs[:2])
+    assert samples != [(S, delivery(S + 3)), (2 * S, delivery(2 * S + 1)), (3 * S, delivery(3 * S + 1))]
+    with pytest.raises(ValueError, match="2 due times for 1 deliveries"):
+        LatenessSamples([S, 2 * S], [delivery(S)])
 
 
 def test_counts_before_each_index() -> None:
