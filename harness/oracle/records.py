@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Literal, NamedTuple, TypeVar, overload
 
+import numpy as np
+
 MARGIN = 0
 DISTURBED_MARGIN = 2
 PIN_NS = 100_000_000
@@ -170,13 +172,18 @@ class ArrivalTable(_Rows[Arrival]):
         received, answered, outcome, restricted = ([*column] for column in zip(*arrivals, strict=True))
         return cls(received, answered, outcome, restricted)
 
-    def last_dues(self, dues: Sequence[int], tol: int) -> list[int]:
+    def last_dues(self, dues: Sequence[int], tol: int, vectorised: bool = False) -> list[int]:
         """The index of the last of ``dues`` (sorted) at or before each arrival plus ``tol`` (-1: none); kept for
-        the next search of the same job (the same list of dues)."""
+        the next search of the same job (the same list of dues). ``vectorised``: one numpy search for them all (a
+        long history's; for a short one the bisections are cheaper)."""
         held = self._lasts
         if held is not None and held[0] is dues and held[1] == tol:
             return held[2]
-        lasts = [bisect.bisect_right(dues, r + tol) - 1 for r in self.received]
+        if vectorised:
+            at = np.array(self.received, dtype=np.int64) + tol
+            lasts: list[int] = (np.searchsorted(np.array(dues, dtype=np.int64), at, side="right") - 1).tolist()
+        else:
+            lasts = [bisect.bisect_right(dues, r + tol) - 1 for r in self.received]
         self._lasts = (dues, tol, lasts)
         return lasts
 

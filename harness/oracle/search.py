@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import NamedTuple
 
-from harness.oracle.forced import forced_stretches
+from harness.oracle.context import delivery_context
 from harness.oracle.records import (
     PIN_NS,
     Arrival,
@@ -65,41 +65,24 @@ class _Search:
     _before: tuple[list[int], list[int]] | None = None  # how many counted, doubtful occurrences before each
 
     def __post_init__(self) -> None:
-        """Each delivery's context, in one pass: the previous answer, the last due by its arrival, the occurrence
-        it is pinned to (the job idle at that due, the arrival within the pin window after it), and whether it is
-        plain (``harness.oracle.forced``): a 2xx pinned to a counted, certain, not doubtful occurrence, after the
-        previous one's answer."""
-        tol = self.tolerance_ns
+        """Each delivery's context (``harness.oracle.context``): the previous answer, the last due by its arrival,
+        the occurrence it is pinned to, and the stretches whose reading is forced."""
         self.arrivals = arrivals = ArrivalTable.of(self.arrivals)  # an Arrival made when the search asks
         self.table = table = OccurrenceTable.of(self.occ)
         if isinstance(self.occ, OccurrenceTable):
             self.occ = table  # made one by one when the search asks (once each)
-        self.dues = dues = table.due
-        self.due_by = due_by = table.due_by()
-        half, counted, world, doubtful = table.half_period, table.counted, table.world, table.doubtful
+        self.dues = table.due
         self.received = arrivals.received
-        self.free = [self.idle_from, *arrivals.answered[:-1]] if arrivals else []
-        reach = [by + (h if h < PIN_NS else PIN_NS) for by, h in zip(due_by, half, strict=True)]  # pinned until
-        solid = [c and not w and not d for c, w, d in zip(counted, world, doubtful, strict=True)]  # may be forced
-        self.lasts = lasts = arrivals.last_dues(dues, tol)
-        self.pins = pins = [
-            k if free is not None and k >= 0 and free <= dues[k] + tol and r <= reach[k] else None
-            for r, free, k in zip(self.received, self.free, lasts, strict=True)
-        ]
-        columns = zip(self.received, arrivals.outcome, arrivals.restricted, self.free, pins, strict=True)
-        plain = [
-            k is not None
-            and solid[k]
-            and outcome == "success"
-            and not restricted
-            and (i == 0 or r + tol >= (free or 0))  # no overlap: the previous one was answered
-            for i, (r, outcome, restricted, free, k) in enumerate(columns)
-        ]
-        self.forced = forced_stretches(pins, plain)
+        context = delivery_context(table, arrivals, self.idle_from, self.tolerance_ns)
+        self.free, self.due_by, self.lasts, self.pins = context.free, context.due_by, context.lasts, context.pins
+        self.forced = context.forced
 
-    def run(self, margin: int, beam: int, bound: int | None) -> list[dict[State, dict[Signature, _Node]]]:
-        """The layers of the search; nodes dearer than ``bound`` units are dropped. A forced stretch is crossed in
-        one step (``_forward``): its layers in between are left empty."""
+    def run(
+        self, margin: int, beam: int, bound: int | None, spread: int | None = None
+    ) -> list[dict[State, dict[Signature, _Node]]]:
+        """The layers of the search; nodes dearer than ``bound`` units are dropped, and with a ``spread`` each layer's
+        states more than that many units above its cheapest. A forced stretch is crossed in one step (``_forward``):
+        its layers in between are left empty."""
         arrivals, tolerance_ns, table, due_by = self.arrivals, self.tolerance_ns, self.table, self.due_by
         retry_interval_ns, max_attempts, classify = self.retry_interval_ns, self.max_attempts, self.classify
         worlds = table.world
@@ -154,7 +137,7 @@ class _Search:
                             there = held.get(added)  # the first offered keeps a tie
                             if there is None or cost < there.cost:
                                 held[added] = offered
-            layers.append(_prune(layer, margin, beam))
+            layers.append(_prune(layer, margin, beam, spread))
             i += 1
         self.layers = layers
         return layers
@@ -380,9 +363,11 @@ def _after(k: int, failures: int, outcome: Outcome, max_attempts: int | None, ro
     return (k, failures)
 
 
-def _prune(layer: dict[State, dict[Signature, _Node]], margin: int, beam: int) -> dict[State, dict[Signature, _Node]]:
+def _prune(
+    layer: dict[State, dict[Signature, _Node]], margin: int, beam: int, spread: int | None = None
+) -> dict[State, dict[Signature, _Node]]:
     """Per state, drop signatures more than ``margin`` units above its cheapest (they share every future); keep
-    the ``beam`` cheapest states."""
+    the ``beam`` cheapest states, and with a ``spread`` none more than that many units above the cheapest."""
     out: dict[State, dict[Signature, _Node]] = {}
     for state, sigs in layer.items():
         if len(sigs) == 1:
@@ -390,6 +375,10 @@ def _prune(layer: dict[State, dict[Signature, _Node]], margin: int, beam: int) -
             continue
         low = min(node.cost[0] for node in sigs.values())
         out[state] = {sig: node for sig, node in sigs.items() if node.cost[0] <= low + margin}
+    if spread is not None and len(out) > 1:
+        lows = {s: min(node.cost[0] for node in sigs.values()) for s, sigs in out.items()}
+        top = min(lows.values()) + spread
+        out = {s: sigs for s, sigs in out.items() if lows[s] <= top}
     if len(out) > beam:
         keep = sorted(out, key=lambda s: min(node.cost for node in out[s].values()))[:beam]
         out = {s: out[s] for s in keep}

@@ -4,12 +4,13 @@ no reading (the same readings as a search of every layer, on long histories with
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
 
-from harness.oracle import search
-from harness.oracle.forced import forced_stretches
+from harness.oracle import context
+from harness.oracle.forced import Bools, Ints, forced_stretches
 from harness.oracle.matching import readings
 from harness.oracle.records import Arrival, ExtraKind, Occurrence, Readings
 
@@ -41,6 +42,39 @@ def test_a_delivery_that_is_not_plain_or_skips_an_occurrence_ends_a_run() -> Non
 def test_no_delivery_no_stretch() -> None:
     assert forced_stretches([], []) == []
     assert forced_stretches([0], [True]) == []
+
+
+def runs_one_by_one(pins: list[int | None], plain: list[bool], edge: int, least: int) -> list[tuple[int, int]]:
+    """The definition, a delivery at a time: maximal runs of plain deliveries on consecutive occurrences."""
+    out, start = [], 0
+    for i in range(1, len(pins) + 1):
+        here, before = (pins[i] if i < len(pins) else None), pins[i - 1]
+        if (
+            i < len(pins)
+            and plain[start]
+            and plain[i]
+            and here is not None
+            and before is not None
+            and here == before + 1
+        ):
+            continue
+        if plain[start] and (i - edge) - (start + edge) >= least:
+            out.append((start + edge, i - edge))
+        start = i
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_stretches_are_the_runs_taken_one_by_one(seed: int) -> None:
+    rng = random.Random(seed)
+    pins: list[int | None] = []
+    k = 0
+    for _ in range(rng.randint(0, 400)):
+        k += rng.choice((1, 1, 1, 1, 1, 1, 2, 0))
+        pins.append(None if rng.random() < 0.03 else k)
+    plain = [p is not None and rng.random() > 0.04 for p in pins]
+    edge, least = rng.choice(((4, 4), (2, 4), (0, 1), (8, 16)))
+    assert forced_stretches(pins, plain, edge, least) == runs_one_by_one(pins, plain, edge, least)
 
 
 def duplicate(_i: int, _cur: int) -> tuple[ExtraKind, ...]:
@@ -89,14 +123,14 @@ def test_crossing_forced_stretches_changes_no_reading(seed: int, monkeypatch: py
     occ, arrivals = history(seed, 600)
     crossed: list[tuple[int, int]] = []
 
-    def spy(pins: list[int | None], plain: list[bool]) -> list[tuple[int, int]]:
+    def spy(pins: Sequence[int | None] | Ints, plain: Sequence[bool] | Bools) -> list[tuple[int, int]]:
         crossed.extend(forced_stretches(pins, plain))
         return crossed
 
-    monkeypatch.setattr(search, "forced_stretches", spy)
+    monkeypatch.setattr(context, "forced_stretches", spy)
     fast = read(occ, arrivals)
     assert sum(b - a for a, b in crossed) > 100  # a good part of it crossed in one step
-    monkeypatch.setattr(search, "forced_stretches", lambda pins, plain: [])
+    monkeypatch.setattr(context, "forced_stretches", lambda pins, plain: [])
     assert read(occ, arrivals) == unforced(fast)
     assert fast.best.forced  # and says which it crossed
     assert sum(fast.best.signature) > 0  # the trouble is read as trouble

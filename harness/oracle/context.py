@@ -1,0 +1,111 @@
+"""Each delivery's context for the matching search (``harness.oracle.search``), computed once per search.
+
+For delivery i: when the scheduler could have sent it (``free``: the previous delivery's answer; the job's creation
+for the first), the last occurrence due by its arrival (``lasts``), the occurrence it is *pinned* to (the job idle
+at that due, the arrival within the pin window after it) and whether it is *plain* (``harness.oracle.forced``): a
+2xx pinned to a counted, certain, not doubtful occurrence, after the previous one's answer. From the plain ones come
+the stretches the search crosses in one step.
+
+A long history's context is computed as numpy columns: in plain Python these passes (a bisection per delivery,
+then a comparison or two) were a tenth of a million-delivery check. A short one's stays in lists, because numpy's
+fixed cost per call is more than the whole pass for a one-shot job's single delivery. Both ways give the same
+lists (``tests/unit/test_context.py`` holds them equal on generated histories). Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.oracle.forced import forced_stretches
+from harness.oracle.records import PIN_NS, ArrivalTable, OccurrenceTable
+
+VECTOR_FROM = 256  # deliveries from which the context is computed as numpy columns
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    free: list[int | None]  # per delivery: when the scheduler could send it (None: after a cut-off one, unknown)
+    due_by: list[int]  # per occurrence: its latest due (``Occurrence.due_by``)
+    lasts: list[int]  # per delivery: the last occurrence due by its arrival plus the tolerance (-1: none)
+    pins: list[int | None]  # per delivery: the occurrence it is pinned to (None: none)
+    forced: list[tuple[int, int]]  # the stretches [a, b) whose reading is forced (``forced_stretches``)
+
+
+def delivery_context(
+    table: OccurrenceTable, arrivals: ArrivalTable, idle_from: int | None, tol: int, vectorised: bool | None = None
+) -> Context:
+    """The context of every delivery (see the module); ``vectorised`` None: numpy from ``VECTOR_FROM`` deliveries."""
+    free = [idle_from, *arrivals.answered[:-1]] if len(arrivals) else []
+    due_by = table.due_by()
+    if vectorised is None:
+        vectorised = len(arrivals) >= VECTOR_FROM
+    lasts = arrivals.last_dues(table.due, tol, vectorised)
+    if vectorised:
+        pins, forced = _pins_vectorised(table, arrivals, free, due_by, lasts, tol)
+    else:
+        pins, forced = _pins_listed(table, arrivals, free, due_by, lasts, tol)
+    return Context(free, due_by, lasts, pins, forced)
+
+
+def _pins_listed(
+    table: OccurrenceTable,
+    arrivals: ArrivalTable,
+    free: list[int | None],
+    due_by: list[int],
+    lasts: list[int],
+    tol: int,
+) -> tuple[list[int | None], list[tuple[int, int]]]:
+    dues, half = table.due, table.half_period
+    reach = [by + (h if h < PIN_NS else PIN_NS) for by, h in zip(due_by, half, strict=True)]  # pinned until
+    solid = [c and not w and not d for c, w, d in zip(table.counted, table.world, table.doubtful, strict=True)]
+    pins = [
+        k if f is not None and k >= 0 and f <= dues[k] + tol and r <= reach[k] else None
+        for r, f, k in zip(arrivals.received, free, lasts, strict=True)
+    ]
+    columns = zip(arrivals.received, arrivals.outcome, arrivals.restricted, free, pins, strict=True)
+    plain = [
+        k is not None
+        and solid[k]
+        and outcome == "success"
+        and not restricted
+        and (i == 0 or r + tol >= (f or 0))  # no overlap: the previous one was answered
+        for i, (r, outcome, restricted, f, k) in enumerate(columns)
+    ]
+    return pins, forced_stretches(pins, plain)
+
+
+def _pins_vectorised(
+    table: OccurrenceTable,
+    arrivals: ArrivalTable,
+    free: list[int | None],
+    due_by: list[int],
+    lasts: list[int],
+    tol: int,
+) -> tuple[list[int | None], list[tuple[int, int]]]:
+    """``_pins_listed`` as numpy columns (int64 holds every nanosecond time here: they stay below 2**63)."""
+    n = len(arrivals)
+    if not len(table):  # nothing to be pinned to
+        return [None] * n, []
+    received = np.array(arrivals.received, dtype=np.int64)
+    known = np.array([f is not None for f in free], dtype=np.bool_)
+    sent_after = np.array([0 if f is None else f for f in free], dtype=np.int64)  # free, 0 where unknown
+    last = np.array(lasts, dtype=np.int64)
+    k = np.maximum(last, 0)  # a valid index everywhere; where last is -1 the delivery is not pinned anyway
+    dues = np.array(table.due, dtype=np.int64)
+    reach = np.array(due_by, dtype=np.int64) + np.minimum(np.array(table.half_period, dtype=np.int64), PIN_NS)
+    pinned = known & (last >= 0) & (sent_after <= dues[k] + tol) & (received <= reach[k])
+    solid = (
+        np.array(table.counted, dtype=np.bool_)
+        & (np.array(table.world, dtype=np.int64) == 0)
+        & ~np.array(table.doubtful, dtype=np.bool_)
+    )
+    success = np.array([o == "success" for o in arrivals.outcome], dtype=np.bool_)
+    restricted = np.array(arrivals.restricted, dtype=np.bool_)
+    answered_before = received + tol >= sent_after  # free or 0, as the listed way reads it
+    answered_before[0] = True
+    plain = pinned & solid[k] & success & ~restricted & answered_before
+    pin_column = np.where(pinned, last, -1)
+    pins: list[int | None] = [None if p < 0 else p for p in pin_column.tolist()]
+    return pins, forced_stretches(pin_column, plain)
