@@ -15,6 +15,7 @@ lists (``tests/unit/test_context.py`` holds them equal on generated histories). 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,6 +34,17 @@ class Context:
     forced: list[tuple[int, int]]  # the stretches [a, b) whose reading is forced (``forced_stretches``)
 
 
+class _Given(NamedTuple):
+    """What the pins are computed from."""
+
+    table: OccurrenceTable
+    arrivals: ArrivalTable
+    free: list[int | None]
+    due_by: list[int]
+    lasts: list[int]
+    tol: int
+
+
 def delivery_context(
     table: OccurrenceTable, arrivals: ArrivalTable, idle_from: int | None, tol: int, vectorised: bool | None = None
 ) -> Context:
@@ -42,21 +54,13 @@ def delivery_context(
     if vectorised is None:
         vectorised = len(arrivals) >= VECTOR_FROM
     lasts = arrivals.last_dues(table.due, tol, vectorised)
-    if vectorised:
-        pins, forced = _pins_vectorised(table, arrivals, free, due_by, lasts, tol)
-    else:
-        pins, forced = _pins_listed(table, arrivals, free, due_by, lasts, tol)
+    given = _Given(table, arrivals, free, due_by, lasts, tol)
+    pins, forced = _pins_vectorised(given) if vectorised else _pins_listed(given)
     return Context(free, due_by, lasts, pins, forced)
 
 
-def _pins_listed(
-    table: OccurrenceTable,
-    arrivals: ArrivalTable,
-    free: list[int | None],
-    due_by: list[int],
-    lasts: list[int],
-    tol: int,
-) -> tuple[list[int | None], list[tuple[int, int]]]:
+def _pins_listed(c: _Given) -> tuple[list[int | None], list[tuple[int, int]]]:
+    table, arrivals, free, due_by, lasts, tol = c
     dues, half = table.due, table.half_period
     reach = [by + (h if h < PIN_NS else PIN_NS) for by, h in zip(due_by, half, strict=True)]  # pinned until
     solid = [c and not w and not d for c, w, d in zip(table.counted, table.world, table.doubtful, strict=True)]
@@ -76,15 +80,9 @@ def _pins_listed(
     return pins, forced_stretches(pins, plain)
 
 
-def _pins_vectorised(
-    table: OccurrenceTable,
-    arrivals: ArrivalTable,
-    free: list[int | None],
-    due_by: list[int],
-    lasts: list[int],
-    tol: int,
-) -> tuple[list[int | None], list[tuple[int, int]]]:
+def _pins_vectorised(c: _Given) -> tuple[list[int | None], list[tuple[int, int]]]:
     """``_pins_listed`` as numpy columns (int64 holds every nanosecond time here: they stay below 2**63)."""
+    table, arrivals, free, due_by, lasts, tol = c
     n = len(arrivals)
     if not len(table):  # nothing to be pinned to
         return [None] * n, []
