@@ -20,9 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from harness.oracle.forced import forced_stretches
-from harness.oracle.records import PIN_NS, ArrivalTable, OccurrenceTable
-
-VECTOR_FROM = 256  # deliveries from which the context is computed as numpy columns
+from harness.oracle.records import PIN_NS, VECTOR_FROM, ArrivalTable, OccurrenceTable
 
 
 @dataclass(frozen=True, slots=True)

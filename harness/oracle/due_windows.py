@@ -14,8 +14,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+import numpy as np
+
 from harness.model import Delivery
-from harness.oracle.records import PIN_NS, Arrival, ArrivalTable, Reading
+from harness.oracle.records import PIN_NS, VECTOR_FROM, Arrival, ArrivalTable, Reading
 
 PERIODLESS = 1 << 62  # the half period of a job with a single due time: no stall or pin can be measured
 
@@ -129,11 +131,10 @@ def narrow(occ: Occs, best: Reading, arrivals: Sequence[Arrival], tol: int) -> b
     for i, k, count, _crossed in _attempts(best):
         spans = span[k : k + count]
         if count > 1 and spans.count(spans[0]) == count:  # a stretch of one plan span: its smallest lead at once
-            window = zip(received[i : i + count], due[k : k + count], latest[k : k + count], strict=True)
-            leads = [(t - d, max(0, r - d) + tol) for r, d, t in window if t > d]
-            if leads:
-                s = spans[0]
-                lead[s] = min(lead.get(s, leads[0][0]), min(candidate for _, candidate in leads))
+            found = _stretch_lead(received[i : i + count], due[k : k + count], latest[k : k + count], tol)
+            if found is not None:
+                s, (first, smallest) = spans[0], found
+                lead[s] = min(lead.get(s, first), smallest)
             continue
         for j, kj in zip(range(i, i + count), range(k, k + count), strict=True):
             if latest[kj] > due[kj]:
@@ -141,10 +142,32 @@ def narrow(occ: Occs, best: Reading, arrivals: Sequence[Arrival], tol: int) -> b
                 lead[s] = min(lead.get(s, latest[kj] - due[kj]), max(0, received[j] - due[kj]) + tol)
     if not lead:
         return False
+    if len(due) >= VECTOR_FROM:
+        bound = np.full(max(span) + 1, -1, dtype=np.int64)  # -1: a span with no lead keeps its windows
+        bound[list(lead)] = list(lead.values())
+        earliest, old, by_span = np.array(due, dtype=np.int64), np.array(latest, dtype=np.int64), bound[span]
+        moved = (by_span >= 0) & (old - earliest > by_span)
+        occ.latest = np.where(moved, earliest + by_span, old).tolist()
+        return bool(moved.any())
     bounds = [lead.get(s, -1) for s in span]  # -1: a span with no lead keeps its windows (a lead is never negative)
     narrowed = [b >= 0 and t - d > b for d, t, b in zip(due, latest, bounds, strict=True)]
     occ.latest = [d + b if n else t for d, t, b, n in zip(due, latest, bounds, narrowed, strict=True)]
     return any(narrowed)
+
+
+def _stretch_lead(received: list[int], due: list[int], latest: list[int], tol: int) -> tuple[int, int] | None:
+    """Over a stretch of first attempts on consecutive occurrences of one plan span, whose due is uncertain
+    (latest > due): (the first such one's window, the smallest lead of any: its arrival past the earliest due,
+    plus the tolerance). None when every due there is certain."""
+    if len(due) < VECTOR_FROM:
+        leads = [(t - d, max(0, r - d) + tol) for r, d, t in zip(received, due, latest, strict=True) if t > d]
+        return (leads[0][0], min(candidate for _, candidate in leads)) if leads else None
+    arrived, earliest, last = (np.array(column, dtype=np.int64) for column in (received, due, latest))
+    uncertain = last > earliest
+    if not uncertain.any():
+        return None
+    first = int(np.argmax(uncertain))
+    return int(last[first] - earliest[first]), int((np.maximum(0, arrived - earliest) + tol)[uncertain].min())
 
 
 def half_periods(occ: Occs, after_last: int | None) -> list[int]:

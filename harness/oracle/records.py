@@ -18,6 +18,7 @@ import numpy as np
 MARGIN = 0
 DISTURBED_MARGIN = 2
 PIN_NS = 100_000_000
+VECTOR_FROM = 256  # a column this long or longer is computed with numpy (shorter: numpy's fixed cost per call is more)
 Outcome = Literal["success", "failure", "cut"]
 RoleKind = Literal["attempt", "retry", "extra", "early"]
 ExtraKind = Literal["duplicate", "spurious", "early"]  # early: before the first due, with nothing answered yet
