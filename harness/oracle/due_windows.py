@@ -65,6 +65,11 @@ def count_expected(occ: Occs, counted_until: int) -> None:
     """Counted: expected and surely due by the end of counting. A due known only within a span (the schedule call's)
     that the end of counting cuts is doubtful: it may be due after that end, so its miss is no evidence, though a
     pass cannot stand on it either."""
+    if len(occ) >= VECTOR_FROM:
+        expected, due, latest = np.array(occ.expected), np.array(occ.due), np.array(occ.latest)
+        occ.counted = (expected & (latest <= counted_until)).tolist()
+        occ.doubtful = (expected & (due <= counted_until) & (counted_until < latest)).tolist()
+        return
     occ.counted = [e and latest <= counted_until for e, latest in zip(occ.expected, occ.latest, strict=True)]
     occ.doubtful = [
         e and due <= counted_until < latest for e, due, latest in zip(occ.expected, occ.due, occ.latest, strict=True)
@@ -174,7 +179,11 @@ def half_periods(occ: Occs, after_last: int | None) -> list[int]:
     """Half the interval from each occurrence to the next due time (after the last: when the schedule would next
     fire, ``after_last``, else the interval before it); a one-shot job has none."""
     dues = occ.due
-    out = [half if (half := (b - a) // 2) > 1 else 1 for a, b in pairwise(dues)]
+    if len(dues) >= VECTOR_FROM:
+        column = np.array(dues, dtype=np.int64)
+        out: list[int] = np.maximum((column[1:] - column[:-1]) // 2, 1).tolist()
+    else:
+        out = [half if (half := (b - a) // 2) > 1 else 1 for a, b in pairwise(dues)]
     if dues:
         last = dues[-1]
         if after_last is not None and after_last > last:

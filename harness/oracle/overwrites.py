@@ -25,8 +25,10 @@ occurrence of the new plan and comes at or after it is *spurious* (the old plan 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from harness.model import JobPlan, OpPhase
 from harness.oracle.ticks import job_continuation, job_dues_until
@@ -159,9 +161,10 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
         elif span.replaced_ns is not None and first_beyond is not None and first_beyond > span.replaced_ns:
             dropped[i] = first_beyond
         cut, before = span.cut_ns, len(dues)
-        if len(early) == len(late) and all(e <= t <= e + latency for e, t in zip(early, late, strict=True)):
+        if len(early) == len(late) and _each_within(early, late, latency):
             # each due read from either end pairs with its own (_pair would pair them one by one): all certain
-            dues.extend((e, i, cut is None or e <= cut, t) for e, t in zip(early, late, strict=True))
+            expected = repeat(True) if cut is None else map(operator.le, early, repeat(cut))
+            dues.extend(zip(early, repeat(i), expected, late))
         else:
             for due, latest, world in _pair(early, late, latency, limit):
                 if world:
@@ -175,6 +178,12 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
             continuation_from = min((e for e in ends if e is not None), default=None)
     dues.sort()
     return SpanDues(dues, beyond, continuation, dropped, continuation_from, worlds)
+
+
+def _each_within(early: list[int], late: list[int], latency: int) -> bool:
+    """Whether each of ``late`` lies within ``latency`` at or after the ``early`` one in the same place (the same
+    length): ``all(e <= t <= e + latency ...)``, one C-level pass per bound (a long job has thousands)."""
+    return all(map(operator.le, early, late)) and all(map(operator.le, late, map(operator.add, early, repeat(latency))))
 
 
 def _pair(early: list[int], late: list[int], latency: int, limit: int) -> list[tuple[int, int, int]]:
