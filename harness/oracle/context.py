@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from harness.oracle.forced import forced_stretches
+from harness.oracle.forced import ROUGH_EDGE, forced_stretches
 from harness.oracle.records import PIN_NS, VECTOR_FROM, ArrivalTable, OccurrenceTable
 
 
@@ -30,6 +30,7 @@ class Context:
     lasts: list[int]  # per delivery: the last occurrence due by its arrival plus the tolerance (-1: none)
     pins: list[int | None]  # per delivery: the occurrence it is pinned to (None: none)
     forced: list[tuple[int, int]]  # the stretches [a, b) whose reading is forced (``forced_stretches``)
+    rough: list[tuple[int, int]]  # the stretches a rough pass crosses: the plain runs less ``ROUGH_EDGE`` at each end
 
 
 class _Given(NamedTuple):
@@ -53,11 +54,11 @@ def delivery_context(
         vectorised = len(arrivals) >= VECTOR_FROM
     lasts = arrivals.last_dues(table.due, tol, vectorised)
     given = _Given(table, arrivals, free, due_by, lasts, tol)
-    pins, forced = _pins_vectorised(given) if vectorised else _pins_listed(given)
-    return Context(free, due_by, lasts, pins, forced)
+    pins, forced, rough = _pins_vectorised(given) if vectorised else _pins_listed(given)
+    return Context(free, due_by, lasts, pins, forced, rough)
 
 
-def _pins_listed(c: _Given) -> tuple[list[int | None], list[tuple[int, int]]]:
+def _pins_listed(c: _Given) -> tuple[list[int | None], list[tuple[int, int]], list[tuple[int, int]]]:
     table, arrivals, free, due_by, lasts, tol = c
     dues, half = table.due, table.half_period
     reach = [by + (h if h < PIN_NS else PIN_NS) for by, h in zip(due_by, half, strict=True)]  # pinned until
@@ -75,15 +76,15 @@ def _pins_listed(c: _Given) -> tuple[list[int | None], list[tuple[int, int]]]:
         and (i == 0 or r + tol >= (f or 0))  # no overlap: the previous one was answered
         for i, (r, outcome, restricted, f, k) in enumerate(columns)
     ]
-    return pins, forced_stretches(pins, plain)
+    return pins, forced_stretches(pins, plain), forced_stretches(pins, plain, ROUGH_EDGE)
 
 
-def _pins_vectorised(c: _Given) -> tuple[list[int | None], list[tuple[int, int]]]:
+def _pins_vectorised(c: _Given) -> tuple[list[int | None], list[tuple[int, int]], list[tuple[int, int]]]:
     """``_pins_listed`` as numpy columns (int64 holds every nanosecond time here: they stay below 2**63)."""
     table, arrivals, free, due_by, lasts, tol = c
     n = len(arrivals)
     if not len(table):  # nothing to be pinned to
-        return [None] * n, []
+        return [None] * n, [], []
     received = np.array(arrivals.received, dtype=np.int64)
     known = np.array([f is not None for f in free], dtype=np.bool_)
     sent_after = np.array([0 if f is None else f for f in free], dtype=np.int64)  # free, 0 where unknown
@@ -104,4 +105,4 @@ def _pins_vectorised(c: _Given) -> tuple[list[int | None], list[tuple[int, int]]
     plain = pinned & solid[k] & success & ~restricted & answered_before
     pin_column = np.where(pinned, last, -1)
     pins: list[int | None] = [None if p < 0 else p for p in pin_column.tolist()]
-    return pins, forced_stretches(pin_column, plain)
+    return pins, forced_stretches(pin_column, plain), forced_stretches(pin_column, plain, ROUGH_EDGE)

@@ -29,6 +29,9 @@ import numpy.typing as npt
 # 3,000 histories changed); kept at twice the least that held, for a margin the argument above does not need
 EDGE = 4
 LEAST = 4  # the shortest stretch worth crossing in one step
+# a rough pass (``harness.oracle.matching``) needs only some complete reading's units, a bound for the full one: it
+# crosses more of each plain run (a looser bound at worst, never a changed reading)
+ROUGH_EDGE = 2
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]

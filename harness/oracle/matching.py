@@ -85,7 +85,7 @@ def readings(
     search = _Search(occurrences, arrivals, tolerance_ns, max_attempts, retry_interval_ns, classify, idle_from)
     bound = None
     if len(arrivals) >= ROUGH_FROM:
-        rough = search.finals(search.run(0, 4, None, DISTURBED_MARGIN))
+        rough = search.finals(search.run(0, 4, None, rough=True))
         bound = rough[0][0][0] + DISTURBED_MARGIN
     finals = search.finals(search.run(DISTURBED_MARGIN, beam, bound))
     best_units = finals[0][0][0]

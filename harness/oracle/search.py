@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from harness.oracle.context import delivery_context
 from harness.oracle.records import (
+    DISTURBED_MARGIN,
     PIN_NS,
     Arrival,
     ArrivalTable,
@@ -60,8 +61,9 @@ class _Search:
     due_by: list[int] = field(init=False)  # each occurrence's latest due (``Occurrence.due_by``)
     received: list[int] = field(init=False)  # each delivery's arrival
     forced: list[tuple[int, int]] = field(init=False)  # stretches [a, b) whose reading is forced (``forced_stretches``)
+    rough: list[tuple[int, int]] = field(init=False)  # the stretches a rough pass crosses (``Context.rough``)
     skipped: dict[int, int] = field(default_factory=dict)  # the last run's forced stretches taken: b -> a
-    _late: dict[int, int] = field(default_factory=dict)  # a forced stretch's lateness, by its start
+    _late: dict[tuple[int, int], int] = field(default_factory=dict)  # a crossed stretch's lateness
     _before: tuple[list[int], list[int]] | None = None  # how many counted, doubtful occurrences before each
 
     def __post_init__(self) -> None:
@@ -75,14 +77,15 @@ class _Search:
         self.received = arrivals.received
         context = delivery_context(table, arrivals, self.idle_from, self.tolerance_ns)
         self.free, self.due_by, self.lasts, self.pins = context.free, context.due_by, context.lasts, context.pins
-        self.forced = context.forced
+        self.forced, self.rough = context.forced, context.rough
 
     def run(
-        self, margin: int, beam: int, bound: int | None, spread: int | None = None
+        self, margin: int, beam: int, bound: int | None, rough: bool = False
     ) -> list[dict[State, dict[Signature, _Node]]]:
-        """The layers of the search; nodes dearer than ``bound`` units are dropped, and with a ``spread`` each layer's
-        states more than that many units above its cheapest. A forced stretch is crossed in one step (``_forward``):
-        its layers in between are left empty."""
+        """The layers of the search; nodes dearer than ``bound`` units are dropped. A forced stretch is crossed in
+        one step (``_forward``): its layers in between are left empty. A ``rough`` pass only bounds the full one (any
+        complete reading's units do): it keeps no state more than ``DISTURBED_MARGIN`` units above its layer's
+        cheapest, and crosses the plain runs to ``ROUGH_EDGE`` deliveries from their ends (``Context.rough``)."""
         arrivals, tolerance_ns, table, due_by = self.arrivals, self.tolerance_ns, self.table, self.due_by
         retry_interval_ns, max_attempts, classify = self.retry_interval_ns, self.max_attempts, self.classify
         worlds = table.world
@@ -91,7 +94,7 @@ class _Search:
         counted_before, doubtful_before = self._before
         empty: Signature = (0, 0, 0, 0, 0)
         layers: list[dict[State, dict[Signature, _Node]]] = [{(0, 0, 0): {empty: _Node((0, 0), None, None)}}]
-        stretches = dict(self.forced)
+        stretches = dict(self.rough if rough else self.forced)
         self.skipped = {}
         i = 0
         while i < len(arrivals):
@@ -137,7 +140,7 @@ class _Search:
                             there = held.get(added)  # the first offered keeps a tie
                             if there is None or cost < there.cost:
                                 held[added] = offered
-            layers.append(_prune(layer, margin, beam, spread))
+            layers.append(_prune(layer, margin, beam, DISTURBED_MARGIN if rough else None))
             i += 1
         self.layers = layers
         return layers
@@ -150,10 +153,10 @@ class _Search:
         lateness added); the others are dropped (``harness.oracle.forced``). None when no node is there."""
         first = self.pins[a]
         assert first is not None
-        late = self._late.get(a)
+        late = self._late.get((a, b))
         if late is None:  # each first attempt's lateness, as _moves has it (the same for every pass)
             stretch = zip(self.received[a:b], self.dues[first : first + b - a], strict=True)
-            late = self._late[a] = sum(r - due if r > due else 0 for r, due in stretch)
+            late = self._late[(a, b)] = sum(r - due if r > due else 0 for r, due in stretch)
         out: dict[State, dict[Signature, _Node]] = {}
         for state, sigs in layer.items():
             if state[0] == first and not state[1]:
