@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from harness.model import BindingPlan, Delivery, SourceResult, Witness
+from harness.model import NS, BindingPlan, Delivery, SourceResult, Witness
 from harness.oracle.evidence import CheckInput
 from harness.oracle.tally import Tally, ms, per_replica, replica_list, zombies
 from harness.oracle.ticks import EverySchedule, binding_ticks, parse_schedule, schedule_period_ns
@@ -63,13 +63,29 @@ def _within(ticks: list[int], intervals: list[tuple[int, int]]) -> list[int]:
 
 
 _GO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))? ([+-]\d{4})")
+_GO_UTC_SECOND = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII)
 
 
 def fired_ns(d: Delivery) -> int | None:
     """When daprd's cron fired this delivery, from its ``readtimeutc`` header (Go's ``Time.String()``, e.g.
     ``2026-01-01 00:00:03.000412 +0000 UTC``); None without the header or when it does not parse."""
     text = d.headers.get("readtimeutc")
-    m = _GO_TIME.match(text or "")
+    if text is None:
+        return None
+    # What daprd sends (UTC, a fraction, ASCII digits) is read by slicing, its whole second looked up: a third
+    # cheaper than the pattern, and the pattern reads it the same. Anything else goes the general way below.
+    if text[19:20] == ".":
+        end = text.find(" ", 20)
+        frac = text[20:end]
+        if 0 < len(frac) <= 9 and frac.isascii() and frac.isdigit() and text.startswith("+0000", end + 1):
+            whole = _utc_second(text[:19])
+            if whole is not None:
+                return whole * NS + int(frac.ljust(9, "0"))
+    return _go_time_ns(text)
+
+
+def _go_time_ns(text: str) -> int | None:
+    m = _GO_TIME.match(text)
     if m is None:
         return None
     date, clock, frac, offset = m.groups()
@@ -79,6 +95,21 @@ def fired_ns(d: Delivery) -> int | None:
     else:
         whole = int(datetime.strptime(f"{date} {clock} {offset}", "%Y-%m-%d %H:%M:%S %z").timestamp())
     return whole * 1_000_000_000 + (int(frac.ljust(9, "0")) if frac else 0)
+
+
+@lru_cache(maxsize=86_400)
+def _utc_second(head: str) -> int | None:
+    """The Unix time (s) of ``YYYY-MM-DD HH:MM:SS`` in UTC; None when ``_go_time_ns`` must decide (not ASCII
+    digits, or no such day or time of day: it refuses those as ``strptime`` does)."""
+    if _GO_UTC_SECOND.fullmatch(head) is None:
+        return None
+    of_day = _clock_s(head[11:])
+    if of_day is None:
+        return None
+    try:
+        return _utc_day_s(head[:10]) + of_day
+    except ValueError:
+        return None
 
 
 @lru_cache(maxsize=86_400)
