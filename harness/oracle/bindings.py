@@ -18,15 +18,15 @@ differ (skew), and the source says so. Pure.
 from __future__ import annotations
 
 import bisect
-import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
+from itertools import islice
+from operator import le
 
 from harness.model import BindingPlan, Delivery, SourceResult, Witness
 from harness.oracle.evidence import CheckInput
+from harness.oracle.fire_times import Fires, in_fire_order
 from harness.oracle.tally import Tally, ms, per_replica, replica_list, zombies
 from harness.oracle.ticks import EverySchedule, binding_ticks, parse_schedule, schedule_period_ns
 from harness.oracle.times import ScheduleError
@@ -49,12 +49,13 @@ def _in_any(t: int, intervals: list[tuple[int, int]]) -> bool:
     return any(lo <= t <= hi for lo, hi in intervals)
 
 
-def _within(ticks: list[int], intervals: list[tuple[int, int]]) -> list[int]:
+def _within(ticks: list[int], intervals: list[tuple[int, int]], keys: list[int] | None = None) -> list[int]:
     """The ticks (sorted) in any of the intervals, in order: ``[t for t in ticks if _in_any(t, intervals)]`` by
-    bisection, not a look at each tick."""
+    bisection, not a look at each tick. With ``keys`` (one per tick, sorted too) a tick goes by its key instead."""
+    keys = ticks if keys is None else keys
     out: list[int] = []
     end = 0  # the ticks before it are taken
-    for a, b in sorted((bisect.bisect_left(ticks, lo), bisect.bisect_right(ticks, hi)) for lo, hi in intervals):
+    for a, b in sorted((bisect.bisect_left(keys, lo), bisect.bisect_right(keys, hi)) for lo, hi in intervals):
         a = max(a, end)
         if a < b:
             out.extend(ticks[a:b])
@@ -62,38 +63,15 @@ def _within(ticks: list[int], intervals: list[tuple[int, int]]) -> list[int]:
     return out
 
 
-_GO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))? ([+-]\d{4})")
-
-
-def fired_ns(d: Delivery) -> int | None:
-    """When daprd's cron fired this delivery, from its ``readtimeutc`` header (Go's ``Time.String()``, e.g.
-    ``2026-01-01 00:00:03.000412 +0000 UTC``); None without the header or when it does not parse."""
-    text = d.headers.get("readtimeutc")
-    m = _GO_TIME.match(text or "")
-    if m is None:
-        return None
-    date, clock, frac, offset = m.groups()
-    of_day = _clock_s(clock) if offset == "+0000" else None
-    if of_day is not None:  # UTC, as daprd sends it: the day and the time of day looked up
-        whole = _utc_day_s(date) + of_day
-    else:
-        whole = int(datetime.strptime(f"{date} {clock} {offset}", "%Y-%m-%d %H:%M:%S %z").timestamp())
-    return whole * 1_000_000_000 + (int(frac.ljust(9, "0")) if frac else 0)
-
-
-@lru_cache(maxsize=86_400)
-def _clock_s(clock: str) -> int | None:
-    """The second of the day of ``HH:MM:SS``; None when it is no time of day (``strptime`` refuses it)."""
-    hours, minutes, seconds = int(clock[:2]), int(clock[3:5]), int(clock[6:])
-    if hours < 24 and minutes < 60 and seconds < 60:
-        return hours * 3600 + minutes * 60 + seconds
-    return None
-
-
-@lru_cache(maxsize=1024)
-def _utc_day_s(date: str) -> int:
-    """The Unix time (s) of a day's start, UTC (refuses what ``strptime`` refuses)."""
-    return int(datetime.strptime(f"{date} 00:00:00 +0000", "%Y-%m-%d %H:%M:%S %z").timestamp())
+def _due_within(ticks: list[int], dues: dict[int, int], intervals: list[tuple[int, int]]) -> list[int]:
+    """The ticks (sorted) counted by when each was due (``dues``, else the tick itself):
+    ``[t for t in ticks if _in_any(dues.get(t, t), intervals)]``, by bisection when the due times run in order
+    (as @every's do when the tolerance is under the period: each is the previous fire + the period), else a look at
+    each."""
+    due = list(map(dues.get, ticks, ticks))
+    if all(map(le, due, islice(due, 1, None))):
+        return _within(ticks, intervals, due)
+    return [t for t, u in zip(ticks, due, strict=True) if _in_any(u, intervals)]
 
 
 @dataclass
@@ -117,24 +95,26 @@ def _every_chain(
     restart of the replica (``restarts``: its window starting again) starts a new chain: its cron starts over; the
     ticks the old chain was due before the replica stopped (``stops``: a window's end, a down interval's start)
     are still its ticks, unrecorded (a tick lost just before a kill is a miss, not a gap)."""
-    chain = _Chain([fires[0]], [0], {}, {})
-    for i, x in enumerate(fires[1:], 1):
-        last = chain.ticks[-1]
+    ticks, index, dues, early = [fires[0]], [0], {}, {}
+    restarts = sorted(restarts)  # the first restart after the last tick, by bisection
+    for i, x in enumerate(islice(fires, 1, None), 1):
+        last = ticks[-1]
         steps = (x - last + tol) // delay
-        if any(last < r <= x for r in restarts):
-            restart = min(r for r in restarts if last < r <= x)
+        k = bisect.bisect_right(restarts, last) if restarts else 0
+        if k < len(restarts) and restarts[k] <= x:  # restarts[k]: the first restart in (last, x]
+            restart = restarts[k]
             stop = max((s for s in stops if last < s <= restart), default=restart)
-            chain.ticks.extend(range(last + delay, stop, delay))
-            chain.ticks.append(x)
+            ticks.extend(range(last + delay, stop, delay))
+            ticks.append(x)
         elif steps == 0 and distinct and x - last >= delay // 2:
-            chain.early[i] = last + delay
-            chain.ticks.append(x)
+            early[i] = last + delay
+            ticks.append(x)
         elif steps > 0:
-            chain.ticks.extend(last + k * delay for k in range(1, steps))
-            chain.ticks.append(x)
-            chain.dues[i] = last + steps * delay
-        chain.index.append(len(chain.ticks) - 1)
-    return chain
+            ticks.extend(range(last + delay, last + steps * delay, delay))  # the unrecorded ones
+            ticks.append(x)
+            dues[i] = last + steps * delay
+        index.append(len(ticks) - 1)
+    return _Chain(ticks, index, dues, early)
 
 
 def _extend(ticks: list[int], delay: int, lo: int, hi: int) -> list[int]:
@@ -169,33 +149,22 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
     intervals = _windows_by_replica(inp, period)
     if not inp.windows:
         tally.notes.append("no replica windows were recorded")
-    fired: dict[str, int | None] = {}
-    at: dict[str, int] = {}  # the fire time, else the arrival
-    for d in ds:
-        f = fired[d.delivery_id] = fired_ns(d)
-        at[d.delivery_id] = f or d.received_ns
+    fires = in_fire_order(ds)
+    ds, at = fires.ds, fires.at  # from here on a delivery is its position in fire order
 
-    def when(d: Delivery) -> int:
-        """The fire time (daprd's clock) where known, else the receive time."""
-        return at[d.delivery_id]
+    by_replica: dict[int, list[int]] = defaultdict(list)
+    for r, d in enumerate(ds):
+        by_replica[d.replica].append(r)
+    _skew_note(tally, fires, tol)
+    lo = min([inp.observe_start_ns, *at]) - 2 * period
+    hi = max([inp.observe_end_ns, *at]) + 2 * period
+    dues: dict[int, int] = {}  # @every: delivery -> the tick it was due at (its replica's previous fire + d)
+    tick_dues: dict[int, dict[int, int]] = {}  # @every: replica -> tick at its wake -> when that tick was due
+    early: dict[int, tuple[Delivery, int, int]] = {}  # delivery -> (it, the tick it stands in for, its due)
+    late: set[int] = set()  # deliveries that fired over half a period after their tick
 
-    def in_order(got: list[Delivery]) -> None:
-        if len(got) > 1:
-            got.sort(key=lambda d: (at[d.delivery_id], d.delivery_id))
-
-    by_replica: dict[int, list[Delivery]] = defaultdict(list)
-    for d in sorted(ds, key=lambda d: (at[d.delivery_id], d.delivery_id)):
-        by_replica[d.replica].append(d)
-    _skew_note(tally, ds, fired, tol)
-    lo = min([inp.observe_start_ns, *at.values()]) - 2 * period
-    hi = max([inp.observe_end_ns, *at.values()]) + 2 * period
-    dues: dict[str, int] = {}  # @every: delivery id -> the tick it was due at (its replica's previous fire + d)
-    tick_dues: dict[tuple[int, int], int] = {}  # @every: (replica, tick at its wake) -> when that tick was due
-    early: dict[str, tuple[Delivery, int, int]] = {}  # delivery id -> (it, the tick it stands in for, its due)
-    late: set[str] = set()  # deliveries that fired over half a period after their tick
-
-    # (replica, tick) -> deliveries, and each replica's tick list (for "the next tick")
-    assigned: dict[tuple[int, int], list[Delivery]] = defaultdict(list)
+    # (replica, tick) -> deliveries in fire order, and each replica's tick list (for "the next tick")
+    assigned: dict[tuple[int, int], list[int]] = defaultdict(list)
     grids: dict[int, list[int]] = {}
     every = isinstance(schedule, EverySchedule)
     if isinstance(schedule, EverySchedule):
@@ -206,22 +175,24 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
         for replica in sorted(set(intervals) | set(by_replica)):
             mine = by_replica.get(replica, [])
             if mine:
-                distinct = all(fired[d.delivery_id] is not None for d in mine)
+                distinct = all(fires.fired[r] is not None for r in mine)
                 starts = sorted(w.start_ns for w in inp.windows if w.replica == replica)[1:]
                 starts += [w.end_ns for w in inp.down if w.replica == replica]
                 stops = sorted(w.end_ns for w in inp.windows if w.replica == replica)[:-1]
                 stops += [w.start_ns for w in inp.down if w.replica == replica]
-                chain = _every_chain([at[d.delivery_id] for d in mine], schedule.delay_ns, tol, distinct, starts, stops)
-                for i, (d, k) in enumerate(zip(mine, chain.index, strict=True)):
-                    assigned[(replica, chain.ticks[k])].append(d)
-                    if i in chain.dues:
-                        dues[d.delivery_id] = chain.dues[i]
-                        tick_dues.setdefault((replica, chain.ticks[k]), chain.dues[i])
-                        if when(d) - chain.dues[i] > schedule.delay_ns // 2:
-                            late.add(d.delivery_id)
-                    if i in chain.early:
-                        early[d.delivery_id] = (d, chain.ticks[k], chain.early[i])
-                grids[replica] = _extend(chain.ticks, schedule.delay_ns, lo, hi)
+                chain = _every_chain([at[r] for r in mine], schedule.delay_ns, tol, distinct, starts, stops)
+                ticks = chain.ticks
+                for r, k in zip(mine, chain.index, strict=True):
+                    assigned[(replica, ticks[k])].append(r)
+                for i, due in chain.dues.items():
+                    r = mine[i]
+                    dues[r] = due
+                    tick_dues.setdefault(replica, {}).setdefault(ticks[chain.index[i]], due)
+                    if at[r] - due > schedule.delay_ns // 2:
+                        late.add(r)
+                for i, due in chain.early.items():
+                    early[mine[i]] = (ds[mine[i]], ticks[chain.index[i]], due)
+                grids[replica] = _extend(ticks, schedule.delay_ns, lo, hi)
             else:
                 start = min((a for a, _ in intervals.get(replica, [])), default=inp.observe_start_ns)
                 grids[replica] = binding_ticks(plan.schedule, start, hi)
@@ -229,37 +200,33 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
         grid = binding_ticks(plan.schedule, lo, hi)
         for replica in sorted(set(intervals) | set(by_replica)):
             grids[replica] = grid
-        for d in ds:
-            k = bisect.bisect_right(grid, at[d.delivery_id] + tol) - 1
+        for r in fires.given:  # in arrival order: the order the (replica, tick) groups were first met in
+            k = bisect.bisect_right(grid, at[r] + tol) - 1
             if k >= 0:
-                assigned[(d.replica, grid[k])].append(d)
-    for got in assigned.values():
-        in_order(got)
-    if not every:
-        early.update(_aligned_early(assigned, grid, fired, tol))
-        late.update(_aligned_late(assigned, grid, when))
+                assigned[(ds[r].replica, grid[k])].append(r)
+        for got in assigned.values():
+            got.sort()  # fire order
+        early.update(_aligned_early(assigned, grid, fires, tol))
+        late.update(_aligned_late(assigned, grid, at))
     lone_late: list[Delivery] = []  # the only fire of its tick (early ones aside), over half a period late
-    for (replica, t), got in assigned.items():
-        kept = [x for x in got if x.delivery_id not in early] if early else got
-        if len(kept) == 1 and kept[0].delivery_id in late:
-            d = kept[0]
-            if _in_any(_next_tick(t, d, grids.get(replica, []), dues, period), intervals.get(replica, [])):
-                lone_late.append(d)
-
-    def due_of(replica: int, tick: int) -> int:
-        """Whether a tick is counted goes by when it was due, not by its wake: an @every tick due inside the
-        counted window whose wake came late, past the window's end, is still that window's tick."""
-        return tick_dues.get((replica, tick), tick)
+    for (replica, t), got in assigned.items() if late else ():
+        kept = [r for r in got if r not in early] if early else got
+        if len(kept) == 1 and kept[0] in late:
+            r = kept[0]
+            if _in_any(_next_tick(t, r, grids.get(replica, []), dues, period), intervals.get(replica, [])):
+                lone_late.append(ds[r])
 
     def counted_for(replica: int | None) -> Callable[[int], bool]:
         spans = intervals.get(replica, []) if replica is not None else [s for ss in intervals.values() for s in ss]
         return lambda t: _in_any(t, spans)
 
+    # Whether a tick is counted goes by when it was due, not by its wake: an @every tick due inside the counted
+    # window whose wake came late, past the window's end, is still that window's tick.
     if plan.policy == "contract":
         units: list[tuple[int, list[int]]] = []  # (replica, its counted ticks)
         for replica, spans in sorted(intervals.items()):
             if tick_dues:
-                counted = [t for t in grids[replica] if _in_any(due_of(replica, t), spans)]
+                counted = _due_within(grids[replica], tick_dues.get(replica, {}), spans)
             else:
                 counted = _within(grids[replica], spans)
             units.append((replica, counted))
@@ -271,7 +238,7 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
             counts = {t: assigned.get((replica, t), []) for t in counted}
             who = f"replica {replica}"
             _judge_ticks(
-                tally, plan, counts, grids[replica], every, who, when, dues, early, replica, counted_for(replica)
+                tally, plan, counts, grids[replica], every, who, fires, dues, early, replica, counted_for(replica)
             )
         with_ticks = sum(1 for _, counted in units if counted)
         units_counted = tally.occurrences
@@ -286,29 +253,27 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
     else:
         ref = 0  # the replica whose ticks are the grid (@every), for when each was due
         if every:
-            firsts = sorted((when(ds_[0]), r) for r, ds_ in by_replica.items())
+            firsts = sorted((at[mine[0]], r) for r, mine in by_replica.items())
             ref = firsts[0][1] if firsts else min(intervals, default=0)
             grid = grids.get(ref) or binding_ticks(plan.schedule, inp.observe_start_ns, hi)
             grid = _extend(grid, period, lo, hi)
             assigned = defaultdict(list)
-            for d in ds:
-                k = bisect.bisect_right(grid, at[d.delivery_id] + tol) - 1
+            for r, x in enumerate(at):  # in fire order, so each tick's deliveries are too
+                k = bisect.bisect_right(grid, x + tol) - 1
                 if k >= 0:
-                    assigned[(0, grid[k])].append(d)
-            for got in assigned.values():
-                in_order(got)
+                    assigned[(0, grid[k])].append(r)
         else:
             grid = grids[min(grids)] if grids else binding_ticks(plan.schedule, lo, hi)
-            merged: dict[tuple[int, int], list[Delivery]] = defaultdict(list)
+            merged: dict[tuple[int, int], list[int]] = defaultdict(list)
             for (_, t), got in assigned.items():
                 merged[(0, t)].extend(got)
             for got in merged.values():
-                in_order(got)
+                got.sort()  # fire order
             assigned = merged
         spans = [s for ss in intervals.values() for s in ss]
-        counted = [t for t in grid if _in_any(due_of(ref, t), spans)] if tick_dues else _within(grid, spans)
+        counted = _due_within(grid, tick_dues.get(ref, {}), spans) if tick_dues else _within(grid, spans)
         counts = {t: assigned.get((0, t), []) for t in counted}
-        _judge_ticks(tally, plan, counts, grid, every, "", when, {}, early, None, counted_for(None))
+        _judge_ticks(tally, plan, counts, grid, every, "", fires, {}, early, None, counted_for(None))
         if tally.occurrences:
             tally.notes.append(f"{tally.deliveries / tally.occurrences:.2f} deliveries per tick across replicas")
 
@@ -329,61 +294,64 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
 def _judge_ticks(
     tally: Tally,
     plan: BindingPlan,
-    counts: dict[int, list[Delivery]],
+    counts: dict[int, list[int]],
     grid: list[int],
     every: bool,
     who: str,
-    when: Callable[[Delivery], int],
-    dues: dict[str, int],
-    early: dict[str, tuple[Delivery, int, int]],
+    fires: Fires,
+    dues: dict[int, int],
+    early: dict[int, tuple[Delivery, int, int]],
     replica: int | None,
     counted: Callable[[int], bool],
 ) -> None:
     """Count one unit per counted tick: missed, duplicates, early (``early``: fired before the tick it stands in
     for; without fire times, re-labelled here), lateness (aligned: from the tick; ``@every``: from ``dues``, the
     replica's previous fire + the period)."""
+    ds, at = fires.ds, fires.at
     prefix = f"{who}: " if who else ""
-    moved: dict[int, Delivery] = {}  # tick -> its extra delivery re-labelled early for the next tick
+    moved: dict[int, int] = {}  # tick -> its extra delivery re-labelled early for the next tick
     stands_in: set[int] = set()  # ticks an early fire answered
-    inside = {d.delivery_id for got in counts.values() for d in got} if early else set()
-    for d, target, due in early.values():
+    inside = {r for got in counts.values() for r in got} if early else set()
+    for r, (d, target, due) in early.items():
         if (target not in counts and not counted(due)) or (replica is not None and d.replica != replica):
             continue  # an early fire for a tick that is not counted here
         stands_in.add(target)
         tally.early += 1
-        tally.deliveries += d.delivery_id not in inside  # it sits on an uncounted tick (the one before)
-        note = f"{prefix}replica {d.replica}, fired {ms(due - when(d))} before its tick"
+        tally.deliveries += r not in inside  # it sits on an uncounted tick (the one before)
+        note = f"{prefix}replica {d.replica}, fired {ms(due - at[r])} before its tick"
         tally.witness(Witness("early", "binding", plan.name, due, (d,), note))
     if not every and not early:
         for t, got in counts.items():
+            if len(got) < 2:
+                continue
             k = bisect.bisect_left(grid, t)
             nxt = grid[k + 1] if k + 1 < len(grid) else None
-            if nxt is None or nxt not in counts or counts[nxt] or len(got) < 2:
+            if nxt is None or nxt not in counts or counts[nxt]:
                 continue
-            d = got[-1]
-            if when(d) > (t + nxt) // 2:
-                moved[t] = d
+            r = got[-1]
+            if at[r] > (t + nxt) // 2:
+                moved[t] = r
                 tally.early += 1
-                note = f"{prefix}replica {d.replica}, fired {ms(nxt - when(d))} before its tick"
-                tally.witness(Witness("early", "binding", plan.name, nxt, (d,), note))
+                note = f"{prefix}replica {ds[r].replica}, fired {ms(nxt - at[r])} before its tick"
+                tally.witness(Witness("early", "binding", plan.name, nxt, (ds[r],), note))
     early_ticks = {grid[bisect.bisect_left(grid, t) + 1] for t in moved} | stands_in
+    tally.occurrences += len(counts)
+    tally.deliveries += sum(map(len, counts.values()))
     for t, got in counts.items():
-        tally.occurrences += 1
-        tally.deliveries += len(got)
         if early:
-            got = [d for d in got if d.delivery_id not in early]
+            got = [r for r in got if r not in early]
         if not got:
             if t not in early_ticks:
                 tally.missed += 1
                 tally.witness(Witness("missed", "binding", plan.name, t, (), f"{prefix}nothing delivered"))
             continue
         if not every:
-            tally.late(t, got[0])
-        elif got[0].delivery_id in dues:
-            tally.late(dues[got[0].delivery_id], got[0])
+            tally.late(t, ds[got[0]])
+        elif got[0] in dues:
+            tally.late(dues[got[0]], ds[got[0]])
         if len(got) < 2:
             continue  # nothing twice
-        dups = [d for d in got if d is not moved.get(t)]
+        dups = [ds[r] for r in got if r != moved.get(t)]
         if len(dups) > 1:
             tally.duplicates += len(dups) - 1
             spread = dups[-1].received_ns - dups[0].received_ns
@@ -391,11 +359,10 @@ def _judge_ticks(
             tally.witness(Witness("duplicate", "binding", plan.name, t, tuple(dups), note))
 
 
-def _skew_note(tally: Tally, ds: list[Delivery], fired: dict[str, int | None], tol: int) -> None:
+def _skew_note(tally: Tally, fires: Fires, tol: int) -> None:
     """Say so when an app received a delivery before its daprd fired it (the two clocks differ)."""
     ahead: dict[int, int] = {}
-    for d in ds:
-        f = fired[d.delivery_id]
+    for d, f in zip(fires.ds, fires.fired, strict=True):
         if f is not None and d.received_ns + tol < f:
             ahead[d.replica] = max(ahead.get(d.replica, 0), f - d.received_ns)
     for replica, by in sorted(ahead.items()):
@@ -406,35 +373,38 @@ def _skew_note(tally: Tally, ds: list[Delivery], fired: dict[str, int | None], t
 
 
 def _aligned_early(
-    assigned: dict[tuple[int, int], list[Delivery]], grid: list[int], fired: dict[str, int | None], tol: int
-) -> dict[str, tuple[Delivery, int, int]]:
+    assigned: dict[tuple[int, int], list[int]], grid: list[int], fires: Fires, tol: int
+) -> dict[int, tuple[Delivery, int, int]]:
     """Aligned schedules, fire times known: a second fire of one replica within one tick's interval, past its
     midpoint and not the same wake as the first (same ``readtimeutc``), fired early for the next tick (kit never
     runs an entry before its Next, so it is an anomaly either way; closer to the next tick, it is named early)."""
-    out: dict[str, tuple[Delivery, int, int]] = {}
+    fired = fires.fired
+    out: dict[int, tuple[Delivery, int, int]] = {}
     for (_replica, t), got in assigned.items():
+        if len(got) < 2:
+            continue
         k = bisect.bisect_left(grid, t)
-        if len(got) < 2 or k + 1 >= len(grid):
+        if k + 1 >= len(grid):
             continue
         nxt = grid[k + 1]
-        first = fired[got[0].delivery_id]
-        for d in got[1:]:
-            f = fired[d.delivery_id]
+        first = fired[got[0]]
+        for r in got[1:]:
+            f = fired[r]
             if first is not None and f is not None and f - first >= tol and f > (t + nxt) // 2:
-                out[d.delivery_id] = (d, nxt, nxt)
+                out[r] = (fires.ds[r], nxt, nxt)
     return out
 
 
-def _aligned_late(
-    assigned: dict[tuple[int, int], list[Delivery]], grid: list[int], when: Callable[[Delivery], int]
-) -> set[str]:
+def _aligned_late(assigned: dict[tuple[int, int], list[int]], grid: list[int], at: list[int]) -> set[int]:
     """Aligned schedules: deliveries that fired more than half an interval after their tick."""
-    out: set[str] = set()
+    out: set[int] = set()
     for (_replica, t), got in assigned.items():
         k = bisect.bisect_left(grid, t)
         if k + 1 < len(grid):
             half = (grid[k + 1] - t) // 2
-            out.update(d.delivery_id for d in got if when(d) - t > half)
+            for r in got:
+                if at[r] - t > half:
+                    out.add(r)
     return out
 
 
@@ -459,9 +429,10 @@ def _ambiguous_late(tally: Tally, plan: BindingPlan, lone_late: list[Delivery]) 
         )
 
 
-def _next_tick(t: int, d: Delivery, grid: list[int], dues: dict[str, int], period: int) -> int:
-    """The tick after the one ``d`` was read as late for: what it would be early for in the rival reading."""
-    if d.delivery_id in dues:
-        return dues[d.delivery_id] + period
+def _next_tick(t: int, r: int, grid: list[int], dues: dict[int, int], period: int) -> int:
+    """The tick after the one delivery ``r`` was read as late for: what it would be early for in the rival
+    reading."""
+    if r in dues:
+        return dues[r] + period
     k = bisect.bisect_left(grid, t)
     return grid[k + 1] if k + 1 < len(grid) else t + period

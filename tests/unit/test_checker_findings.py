@@ -203,7 +203,7 @@ def test_a_binding_is_attributed_to_its_tick_by_daprds_fire_time_not_the_apps_cl
 
 
 def test_readtimeutc_parses_as_go_prints_it() -> None:
-    from harness.oracle.bindings import fired_ns
+    from harness.oracle.fire_times import fired_ns
 
     for ns in (at(3) + 412_000, at(3), at(3) + 1):
         assert fired_ns(fired("x", 0, ns, ns)) == ns

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.model import NS, Delivery
-from harness.oracle.bindings import _utc_day_s, fired_ns
+from harness.oracle.fire_times import _utc_day_s, fired_ns
 
 
 def fired(text: str) -> Delivery:
@@ -42,7 +42,7 @@ def test_a_day_that_does_not_exist_is_refused_as_before() -> None:
 
 
 def test_a_time_of_day_that_does_not_exist_is_refused_as_before() -> None:
-    from harness.oracle.bindings import _clock_s
+    from harness.oracle.fire_times import _clock_s
 
     assert _clock_s("23:59:59") == 86_399 and _clock_s("24:00:00") is None and _clock_s("00:60:00") is None
     with pytest.raises(ValueError):
