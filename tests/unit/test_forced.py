@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from harness.oracle import context
-from harness.oracle.forced import Bools, Ints, forced_stretches
+from harness.oracle.forced import EDGE, Bools, Ints, forced_stretches
 from harness.oracle.matching import readings
 from harness.oracle.records import Arrival, ExtraKind, Occurrence, Readings
 
@@ -123,14 +123,18 @@ def test_crossing_forced_stretches_changes_no_reading(seed: int, monkeypatch: py
     occ, arrivals = history(seed, 600)
     crossed: list[tuple[int, int]] = []
 
-    def spy(pins: Sequence[int | None] | Ints, plain: Sequence[bool] | Bools) -> list[tuple[int, int]]:
-        crossed.extend(forced_stretches(pins, plain))
-        return crossed
+    def spy(
+        pins: Sequence[int | None] | Ints, plain: Sequence[bool] | Bools, edge: int = EDGE
+    ) -> list[tuple[int, int]]:
+        stretches = forced_stretches(pins, plain, edge)
+        if edge == EDGE:  # the full pass's (a rough pass crosses more: it only bounds the full one)
+            crossed.extend(stretches)
+        return stretches
 
     monkeypatch.setattr(context, "forced_stretches", spy)
     fast = read(occ, arrivals)
     assert sum(b - a for a, b in crossed) > 100  # a good part of it crossed in one step
-    monkeypatch.setattr(context, "forced_stretches", lambda pins, plain: [])
+    monkeypatch.setattr(context, "forced_stretches", lambda *_: [])
     assert read(occ, arrivals) == unforced(fast)
     assert fast.best.forced  # and says which it crossed
     assert sum(fast.best.signature) > 0  # the trouble is read as trouble
