@@ -19,7 +19,7 @@ from harness.oracle.evidence import CheckInput
 from harness.oracle.matching import readings
 from harness.oracle.overwrites import ScheduleCall, plan_spans, span_dues
 from harness.oracle.records import ArrivalTable, ExtraKind, OccurrenceTable, Outcome, Readings
-from harness.oracle.tally import Tally, closes, iso, ms, per_replica, replica_list, success, zombies
+from harness.oracle.tally import Tally, closes, iso, ms, per_replica, replica_list, succeeded, zombies
 from harness.oracle.times import ScheduleError
 
 # After a delete's ok, a trigger the scheduler sent before it handled the delete can still be on its way to the app
@@ -295,13 +295,17 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
 def _arrivals(ds: Sequence[Delivery], deleted_ok: int | None) -> ArrivalTable:
     """What the matching reads of each delivery, as columns: arrival, answer (older runs: the arrival), outcome, and
     whether it came after a confirmed delete."""
-    received: list[int] = []
-    answered: list[int | None] = []
-    outcomes: list[Outcome] = []
-    for d in ds:  # one look at each delivery (a long run's do not fit in the processor's caches)
-        received.append(d.received_ns)
-        answered.append(d.received_ns if d.answered_ns is None and d.status is not None else d.answered_ns)
-        outcomes.append("cut" if d.status is None else "success" if success(d) else "failure")
+    received = [d.received_ns for d in ds]  # a column at a time
+    statuses = [d.status for d in ds]
+    answered = [d.answered_ns for d in ds]
+    if None in answered:  # cut off (no answer), or a run from before answers: its arrival stands in
+        answered = [
+            r if a is None and s is not None else a for r, a, s in zip(received, answered, statuses, strict=True)
+        ]
+    kinds: dict[int | None, Outcome] = {
+        s: "cut" if s is None else "success" if succeeded(s) else "failure" for s in set(statuses)
+    }
+    outcomes = [kinds[s] for s in statuses]
     restricted = [False] * len(ds) if deleted_ok is None else [r > deleted_ok for r in received]
     return ArrivalTable(received, answered, outcomes, restricted)
 
