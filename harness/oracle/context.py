@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from harness.oracle.forced import ROUGH_EDGE, forced_stretches
-from harness.oracle.records import PIN_NS, VECTOR_FROM, ArrivalTable, OccurrenceTable
+from harness.oracle.records import PIN_NS, VECTOR_FROM, ArrivalTable, OccurrenceTable, flags, ints
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,21 +85,13 @@ def _pins_vectorised(c: _Given) -> tuple[list[int | None], list[tuple[int, int]]
     n = len(arrivals)
     if not len(table):  # nothing to be pinned to
         return [None] * n, [], []
-    received = np.array(arrivals.received, dtype=np.int64)
-    known = np.array([f is not None for f in free], dtype=np.bool_)
-    sent_after = np.array([0 if f is None else f for f in free], dtype=np.int64)  # free, 0 where unknown
-    last = np.array(lasts, dtype=np.int64)
+    received, known, sent_after, success, restricted = arrivals.columns(free[0] if free else None)
+    last = ints(lasts)
     k = np.maximum(last, 0)  # a valid index everywhere; where last is -1 the delivery is not pinned anyway
-    dues = np.array(table.due, dtype=np.int64)
-    reach = np.array(due_by, dtype=np.int64) + np.minimum(np.array(table.half_period, dtype=np.int64), PIN_NS)
+    dues = ints(table.due)
+    reach = ints(due_by) + np.minimum(ints(table.half_period), PIN_NS)
     pinned = known & (last >= 0) & (sent_after <= dues[k] + tol) & (received <= reach[k])
-    solid = (
-        np.array(table.counted, dtype=np.bool_)
-        & (np.array(table.world, dtype=np.int64) == 0)
-        & ~np.array(table.doubtful, dtype=np.bool_)
-    )
-    success = np.array([o == "success" for o in arrivals.outcome], dtype=np.bool_)
-    restricted = np.array(arrivals.restricted, dtype=np.bool_)
+    solid = flags(table.counted, len(table)) & (ints(table.world) == 0) & ~flags(table.doubtful, len(table))
     answered_before = received + tol >= sent_after  # free or 0, as the listed way reads it
     answered_before[0] = True
     plain = pinned & solid[k] & success & ~restricted & answered_before

@@ -17,7 +17,7 @@ from itertools import pairwise
 import numpy as np
 
 from harness.model import Delivery
-from harness.oracle.records import PIN_NS, VECTOR_FROM, Arrival, ArrivalTable, Reading
+from harness.oracle.records import PIN_NS, VECTOR_FROM, Arrival, ArrivalTable, Reading, flags, ints
 
 PERIODLESS = 1 << 62  # the half period of a job with a single due time: no stall or pin can be measured
 
@@ -66,7 +66,7 @@ def count_expected(occ: Occs, counted_until: int) -> None:
     that the end of counting cuts is doubtful: it may be due after that end, so its miss is no evidence, though a
     pass cannot stand on it either."""
     if len(occ) >= VECTOR_FROM:
-        expected, due, latest = np.array(occ.expected), np.array(occ.due), np.array(occ.latest)
+        expected, due, latest = flags(occ.expected, len(occ)), ints(occ.due), ints(occ.latest)
         occ.counted = (expected & (latest <= counted_until)).tolist()
         occ.doubtful = (expected & (due <= counted_until) & (counted_until < latest)).tolist()
         return
@@ -150,7 +150,7 @@ def narrow(occ: Occs, best: Reading, arrivals: Sequence[Arrival], tol: int) -> b
     if len(due) >= VECTOR_FROM:
         bound = np.full(max(span) + 1, -1, dtype=np.int64)  # -1: a span with no lead keeps its windows
         bound[list(lead)] = list(lead.values())
-        earliest, old, by_span = np.array(due, dtype=np.int64), np.array(latest, dtype=np.int64), bound[span]
+        earliest, old, by_span = ints(due), ints(latest), bound[span]
         moved = (by_span >= 0) & (old - earliest > by_span)
         occ.latest = np.where(moved, earliest + by_span, old).tolist()
         return bool(moved.any())
@@ -167,7 +167,7 @@ def _stretch_lead(received: list[int], due: list[int], latest: list[int], tol: i
     if len(due) < VECTOR_FROM:
         leads = [(t - d, max(0, r - d) + tol) for r, d, t in zip(received, due, latest, strict=True) if t > d]
         return (leads[0][0], min(candidate for _, candidate in leads)) if leads else None
-    arrived, earliest, last = (np.array(column, dtype=np.int64) for column in (received, due, latest))
+    arrived, earliest, last = ints(received), ints(due), ints(latest)
     uncertain = last > earliest
     if not uncertain.any():
         return None
@@ -180,7 +180,7 @@ def half_periods(occ: Occs, after_last: int | None) -> list[int]:
     fire, ``after_last``, else the interval before it); a one-shot job has none."""
     dues = occ.due
     if len(dues) >= VECTOR_FROM:
-        column = np.array(dues, dtype=np.int64)
+        column = ints(dues)
         out: list[int] = np.maximum((column[1:] - column[:-1]) // 2, 1).tolist()
     else:
         out = [half if (half := (b - a) // 2) > 1 else 1 for a, b in pairwise(dues)]

@@ -8,12 +8,14 @@ occurrences as columns (the search reads most of them in bulk) and makes an ``Oc
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
-from typing import Literal, NamedTuple, TypeVar, overload
+from itertools import accumulate, repeat
+from typing import Literal, NamedTuple, TypeVar, cast, overload
 
 import numpy as np
+import numpy.typing as npt
 
 MARGIN = 0
 DISTURBED_MARGIN = 2
@@ -153,6 +155,30 @@ class OccurrenceTable(_Rows[Occurrence]):
         )
 
 
+Ints = npt.NDArray[np.int64]
+Flags = npt.NDArray[np.bool_]
+
+
+def ints(values: Sequence[int]) -> Ints:
+    """A column of integers (nanosecond times fit in int64) as numpy's, a third cheaper than ``np.array``."""
+    return np.fromiter(values, np.int64, len(values))
+
+
+def flags(values: Iterable[bool], count: int) -> Flags:
+    """``count`` booleans as a numpy column."""
+    return np.fromiter(values, np.bool_, count)
+
+
+class ArrivalColumns(NamedTuple):
+    """An ``ArrivalTable``'s columns as numpy's, for the vectorised context (``harness.oracle.context``)."""
+
+    received: Ints
+    known: Flags  # the previous answer (the creation, for the first) is known: not after a cut-off one
+    free: Ints  # when the scheduler could send it, 0 where not known
+    success: Flags
+    restricted: Flags
+
+
 class ArrivalTable(_Rows[Arrival]):
     """Arrivals as columns, one list per field of ``Arrival`` (the search and the due windows read them in bulk;
     a job's two or three searches share them, and the last due by each arrival); an ``Arrival`` made when asked."""
@@ -163,6 +189,7 @@ class ArrivalTable(_Rows[Arrival]):
         self.received, self.answered, self.outcome, self.restricted = received, answered, outcome, restricted
         self._made: dict[int, Arrival] = {}
         self._lasts: tuple[Sequence[int], int, list[int]] | None = None  # (the dues, tolerance, last due by each)
+        self._columns: tuple[int | None, ArrivalColumns] | None = None  # (idle_from, the columns)
 
     @classmethod
     def of(cls, arrivals: Sequence[Arrival]) -> ArrivalTable:
@@ -181,12 +208,27 @@ class ArrivalTable(_Rows[Arrival]):
         if held is not None and held[0] is dues and held[1] == tol:
             return held[2]
         if vectorised:
-            at = np.array(self.received, dtype=np.int64) + tol
-            lasts: list[int] = (np.searchsorted(np.array(dues, dtype=np.int64), at, side="right") - 1).tolist()
+            at = self.columns(None).received + tol
+            lasts: list[int] = (np.searchsorted(ints(dues), at, side="right") - 1).tolist()
         else:
             lasts = [bisect.bisect_right(dues, r + tol) - 1 for r in self.received]
         self._lasts = (dues, tol, lasts)
         return lasts
+
+    def columns(self, idle_from: int | None) -> ArrivalColumns:
+        """The columns as numpy's, ``idle_from`` (the job's creation) standing before the first answer; made once
+        for the job's searches."""
+        held = self._columns
+        if held is not None and held[0] == idle_from:
+            return held[1]
+        n = len(self.received)
+        free = [idle_from, *self.answered[:-1]] if n else []
+        known = flags(map(operator.is_not, free, repeat(None)), n)
+        after = ints(cast(list[int], free)) if known.all() else ints([0 if f is None else f for f in free])
+        success = flags(map(operator.eq, self.outcome, repeat("success")), n)
+        made = ArrivalColumns(ints(self.received), known, after, success, flags(self.restricted, n))
+        self._columns = (idle_from, made)
+        return made
 
     def __len__(self) -> int:
         return len(self.received)

@@ -14,11 +14,9 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Literal
 
-import numpy as np
-
 from harness.model import NS, Delivery, Lateness, LatenessSamples, Policy, SourceKind, SourceResult, Verdict, Witness
 from harness.oracle.evidence import CheckInput
-from harness.oracle.records import VECTOR_FROM
+from harness.oracle.records import VECTOR_FROM, ints
 
 MAX_WITNESSES = 20
 WitnessKind = Literal["duplicate", "missed", "early", "spurious", "retry", "ambiguous"]
@@ -45,7 +43,7 @@ def lateness_of(values_ns: Iterable[int]) -> Lateness:
     by numpy (the same doubles: each value converted, then divided, as Python does it)."""
     values = values_ns if isinstance(values_ns, list) else list(values_ns)
     if len(values) >= VECTOR_FROM:
-        in_ms = np.array(values, dtype=np.int64) / 1e6
+        in_ms = ints(values) / 1e6
         in_ms.sort()
         ms: list[float] = in_ms.tolist()
     else:
