@@ -8,9 +8,11 @@ tally is made from the best one, and ``harness.oracle.ambiguity`` says when the 
 from __future__ import annotations
 
 import bisect
+import operator
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from harness.model import DEFAULT_FAILURE_POLICY, Delivery, JobPlan, Operation, OpPhase, SourceResult, Witness
 from harness.oracle.ambiguity import judge_ambiguity
@@ -212,13 +214,19 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
     best = found.best
     crossed = dict(best.forced)  # a -> b: deliveries a..b-1 are the first attempts of consecutive occurrences
     cur = 0  # the first open occurrence when the delivery arrived (for a spurious one's reason)
+    runs: list[tuple[int, int, int]] = []  # (first occurrence, last + 1, first delivery) of each crossed stretch
     i = 0
     while i < len(matched):
         d, role = matched[i], best.roles[i]
         if i in crossed:
             first, end = role.occurrence or 0, crossed[i]
             last = first + end - i
-            occ.attempts[first:last] = [(*a, d) for a, d in zip(occ.attempts[first:last], matched[i:end], strict=True)]
+            if any(occ.attempts[first:last]):  # (never by the search's order; kept general)
+                pairs = zip(occ.attempts[first:last], matched[i:end], strict=True)
+                occ.attempts[first:last] = [(*a, d) for a, d in pairs]
+            else:
+                occ.attempts[first:last] = zip(matched[i:end])  # each its one attempt, at C speed
+                runs.append((first, last, i))
             cur, i = last, end
             continue
         if role.kind in ("attempt", "retry"):
@@ -236,7 +244,7 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
         if role.kind in ("attempt", "early") and role.occurrence is not None:
             cur = role.occurrence + 1
         i += 1
-    _tally_occurrences(tally, job.name, occ, set(best.missed))
+    _tally_occurrences(tally, job.name, occ, set(best.missed), runs, arrivals.received)
     # a delivery on a due time past the job's earliest end that exists only if Dapr created the job late within
     # the schedule call: it is as well a fire after the end (the one-too-many a ghost is)
     end_from = planned.continuation_from
@@ -310,11 +318,52 @@ def _arrivals(ds: Sequence[Delivery], deleted_ok: int | None) -> ArrivalTable:
     return ArrivalTable(received, answered, outcomes, restricted)
 
 
-def _tally_occurrences(tally: Tally, name: str, occ: Occs, missed: set[int]) -> None:
-    columns = zip(occ.due, occ.counted, occ.doubtful, occ.attempts, occ.early, occ.duplicates, strict=True)
+def _tally_occurrences(
+    tally: Tally,
+    name: str,
+    occ: Occs,
+    missed: set[int],
+    runs: Sequence[tuple[int, int, int]] = (),
+    received: Sequence[int] = (),
+) -> None:
+    """Count every occurrence by what the best reading gave it. ``runs``: crossed stretches whose occurrences got
+    one first attempt each, (first occurrence, last + 1, its first delivery's index in ``received``): those counted
+    with nothing else delivered for them are taken at once (the bulk of a long run), the rest one by one."""
+    done = 0
+    for first, last, i in runs:
+        plain = (
+            all(occ.counted[first:last])
+            and not any(occ.early[first:last])
+            and not any(occ.duplicates[first:last])
+            and max(map(len, occ.attempts[first:last])) == 1
+        )
+        if not plain:
+            continue  # one by one, with the rest
+        _tally_each(tally, name, occ, missed, done, first)
+        count = last - first
+        tally.lateness_ns.extend(map(operator.sub, received[i : i + count], occ.due[first:last]))
+        tally.lateness_dues.extend(occ.due[first:last])
+        tally.lateness_firsts.extend(map(itemgetter(0), occ.attempts[first:last]))
+        tally.occurrences += count
+        tally.deliveries += count
+        done = last
+    _tally_each(tally, name, occ, missed, done, len(occ))
+
+
+def _tally_each(tally: Tally, name: str, occ: Occs, missed: set[int], lo: int, hi: int) -> None:
+    """Count occurrences lo..hi-1 one by one."""
+    columns = zip(
+        occ.due[lo:hi],
+        occ.counted[lo:hi],
+        occ.doubtful[lo:hi],
+        occ.attempts[lo:hi],
+        occ.early[lo:hi],
+        occ.duplicates[lo:hi],
+        strict=True,
+    )
     once = 0  # counted occurrences delivered once, nothing else (the common case: counted here, not one by one)
     lateness, sampled_dues, firsts = tally.lateness_ns, tally.lateness_dues, tally.lateness_firsts  # Tally.late, inline
-    for k, (due, counted, doubtful, attempts, early, duplicates) in enumerate(columns):
+    for k, (due, counted, doubtful, attempts, early, duplicates) in enumerate(columns, lo):
         if counted and len(attempts) == 1 and not early and not duplicates:
             once += 1
             lateness.append(attempts[0].received_ns - due)
