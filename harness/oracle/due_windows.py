@@ -10,9 +10,10 @@ Pure.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import compress, pairwise, repeat
 
 import numpy as np
 
@@ -105,23 +106,25 @@ def path_delays(occ: Occs, best: Reading, arrivals: Sequence[Arrival], created: 
     due, latest = occ.due, occ.latest
     table = ArrivalTable.of(arrivals)
     received, answered = table.received, table.answered
-    idle: list[tuple[int, int]] = []  # (occurrence, arrival minus its latest due)
+    idle: list[int] = []  # the idle first attempts' occurrences, in order
+    lates: list[int] = []  # and each one's arrival minus its latest due
     for i, k, count, crossed in _attempts(best):
-        if crossed:  # each one pinned to its due, the job idle: all of them
-            past = [r - t for r, t in zip(received[i : i + count], latest[k : k + count], strict=True)]
-            idle.extend(zip(range(k, k + count), past, strict=True))
+        if crossed:  # each one pinned to its due, the job idle: all of them (at C speed)
+            idle.extend(range(k, k + count))
+            lates.extend(map(operator.sub, received[i : i + count], latest[k : k + count]))
             continue
         free = created if i == 0 else answered[i - 1]
         if free is not None and free <= due[k] + tol:
-            idle.append((k, received[i] - latest[k]))
+            idle.append(k)
+            lates.append(received[i] - latest[k])
     delays: dict[int, int] = {}
-    for j, (k, late) in enumerate(idle):
-        if late <= tol:
-            continue  # the smallest of it and its neighbours is not over the tolerance
-        near = range(max(0, j - 2), min(len(idle), j + 3))
-        alike = [idle[n][1] for n in near if n != j and abs(idle[n][1] - late) <= PIN_NS]
+    # only one over the tolerance can be moved (the smallest of it and its neighbours must be)
+    for j in compress(range(len(lates)), map(operator.lt, repeat(tol), lates)):
+        late = lates[j]
+        near = range(max(0, j - 2), min(len(lates), j + 3))
+        alike = [lates[n] for n in near if n != j and abs(lates[n] - late) <= PIN_NS]
         if len(alike) >= 2 and min(late, *alike) > tol:
-            delays[k] = min(late, *alike)
+            delays[idle[j]] = min(late, *alike)
     return delays
 
 

@@ -144,6 +144,8 @@ class OccurrenceTable(_Rows[Occurrence]):
 
     def due_by(self) -> list[int]:
         """Each occurrence's latest due (``Occurrence.due_by``)."""
+        if None not in self.latest:  # (the jobs oracle always knows both ends)
+            return cast(list[int], list(self.latest))
         return [d if latest is None else latest for d, latest in zip(self.due, self.latest, strict=True)]
 
     def __len__(self) -> int:

@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 import operator
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
+from operator import attrgetter
 from typing import Literal
 
 from harness.model import NS, Delivery, Lateness, LatenessSamples, Policy, SourceKind, SourceResult, Verdict, Witness
@@ -187,8 +188,7 @@ def witness_time(w: Witness) -> int:
 
 def per_replica(ds: Sequence[Delivery], inp: CheckInput) -> dict[int, int]:
     counts = dict.fromkeys(sorted({w.replica for w in inp.windows}), 0)
-    for d in ds:
-        counts[d.replica] = counts.get(d.replica, 0) + 1
+    counts.update(Counter(map(attrgetter("replica"), ds)))  # counted at C speed (a long run's deliveries)
     return dict(sorted(counts.items()))
 
 
