@@ -81,17 +81,21 @@ def _pins_listed(c: _Given) -> tuple[list[int | None], list[tuple[int, int]], li
 
 def _pins_vectorised(c: _Given) -> tuple[list[int | None], list[tuple[int, int]], list[tuple[int, int]]]:
     """``_pins_listed`` as numpy columns (int64 holds every nanosecond time here: they stay below 2**63)."""
-    table, arrivals, free, due_by, lasts, tol = c
+    table, arrivals, free, due_by, _, tol = c  # the lasts: as a column from the arrival table
     n = len(arrivals)
     if not len(table):  # nothing to be pinned to
         return [None] * n, [], []
     received, known, sent_after, success, restricted = arrivals.columns(free[0] if free else None)
-    last = ints(lasts)
+    last = arrivals.last_column(table.due, tol)  # lasts, kept as a column too
     k = np.maximum(last, 0)  # a valid index everywhere; where last is -1 the delivery is not pinned anyway
     dues = ints(table.due)
     reach = ints(due_by) + np.minimum(ints(table.half_period), PIN_NS)
     pinned = known & (last >= 0) & (sent_after <= dues[k] + tol) & (received <= reach[k])
-    solid = flags(table.counted, len(table)) & (ints(table.world) == 0) & ~flags(table.doubtful, len(table))
+    solid = flags(table.counted, len(table))  # may be forced: counted, certain (world 0), not doubtful
+    if any(table.world):  # (most jobs have no uncertain due, nor a doubtful one: no column to make)
+        solid &= ints(table.world) == 0
+    if any(table.doubtful):
+        solid &= ~flags(table.doubtful, len(table))
     answered_before = received + tol >= sent_after  # free or 0, as the listed way reads it
     answered_before[0] = True
     plain = pinned & solid[k] & success & ~restricted & answered_before

@@ -67,9 +67,12 @@ def count_expected(occ: Occs, counted_until: int) -> None:
     that the end of counting cuts is doubtful: it may be due after that end, so its miss is no evidence, though a
     pass cannot stand on it either."""
     if len(occ) >= VECTOR_FROM:
-        expected, due, latest = flags(occ.expected, len(occ)), ints(occ.due), ints(occ.latest)
-        occ.counted = (expected & (latest <= counted_until)).tolist()
-        occ.doubtful = (expected & (due <= counted_until) & (counted_until < latest)).tolist()
+        due, latest = ints(occ.due), ints(occ.latest)
+        counted, doubtful = latest <= counted_until, (due <= counted_until) & (counted_until < latest)
+        if not all(occ.expected):  # (usually all are)
+            expected = flags(occ.expected, len(occ))
+            counted, doubtful = expected & counted, expected & doubtful
+        occ.counted, occ.doubtful = counted.tolist(), doubtful.tolist()
         return
     occ.counted = [e and latest <= counted_until for e, latest in zip(occ.expected, occ.latest, strict=True)]
     occ.doubtful = [

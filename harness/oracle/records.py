@@ -190,7 +190,8 @@ class ArrivalTable(_Rows[Arrival]):
     ) -> None:
         self.received, self.answered, self.outcome, self.restricted = received, answered, outcome, restricted
         self._made: dict[int, Arrival] = {}
-        self._lasts: tuple[Sequence[int], int, list[int]] | None = None  # (the dues, tolerance, last due by each)
+        # (the dues, tolerance, last due by each, and as a numpy column when it was computed as one)
+        self._lasts: tuple[Sequence[int], int, list[int], Ints | None] | None = None
         self._columns: tuple[int | None, ArrivalColumns] | None = None  # (idle_from, the columns)
 
     @classmethod
@@ -209,13 +210,22 @@ class ArrivalTable(_Rows[Arrival]):
         held = self._lasts
         if held is not None and held[0] is dues and held[1] == tol:
             return held[2]
+        column = None
         if vectorised:
             at = self.columns(None).received + tol
-            lasts: list[int] = (np.searchsorted(ints(dues), at, side="right") - 1).tolist()
+            column = np.searchsorted(ints(dues), at, side="right") - 1
+            lasts: list[int] = column.tolist()
         else:
             lasts = [bisect.bisect_right(dues, r + tol) - 1 for r in self.received]
-        self._lasts = (dues, tol, lasts)
+        self._lasts = (dues, tol, lasts, column)
         return lasts
+
+    def last_column(self, dues: Sequence[int], tol: int) -> Ints:
+        """``last_dues`` as a numpy column."""
+        lasts = self.last_dues(dues, tol, vectorised=True)
+        held = self._lasts
+        assert held is not None
+        return held[3] if held[3] is not None else ints(lasts)
 
     def columns(self, idle_from: int | None) -> ArrivalColumns:
         """The columns as numpy's, ``idle_from`` (the job's creation) standing before the first answer; made once
