@@ -24,7 +24,6 @@ from harness.oracle.records import (
     ExtraKind,
     Occurrence,
     OccurrenceTable,
-    Outcome,
     Reading,
     Role,
     RoleKind,
@@ -111,6 +110,7 @@ class _Search:
             free, pin, last_due = self.free[i], self.pins[i], self.lasts[i]  # free: when the scheduler could send
             # the previous one was not answered yet (beyond the tolerance: replicas' clocks may differ by a few ms)
             overlap = i > 0 and free is not None and a.received + tolerance_ns < free
+            closing = a.outcome != "failure"  # a success or a cut-off delivery closes its occurrence
             layer: dict[State, dict[Signature, _Node]] = {}
             for state, sigs in layers[-1].items():
                 failures = state[1]
@@ -119,15 +119,33 @@ class _Search:
                 )
                 budget = None if bound is None else bound - cheapest
                 for role, nxt, units, late in _moves(table, a, i, state, overlap, last_due, classify, budget):
-                    world, k = state[2], role.occurrence
-                    if role.kind != "extra" and k is not None and worlds[k]:
+                    kind, k, skipped, extra = role
+                    world = state[2]
+                    if kind != "extra" and k is not None and worlds[k]:
                         if world and world != worlds[k]:
                             continue  # an occurrence of the other creation time: it does not exist in this one
                         world = worlds[k]
                     units += _stall(table, due_by, a, role, free, retry_interval_ns) + _coincidence(role, pin)
-                    k, f = _after(nxt, failures if role.kind == "retry" else 0, a.outcome, max_attempts, role)
-                    after = (k, f, world)
-                    dd, dm, de, ds, dx = _delta(role, counted_before, doubtful_before)
+                    # the state after it: an extra one changes nothing; an attempt that closes its occurrence opens
+                    # the next; a failed one opens it too once it was the max_attempts-th, else counts one more
+                    if kind == "extra" or closing:
+                        after = (nxt if kind == "extra" else nxt + 1, 0, world)
+                    else:
+                        failed = (failures if kind == "retry" else 0) + 1
+                        gave_up = max_attempts is not None and failed >= max_attempts
+                        after = (nxt + 1, 0, world) if gave_up else (nxt, failed, world)
+                    # what it adds to a signature: the counted (missed) and doubtful (left) occurrences it skips, a
+                    # range, and an extra or early delivery's anomaly
+                    dd = dm = de = ds = dx = 0
+                    if skipped:
+                        lo, hi = skipped[0], skipped[-1] + 1
+                        dm, dx = counted_before[hi] - counted_before[lo], doubtful_before[hi] - doubtful_before[lo]
+                    if kind == "early" or extra == "early":
+                        de = 1
+                    elif extra == "spurious":
+                        ds = 1
+                    elif kind == "extra":
+                        dd = 1
                     held = layer.get(after)  # _offer, inline: the cheapest node per (state, signature)
                     for sig, node in sigs.items():
                         cost = (node.cost[0] + units, node.cost[1] + late)
@@ -332,39 +350,6 @@ def _stall(occ: OccurrenceTable, due_by: Sequence[int], a: Arrival, role: Role, 
         # the job was idle when it fell due: a first attempt later than the pin window is a stall too
         return 1 if a.received - ready > min(half, PIN_NS) else 0
     return 1 if a.received - ready > half else 0
-
-
-def _delta(role: Role, counted_before: Sequence[int], doubtful_before: Sequence[int]) -> Signature:
-    """What reading a delivery in ``role`` adds to a signature: the counted occurrences it skips are missed, the
-    doubtful ones it skips left unanswered, and an extra or early delivery is its anomaly. ``counted_before[k]``:
-    how many of the occurrences before k are counted (``doubtful_before`` likewise); a role skips a range."""
-    d = e = s = m = x = 0
-    if role.skipped:
-        lo, hi = role.skipped[0], role.skipped[-1] + 1
-        assert hi - lo == len(role.skipped)  # a range, as _moves makes it
-        m, x = counted_before[hi] - counted_before[lo], doubtful_before[hi] - doubtful_before[lo]
-    if role.kind == "early":
-        e += 1
-    elif role.kind == "extra":
-        if role.extra == "spurious":
-            s += 1
-        elif role.extra == "early":
-            e += 1
-        else:
-            d += 1
-    return (d, m, e, s, x)
-
-
-def _after(k: int, failures: int, outcome: Outcome, max_attempts: int | None, role: Role) -> tuple[int, int]:
-    """The state after a delivery in ``role`` on occurrence k that already had ``failures`` failed attempts."""
-    if role.kind == "extra":
-        return (k, 0)
-    if outcome in ("success", "cut"):
-        return (k + 1, 0)
-    failures += 1
-    if max_attempts is not None and failures >= max_attempts:
-        return (k + 1, 0)
-    return (k, failures)
 
 
 def _prune(
