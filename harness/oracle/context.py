@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from harness.oracle.forced import ROUGH_EDGE, forced_stretches
+from harness.oracle.forced import EDGE, LEAST, ROUGH_EDGE, forced_stretches
 from harness.oracle.records import PIN_NS, VECTOR_FROM, ArrivalTable, OccurrenceTable, flags, ints
 
 
@@ -62,11 +62,13 @@ def _pins_listed(c: _Given) -> tuple[list[int | None], list[tuple[int, int]], li
     table, arrivals, free, due_by, lasts, tol = c
     dues, half = table.due, table.half_period
     reach = [by + (h if h < PIN_NS else PIN_NS) for by, h in zip(due_by, half, strict=True)]  # pinned until
-    solid = [c and not w and not d for c, w, d in zip(table.counted, table.world, table.doubtful, strict=True)]
     pins = [
         k if f is not None and k >= 0 and f <= dues[k] + tol and r <= reach[k] else None
         for r, f, k in zip(arrivals.received, free, lasts, strict=True)
     ]
+    if len(arrivals) < 2 * min(EDGE, ROUGH_EDGE) + LEAST:  # too few for a stretch (a one-shot job's one delivery)
+        return pins, [], []
+    solid = [c and not w and not d for c, w, d in zip(table.counted, table.world, table.doubtful, strict=True)]
     columns = zip(arrivals.received, arrivals.outcome, arrivals.restricted, free, pins, strict=True)
     plain = [
         k is not None

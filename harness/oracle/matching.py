@@ -95,7 +95,7 @@ def readings(
             chosen[f[1]] = f
     built = [search.reading(f[2], f[1], f[3], f[0][0]) for f in chosen.values()]
     best = built[0]
-    disturbed = search.disturbed(best)
+    disturbed = search.disturbed(best) if len(built) > 1 else set()  # only a rival is judged by it
 
     def plausible_rival(r: Reading) -> bool:
         differ = [i for i, (a, b) in enumerate(zip(best.roles, r.roles, strict=True)) if a != b]
