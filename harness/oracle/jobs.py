@@ -12,7 +12,6 @@ import operator
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 
 from harness.model import DEFAULT_FAILURE_POLICY, Delivery, JobPlan, Operation, OpPhase, SourceResult, Witness
 from harness.oracle.ambiguity import judge_ambiguity
@@ -343,7 +342,7 @@ def _tally_occurrences(
         count = last - first
         tally.lateness_ns.extend(map(operator.sub, received[i : i + count], occ.due[first:last]))
         tally.lateness_dues.extend(occ.due[first:last])
-        tally.lateness_firsts.extend(map(itemgetter(0), occ.attempts[first:last]))
+        tally.lateness_firsts.extend(map(operator.itemgetter(0), occ.attempts[first:last]))
         tally.occurrences += count
         tally.deliveries += count
         done = last

@@ -193,6 +193,7 @@ class ArrivalTable(_Rows[Arrival]):
         # (the dues, tolerance, last due by each, and as a numpy column when it was computed as one)
         self._lasts: tuple[Sequence[int], int, list[int], Ints | None] | None = None
         self._columns: tuple[int | None, ArrivalColumns] | None = None  # (idle_from, the columns)
+        self._received: Ints | None = None  # the arrivals as a numpy column, made once
 
     @classmethod
     def of(cls, arrivals: Sequence[Arrival]) -> ArrivalTable:
@@ -212,7 +213,7 @@ class ArrivalTable(_Rows[Arrival]):
             return held[2]
         column = None
         if vectorised:
-            at = self.columns(None).received + tol
+            at = self.received_column() + tol
             column = np.searchsorted(ints(dues), at, side="right") - 1
             lasts: list[int] = column.tolist()
         else:
@@ -227,6 +228,12 @@ class ArrivalTable(_Rows[Arrival]):
         assert held is not None
         return held[3] if held[3] is not None else ints(lasts)
 
+    def received_column(self) -> Ints:
+        """The arrivals as a numpy column, made once (the last dues and the columns below both read it)."""
+        if self._received is None:
+            self._received = ints(self.received)
+        return self._received
+
     def columns(self, idle_from: int | None) -> ArrivalColumns:
         """The columns as numpy's, ``idle_from`` (the job's creation) standing before the first answer; made once
         for the job's searches."""
@@ -238,7 +245,7 @@ class ArrivalTable(_Rows[Arrival]):
         known = flags(map(operator.is_not, free, repeat(None)), n)
         after = ints(cast(list[int], free)) if known.all() else ints([0 if f is None else f for f in free])
         success = flags(map(operator.eq, self.outcome, repeat("success")), n)
-        made = ArrivalColumns(ints(self.received), known, after, success, flags(self.restricted, n))
+        made = ArrivalColumns(self.received_column(), known, after, success, flags(self.restricted, n))
         self._columns = (idle_from, made)
         return made
 

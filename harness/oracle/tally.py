@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
-from operator import attrgetter
 from typing import Literal
 
 from harness.model import NS, Delivery, Lateness, LatenessSamples, Policy, SourceKind, SourceResult, Verdict, Witness
@@ -188,7 +187,7 @@ def witness_time(w: Witness) -> int:
 
 def per_replica(ds: Sequence[Delivery], inp: CheckInput) -> dict[int, int]:
     counts = dict.fromkeys(sorted({w.replica for w in inp.windows}), 0)
-    counts.update(Counter(map(attrgetter("replica"), ds)))  # counted at C speed (a long run's deliveries)
+    counts.update(Counter(map(operator.attrgetter("replica"), ds)))  # counted at C speed (a long run's deliveries)
     return dict(sorted(counts.items()))
 
 
