@@ -50,7 +50,7 @@ def judge_ambiguity(
     differing: list[int] = []
     for alt in shown:
         parts.append(f"also plausible (+{alt.units - best.units}): {describe(alt, due_text)}")
-        differing += [i for i, (a, b) in enumerate(zip(best.roles, alt.roles, strict=True)) if a != b]
+        differing += best.differing(alt)
     if len(found.plausible) > len(shown):
         parts.append(f"and {len(found.plausible) - len(shown)} more")
     picked = sorted(set(differing))[:SHOWN_DELIVERIES]

@@ -15,6 +15,7 @@ lists (``tests/unit/test_context.py`` holds them equal on generated histories). 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import NamedTuple
 
 import numpy as np
@@ -31,6 +32,9 @@ class Context:
     pins: list[int | None]  # per delivery: the occurrence it is pinned to (None: none)
     forced: list[tuple[int, int]]  # the stretches [a, b) whose reading is forced (``forced_stretches``)
     rough: list[tuple[int, int]]  # the stretches a rough pass crosses: the plain runs less ``ROUGH_EDGE`` at each end
+    # [the lateness of deliveries 0..i-1 summed, for i = 0 .. len]: each pinned one's arrival past its occurrence's
+    # earliest due (0 when before it, or not pinned). A crossed stretch's lateness is two looks (``_Search._forward``)
+    late_before: list[int]
 
 
 class _Given(NamedTuple):
@@ -54,11 +58,14 @@ def delivery_context(
         vectorised = len(arrivals) >= VECTOR_FROM
     lasts = arrivals.last_dues(table.due, tol, vectorised)
     given = _Given(table, arrivals, free, due_by, lasts, tol)
-    pins, forced, rough = _pins_vectorised(given) if vectorised else _pins_listed(given)
-    return Context(free, due_by, lasts, pins, forced, rough)
+    pins, forced, rough, late_before = _pins_vectorised(given) if vectorised else _pins_listed(given)
+    return Context(free, due_by, lasts, pins, forced, rough, late_before)
 
 
-def _pins_listed(c: _Given) -> tuple[list[int | None], list[tuple[int, int]], list[tuple[int, int]]]:
+Pinned = tuple[list[int | None], list[tuple[int, int]], list[tuple[int, int]], list[int]]  # pins .. late_before
+
+
+def _pins_listed(c: _Given) -> Pinned:
     table, arrivals, free, due_by, lasts, tol = c
     dues, half = table.due, table.half_period
     reach = [by + (h if h < PIN_NS else PIN_NS) for by, h in zip(due_by, half, strict=True)]  # pinned until
@@ -67,7 +74,8 @@ def _pins_listed(c: _Given) -> tuple[list[int | None], list[tuple[int, int]], li
         for r, f, k in zip(arrivals.received, free, lasts, strict=True)
     ]
     if len(arrivals) < 2 * min(EDGE, ROUGH_EDGE) + LEAST:  # too few for a stretch (a one-shot job's one delivery)
-        return pins, [], []
+        return pins, [], [], []  # (no stretch: nothing reads the lateness sums)
+    late = [0 if k is None or r <= dues[k] else r - dues[k] for r, k in zip(arrivals.received, pins, strict=True)]
     solid = [c and not w and not d for c, w, d in zip(table.counted, table.world, table.doubtful, strict=True)]
     columns = zip(arrivals.received, arrivals.outcome, arrivals.restricted, free, pins, strict=True)
     plain = [
@@ -78,15 +86,15 @@ def _pins_listed(c: _Given) -> tuple[list[int | None], list[tuple[int, int]], li
         and (i == 0 or r + tol >= (f or 0))  # no overlap: the previous one was answered
         for i, (r, outcome, restricted, f, k) in enumerate(columns)
     ]
-    return pins, forced_stretches(pins, plain), forced_stretches(pins, plain, ROUGH_EDGE)
+    return pins, forced_stretches(pins, plain), forced_stretches(pins, plain, ROUGH_EDGE), [0, *accumulate(late)]
 
 
-def _pins_vectorised(c: _Given) -> tuple[list[int | None], list[tuple[int, int]], list[tuple[int, int]]]:
+def _pins_vectorised(c: _Given) -> Pinned:
     """``_pins_listed`` as numpy columns (int64 holds every nanosecond time here: they stay below 2**63)."""
     table, arrivals, free, due_by, _, tol = c  # the lasts: as a column from the arrival table
     n = len(arrivals)
     if not len(table):  # nothing to be pinned to
-        return [None] * n, [], []
+        return [None] * n, [], [], []
     received, known, sent_after, success, restricted = arrivals.columns(free[0] if free else None)
     last = arrivals.last_column(table.due, tol)  # lasts, kept as a column too
     k = np.maximum(last, 0)  # a valid index everywhere; where last is -1 the delivery is not pinned anyway
@@ -103,4 +111,7 @@ def _pins_vectorised(c: _Given) -> tuple[list[int | None], list[tuple[int, int]]
     plain = pinned & solid[k] & success & ~restricted & answered_before
     pin_column = np.where(pinned, last, -1)
     pins: list[int | None] = [None if p < 0 else p for p in pin_column.tolist()]
-    return pins, forced_stretches(pin_column, plain), forced_stretches(pin_column, plain, ROUGH_EDGE)
+    late = np.where(pinned, np.maximum(received - dues[k], 0), 0)  # (int64: a million times 2 s is far from 2**63)
+    late_before: list[int] = np.concatenate(([0], np.cumsum(late))).tolist()
+    forced, rough = forced_stretches(pin_column, plain), forced_stretches(pin_column, plain, ROUGH_EDGE)
+    return pins, forced, rough, late_before

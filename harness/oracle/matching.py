@@ -98,7 +98,7 @@ def readings(
     disturbed = search.disturbed(best) if len(built) > 1 else set()  # only a rival is judged by it
 
     def plausible_rival(r: Reading) -> bool:
-        differ = [i for i, (a, b) in enumerate(zip(best.roles, r.roles, strict=True)) if a != b]
+        differ = best.differing(r)
         if r.units <= best.units + MARGIN:
             return True
         if any(i in r.coincidences and i not in best.coincidences for i in differ):

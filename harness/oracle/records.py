@@ -11,7 +11,7 @@ import bisect
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, repeat
+from itertools import accumulate, compress, count, repeat
 from typing import Literal, NamedTuple, TypeVar, cast, overload
 
 import numpy as np
@@ -76,6 +76,13 @@ class Reading:
     @property
     def missed(self) -> tuple[int, ...]:
         return tuple(sorted({k for r in self.roles for k in r.skipped} | set(self.unanswered)))
+
+    def differing(self, other: Reading) -> list[int]:
+        """The deliveries the two readings (of one history) give different roles, compared at C speed: a long run's
+        readings share most of their roles."""
+        if len(self.roles) != len(other.roles):
+            raise ValueError(f"readings of {len(self.roles)} and {len(other.roles)} deliveries: not of one history")
+        return list(compress(count(), map(operator.ne, self.roles, other.roles)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ is computed once per search; a long on-time stretch is crossed in one step (``ha
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -63,7 +62,7 @@ class _Search:
     forced: list[tuple[int, int]] = field(init=False)  # stretches [a, b) whose reading is forced (``forced_stretches``)
     rough: list[tuple[int, int]] = field(init=False)  # the stretches a rough pass crosses (``Context.rough``)
     skipped: dict[int, int] = field(default_factory=dict)  # the last run's forced stretches taken: b -> a
-    _late: dict[tuple[int, int], int] = field(default_factory=dict)  # a crossed stretch's lateness
+    late_before: list[int] = field(init=False)  # the deliveries' lateness summed (``Context.late_before``)
     _before: tuple[list[int], list[int]] | None = None  # how many counted, doubtful occurrences before each
 
     def __post_init__(self) -> None:
@@ -77,7 +76,7 @@ class _Search:
         self.received = arrivals.received
         context = delivery_context(table, arrivals, self.idle_from, self.tolerance_ns)
         self.free, self.due_by, self.lasts, self.pins = context.free, context.due_by, context.lasts, context.pins
-        self.forced, self.rough = context.forced, context.rough
+        self.forced, self.rough, self.late_before = context.forced, context.rough, context.late_before
 
     def run(
         self, margin: int, beam: int, bound: int | None, rough: bool = False
@@ -172,10 +171,7 @@ class _Search:
         lateness added); the others are dropped (``harness.oracle.forced``). None when no node is there."""
         first = self.pins[a]
         assert first is not None
-        late = self._late.get((a, b))
-        if late is None:  # each first attempt's lateness, as _moves has it (the same for every pass)
-            past = list(map(operator.sub, self.received[a:b], self.dues[first : first + b - a]))  # at C speed
-            late = self._late[(a, b)] = sum(past) if min(past) >= 0 else sum(x for x in past if x > 0)
+        late = self.late_before[b] - self.late_before[a]  # each first attempt's lateness, as _moves has it
         out: dict[State, dict[Signature, _Node]] = {}
         for state, sigs in layer.items():
             if state[0] == first and not state[1]:
