@@ -73,9 +73,10 @@ def _pins_listed(c: _Given) -> Pinned:
         k if f is not None and k >= 0 and f <= dues[k] + tol and r <= reach[k] else None
         for r, f, k in zip(arrivals.received, free, lasts, strict=True)
     ]
-    if len(arrivals) < 2 * min(EDGE, ROUGH_EDGE) + LEAST:  # too few for a stretch (a one-shot job's one delivery)
-        return pins, [], [], []  # (no stretch: nothing reads the lateness sums)
     late = [0 if k is None or r <= dues[k] else r - dues[k] for r, k in zip(arrivals.received, pins, strict=True)]
+    late_before = [0, *accumulate(late)]
+    if len(arrivals) < 2 * min(EDGE, ROUGH_EDGE) + LEAST:  # too few for a stretch (a one-shot job's one delivery)
+        return pins, [], [], late_before
     solid = [c and not w and not d for c, w, d in zip(table.counted, table.world, table.doubtful, strict=True)]
     columns = zip(arrivals.received, arrivals.outcome, arrivals.restricted, free, pins, strict=True)
     plain = [
@@ -86,7 +87,7 @@ def _pins_listed(c: _Given) -> Pinned:
         and (i == 0 or r + tol >= (f or 0))  # no overlap: the previous one was answered
         for i, (r, outcome, restricted, f, k) in enumerate(columns)
     ]
-    return pins, forced_stretches(pins, plain), forced_stretches(pins, plain, ROUGH_EDGE), [0, *accumulate(late)]
+    return pins, forced_stretches(pins, plain), forced_stretches(pins, plain, ROUGH_EDGE), late_before
 
 
 def _pins_vectorised(c: _Given) -> Pinned:
@@ -94,7 +95,7 @@ def _pins_vectorised(c: _Given) -> Pinned:
     table, arrivals, free, due_by, _, tol = c  # the lasts: as a column from the arrival table
     n = len(arrivals)
     if not len(table):  # nothing to be pinned to
-        return [None] * n, [], [], []
+        return [None] * n, [], [], [0] * (n + 1)
     received, known, sent_after, success, restricted = arrivals.columns(free[0] if free else None)
     last = arrivals.last_column(table.due, tol)  # lasts, kept as a column too
     k = np.maximum(last, 0)  # a valid index everywhere; where last is -1 the delivery is not pinned anyway
