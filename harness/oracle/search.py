@@ -23,6 +23,7 @@ from harness.oracle.records import (
     ExtraKind,
     Occurrence,
     OccurrenceTable,
+    Outcome,
     Reading,
     Role,
     RoleKind,
@@ -59,10 +60,14 @@ class _Search:
     table: OccurrenceTable = field(init=False)  # the occurrences as columns
     due_by: list[int] = field(init=False)  # each occurrence's latest due (``Occurrence.due_by``)
     received: list[int] = field(init=False)  # each delivery's arrival
+    restricted: list[bool] = field(init=False)  # each delivery's ``Arrival.restricted``
+    outcomes: list[Outcome] = field(init=False)  # each delivery's ``Arrival.outcome``
     forced: list[tuple[int, int]] = field(init=False)  # stretches [a, b) whose reading is forced (``forced_stretches``)
     rough: list[tuple[int, int]] = field(init=False)  # the stretches a rough pass crosses (``Context.rough``)
     skipped: dict[int, int] = field(default_factory=dict)  # the last run's forced stretches taken: b -> a
     late_before: list[int] = field(init=False)  # the deliveries' lateness summed (``Context.late_before``)
+    # (delivery, first open occurrence) -> what it may be as an extra one: asked once for both passes
+    _classified: dict[tuple[int, int], tuple[ExtraKind, ...]] = field(default_factory=dict)
     _before: tuple[list[int], list[int]] | None = None  # how many counted, doubtful occurrences before each
 
     def __post_init__(self) -> None:
@@ -73,7 +78,7 @@ class _Search:
         if isinstance(self.occ, OccurrenceTable):
             self.occ = table  # made one by one when the search asks (once each)
         self.dues = table.due
-        self.received = arrivals.received
+        self.received, self.restricted, self.outcomes = arrivals.received, arrivals.restricted, arrivals.outcome
         context = delivery_context(table, arrivals, self.idle_from, self.tolerance_ns)
         self.free, self.due_by, self.lasts, self.pins = context.free, context.due_by, context.lasts, context.pins
         self.forced, self.rough, self.late_before = context.forced, context.rough, context.late_before
@@ -87,7 +92,8 @@ class _Search:
         cheapest, and crosses the plain runs to ``ROUGH_EDGE`` deliveries from their ends (``Context.rough``)."""
         arrivals, tolerance_ns, table, due_by = self.arrivals, self.tolerance_ns, self.table, self.due_by
         retry_interval_ns, max_attempts, classify = self.retry_interval_ns, self.max_attempts, self.classify
-        worlds = table.world
+        worlds, received, restricted_at, outcomes = table.world, self.received, self.restricted, self.outcomes
+        classified = self._classified
         if self._before is None:  # made once, for both passes
             self._before = (table.before(table.counted), table.before(table.doubtful))
         counted_before, doubtful_before = self._before
@@ -105,11 +111,11 @@ class _Search:
                 self.skipped[b] = i
                 i = b
                 continue
-            a = arrivals[i]
+            r, restricted = received[i], restricted_at[i]  # (columns read: no Arrival made per layer)
             free, pin, last_due = self.free[i], self.pins[i], self.lasts[i]  # free: when the scheduler could send
             # the previous one was not answered yet (beyond the tolerance: replicas' clocks may differ by a few ms)
-            overlap = i > 0 and free is not None and a.received + tolerance_ns < free
-            closing = a.outcome != "failure"  # a success or a cut-off delivery closes its occurrence
+            overlap = i > 0 and free is not None and r + tolerance_ns < free
+            closing = outcomes[i] != "failure"  # a success or a cut-off delivery closes its occurrence
             layer: dict[State, dict[Signature, _Node]] = {}
             for state, sigs in layers[-1].items():
                 failures = state[1]
@@ -117,14 +123,19 @@ class _Search:
                     min(node.cost[0] for node in sigs.values()) if len(sigs) > 1 else next(iter(sigs.values())).cost[0]
                 )
                 budget = None if bound is None else bound - cheapest
-                for role, nxt, units, late in _moves(table, a, i, state, overlap, last_due, classify, budget):
+                extras = classified.get((i, state[0]))  # the same for every state and pass with this open occurrence
+                if extras is None:
+                    extras = classified[(i, state[0])] = classify(i, state[0])
+                for role, nxt, units, late in _moves(table, r, restricted, state, overlap, last_due, extras, budget):
                     kind, k, skipped, extra = role
                     world = state[2]
                     if kind != "extra" and k is not None and worlds[k]:
                         if world and world != worlds[k]:
                             continue  # an occurrence of the other creation time: it does not exist in this one
                         world = worlds[k]
-                    units += _stall(table, due_by, a, role, free, retry_interval_ns) + _coincidence(role, pin)
+                    units += _stall(table, due_by, r, role, free, retry_interval_ns)
+                    if pin is not None and k != pin and kind != "retry" and kind != "early":
+                        units += 1  # _coincidence, inline
                     # the state after it: an extra one changes nothing; an attempt that closes its occurrence opens
                     # the next; a failed one opens it too once it was the max_attempts-th, else counts one more
                     if kind == "extra" or closing:
@@ -238,7 +249,7 @@ class _Search:
         doubtful_skipped: set[int] = set()
         for i in self.generic():
             role = roles[i]
-            if _stall(self.table, self.due_by, self.arrivals[i], role, self.free[i], self.retry_interval_ns):
+            if _stall(self.table, self.due_by, self.received[i], role, self.free[i], self.retry_interval_ns):
                 stalls.append(i)
             if _coincidence(role, self.pins[i]):
                 coincidences.append(i)
@@ -279,23 +290,24 @@ class _Search:
 
 def _moves(
     occ: OccurrenceTable,
-    a: Arrival,
-    i: int,
+    received: int,
+    restricted: bool,
     state: State,
     overlap: bool,
     last_due: int,
-    classify: Classify,
+    extras: tuple[ExtraKind, ...],
     budget: int | None,
 ) -> list[tuple[Role, int, int, int]]:
-    """(role, first open occurrence after it, anomaly units, lateness ns) for each role the delivery may take;
-    none that would skip more counted occurrences than ``budget`` units allow."""
+    """(role, first open occurrence after it, anomaly units, lateness ns) for each role the delivery (its arrival,
+    whether it came after a confirmed delete) may take; ``extras``: what it may be as an extra one (``Classify``).
+    None that would skip more counted occurrences than ``budget`` units allow."""
     cur, failures, _world = state
     counted, due, n = occ.counted, occ.due, len(occ)
     if cur < n and failures > 0:  # the open occurrence failed: sequential triggers retry it first
         return [(_role("retry", cur, (), None), cur, 0, 0)]
     moves: list[tuple[Role, int, int, int]] = []
     closed = cur - 1 if cur > 0 else None
-    for extra in classify(i, cur):
+    for extra in extras:
         if closed is not None or extra != "duplicate":  # with nothing answered yet there is nothing to re-send
             moves.append((_role("extra", closed, (), extra), cur, 1, 0))
     if overlap and moves:
@@ -304,12 +316,12 @@ def _moves(
     for k in range(cur, min(last_due, n - 1) + 1):
         if budget is not None and missed > budget:
             return moves
-        if not (a.restricted and counted[k]):
-            moves.append((_role("attempt", k, occ.indices[cur:k], None), k, missed, max(0, a.received - due[k])))
+        if not (restricted and counted[k]):
+            moves.append((_role("attempt", k, occ.indices[cur:k], None), k, missed, max(0, received - due[k])))
         missed += counted[k]
     k = max(cur, last_due + 1)
-    if k < n and not a.restricted and (budget is None or missed < budget):
-        unexplained = 1 if due[k] - a.received > occ.half_period[k] else 0
+    if k < n and not restricted and (budget is None or missed < budget):
+        unexplained = 1 if due[k] - received > occ.half_period[k] else 0
         moves.append((_role("early", k, occ.indices[cur:k], None), k, 1 + missed + unexplained, 0))
     return moves
 
@@ -326,9 +338,11 @@ def _coincidence(role: Role, pin: int | None) -> int:
     return 1
 
 
-def _stall(occ: OccurrenceTable, due_by: Sequence[int], a: Arrival, role: Role, free: int | None, retry_ns: int) -> int:
-    """1 when the delivery came more than half a period after its role says it could first have been sent.
-    ``due_by``: each occurrence's latest due (``Occurrence.due_by``)."""
+def _stall(
+    occ: OccurrenceTable, due_by: Sequence[int], received: int, role: Role, free: int | None, retry_ns: int
+) -> int:
+    """1 when the delivery (arriving at ``received``) came more than half a period after its role says it could
+    first have been sent. ``due_by``: each occurrence's latest due (``Occurrence.due_by``)."""
     k, halves = role.occurrence, occ.half_period
     half = halves[k] if k is not None and k < len(halves) else (halves[0] if halves else 1 << 62)
     if role.kind == "attempt":
@@ -344,8 +358,8 @@ def _stall(occ: OccurrenceTable, due_by: Sequence[int], a: Arrival, role: Role, 
         ready = free
     if role.kind == "attempt" and k is not None and (free is None or free <= occ.due[k]):
         # the job was idle when it fell due: a first attempt later than the pin window is a stall too
-        return 1 if a.received - ready > min(half, PIN_NS) else 0
-    return 1 if a.received - ready > half else 0
+        return 1 if received - ready > min(half, PIN_NS) else 0
+    return 1 if received - ready > half else 0
 
 
 def _prune(
