@@ -41,10 +41,15 @@ class Occs:
 
     @classmethod
     def planned(cls, dues: Sequence[tuple[int, int, bool, int]]) -> Occs:
-        """From ``span_dues``' rows (due, span, expected, latest); none counted yet, none delivered."""
-        n = len(dues)
-        due, span, expected, latest = ([*column] for column in zip(*dues, strict=True)) if n else ([], [], [], [])
-        return cls(due, span, latest, expected, [False] * n, [False] * n, [()] * n, [()] * n, [()] * n)
+        """From rows (due, span, expected, latest); none counted yet, none delivered."""
+        columns = ([*column] for column in zip(*dues, strict=True)) if dues else ([], [], [], [])
+        return cls.of_columns(*columns)
+
+    @classmethod
+    def of_columns(cls, due: list[int], span: list[int], expected: list[bool], latest: list[int]) -> Occs:
+        """From ``span_dues``' columns (copied: ``add`` appends to them); none counted yet, none delivered."""
+        n = len(due)
+        return cls([*due], [*span], [*latest], [*expected], [False] * n, [False] * n, [()] * n, [()] * n, [()] * n)
 
     def add(self, due: int, span: int, latest: int, expected: bool) -> None:
         """One more occurrence, after the others."""

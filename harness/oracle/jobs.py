@@ -126,7 +126,7 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
             f"{planned.uncertain} due time(s) exist only if Dapr read its clock early (or only late) within the "
             "schedule call: not counted, neither missed when absent nor spurious when present"
         )
-    occ = Occs.planned(planned.dues)
+    occ = Occs.of_columns(*planned.columns)
     if planned.beyond is not None and deleted_ok is None:  # what a very early delivery may answer
         occ.add(planned.beyond, len(spans.spans) - 1, planned.beyond, expected=False)
     count_expected(occ, counted_until)

@@ -119,14 +119,23 @@ def describe(plan: JobPlan) -> str:
     return ", ".join(parts)
 
 
+Rows = list[tuple[int, int, bool, int]]  # (due, span index, counted, latest due) per due, sorted
+Columns = tuple[list[int], list[int], list[bool], list[int]]  # the same as four columns
+
+
 @dataclass
 class SpanDues:
-    dues: list[tuple[int, int, bool, int]]  # (due, span index, counted, latest due), sorted
+    columns: Columns  # due, span index, counted, latest due: one entry per due, sorted
     beyond: int | None  # the last span's first due after the horizon; None when its schedule ended
     continuation: int | None  # when the last span would next have fired had repeats/ttl not ended it
     dropped: dict[int, int]  # span index -> the first old-plan due its overwrite dropped
     continuation_from: int | None = None  # the earliest the continuation can be (``continuation`` is the latest)
     worlds: dict[int, int] = field(default_factory=dict)  # uncertain due -> 1: exists only if created early, 2: late
+
+    @property
+    def dues(self) -> Rows:
+        """The dues as rows (due, span index, counted, latest due)."""
+        return list(zip(*self.columns, strict=True))
 
     @property
     def uncertain(self) -> int:
@@ -143,7 +152,8 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
     a repeats count then adds at the end, the last tick before an absolute ttl) is *uncertain*: not counted, so
     neither missed when absent nor spurious when present.
     """
-    dues: list[tuple[int, int, bool, int]] = []
+    dues: Rows = []
+    columns: Columns | None = None  # a lone span whose dues are all certain: as columns at once (the usual job)
     dropped: dict[int, int] = {}
     beyond: int | None = None
     continuation: int | None = None
@@ -163,21 +173,28 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
         cut, before = span.cut_ns, len(dues)
         if len(early) == len(late) and _each_within(early, late, latency):
             # each due read from either end pairs with its own (_pair would pair them one by one): all certain
-            expected = repeat(True) if cut is None else map(operator.le, early, repeat(cut))
-            dues.extend(zip(early, repeat(i), expected, late))
+            if len(spans) == 1:  # in order already (ticks rise), no row made
+                counted = [True] * len(early) if cut is None else list(map(operator.le, early, repeat(cut)))
+                columns = (early, [0] * len(early), counted, late)
+            else:
+                expected = repeat(True) if cut is None else map(operator.le, early, repeat(cut))
+                dues.extend(zip(early, repeat(i), expected, late))
         else:
             for due, latest, world in _pair(early, late, latency, limit):
                 if world:
                     worlds[due] = world
                 dues.append((due, i, not world and (cut is None or due <= cut), latest))
-        if final and beyond is None and len(dues) > before:  # this span has dues
+        if final and beyond is None and (len(dues) > before or (columns is not None and len(early) > 0)):  # it has dues
             ends = [job_continuation(span.plan, span.created_ns, early[-1])] if early else []
             if late:
                 ends.append(job_continuation(span.plan, late_from, late[-1]))
             continuation = max((e for e in ends if e is not None), default=None)
             continuation_from = min((e for e in ends if e is not None), default=None)
-    dues.sort()
-    return SpanDues(dues, beyond, continuation, dropped, continuation_from, worlds)
+    if columns is None:
+        dues.sort()
+        rows = zip(*dues, strict=True)
+        columns = (list(next(rows)), list(next(rows)), list(next(rows)), list(next(rows))) if dues else ([], [], [], [])
+    return SpanDues(columns, beyond, continuation, dropped, continuation_from, worlds)
 
 
 def _each_within(early: list[int], late: list[int], latency: int) -> bool:

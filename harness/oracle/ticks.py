@@ -119,6 +119,28 @@ class CronSchedule:
     def next_after(self, t_ns: int) -> int:
         return next(self.ticks_after(t_ns))
 
+    def ticks_until(self, t_ns: int, limit_ns: int) -> tuple[list[int], int]:
+        """(``ticks_after(t_ns)`` up to ``limit_ns``, the first one after it): a day's ticks at a time for a daily
+        schedule (a long job has thousands), one by one otherwise."""
+        out: list[int] = []
+        if not self.daily:
+            ticks = self.ticks_after(t_ns)
+            tick = next(ticks)
+            while tick <= limit_ns:
+                out.append(tick)
+                tick = next(ticks)
+            return out, tick
+        table = day_seconds(self.expression)
+        after_s, last_s = t_ns // NS, limit_ns // NS  # a tick at or before the limit: its second at or before it
+        day = after_s // _DAY
+        while day * _DAY <= last_s:
+            base = day * _DAY
+            lo = bisect.bisect_right(table, after_s - base) if base <= after_s else 0
+            hi = bisect.bisect_right(table, last_s - base)
+            out.extend((base + second) * NS for second in table[lo:hi])
+            day += 1
+        return out, next(_daily_ticks(table, max(after_s, last_s)))
+
 
 @dataclass(frozen=True, slots=True)
 class EverySchedule:
@@ -390,6 +412,11 @@ def job_dues_until(job: JobPlan, created_ns: int, limit_ns: int) -> tuple[list[i
     """The job's due times up to ``limit_ns`` and the first one after it (None: repeats or ttl ended it first):
     ``iter_job_occurrences`` cut at the limit, an ``@every`` job's as one range."""
     first, schedule, expiry = _job_start(job, created_ns)
+    if isinstance(schedule, CronSchedule) and job.repeats is None and expiry is None:
+        if first > limit_ns:
+            return [], first
+        rest, nxt = schedule.ticks_until(first, limit_ns)  # (the first due is a tick, or the dueTime)
+        return [first, *rest], nxt
     if not isinstance(schedule, EverySchedule):
         out: list[int] = []
         for due in _occurrences_from(job, first, schedule, expiry):

@@ -70,7 +70,9 @@ def stepwise_dues(job: JobPlan, created: int, limit: int) -> tuple[list[int], in
     return out, None
 
 
-schedules = st.sampled_from(["@every 1s", "@every 500ms", "@every 1m", "@every 7s", "*/5 * * * * *", None])
+schedules = st.sampled_from(
+    ["@every 1s", "@every 500ms", "@every 1m", "@every 7s", "*/5 * * * * *", "*/1 * * * * *", "7,50 * * * * *", None]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -98,6 +100,24 @@ def test_a_jobs_dues_up_to_a_limit_are_its_occurrences_cut_there(
             return
         raise AssertionError(f"no error, expected {e}") from None
     assert job_dues_until(job, T0 + created, T0 + limit) == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["*/1 * * * * *", "*/5 * * * * *", "0 30 6,18 * * *", "0 0 0 1 * *", "*/7 3-5 * * * 1-5"]),
+    st.one_of(st.none(), st.sampled_from(["3s", "2500ms"])),
+    st.integers(0, 3 * 86_400 * NS),
+    st.sampled_from([0, 1, NS - 1, NS, 5 * NS, 3600 * NS + 7, 86_400 * NS, 2 * 86_400 * NS + 17]),
+)
+def test_a_cron_jobs_dues_over_days_are_its_occurrences_cut_there(
+    schedule: str, due_time: str | None, created: int, span: int
+) -> None:
+    """A daily spec's dues come a day at a time (``CronSchedule.ticks_until``): across midnights, from a dueTime
+    off the whole second, to a limit on or off a tick; a spec that is not daily goes tick by tick."""
+    job = JobPlan("j", schedule, due_time)
+    assert job_dues_until(job, T0 + created, T0 + created + span) == stepwise_dues(
+        job, T0 + created, T0 + created + span
+    )
 
 
 def test_an_every_job_without_end_runs_past_the_limit() -> None:
