@@ -18,7 +18,7 @@ from itertools import compress, pairwise, repeat
 import numpy as np
 
 from harness.model import Delivery
-from harness.oracle.records import PIN_NS, VECTOR_FROM, Arrival, ArrivalTable, Reading, flags, ints
+from harness.oracle.records import PIN_NS, VECTOR_FROM, Arrival, ArrivalTable, Flags, Ints, Reading, flags, ints
 
 PERIODLESS = 1 << 62  # the half period of a job with a single due time: no stall or pin can be measured
 
@@ -104,6 +104,21 @@ def _attempts(best: Reading) -> Iterator[tuple[int, int, int, bool]]:
         i += 1
 
 
+def _attempt_columns(best: Reading) -> tuple[Ints, Ints, Flags]:
+    """``_attempts`` as numpy columns, one entry per first attempt the reading has: its delivery, its occurrence,
+    whether it is in a crossed stretch (each stretch spread out), in the reading's order."""
+    firsts, occurrences, counts, crossed = [], [], [], []
+    for i, k, count, in_stretch in _attempts(best):
+        firsts.append(i)
+        occurrences.append(k)
+        counts.append(count)
+        crossed.append(in_stretch)
+    sizes = ints(counts)
+    steps = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # 0, 1, .. within each
+    spread = np.repeat(flags(crossed, len(crossed)), sizes)
+    return np.repeat(ints(firsts), sizes) + steps, np.repeat(ints(occurrences), sizes) + steps, spread
+
+
 def path_delays(occ: Occs, best: Reading, arrivals: Sequence[Arrival], created: int, tol: int) -> dict[int, int]:
     """A delay on the path (a slow network, a loaded app) makes on-time deliveries arrive late, all alike; a stall
     makes one late alone. So each first attempt sent while the job was idle (the previous answer came before the
@@ -111,8 +126,41 @@ def path_delays(occ: Occs, best: Reading, arrivals: Sequence[Arrival], created: 
     it: when at least two of the four nearest (two each side, as the best reading has them) came as late as it,
     within the pin window, their smallest lateness (past the latest due, over the tolerance) is the path's delay
     and its due is moved by it. A lone late one (or two) keeps its due."""
-    due, latest = occ.due, occ.latest
     table = ArrivalTable.of(arrivals)
+    if len(table) >= VECTOR_FROM:
+        idle, lates = _idle_lateness(occ, best, table, created, tol)
+    else:
+        idle, lates = _idle_lateness_listed(occ, best, table, created, tol)
+    delays: dict[int, int] = {}
+    # only one over the tolerance can be moved (the smallest of it and its neighbours must be)
+    for j in compress(range(len(lates)), map(operator.lt, repeat(tol), lates)):
+        late = lates[j]
+        near = range(max(0, j - 2), min(len(lates), j + 3))
+        alike = [lates[n] for n in near if n != j and abs(lates[n] - late) <= PIN_NS]
+        if len(alike) >= 2 and min(late, *alike) > tol:
+            delays[idle[j]] = min(late, *alike)
+    return delays
+
+
+def _idle_lateness(
+    occ: Occs, best: Reading, table: ArrivalTable, created: int, tol: int
+) -> tuple[list[int], list[int]]:
+    """The idle first attempts' occurrences, in order, and each one's arrival past its latest due, as numpy
+    computes them (``_idle_lateness_listed``: the same, one attempt at a time). A crossed stretch is idle
+    throughout (each delivery there was sent no earlier than its due)."""
+    at, k, crossed = _attempt_columns(best)
+    received, known, free = table.columns(created)[:3]
+    idle = crossed | (known[at] & (free[at] <= ints(occ.due)[k] + tol))
+    lates = received[at[idle]] - ints(occ.latest)[k[idle]]
+    if not (lates > tol).any():
+        return [], []  # nothing to move: no neighbours needed
+    return k[idle].tolist(), lates.tolist()
+
+
+def _idle_lateness_listed(
+    occ: Occs, best: Reading, table: ArrivalTable, created: int, tol: int
+) -> tuple[list[int], list[int]]:
+    due, latest = occ.due, occ.latest
     received, answered = table.received, table.answered
     idle: list[int] = []  # the idle first attempts' occurrences, in order
     lates: list[int] = []  # and each one's arrival minus its latest due
@@ -125,15 +173,7 @@ def path_delays(occ: Occs, best: Reading, arrivals: Sequence[Arrival], created: 
         if free is not None and free <= due[k] + tol:
             idle.append(k)
             lates.append(received[i] - latest[k])
-    delays: dict[int, int] = {}
-    # only one over the tolerance can be moved (the smallest of it and its neighbours must be)
-    for j in compress(range(len(lates)), map(operator.lt, repeat(tol), lates)):
-        late = lates[j]
-        near = range(max(0, j - 2), min(len(lates), j + 3))
-        alike = [lates[n] for n in near if n != j and abs(lates[n] - late) <= PIN_NS]
-        if len(alike) >= 2 and min(late, *alike) > tol:
-            delays[idle[j]] = min(late, *alike)
-    return delays
+    return idle, lates
 
 
 def narrow(occ: Occs, best: Reading, arrivals: Sequence[Arrival], tol: int) -> bool:
@@ -142,48 +182,43 @@ def narrow(occ: Occs, best: Reading, arrivals: Sequence[Arrival], tol: int) -> b
     latest a span's dues can be is then its earliest plus the smallest lead of an attempt over its earliest due.
     True if a window narrowed (the caller matches again)."""
     due, latest, span = occ.due, occ.latest, occ.span
-    received = ArrivalTable.of(arrivals).received
+    table = ArrivalTable.of(arrivals)
+    if len(due) >= VECTOR_FROM:
+        return _narrow_vectorised(occ, best, table, tol)
+    received = table.received
     lead: dict[int, int] = {}
     for i, k, count, _crossed in _attempts(best):
-        spans = span[k : k + count]
-        if count > 1 and spans.count(spans[0]) == count:  # a stretch of one plan span: its smallest lead at once
-            found = _stretch_lead(received[i : i + count], due[k : k + count], latest[k : k + count], tol)
-            if found is not None:
-                s, (first, smallest) = spans[0], found
-                lead[s] = min(lead.get(s, first), smallest)
-            continue
         for j, kj in zip(range(i, i + count), range(k, k + count), strict=True):
             if latest[kj] > due[kj]:
                 s = span[kj]
                 lead[s] = min(lead.get(s, latest[kj] - due[kj]), max(0, received[j] - due[kj]) + tol)
     if not lead:
         return False
-    if len(due) >= VECTOR_FROM:
-        bound = np.full(max(span) + 1, -1, dtype=np.int64)  # -1: a span with no lead keeps its windows
-        bound[list(lead)] = list(lead.values())
-        earliest, old, by_span = ints(due), ints(latest), bound[span]
-        moved = (by_span >= 0) & (old - earliest > by_span)
-        occ.latest = np.where(moved, earliest + by_span, old).tolist()
-        return bool(moved.any())
     bounds = [lead.get(s, -1) for s in span]  # -1: a span with no lead keeps its windows (a lead is never negative)
     narrowed = [b >= 0 and t - d > b for d, t, b in zip(due, latest, bounds, strict=True)]
     occ.latest = [d + b if n else t for d, t, b, n in zip(due, latest, bounds, narrowed, strict=True)]
     return any(narrowed)
 
 
-def _stretch_lead(received: list[int], due: list[int], latest: list[int], tol: int) -> tuple[int, int] | None:
-    """Over a stretch of first attempts on consecutive occurrences of one plan span, whose due is uncertain
-    (latest > due): (the first such one's window, the smallest lead of any: its arrival past the earliest due,
-    plus the tolerance). None when every due there is certain."""
-    if len(due) < VECTOR_FROM:
-        leads = [(t - d, max(0, r - d) + tol) for r, d, t in zip(received, due, latest, strict=True) if t > d]
-        return (leads[0][0], min(candidate for _, candidate in leads)) if leads else None
-    arrived, earliest, last = ints(received), ints(due), ints(latest)
-    uncertain = last > earliest
+def _narrow_vectorised(occ: Occs, best: Reading, table: ArrivalTable, tol: int) -> bool:
+    """``narrow`` for a long history, as numpy columns over every attempt at once: per plan span, the lead is the
+    window of its first uncertain attempt (in the reading's order) or the smallest arrival past an uncertain
+    earliest due plus the tolerance, whichever is less."""
+    at, k, _crossed = _attempt_columns(best)
+    earliest, old, span = ints(occ.due), ints(occ.latest), ints(occ.span)
+    uncertain = old[k] > earliest[k]
     if not uncertain.any():
-        return None
-    first = int(np.argmax(uncertain))
-    return int(last[first] - earliest[first]), int((np.maximum(0, arrived - earliest) + tol)[uncertain].min())
+        return False
+    at, k = at[uncertain], k[uncertain]
+    spans, first, which = np.unique(span[k], return_index=True, return_inverse=True)
+    lead = (old[k] - earliest[k])[first]  # the first uncertain attempt's window, per span
+    np.minimum.at(lead, which, np.maximum(0, table.received_column()[at] - earliest[k]) + tol)
+    bound = np.full(int(span.max()) + 1, -1, dtype=np.int64)  # -1: a span with no lead keeps its windows
+    bound[spans] = lead
+    by_span = bound[span]
+    moved = (by_span >= 0) & (old - earliest > by_span)
+    occ.latest = np.where(moved, earliest + by_span, old).tolist()
+    return bool(moved.any())
 
 
 def half_periods(occ: Occs, after_last: int | None) -> list[int]:

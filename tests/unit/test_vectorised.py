@@ -104,3 +104,40 @@ def test_narrowing_by_a_crossed_stretch(seed: int, monkeypatch: pytest.MonkeyPat
         moved = narrow(occ, best, arrivals, 5 * MS)
         narrowed.append((moved, occ.latest))
     assert narrowed[0] == narrowed[1]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_narrowing_and_path_delays_both_ways(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reading of first attempts, some crossed in stretches, some alone, over plan spans whose due windows differ
+    from one occurrence to the next; arrivals on a delayed path at times, answers landing just before, at and just
+    after the next due (within the tolerance, where the job still counts as idle): both ways narrow the windows and
+    find the same path delays."""
+    from harness.oracle.due_windows import path_delays
+
+    rng = random.Random(seed)
+    n = rng.randint(2, 300)
+    tol = 5 * MS
+    cut = rng.choice((0, n, rng.randint(0, n)))
+    due = [T0 + k * 100 * MS for k in range(n)]
+    rows = [(d, int(k >= cut), True, d + rng.choice((0, 2 * MS, 3 * MS, 30 * MS))) for k, d in enumerate(due)]
+    delay = [rng.choice((0, 0, 20 * MS, 21 * MS, 40 * MS)) for _ in range(n)]
+    received = [d + delay[k] + rng.randint(-2 * MS, 3 * MS) for k, d in enumerate(due)]
+    answered: list[int | None] = [
+        min(due[k + 1] + rng.choice((-MS, 0, 2 * MS, tol, tol + MS)), received[k + 1] - MS) if k + 1 < n else r + MS
+        for k, r in enumerate(received)
+    ]
+    arrivals = ArrivalTable(received, answered, ["success"] * n, [False] * n)
+    stretches, a = [], 0
+    while a < n:
+        b = min(n, a + rng.randint(1, 40))
+        if b - a >= 2 and rng.random() < 0.6:
+            stretches.append((a, b))
+        a = b
+    best = Reading(tuple(first_attempts(0, n)), (), 0, (0, 0, 0, 0, 0), forced=tuple(stretches))
+    found = []
+    for vector_from in (1 << 62, 1):
+        monkeypatch.setattr(due_windows, "VECTOR_FROM", vector_from)
+        occ = Occs.planned(rows)
+        moved = narrow(occ, best, arrivals, tol)
+        found.append((moved, occ.latest, path_delays(occ, best, arrivals, T0 - 50 * MS, tol)))
+    assert found[0] == found[1]
