@@ -56,21 +56,21 @@ def _read_utc(texts: Sequence[str | None]) -> tuple[Ints, Flags]:
     fraction and offset checked, its date and time range-checked as ``strptime`` does (a day the month has, hours
     under 24), and the day number computed from the civil date (proleptic Gregorian, as Python's)."""
     table = np.array([t or "" for t in texts])
-    chars = table.view(np.uint32).reshape(len(texts), -1).astype(np.int64)
+    chars = table.view(np.uint32).reshape(len(texts), -1)  # code points, as they are (no copy)
     if chars.shape[1] < _WIDTH:
         chars = np.pad(chars, ((0, 0), (0, _WIDTH - chars.shape[1])))
-    digits = chars[:, _DIGITS] - 48
+    digits = (chars[:, :19].astype(np.int64) - 48)[:, _DIGITS]  # (only the columns read are widened)
     ok = ((digits >= 0) & (digits <= 9)).all(axis=1)
     for place, mark in _MARKS:
         ok &= chars[:, place] == ord(mark)
-    fraction = chars[:, _FRACTION_AT : _FRACTION_AT + 10] - 48
+    fraction = chars[:, _FRACTION_AT : _FRACTION_AT + 10].astype(np.int64) - 48
     is_digit = (fraction >= 0) & (fraction <= 9)
     length = np.where(is_digit.all(axis=1), 10, np.argmin(is_digit, axis=1))  # leading fraction digits
     ok &= (length >= 1) & (length <= 9)
     rows = np.arange(len(texts))
     for j, mark in enumerate(_AFTER_FRACTION):
         ok &= chars[rows, np.minimum(_FRACTION_AT + length + j, _WIDTH - 1)] == ord(mark)
-    d = np.where(ok[:, None], digits, 0)
+    d = digits  # (a row that is not ok computes nonsense below, and is read one by one)
     year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
     month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
     hour, minute, second = d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13]
@@ -82,7 +82,7 @@ def _read_utc(texts: Sequence[str | None]) -> tuple[Ints, Flags]:
     era, of_era = y // 400, y % 400
     of_year = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
     days = era * 146_097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719_468
-    frac = (np.where(np.arange(9) < length[:, None], fraction[:, :9], 0) * _TENS).sum(axis=1)
+    frac = (fraction[:, :9] * (np.arange(9) < length[:, None])) @ _TENS  # the leading digits, zeros after
     whole = days * 86_400 + hour * 3600 + minute * 60 + second
     return np.where(ok, whole * NS + frac, 0), ok
 
