@@ -56,7 +56,7 @@ def delivery_context(
     due_by = table.due_by()
     if vectorised is None:
         vectorised = len(arrivals) >= VECTOR_FROM
-    lasts = arrivals.last_dues(table.due, tol, vectorised)
+    lasts = arrivals.last_dues(table.due, tol, vectorised, table.columns)
     given = _Given(table, arrivals, free, due_by, lasts, tol)
     pins, forced, rough, late_before = _pins_vectorised(given) if vectorised else _pins_listed(given)
     return Context(free, due_by, lasts, pins, forced, rough, late_before)
@@ -97,10 +97,11 @@ def _pins_vectorised(c: _Given) -> Pinned:
     if not len(table):  # nothing to be pinned to
         return [None] * n, [], [], [0] * (n + 1)
     received, known, sent_after, success, restricted = arrivals.columns(free[0] if free else None)
-    last = arrivals.last_column(table.due, tol)  # lasts, kept as a column too
+    column = table.columns
+    last = arrivals.last_column(table.due, tol, column)  # lasts, kept as a column too
     k = np.maximum(last, 0)  # a valid index everywhere; where last is -1 the delivery is not pinned anyway
-    dues = ints(table.due)
-    reach = ints(due_by) + np.minimum(ints(table.half_period), PIN_NS)
+    dues = column(table.due)
+    reach = column(due_by) + np.minimum(column(table.half_period), PIN_NS)
     pinned = known & (last >= 0) & (sent_after <= dues[k] + tol) & (received <= reach[k])
     solid = flags(table.counted, len(table))  # may be forced: counted, certain (world 0), not doubtful
     if any(table.world):  # (most jobs have no uncertain due, nor a doubtful one: no column to make)

@@ -18,7 +18,18 @@ from itertools import compress, pairwise, repeat
 import numpy as np
 
 from harness.model import Delivery
-from harness.oracle.records import PIN_NS, VECTOR_FROM, Arrival, ArrivalTable, Flags, Ints, Reading, flags, ints
+from harness.oracle.records import (
+    PIN_NS,
+    VECTOR_FROM,
+    Arrival,
+    ArrivalTable,
+    Columns,
+    Flags,
+    Ints,
+    Reading,
+    flags,
+    ints,
+)
 
 PERIODLESS = 1 << 62  # the half period of a job with a single due time: no stall or pin can be measured
 
@@ -38,6 +49,7 @@ class Occs:
     attempts: list[tuple[Delivery, ...]] = field(default_factory=list)  # the first attempt, then retries
     early: list[tuple[Delivery, ...]] = field(default_factory=list)
     duplicates: list[tuple[Delivery, ...]] = field(default_factory=list)
+    columns: Columns = field(default_factory=Columns, compare=False, repr=False)  # numpy columns, made once each
 
     @classmethod
     def planned(cls, dues: Sequence[tuple[int, int, bool, int]]) -> Occs:
@@ -72,7 +84,7 @@ def count_expected(occ: Occs, counted_until: int) -> None:
     that the end of counting cuts is doubtful: it may be due after that end, so its miss is no evidence, though a
     pass cannot stand on it either."""
     if len(occ) >= VECTOR_FROM:
-        due, latest = ints(occ.due), ints(occ.latest)
+        due, latest = occ.columns(occ.due), occ.columns(occ.latest)
         counted, doubtful = latest <= counted_until, (due <= counted_until) & (counted_until < latest)
         if not all(occ.expected):  # (usually all are)
             expected = flags(occ.expected, len(occ))
@@ -150,8 +162,8 @@ def _idle_lateness(
     throughout (each delivery there was sent no earlier than its due)."""
     at, k, crossed = _attempt_columns(best)
     received, known, free = table.columns(created)[:3]
-    idle = crossed | (known[at] & (free[at] <= ints(occ.due)[k] + tol))
-    lates = received[at[idle]] - ints(occ.latest)[k[idle]]
+    idle = crossed | (known[at] & (free[at] <= occ.columns(occ.due)[k] + tol))
+    lates = received[at[idle]] - occ.columns(occ.latest)[k[idle]]
     if not (lates > tol).any():
         return [], []  # nothing to move: no neighbours needed
     return k[idle].tolist(), lates.tolist()
@@ -205,7 +217,7 @@ def _narrow_vectorised(occ: Occs, best: Reading, table: ArrivalTable, tol: int) 
     window of its first uncertain attempt (in the reading's order) or the smallest arrival past an uncertain
     earliest due plus the tolerance, whichever is less."""
     at, k, _crossed = _attempt_columns(best)
-    earliest, old, span = ints(occ.due), ints(occ.latest), ints(occ.span)
+    earliest, old, span = occ.columns(occ.due), occ.columns(occ.latest), occ.columns(occ.span)
     uncertain = old[k] > earliest[k]
     if not uncertain.any():
         return False
@@ -226,7 +238,7 @@ def half_periods(occ: Occs, after_last: int | None) -> list[int]:
     fire, ``after_last``, else the interval before it); a one-shot job has none."""
     dues = occ.due
     if len(dues) >= VECTOR_FROM:
-        column = ints(dues)
+        column = occ.columns(dues)
         out: list[int] = np.maximum((column[1:] - column[:-1]) // 2, 1).tolist()
     else:
         out = [half if (half := (b - a) // 2) > 1 else 1 for a, b in pairwise(dues)]

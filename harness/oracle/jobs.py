@@ -194,7 +194,7 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
         latest = [t + delays.get(k, 0) for k, t in enumerate(occ.latest)] if delays else occ.latest
         world = [worlds.get(due, 0) for due in occ.due] if worlds else [0] * n
         return readings(
-            OccurrenceTable(occ.due, occ.counted, halves, latest, world, occ.doubtful),
+            OccurrenceTable(occ.due, occ.counted, halves, latest, world, occ.doubtful, occ.columns),
             arrivals,
             tolerance_ns=tol,
             max_attempts=policy.max_attempts,

@@ -129,9 +129,11 @@ class OccurrenceTable(_Rows[Occurrence]):
         latest: Sequence[int | None],
         world: Sequence[int],
         doubtful: list[bool],
+        columns: Columns | None = None,
     ) -> None:
         self.due, self.counted, self.half_period = due, counted, half_period
         self.latest, self.world, self.doubtful = latest, world, doubtful
+        self.columns = columns or Columns()  # its integer lists as numpy columns (the job's, shared when given)
         self.indices = tuple(range(len(due)))  # a role's skipped occurrences, sliced from it
         self._made: dict[int, Occurrence] = {}
 
@@ -178,6 +180,23 @@ def flags(values: Iterable[bool], count: int) -> Flags:
     return np.fromiter(values, np.bool_, count)
 
 
+class Columns:
+    """One job's integer lists as numpy columns, each made once while its list stands: a long job's due times are
+    read as a column by counting, half periods, the context, narrowing and path delays, and making one costs 25 ns
+    an element. Only for lists never changed in place but by appending (a longer list is made again)."""
+
+    def __init__(self) -> None:
+        self._held: dict[int, tuple[Sequence[int], Ints]] = {}  # id of the list -> (it, its column)
+
+    def __call__(self, values: Sequence[int]) -> Ints:
+        held = self._held.get(id(values))
+        if held is not None and held[0] is values and len(held[1]) == len(values):
+            return held[1]
+        made = ints(values)
+        self._held[id(values)] = (values, made)  # (holding the list: its id is not reused while held)
+        return made
+
+
 class ArrivalColumns(NamedTuple):
     """An ``ArrivalTable``'s columns as numpy's, for the vectorised context (``harness.oracle.context``)."""
 
@@ -211,7 +230,9 @@ class ArrivalTable(_Rows[Arrival]):
         received, answered, outcome, restricted = ([*column] for column in zip(*arrivals, strict=True))
         return cls(received, answered, outcome, restricted)
 
-    def last_dues(self, dues: Sequence[int], tol: int, vectorised: bool = False) -> list[int]:
+    def last_dues(
+        self, dues: Sequence[int], tol: int, vectorised: bool = False, columns: Columns | None = None
+    ) -> list[int]:
         """The index of the last of ``dues`` (sorted) at or before each arrival plus ``tol`` (-1: none); kept for
         the next search of the same job (the same list of dues). ``vectorised``: one numpy search for them all (a
         long history's; for a short one the bisections are cheaper)."""
@@ -221,16 +242,16 @@ class ArrivalTable(_Rows[Arrival]):
         column = None
         if vectorised:
             at = self.received_column() + tol
-            column = np.searchsorted(ints(dues), at, side="right") - 1
+            column = np.searchsorted((columns or ints)(dues), at, side="right") - 1
             lasts: list[int] = column.tolist()
         else:
             lasts = [bisect.bisect_right(dues, r + tol) - 1 for r in self.received]
         self._lasts = (dues, tol, lasts, column)
         return lasts
 
-    def last_column(self, dues: Sequence[int], tol: int) -> Ints:
+    def last_column(self, dues: Sequence[int], tol: int, columns: Columns | None = None) -> Ints:
         """``last_dues`` as a numpy column."""
-        lasts = self.last_dues(dues, tol, vectorised=True)
+        lasts = self.last_dues(dues, tol, vectorised=True, columns=columns)
         held = self._lasts
         assert held is not None
         return held[3] if held[3] is not None else ints(lasts)

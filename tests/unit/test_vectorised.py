@@ -141,3 +141,16 @@ def test_narrowing_and_path_delays_both_ways(seed: int, monkeypatch: pytest.Monk
         moved = narrow(occ, best, arrivals, tol)
         found.append((moved, occ.latest, path_delays(occ, best, arrivals, T0 - 50 * MS, tol)))
     assert found[0] == found[1]
+
+
+def test_a_jobs_columns_are_made_once_per_list_and_again_when_it_grows() -> None:
+    from harness.oracle.records import Columns
+
+    columns = Columns()
+    due = [T0 + k * MS for k in range(300)]
+    first = columns(due)
+    assert columns(due) is first  # the same list: the same column
+    assert columns(list(due)) is not first  # an equal list, another object: made for it
+    due.append(T0 + NS)  # (Occs.add appends a due past the horizon)
+    grown = columns(due)
+    assert grown is not first and grown.tolist() == due
