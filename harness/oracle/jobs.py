@@ -48,10 +48,14 @@ def group_operations(operations: Sequence[Operation]) -> dict[tuple[str, str], l
         rows[op.op_id].append(op)
     grouped: dict[tuple[str, str], list[Op]] = defaultdict(list)
     for group in rows.values():
-        invokes = [o.at_ns for o in group if o.phase == "invoke"]
-        outcomes = sorted((o for o in group if o.phase != "invoke"), key=lambda o: o.at_ns)
-        outcome = outcomes[-1] if outcomes else None
-        start = min(invokes) if invokes else min(o.at_ns for o in group)
+        outcome: Operation | None
+        if len(group) == 2 and group[0].phase == "invoke" and group[1].phase != "invoke":  # the usual pair
+            start, outcome = group[0].at_ns, group[1]
+        else:
+            invokes = [o.at_ns for o in group if o.phase == "invoke"]
+            outcomes = sorted((o for o in group if o.phase != "invoke"), key=lambda o: o.at_ns)
+            outcome = outcomes[-1] if outcomes else None
+            start = min(invokes) if invokes else min(o.at_ns for o in group)
         status = None if outcome is None else outcome.detail.get("status")
         grouped[(group[0].kind, group[0].name)].append(
             Op(
