@@ -112,7 +112,9 @@ def _pins_vectorised(c: _Given) -> Pinned:
     answered_before[0] = True
     plain = pinned & solid[k] & success & ~restricted & answered_before
     pin_column = np.where(pinned, last, -1)
-    pins: list[int | None] = [None if p < 0 else p for p in pin_column.tolist()]
+    pins: list[int | None] = pin_column.tolist()
+    for i in np.flatnonzero(~pinned).tolist():  # (the few not pinned)
+        pins[i] = None
     late = np.where(pinned, np.maximum(received - dues[k], 0), 0)  # (int64: a million times 2 s is far from 2**63)
     late_before: list[int] = np.concatenate(([0], np.cumsum(late))).tolist()
     forced, rough = forced_stretches(pin_column, plain), forced_stretches(pin_column, plain, ROUGH_EDGE)

@@ -270,10 +270,19 @@ class ArrivalTable(_Rows[Arrival]):
             return held[1]
         n = len(self.received)
         free = [idle_from, *self.answered[:-1]] if n else []
-        known = flags(map(operator.is_not, free, repeat(None)), n)
-        after = ints(cast(list[int], free)) if known.all() else ints([0 if f is None else f for f in free])
-        success = flags(map(operator.eq, self.outcome, repeat("success")), n)
-        made = ArrivalColumns(self.received_column(), known, after, success, flags(self.restricted, n))
+        # each column made the quick way when it is all alike (a clean run's: no cut-off answer, no failure, no
+        # delivery after a delete), else element by element
+        try:
+            after, known = ints(cast(list[int], free)), np.ones(n, np.bool_)  # (a None refuses: some not known)
+        except TypeError:
+            known = flags(map(operator.is_not, free, repeat(None)), n)
+            after = ints([0 if f is None else f for f in free])
+        if self.outcome.count("success") == n:
+            success = np.ones(n, np.bool_)
+        else:
+            success = flags(map(operator.eq, self.outcome, repeat("success")), n)
+        restricted = flags(self.restricted, n) if True in self.restricted else np.zeros(n, np.bool_)
+        made = ArrivalColumns(self.received_column(), known, after, success, restricted)
         self._columns = (idle_from, made)
         return made
 
