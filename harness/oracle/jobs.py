@@ -247,7 +247,7 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
         if role.kind in ("attempt", "early") and role.occurrence is not None:
             cur = role.occurrence + 1
         i += 1
-    _tally_occurrences(tally, job.name, occ, set(best.missed), runs, arrivals.received)
+    _tally_occurrences(tally, job.name, occ, set(best.missed), runs, arrivals.received, matched)
     # a delivery on a due time past the job's earliest end that exists only if Dapr created the job late within
     # the schedule call: it is as well a fire after the end (the one-too-many a ghost is)
     end_from = planned.continuation_from
@@ -282,7 +282,8 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
 
     if stop_counting is not None:
         delete_invoke = deletes[0].start_ns
-        in_grace = sum(1 for due in occ.due if stop_counting < due <= min(inp.observe_end_ns, delete_invoke))
+        upto = min(inp.observe_end_ns, delete_invoke)  # (the dues are sorted)
+        in_grace = max(0, bisect.bisect_right(occ.due, upto) - bisect.bisect_right(occ.due, stop_counting))
         if in_grace:
             tally.notes.append(
                 f"{in_grace} occurrence(s) due in the {ms(delete_invoke - stop_counting)} before the delete call "
@@ -316,8 +317,10 @@ def _arrivals(ds: Sequence[Delivery], deleted_ok: int | None) -> ArrivalTable:
     kinds: dict[int | None, Outcome] = {
         s: "cut" if s is None else "success" if succeeded(s) else "failure" for s in set(statuses)
     }
-    outcomes = [kinds[s] for s in statuses]
-    restricted = [False] * len(ds) if deleted_ok is None else [r > deleted_ok for r in received]
+    outcomes = list(map(kinds.__getitem__, statuses))
+    # by arrival, so those after the delete are the last ones
+    after = len(ds) if deleted_ok is None else bisect.bisect_right(received, deleted_ok)
+    restricted = [False] * after + [True] * (len(ds) - after)
     return ArrivalTable(received, answered, outcomes, restricted)
 
 
@@ -328,9 +331,10 @@ def _tally_occurrences(
     missed: set[int],
     runs: Sequence[tuple[int, int, int]] = (),
     received: Sequence[int] = (),
+    matched: Sequence[Delivery] = (),
 ) -> None:
     """Count every occurrence by what the best reading gave it. ``runs``: crossed stretches whose occurrences got
-    one first attempt each, (first occurrence, last + 1, its first delivery's index in ``received``): those counted
+    one first attempt each, (first occurrence, last + 1, its first delivery's index in ``matched``, whose arrivals ``received`` are): those counted
     with nothing else delivered for them are taken at once (the bulk of a long run), the rest one by one."""
     done = 0
     for first, last, i in runs:
@@ -344,9 +348,10 @@ def _tally_occurrences(
             continue  # one by one, with the rest
         _tally_each(tally, name, occ, missed, done, first)
         count = last - first
+        firsts = matched[i : i + count]  # (each the one attempt of its occurrence, in order)
         tally.lateness_ns.extend(map(operator.sub, received[i : i + count], occ.due[first:last]))
         tally.lateness_dues.extend(occ.due[first:last])
-        tally.lateness_firsts.extend(map(operator.itemgetter(0), occ.attempts[first:last]))
+        tally.lateness_firsts.extend(firsts)
         tally.occurrences += count
         tally.deliveries += count
         done = last
