@@ -334,8 +334,9 @@ def _tally_occurrences(
     matched: Sequence[Delivery] = (),
 ) -> None:
     """Count every occurrence by what the best reading gave it. ``runs``: crossed stretches whose occurrences got
-    one first attempt each, (first occurrence, last + 1, its first delivery's index in ``matched``, whose arrivals ``received`` are): those counted
-    with nothing else delivered for them are taken at once (the bulk of a long run), the rest one by one."""
+    one first attempt each, (first occurrence, last + 1, its first delivery's index in ``matched``; ``received``:
+    their arrivals): those counted with nothing else delivered for them are taken at once (the bulk of a long run),
+    the rest one by one."""
     done = 0
     for first, last, i in runs:
         plain = (
