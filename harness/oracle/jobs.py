@@ -131,6 +131,9 @@ def check_job(job: JobPlan, ds: list[Delivery], ops: dict[tuple[str, str], list[
             "schedule call: not counted, neither missed when absent nor spurious when present"
         )
     occ = Occs.of_columns(*planned.columns)
+    if planned.arrays is not None:  # the columns span_dues made: counting and the context read them
+        occ.columns.seed(occ.due, planned.arrays[0])
+        occ.columns.seed(occ.latest, planned.arrays[1])
     if planned.beyond is not None and deleted_ok is None:  # what a very early delivery may answer
         occ.add(planned.beyond, len(spans.spans) - 1, planned.beyond, expected=False)
     count_expected(occ, counted_until)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 
 from harness.model import JobPlan, OpPhase
+from harness.oracle.records import VECTOR_FROM, Ints, ints
 from harness.oracle.ticks import job_continuation, job_dues_until
 
 
@@ -131,6 +132,7 @@ class SpanDues:
     dropped: dict[int, int]  # span index -> the first old-plan due its overwrite dropped
     continuation_from: int | None = None  # the earliest the continuation can be (``continuation`` is the latest)
     worlds: dict[int, int] = field(default_factory=dict)  # uncertain due -> 1: exists only if created early, 2: late
+    arrays: tuple[Ints, Ints] | None = None  # the dues and latest dues as numpy columns, when made (a long lone span)
 
     @property
     def dues(self) -> Rows:
@@ -154,6 +156,7 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
     """
     dues: Rows = []
     columns: Columns | None = None  # a lone span whose dues are all certain: as columns at once (the usual job)
+    arrays: tuple[Ints, Ints] | None = None  # and then, for a long one, its dues and latest dues as numpy's
     dropped: dict[int, int] = {}
     beyond: int | None = None
     continuation: int | None = None
@@ -171,11 +174,19 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
         elif span.replaced_ns is not None and first_beyond is not None and first_beyond > span.replaced_ns:
             dropped[i] = first_beyond
         cut, before = span.cut_ns, len(dues)
-        if len(early) == len(late) and _each_within(early, late, latency):
+        made = None  # the two lists as numpy columns, for a long one (the job reads them as such again)
+        if len(early) == len(late) and len(early) >= VECTOR_FROM:
+            made = ints(early), ints(late)
+            gap = made[1] - made[0]
+            certain = bool(((gap >= 0) & (gap <= latency)).all())
+        else:
+            certain = len(early) == len(late) and _each_within(early, late, latency)
+        if certain:
             # each due read from either end pairs with its own (_pair would pair them one by one): all certain
             if len(spans) == 1:  # in order already (ticks rise), no row made
                 counted = [True] * len(early) if cut is None else list(map(operator.le, early, repeat(cut)))
                 columns = (early, [0] * len(early), counted, late)
+                arrays = made
             else:
                 expected = repeat(True) if cut is None else map(operator.le, early, repeat(cut))
                 dues.extend(zip(early, repeat(i), expected, late))
@@ -194,7 +205,7 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
         dues.sort()
         rows = zip(*dues, strict=True)
         columns = (list(next(rows)), list(next(rows)), list(next(rows)), list(next(rows))) if dues else ([], [], [], [])
-    return SpanDues(columns, beyond, continuation, dropped, continuation_from, worlds)
+    return SpanDues(columns, beyond, continuation, dropped, continuation_from, worlds, arrays)
 
 
 def _each_within(early: list[int], late: list[int], latency: int) -> bool:

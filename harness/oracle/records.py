@@ -197,6 +197,10 @@ class Columns:
         self._held[id(values)] = (values, made)  # (holding the list: its id is not reused while held)
         return made
 
+    def seed(self, values: Sequence[int], column: Ints) -> None:
+        """``values``' column, made elsewhere (equal to it: the caller's word)."""
+        self._held[id(values)] = (values, column)
+
 
 class ArrivalColumns(NamedTuple):
     """An ``ArrivalTable``'s columns as numpy's, for the vectorised context (``harness.oracle.context``)."""
