@@ -247,15 +247,16 @@ class _Search:
         roles.reverse()
         stalls, coincidences = [], []
         doubtful_skipped: set[int] = set()
-        for i in self.generic():
+        for i in self.generic() if self.skipped else range(len(roles)):
             role = roles[i]
             if _stall(self.table, self.due_by, self.received[i], role, self.free[i], self.retry_interval_ns):
                 stalls.append(i)
             if _coincidence(role, self.pins[i]):
                 coincidences.append(i)
-            doubtful_skipped.update(k for k in role.skipped if doubtful[k])
-        forced = tuple(sorted((a, b) for b, a in self.skipped.items()))
-        unsure = tuple(sorted(doubtful_skipped | set(left)))
+            if role.skipped:
+                doubtful_skipped.update(k for k in role.skipped if doubtful[k])
+        forced = tuple(sorted((a, b) for b, a in self.skipped.items())) if self.skipped else ()
+        unsure = tuple(sorted(doubtful_skipped | set(left))) if doubtful_skipped or left else ()
         return Reading(tuple(roles), unanswered, units, sig, tuple(stalls), tuple(coincidences), unsure, forced)
 
     def disturbed(self, reading: Reading) -> set[int]:
