@@ -24,9 +24,12 @@ from dataclasses import dataclass
 from itertools import islice
 from operator import le
 
+import numpy as np
+
 from harness.model import BindingPlan, Delivery, SourceResult, Witness
 from harness.oracle.evidence import CheckInput
 from harness.oracle.fire_times import Fires, in_fire_order
+from harness.oracle.records import VECTOR_FROM, ints
 from harness.oracle.tally import Tally, ms, per_replica, replica_list, zombies
 from harness.oracle.ticks import EverySchedule, binding_ticks, parse_schedule, schedule_period_ns
 from harness.oracle.times import ScheduleError
@@ -152,9 +155,10 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
     fires = in_fire_order(ds)
     ds, at = fires.ds, fires.at  # from here on a delivery is its position in fire order
 
+    replica_of = [d.replica for d in ds]
     by_replica: dict[int, list[int]] = defaultdict(list)
-    for r, d in enumerate(ds):
-        by_replica[d.replica].append(r)
+    for r, replica in enumerate(replica_of):
+        by_replica[replica].append(r)
     _skew_note(tally, fires, tol)
     lo = min([inp.observe_start_ns, *at]) - 2 * period
     hi = max([inp.observe_end_ns, *at]) + 2 * period
@@ -200,10 +204,14 @@ def check_binding(plan: BindingPlan, ds: list[Delivery], inp: CheckInput) -> Sou
         grid = binding_ticks(plan.schedule, lo, hi)
         for replica in sorted(set(intervals) | set(by_replica)):
             grids[replica] = grid
+        if len(at) >= VECTOR_FROM:  # the tick of each (the last at or before its fire), by one numpy search
+            on_tick: list[int] = (np.searchsorted(ints(grid), ints(at) + tol, side="right") - 1).tolist()
+        else:
+            on_tick = [bisect.bisect_right(grid, x + tol) - 1 for x in at]
         for r in fires.given:  # in arrival order: the order the (replica, tick) groups were first met in
-            k = bisect.bisect_right(grid, at[r] + tol) - 1
+            k = on_tick[r]
             if k >= 0:
-                assigned[(ds[r].replica, grid[k])].append(r)
+                assigned[(replica_of[r], grid[k])].append(r)
         for got in assigned.values():
             got.sort()  # fire order
         early.update(_aligned_early(assigned, grid, fires, tol))

@@ -14,7 +14,7 @@ from operator import eq
 import numpy as np
 
 from harness.model import NS, Delivery
-from harness.oracle.records import VECTOR_FROM, Flags, Ints
+from harness.oracle.records import VECTOR_FROM, Flags, Ints, ints
 
 _GO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))? ([+-]\d{4})")
 _GO_UTC_SECOND = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII)
@@ -161,8 +161,11 @@ class Fires:
 def in_fire_order(ds: list[Delivery]) -> Fires:
     fired = fire_times(ds)
     at = [f or d.received_ns for f, d in zip(fired, ds, strict=True)]
-    order = sorted(range(len(ds)), key=at.__getitem__)  # stable: one fire time stays in arrival order, then...
-    at_sorted = [at[j] for j in order]
+    if len(at) >= VECTOR_FROM:  # by numpy's stable sort of the times (a long binding's)
+        order: list[int] = np.argsort(ints(at), kind="stable").tolist()
+    else:
+        order = sorted(range(len(ds)), key=at.__getitem__)  # stable: one fire time stays in arrival order, then...
+    at_sorted = list(map(at.__getitem__, order))
     ties = list(compress(range(1, len(order)), map(eq, at_sorted, islice(at_sorted, 1, None))))
     i = 0
     while i < len(ties):  # ...each run of one fire time (a re-sent request keeps its readtimeutc) goes by id
@@ -173,4 +176,4 @@ def in_fire_order(ds: list[Delivery]) -> Fires:
     given = [0] * len(order)
     for r, j in enumerate(order):
         given[j] = r
-    return Fires([ds[j] for j in order], [fired[j] for j in order], [at[j] for j in order], given)
+    return Fires(list(map(ds.__getitem__, order)), list(map(fired.__getitem__, order)), at_sorted, given)

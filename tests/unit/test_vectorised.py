@@ -11,7 +11,7 @@ import pytest
 from benchmarks.histories import POLICIES, generate
 from benchmarks.run_history import run_history
 from harness.model import NS, Delivery, JobPlan, Operation, ReplicaWindow
-from harness.oracle import context, due_windows, fire_times, overwrites, tally
+from harness.oracle import bindings, context, due_windows, fire_times, overwrites, tally
 from harness.oracle.check import CheckInput, CheckResult, check
 from harness.oracle.due_windows import Occs, narrow
 from harness.oracle.records import ArrivalTable, Reading, first_attempts
@@ -24,7 +24,7 @@ def both_ways(inp: CheckInput, monkeypatch: pytest.MonkeyPatch) -> tuple[CheckRe
     """(judged with lists only, judged with numpy for every column)."""
     results = []
     for vector_from in (1 << 62, 1):
-        for module in (context, due_windows, fire_times, overwrites, tally):
+        for module in (bindings, context, due_windows, fire_times, overwrites, tally):
             monkeypatch.setattr(module, "VECTOR_FROM", vector_from)
         results.append(check(inp))
     return results[0], results[1]
