@@ -966,6 +966,8 @@ class _BindingSim:
         windows: list[ReplicaWindow] = []
         runs: list[tuple[int, int, int, bool]] = []  # (replica, cron start, stop, stopped by a kill)
         spans: dict[int, list[tuple[int, int]]] = {r: [] for r in range(n)}
+        # every interval the checker counts ticks in, a short one too: where another reading may put a tick
+        judged: dict[int, list[tuple[int, int]]] = {r: [] for r in range(n)}
         for r in range(n):
             t = obs_start - rng.randint(1 * NS, 5 * NS)
             segments: list[tuple[int, int, bool]] = []
@@ -979,6 +981,8 @@ class _BindingSim:
                 start = ws + rng.randint(-50 * MS, min(300 * MS, period // 2))
                 runs.append((r, start, we, killed))
                 lo, hi = max(ws, obs_start) + period, min(we, obs_end) - period
+                if lo <= hi:
+                    judged[r].append((lo, hi))
                 if hi - lo >= period:  # a span shorter than a period may hold no tick: nothing would be counted
                     spans[r].append((lo, hi))
         if not any(spans.values()):
@@ -1103,7 +1107,7 @@ class _BindingSim:
             ),
             *(_trace_fire(f, obs_start, offsets[f.replica]) for f in sorted(fires, key=lambda f: f.readtime)),
         ]
-        ambiguous = self.lone_late_fire(fires, spans, schedule, period)
+        ambiguous = self.lone_late_fire(fires, judged, schedule, period)
         if ambiguous:
             self.notes.append("ambiguous: a lone fire past its interval's midpoint (late, or a lost tick + early)")
         return _history(self.seed, "binding", inp, truth, ambiguous, head, self.notes, self.injected, trace)
@@ -1113,7 +1117,9 @@ class _BindingSim:
     ) -> bool:
         """Whether some tick's only fire came more than half a period after it, that tick or the next one counted: a
         late wake reads the same as a lost tick plus an early fire for the next one (the stall rule's twin for
-        bindings)."""
+        bindings). ``spans``: every interval the checker counts ticks in, one shorter than a period too (it may hold
+        the tick the other reading fires early for: seed 20942, a replica's life cut by a kill 1.5 periods after
+        the window opened)."""
         for r, ss in spans.items():
             mine = sorted(f.readtime for f in fires if f.replica == r and f.arrival is not None)
             for a, b in itertools.pairwise(mine):
