@@ -121,23 +121,18 @@ def describe(plan: JobPlan) -> str:
 
 
 Rows = list[tuple[int, int, bool, int]]  # (due, span index, counted, latest due) per due, sorted
-Columns = tuple[list[int], list[int], list[bool], list[int]]  # the same as four columns
+DueColumns = tuple[list[int], list[int], list[bool], list[int]]  # the same as four columns
 
 
 @dataclass
 class SpanDues:
-    columns: Columns  # due, span index, counted, latest due: one entry per due, sorted
+    columns: DueColumns  # due, span index, counted, latest due: one entry per due, sorted
     beyond: int | None  # the last span's first due after the horizon; None when its schedule ended
     continuation: int | None  # when the last span would next have fired had repeats/ttl not ended it
     dropped: dict[int, int]  # span index -> the first old-plan due its overwrite dropped
     continuation_from: int | None = None  # the earliest the continuation can be (``continuation`` is the latest)
     worlds: dict[int, int] = field(default_factory=dict)  # uncertain due -> 1: exists only if created early, 2: late
     arrays: tuple[Ints, Ints] | None = None  # the dues and latest dues as numpy columns, when made (a long lone span)
-
-    @property
-    def dues(self) -> Rows:
-        """The dues as rows (due, span index, counted, latest due)."""
-        return list(zip(*self.columns, strict=True))
 
     @property
     def uncertain(self) -> int:
@@ -155,7 +150,7 @@ def span_dues(spans: Sequence[PlanSpan], horizon_ns: int) -> SpanDues:
     neither missed when absent nor spurious when present.
     """
     dues: Rows = []
-    columns: Columns | None = None  # a lone span whose dues are all certain: as columns at once (the usual job)
+    columns: DueColumns | None = None  # a lone span whose dues are all certain: as columns at once (the usual job)
     arrays: tuple[Ints, Ints] | None = None  # and then, for a long one, its dues and latest dues as numpy's
     dropped: dict[int, int] = {}
     beyond: int | None = None
